@@ -1,0 +1,14 @@
+/* schedopt/schedopt.h — everything: include this one header. */
+#ifndef SCHEDOPT_SCHEDOPT_H
+#define SCHEDOPT_SCHEDOPT_H
+
+#define SCHEDOPT_VERSION "0.1.0"
+
+#include "schedopt/error.h"
+#include "schedopt/control.h"
+#include "schedopt/schedule.h"
+#include "schedopt/model.h"
+#include "schedopt/integrator.h"
+#include "schedopt/problem.h"
+
+#endif
