@@ -1,0 +1,1 @@
+/* Monte-Carlo SGD simulator for tests (see mc_sgd.h). */
