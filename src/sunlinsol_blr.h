@@ -1,0 +1,30 @@
+/* A matrix-embedded SUNLinearSolver for  (I − γA) x = b  with
+ *     A = blockdiag(D_1 … D_K) + U Vᵀ   (blocks bs×bs, U, V of rank r).
+ * With P = I − γ blockdiag(D) and W = P⁻¹U, the Woodbury identity gives
+ *     x = y + γ W z,   y = P⁻¹ b,   (I_r − γ Vᵀ W) z = Vᵀ y,
+ * so a factorization costs O(n·bs² + n·r) and a solve O(n·r).
+ *
+ * CVODES calls only solve() for a matrix-embedded solver; the solver asks the
+ * integrator for the current t and γ and refactors when either changed.  The
+ * fill callback supplies D, U, V at time t. */
+#ifndef SCHEDOPT_SUNLINSOL_BLR_H
+#define SCHEDOPT_SUNLINSOL_BLR_H
+
+#include <sundials/sundials_context.h>
+#include <sundials/sundials_linearsolver.h>
+
+typedef int (*blr_fill_fn)(double t, double *D, double *U, double *V, void *user);
+/* Current t and γ of the integrator the solver serves. */
+typedef int (*blr_state_fn)(void *mem, double *t, double *gamma);
+
+SUNLinearSolver blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
+                                  void *user, blr_state_fn state, void *mem,
+                                  SUNContext ctx);
+/* Point the solver at another integrator memory (e.g. a backward problem). */
+void blr_linsol_set_mem(SUNLinearSolver LS, void *mem);
+/* Forget the cached factorization (after the schedule changed). */
+void blr_linsol_invalidate(SUNLinearSolver LS);
+long blr_linsol_nsetups(SUNLinearSolver LS);
+long blr_linsol_nsolves(SUNLinearSolver LS);
+
+#endif
