@@ -32,13 +32,18 @@ schedopt_status schedopt_error_set(schedopt_error *err, schedopt_status code,
 
 void schedopt_error_prefix(schedopt_error *err, const char *fmt, ...) {
   if (!err) return;
-  char pre[SCHEDOPT_ERRMSG_LEN], old[SCHEDOPT_ERRMSG_LEN];
+  char old[SCHEDOPT_ERRMSG_LEN];
+  memcpy(old, err->msg, sizeof old);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(pre, sizeof pre, fmt, ap);
+  int k = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
   va_end(ap);
-  memcpy(old, err->msg, sizeof old);
-  snprintf(err->msg, sizeof err->msg, "%s%s", pre, old);
+  if (k < 0) k = 0;
+  size_t used = (size_t)k < sizeof err->msg ? (size_t)k : sizeof err->msg - 1;
+  size_t room = sizeof err->msg - 1 - used, len = strlen(old);
+  if (len > room) len = room;
+  memcpy(err->msg + used, old, len);
+  err->msg[used + len] = '\0';
 }
 
 void schedopt_error_clear(schedopt_error *err) {

@@ -1,0 +1,141 @@
+/* Forward-solve benchmark: hard phase (a = 3.5, b = 5, N = 1000, σ² = 0.25,
+ * batch 5), WSD schedule (peak 1, 20 % linear anneal), horizons 10^3 … 10^8,
+ * CVODES backend (loss only, and with the bias/variance split) and the exact
+ * recursion as far as feasible.  Each configuration runs in its own process
+ * so its peak RSS is its own; the time is the median of the repeats, one
+ * core, 200 log-spaced output points.
+ *
+ *   bench_forward [max_log10_T_recursion (default 6)] [repeats (default 7)]
+ *
+ * Prints a Markdown table (docs/performance.md). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "schedopt/schedopt.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+typedef struct result {
+  double median_s, loss;
+  long steps, peak_kb;
+  int ok;
+} result;
+
+/* Runs in the child. */
+static result measure(double T, int recursion, int split, int reps) {
+  result res = {0};
+  schedopt_error err;
+  schedopt_plrf_params p;
+  schedopt_plrf_params_default(&p);
+  p.a = 3.5;
+  p.b = 5;
+  p.N = 1000;
+  p.sigma2 = 0.25;
+  p.split = split;
+  schedopt_model *m = NULL;
+  schedopt_schedule *s = NULL;
+  schedopt_control *lr = NULL, *bt = NULL;
+  schedopt_integrator *it = NULL;
+  if (schedopt_model_alloc(&m, schedopt_model_plrf, &p, &err) ||
+      schedopt_schedule_alloc(&s, SCHEDOPT_CLOCK_STEPS, T, 1, &err) ||
+      schedopt_control_alloc(&lr, schedopt_control_wsd, &err) ||
+      schedopt_control_set(lr, "peak", 1.0, &err) ||
+      schedopt_control_set(lr, "decay_frac", 0.2, &err) ||
+      schedopt_control_alloc(&bt, schedopt_control_constant, &err) ||
+      schedopt_control_set(bt, "value", 5, &err) || schedopt_schedule_set(s, SCHEDOPT_LR, lr, &err) ||
+      schedopt_schedule_set(s, SCHEDOPT_BATCH, bt, &err) ||
+      schedopt_integrator_alloc(&it, recursion ? schedopt_integrator_recursion : schedopt_integrator_cvodes,
+                                m, &err)) {
+    fprintf(stderr, "setup: %s\n", err.msg);
+    return res;
+  }
+  enum { NT = 200 };
+  double times[NT];
+  schedopt_row rows[NT];
+  for (int i = 0; i < NT; i++) times[i] = floor(pow(T, (double)i / (NT - 1)) + 0.5);
+  times[NT - 1] = T;
+  double *ts = malloc(reps * sizeof *ts);
+  for (int r = 0; r < reps; r++) {
+    double t0 = now();
+    if (schedopt_integrator_run(it, s, times, NT, rows, &err)) {
+      fprintf(stderr, "run: %s\n", err.msg);
+      return res;
+    }
+    ts[r] = now() - t0;
+  }
+  qsort(ts, reps, sizeof *ts, cmp);
+  schedopt_integrator_stats st;
+  schedopt_integrator_get_stats(it, &st);
+  res.median_s = ts[reps / 2];
+  res.loss = rows[NT - 1].r.loss;
+  res.steps = st.steps / reps;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  res.peak_kb = ru.ru_maxrss;
+  res.ok = 1;
+  free(ts);
+  schedopt_integrator_free(it);
+  schedopt_control_free(lr);
+  schedopt_control_free(bt);
+  schedopt_schedule_free(s);
+  schedopt_model_free(m);
+  return res;
+}
+
+static result in_child(double T, int recursion, int split, int reps) {
+  int fd[2];
+  result res = {0};
+  if (pipe(fd)) return res;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    result r = measure(T, recursion, split, reps);
+    if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+    _exit(0);
+  }
+  close(fd[1]);
+  if (read(fd[0], &res, sizeof res) != (ssize_t)sizeof res) res.ok = 0;
+  close(fd[0]);
+  waitpid(pid, NULL, 0);
+  return res;
+}
+
+int main(int argc, char **argv) {
+  int max_rec = argc > 1 ? atoi(argv[1]) : 6;
+  int reps = argc > 2 ? atoi(argv[2]) : 7;
+  printf("| T | cvodes (loss) ms | CVODES steps | peak RSS MiB | cvodes + split ms | recursion ms | "
+         "peak RSS MiB | speed-up | final loss cvodes | final loss recursion |\n");
+  printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  for (int e = 3; e <= 8; e++) {
+    double T = pow(10, e);
+    result o = in_child(T, 0, 0, reps);
+    result os = in_child(T, 0, 1, reps);
+    result r = {0};
+    if (e <= max_rec) r = in_child(T, 1, 0, e >= 6 ? 3 : reps);
+    printf("| 1e%d | %.3f | %ld | %.1f | %.3f | ", e, 1e3 * o.median_s, o.steps,
+           o.peak_kb / 1024.0, 1e3 * os.median_s);
+    if (r.ok)
+      printf("%.1f | %.1f | %.0fx | %.6f | %.6f |\n", 1e3 * r.median_s, r.peak_kb / 1024.0,
+             r.median_s / o.median_s, o.loss, r.loss);
+    else
+      printf("— | — | — | %.6f | — |\n", o.loss);
+    fflush(stdout);
+  }
+  return 0;
+}
