@@ -15,6 +15,7 @@
 #include <nvector/nvector_serial.h>
 #include <sundials/sundials_context.h>
 
+#include "nvector_fast.h"
 #include "sunlinsol_blr.h"
 
 /* Divergence: the loss exceeding this multiple of its initial value. */
@@ -195,6 +196,7 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   it->cv = CVodeCreate(CV_BDF, it->ctx);
   if (!it->y || !it->q || !it->cv)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot allocate CVODES memory (n = %zu)", n);
+  schedopt_nvector_use_fast_ops(it->y); /* CVODES clones inherit the table */
   CVodeSetErrHandlerFn(it->cv, cv_errh, it);
   it->mt->initial(it->self, N_VGetArrayPointer(it->y));
   N_VConst(0.0, it->q);
