@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
     printf("| 1e%d | %.3f | %ld | %.1f | %.3f | ", e, 1e3 * o.median_s, o.steps,
            o.peak_kb / 1024.0, 1e3 * os.median_s);
     if (r.ok)
-      printf("%.1f | %.1f | %.0fx | %.6f | %.6f |\n", 1e3 * r.median_s, r.peak_kb / 1024.0,
+      printf("%.1f | %.1f | %.1fx | %.6f | %.6f |\n", 1e3 * r.median_s, r.peak_kb / 1024.0,
              r.median_s / o.median_s, o.loss, r.loss);
     else
       printf("— | — | — | %.6f | — |\n", o.loss);

@@ -25,7 +25,11 @@ static int exit_code(schedopt_status st) {
 }
 
 static int fail(const schedopt_error *err) {
-  fprintf(stderr, "schedopt: error: %s\n", err->msg);
+  /* located messages ("file:line:col: error: ...") stand as they are */
+  if (strstr(err->msg, ": error: "))
+    fprintf(stderr, "%s\n", err->msg);
+  else
+    fprintf(stderr, "schedopt: error: %s\n", err->msg);
   return exit_code(err->code);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
@@ -24,6 +25,11 @@ schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
   }
   snprintf(of->tmp, len + 16, "%s.tmpXXXXXX", path);
   int fd = mkstemp(of->tmp);
+  if (fd >= 0) { /* mkstemp creates 0600: give the file the usual 0666 & ~umask */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+  }
   if (fd < 0 || !(of->fp = fdopen(fd, "w"))) {
     int e = errno;
     if (fd >= 0) {
