@@ -12,6 +12,9 @@
 #include "testutil.h"
 
 static schedopt_error err;
+/* 1: tight tolerances (closed-form checks); 0: the integrator's defaults,
+ * which must meet the accuracy targets on their own. */
+static int tight = 1;
 
 static schedopt_control *ctl(const schedopt_control_type *T, const char *k1, double v1,
                              const char *k2, double v2, const char *k3, double v3) {
@@ -72,7 +75,7 @@ static schedopt_row *run(const schedopt_integrator_type *T, const schedopt_model
   schedopt_integrator *it = NULL;
   schedopt_row *rows = calloc(n, sizeof *rows);
   schedopt_status st = schedopt_integrator_alloc(&it, T, m, &err);
-  if (!st) st = schedopt_integrator_set_tolerances(it, 1e-8, 1e-12, &err);
+  if (!st && tight) st = schedopt_integrator_set_tolerances(it, 1e-8, 1e-12, &err);
   if (!st) st = schedopt_integrator_run(it, s, t, n, rows, &err);
   if (st_out)
     *st_out = st;
@@ -166,6 +169,7 @@ static double ode_vs_rec(const schedopt_model *mo, const schedopt_model *mr,
 
 static void test_matched_vs_recursion(void) {
   const double bs[] = {2.0, 5.0};
+  tight = 0;
   for (int ph = 0; ph < 2; ph++) {
     for (int mom = 0; mom < 2; mom++) {
       schedopt_model *m = plrf(3.5, bs[ph], 1000, 0.25, NAN, mom, SCHEDOPT_DYN_MATCHED);
@@ -188,6 +192,7 @@ static void test_matched_vs_recursion(void) {
       schedopt_model_free(m);
     }
   }
+  tight = 1;
 }
 
 /* sde → recursion as η → 0 at fixed intrinsic time ηT. */
@@ -336,6 +341,7 @@ static void test_data_clock(void) {
 
 /* Jumps (8-1-1) are honoured: the ODE restarts at the knots and tracks the recursion. */
 static void test_jumps(void) {
+  tight = 0;
   schedopt_model *m = plrf(3.5, 5.0, 1000, 0.25, NAN, 0, SCHEDOPT_DYN_MATCHED);
   const double H = 20000;
   schedopt_schedule *s = sched(SCHEDOPT_CLOCK_STEPS, H, 1,
@@ -345,6 +351,7 @@ static void test_jumps(void) {
   CHECK(d <= 0.01);
   schedopt_schedule_free(s);
   schedopt_model_free(m);
+  tight = 1;
 }
 
 static void test_divergence(void) {
