@@ -1,0 +1,1453 @@
+/* problem.c — YAML problem files and --set overrides → model, schedule,
+ * solver settings and output times (schema: docs/yaml.md). */
+#include "problem_impl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedopt/control.h"
+
+/* ======================================================================
+ * Schema
+ * ====================================================================== */
+
+typedef enum ktype {
+  K_SECTION, /* a mapping of further keys */
+  K_NUM,     /* finite number in [lo, hi] */
+  K_INT,     /* integral number in [lo, hi] */
+  K_AUTONUM, /* "auto" or a number */
+  K_STR,
+  K_BOOL,
+  K_ENUM,    /* one of choices; value = index */
+  K_NUMSEQ   /* sequence of finite numbers */
+} ktype;
+
+typedef struct keyspec {
+  const char *key; /* full dotted path */
+  ktype type;
+  double lo, hi;
+  int lo_open, hi_open;
+  const char *const *choices;
+  const char *what; /* meaning, for messages */
+} keyspec;
+
+static const char *const model_types[] = {"plrf", "fsl", NULL};
+static const char *const dynamics_choices[] = {"matched", "sde", "recursion", NULL};
+static const char *const spacing_choices[] = {"log", "linear", NULL};
+
+#define INF INFINITY
+/* Order matters only for messages that list a section's keys. */
+static const keyspec schema[] = {
+    {"name", K_STR, 0, 0, 0, 0, NULL, "problem name"},
+    {"description", K_STR, 0, 0, 0, 0, NULL, "description"},
+    {"model", K_SECTION, 0, 0, 0, 0, NULL, "model section"},
+    {"budget", K_SECTION, 0, 0, 0, 0, NULL, "budget section"},
+    {"controls", K_SECTION, 0, 0, 0, 0, NULL, "controls section"},
+    {"solver", K_SECTION, 0, 0, 0, 0, NULL, "solver section"},
+    {"output", K_SECTION, 0, 0, 0, 0, NULL, "output section"},
+
+    {"model.type", K_ENUM, 0, 0, 0, 0, model_types, "model family"},
+    {"model.a", K_NUM, 1, INF, 1, 0, NULL, "signal decay exponent"},
+    {"model.b", K_NUM, 1, INF, 1, 0, NULL, "spectral decay exponent"},
+    {"model.s", K_NUM, 0, INF, 1, 0, NULL, "source exponent, a = 1 + s*b"},
+    {"model.beta", K_NUM, 1, INF, 1, 0, NULL, "capacity exponent, same as b"},
+    {"model.N", K_INT, 1, 1e6, 0, 0, NULL, "learned modes"},
+    {"model.M", K_INT, 1, 1e6, 0, 0, NULL, "learned modes, alias of N"},
+    {"model.sigma2", K_NUM, 0, INF, 0, 0, NULL, "label-noise variance"},
+    {"model.sigma", K_NUM, 0, INF, 0, 0, NULL, "label-noise standard deviation"},
+    {"model.lambda_scale", K_NUM, 0, INF, 1, 0, NULL, "top eigenvalue lambda_1"},
+    {"model.signal_scale", K_NUM, 0, INF, 1, 0, NULL, "signal power of mode 1"},
+    {"model.tail", K_AUTONUM, 0, INF, 0, 0, NULL, "approximation error"},
+    {"model.dynamics", K_ENUM, 0, 0, 0, 0, dynamics_choices, "dynamics"},
+    {"model.split", K_BOOL, 0, 0, 0, 0, NULL, "track bias and variance"},
+    {"model.c_approx", K_NUM, 0, INF, 0, 0, NULL, "FSL approximation constant"},
+    {"model.c_signal", K_NUM, 0, INF, 0, 0, NULL, "FSL signal constant"},
+    {"model.c_noise", K_NUM, 0, INF, 0, 0, NULL, "FSL noise constant"},
+
+    {"budget.steps", K_INT, 1, 1e15, 0, 0, NULL, "optimizer steps"},
+    {"budget.samples", K_NUM, 0, INF, 1, 0, NULL, "samples"},
+    {"budget.tokens", K_NUM, 0, INF, 1, 0, NULL, "tokens"},
+    {"budget.seq_len", K_INT, 1, 1e9, 0, 0, NULL, "tokens per sample"},
+    {"budget.compute", K_NUM, 0, INF, 1, 0, NULL, "compute C = N*D"},
+
+    {"solver.rtol", K_NUM, 0, 0.1, 1, 0, NULL, "relative tolerance"},
+    {"solver.atol", K_NUM, 0, 1, 1, 0, NULL, "absolute tolerance relative to the initial loss"},
+    {"solver.max_steps", K_INT, 1, 1e12, 0, 0, NULL, "solver step limit"},
+
+    {"output.points", K_INT, 2, 1e6, 0, 0, NULL, "number of output points"},
+    {"output.spacing", K_ENUM, 0, 0, 0, 0, spacing_choices, "output spacing"},
+    {"output.times", K_NUMSEQ, 0, INF, 1, 0, NULL, "output times"},
+    {"output.file", K_STR, 0, 0, 0, 0, NULL, "output file"},
+};
+#define NSCHEMA (sizeof schema / sizeof schema[0])
+
+static int schema_index(const char *key) {
+  for (size_t i = 0; i < NSCHEMA; i++)
+    if (!strcmp(schema[i].key, key)) return (int)i;
+  return -1;
+}
+
+/* The three control channels. */
+typedef struct channel_info {
+  const char *key;
+  schedopt_channel ch;
+  double lo, hi;
+  int hi_open;
+  const char *what;
+} channel_info;
+
+static const channel_info channels[] = {
+    {"lr", SCHEDOPT_LR, 0, INF, 0, "learning rate"},
+    {"batch", SCHEDOPT_BATCH, 1, INF, 0, "batch size"},
+    {"momentum", SCHEDOPT_MOMENTUM, 0, 1, 1, "momentum"},
+};
+#define NCHANNELS (sizeof channels / sizeof channels[0])
+
+/* Per-budget-kind keys, in schedopt_budget_kind order. */
+static const char *const budget_keys[] = {"budget.steps", "budget.samples",
+                                          "budget.tokens", "budget.compute"};
+
+/* Keys of the other notation (a --set of one removes the other). */
+static const char *const alias_pairs[][2] = {{"model.a", "model.s"},
+                                             {"model.b", "model.beta"},
+                                             {"model.N", "model.M"},
+                                             {"model.sigma2", "model.sigma"}};
+
+static const char *const plrf_only[] = {"model.tail", "model.dynamics", "model.split", NULL};
+static const char *const fsl_only[] = {"model.c_approx", "model.c_signal", "model.c_noise",
+                                       NULL};
+
+/* ======================================================================
+ * Small helpers
+ * ====================================================================== */
+
+static char *xstrdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* "<loc>: error: <msg>" for entry e (key position if key). */
+static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+                            int key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+                            int key, const char *fmt, ...) {
+  char loc[512], msg[SCHEDOPT_ERRMSG_LEN];
+  if (e)
+    ykv_loc(e, key, loc, sizeof loc);
+  else
+    snprintf(loc, sizeof loc, "problem");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return schedopt_error_set(err, code, "%s: error: %s", loc, msg);
+}
+
+/* Error without an entry: "<source>: error: <msg>". */
+static schedopt_status fail_src(schedopt_error *err, const schedopt_problem *p,
+                                const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static schedopt_status fail_src(schedopt_error *err, const schedopt_problem *p,
+                                const char *fmt, ...) {
+  char msg[SCHEDOPT_ERRMSG_LEN];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: %s",
+                            p->source ? p->source : "problem", msg);
+}
+
+/* Prefix an existing message (from control/schedule/model code) with a
+ * location: "<loc>: error: <context>: <msg>". */
+static void prefix_at(schedopt_error *err, const ykv_entry *e, int key, const char *ctx) {
+  char loc[512];
+  ykv_loc(e, key, loc, sizeof loc);
+  schedopt_error_prefix(err, "%s: error: %s: ", loc, ctx);
+}
+
+/* "must be > 1", "must be in (0, 0.1]", ... */
+static const char *range_text(char *buf, size_t cap, double lo, double hi, int lo_open,
+                              int hi_open) {
+  int has_lo = isfinite(lo), has_hi = isfinite(hi);
+  if (has_lo && has_hi)
+    snprintf(buf, cap, "must be in %c%.15g, %.15g%c", lo_open ? '(' : '[', lo, hi,
+             hi_open ? ')' : ']');
+  else if (has_lo)
+    snprintf(buf, cap, "must be %s %.15g", lo_open ? ">" : ">=", lo);
+  else if (has_hi)
+    snprintf(buf, cap, "must be %s %.15g", hi_open ? "<" : "<=", hi);
+  else
+    snprintf(buf, cap, "any number");
+  return buf;
+}
+
+static int in_range(double v, double lo, double hi, int lo_open, int hi_open) {
+  if (lo_open ? !(v > lo) : !(v >= lo)) return 0;
+  if (hi_open ? !(v < hi) : !(v <= hi)) return 0;
+  return 1;
+}
+
+static int ci_eq(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+  return *a == *b;
+}
+
+/* Parse a YAML number.  0: ok; 1: not a number; 2: not finite. */
+static int parse_number(const char *s, double *out) {
+  const char *q = s;
+  if (*q == '+' || *q == '-') q++;
+  {
+    const char *r = *q == '.' ? q + 1 : q;
+    if (ci_eq(r, "inf") || ci_eq(r, "infinity") || ci_eq(r, "nan"))
+      return 2;
+  }
+  int digits = 0;
+  while (isdigit((unsigned char)*q)) q++, digits++;
+  if (*q == '.') {
+    q++;
+    while (isdigit((unsigned char)*q)) q++, digits++;
+  }
+  if (!digits) return 1;
+  if (*q == 'e' || *q == 'E') {
+    q++;
+    if (*q == '+' || *q == '-') q++;
+    if (!isdigit((unsigned char)*q)) return 1;
+    while (isdigit((unsigned char)*q)) q++;
+  }
+  if (*q) return 1;
+  errno = 0;
+  double v = strtod(s, NULL);
+  if (!isfinite(v)) return 2;
+  *out = v;
+  return 0;
+}
+
+static int parse_bool(const char *s, int *out) {
+  static const char *const yes[] = {"true", "yes", "on", NULL};
+  static const char *const no[] = {"false", "no", "off", NULL};
+  for (int i = 0; yes[i]; i++)
+    if (ci_eq(s, yes[i])) return *out = 1, 1;
+  for (int i = 0; no[i]; i++)
+    if (ci_eq(s, no[i])) return *out = 0, 1;
+  return 0;
+}
+
+static int is_integral(double v) { return fabs(v) <= 9007199254740992.0 && v == floor(v); }
+
+/* Levenshtein distance (short strings only; large when too long). */
+static int edit_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b);
+  if (n > 63 || m > 63) return 99;
+  int d[64][64];
+  for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+  for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+  for (size_t i = 1; i <= n; i++)
+    for (size_t j = 1; j <= m; j++) {
+      int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
+                                 tolower((unsigned char)b[j - 1]));
+      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+      d[i][j] = c;
+    }
+  return d[n][m];
+}
+
+/* A growing text buffer for lists of names. */
+typedef struct strbuf {
+  char s[768];
+  size_t n;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *name) {
+  if (b->n + 1 >= sizeof b->s) return;
+  int k = snprintf(b->s + b->n, sizeof b->s - b->n, "%s%s", b->n ? ", " : "", name);
+  if (k > 0) b->n += (size_t)k;
+  if (b->n >= sizeof b->s) b->n = sizeof b->s - 1;
+}
+
+/* Track the closest candidate for "did you mean". */
+typedef struct suggest {
+  const char *word;
+  const char *best;
+  int dist;
+} suggest;
+
+static void sg_add(suggest *g, const char *cand) {
+  int d = edit_distance(g->word, cand);
+  int lim = strlen(g->word) <= 3 ? 1 : 2;
+  if (d <= lim && (!g->best || d < g->dist)) {
+    g->best = cand;
+    g->dist = d;
+  }
+}
+
+static const char *sg_text(const suggest *g, char *buf, size_t cap) {
+  if (g->best)
+    snprintf(buf, cap, "; did you mean '%s'?", g->best);
+  else
+    buf[0] = '\0';
+  return buf;
+}
+
+/* ======================================================================
+ * Life cycle and loading
+ * ====================================================================== */
+
+static void clear_built(schedopt_problem *p) {
+  free(p->name);
+  free(p->output_file);
+  schedopt_model_free(p->model);
+  schedopt_schedule_free(p->schedule);
+  free(p->times);
+  p->name = p->output_file = NULL;
+  p->model = NULL;
+  p->schedule = NULL;
+  p->times = NULL;
+  p->ntimes = 0;
+  p->integrator = NULL;
+  p->built = 0;
+}
+
+schedopt_status schedopt_problem_alloc(schedopt_problem **out, schedopt_error *err) {
+  if (!out) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_alloc: NULL");
+  *out = calloc(1, sizeof **out);
+  if (!*out) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  ykv_init(&(*out)->entries);
+  (*out)->seq_len = 1;
+  return SCHEDOPT_OK;
+}
+
+void schedopt_problem_free(schedopt_problem *p) {
+  if (!p) return;
+  clear_built(p);
+  ykv_free(&p->entries);
+  free(p->source);
+  free(p->base_dir);
+  free(p->stem);
+  free(p);
+}
+
+/* Replace the problem's entries with a parse of text. */
+static schedopt_status load_text(schedopt_problem *p, const char *text, size_t len,
+                                 const char *name, const char *path, schedopt_error *err) {
+  ykv_list l;
+  ykv_init(&l);
+  schedopt_status st = ykv_parse(&l, text, len, name, NULL, 1, err);
+  if (st) return st;
+  char *src = xstrdup(name), *dir = NULL, *stem = NULL;
+  if (path) {
+    const char *slash = strrchr(path, '/');
+    if (slash) {
+      size_t k = (size_t)(slash - path);
+      dir = malloc(k + 2);
+      if (dir) {
+        if (k == 0) k = 1; /* "/x.yaml" → "/" */
+        memcpy(dir, path, k);
+        dir[k] = '\0';
+      }
+    }
+    const char *base = slash ? slash + 1 : path;
+    stem = xstrdup(base);
+    if (stem) {
+      size_t k = strlen(stem);
+      if (k > 5 && !strcmp(stem + k - 5, ".yaml"))
+        stem[k - 5] = '\0';
+      else if (k > 4 && !strcmp(stem + k - 4, ".yml"))
+        stem[k - 4] = '\0';
+    }
+  }
+  if (!src || (path && (!stem || (strrchr(path, '/') && !dir)))) {
+    free(src);
+    free(dir);
+    free(stem);
+    ykv_free(&l);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  clear_built(p);
+  ykv_free(&p->entries);
+  p->entries = l;
+  free(p->source);
+  free(p->base_dir);
+  free(p->stem);
+  p->source = src;
+  p->base_dir = dir;
+  p->stem = stem;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_problem_load_string(schedopt_problem *p, const char *text,
+                                             size_t len, const char *name,
+                                             schedopt_error *err) {
+  if (!p || (!text && len))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_load_string: NULL");
+  return load_text(p, text ? text : "", len, name ? name : "<string>", NULL, err);
+}
+
+schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path,
+                                           schedopt_error *err) {
+  if (!p || !path)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_load_file: NULL");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path,
+                              strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  schedopt_status st = SCHEDOPT_OK;
+  if (!buf) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  while (!st) {
+    if (n == cap) {
+      if (cap > YKV_MAX_BYTES) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                                "%s: error: the file is larger than %zu MiB", path,
+                                YKV_MAX_BYTES >> 20);
+        break;
+      }
+      char *nb = realloc(buf, 2 * cap);
+      if (!nb) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory reading %s", path);
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t k = fread(buf + n, 1, cap - n, f);
+    n += k;
+    if (k == 0) {
+      if (ferror(f))
+        st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot read: %s", path,
+                                strerror(errno));
+      break;
+    }
+  }
+  fclose(f);
+  if (!st && n > YKV_MAX_BYTES)
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
+                            path, YKV_MAX_BYTES >> 20);
+  if (!st) st = load_text(p, buf, n, path, path, err);
+  free(buf);
+  return st;
+}
+
+/* ======================================================================
+ * --set
+ * ====================================================================== */
+
+/* Keys a control of family T accepts (besides nothing else). */
+static int control_key_allowed(const schedopt_control_type *T, const char *k) {
+  if (!strcmp(k, "type") || !strcmp(k, "warmup") || !strcmp(k, "warmup_init")) return 1;
+  for (size_t i = 0; i < T->nparams; i++)
+    if (!strcmp(T->params[i].name, k)) return 1;
+  if (T->needs_table == 1)
+    return !strcmp(k, "t") || !strcmp(k, "v") || !strcmp(k, "file") ||
+           !strcmp(k, "t_column") || !strcmp(k, "v_column");
+  if (T->needs_table == 2) return !strcmp(k, "milestones") || !strcmp(k, "factors");
+  return 0;
+}
+
+static void control_keys_text(const schedopt_control_type *T, strbuf *b) {
+  for (size_t i = 0; i < T->nparams; i++) sb_add(b, T->params[i].name);
+  if (T->needs_table == 1) {
+    sb_add(b, "t");
+    sb_add(b, "v");
+    sb_add(b, "file");
+    sb_add(b, "t_column");
+    sb_add(b, "v_column");
+  } else if (T->needs_table == 2) {
+    sb_add(b, "milestones");
+    sb_add(b, "factors");
+  }
+  sb_add(b, "warmup");
+  sb_add(b, "warmup_init");
+}
+
+/* Remove file entries (not from --set) below `prefix` whose component at
+ * depth `depth` fails keep(). */
+static void drop_file_keys(ykv_list *l, const char *prefix,
+                           int (*keep)(const void *ctx, const char *k), const void *ctx) {
+  size_t plen = strlen(prefix);
+  for (size_t i = 0; i < l->n;) {
+    ykv_entry *e = &l->v[i];
+    if (!e->from_set && ykv_is_under(e->path, prefix)) {
+      char k[256];
+      const char *rest = e->path + plen + 1;
+      size_t m = strcspn(rest, ".");
+      if (m >= sizeof k) m = sizeof k - 1;
+      memcpy(k, rest, m);
+      k[m] = '\0';
+      if (!keep(ctx, k)) {
+        char path[512];
+        snprintf(path, sizeof path, "%.*s.%s", (int)plen, prefix, k);
+        ykv_remove_tree(l, path, 1);
+        i = 0; /* restart: the list shifted */
+        continue;
+      }
+    }
+    i++;
+  }
+}
+
+static int keep_control_key(const void *ctx, const char *k) {
+  return control_key_allowed((const schedopt_control_type *)ctx, k);
+}
+
+static int keep_model_key(const void *ctx, const char *k) {
+  const char *const *banned = ctx;
+  char path[300];
+  snprintf(path, sizeof path, "model.%s", k);
+  for (int i = 0; banned[i]; i++)
+    if (!strcmp(banned[i], path)) return 0;
+  return 1;
+}
+
+schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment,
+                                     schedopt_error *err) {
+  if (!p || !assignment)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_set: NULL");
+  const char *eq = strchr(assignment, '=');
+  if (!eq)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "--set %s: error: expected KEY=VALUE (like model.b=2)",
+                              assignment);
+  /* the key, trimmed */
+  const char *k0 = assignment, *k1 = eq;
+  while (k0 < k1 && isspace((unsigned char)*k0)) k0++;
+  while (k1 > k0 && isspace((unsigned char)k1[-1])) k1--;
+  size_t klen = (size_t)(k1 - k0);
+  char key[512];
+  if (klen == 0 || klen >= sizeof key)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "--set %s: error: expected KEY=VALUE with a dotted key "
+                              "(like model.b=2)", assignment);
+  memcpy(key, k0, klen);
+  key[klen] = '\0';
+  for (size_t i = 0; i < klen; i++) {
+    int bad = isspace((unsigned char)key[i]) || (key[i] == '.' && (i == 0 || i + 1 == klen ||
+                                                                   key[i + 1] == '.'));
+    if (bad)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "--set %s: error: bad key '%s' (expected dotted names like "
+                                "controls.lr.peak)", assignment, key);
+  }
+  char source[SCHEDOPT_ERRMSG_LEN / 2];
+  snprintf(source, sizeof source, "--set %s", assignment);
+
+  const char *value = eq + 1;
+  ykv_list tmp;
+  ykv_init(&tmp);
+  schedopt_status st = ykv_parse(&tmp, value, strlen(value), source, key, 0, err);
+  if (st) return st;
+  for (size_t i = 0; i < tmp.n; i++) tmp.v[i].from_set = 1;
+
+  ykv_list *l = &p->entries;
+  /* A scalar or sequence at an ancestor path is replaced by the mapping. */
+  char anc[512];
+  for (size_t i = 0; i < klen; i++) {
+    if (key[i] != '.') continue;
+    memcpy(anc, key, i);
+    anc[i] = '\0';
+    size_t j = ykv_find(l, anc);
+    if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST)
+      ykv_remove(l, j);
+  }
+  ykv_remove_tree(l, key, 1);
+
+  /* Rules: one budget kind, one notation per model quantity, a new control
+   * or model type keeps only the file's keys it understands. */
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(key, budget_keys[i]))
+      for (int j = 0; j < 4; j++)
+        if (j != i) ykv_remove_tree(l, budget_keys[j], 1);
+  for (size_t i = 0; i < sizeof alias_pairs / sizeof alias_pairs[0]; i++)
+    for (int s = 0; s < 2; s++)
+      if (!strcmp(key, alias_pairs[i][s])) ykv_remove_tree(l, alias_pairs[i][1 - s], 1);
+  if (!strcmp(key, "output.points") || !strcmp(key, "output.spacing"))
+    ykv_remove_tree(l, "output.times", 1);
+  if (tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR) {
+    const char *val = tmp.v[0].value;
+    if (ykv_depth(key) == 3 && !strncmp(key, "controls.", 9) &&
+        !strcmp(ykv_leaf(key), "type")) {
+      const schedopt_control_type *T = schedopt_control_type_find(val);
+      if (T) {
+        char ctl[512];
+        snprintf(ctl, sizeof ctl, "%.*s", (int)(klen - 5), key);
+        drop_file_keys(l, ctl, keep_control_key, T);
+      }
+    }
+    if (!strcmp(key, "model.type")) {
+      if (!strcmp(val, "fsl")) drop_file_keys(l, "model", keep_model_key, plrf_only);
+      if (!strcmp(val, "plrf")) drop_file_keys(l, "model", keep_model_key, fsl_only);
+    }
+  }
+
+  /* Missing ancestors become mappings. */
+  for (size_t i = 0; i < klen; i++) {
+    if (key[i] != '.') continue;
+    memcpy(anc, key, i);
+    anc[i] = '\0';
+    if (ykv_find(l, anc) == (size_t)-1 && (st = ykv_add_map(l, anc, source, err))) {
+      ykv_free(&tmp);
+      return st;
+    }
+    l->v[ykv_find(l, anc)].from_set = 1;
+  }
+  st = ykv_move(l, &tmp, err);
+  ykv_free(&tmp);
+  if (!st) clear_built(p);
+  return st;
+}
+
+/* ======================================================================
+ * Validation of the generic keys
+ * ====================================================================== */
+
+typedef struct settings {
+  const ykv_entry *e[NSCHEMA]; /* NULL = not given */
+  double v[NSCHEMA];           /* number, enum index or bool */
+} settings;
+
+static const ykv_entry *given(const settings *S, const char *key) {
+  int i = schema_index(key);
+  return i < 0 ? NULL : S->e[i];
+}
+
+static double val_or(const settings *S, const char *key, double def) {
+  int i = schema_index(key);
+  return (i >= 0 && S->e[i]) ? S->v[i] : def;
+}
+
+/* Check a number against a range and integrality; `name` and `text` for
+ * messages.  loc_e/key select the location. */
+static schedopt_status check_number(schedopt_error *err, const ykv_entry *e, const char *name,
+                                    const char *text, double v, double lo, double hi,
+                                    int lo_open, int hi_open, int integer, const char *what) {
+  char r[128];
+  if (!in_range(v, lo, hi, lo_open, hi_open))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s = %s is out of range: %s (%s)", name, text,
+                range_text(r, sizeof r, lo, hi, lo_open, hi_open), what);
+  if (integer && !is_integral(v))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s = %s must be an integer (%s)", name, text,
+                what);
+  return SCHEDOPT_OK;
+}
+
+/* A scalar number for `name` from entry e. */
+static schedopt_status get_number(schedopt_error *err, const ykv_entry *e, const char *name,
+                                  double *out) {
+  char d[256];
+  if (e->kind != YKV_SCALAR || e->is_null) {
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected a number, got %s", name, d);
+  }
+  int rc = parse_number(e->value, out);
+  if (rc == 1)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a number, got '%.200s'", name,
+                e->value);
+  if (rc == 2)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a finite number, got '%.200s'",
+                name, e->value);
+  return SCHEDOPT_OK;
+}
+
+/* Sequence of finite numbers → malloc'ed array. */
+static schedopt_status get_numseq(schedopt_error *err, const ykv_entry *e, const char *name,
+                                  double **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (e->kind != YKV_SEQ) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected a sequence of numbers like [1, 2, 3], got %s", name, d);
+  }
+  double *v = malloc((e->n ? e->n : 1) * sizeof *v);
+  if (!v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t i = 0; i < e->n; i++) {
+    int rc = parse_number(e->items[i], &v[i]);
+    if (rc) {
+      char loc[512];
+      ykv_entry item = *e;
+      item.line = e->item_line[i];
+      item.col = e->item_col[i];
+      ykv_loc(&item, 0, loc, sizeof loc);
+      free(v);
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "%s: error: %s[%zu]: expected a %snumber, got '%.200s'", loc,
+                                name, i, rc == 2 ? "finite " : "", e->items[i]);
+    }
+  }
+  *out = v;
+  *n = e->n;
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status check_leaf(schedopt_error *err, const keyspec *k, const ykv_entry *e,
+                                  double *out) {
+  char d[256];
+  if (k->type != K_NUMSEQ && (e->kind != YKV_SCALAR || e->is_null)) {
+    ykv_describe(e, d, sizeof d);
+    const char *expect = k->type == K_STR    ? "a string"
+                         : k->type == K_BOOL ? "true or false"
+                         : k->type == K_ENUM ? "a name"
+                                             : "a number";
+    return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected %s, got %s", k->key, expect, d);
+  }
+  switch (k->type) {
+  case K_SECTION: return SCHEDOPT_OK;
+  case K_STR: return SCHEDOPT_OK;
+  case K_BOOL: {
+    int b;
+    if (!parse_bool(e->value, &b))
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected true or false, got '%.200s'",
+                  k->key, e->value);
+    *out = b;
+    return SCHEDOPT_OK;
+  }
+  case K_ENUM: {
+    strbuf b = {{0}, 0};
+    for (int i = 0; k->choices[i]; i++) {
+      if (!strcmp(e->value, k->choices[i])) {
+        *out = i;
+        return SCHEDOPT_OK;
+      }
+      sb_add(&b, k->choices[i]);
+    }
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: unknown value '%.200s' (allowed: %s)", k->key,
+                e->value, b.s);
+  }
+  case K_AUTONUM:
+    if (!strcmp(e->value, "auto")) {
+      *out = NAN;
+      return SCHEDOPT_OK;
+    }
+    /* fall through */
+  case K_NUM:
+  case K_INT: {
+    schedopt_status st = get_number(err, e, k->key, out);
+    if (st) {
+      if (k->type == K_AUTONUM && parse_number(e->value, out) == 1)
+        return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected 'auto' or a number, got '%.200s'",
+                    k->key, e->value);
+      return st;
+    }
+    return check_number(err, e, k->key, e->value, *out, k->lo, k->hi, k->lo_open, k->hi_open,
+                        k->type == K_INT, k->what);
+  }
+  case K_NUMSEQ: {
+    double *v;
+    size_t n;
+    schedopt_status st = get_numseq(err, e, k->key, &v, &n);
+    free(v);
+    return st;
+  }
+  }
+  return SCHEDOPT_OK;
+}
+
+static void section_keys_text(const char *section, strbuf *b) {
+  size_t k = strlen(section);
+  for (size_t i = 0; i < NSCHEMA; i++)
+    if (!strncmp(schema[i].key, section, k) && schema[i].key[k] == '.')
+      sb_add(b, schema[i].key + k + 1);
+}
+
+static schedopt_status unknown_key(schedopt_error *err, const ykv_entry *e, const char *section) {
+  strbuf b = {{0}, 0};
+  const char *leaf = ykv_leaf(e->path);
+  suggest g = {leaf, NULL, 0};
+  char sg[128];
+  if (!section) {
+    for (size_t i = 0; i < NSCHEMA; i++)
+      if (!strchr(schema[i].key, '.')) {
+        sb_add(&b, schema[i].key);
+        sg_add(&g, schema[i].key);
+      }
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' at the top level (allowed: %s)%s",
+                leaf, b.s, sg_text(&g, sg, sizeof sg));
+  }
+  size_t k = strlen(section);
+  for (size_t i = 0; i < NSCHEMA; i++)
+    if (!strncmp(schema[i].key, section, k) && schema[i].key[k] == '.') {
+      sb_add(&b, schema[i].key + k + 1);
+      sg_add(&g, schema[i].key + k + 1);
+    }
+  if (!strcmp(section, "controls"))
+    for (size_t i = 0; i < NCHANNELS; i++) {
+      sb_add(&b, channels[i].key);
+      sg_add(&g, channels[i].key);
+    }
+  return fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' in %s (allowed: %s)%s", leaf,
+              section, b.s, sg_text(&g, sg, sizeof sg));
+}
+
+/* Check every entry's key and type; fill S. */
+static schedopt_status validate_entries(const schedopt_problem *p, settings *S,
+                                        schedopt_error *err) {
+  memset(S, 0, sizeof *S);
+  const ykv_list *l = &p->entries;
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *e = &l->v[i];
+    int depth = ykv_depth(e->path);
+    char top[128];
+    size_t m = strcspn(e->path, ".");
+    snprintf(top, sizeof top, "%.*s", (int)(m < 127 ? m : 127), e->path);
+    int ti = schema_index(top);
+    if (depth == 1) {
+      if (ti < 0) return unknown_key(err, e, NULL);
+      const keyspec *k = &schema[ti];
+      if (k->type == K_SECTION) {
+        if (e->kind == YKV_MAP || (e->kind == YKV_SCALAR && e->is_null)) continue;
+        char d[256];
+        ykv_describe(e, d, sizeof d);
+        strbuf b = {{0}, 0};
+        if (!strcmp(top, "controls")) {
+          for (size_t c = 0; c < NCHANNELS; c++) sb_add(&b, channels[c].key);
+        } else {
+          section_keys_text(top, &b);
+        }
+        return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                    "%s: expected a mapping of keys (%s), got %s", top, b.s, d);
+      }
+      schedopt_status st = check_leaf(err, k, e, &S->v[ti]);
+      if (st) return st;
+      S->e[ti] = e;
+      continue;
+    }
+    /* depth >= 2: the top-level entry came first and was checked. */
+    if (ti < 0 || schema[ti].type != K_SECTION) continue;
+    if (!strcmp(top, "controls")) {
+      if (depth != 2) continue; /* checked when the control is built */
+      const char *ch = e->path + m + 1;
+      size_t c;
+      for (c = 0; c < NCHANNELS; c++)
+        if (!strcmp(ch, channels[c].key)) break;
+      if (c == NCHANNELS) return unknown_key(err, e, "controls");
+      if (e->kind == YKV_MAP) continue;
+      if (e->kind != YKV_SCALAR || e->is_null) {
+        char d[256];
+        ykv_describe(e, d, sizeof d);
+        return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                    "%s: expected a number (a constant %s) or a mapping with a 'type', got %s",
+                    e->path, channels[c].what, d);
+      }
+      continue; /* the number is checked when the control is built */
+    }
+    if (depth != 2) continue; /* below a leaf: the leaf was reported */
+    int ki = schema_index(e->path);
+    if (ki < 0) return unknown_key(err, e, top);
+    schedopt_status st = check_leaf(err, &schema[ki], e, &S->v[ki]);
+    if (st) return st;
+    S->e[ki] = e;
+  }
+  return SCHEDOPT_OK;
+}
+
+/* ======================================================================
+ * Controls
+ * ====================================================================== */
+
+/* Join a table path to the YAML file's folder (file entries only). */
+static char *resolve_path(const schedopt_problem *p, const ykv_entry *e) {
+  const char *f = e->value;
+  if (e->from_set || !p->base_dir || f[0] == '/') return xstrdup(f);
+  size_t a = strlen(p->base_dir), b = strlen(f);
+  char *s = malloc(a + b + 2);
+  if (!s) return NULL;
+  memcpy(s, p->base_dir, a);
+  s[a] = '/';
+  memcpy(s + a + 1, f, b + 1);
+  return s;
+}
+
+static schedopt_status build_control_map(const schedopt_problem *p, const channel_info *ci,
+                                         const ykv_entry *me, schedopt_control **out,
+                                         schedopt_error *err) {
+  const ykv_list *l = &p->entries;
+  const char *cp = me->path; /* "controls.lr" */
+  char tk[256];
+  snprintf(tk, sizeof tk, "%s.type", cp);
+  const ykv_entry *te = ykv_get(l, tk);
+  strbuf types = {{0}, 0};
+  for (int i = 0; schedopt_control_types[i]; i++) sb_add(&types, schedopt_control_types[i]->name);
+  if (!te)
+    return fail(err, SCHEDOPT_EINVAL, me, 1,
+                "%s: missing 'type' (one of: %s); or write a number for a constant %s", cp,
+                types.s, ci->what);
+  if (te->kind != YKV_SCALAR || te->is_null) {
+    char d[256];
+    ykv_describe(te, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, te, 0, "%s: expected a control type (one of: %s), got %s",
+                tk, types.s, d);
+  }
+  const schedopt_control_type *T = schedopt_control_type_find(te->value);
+  if (!T) {
+    suggest g = {te->value, NULL, 0};
+    char sg[128];
+    for (int i = 0; schedopt_control_types[i]; i++) sg_add(&g, schedopt_control_types[i]->name);
+    return fail(err, SCHEDOPT_EINVAL, te, 0, "%s: unknown control type '%.100s' (allowed: %s)%s",
+                tk, te->value, types.s, sg_text(&g, sg, sizeof sg));
+  }
+  schedopt_control *c = NULL;
+  schedopt_status st = schedopt_control_alloc(&c, T, err);
+  if (st) {
+    prefix_at(err, te, 0, cp);
+    return st;
+  }
+
+  const ykv_entry *t_e = NULL, *v_e = NULL, *file_e = NULL, *tcol_e = NULL, *vcol_e = NULL,
+                  *ms_e = NULL, *fa_e = NULL;
+  double *tv = NULL, *vv = NULL;
+  size_t tn = 0, vn = 0;
+  char *path = NULL;
+  for (size_t i = 0; i < l->n && !st; i++) {
+    const ykv_entry *e = &l->v[i];
+    if (!ykv_is_under(e->path, cp) || ykv_depth(e->path) != 3) continue;
+    const char *k = ykv_leaf(e->path);
+    if (!strcmp(k, "type")) continue;
+    if (!control_key_allowed(T, k)) {
+      strbuf b = {{0}, 0};
+      control_keys_text(T, &b);
+      suggest g = {k, NULL, 0};
+      char sg[128];
+      for (size_t j = 0; j < T->nparams; j++) sg_add(&g, T->params[j].name);
+      sg_add(&g, "warmup");
+      sg_add(&g, "warmup_init");
+      st = fail(err, SCHEDOPT_EINVAL, e, 1,
+                "unknown key '%s' in %s (a %s control; allowed: %s)%s", k, cp, T->name, b.s,
+                sg_text(&g, sg, sizeof sg));
+      break;
+    }
+    const schedopt_param_info *pi = NULL;
+    for (size_t j = 0; j < T->nparams; j++)
+      if (!strcmp(T->params[j].name, k)) pi = &T->params[j];
+    if (pi && pi->choices) {
+      strbuf b = {{0}, 0};
+      for (int j = 0; pi->choices[j]; j++) sb_add(&b, pi->choices[j]);
+      int ok = e->kind == YKV_SCALAR && !e->is_null;
+      if (ok) {
+        ok = 0;
+        for (int j = 0; pi->choices[j]; j++) ok |= !strcmp(pi->choices[j], e->value);
+      }
+      if (!ok) {
+        char d[256];
+        ykv_describe(e, d, sizeof d);
+        st = fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                  "%s: expected one of %s, got %s", e->path, b.s, d);
+        break;
+      }
+      if ((st = schedopt_control_set_choice(c, k, e->value, err))) prefix_at(err, e, 0, e->path);
+      continue;
+    }
+    if (pi || !strcmp(k, "warmup") || !strcmp(k, "warmup_init")) {
+      double x;
+      if ((st = get_number(err, e, e->path, &x))) break;
+      if (pi && (st = check_number(err, e, e->path, e->value, x, pi->lo, pi->hi, pi->lo_open,
+                                   pi->hi_open, 0, pi->doc ? pi->doc : pi->name)))
+        break;
+      if ((st = schedopt_control_set(c, k, x, err))) prefix_at(err, e, 0, e->path);
+      continue;
+    }
+    if (!strcmp(k, "t")) t_e = e;
+    else if (!strcmp(k, "v")) v_e = e;
+    else if (!strcmp(k, "file")) file_e = e;
+    else if (!strcmp(k, "t_column")) tcol_e = e;
+    else if (!strcmp(k, "v_column")) vcol_e = e;
+    else if (!strcmp(k, "milestones")) ms_e = e;
+    else if (!strcmp(k, "factors")) fa_e = e;
+    if ((e == file_e || e == tcol_e || e == vcol_e) && (e->kind != YKV_SCALAR || e->is_null)) {
+      char d[256];
+      ykv_describe(e, d, sizeof d);
+      st = fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected a %s, got %s", e->path, e == file_e ? "file name" : "column name",
+                d);
+    }
+  }
+
+  if (!st && T->needs_table == 1) {
+    if (file_e && (t_e || v_e))
+      st = fail(err, SCHEDOPT_EINVAL, t_e ? t_e : v_e, 1,
+                "%s: give either 'file' or 't' and 'v', not both", cp);
+    else if (!file_e && (tcol_e || vcol_e))
+      st = fail(err, SCHEDOPT_EINVAL, tcol_e ? tcol_e : vcol_e, 1,
+                "%s: 't_column' and 'v_column' need 'file'", cp);
+    else if (file_e) {
+      path = resolve_path(p, file_e);
+      if (!path) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      else if ((st = schedopt_control_load_csv(c, path, tcol_e ? tcol_e->value : "step",
+                                               vcol_e ? vcol_e->value : ci->key, err)))
+        prefix_at(err, file_e, 0, file_e->path);
+    } else if (!t_e || !v_e) {
+      st = fail(err, SCHEDOPT_EINVAL, t_e ? t_e : v_e ? v_e : te, 1,
+                "%s: a table needs 't' and 'v' (sequences of the same length) or 'file'", cp);
+    } else {
+      char tn_[300], vn_[300];
+      snprintf(tn_, sizeof tn_, "%s.t", cp);
+      snprintf(vn_, sizeof vn_, "%s.v", cp);
+      if (!(st = get_numseq(err, t_e, tn_, &tv, &tn)) &&
+          !(st = get_numseq(err, v_e, vn_, &vv, &vn))) {
+        if (tn != vn || tn == 0)
+          st = fail(err, SCHEDOPT_EINVAL, v_e, 1,
+                    "%s: 't' and 'v' must be non-empty and of the same length (got %zu and %zu)",
+                    cp, tn, vn);
+        else if ((st = schedopt_control_set_table(c, tn, tv, vv, err)))
+          prefix_at(err, t_e, 1, cp);
+      }
+    }
+  }
+  if (!st && T->needs_table == 2) {
+    if (!ms_e || !fa_e) {
+      st = fail(err, SCHEDOPT_EINVAL, ms_e ? ms_e : fa_e ? fa_e : te, 1,
+                "%s: a multistep control needs 'milestones' (fractions of the horizon in "
+                "(0, 1)) and 'factors' (one more than milestones)", cp);
+    } else {
+      char mn_[300], fn_[300];
+      snprintf(mn_, sizeof mn_, "%s.milestones", cp);
+      snprintf(fn_, sizeof fn_, "%s.factors", cp);
+      if (!(st = get_numseq(err, ms_e, mn_, &tv, &tn)) &&
+          !(st = get_numseq(err, fa_e, fn_, &vv, &vn))) {
+        if (vn != tn + 1)
+          st = fail(err, SCHEDOPT_EINVAL, fa_e, 1,
+                    "%s: 'factors' must have one more value than 'milestones' (got %zu and %zu)",
+                    cp, vn, tn);
+        else if ((st = schedopt_control_set_steps(c, tn, tv, vv, err)))
+          prefix_at(err, ms_e, 1, cp);
+      }
+    }
+  }
+  free(tv);
+  free(vv);
+  free(path);
+  if (st) {
+    schedopt_control_free(c);
+    return st;
+  }
+  *out = c;
+  return SCHEDOPT_OK;
+}
+
+/* Build channel ci from the entries (if given) and set it in s. */
+static schedopt_status build_channel(const schedopt_problem *p, const channel_info *ci,
+                                     schedopt_schedule *s, double H, int *present,
+                                     const ykv_entry **where, schedopt_error *err) {
+  char key[64];
+  snprintf(key, sizeof key, "controls.%s", ci->key);
+  const ykv_entry *e = ykv_get(&p->entries, key);
+  *present = e != NULL;
+  *where = e;
+  if (!e) return SCHEDOPT_OK;
+  schedopt_control *c = NULL;
+  schedopt_status st;
+  if (e->kind == YKV_SCALAR) {
+    double x;
+    if ((st = get_number(err, e, key, &x)) ||
+        (st = check_number(err, e, key, e->value, x, ci->lo, ci->hi, 0, ci->hi_open, 0,
+                           ci->what)))
+      return st;
+    const schedopt_control_type *T = schedopt_control_constant;
+    if ((st = schedopt_control_alloc(&c, T, err))) return st;
+    if (T->nparams < 1)
+      st = schedopt_error_set(err, SCHEDOPT_EINTERNAL, "constant control has no parameter");
+    else if ((st = schedopt_control_set(c, T->params[0].name, x, err)))
+      prefix_at(err, e, 0, key);
+  } else {
+    st = build_control_map(p, ci, e, &c, err);
+  }
+  if (!st && (st = schedopt_control_validate(c, H, ci->lo, ci->hi, ci->hi_open, key, err))) {
+    char loc[512]; /* the message names the control already */
+    ykv_loc(e, 1, loc, sizeof loc);
+    schedopt_error_prefix(err, "%s: error: ", loc);
+  }
+  if (!st && (st = schedopt_schedule_set(s, ci->ch, c, err))) prefix_at(err, e, 1, key);
+  schedopt_control_free(c);
+  return st;
+}
+
+/* ======================================================================
+ * Output times
+ * ====================================================================== */
+
+/* n strictly increasing integers near x[i], the last = H (n ≤ H − lo + 1). */
+static void integer_grid(double *x, size_t n, double lo, double H) {
+  double prev = lo - 1;
+  for (size_t i = 0; i < n; i++) {
+    double r = nearbyint(x[i]);
+    double lower = prev + 1, upper = H - (double)(n - 1 - i);
+    if (r < lower) r = lower;
+    if (r > upper) r = upper;
+    x[i] = prev = r;
+  }
+}
+
+static schedopt_status make_times(schedopt_problem *p, const settings *S, schedopt_error *err) {
+  const double H = p->horizon;
+  const int steps = schedopt_schedule_clock(p->schedule) == SCHEDOPT_CLOCK_STEPS;
+  const ykv_entry *te = given(S, "output.times");
+  double *t = NULL;
+  size_t n = 0;
+  schedopt_status st;
+  if (te) {
+    if ((st = get_numseq(err, te, "output.times", &t, &n))) return st;
+    if (n == 0) {
+      free(t);
+      return fail(err, SCHEDOPT_EINVAL, te, 0, "output.times: give at least one time");
+    }
+    for (size_t i = 0; i < n; i++) {
+      ykv_entry item = *te;
+      item.line = te->item_line[i];
+      item.col = te->item_col[i];
+      const char *why = NULL;
+      char buf[200];
+      if (!(t[i] > 0) || t[i] > H) {
+        snprintf(buf, sizeof buf, "must be in (0, H] with H = %.15g, the horizon in %s", H,
+                 steps ? "steps" : p->budget == SCHEDOPT_BUDGET_TOKENS ? "tokens" : "samples");
+        why = buf;
+      } else if (steps && !is_integral(t[i])) {
+        why = "must be an integer on the step clock";
+      } else if (i > 0 && !(t[i] > t[i - 1])) {
+        snprintf(buf, sizeof buf, "must be greater than output.times[%zu] = %s (times must be "
+                 "increasing)", i - 1, te->items[i - 1]);
+        why = buf;
+      }
+      if (why) {
+        st = fail(err, SCHEDOPT_EINVAL, &item, 0, "output.times[%zu] = %s %s", i, te->items[i],
+                  why);
+        free(t);
+        return st;
+      }
+    }
+  } else {
+    double points = val_or(S, "output.points", 200);
+    int linear = val_or(S, "output.spacing", 0) == 1;
+    double t0;
+    if (steps) {
+      t0 = 1;
+    } else {
+      schedopt_uval u;
+      schedopt_schedule_eval(p->schedule, 0, &u);
+      t0 = u.batch * p->seq_len;
+    }
+    if (!(t0 < H)) t0 = H;
+    double lo = linear ? H / points : t0;
+    n = (size_t)points;
+    if (steps) {
+      double avail = H - (linear ? 1 : t0) + 1;
+      if ((double)n > avail) n = (size_t)avail;
+      if (linear) lo = 1;
+    }
+    if (t0 >= H) n = 1;
+    t = malloc(n * sizeof *t);
+    if (!t) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for output times");
+    for (size_t i = 0; i < n; i++) {
+      if (n == 1)
+        t[i] = H;
+      else if (linear)
+        t[i] = H * (double)(i + 1) / (double)n;
+      else
+        t[i] = t0 * pow(H / t0, (double)i / (double)(n - 1));
+    }
+    t[n - 1] = H;
+    if (steps) integer_grid(t, n, lo, H);
+  }
+  p->times = t;
+  p->ntimes = n;
+  return SCHEDOPT_OK;
+}
+
+/* ======================================================================
+ * Build
+ * ====================================================================== */
+
+/* Both given with different values → error at the second. */
+static schedopt_status conflict(schedopt_error *err, const ykv_entry *first,
+                                const ykv_entry *second, const char *why) {
+  char loc[512];
+  ykv_loc(first, 1, loc, sizeof loc);
+  return fail(err, SCHEDOPT_EINVAL, second, 1,
+              "%s = %s conflicts with %s = %s (at %s)%s%s; give only one of them", second->path,
+              second->value, first->path, first->value, loc, why ? ": " : "", why ? why : "");
+}
+
+static int differ(double x, double y) { return fabs(x - y) > 1e-12 * fmax(fabs(x), fabs(y)); }
+
+static const ykv_entry *section_entry(const schedopt_problem *p, const char *sec) {
+  return ykv_get(&p->entries, sec);
+}
+
+schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err) {
+  if (!p) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_build: NULL");
+  clear_built(p);
+  settings S;
+  schedopt_status st = validate_entries(p, &S, err);
+  if (st) return st;
+
+  /* ---- model ---- */
+  const int fsl = val_or(&S, "model.type", 0) == 1;
+  const char *tname = fsl ? "fsl" : "plrf";
+  const char *const *wrong = fsl ? plrf_only : fsl_only;
+  for (int i = 0; wrong[i]; i++) {
+    const ykv_entry *e = given(&S, wrong[i]);
+    if (e)
+      return fail(err, SCHEDOPT_EINVAL, e, 1, "%s applies to model type %s only (this model is "
+                  "%s)", wrong[i], fsl ? "plrf" : "fsl", tname);
+  }
+  const ykv_entry *ea = given(&S, "model.a"), *es = given(&S, "model.s"),
+                  *eb = given(&S, "model.b"), *ebeta = given(&S, "model.beta");
+  const ykv_entry *model_e = section_entry(p, "model");
+  double a, b;
+  if (eb && ebeta && differ(S.v[schema_index("model.b")], S.v[schema_index("model.beta")]))
+    return conflict(err, eb, ebeta, "b and beta are the same exponent");
+  if (!eb && !ebeta) {
+    if (model_e)
+      return fail(err, SCHEDOPT_EINVAL, model_e, 1,
+                  "model: missing 'b' (spectral decay exponent, > 1; or 'beta')");
+    return fail_src(err, p, "missing 'model:' section with the exponents 'a' and 'b' (or 's' "
+                            "and 'beta')");
+  }
+  b = eb ? val_or(&S, "model.b", 0) : val_or(&S, "model.beta", 0);
+  if (ea && es) {
+    double implied = 1 + val_or(&S, "model.s", 0) * b;
+    if (differ(val_or(&S, "model.a", 0), implied)) {
+      char why[128];
+      snprintf(why, sizeof why, "a = 1 + s*b = %.15g", implied);
+      return conflict(err, ea, es, why);
+    }
+  }
+  if (!ea && !es)
+    return fail(err, SCHEDOPT_EINVAL, model_e, 1,
+                "model: missing 'a' (signal decay exponent, > 1; or 's', with a = 1 + s*b)");
+  a = ea ? val_or(&S, "model.a", 0) : 1 + val_or(&S, "model.s", 0) * b;
+  const ykv_entry *eN = given(&S, "model.N"), *eM = given(&S, "model.M");
+  if (eN && eM && differ(val_or(&S, "model.N", 0), val_or(&S, "model.M", 0)))
+    return conflict(err, eN, eM, "M is another name for N");
+  long N = (long)(eN ? val_or(&S, "model.N", 1000) : val_or(&S, "model.M", 1000));
+  const ykv_entry *es2 = given(&S, "model.sigma2"), *esg = given(&S, "model.sigma");
+  double sigma2 = es2 ? val_or(&S, "model.sigma2", 0) : 0;
+  if (esg) {
+    double sg = val_or(&S, "model.sigma", 0);
+    if (es2 && differ(sigma2, sg * sg)) return conflict(err, es2, esg, "sigma2 = sigma^2");
+    sigma2 = sg * sg;
+  }
+  p->a = a;
+  p->b = b;
+  p->beta = b;
+  p->s = (a - 1) / b;
+  p->sigma2 = sigma2;
+  p->modes = N;
+  const int recursion = val_or(&S, "model.dynamics", 0) == 2;
+
+  /* ---- budget ---- */
+  const ykv_entry *kind_e = NULL;
+  int kind = -1;
+  for (int i = 0; i < 4; i++) {
+    const ykv_entry *e = given(&S, budget_keys[i]);
+    if (!e) continue;
+    if (kind_e) {
+      char loc[512];
+      ykv_loc(kind_e, 1, loc, sizeof loc);
+      return fail(err, SCHEDOPT_EINVAL, e, 1,
+                  "%s: give exactly one budget kind (steps, samples, tokens or compute), but "
+                  "%s is also given (at %s)", e->path, kind_e->path, loc);
+    }
+    kind_e = e;
+    kind = i;
+  }
+  if (!kind_e) {
+    const ykv_entry *be = section_entry(p, "budget");
+    if (be)
+      return fail(err, SCHEDOPT_EINVAL, be, 1,
+                  "budget: give one of steps, samples, tokens or compute");
+    return fail_src(err, p, "no budget: add a 'budget:' section with one of steps, samples, "
+                            "tokens or compute");
+  }
+  p->budget = (schedopt_budget_kind)kind;
+  p->amount = S.v[schema_index(budget_keys[kind])];
+  p->seq_len = 1;
+  schedopt_clock clock = SCHEDOPT_CLOCK_DATA;
+  double H = p->amount;
+  switch (p->budget) {
+  case SCHEDOPT_BUDGET_STEPS: clock = SCHEDOPT_CLOCK_STEPS; break;
+  case SCHEDOPT_BUDGET_SAMPLES: break;
+  case SCHEDOPT_BUDGET_TOKENS: p->seq_len = val_or(&S, "budget.seq_len", 1); break;
+  case SCHEDOPT_BUDGET_COMPUTE: H = p->amount / (double)N; break;
+  }
+  p->horizon = H;
+
+  /* ---- schedule ---- */
+  if ((st = schedopt_schedule_alloc(&p->schedule, clock, H, p->seq_len, err))) {
+    schedopt_error_prefix(err, "%s: error: budget: ", p->source ? p->source : "problem");
+    return st;
+  }
+  int has[NCHANNELS] = {0};
+  const ykv_entry *where[NCHANNELS] = {0};
+  for (size_t i = 0; i < NCHANNELS; i++)
+    if ((st = build_channel(p, &channels[i], p->schedule, H, &has[i], &where[i], err)))
+      return st;
+  if (fsl && has[2])
+    return fail(err, SCHEDOPT_EINVAL, where[2], 1,
+                "controls.momentum: the fsl model has no momentum dynamics (use model type "
+                "plrf)");
+  if ((st = schedopt_schedule_validate(p->schedule, err))) {
+    schedopt_error_prefix(err, "%s: error: controls: ", p->source ? p->source : "problem");
+    return st;
+  }
+  if (clock == SCHEDOPT_CLOCK_DATA) {
+    schedopt_uval u;
+    schedopt_schedule_eval(p->schedule, 0, &u);
+    if (H < u.batch * p->seq_len)
+      return fail(err, SCHEDOPT_EINVAL, kind_e, 0,
+                  "%s = %s is less than one batch (%.15g %s at t = 0)", kind_e->path,
+                  kind_e->value, u.batch * p->seq_len,
+                  p->budget == SCHEDOPT_BUDGET_TOKENS ? "tokens" : "samples");
+  }
+
+  /* ---- model ---- */
+  const schedopt_model_type *MT = fsl ? schedopt_model_fsl : schedopt_model_plrf;
+  if (fsl) {
+    schedopt_fsl_params fp;
+    schedopt_fsl_params_default(&fp);
+    fp.a = a;
+    fp.b = b;
+    fp.M = N;
+    fp.sigma2 = sigma2;
+    fp.lambda_scale = val_or(&S, "model.lambda_scale", 1);
+    fp.signal_scale = val_or(&S, "model.signal_scale", 1);
+    fp.c_approx = val_or(&S, "model.c_approx", 1);
+    fp.c_signal = val_or(&S, "model.c_signal", 1);
+    fp.c_noise = val_or(&S, "model.c_noise", 1);
+    st = schedopt_model_alloc(&p->model, MT, &fp, err);
+  } else {
+    schedopt_plrf_params pp;
+    schedopt_plrf_params_default(&pp);
+    pp.a = a;
+    pp.b = b;
+    pp.N = N;
+    pp.sigma2 = sigma2;
+    pp.lambda_scale = val_or(&S, "model.lambda_scale", 1);
+    pp.signal_scale = val_or(&S, "model.signal_scale", 1);
+    pp.tail = val_or(&S, "model.tail", NAN);
+    pp.dynamics = val_or(&S, "model.dynamics", 0) == 1 ? SCHEDOPT_DYN_SDE : SCHEDOPT_DYN_MATCHED;
+    pp.momentum = has[2];
+    pp.split = (int)val_or(&S, "model.split", 1);
+    st = schedopt_model_alloc(&p->model, MT, &pp, err);
+  }
+  if (st) {
+    if (model_e)
+      prefix_at(err, model_e, 1, "model");
+    else
+      schedopt_error_prefix(err, "%s: error: model: ", p->source ? p->source : "problem");
+    return st;
+  }
+  p->integrator = recursion ? schedopt_integrator_recursion : schedopt_integrator_cvodes;
+  if (recursion && !MT->step)
+    return fail(err, SCHEDOPT_EINVAL, given(&S, "model.dynamics"), 0,
+                "model.dynamics: recursion needs a model with an exact step map");
+
+  /* ---- solver, output ---- */
+  p->rtol = val_or(&S, "solver.rtol", 1e-6);
+  p->atol = val_or(&S, "solver.atol", 1e-10);
+  p->max_steps = (long)val_or(&S, "solver.max_steps", 1e6);
+  if ((st = make_times(p, &S, err))) return st;
+
+  const ykv_entry *ne = given(&S, "name"), *fe = given(&S, "output.file");
+  p->name = xstrdup(ne ? ne->value : p->stem ? p->stem : "problem");
+  if (!p->name || (fe && !(p->output_file = xstrdup(fe->value)))) {
+    clear_built(p);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  p->built = 1;
+  return SCHEDOPT_OK;
+}
+
+/* ======================================================================
+ * Accessors
+ * ====================================================================== */
+
+const char *schedopt_problem_name(const schedopt_problem *p) {
+  if (!p) return "problem";
+  if (p->name) return p->name;
+  return p->stem ? p->stem : "problem";
+}
+
+const schedopt_model *schedopt_problem_model(const schedopt_problem *p) {
+  return p ? p->model : NULL;
+}
+
+const schedopt_schedule *schedopt_problem_schedule(const schedopt_problem *p) {
+  return p ? p->schedule : NULL;
+}
+
+const schedopt_integrator_type *schedopt_problem_integrator(const schedopt_problem *p) {
+  return p && p->integrator ? p->integrator : schedopt_integrator_cvodes;
+}
+
+void schedopt_problem_tolerances(const schedopt_problem *p, double *rtol, double *atol,
+                                 long *max_steps) {
+  int ok = p && p->built;
+  if (rtol) *rtol = ok ? p->rtol : 1e-6;
+  if (atol) *atol = ok ? p->atol : 1e-10;
+  if (max_steps) *max_steps = ok ? p->max_steps : 1000000;
+}
+
+schedopt_budget_kind schedopt_problem_budget(const schedopt_problem *p, double *amount) {
+  if (amount) *amount = p && p->built ? p->amount : 0;
+  return p && p->built ? p->budget : SCHEDOPT_BUDGET_STEPS;
+}
+
+double schedopt_problem_seq_len(const schedopt_problem *p) {
+  return p && p->built ? p->seq_len : 1;
+}
+
+void schedopt_problem_exponents(const schedopt_problem *p, double *a, double *b, double *s,
+                                double *beta) {
+  int ok = p && p->built;
+  if (a) *a = ok ? p->a : NAN;
+  if (b) *b = ok ? p->b : NAN;
+  if (s) *s = ok ? p->s : NAN;
+  if (beta) *beta = ok ? p->beta : NAN;
+}
+
+double schedopt_problem_sigma2(const schedopt_problem *p) {
+  return p && p->built ? p->sigma2 : NAN;
+}
+
+long schedopt_problem_modes(const schedopt_problem *p) { return p && p->built ? p->modes : 0; }
+
+schedopt_status schedopt_problem_output_times(const schedopt_problem *p, double **t, size_t *n,
+                                              schedopt_error *err) {
+  if (!p || !t || !n)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_output_times: NULL");
+  *t = NULL;
+  *n = 0;
+  if (!p->built)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "schedopt_problem_output_times: the problem is not built");
+  double *c = malloc((p->ntimes ? p->ntimes : 1) * sizeof *c);
+  if (!c) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  memcpy(c, p->times, p->ntimes * sizeof *c);
+  *t = c;
+  *n = p->ntimes;
+  return SCHEDOPT_OK;
+}
+
+const char *schedopt_problem_output_file(const schedopt_problem *p) {
+  return p && p->built ? p->output_file : NULL;
+}

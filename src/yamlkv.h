@@ -1,0 +1,93 @@
+/* yamlkv.h — a YAML document as a flat list of dotted-path entries (private).
+ *
+ * libyaml parses the text; nested mappings become dotted paths
+ * ("controls.lr.peak"), a sequence of scalars becomes one YKV_SEQ entry, and a
+ * sequence containing mappings or sequences becomes a YKV_LIST entry whose
+ * items are indexed paths ("curves.0.file").  Every mapping also gets a
+ * YKV_MAP entry (so empty mappings and the position of a section's key are
+ * known).  Entries keep document order: a container precedes its children.
+ *
+ * Rejected with a located message: syntax errors (SCHEDOPT_EPARSE), duplicate
+ * keys, anchors, aliases, tags, non-scalar keys, keys containing '.', several
+ * documents, an empty document and a top level that is not a mapping
+ * (SCHEDOPT_EPARSE); more than YKV_MAX_BYTES of text, nesting deeper than
+ * YKV_MAX_DEPTH or more than YKV_MAX_VALUES scalars (SCHEDOPT_ENOMEM). */
+#ifndef SCHEDOPT_YAMLKV_H
+#define SCHEDOPT_YAMLKV_H
+
+#include <stddef.h>
+#include "schedopt/error.h"
+
+#define YKV_MAX_BYTES ((size_t)16 << 20) /* 16 MiB */
+#define YKV_MAX_DEPTH 64
+#define YKV_MAX_VALUES 1000000
+
+typedef enum ykv_kind {
+  YKV_SCALAR = 0, /* value */
+  YKV_SEQ = 1,    /* a sequence of scalars: items[0..n) */
+  YKV_MAP = 2,    /* a mapping; its keys are entries "path.key" */
+  YKV_LIST = 3    /* a sequence holding non-scalars; items are "path.<i>" */
+} ykv_kind;
+
+typedef struct ykv_entry {
+  char *path;
+  ykv_kind kind;
+  char *value;          /* SCALAR: the text (never NULL) */
+  int is_null;          /* SCALAR: plain "", "~", "null", "Null", "NULL" */
+  int quoted;           /* SCALAR: quoted or block style (a string for sure) */
+  char **items;         /* SEQ: n item texts */
+  int *item_line, *item_col;
+  size_t n;
+  int line, col;        /* position of the value (1-based; 0 = not known) */
+  int key_line, key_col;/* position of the key (the value's for seq items) */
+  char *source;         /* file name, or e.g. "--set a.b=1" */
+  int from_set;         /* set by the caller (problem.c: a --set override) */
+} ykv_entry;
+
+typedef struct ykv_list {
+  ykv_entry *v;
+  size_t n, cap;
+} ykv_list;
+
+void ykv_init(ykv_list *l);
+void ykv_free(ykv_list *l);
+
+/* Parse `len` bytes of `text` and append the entries to l (nothing is appended
+ * on error).  root == NULL: the document must be a non-empty mapping; its keys
+ * are top-level paths.  root != NULL: any node (scalar, sequence, mapping) is
+ * accepted and placed at path `root`, and positions = 0 drops line/column
+ * information (used for command-line values: messages name just `source`). */
+schedopt_status ykv_parse(ykv_list *l, const char *text, size_t len,
+                          const char *source, const char *root, int positions,
+                          schedopt_error *err);
+
+/* Index of the entry with this exact path, or (size_t)-1. */
+size_t ykv_find(const ykv_list *l, const char *path);
+ykv_entry *ykv_get(const ykv_list *l, const char *path);
+
+/* Remove entry i (keeps order). */
+void ykv_remove(ykv_list *l, size_t i);
+/* Remove `path` itself (if self) and every entry below it ("path.*"). */
+void ykv_remove_tree(ykv_list *l, const char *path, int self);
+/* Move all entries of src to the end of dst (src is left empty). */
+schedopt_status ykv_move(ykv_list *dst, ykv_list *src, schedopt_error *err);
+/* Append a YKV_MAP entry (no position) for `path`, owned source copied. */
+schedopt_status ykv_add_map(ykv_list *l, const char *path, const char *source,
+                            schedopt_error *err);
+
+/* 1 if path is strictly below prefix ("a.b.c" under "a.b"). */
+int ykv_is_under(const char *path, const char *prefix);
+/* Number of components ("a" → 1, "a.b" → 2). */
+int ykv_depth(const char *path);
+/* Last component. */
+const char *ykv_leaf(const char *path);
+
+/* "source:line:col" (value position), or "source" when the line is unknown.
+ * key != 0 uses the key position. */
+void ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap);
+
+/* Short description of what an entry holds, for type errors:
+ * "'abc'", "an empty value", "a sequence", "a mapping". */
+void ykv_describe(const ykv_entry *e, char *buf, size_t cap);
+
+#endif
