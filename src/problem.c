@@ -1387,6 +1387,14 @@ const char *schedopt_problem_name(const schedopt_problem *p) {
   return p->stem ? p->stem : "problem";
 }
 
+const char *schedopt_problem_description(const schedopt_problem *p) {
+  const char *d = NULL;
+  for (size_t i = 0; p && i < p->entries.n; i++)
+    if (p->entries.v[i].kind == YKV_SCALAR && !strcmp(p->entries.v[i].path, "description"))
+      d = p->entries.v[i].value; /* a later --set wins */
+  return d;
+}
+
 const schedopt_model *schedopt_problem_model(const schedopt_problem *p) {
   return p ? p->model : NULL;
 }

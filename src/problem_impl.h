@@ -31,7 +31,4 @@ struct schedopt_problem {
   size_t ntimes;
 };
 
-/* Learned modes N (plrf) or M (fsl) after build, 0 before. */
-long schedopt_problem_modes(const schedopt_problem *p);
-
 #endif

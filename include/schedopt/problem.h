@@ -50,7 +50,9 @@ schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment
 schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err);
 
 /* ---- after build -------------------------------------------------------- */
+/* Never NULL: the `name` key, else the file name without extension. */
 const char *schedopt_problem_name(const schedopt_problem *p);
+const char *schedopt_problem_description(const schedopt_problem *p); /* NULL if none */
 const schedopt_model *schedopt_problem_model(const schedopt_problem *p);
 const schedopt_schedule *schedopt_problem_schedule(const schedopt_problem *p);
 const schedopt_integrator_type *schedopt_problem_integrator(const schedopt_problem *p);
@@ -59,7 +61,9 @@ void schedopt_problem_tolerances(const schedopt_problem *p, double *rtol, double
 schedopt_budget_kind schedopt_problem_budget(const schedopt_problem *p, double *amount);
 /* Tokens per sample (1 unless a token budget set seq_len). */
 double schedopt_problem_seq_len(const schedopt_problem *p);
-/* Learned modes N (plrf) or M (fsl); exponents in both notations. */
+/* Learned modes N (plrf) or M (fsl). */
+long schedopt_problem_modes(const schedopt_problem *p);
+/* Exponents in both notations. */
 void schedopt_problem_exponents(const schedopt_problem *p, double *a, double *b,
                                 double *s, double *beta);
 double schedopt_problem_sigma2(const schedopt_problem *p);
