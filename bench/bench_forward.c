@@ -5,7 +5,7 @@
  * so its peak RSS is its own; the time is the median of the repeats, one
  * core, 200 log-spaced output points.
  *
- *   bench_forward [max_log10_T_recursion (default 6)] [repeats (default 7)]
+ *   bench_forward [max_log10_T_recursion (default 6)] [repeats (default 15)]
  *
  * Prints a Markdown table (docs/performance.md). */
 #define _POSIX_C_SOURCE 200809L
@@ -118,7 +118,7 @@ static result in_child(double T, int recursion, int split, int reps) {
 
 int main(int argc, char **argv) {
   int max_rec = argc > 1 ? atoi(argv[1]) : 6;
-  int reps = argc > 2 ? atoi(argv[2]) : 7;
+  int reps = argc > 2 ? atoi(argv[2]) : 15;
   printf("| T | cvodes (loss) ms | CVODES steps | peak RSS MiB | cvodes + split ms | recursion ms | "
          "peak RSS MiB | speed-up | final loss cvodes | final loss recursion |\n");
   printf("|---|---|---|---|---|---|---|---|---|---|\n");

@@ -124,9 +124,31 @@ static void hb_block(const plrf *m, const schedopt_uval *u, double lam, double *
   D[6] = ga - el;               D[7] = mu * mu;       D[8] = mu - 2.0 * mu * el - 1.0;
 }
 
+/* SGD fast path: d a_k/dt = (−2ηλ_k + η²λ_k² κ) a_k + (η²λ_k²/B) Q, κ = 1 + 1/B
+ * (matched) or 1/B (sde). */
+static void sgd_rhs(const plrf *m, const schedopt_uval *u, const double *y, double *ydot) {
+  const size_t N = m->N;
+  const double eta = u->lr, iB = 1.0 / u->batch;
+  const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = copy_E(m, y, c) + copy_R(m, c);
+    const double *yc = y + c * N;
+    double *dc = ydot + c * N;
+    const double *lam = m->lam;
+    for (size_t k = 0; k < N; k++) {
+      double el = eta * lam[k], e2 = el * el;
+      dc[k] = (e2 * kappa - 2.0 * el) * yc[k] + e2 * iB * Q;
+    }
+  }
+}
+
 static void plrf_rhs(const void *self, const schedopt_uval *u, const double *y, double *ydot) {
   const plrf *m = self;
   const size_t bs = m->bs, N = m->N;
+  if (bs == 1) {
+    sgd_rhs(m, u, y, ydot);
+    return;
+  }
   for (size_t c = 0; c < m->ncopy; c++) {
     const double Q = copy_E(m, y, c) + copy_R(m, c);
     const double *yc = y + c * N * bs;
@@ -149,6 +171,28 @@ static void plrf_rhs(const void *self, const schedopt_uval *u, const double *y, 
 static void plrf_jac(const void *self, const schedopt_uval *u, double *D, double *U, double *V) {
   const plrf *m = self;
   const size_t bs = m->bs, N = m->N, nb = bs * bs, n = m->n;
+  if (bs == 1) { /* copies: D and U repeat, V_c = 1 on copy c */
+    const double eta = u->lr, iB = 1.0 / u->batch;
+    const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
+    for (size_t k = 0; k < N; k++) {
+      double el = eta * m->lam[k], e2 = el * el;
+      D[k] = e2 * kappa - 2.0 * el;
+      U[k] = e2 * iB;
+    }
+    for (size_t c = 1; c < m->ncopy; c++) memcpy(D + c * N, D, N * sizeof *D);
+    for (size_t c = 0; c < m->ncopy; c++)
+      for (size_t j = 0; j < m->ncopy; j++) {
+        double *Uc = U + c * n + j * N, *Vc = V + c * n + j * N;
+        if (c == j) {
+          if (c) memcpy(Uc, U, N * sizeof *U);
+          for (size_t k = 0; k < N; k++) Vc[k] = 1.0;
+        } else {
+          memset(Uc, 0, N * sizeof *U);
+          memset(Vc, 0, N * sizeof *V);
+        }
+      }
+    return;
+  }
   memset(U, 0, m->ncopy * n * sizeof *U);
   memset(V, 0, m->ncopy * n * sizeof *V);
   for (size_t k = 0; k < N; k++) {
