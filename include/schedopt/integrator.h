@@ -76,6 +76,48 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it,
                                         const double *times, size_t n,
                                         schedopt_row *rows, schedopt_error *err);
 
+/* ---- objectives and gradients ------------------------------------------
+ *
+ * An objective J of a run, in the loss convention of schedopt_readout.loss:
+ *   FINAL     J = L(H)
+ *   MEAN      J = (1/(t1 − t0)) ∫_{t0}^{t1} L(t) dt      (clock time; the
+ *             recursion averages L over the steps in the window)
+ *   HORIZONS  J = Σ_i w_i L(h_i)                           (anytime schedules)
+ *
+ * Gradients are with respect to every differentiable parameter of each
+ * channel's control (schedopt_control_nparams order: family parameters,
+ * warmup, warmup_init, table values).  cvodes: the adjoint system
+ *   λ' = −(∂f/∂y)ᵀ λ − (∂g/∂y)ᵀ,   dJ/dθ = ∫ λᵀ ∂f/∂u · ∂u/∂θ dt,
+ * solved backwards with CVODES (CVodeB, check-pointed, same O(n) linear
+ * solver on the transposed structure); recursion: a reverse sweep through
+ * the exact step map with √T check-points (memory O(n √T)). */
+typedef enum schedopt_objective_kind {
+  SCHEDOPT_OBJ_FINAL = 0,
+  SCHEDOPT_OBJ_MEAN = 1,
+  SCHEDOPT_OBJ_HORIZONS = 2
+} schedopt_objective_kind;
+
+typedef struct schedopt_objective {
+  schedopt_objective_kind kind;
+  double t0, t1;       /* MEAN: window in clock units, 0 ≤ t0 < t1 ≤ H */
+  size_t nh;           /* HORIZONS: count, clock times (increasing), weights */
+  const double *h;
+  const double *w;
+} schedopt_objective;
+
+/* J alone (one forward solve). */
+schedopt_status schedopt_integrator_objective(schedopt_integrator *it,
+                                              const schedopt_schedule *s,
+                                              const schedopt_objective *obj, double *J,
+                                              schedopt_error *err);
+/* J and dJ/dθ: grad[ch] (length schedopt_control_nparams of that channel's
+ * control) receives the gradient; a NULL grad[ch] skips that channel. */
+schedopt_status schedopt_integrator_gradient(schedopt_integrator *it,
+                                             const schedopt_schedule *s,
+                                             const schedopt_objective *obj, double *J,
+                                             double *grad[SCHEDOPT_NCHANNELS],
+                                             schedopt_error *err);
+
 const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_integrator *it);
 void schedopt_integrator_get_stats(const schedopt_integrator *it,
                                    schedopt_integrator_stats *st);

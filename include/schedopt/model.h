@@ -70,6 +70,16 @@ typedef struct schedopt_model_type {
   void (*step)(const void *self, const schedopt_uval *u, double *y);
   /* Reference loss for divergence checks (loss at t = 0). */
   double (*scale)(const void *self);
+  /* ---- for gradients ---- */
+  /* ∂loss/∂y (the loss is affine in y). */
+  void (*dloss)(const void *self, double *g);
+  /* out[ch] = λᵀ ∂(A(u) y + c(u))/∂u_ch, ch = lr, batch, momentum. */
+  void (*vjp_u)(const void *self, const schedopt_uval *u, const double *y, const double *lam,
+                double out[3]);
+  /* Reverse of one exact step at (u, y = state before the step):
+   * out[ch] = λᵀ ∂step/∂u_ch, then λ ← (∂step/∂y)ᵀ λ.  NULL if step is NULL. */
+  void (*step_vjp)(const void *self, const schedopt_uval *u, const double *y, double *lam,
+                   double out[3]);
 } schedopt_model_type;
 
 extern const schedopt_model_type *const schedopt_model_plrf;
