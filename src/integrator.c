@@ -57,6 +57,20 @@ struct schedopt_integrator {
   double units;
   double seg_lo, seg_hi;
   double *work;
+  /* Recording for the adjoint: the forward pass runs without restarts (CVodeF
+   * cannot restart) and CVodeB recomputes forward pieces at any time, so the
+   * forward right-hand side must not depend on segment state: it uses the
+   * left-continuous controls, which is what a step ending on a knot needs. */
+  int adj;
+  /* MEAN objective: ∫ w L dt over (win_lo, win_hi), w = 1/(win_hi − win_lo) */
+  double win_lo, win_hi, win_w;
+  /* adjoint workspace (kept across gradient calls with the same sizes) */
+  int adj_init, b_ready, which;
+  void *cvB;
+  N_Vector yB, qB;
+  SUNLinearSolver LSB;
+  size_t np[SCHEDOPT_NCHANNELS], off[SCHEDOPT_NCHANNELS], P;
+  double *Dw, *Uw, *Vw, *fw, *gl, *dp;
 };
 
 /* ---- shared ------------------------------------------------------------- */
@@ -67,6 +81,29 @@ static void seg_eval(const schedopt_integrator *it, double t, schedopt_uval *u) 
     schedopt_schedule_eval_left(it->sched, it->seg_hi, u);
   else
     schedopt_schedule_eval(it->sched, t < it->seg_lo ? it->seg_lo : t, u);
+}
+
+/* Controls for the forward right-hand side (see `adj`). */
+static void fwd_eval(const schedopt_integrator *it, double t, schedopt_uval *u) {
+  if (it->adj) /* CVodeF may step past H and interpolate: hold the end value */
+    schedopt_schedule_eval_left(it->sched, fmin(t, schedopt_schedule_horizon(it->sched)), u);
+  else
+    seg_eval(it, t, u);
+}
+
+/* Weight of the MEAN objective's running cost.  The recorded forward pass
+ * integrates ∫ L over everything (a smooth integrand, read off at t0 and t1)
+ * and must not depend on segment state (CVodeB replays it); plain and
+ * backward passes run segment by segment with t0, t1 among the knots. */
+static double fwd_weight(const schedopt_integrator *it) {
+  if (it->win_w == 0.0) return 0.0;
+  if (it->adj) return 1.0;
+  return (it->seg_lo >= it->win_lo && it->seg_hi <= it->win_hi) ? it->win_w : 0.0;
+}
+
+static double seg_weight(const schedopt_integrator *it) {
+  if (it->win_w == 0.0) return 0.0;
+  return (it->seg_lo >= it->win_lo && it->seg_hi <= it->win_hi) ? it->win_w : 0.0;
 }
 
 /* Clock-time derivative factor: 1 for steps, 1/(B·units) for data. */
@@ -110,12 +147,120 @@ static schedopt_status check_times(const double *times, size_t n, double H,
   return SCHEDOPT_OK;
 }
 
+/* ---- knots: schedule breakpoints plus the objective's times ------------ */
+
+enum { KNOT_JUMP = 1, KNOT_HORIZON = 2 };
+
+typedef struct knots {
+  double *t;
+  int *flag;
+  size_t n;
+} knots;
+
+static int dcmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Merge the schedule's knots with t0, t1 (MEAN) or the horizons (HORIZONS),
+ * all inside (0, H); equal times (to 1e-12 H) become one knot. */
+static schedopt_status knots_build(const schedopt_integrator *it, const schedopt_objective *obj,
+                                   knots *k, schedopt_error *err) {
+  const double H = schedopt_schedule_horizon(it->sched);
+  double *st = NULL;
+  int *sj = NULL;
+  size_t ns = 0;
+  memset(k, 0, sizeof *k);
+  schedopt_status s = schedopt_schedule_knots(it->sched, &st, &sj, &ns, err);
+  if (s) return s;
+  size_t extra = !obj ? 0 : obj->kind == SCHEDOPT_OBJ_MEAN ? 2 : obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 0;
+  size_t cap = ns + extra;
+  double *all = malloc((cap ? cap : 1) * 2 * sizeof *all); /* pairs (t, flag) */
+  k->t = malloc((cap ? cap : 1) * sizeof *k->t);
+  k->flag = malloc((cap ? cap : 1) * sizeof *k->flag);
+  if (!all || !k->t || !k->flag) {
+    free(all);
+    free(st);
+    free(sj);
+    free(k->t);
+    free(k->flag);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", cap);
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < ns; i++) {
+    all[2 * m] = st[i];
+    all[2 * m++ + 1] = sj[i] ? KNOT_JUMP : 0;
+  }
+  if (obj && obj->kind == SCHEDOPT_OBJ_MEAN) { /* the ∫ w L integrand jumps: restart */
+    all[2 * m] = obj->t0;
+    all[2 * m++ + 1] = KNOT_JUMP;
+    all[2 * m] = obj->t1;
+    all[2 * m++ + 1] = KNOT_JUMP;
+  } else if (obj && obj->kind == SCHEDOPT_OBJ_HORIZONS) {
+    for (size_t i = 0; i < obj->nh; i++) {
+      all[2 * m] = obj->h[i];
+      all[2 * m++ + 1] = KNOT_HORIZON;
+    }
+  }
+  qsort(all, m, 2 * sizeof *all, dcmp);
+  const double eps = 1e-12 * H;
+  for (size_t i = 0; i < m; i++) {
+    double t = all[2 * i];
+    int f = (int)all[2 * i + 1];
+    if (!(t > eps && t < H - eps)) continue;
+    if (k->n && t - k->t[k->n - 1] <= eps) {
+      k->flag[k->n - 1] |= f;
+      continue;
+    }
+    k->t[k->n] = t;
+    k->flag[k->n++] = f;
+  }
+  free(all);
+  free(st);
+  free(sj);
+  return SCHEDOPT_OK;
+}
+
+static void knots_free(knots *k) {
+  free(k->t);
+  free(k->flag);
+  memset(k, 0, sizeof *k);
+}
+
+static schedopt_status check_objective(const schedopt_objective *obj, double H,
+                                       schedopt_error *err) {
+  if (!obj) return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective: NULL");
+  switch (obj->kind) {
+  case SCHEDOPT_OBJ_FINAL: return SCHEDOPT_OK;
+  case SCHEDOPT_OBJ_MEAN:
+    if (!(obj->t0 >= 0.0 && obj->t1 > obj->t0 && obj->t1 <= H * (1 + 1e-12)))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "objective window [%g, %g] must satisfy 0 <= t0 < t1 <= %g",
+                                obj->t0, obj->t1, H);
+    return SCHEDOPT_OK;
+  case SCHEDOPT_OBJ_HORIZONS:
+    if (obj->nh < 1 || !obj->h || !obj->w)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective: horizons need times and weights");
+    for (size_t i = 0; i < obj->nh; i++) {
+      if (!(obj->h[i] > 0.0 && obj->h[i] <= H * (1 + 1e-12)) || (i && obj->h[i] <= obj->h[i - 1]))
+        return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                  "objective horizon %g: horizons must increase within (0, %g]",
+                                  obj->h[i], H);
+      if (!isfinite(obj->w[i]))
+        return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective weight %g is not finite",
+                                  obj->w[i]);
+    }
+    return SCHEDOPT_OK;
+  }
+  return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective: unknown kind %d", (int)obj->kind);
+}
+
 /* ---- CVODES callbacks ---------------------------------------------------- */
 
 static int cv_rhs(realtype t, N_Vector y, N_Vector ydot, void *user) {
   schedopt_integrator *it = user;
   schedopt_uval u;
-  seg_eval(it, t, &u);
+  fwd_eval(it, t, &u);
   double *yd = N_VGetArrayPointer(ydot);
   it->mt->rhs(it->self, &u, N_VGetArrayPointer(y), yd);
   double f = time_factor(it, &u);
@@ -124,12 +269,12 @@ static int cv_rhs(realtype t, N_Vector y, N_Vector ydot, void *user) {
   return 0;
 }
 
-/* q = (steps, samples): d/dt = (1, B) on the step clock, (1/(B·units), 1/units) on data. */
+/* q = (steps, samples, ∫ w L): d/dt (steps, samples) = (1, B) on the step
+ * clock, (1/(B·units), 1/units) on data. */
 static int cv_quad(realtype t, N_Vector y, N_Vector qdot, void *user) {
-  (void)y;
   schedopt_integrator *it = user;
   schedopt_uval u;
-  seg_eval(it, t, &u);
+  fwd_eval(it, t, &u);
   double *qd = N_VGetArrayPointer(qdot);
   if (it->clock == SCHEDOPT_CLOCK_STEPS) {
     qd[0] = 1.0;
@@ -137,6 +282,13 @@ static int cv_quad(realtype t, N_Vector y, N_Vector qdot, void *user) {
   } else {
     qd[0] = 1.0 / (u.batch * it->units);
     qd[1] = 1.0 / it->units;
+  }
+  double w = fwd_weight(it);
+  qd[2] = 0.0;
+  if (w != 0.0) {
+    schedopt_readout r;
+    it->mt->readout(it->self, N_VGetArrayPointer(y), &r);
+    qd[2] = w * r.loss;
   }
   return 0;
 }
@@ -153,7 +305,7 @@ static int cv_root(realtype t, N_Vector y, realtype *g, void *user) {
 static int blr_fill(double t, double *D, double *U, double *V, void *user) {
   schedopt_integrator *it = user;
   schedopt_uval u;
-  seg_eval(it, t, &u);
+  fwd_eval(it, t, &u);
   it->mt->jac(it->self, &u, D, U, V);
   double f = time_factor(it, &u);
   if (f != 1.0) {
@@ -192,7 +344,7 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   if (SUNContext_Create(NULL, &it->ctx) != 0)
     return schedopt_error_set(err, SCHEDOPT_ESOLVER, "SUNContext_Create failed");
   it->y = N_VNew_Serial((sunindextype)n, it->ctx);
-  it->q = N_VNew_Serial(2, it->ctx);
+  it->q = N_VNew_Serial(3, it->ctx);
   it->cv = CVodeCreate(CV_BDF, it->ctx);
   if (!it->y || !it->q || !it->cv)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot allocate CVODES memory (n = %zu)", n);
@@ -206,8 +358,6 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   CVodeSetUserData(it->cv, it);
   if ((f = CVodeQuadInit(it->cv, cv_quad, it->q)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeQuadInit", 0.0, err);
-  if ((f = CVodeRootInit(it->cv, 1, cv_root)) != CV_SUCCESS)
-    return cv_fail(it, f, "CVodeRootInit", 0.0, err);
   it->LS = blr_linsol_create(n, it->mt->block(it->self), it->mt->rank(it->self), blr_fill, it,
                              blr_state, it->cv, it->ctx);
   if (!it->LS) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the linear solver");
@@ -217,48 +367,75 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   return SCHEDOPT_OK;
 }
 
+/* Fold CVODES's counters (reset by every ReInit) into the run's stats. */
+static void cv_collect(schedopt_integrator *it) {
+  long v;
+  if (CVodeGetNumSteps(it->cv, &v) == CV_SUCCESS) it->stats.steps += v;
+  if (CVodeGetNumRhsEvals(it->cv, &v) == CV_SUCCESS) it->stats.rhs_evals += v;
+  if (CVodeGetNumErrTestFails(it->cv, &v) == CV_SUCCESS) it->stats.err_fails += v;
+}
+
 /* Restart CVODES at (t, y, q): the history must not span a jump. */
 static schedopt_status cv_restart(schedopt_integrator *it, double t, schedopt_error *err) {
   int f;
+  if (t > 0.0) cv_collect(it); /* a run's first ReInit follows its own final collect */
   if ((f = CVodeReInit(it->cv, t, it->y)) != CV_SUCCESS) return cv_fail(it, f, "CVodeReInit", t, err);
   if ((f = CVodeQuadReInit(it->cv, it->q)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeQuadReInit", t, err);
+  if (t > 0.0) it->stats.restarts++;
   blr_linsol_invalidate(it->LS);
   return SCHEDOPT_OK;
 }
 
-static schedopt_status cv_run(schedopt_integrator *it, const double *times, size_t n,
-                              schedopt_row *rows, schedopt_error *err) {
-  schedopt_status st = SCHEDOPT_OK;
-  const double H = schedopt_schedule_horizon(it->sched);
-  double *kt = NULL;
-  int *kj = NULL;
-  size_t nk = 0;
-  if ((st = schedopt_schedule_knots(it->sched, &kt, &kj, &nk, err)) != SCHEDOPT_OK) return st;
-  if (!it->cv_ready && (st = cv_setup(it, err)) != SCHEDOPT_OK) goto done;
+/* Set up a forward pass from t = 0 (roots on for plain runs). */
+static schedopt_status cv_begin(schedopt_integrator *it, int roots, schedopt_error *err) {
+  schedopt_status st;
+  if (!it->cv_ready && (st = cv_setup(it, err)) != SCHEDOPT_OK) return st;
   it->cvmsg[0] = '\0';
   it->mt->initial(it->self, N_VGetArrayPointer(it->y));
   N_VConst(0.0, it->q);
-  it->seg_lo = 0.0;
-  it->seg_hi = nk ? kt[0] : H;
-  if ((st = cv_restart(it, 0.0, err)) != SCHEDOPT_OK) goto done;
+  if ((st = cv_restart(it, 0.0, err)) != SCHEDOPT_OK) return st;
   int f;
-  const double ascale = it->atol * it->scale;
-  if ((f = CVodeSStolerances(it->cv, it->rtol, ascale)) != CV_SUCCESS) {
-    st = cv_fail(it, f, "CVodeSStolerances", 0.0, err);
-    goto done;
+  if ((f = CVodeRootInit(it->cv, roots ? 1 : 0, roots ? cv_root : NULL)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeRootInit", 0.0, err);
+  if ((f = CVodeSStolerances(it->cv, it->rtol, it->atol * it->scale)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeSStolerances", 0.0, err);
+  /* steps, samples: counters (unit scale); ∫ w L: like the states */
+  N_Vector aq = N_VClone(it->q);
+  if (aq) {
+    double *a = N_VGetArrayPointer(aq);
+    a[0] = a[1] = 1e-6;
+    a[2] = it->atol * it->scale;
+    CVodeQuadSVtolerances(it->cv, it->rtol, aq);
+    N_VDestroy(aq);
   }
-  CVodeQuadSStolerances(it->cv, it->rtol, 1e-9);
   CVodeSetQuadErrCon(it->cv, SUNTRUE);
   CVodeSetMaxNumSteps(it->cv, it->max_steps);
   CVodeSetMaxHnilWarns(it->cv, -1);
+  return SCHEDOPT_OK;
+}
+
+/* Plain forward pass: rows at `times`, restarts at jumps, divergence by a
+ * root of L − 10⁶ L(0).  *Jmean (if non-NULL) receives ∫ w L. */
+static schedopt_status cv_run(schedopt_integrator *it, const double *times, size_t n,
+                              schedopt_row *rows, const schedopt_objective *obj,
+                              double *Jmean, schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  knots k;
+  if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
+  it->adj = 0;
+  it->seg_lo = 0.0;
+  it->seg_hi = k.n ? k.t[0] : H;
+  if ((st = cv_begin(it, 1, err)) != SCHEDOPT_OK) goto done;
 
   size_t i = 0;
   double tcur = 0.0;
+  int f;
   const double *y = N_VGetArrayPointer(it->y);
   const double *q = N_VGetArrayPointer(it->q);
-  for (size_t seg = 0; seg <= nk; seg++) {
-    const double lo = seg ? kt[seg - 1] : 0.0, hi = seg < nk ? kt[seg] : H;
+  for (size_t seg = 0; seg <= k.n; seg++) {
+    const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
     it->seg_lo = lo;
     it->seg_hi = hi;
     if (hi > tcur) CVodeSetStopTime(it->cv, hi);
@@ -266,10 +443,9 @@ static schedopt_status cv_run(schedopt_integrator *it, const double *times, size
     while (i < n && times[i] <= tcur) fill_row(it, tcur, q[0], q[1], y, &rows[i++]);
     while (tcur < hi) {
       double tout = (i < n && times[i] < hi) ? times[i] : hi;
-      realtype tret;
+      realtype tret, tq;
       f = CVode(it->cv, tout, it->y, &tret, CV_NORMAL);
       if (f == CV_ROOT_RETURN) {
-        realtype tq;
         CVodeGetQuad(it->cv, &tq, it->q);
         schedopt_readout r;
         it->mt->readout(it->self, y, &r);
@@ -280,25 +456,314 @@ static schedopt_status cv_run(schedopt_integrator *it, const double *times, size
         st = cv_fail(it, f, "CVode", tret, err);
         goto done;
       }
-      realtype tq;
       CVodeGetQuad(it->cv, &tq, it->q);
       tcur = (f == CV_TSTOP_RETURN) ? hi : tret;
       for (; i < n && times[i] <= tcur; i++) fill_row(it, times[i], q[0], q[1], y, &rows[i]);
     }
-    if (seg < nk && kj[seg] && (st = cv_restart(it, hi, err)) != SCHEDOPT_OK) goto done;
+    if (seg < k.n && (k.flag[seg] & KNOT_JUMP) && (st = cv_restart(it, hi, err)) != SCHEDOPT_OK)
+      goto done;
   }
   while (i < n) fill_row(it, H, q[0], q[1], y, &rows[i++]); /* times == H within rounding */
-
-  long v;
-  CVodeGetNumSteps(it->cv, &v);
-  it->stats.steps += v;
-  CVodeGetNumRhsEvals(it->cv, &v);
-  it->stats.rhs_evals += v;
-  CVodeGetNumErrTestFails(it->cv, &v);
-  it->stats.err_fails += v;
+  if (Jmean) *Jmean = q[2];
+  cv_collect(it);
 done:
-  free(kt);
-  free(kj);
+  knots_free(&k);
+  return st;
+}
+
+/* ---- CVODES adjoint ------------------------------------------------------ */
+
+/* λ' = −s (Dᵀ + V Uᵀ) λ − w ∂L/∂y  (s = clock factor; segment controls) */
+static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *user) {
+  (void)y;
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  it->mt->jac(it->self, &u, it->Dw, it->Uw, it->Vw);
+  const double s = time_factor(it, &u);
+  const double *l = N_VGetArrayPointer(yB);
+  double *o = N_VGetArrayPointer(yBdot);
+  if (bs == 1) {
+    for (size_t i = 0; i < n; i++) o[i] = it->Dw[i] * l[i];
+  } else {
+    for (size_t k = 0; k < n / 3; k++) {
+      const double *D = it->Dw + 9 * k, *lk = l + 3 * k;
+      double *ok = o + 3 * k;
+      ok[0] = D[0] * lk[0] + D[3] * lk[1] + D[6] * lk[2];
+      ok[1] = D[1] * lk[0] + D[4] * lk[1] + D[7] * lk[2];
+      ok[2] = D[2] * lk[0] + D[5] * lk[1] + D[8] * lk[2];
+    }
+  }
+  for (size_t j = 0; j < r; j++) {
+    const double *Uj = it->Uw + j * n, *Vj = it->Vw + j * n;
+    double z = 0.0;
+    for (size_t i = 0; i < n; i++) z += Uj[i] * l[i];
+    for (size_t i = 0; i < n; i++) o[i] += Vj[i] * z;
+  }
+  const double w = seg_weight(it);
+  for (size_t i = 0; i < n; i++) o[i] = -s * o[i] - w * it->gl[i];
+  return 0;
+}
+
+/* qB' = λᵀ ∂f/∂θ = Σ_ch (λᵀ ∂f/∂u_ch) ∂u_ch/∂θ;  dJ/dθ = −qB(0). */
+static int cv_quadB(realtype t, N_Vector y, N_Vector yB, N_Vector qBdot, void *user) {
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  const double *yd = N_VGetArrayPointer(y), *l = N_VGetArrayPointer(yB);
+  double out[3];
+  it->mt->vjp_u(it->self, &u, yd, l, out);
+  const double s = time_factor(it, &u);
+  if (s != 1.0) { /* f_clock = s f with s = 1/(B·units): ∂s/∂B = −s/B */
+    it->mt->rhs(it->self, &u, yd, it->fw);
+    double lf = 0.0;
+    for (size_t i = 0; i < it->n; i++) lf += l[i] * it->fw[i];
+    for (int c = 0; c < 3; c++) out[c] *= s;
+    out[1] -= s / u.batch * lf;
+  }
+  /* the segment's own branch at its right end (a jump belongs to the next) */
+  double te = t;
+  if (te >= it->seg_hi) te = it->seg_hi - fmax(1e-12 * fabs(it->seg_hi), 1e-300);
+  if (te < it->seg_lo) te = it->seg_lo;
+  double *qd = N_VGetArrayPointer(qBdot);
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+    if (!it->np[c]) continue;
+    const schedopt_control *ctl = schedopt_schedule_get(it->sched, (schedopt_channel)c);
+    schedopt_control_eval(ctl, schedopt_schedule_horizon(it->sched), te, it->dp);
+    for (size_t i = 0; i < it->np[c]; i++) qd[it->off[c] + i] = out[c] * it->dp[i];
+  }
+  return 0;
+}
+
+static int blr_fillB(double t, double *D, double *U, double *V, void *user) {
+  /* A_B = −s (blockdiag(Dᵀ) + V Uᵀ): transpose blocks, swap U and V */
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  it->mt->jac(it->self, &u, D, V, U); /* U_B ∝ V, V_B = U */
+  const double s = -time_factor(it, &u);
+  if (bs == 1) {
+    for (size_t i = 0; i < n; i++) D[i] *= s;
+  } else {
+    for (size_t k = 0; k < n / 3; k++) {
+      double *Dk = D + 9 * k, tmp;
+      tmp = Dk[1]; Dk[1] = Dk[3]; Dk[3] = tmp;
+      tmp = Dk[2]; Dk[2] = Dk[6]; Dk[6] = tmp;
+      tmp = Dk[5]; Dk[5] = Dk[7]; Dk[7] = tmp;
+      for (int i = 0; i < 9; i++) Dk[i] *= s;
+    }
+  }
+  for (size_t i = 0; i < n * r; i++) U[i] *= s;
+  return 0;
+}
+
+static void adj_free(schedopt_integrator *it) {
+  if (it->LSB) SUNLinSolFree(it->LSB);
+  if (it->yB) N_VDestroy(it->yB);
+  if (it->qB) N_VDestroy(it->qB);
+  free(it->Dw);
+  free(it->Uw);
+  free(it->Vw);
+  free(it->fw);
+  free(it->gl);
+  free(it->dp);
+  it->LSB = NULL;
+  it->yB = it->qB = NULL;
+  it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = NULL;
+  it->b_ready = 0;
+  it->P = 0;
+}
+
+/* Parameter layout of the schedule's three controls. */
+static size_t param_layout(schedopt_integrator *it, size_t *maxp) {
+  size_t P = 0;
+  *maxp = 1;
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+    it->np[c] = schedopt_control_nparams(schedopt_schedule_get(it->sched, (schedopt_channel)c));
+    it->off[c] = P;
+    P += it->np[c];
+    if (it->np[c] > *maxp) *maxp = it->np[c];
+  }
+  return P;
+}
+
+static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objective *obj,
+                                   double *J, double *grad[SCHEDOPT_NCHANNELS],
+                                   schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  size_t maxp;
+  size_t P = param_layout(it, &maxp);
+  if (!it->mt->vjp_u || !it->mt->dloss)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "model '%s' provides no gradients",
+                              it->mt->name);
+  /* A backward problem's quadrature size is fixed at creation: with a new
+   * parameter count, start over with fresh CVODES memory. */
+  if (it->b_ready && P != it->P) {
+    adj_free(it);
+    CVodeFree(&it->cv);
+    SUNLinSolFree(it->LS);
+    it->LS = NULL;
+    it->cv_ready = it->adj_init = 0;
+    N_VDestroy(it->y);
+    N_VDestroy(it->q);
+    it->y = it->q = NULL;
+    SUNContext_Free(&it->ctx);
+  }
+  if (!it->Dw) {
+    it->Dw = malloc(n * bs * sizeof(double));
+    it->Uw = malloc(n * r * sizeof(double));
+    it->Vw = malloc(n * r * sizeof(double));
+    it->fw = malloc(n * sizeof(double));
+    it->gl = malloc(n * sizeof(double));
+  }
+  free(it->dp);
+  it->dp = malloc(maxp * sizeof(double));
+  if (!it->Dw || !it->Uw || !it->Vw || !it->fw || !it->gl || !it->dp)
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint (n = %zu)", n);
+  it->mt->dloss(it->self, it->gl);
+
+  knots k;
+  if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
+  /* ---- forward, recorded ---- */
+  it->adj = 1;
+  if ((st = cv_begin(it, 0, err)) != SCHEDOPT_OK) goto done;
+  int f;
+  if (!it->adj_init) {
+    if ((f = CVodeAdjInit(it->cv, 128, CV_HERMITE)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeAdjInit", 0.0, err);
+      goto done;
+    }
+    it->adj_init = 1;
+  } else if ((f = CVodeAdjReInit(it->cv)) != CV_SUCCESS) {
+    st = cv_fail(it, f, "CVodeAdjReInit", 0.0, err);
+    goto done;
+  }
+  const double *y = N_VGetArrayPointer(it->y);
+  const double *q = N_VGetArrayPointer(it->q);
+  const double limit = DIVERGE_FACTOR * it->scale;
+  double Jh = 0.0;
+  schedopt_readout rd;
+  /* No stop times here: CVodeB recomputes forward pieces from check-points
+   * without them, and the replay must take the same steps; the knots are
+   * crossed under error control (left-continuous controls, see `adj`). */
+  double outs[3], Jm = 0.0;
+  const double *tout_list = outs;
+  size_t nout = 0;
+  if (obj->kind == SCHEDOPT_OBJ_HORIZONS) {
+    tout_list = obj->h;
+    nout = obj->nh;
+  } else if (obj->kind == SCHEDOPT_OBJ_MEAN) {
+    if (obj->t0 > 0.0) outs[nout++] = obj->t0;
+    outs[nout++] = fmin(obj->t1, H);
+  }
+  for (size_t j = 0; j <= nout; j++) {
+    const double tout = j < nout ? fmin(tout_list[j], H) : H;
+    realtype tret;
+    int nck;
+    if (j == nout && nout && tout_list[nout - 1] >= H * (1 - 1e-12)) break; /* already at H */
+    f = CVodeF(it->cv, tout, it->y, &tret, CV_NORMAL, &nck);
+    if (f < 0) {
+      st = cv_fail(it, f, "CVodeF", tret, err);
+      goto done;
+    }
+    CVodeGetQuadDky(it->cv, tout, 0, it->q); /* the last internal step may lie past tout */
+    it->mt->readout(it->self, y, &rd);
+    if (!(rd.loss <= limit)) {
+      st = diverged(it, tout, q[0], rd.loss, err);
+      goto done;
+    }
+    if (j < nout && obj->kind == SCHEDOPT_OBJ_HORIZONS) Jh += obj->w[j] * rd.loss;
+    if (j < nout && obj->kind == SCHEDOPT_OBJ_MEAN)
+      Jm += (j == nout - 1 ? 1.0 : -1.0) * q[2] / (obj->t1 - obj->t0); /* ∫_0^t1 − ∫_0^t0 */
+  }
+  it->mt->readout(it->self, y, &rd); /* at H */
+  *J = obj->kind == SCHEDOPT_OBJ_FINAL ? rd.loss : obj->kind == SCHEDOPT_OBJ_MEAN ? Jm : Jh;
+  cv_collect(it);
+
+  /* ---- backward ---- */
+  if (!it->b_ready) {
+    it->yB = N_VNew_Serial((sunindextype)n, it->ctx);
+    it->qB = N_VNew_Serial((sunindextype)(P ? P : 1), it->ctx);
+    if (!it->yB || !it->qB) {
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
+      goto done;
+    }
+    schedopt_nvector_use_fast_ops(it->yB);
+  }
+  double *lB = N_VGetArrayPointer(it->yB);
+  memset(lB, 0, n * sizeof *lB);
+  N_VConst(0.0, it->qB);
+  if (obj->kind == SCHEDOPT_OBJ_FINAL)
+    memcpy(lB, it->gl, n * sizeof *lB);
+  else if (obj->kind == SCHEDOPT_OBJ_HORIZONS && fabs(obj->h[obj->nh - 1] - H) <= 1e-12 * H)
+    for (size_t i = 0; i < n; i++) lB[i] = obj->w[obj->nh - 1] * it->gl[i];
+  it->seg_lo = k.n ? k.t[k.n - 1] : 0.0;
+  it->seg_hi = H;
+  if (!it->b_ready) {
+    if ((f = CVodeCreateB(it->cv, CV_BDF, &it->which)) != CV_SUCCESS ||
+        (f = CVodeInitB(it->cv, it->which, cv_rhsB, H, it->yB)) != CV_SUCCESS ||
+        (f = CVodeSetUserDataB(it->cv, it->which, it)) != CV_SUCCESS ||
+        (f = CVodeQuadInitB(it->cv, it->which, cv_quadB, it->qB)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeInitB", H, err);
+      goto done;
+    }
+    it->cvB = CVodeGetAdjCVodeBmem(it->cv, it->which);
+    it->LSB = blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvB, it->ctx);
+    if (!it->LSB || (f = CVodeSetLinearSolverB(it->cv, it->which, it->LSB, NULL)) != CV_SUCCESS) {
+      st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
+      goto done;
+    }
+    CVodeSetQuadErrConB(it->cv, it->which, SUNTRUE);
+    it->P = P;
+    it->b_ready = 1;
+  } else if ((f = CVodeReInitB(it->cv, it->which, H, it->yB)) != CV_SUCCESS ||
+             (f = CVodeQuadReInitB(it->cv, it->which, it->qB)) != CV_SUCCESS) {
+    st = cv_fail(it, f, "CVodeReInitB", H, err);
+    goto done;
+  }
+  /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
+  CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
+  /* the gradient is a quadrature of λᵀ ∂f/∂θ: under error control too, else
+   * the smooth λ lets CVODES take steps that under-resolve fast y(t) */
+  CVodeQuadSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-6);
+  CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
+  blr_linsol_invalidate(it->LSB);
+  for (size_t seg = k.n + 1; seg-- > 0;) {
+    const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
+    it->seg_lo = lo;
+    it->seg_hi = hi;
+    realtype tB;
+    if ((f = CVodeB(it->cv, lo, CV_NORMAL)) < 0) {
+      st = cv_fail(it, f, "CVodeB", lo, err);
+      goto done;
+    }
+    CVodeGetB(it->cv, it->which, &tB, it->yB);
+    CVodeGetQuadB(it->cv, it->which, &tB, it->qB);
+    if (seg == 0) break;
+    /* at the knot lo: λ jumps by w ∂L/∂y at a horizon; restart either way so
+     * no backward step spans the knot */
+    if (k.flag[seg - 1] & KNOT_HORIZON)
+      for (size_t j = 0; j < obj->nh; j++)
+        if (fabs(obj->h[j] - lo) <= 1e-12 * H)
+          for (size_t i = 0; i < n; i++) lB[i] += obj->w[j] * it->gl[i];
+    if ((f = CVodeReInitB(it->cv, it->which, lo, it->yB)) != CV_SUCCESS ||
+        (f = CVodeQuadReInitB(it->cv, it->which, it->qB)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeReInitB", lo, err);
+      goto done;
+    }
+    blr_linsol_invalidate(it->LSB);
+  }
+  const double *qb = N_VGetArrayPointer(it->qB);
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
+    if (grad[c])
+      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] = -qb[it->off[c] + i];
+done:
+  it->adj = 0;
+  knots_free(&k);
   return st;
 }
 
@@ -338,6 +803,120 @@ static schedopt_status rec_run(schedopt_integrator *it, const double *times, siz
   return SCHEDOPT_OK;
 }
 
+/* Direct objective terms at step k (state after k steps): MEAN averages L over
+ * the steps k in (t0, t1]; HORIZONS weighs L at k = round(h_i). */
+static double rec_weight(const schedopt_objective *obj, long k, long T) {
+  switch (obj->kind) {
+  case SCHEDOPT_OBJ_FINAL: return k == T ? 1.0 : 0.0;
+  case SCHEDOPT_OBJ_MEAN: {
+    long a = (long)floor(obj->t0 + 1e-9), b = (long)floor(obj->t1 + 1e-9);
+    return (k > a && k <= b) ? 1.0 / (double)(b - a) : 0.0;
+  }
+  case SCHEDOPT_OBJ_HORIZONS: {
+    double w = 0.0;
+    for (size_t i = 0; i < obj->nh; i++)
+      if ((long)floor(obj->h[i] + 0.5) == k) w += obj->w[i];
+    return w;
+  }
+  }
+  return 0.0;
+}
+
+/* Forward with √T check-points (grad != NULL) and the reverse sweep:
+ * λ_T = w_T ∂L/∂y;  for k = T−1 … 0: dJ/du_k = λ_{k+1}ᵀ ∂F/∂u_k,
+ * λ_k = (∂F/∂y_k)ᵀ λ_{k+1} + w_k ∂L/∂y. */
+static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_objective *obj,
+                                    double *J, double *grad[SCHEDOPT_NCHANNELS],
+                                    schedopt_error *err) {
+  if (it->clock != SCHEDOPT_CLOCK_STEPS)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "recursion objectives and gradients need a step budget (the data "
+                              "clock makes the step count depend on the batch size); use the "
+                              "cvodes integrator");
+  const double H = schedopt_schedule_horizon(it->sched);
+  const long T = (long)floor(H + 0.5);
+  const size_t n = it->n;
+  const int want = grad != NULL;
+  if (want && (!it->mt->step_vjp || !it->mt->dloss))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "model '%s' provides no recursion gradients",
+                              it->mt->name);
+  size_t maxp = 1;
+  if (want) param_layout(it, &maxp);
+  const long K = want ? (long)ceil(sqrt((double)(T > 1 ? T : 1))) : 1;
+  const long nck = want ? T / K + 1 : 0;
+  double *ck = want ? malloc((size_t)nck * n * sizeof *ck) : NULL;
+  double *buf = want ? malloc((size_t)K * n * sizeof *buf) : NULL;
+  double *y = malloc(n * sizeof *y), *lam = want ? malloc(n * sizeof *lam) : NULL;
+  double *gl = want ? malloc(n * sizeof *gl) : NULL, *dp = want ? malloc(maxp * sizeof *dp) : NULL;
+  schedopt_status st = SCHEDOPT_OK;
+  if (!y || (want && (!ck || !buf || !lam || !gl || !dp))) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                            "out of memory for the recursion sweep (n = %zu, T = %ld)", n, T);
+    goto done;
+  }
+  const double limit = DIVERGE_FACTOR * it->scale;
+  schedopt_readout r;
+  schedopt_uval u;
+  it->mt->initial(it->self, y);
+  double Jv = 0.0;
+  for (long k = 0; k < T; k++) {
+    if (want && k % K == 0) memcpy(ck + (size_t)(k / K) * n, y, n * sizeof *y);
+    schedopt_schedule_eval(it->sched, (double)k, &u);
+    it->mt->step(it->self, &u, y);
+    it->mt->readout(it->self, y, &r);
+    if (!(r.loss <= limit)) {
+      it->seg_lo = 0.0;
+      it->seg_hi = INFINITY;
+      st = diverged(it, (double)(k + 1), (double)(k + 1), r.loss, err);
+      goto done;
+    }
+    double w = rec_weight(obj, k + 1, T);
+    if (w != 0.0) Jv += w * r.loss;
+  }
+  it->stats.steps += T;
+  *J = Jv;
+  if (!want) goto done;
+
+  it->mt->dloss(it->self, gl);
+  for (size_t i = 0; i < n; i++) lam[i] = rec_weight(obj, T, T) * gl[i];
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
+    if (grad[c]) memset(grad[c], 0, it->np[c] * sizeof(double));
+  long have = -1; /* block held in buf */
+  for (long k = T - 1; k >= 0; k--) {
+    long b = k / K;
+    if (b != have) { /* recompute the block's states from its check-point */
+      memcpy(buf, ck + (size_t)b * n, n * sizeof *buf);
+      for (long j = b * K; j < k; j++) {
+        double *dst = buf + (size_t)(j - b * K + 1) * n;
+        memcpy(dst, dst - n, n * sizeof *dst);
+        schedopt_schedule_eval(it->sched, (double)j, &u);
+        it->mt->step(it->self, &u, dst);
+      }
+      have = b;
+    }
+    const double *yk = buf + (size_t)(k - b * K) * n;
+    schedopt_schedule_eval(it->sched, (double)k, &u);
+    double out[3];
+    it->mt->step_vjp(it->self, &u, yk, lam, out);
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+      if (!grad[c] || !it->np[c]) continue;
+      schedopt_control_eval(schedopt_schedule_get(it->sched, (schedopt_channel)c), H, (double)k, dp);
+      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] += out[c] * dp[i];
+    }
+    double w = rec_weight(obj, k, T);
+    if (w != 0.0)
+      for (size_t i = 0; i < n; i++) lam[i] += w * gl[i];
+  }
+done:
+  free(ck);
+  free(buf);
+  free(y);
+  free(lam);
+  free(gl);
+  free(dp);
+  return st;
+}
+
 /* ---- API ------------------------------------------------------------------- */
 
 schedopt_status schedopt_integrator_alloc(schedopt_integrator **out,
@@ -367,6 +946,7 @@ schedopt_status schedopt_integrator_alloc(schedopt_integrator **out,
 
 void schedopt_integrator_free(schedopt_integrator *it) {
   if (!it) return;
+  adj_free(it);
   if (it->cv) CVodeFree(&it->cv);
   if (it->LS) SUNLinSolFree(it->LS);
   if (it->y) N_VDestroy(it->y);
@@ -411,13 +991,77 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it, const schedopt_
   it->clock = schedopt_schedule_clock(s);
   it->units = schedopt_schedule_units_per_sample(s);
   st = it->type == &recursion_type ? rec_run(it, times, n, rows, err)
-                                   : cv_run(it, times, n, rows, err);
+                                   : cv_run(it, times, n, rows, NULL, NULL, err);
   if (it->LS) {
     it->stats.lin_setups = blr_linsol_nsetups(it->LS);
     it->stats.lin_solves = blr_linsol_nsolves(it->LS);
   }
   it->sched = NULL;
   return st;
+}
+
+static schedopt_status objective_common(schedopt_integrator *it, const schedopt_schedule *s,
+                                        const schedopt_objective *obj, double *J,
+                                        double *grad[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+  if (!it || !s || !J)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_objective: NULL argument");
+  schedopt_status st = schedopt_schedule_validate(s, err);
+  if (st != SCHEDOPT_OK) return st;
+  const double H = schedopt_schedule_horizon(s);
+  if ((st = check_objective(obj, H, err)) != SCHEDOPT_OK) return st;
+  it->sched = s;
+  it->clock = schedopt_schedule_clock(s);
+  it->units = schedopt_schedule_units_per_sample(s);
+  it->win_w = 0.0;
+  if (obj->kind == SCHEDOPT_OBJ_MEAN) {
+    it->win_lo = obj->t0;
+    it->win_hi = obj->t1;
+    it->win_w = 1.0 / (obj->t1 - obj->t0);
+  }
+  if (it->type == &recursion_type) {
+    st = rec_gradient(it, obj, J, grad, err);
+  } else if (grad) {
+    st = cv_gradient(it, obj, J, grad, err);
+  } else {
+    /* plain forward run: rows at the horizons (or H), ∫ w L for MEAN */
+    size_t n = obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 1;
+    double tH = H, Jm = 0.0;
+    schedopt_row *rows = malloc(n * sizeof *rows);
+    if (!rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    st = cv_run(it, obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->h : &tH, n, rows, obj, &Jm, err);
+    if (st == SCHEDOPT_OK) {
+      if (obj->kind == SCHEDOPT_OBJ_FINAL) *J = rows[0].r.loss;
+      else if (obj->kind == SCHEDOPT_OBJ_MEAN) *J = Jm;
+      else {
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) acc += obj->w[i] * rows[i].r.loss;
+        *J = acc;
+      }
+    }
+    free(rows);
+  }
+  if (it->LS) {
+    it->stats.lin_setups = blr_linsol_nsetups(it->LS);
+    it->stats.lin_solves = blr_linsol_nsolves(it->LS);
+  }
+  it->win_w = 0.0;
+  it->sched = NULL;
+  return st;
+}
+
+schedopt_status schedopt_integrator_objective(schedopt_integrator *it, const schedopt_schedule *s,
+                                              const schedopt_objective *obj, double *J,
+                                              schedopt_error *err) {
+  return objective_common(it, s, obj, J, NULL, err);
+}
+
+schedopt_status schedopt_integrator_gradient(schedopt_integrator *it, const schedopt_schedule *s,
+                                             const schedopt_objective *obj, double *J,
+                                             double *grad[SCHEDOPT_NCHANNELS],
+                                             schedopt_error *err) {
+  if (!grad)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_gradient: NULL grad");
+  return objective_common(it, s, obj, J, grad, err);
 }
 
 const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_integrator *it) {

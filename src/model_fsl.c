@@ -129,6 +129,33 @@ static double fsl_scale(const void *self) {
   return m->p.c_signal * sum(m->pw, m->M) + m->approx + m->p.sigma2;
 }
 
+
+static void fsl_dloss(const void *self, double *g) {
+  const fsl *m = self;
+  for (size_t j = 0; j < m->M; j++) {
+    g[j] = m->p.c_signal;
+    g[m->M + j] = m->p.c_noise;
+  }
+}
+
+/* ∂f/∂η: m-part −2λ m, n-part −2λ n + λ² (2η/B)(e + σ²); ∂f/∂B: n-part
+ * −λ² (η²/B²)(e + σ²); no momentum. */
+static void fsl_vjp_u(const void *self, const schedopt_uval *u, const double *y,
+                      const double *lam, double out[3]) {
+  const fsl *m = self;
+  const size_t M = m->M;
+  const double drive = sum(y, M) + m->p.sigma2, eta = u->lr, B = u->batch;
+  double oe = 0.0, ob = 0.0;
+  for (size_t j = 0; j < M; j++) {
+    const double l = m->lam[j], l2 = l * l;
+    oe += lam[j] * (-2.0 * l * y[j]) + lam[M + j] * (-2.0 * l * y[M + j] + l2 * 2.0 * eta / B * drive);
+    ob += lam[M + j] * (-l2 * eta * eta / (B * B) * drive);
+  }
+  out[0] = oe;
+  out[1] = ob;
+  out[2] = 0.0;
+}
+
 const schedopt_model_type schedopt_model_fsl_type = {
     .name = "fsl",
     .alloc = fsl_alloc,
@@ -142,5 +169,8 @@ const schedopt_model_type schedopt_model_fsl_type = {
     .readout = fsl_readout,
     .step = NULL,
     .scale = fsl_scale,
+    .dloss = fsl_dloss,
+    .vjp_u = fsl_vjp_u,
+    .step_vjp = NULL,
 };
 const schedopt_model_type *const schedopt_model_fsl = &schedopt_model_fsl_type;

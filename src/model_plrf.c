@@ -252,6 +252,99 @@ static double plrf_scale(const void *self) {
   return s + m->R;
 }
 
+
+/* ---- gradients ----------------------------------------------------------- */
+
+static void plrf_dloss(const void *self, double *g) {
+  const plrf *m = self;
+  memset(g, 0, m->n * sizeof *g);
+  for (size_t c = 0; c < m->ncopy; c++)
+    for (size_t k = 0; k < m->N; k++) g[(c * m->N + k) * m->bs] = 1.0;
+}
+
+/* out[ch] = λᵀ ∂(A(u) y + c(u))/∂u_ch for the matched (sde = 0) or sde form.
+ * Per mode, with el = ηλ, e2 = el², κ = 1 + 1/B (matched) or 1/B (sde):
+ *   ∂ga/∂η = 2ηλ²κ, ∂ga/∂B = ∂gq/∂B = −e2/B², ∂gq/∂η = 2ηλ²/B, and the
+ *   η- and μ-derivatives of the 3×3 block entries (see hb_block). */
+static void form_vjp_u(const plrf *m, const schedopt_uval *u, const double *y,
+                       const double *lam, double out[3], int sde) {
+  const size_t bs = m->bs, N = m->N;
+  const double eta = u->lr, B = u->batch, mu = u->momentum, iB = 1.0 / B;
+  const double kappa = sde ? iB : 1.0 + iB;
+  double oe = 0.0, ob = 0.0, om = 0.0;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = copy_E(m, y, c) + copy_R(m, c);
+    const double *yc = y + c * N * bs, *lc = lam + c * N * bs;
+    for (size_t k = 0; k < N; k++) {
+      const double l = m->lam[k], el = eta * l, e2 = el * el;
+      const double ga_e = 2.0 * eta * l * l * kappa, g_B = -e2 * iB * iB;
+      const double gq_e = 2.0 * eta * l * l * iB;
+      const double *yk = yc + k * bs, *lk = lc + k * bs;
+      if (bs == 1) {
+        oe += lk[0] * ((ga_e - 2.0 * l) * yk[0] + gq_e * Q);
+        ob += lk[0] * g_B * (yk[0] + Q);
+        continue;
+      }
+      const double a = yk[0], v = yk[1], x = yk[2];
+      const double la = lk[0], lv = lk[1], lx = lk[2];
+      /* ∂/∂η: rows a,v,x = [−2λ + ga_e, 0, −2μλ], [ga_e, 0, −2μλ], [ga_e − λ, 0, −2μλ] */
+      oe += la * ((-2.0 * l + ga_e) * a - 2.0 * mu * l * x) +
+            lv * (ga_e * a - 2.0 * mu * l * x) + lx * ((ga_e - l) * a - 2.0 * mu * l * x) +
+            (la + lv + lx) * gq_e * Q;
+      /* ∂/∂μ: [0, 2μ, 2 − 2el], [0, 2μ, −2el], [0, 2μ, 1 − 2el] */
+      om += la * (2.0 * mu * v + (2.0 - 2.0 * el) * x) + lv * (2.0 * mu * v - 2.0 * el * x) +
+            lx * (2.0 * mu * v + (1.0 - 2.0 * el) * x);
+      /* ∂/∂B: ga_B on the a-column of every row, gq_B on Q */
+      ob += (la + lv + lx) * g_B * (a + Q);
+    }
+  }
+  out[0] = oe;
+  out[1] = ob;
+  out[2] = om;
+}
+
+static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y,
+                       const double *lam, double out[3]) {
+  const plrf *m = self;
+  form_vjp_u(m, u, y, lam, out, m->p.dynamics == SCHEDOPT_DYN_SDE);
+}
+
+/* The exact step is y ← y + A_m(u) y + c(u) with A_m the matched form, so
+ * its reverse is out = vjp_u(matched) and λ ← λ + A_mᵀ λ,
+ * A_mᵀ λ = blockdiag(Dᵀ) λ + V (Uᵀ λ) per copy. */
+static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double *y,
+                          double *lam, double out[3]) {
+  const plrf *m = self;
+  const size_t bs = m->bs, N = m->N;
+  form_vjp_u(m, u, y, lam, out, 0);
+  schedopt_plrf_params p = m->p;
+  p.dynamics = SCHEDOPT_DYN_MATCHED;
+  const plrf mm = {.p = p, .N = m->N, .bs = m->bs, .ncopy = m->ncopy, .n = m->n,
+                   .tail = m->tail, .R = m->R, .lam = m->lam, .pw = m->pw};
+  for (size_t c = 0; c < m->ncopy; c++) {
+    double *lc = lam + c * N * bs;
+    double s = 0.0; /* Uᵀλ for this copy: Σ gq_k Σ_i λ_{k,i} */
+    for (size_t k = 0; k < N; k++) {
+      double el = u->lr * m->lam[k], gq = el * el / u->batch, sum = 0.0;
+      for (size_t i = 0; i < bs; i++) sum += lc[k * bs + i];
+      s += gq * sum;
+    }
+    for (size_t k = 0; k < N; k++) {
+      double D[9], gq;
+      hb_block(&mm, u, m->lam[k], D, &gq);
+      double *lk = lc + k * bs;
+      if (bs == 1) {
+        lk[0] += D[0] * lk[0] + s;
+      } else {
+        double l0 = lk[0], l1 = lk[1], l2 = lk[2];
+        lk[0] += D[0] * l0 + D[3] * l1 + D[6] * l2 + s;
+        lk[1] += D[1] * l0 + D[4] * l1 + D[7] * l2;
+        lk[2] += D[2] * l0 + D[5] * l1 + D[8] * l2;
+      }
+    }
+  }
+}
+
 const schedopt_model_type schedopt_model_plrf_type = {
     .name = "plrf",
     .alloc = plrf_alloc,
@@ -265,5 +358,8 @@ const schedopt_model_type schedopt_model_plrf_type = {
     .readout = plrf_readout,
     .step = plrf_step,
     .scale = plrf_scale,
+    .dloss = plrf_dloss,
+    .vjp_u = plrf_vjp_u,
+    .step_vjp = plrf_step_vjp,
 };
 const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;

@@ -1,0 +1,265 @@
+/* Gradients: CVODES adjoint and the recursion's reverse sweep against central
+ * finite differences of the objective, for every control family, all three
+ * channels, the three objectives, momentum, the data clock and the fsl model. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control_impl.h"
+#include "schedopt/schedopt.h"
+#include "testutil.h"
+
+static schedopt_error err;
+
+/* Pointer to differentiable parameter i of c (schedopt_control_nparams order). */
+static double *param_ptr(schedopt_control *c, size_t i) {
+  size_t nf = c->type->nparams;
+  if (i < nf) return &c->p[i];
+  if (i == nf) return &c->warmup;
+  if (i == nf + 1) return &c->warmup_init;
+  return &c->v[i - nf - 2];
+}
+
+typedef struct setup {
+  const schedopt_model *m;
+  const schedopt_integrator_type *T;
+  schedopt_clock clock;
+  double H, units;
+  schedopt_control *ch[3]; /* NULL: default */
+  schedopt_objective obj;
+  double rtol, atol;
+} setup;
+
+static schedopt_schedule *build(const setup *su) {
+  schedopt_schedule *s = NULL;
+  if (schedopt_schedule_alloc(&s, su->clock, su->H, su->units, &err)) goto bad;
+  for (int c = 0; c < 3; c++)
+    if (su->ch[c] && schedopt_schedule_set(s, (schedopt_channel)c, su->ch[c], &err)) goto bad;
+  return s;
+bad:
+  fprintf(stderr, "schedule: %s\n", err.msg);
+  exit(1);
+}
+
+static double objective(const setup *su, schedopt_integrator *it) {
+  schedopt_schedule *s = build(su);
+  double J = NAN;
+  if (schedopt_integrator_objective(it, s, &su->obj, &J, &err)) fprintf(stderr, "objective: %s\n", err.msg);
+  schedopt_schedule_free(s);
+  return J;
+}
+
+/* Compare the gradient with central differences (relative step h) for every
+ * parameter.  A central difference of an objective computed to relative
+ * accuracy ε carries an error up to ~ε|J|/d besides O(d²): components below
+ * that noise floor are checked against it instead of relatively. */
+static void check(const char *name, setup *su, double tol, double h) {
+  schedopt_integrator *it = NULL;
+  CHECK(schedopt_integrator_alloc(&it, su->T, su->m, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_integrator_set_tolerances(it, su->rtol, su->atol, &err) == SCHEDOPT_OK);
+  schedopt_schedule *s = build(su);
+  double *g[3] = {NULL, NULL, NULL};
+  size_t np[3];
+  for (int c = 0; c < 3; c++) {
+    np[c] = schedopt_control_nparams(schedopt_schedule_get(s, (schedopt_channel)c));
+    g[c] = calloc(np[c] + 1, sizeof(double));
+  }
+  double J = NAN;
+  schedopt_status st = schedopt_integrator_gradient(it, s, &su->obj, &J, g, &err);
+  CHECK_MSG(st == SCHEDOPT_OK, "%s: %s", name, err.msg);
+  double J0 = objective(su, it);
+  CHECK_MSG(fabs(J - J0) <= 1e-6 * fabs(J0), "%s: J from the gradient pass %.12g vs %.12g", name, J, J0);
+  /* the largest FD component sets the scale below which components are noise */
+  double *fd[3], *noise[3];
+  const double eps = su->T == schedopt_integrator_recursion ? 1e-14 : 10 * su->rtol;
+  for (int c = 0; c < 3; c++) {
+    fd[c] = calloc(np[c] + 1, sizeof(double));
+    noise[c] = calloc(np[c] + 1, sizeof(double));
+    if (!su->ch[c]) continue;
+    for (size_t i = 0; i < np[c]; i++) {
+      double *p = param_ptr(su->ch[c], i), p0 = *p, d = h * fmax(fabs(p0), 1e-2);
+      if (su->ch[c]->type->params && i < su->ch[c]->type->nparams &&
+          su->ch[c]->type->params[i].choices) continue; /* enum */
+      if (p0 == 0.0) continue; /* parameters at their lower bound 0 (floor, warmup): one-sided */
+      *p = p0 + d;
+      double Jp = objective(su, it);
+      *p = p0 - d;
+      double Jm = objective(su, it);
+      *p = p0;
+      fd[c][i] = (Jp - Jm) / (2 * d);
+      noise[c][i] = eps * fabs(J0) / d;
+    }
+  }
+  int shown = 0;
+  for (int c = 0; c < 3; c++) {
+    if (!su->ch[c]) continue;
+    for (size_t i = 0; i < np[c]; i++) {
+      if (fd[c][i] == 0.0) continue;
+      int ok = fabs(g[c][i] - fd[c][i]) <= tol * fabs(fd[c][i]) + noise[c][i];
+      test_checks++;
+      if (!ok) {
+        test_failures++;
+        fprintf(stderr, "%s: channel %d param %zu: gradient %.10g, finite difference %.10g (noise %.2g)\n",
+                name, c, i, g[c][i], fd[c][i], noise[c][i]);
+      } else if (shown < 3) {
+        printf("%s: ch%d p%zu  grad %.8g  fd %.8g\n", name, c, i, g[c][i], fd[c][i]);
+        shown++;
+      }
+    }
+    free(fd[c]);
+    free(noise[c]);
+  }
+  for (int c = 0; c < 3; c++) free(g[c]);
+  schedopt_schedule_free(s);
+  schedopt_integrator_free(it);
+}
+
+static schedopt_control *ctl(const schedopt_control_type *T) {
+  schedopt_control *c = NULL;
+  if (schedopt_control_alloc(&c, T, &err)) exit(1);
+  return c;
+}
+static void set(schedopt_control *c, const char *k, double v) {
+  if (schedopt_control_set(c, k, v, &err)) {
+    fprintf(stderr, "set %s: %s\n", k, err.msg);
+    exit(1);
+  }
+}
+
+static schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int split) {
+  schedopt_plrf_params p;
+  schedopt_plrf_params_default(&p);
+  p.a = 2.5;
+  p.b = 1.8;
+  p.N = N;
+  p.sigma2 = 0.2;
+  p.momentum = mom;
+  p.dynamics = dyn;
+  p.split = split;
+  schedopt_model *m = NULL;
+  if (schedopt_model_alloc(&m, schedopt_model_plrf, &p, &err)) exit(1);
+  return m;
+}
+
+int main(void) {
+  const schedopt_integrator_type *Ts[2] = {schedopt_integrator_recursion, schedopt_integrator_cvodes};
+  const double tols[2] = {1e-5, 1e-4};
+  const double rt[2] = {1e-10, 1e-11}, hs[2] = {1e-5, 1e-4};
+  const char *tn[2] = {"recursion", "cvodes"};
+  for (int b = 0; b < 2; b++) {
+    char name[128];
+    /* SGD, WSD with a power decay and warmup; batch constant; final loss */
+    schedopt_model *m = plrf(40, 0, SCHEDOPT_DYN_MATCHED, 1);
+    schedopt_control *lr = ctl(schedopt_control_wsd), *bt = ctl(schedopt_control_constant);
+    set(lr, "peak", 0.7);
+    set(lr, "floor", 0.02);
+    set(lr, "decay_frac", 0.2987); /* kinks between steps: FD needs a differentiable point */
+    schedopt_control_set_choice(lr, "shape", "power", &err);
+    set(lr, "delta", 1.5);
+    set(lr, "warmup", 20.5);
+    set(lr, "warmup_init", 0.1);
+    set(bt, "value", 3);
+    setup su = {m, Ts[b], SCHEDOPT_CLOCK_STEPS, 300, 1, {lr, bt, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rt[b], rt[b] * 1e-4};
+    snprintf(name, sizeof name, "%s wsd/final", tn[b]);
+    check(name, &su, tols[b], hs[b]);
+    /* same with the mean loss over a window and with horizons */
+    su.obj = (schedopt_objective){SCHEDOPT_OBJ_MEAN, 100, 300, 0, NULL, NULL};
+    snprintf(name, sizeof name, "%s wsd/mean", tn[b]);
+    check(name, &su, tols[b], hs[b]);
+    double h[] = {120, 250, 300}, w[] = {0.5, 0.25, 1.0};
+    su.obj = (schedopt_objective){SCHEDOPT_OBJ_HORIZONS, 0, 0, 3, h, w};
+    snprintf(name, sizeof name, "%s wsd/horizons", tn[b]);
+    check(name, &su, tols[b], hs[b]);
+    schedopt_control_free(lr);
+    schedopt_control_free(bt);
+
+    /* other families on lr, a batch ramp */
+    const schedopt_control_type *fam[] = {schedopt_control_cosine, schedopt_control_linear,
+                                          schedopt_control_exponential, schedopt_control_power,
+                                          schedopt_control_polynomial, schedopt_control_811};
+    for (size_t f = 0; f < sizeof fam / sizeof *fam; f++) {
+      schedopt_control *c = ctl(fam[f]), *ramp = ctl(schedopt_control_linear);
+      if (fam[f] == schedopt_control_linear || fam[f] == schedopt_control_exponential) {
+        set(c, "start", 0.6);
+        set(c, "end", 0.05);
+      } else {
+        set(c, "peak", 0.6);
+      }
+      if (fam[f] == schedopt_control_power) set(c, "t0", 10);
+      if (fam[f] == schedopt_control_polynomial) set(c, "delta", 1.7);
+      set(ramp, "start", 2);
+      set(ramp, "end", 8);
+      setup s2 = {m, Ts[b], SCHEDOPT_CLOCK_STEPS, 300, 1, {c, ramp, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rt[b], rt[b] * 1e-4};
+      snprintf(name, sizeof name, "%s %s + batch ramp", tn[b], fam[f]->name);
+      check(name, &s2, tols[b], hs[b]);
+      schedopt_control_free(c);
+      schedopt_control_free(ramp);
+    }
+    /* free-form table (the optimizer's knots) */
+    double tt[9], vv[9];
+    for (int i = 0; i < 9; i++) {
+      tt[i] = 300.0 * i / 8;
+      vv[i] = 0.6 * (1 - 0.1 * i);
+    }
+    schedopt_control *tab = ctl(schedopt_control_table);
+    schedopt_control_set_table(tab, 9, tt, vv, &err);
+    setup s3 = {m, Ts[b], SCHEDOPT_CLOCK_STEPS, 300, 1, {tab, NULL, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rt[b], rt[b] * 1e-4};
+    snprintf(name, sizeof name, "%s table", tn[b]);
+    check(name, &s3, tols[b], hs[b]);
+    schedopt_control_free(tab);
+    schedopt_model_free(m);
+
+    /* heavy-ball momentum: lr cosine, momentum linear, batch constant */
+    m = plrf(30, 1, SCHEDOPT_DYN_MATCHED, 1);
+    lr = ctl(schedopt_control_cosine);
+    set(lr, "peak", 0.3);
+    set(lr, "floor", 0.01);
+    schedopt_control *mu = ctl(schedopt_control_linear);
+    set(mu, "start", 0.5);
+    set(mu, "end", 0.85);
+    bt = ctl(schedopt_control_constant);
+    set(bt, "value", 4);
+    setup s4 = {m, Ts[b], SCHEDOPT_CLOCK_STEPS, 250, 1, {lr, bt, mu}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rt[b], rt[b] * 1e-4};
+    snprintf(name, sizeof name, "%s momentum", tn[b]);
+    check(name, &s4, tols[b], hs[b]);
+    schedopt_control_free(lr);
+    schedopt_control_free(mu);
+    schedopt_control_free(bt);
+    schedopt_model_free(m);
+  }
+
+  /* cvodes only: sde dynamics, the data clock with a batch ramp, fsl */
+  {
+    schedopt_model *m = plrf(60, 0, SCHEDOPT_DYN_SDE, 0);
+    schedopt_control *lr = ctl(schedopt_control_cosine), *bt = ctl(schedopt_control_exponential);
+    set(lr, "peak", 0.5);
+    set(lr, "warmup", 2000);
+    set(bt, "start", 4);
+    set(bt, "end", 32);
+    setup su = {m, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_DATA, 40000, 2, {lr, bt, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, 1e-11, 1e-15};
+    check("cvodes sde data clock", &su, 1e-4, 1e-4);
+    schedopt_control_free(lr);
+    schedopt_control_free(bt);
+    schedopt_model_free(m);
+
+    schedopt_fsl_params fp;
+    schedopt_fsl_params_default(&fp);
+    fp.a = 2.2;
+    fp.b = 1.6;
+    fp.M = 50;
+    fp.sigma2 = 0.1;
+    CHECK(schedopt_model_alloc(&m, schedopt_model_fsl, &fp, &err) == SCHEDOPT_OK);
+    lr = ctl(schedopt_control_wsd);
+    set(lr, "peak", 0.8);
+    set(lr, "decay_frac", 0.25);
+    schedopt_control_set_choice(lr, "shape", "cosine", &err);
+    bt = ctl(schedopt_control_constant);
+    set(bt, "value", 2);
+    setup s2 = {m, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_STEPS, 2000, 1, {lr, bt, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, 1e-11, 1e-15};
+    check("cvodes fsl", &s2, 1e-4, 1e-4);
+    schedopt_control_free(lr);
+    schedopt_control_free(bt);
+    schedopt_model_free(m);
+  }
+  return test_finish();
+}
