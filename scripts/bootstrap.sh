@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(build-essential cmake pkg-config libsundials-dev libnlopt-dev libyaml-dev libcsv-dev)
+pkgs=(build-essential cmake pkg-config libsundials-dev libnlopt-dev libyaml-dev libcsv-dev libjansson-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
