@@ -628,12 +628,30 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
 
   knots k;
   if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
+  /* The backward pass restarts only where λ or its right-hand side jumps
+   * (control jumps, horizons, window ends); kinks are crossed under error
+   * control, so segments are delimited by these hard knots only. */
+  {
+    size_t h = 0;
+    for (size_t i = 0; i < k.n; i++)
+      if (k.flag[i] & (KNOT_JUMP | KNOT_HORIZON)) {
+        k.t[h] = k.t[i];
+        k.flag[h++] = k.flag[i];
+      }
+    k.n = h;
+  }
   /* ---- forward, recorded ---- */
   it->adj = 1;
   if ((st = cv_begin(it, 0, err)) != SCHEDOPT_OK) goto done;
   int f;
   if (!it->adj_init) {
-    if ((f = CVodeAdjInit(it->cv, 128, CV_HERMITE)) != CV_SUCCESS) {
+    /* Steps between check-points: CVODES keeps Hermite data (2 n-vectors)
+     * for one interval and recomputes the others during the backward pass;
+     * ~2^23 doubles (64 MiB) bound that store, and typical runs (a few
+     * hundred steps) fit one interval, so nothing is recomputed. */
+    long nd = (long)((8u << 20) / (2 * n));
+    nd = nd < 50 ? 50 : nd > 2000 ? 2000 : nd;
+    if ((f = CVodeAdjInit(it->cv, nd, CV_HERMITE)) != CV_SUCCESS) {
       st = cv_fail(it, f, "CVodeAdjInit", 0.0, err);
       goto done;
     }
@@ -717,7 +735,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
       goto done;
     }
-    CVodeSetQuadErrConB(it->cv, it->which, SUNTRUE);
+    CVodeSetQuadErrConB(it->cv, it->which, SUNFALSE);
     it->P = P;
     it->b_ready = 1;
   } else if ((f = CVodeReInitB(it->cv, it->which, H, it->yB)) != CV_SUCCESS ||
