@@ -48,5 +48,7 @@ void cli_problem_opts_free(cli_problem_opts *o);
 int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);
 
 extern const cli_command cli_simulate;
+extern const cli_command cli_export;
+extern const cli_command cli_plot;
 
 #endif

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-static const cli_command *const commands[] = {&cli_simulate, NULL};
+static const cli_command *const commands[] = {&cli_simulate, &cli_export, &cli_plot, NULL};
 
 static void help(FILE *f) {
   fputs("Usage: schedopt <command> [options]\n"
