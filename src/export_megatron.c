@@ -242,7 +242,7 @@ schedopt_status export_write_megatron(FILE *fp, const schedopt_export_table *t,
         "%s %.15g), more than the tolerance of %.3g %%.  Megatron offers a linear warmup, then "
         "constant, linear, cosine, inverse-square-root or WSD (linear, cosine, exponential = "
         "2*0.5^z - 1, minus_sqrt) decays; export the table instead (--format pytorch), or "
-        "accept the nearest with a larger tolerance",
+        "accept the nearest with a larger tolerance (--tolerance)",
         export_name(t), f.decay_style, f.wsd_style ? " --lr-wsd-decay-style " : "",
         f.wsd_style ? f.wsd_style : "", what, 100 * f.max_dev, u, f.max_dev_at, 100 * tol);
   }
