@@ -711,6 +711,8 @@ schedopt_status schedopt_control_set_steps(schedopt_control *c, size_t n,
 
 /* -------------------------------------------------------------------- CSV */
 
+#define CSV_MAX_COLUMNS 10000
+
 typedef struct csv_ctx {
   const char *path, *tcol, *vcol;
   schedopt_error *err;
@@ -729,20 +731,47 @@ typedef struct csv_ctx {
   double *t, *v;
 } csv_ctx;
 
+/* Copy at most len bytes of s into buf (cap ≥ 8) for a message: control and
+ * other non-ASCII bytes become '?', a cut is marked with "...". */
+static const char *csv_printable(char *buf, size_t cap, const char *s, size_t len) {
+  size_t k = 0;
+  for (size_t i = 0; i < len && k + 4 < cap; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    buf[k++] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '?';
+  }
+  if (k + 4 >= cap && k < len) {
+    memcpy(buf + k, "...", 3);
+    k += 3;
+  }
+  buf[k] = '\0';
+  return buf;
+}
+
+/* A cell is a plain decimal number (like 1, -2.5, 3e-4), surrounded by
+ * optional blanks: no hexadecimal, inf or nan (as in problem files). */
 static void csv_parse_cell(csv_ctx *x, const char *s, size_t len, const char *col,
                            double *out) {
-  char buf[128];
-  if (len >= sizeof buf) len = sizeof buf - 1;
-  memcpy(buf, s, len);
-  buf[len] = '\0';
-  char *end;
-  errno = 0;
-  double d = strtod(buf, &end);
-  while (*end == ' ' || *end == '\t') end++;
-  if (len == 0 || end == buf || *end != '\0' || !isfinite(d)) {
+  char buf[128], shown[64];
+  int ok = len > 0 && len < sizeof buf && !memchr(s, '\0', len);
+  double d = 0;
+  if (ok) {
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    const char *q = buf;
+    while (*q == ' ' || *q == '\t') q++;
+    for (const char *r = q; *r && ok; r++)
+      ok = strchr("0123456789+-.eE \t", *r) != NULL;
+    char *end;
+    if (ok) {
+      d = strtod(q, &end);
+      while (*end == ' ' || *end == '\t') end++;
+      ok = end != q && *end == '\0' && isfinite(d);
+    }
+  }
+  if (!ok) {
     x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
                                "%s:%zu: column '%s': '%s' is not a finite number",
-                               x->path, x->line, col, buf);
+                               x->path, x->line, col, csv_printable(shown, sizeof shown, s, len));
     return;
   }
   *out = d;
@@ -754,6 +783,12 @@ static void csv_on_field(void *s, size_t len, void *data) {
   if (x->st) return;
   if (len) x->nonblank = 1;
   if (!x->have_header) {
+    if (x->nnames >= CSV_MAX_COLUMNS) {
+      x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
+                                 "%s:%zu: the header has more than %d columns", x->path,
+                                 x->line, CSV_MAX_COLUMNS);
+      return;
+    }
     if (x->field == 0 && len >= 3 && memcmp(str, "\xEF\xBB\xBF", 3) == 0)
       str += 3, len -= 3; /* UTF-8 byte-order mark */
     if (x->nnames == x->names_cap) {
@@ -797,9 +832,12 @@ static void csv_header(csv_ctx *x) {
   if (x->ti != (size_t)-1 && x->vi != (size_t)-1) return;
   char list[512] = "";
   size_t len = 0;
-  for (size_t i = 0; i < x->nnames && len < sizeof list; i++)
+  for (size_t i = 0; i < x->nnames && len < sizeof list; i++) {
+    char shown[48];
     len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", i ? ", " : "",
-                            x->names[i]);
+                            csv_printable(shown, sizeof shown, x->names[i],
+                                          strlen(x->names[i])));
+  }
   x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
                              "%s:%zu: no column '%s' in the header (columns found: %s)",
                              x->path, x->line,
@@ -823,6 +861,11 @@ static void csv_on_row(int c, void *data) {
                                  "%s = %.10g (times must be strictly increasing)",
                                  x->path, x->line, x->tcol, x->tv, x->tcol,
                                  x->t[x->n - 1]);
+    } else if (x->n >= SCHEDOPT_CSV_MAX_ROWS) {
+      x->st = schedopt_error_set(x->err, SCHEDOPT_ENOMEM,
+                                 "%s:%zu: more than %d data rows (the limit for a table; "
+                                 "thin the log)",
+                                 x->path, x->line, SCHEDOPT_CSV_MAX_ROWS);
     } else {
       if (x->n == x->cap) {
         size_t cap = x->cap ? 2 * x->cap : 1024;
@@ -851,19 +894,15 @@ next:
   x->got_t = x->got_v = 0;
 }
 
-schedopt_status schedopt_control_load_csv(schedopt_control *c, const char *path,
-                                          const char *tcol, const char *vcol,
-                                          schedopt_error *err) {
-  if (!c || !path || !tcol || !vcol)
+schedopt_status schedopt_control_load_csv_stream(schedopt_control *c, FILE *f,
+                                                 const char *path, const char *tcol,
+                                                 const char *vcol, schedopt_error *err) {
+  if (!c || !f || !path || !tcol || !vcol)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "control_load_csv: NULL argument");
   if (c->type->needs_table != 1)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "%s: only a table control can be loaded from %s",
                               c->type->name, path);
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot open %s: %s", path,
-                              strerror(errno));
   csv_ctx x = {0};
   x.path = path;
   x.tcol = tcol;
@@ -871,13 +910,19 @@ schedopt_status schedopt_control_load_csv(schedopt_control *c, const char *path,
   x.err = err;
   x.line = 1;
   struct csv_parser p;
-  if (csv_init(&p, CSV_REPALL_NL | CSV_APPEND_NULL) != 0) {
-    fclose(f);
+  if (csv_init(&p, CSV_REPALL_NL | CSV_APPEND_NULL) != 0)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  }
   char buf[1 << 16];
-  size_t got;
+  size_t got, total = 0;
   while (!x.st && (got = fread(buf, 1, sizeof buf, f)) > 0) {
+    total += got;
+    if (total > SCHEDOPT_CSV_MAX_BYTES) {
+      x.st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                                "%s: the file is larger than %d MiB (the limit for a "
+                                "table; thin the log)",
+                                path, (int)(SCHEDOPT_CSV_MAX_BYTES >> 20));
+      break;
+    }
     if (csv_parse(&p, buf, got, csv_on_field, csv_on_row, &x) != got && !x.st)
       x.st = schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: %s", path, x.line,
                                 csv_strerror(csv_error(&p)));
@@ -886,7 +931,6 @@ schedopt_status schedopt_control_load_csv(schedopt_control *c, const char *path,
     x.st = schedopt_error_set(err, SCHEDOPT_EIO, "error reading %s", path);
   if (!x.st) csv_fini(&p, csv_on_field, csv_on_row, &x);
   csv_free(&p);
-  fclose(f);
   if (!x.st && !x.have_header)
     x.st = schedopt_error_set(err, SCHEDOPT_EPARSE,
                               "%s: empty file (expected a header row with columns "
@@ -904,6 +948,38 @@ schedopt_status schedopt_control_load_csv(schedopt_control *c, const char *path,
   }
   set_payload(c, x.n, x.t, x.v);
   return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_control_load_csv(schedopt_control *c, const char *path,
+                                          const char *tcol, const char *vcol,
+                                          schedopt_error *err) {
+  if (!c || !path || !tcol || !vcol)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "control_load_csv: NULL argument");
+  if (c->type->needs_table != 1)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "%s: only a table control can be loaded from %s",
+                              c->type->name, path);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot open %s: %s", path,
+                              strerror(errno));
+  /* A regular file over the limit is refused before reading it. */
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long size = ftell(f);
+    if (size > (long)SCHEDOPT_CSV_MAX_BYTES) {
+      fclose(f);
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                                "%s: the file is larger than %d MiB (the limit for a "
+                                "table; thin the log)",
+                                path, (int)(SCHEDOPT_CSV_MAX_BYTES >> 20));
+    }
+    rewind(f);
+  } else {
+    clearerr(f);
+  }
+  schedopt_status st = schedopt_control_load_csv_stream(c, f, path, tcol, vcol, err);
+  fclose(f);
+  return st;
 }
 
 /* ------------------------------------------------------------ evaluation */

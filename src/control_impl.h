@@ -2,7 +2,13 @@
 #ifndef SCHEDOPT_CONTROL_IMPL_H
 #define SCHEDOPT_CONTROL_IMPL_H
 
+#include <stdio.h>
+
 #include "schedopt/control.h"
+
+/* Limits of a CSV table (docs/yaml.md, "Limits"): bytes read and data rows. */
+#define SCHEDOPT_CSV_MAX_BYTES ((size_t)256 << 20) /* 256 MiB */
+#define SCHEDOPT_CSV_MAX_ROWS 10000000
 
 struct schedopt_control {
   const schedopt_control_type *type;
@@ -20,5 +26,11 @@ int schedopt_control_param_index(const schedopt_control_type *T, const char *nam
 /* "must be >= 0", "must be in [0, 1)", ... for a range (written to buf). */
 const char *schedopt_range_text(char *buf, size_t cap, double lo, double hi,
                                 int lo_open, int hi_open);
+
+/* schedopt_control_load_csv from an open stream; `path` names it in
+ * messages.  The file variant opens the file and calls this one. */
+schedopt_status schedopt_control_load_csv_stream(schedopt_control *c, FILE *f,
+                                                 const char *path, const char *tcol,
+                                                 const char *vcol, schedopt_error *err);
 
 #endif
