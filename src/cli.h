@@ -1,6 +1,7 @@
 /* Command-line front end: one file per command (cli_<name>.c), shared
  * helpers here.  Exit codes: 0 success, 2 bad input (usage, YAML, values,
- * files), 1 a run that failed (solver failure, divergence). */
+ * files, sizes over a limit or too big for memory), 1 a run that failed
+ * (solver failure, divergence). */
 #ifndef SCHEDOPT_CLI_H
 #define SCHEDOPT_CLI_H
 
@@ -43,6 +44,10 @@ typedef struct cli_problem_opts {
 int cli_parse_problem_opts(const char *cmd, int argc, char **argv, cli_problem_opts *o,
                            int (*extra)(int argc, char **argv, int i, void *ctx), void *ctx);
 void cli_problem_opts_free(cli_problem_opts *o);
+
+/* After a solver failure (SCHEDOPT_ESOLVER) of problem p: print which
+ * solver.* setting to change ("raise solver.max_steps = N", ...). */
+void cli_solver_hint(const schedopt_problem *p, const schedopt_error *err);
 
 /* alloc + load + --set + build; on failure prints and returns the exit code. */
 int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);

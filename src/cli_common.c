@@ -10,7 +10,9 @@ int cli_exit_code(schedopt_status st) {
   case SCHEDOPT_OK: return 0;
   case SCHEDOPT_EINVAL:
   case SCHEDOPT_EPARSE:
-  case SCHEDOPT_EIO: return CLI_EXIT_INPUT;
+  case SCHEDOPT_EIO:
+  case SCHEDOPT_ENOMEM: /* mostly an input over a size limit (docs/yaml.md, "Limits") */
+    return CLI_EXIT_INPUT;
   default: return 1;
   }
 }
@@ -22,6 +24,26 @@ int cli_fail(const schedopt_error *err) {
   else
     fprintf(stderr, "schedopt: error: %s\n", err->msg);
   return cli_exit_code(err->code);
+}
+
+void cli_solver_hint(const schedopt_problem *p, const schedopt_error *err) {
+  if (!p || err->code != SCHEDOPT_ESOLVER) return;
+  double rtol, atol;
+  long max_steps;
+  schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
+  if (strstr(err->msg, "TOO_MUCH_WORK"))
+    fprintf(stderr,
+            "schedopt: the solver stopped after solver.max_steps = %ld steps without reaching "
+            "the horizon; raise solver.max_steps (or loosen solver.rtol = %g)\n",
+            max_steps, rtol);
+  else if (strstr(err->msg, "TOO_MUCH_ACC"))
+    fprintf(stderr, "schedopt: solver.rtol = %g / solver.atol = %g are tighter than the "
+                    "arithmetic allows; loosen them\n", rtol, atol);
+  else
+    fprintf(stderr,
+            "schedopt: the solver failed (solver.rtol = %g, solver.atol = %g); the schedule "
+            "may be past the stability limit: try a lower learning rate or tighter "
+            "tolerances\n", rtol, atol);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {

@@ -409,9 +409,17 @@ schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path
     return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path,
                               strerror(errno));
   size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
+  char *buf = NULL;
   schedopt_status st = SCHEDOPT_OK;
-  if (!buf) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if (fseek(f, 0, SEEK_END) == 0) { /* a regular file over the limit: refused unread */
+    long size = ftell(f);
+    if (size > (long)YKV_MAX_BYTES)
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
+                              path, YKV_MAX_BYTES >> 20);
+    rewind(f);
+  }
+  clearerr(f);
+  if (!st && !(buf = malloc(cap))) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   while (!st) {
     if (n == cap) {
       if (cap > YKV_MAX_BYTES) {
@@ -713,7 +721,16 @@ static schedopt_status check_leaf(schedopt_error *err, const keyspec *k, const y
   }
   switch (k->type) {
   case K_SECTION: return SCHEDOPT_OK;
-  case K_STR: return SCHEDOPT_OK;
+  case K_STR:
+    if (strcmp(k->key, "description")) { /* names: one non-empty line */
+      if (!e->value[0])
+        return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a non-empty string", k->key);
+      for (const char *c = e->value; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7F)
+          return fail(err, SCHEDOPT_EINVAL, e, 0,
+                      "%s: expected a single line without control characters", k->key);
+    }
+    return SCHEDOPT_OK;
   case K_BOOL: {
     int b;
     if (!parse_bool(e->value, &b))
@@ -1192,6 +1209,62 @@ static const ykv_entry *section_entry(const schedopt_problem *p, const char *sec
   return ykv_get(&p->entries, sec);
 }
 
+/* Limits on the work of one run (docs/yaml.md, "Limits"), so that an absurd
+ * size is refused at once instead of running for hours:
+ *   recursion  optimizer steps × states ≤ WORK_RECURSION (one state update
+ *              takes ~2 ns: the limit is a few minutes)
+ *   cvodes     (schedule knots + 1) × states ≤ WORK_KNOTS (the integrator
+ *              stops, and at jumps restarts, at every knot) */
+#define WORK_RECURSION 1e11
+#define WORK_KNOTS 1e10
+
+static schedopt_status check_work(const schedopt_problem *p, const settings *S,
+                                  const ykv_entry *kind_e, int recursion, schedopt_error *err) {
+  const double n = (double)schedopt_model_size(p->model), H = p->horizon;
+  if (recursion) {
+    double steps = H; /* data clock: Σ dt / (B·seq_len) on a grid, B at its smaller end */
+    if (schedopt_schedule_clock(p->schedule) == SCHEDOPT_CLOCK_DATA) {
+      steps = 0;
+      schedopt_uval u0, u1;
+      schedopt_schedule_eval(p->schedule, 0, &u0);
+      for (int k = 1; k <= 1000; k++) {
+        schedopt_schedule_eval(p->schedule, H * k / 1000, &u1);
+        steps += H / 1000 / (fmin(u0.batch, u1.batch) * p->seq_len);
+        u0 = u1;
+      }
+    }
+    if (steps * n > WORK_RECURSION)
+      return fail(err, SCHEDOPT_EINVAL, given(S, "model.dynamics"), 0,
+                  "model.dynamics = recursion runs one optimizer step at a time: %s = %s "
+                  "means about %.3g steps x %.0f states = %.3g state updates, over the limit "
+                  "of %.0e (minutes of work); use dynamics: matched (the ODE, whose cost "
+                  "hardly grows with the horizon) or a smaller budget or model",
+                  kind_e->path, kind_e->value, steps, n, steps * n, WORK_RECURSION);
+    return SCHEDOPT_OK;
+  }
+  size_t nk = 0, most = 0;
+  const char *where = NULL; /* the channel with the most knots */
+  for (size_t c = 0; c < NCHANNELS; c++) {
+    size_t k = schedopt_control_knots(schedopt_schedule_get(p->schedule, channels[c].ch), H,
+                                      NULL, NULL, 0);
+    nk += k;
+    if (k > most) most = k, where = channels[c].key;
+  }
+  if (((double)nk + 1) * n > WORK_KNOTS) {
+    char key[64];
+    snprintf(key, sizeof key, "controls.%s", where ? where : "lr");
+    const ykv_entry *e = ykv_get(&p->entries, key);
+    const char *fmt = "%s: the schedule has %zu knots (table points, milestones, warmup ends) "
+                      "and the model %.0f states; the integrator stops at every knot, and "
+                      "(knots + 1) x states = %.3g is over the limit of %.0e (hours of work): "
+                      "thin the table or use fewer modes";
+    if (e) return fail(err, SCHEDOPT_EINVAL, e, 1, fmt, key, nk, n, ((double)nk + 1) * n,
+                       WORK_KNOTS);
+    return fail_src(err, p, fmt, key, nk, n, ((double)nk + 1) * n, WORK_KNOTS);
+  }
+  return SCHEDOPT_OK;
+}
+
 schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err) {
   if (!p) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_build: NULL");
   clear_built(p);
@@ -1360,6 +1433,7 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
   if (recursion && !MT->step)
     return fail(err, SCHEDOPT_EINVAL, given(&S, "model.dynamics"), 0,
                 "model.dynamics: recursion needs a model with an exact step map");
+  if ((st = check_work(p, &S, kind_e, recursion, err))) return st;
 
   /* ---- solver, output ---- */
   p->rtol = val_or(&S, "solver.rtol", 1e-6);
