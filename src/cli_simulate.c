@@ -1,4 +1,5 @@
 /* schedopt simulate: the loss curve of a schedule. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,39 @@ static const char *help =
     "\n"
     "The problem file format is described in docs/yaml.md.\n";
 
+/* A table cell: %.10g, or empty for a quantity the model does not track
+ * (bias and variance are NaN without model.split). */
+static void cell(FILE *f, double v, int last) {
+  if (!isnan(v)) fprintf(f, "%.10g", v);
+  fputc(last ? '\n' : ',', f);
+}
+
+/* Write the rows; a non-finite value (which the integrator's divergence check
+ * should have caught) stops the run instead of reaching the table. */
+static schedopt_status write_rows(FILE *f, const schedopt_row *rows, size_t n, double seq,
+                                  schedopt_error *err) {
+  fprintf(f, "step,tokens,lr,batch,momentum,loss,excess,bias,variance\n");
+  for (size_t i = 0; i < n; i++) {
+    const schedopt_row *r = &rows[i];
+    const double v[] = {r->step, r->samples * seq, r->u.lr, r->u.batch, r->u.momentum,
+                        r->r.loss, r->r.excess};
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++)
+      if (!isfinite(v[j]))
+        return schedopt_error_set(err, SCHEDOPT_EDIVERGE,
+                                  "the dynamics diverged at step %.0f: a non-finite value "
+                                  "(%g) in the loss curve; lower the learning rate",
+                                  r->step, v[j]);
+    if (isinf(r->r.bias) || isinf(r->r.variance))
+      return schedopt_error_set(err, SCHEDOPT_EDIVERGE,
+                                "the dynamics diverged at step %.0f: an infinite bias or "
+                                "variance; lower the learning rate", r->step);
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) cell(f, v[j], 0);
+    cell(f, r->r.bias, 0);
+    cell(f, r->r.variance, 1);
+  }
+  return SCHEDOPT_OK;
+}
+
 static int run(int argc, char **argv) {
   cli_problem_opts o;
   int rc = cli_parse_problem_opts("simulate", argc, argv, &o, NULL, NULL);
@@ -39,12 +73,19 @@ static int run(int argc, char **argv) {
   schedopt_row *rows = NULL;
   size_t n = 0;
   schedopt_status st;
+  schedopt_outfile of = {NULL, NULL, NULL, -1};
+  int opened = 0;
   if ((rc = cli_load_problem(&o, &p))) goto cleanup;
   if ((st = schedopt_problem_output_times(p, &times, &n, &err))) goto failed;
   if (!(rows = calloc(n ? n : 1, sizeof *rows))) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory for %zu rows", n);
     goto failed;
   }
+  /* The output is opened (as a temporary file next to it) before the run, so
+   * an unwritable place is reported at once, not after a long integration. */
+  const char *out = o.output ? o.output : schedopt_problem_output_file(p);
+  if ((st = schedopt_outfile_open(&of, out, &err))) goto failed;
+  opened = 1;
   double rtol, atol;
   long max_steps;
   schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
@@ -55,18 +96,8 @@ static int run(int argc, char **argv) {
     goto failed;
   if ((st = schedopt_integrator_run(it, schedopt_problem_schedule(p), times, n, rows, &err)))
     goto failed;
-
-  const char *out = o.output ? o.output : schedopt_problem_output_file(p);
-  const double seq = schedopt_problem_seq_len(p);
-  schedopt_outfile of;
-  if ((st = schedopt_outfile_open(&of, out, &err))) goto failed;
-  fprintf(of.fp, "step,tokens,lr,batch,momentum,loss,excess,bias,variance\n");
-  for (size_t i = 0; i < n; i++) {
-    const schedopt_row *r = &rows[i];
-    fprintf(of.fp, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n", r->step,
-            r->samples * seq, r->u.lr, r->u.batch, r->u.momentum, r->r.loss, r->r.excess,
-            r->r.bias, r->r.variance);
-  }
+  if ((st = write_rows(of.fp, rows, n, schedopt_problem_seq_len(p), &err))) goto failed;
+  opened = 0;
   if ((st = schedopt_outfile_commit(&of, &err))) goto failed;
   if (!o.quiet && n) {
     double a, b, s, beta;
@@ -76,17 +107,21 @@ static int run(int argc, char **argv) {
     const schedopt_row *last = &rows[n - 1];
     fprintf(stderr,
             "schedopt: %s: %s (a=%g b=%g | s=%g beta=%g, %s phase), %s integrator\n"
-            "schedopt: final step %.0f: loss %.6g, excess %.6g (bias %.4g, variance %.4g); "
-            "%ld solver steps\n",
+            "schedopt: final step %.0f: loss %.6g, excess %.6g",
             schedopt_problem_name(p), schedopt_model_get_type(schedopt_problem_model(p))->name,
             a, b, s, beta, b < a ? "easy" : "hard", schedopt_integrator_get_type(it)->name,
-            last->step, last->r.loss, last->r.excess, last->r.bias, last->r.variance, stt.steps);
+            last->step, last->r.loss, last->r.excess);
+    if (!isnan(last->r.bias))
+      fprintf(stderr, " (bias %.4g, variance %.4g)", last->r.bias, last->r.variance);
+    fprintf(stderr, "; %ld solver steps\n", stt.steps);
     if (out && strcmp(out, "-")) fprintf(stderr, "schedopt: wrote %zu rows to %s\n", n, out);
   }
   goto cleanup;
 failed:
   rc = cli_fail(&err);
+  cli_solver_hint(p, &err);
 cleanup:
+  if (opened) schedopt_outfile_abort(&of);
   free(rows);
   free(times);
   schedopt_integrator_free(it);

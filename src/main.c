@@ -1,8 +1,35 @@
 /* schedopt — command dispatch.  Each command lives in src/cli_<name>.c. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "outfile.h"
+
+/* SIGINT, SIGTERM, SIGHUP: remove the temporary files of outputs being
+ * written (outfile.c keeps their names), then die of the same signal so the
+ * caller sees the usual status (130 after Ctrl-C in a shell).  Only
+ * async-signal-safe calls: unlink() inside, raise() here (the signal stays
+ * blocked until the handler returns, and SA_RESETHAND restored the default). */
+static void on_signal(int sig) {
+  schedopt_outfile_unlink_pending();
+  raise(sig);
+}
+
+static void install_signal_handlers(void) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction sa, old;
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue; /* ignored by the parent (nohup, background jobs): keep it so */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
 
 static const cli_command *const commands[] = {&cli_simulate, &cli_export, &cli_plot, NULL};
 
@@ -39,6 +66,7 @@ int main(int argc, char **argv) {
     printf("schedopt %s\n", SCHEDOPT_VERSION);
     return 0;
   }
+  install_signal_handlers();
   for (size_t i = 0; commands[i]; i++)
     if (!strcmp(cmd, commands[i]->name)) return commands[i]->run(argc - 2, argv + 2);
   fprintf(stderr, "schedopt: unknown command '%s'\nTry 'schedopt --help'.\n", cmd);

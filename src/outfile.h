@@ -11,6 +11,7 @@ typedef struct schedopt_outfile {
   FILE *fp;
   char *path; /* final name, NULL for stdout */
   char *tmp;  /* temporary name */
+  int slot;   /* its entry in the list of pending temporary files, or -1 */
 } schedopt_outfile;
 
 schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
@@ -19,5 +20,10 @@ schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
 schedopt_status schedopt_outfile_commit(schedopt_outfile *of, schedopt_error *err);
 /* Drop the temporary file. */
 void schedopt_outfile_abort(schedopt_outfile *of);
+
+/* Unlink every temporary file that is open right now (not yet committed or
+ * aborted).  Async-signal-safe: the CLI's SIGINT/SIGTERM handler calls it so
+ * that an interrupted run leaves no temporary file behind. */
+void schedopt_outfile_unlink_pending(void);
 
 #endif
