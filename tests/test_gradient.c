@@ -106,10 +106,12 @@ static void check(const char *name, setup *su, double tol, double h) {
         shown++;
       }
     }
+  }
+  for (int c = 0; c < 3; c++) {
     free(fd[c]);
     free(noise[c]);
+    free(g[c]);
   }
-  for (int c = 0; c < 3; c++) free(g[c]);
   schedopt_schedule_free(s);
   schedopt_integrator_free(it);
 }
