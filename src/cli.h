@@ -55,5 +55,6 @@ int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);
 extern const cli_command cli_simulate;
 extern const cli_command cli_export;
 extern const cli_command cli_plot;
+extern const cli_command cli_optimize;
 
 #endif

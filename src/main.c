@@ -31,7 +31,7 @@ static void install_signal_handlers(void) {
   }
 }
 
-static const cli_command *const commands[] = {&cli_simulate, &cli_export, &cli_plot, NULL};
+static const cli_command *const commands[] = {&cli_simulate, &cli_optimize, &cli_export, &cli_plot, NULL};
 
 static void help(FILE *f) {
   fputs("Usage: schedopt <command> [options]\n"

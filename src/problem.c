@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "schedopt/control.h"
+#include "optimize_impl.h"
 
 /* ======================================================================
  * Schema
@@ -39,6 +40,7 @@ typedef struct keyspec {
 static const char *const model_types[] = {"plrf", "fsl", NULL};
 static const char *const dynamics_choices[] = {"matched", "sde", "recursion", NULL};
 static const char *const spacing_choices[] = {"log", "linear", NULL};
+static const char *const gradient_choices[] = {"adjoint", "fd", NULL};
 
 #define INF INFINITY
 /* Order matters only for messages that list a section's keys. */
@@ -83,6 +85,21 @@ static const keyspec schema[] = {
     {"output.spacing", K_ENUM, 0, 0, 0, 0, spacing_choices, "output spacing"},
     {"output.times", K_NUMSEQ, 0, INF, 1, 0, NULL, "output times"},
     {"output.file", K_STR, 0, 0, 0, 0, NULL, "output file"},
+
+    /* ---- optimize: (schedule optimization; see the block at the end) ---- */
+    {"optimize", K_SECTION, 0, 0, 0, 0, NULL, "optimize section"},
+    {"optimize.objective", K_SECTION, 0, 0, 0, 0, NULL, "objective"},
+    {"optimize.controls", K_SECTION, 0, 0, 0, 0, NULL, "optimized controls"},
+    {"optimize.algorithm", K_STR, 0, 0, 0, 0, NULL, "NLopt algorithm"},
+    {"optimize.gradient", K_ENUM, 0, 0, 0, 0, gradient_choices, "gradient method"},
+    {"optimize.ftol_rel", K_NUM, 0, 1, 0, 1, NULL, "relative objective tolerance"},
+    {"optimize.xtol_rel", K_NUM, 0, 1, 0, 1, NULL, "relative step tolerance"},
+    {"optimize.maxeval", K_INT, 0, 1e9, 0, 0, NULL, "evaluations per start (0: no limit)"},
+    {"optimize.maxtime", K_NUM, 0, INF, 0, 0, NULL, "seconds (0: no limit)"},
+    {"optimize.starts", K_INT, 1, 1000, 0, 0, NULL, "number of starts"},
+    {"optimize.seed", K_INT, 0, 9007199254740992.0, 0, 0, NULL, "seed of the extra starts"},
+    {"optimize.baselines", K_SECTION, 0, 0, 0, 0, NULL, "baselines"},
+    {"optimize.output", K_STR, 0, 0, 0, 0, NULL, "output folder"},
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -311,6 +328,8 @@ static const char *sg_text(const suggest *g, char *buf, size_t cap) {
  * ====================================================================== */
 
 static void clear_built(schedopt_problem *p) {
+  free(p->opt);
+  p->opt = NULL;
   free(p->name);
   free(p->output_file);
   schedopt_model_free(p->model);
@@ -525,6 +544,8 @@ static int keep_model_key(const void *ctx, const char *k) {
   return 1;
 }
 
+static void optimize_set_rules(ykv_list *l, const char *key, const char *scalar);
+
 schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment,
                                      schedopt_error *err) {
   if (!p || !assignment)
@@ -588,6 +609,7 @@ schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment
       if (!strcmp(key, alias_pairs[i][s])) ykv_remove_tree(l, alias_pairs[i][1 - s], 1);
   if (!strcmp(key, "output.points") || !strcmp(key, "output.spacing"))
     ykv_remove_tree(l, "output.times", 1);
+  optimize_set_rules(l, key, tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR ? tmp.v[0].value : NULL);
   if (tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR) {
     const char *val = tmp.v[0].value;
     if (ykv_depth(key) == 3 && !strncmp(key, "controls.", 9) &&
@@ -870,6 +892,7 @@ static schedopt_status validate_entries(const schedopt_problem *p, settings *S,
     }
     if (depth != 2) continue; /* below a leaf: the leaf was reported */
     int ki = schema_index(e->path);
+    if (ki >= 0 && schema[ki].type == K_SECTION) continue; /* nested: checked when built */
     if (ki < 0) return unknown_key(err, e, top);
     schedopt_status st = check_leaf(err, &schema[ki], e, &S->v[ki]);
     if (st) return st;
@@ -1209,6 +1232,9 @@ static const ykv_entry *section_entry(const schedopt_problem *p, const char *sec
   return ykv_get(&p->entries, sec);
 }
 
+static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
+                                      schedopt_error *err);
+
 /* Limits on the work of one run (docs/yaml.md, "Limits"), so that an absurd
  * size is refused at once instead of running for hours:
  *   recursion  optimizer steps × states ≤ WORK_RECURSION (one state update
@@ -1447,6 +1473,7 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
     clear_built(p);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
+  if ((st = build_optimize(p, &S, err))) return st;
   p->built = 1;
   return SCHEDOPT_OK;
 }
@@ -1532,4 +1559,634 @@ schedopt_status schedopt_problem_output_times(const schedopt_problem *p, double 
 
 const char *schedopt_problem_output_file(const schedopt_problem *p) {
   return p && p->built ? p->output_file : NULL;
+}
+
+/* ======================================================================
+ * optimize: — schedule optimization (schema: docs/yaml.md, "optimize").
+ * Plain keys are in the schema table; the nested parts (objective,
+ * controls, baselines) are checked here.  The result is a
+ * schedopt_optimize_spec (schedopt/optimize.h).
+ * ====================================================================== */
+
+static const char *const opt_obj_types[] = {"final", "mean", "horizons", NULL};
+static const char *const opt_obj_mean[] = {"from", "to", "from_frac", "to_frac", NULL};
+static const char *const opt_obj_horizons[] = {"at", "at_frac", "weights", NULL};
+static const char *const opt_ch_common[] = {"param", "min", "max", NULL};
+static const char *const opt_ch_family[] = {"vary", "bounds", "log", NULL};
+static const char *const opt_ch_freeform[] = {"knots", "interp", "monotone", "monotone_after",
+                                              NULL};
+static const char *const opt_interp[] = {"linear", "step", NULL};
+static const char *const opt_monotone[] = {"none", "decreasing", "increasing", NULL};
+
+static int opt_param_index(const schedopt_control_type *T, const char *name) {
+  for (size_t i = 0; i < T->nparams; i++)
+    if (!strcmp(T->params[i].name, name)) return (int)i;
+  return -1;
+}
+
+static int opt_in(const char *const *list, const char *k) {
+  for (int i = 0; list && list[i]; i++)
+    if (!strcmp(list[i], k)) return 1;
+  return 0;
+}
+
+static void opt_list_text(strbuf *b, suggest *g, const char *const *list) {
+  for (int i = 0; list && list[i]; i++) {
+    sb_add(b, list[i]);
+    if (g) sg_add(g, list[i]);
+  }
+}
+
+/* A sequence item as an entry of its own (for its position). */
+static ykv_entry opt_item(const ykv_entry *e, size_t i) {
+  ykv_entry it = *e;
+  it.kind = YKV_SCALAR;
+  it.value = e->items[i];
+  it.is_null = 0;
+  it.line = e->item_line[i];
+  it.col = e->item_col[i];
+  return it;
+}
+
+/* A name (a non-empty scalar) or a list of one out of `choices`. */
+static schedopt_status opt_choice(schedopt_error *err, const ykv_entry *e, const char *what,
+                                  const char *const *choices, int *out) {
+  strbuf b = {{0}, 0};
+  if (e->kind != YKV_SCALAR || e->is_null) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    opt_list_text(&b, NULL, choices);
+    return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected one of %s, got %s", what, b.s, d);
+  }
+  for (int i = 0; choices[i]; i++)
+    if (!strcmp(choices[i], e->value)) return *out = i, SCHEDOPT_OK;
+  suggest g = {e->value, NULL, 0};
+  char sg[128];
+  opt_list_text(&b, &g, choices);
+  return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: unknown value '%.200s' (allowed: %s)%s", what,
+              e->value, b.s, sg_text(&g, sg, sizeof sg));
+}
+
+/* Names: a scalar or a sequence of scalars → items (pointers into e). */
+static schedopt_status opt_names(schedopt_error *err, const ykv_entry *e, const char *what,
+                                 size_t max, const char **names, ykv_entry *where, size_t *n) {
+  *n = 0;
+  if (e->kind == YKV_SCALAR && !e->is_null) {
+    names[0] = e->value;
+    where[0] = *e;
+    *n = 1;
+    return SCHEDOPT_OK;
+  }
+  if (e->kind != YKV_SEQ || e->n == 0) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected a name or a list of names like [peak, decay_frac], got %s", what,
+                d);
+  }
+  if (e->n > max)
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "%s: at most %zu names (got %zu)", what, max, e->n);
+  for (size_t i = 0; i < e->n; i++) {
+    names[i] = e->items[i];
+    where[i] = opt_item(e, i);
+  }
+  *n = e->n;
+  return SCHEDOPT_OK;
+}
+
+/* A number from e checked against [lo, hi]. */
+static schedopt_status opt_number(schedopt_error *err, const ykv_entry *e, double lo, double hi,
+                                  int lo_open, int hi_open, const char *what, double *x) {
+  schedopt_status st = get_number(err, e, e->path, x);
+  if (!st) st = check_number(err, e, e->path, e->value, *x, lo, hi, lo_open, hi_open, 0, what);
+  return st;
+}
+
+/* Unknown key at depth > 2 under `parent`: lists `allowed`. */
+static schedopt_status opt_unknown(schedopt_error *err, const ykv_entry *e, const char *parent,
+                                   const char *const *a1, const char *const *a2,
+                                   const char *extra) {
+  strbuf b = {{0}, 0};
+  const char *leaf = ykv_leaf(e->path);
+  suggest g = {leaf, NULL, 0};
+  char sg[128];
+  opt_list_text(&b, &g, a1);
+  opt_list_text(&b, &g, a2);
+  return fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' in %s (allowed: %s)%s%s", leaf,
+              parent, b.s, extra ? extra : "", sg_text(&g, sg, sizeof sg));
+}
+
+static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimize_spec *o,
+                                     schedopt_error *err) {
+  const ykv_list *l = &p->entries;
+  const ykv_entry *e = ykv_get(l, "optimize.objective");
+  if (!e) return SCHEDOPT_OK;
+  const double H = p->horizon;
+  const int steps = schedopt_schedule_clock(p->schedule) == SCHEDOPT_CLOCK_STEPS;
+  const ykv_entry *te = NULL;
+  schedopt_status st;
+  if (e->kind == YKV_SCALAR && !e->is_null) {
+    te = e;
+  } else if (e->kind == YKV_MAP) {
+    te = ykv_get(l, "optimize.objective.type");
+    if (!te)
+      return fail(err, SCHEDOPT_EINVAL, e, 1,
+                  "optimize.objective: missing 'type' (final, mean or horizons)");
+  } else {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 1,
+                "optimize.objective: expected final, mean, horizons or a mapping with a "
+                "'type', got %s", d);
+  }
+  int kind;
+  if ((st = opt_choice(err, te, "optimize.objective", opt_obj_types, &kind))) return st;
+  o->objective = (schedopt_objective_kind)kind;
+  const char *const *mine = kind == 1 ? opt_obj_mean : kind == 2 ? opt_obj_horizons : NULL;
+  const ykv_entry *ke[8] = {0};
+  for (size_t i = 0; i < l->n && e->kind == YKV_MAP; i++) {
+    const ykv_entry *c = &l->v[i];
+    if (!ykv_is_under(c->path, "optimize.objective") || ykv_depth(c->path) != 3) continue;
+    const char *k = ykv_leaf(c->path);
+    if (!strcmp(k, "type")) continue;
+    if (opt_in(mine, k)) {
+      for (int j = 0; mine[j]; j++)
+        if (!strcmp(mine[j], k)) ke[j] = c;
+      continue;
+    }
+    if (opt_in(opt_obj_mean, k) || opt_in(opt_obj_horizons, k))
+      return fail(err, SCHEDOPT_EINVAL, c, 1, "optimize.objective.%s applies to type %s only "
+                  "(this objective is %s)", k, opt_in(opt_obj_mean, k) ? "mean" : "horizons",
+                  opt_obj_types[kind]);
+    static const char *const type_key[] = {"type", NULL};
+    return opt_unknown(err, c, "optimize.objective", type_key, mine, NULL);
+  }
+  if (kind == 1) { /* mean over [t0, t1] */
+    double t0 = 0, t1 = H, x;
+    for (int j = 0; j < 2; j++) /* from / from_frac, to / to_frac */
+      if (ke[j] && ke[j + 2])
+        return conflict(err, ke[j], ke[j + 2], "one is in clock units, the other a fraction of H");
+    if (ke[0]) {
+      if ((st = opt_number(err, ke[0], 0, H, 0, 1, "start of the window in clock units", &x)))
+        return st;
+      t0 = x;
+    }
+    if (ke[2]) {
+      if ((st = opt_number(err, ke[2], 0, 1, 0, 1, "start of the window as a fraction of H", &x)))
+        return st;
+      t0 = x * H;
+    }
+    if (ke[1]) {
+      if ((st = opt_number(err, ke[1], 0, H, 1, 0, "end of the window in clock units", &x)))
+        return st;
+      t1 = x;
+    }
+    if (ke[3]) {
+      if ((st = opt_number(err, ke[3], 0, 1, 1, 0, "end of the window as a fraction of H", &x)))
+        return st;
+      t1 = x * H;
+    }
+    if (!(t0 < t1)) {
+      const ykv_entry *w = ke[1] ? ke[1] : ke[3] ? ke[3] : e;
+      return fail(err, SCHEDOPT_EINVAL, w, 0, "optimize.objective: the window [%.15g, %.15g] "
+                  "is empty (need from < to)", t0, t1);
+    }
+    o->t0 = t0;
+    o->t1 = t1;
+  } else if (kind == 2) { /* Σ w_i L(h_i) */
+    const ykv_entry *at = ke[0], *af = ke[1], *we = ke[2];
+    if (at && af) return conflict(err, at, af, "one is in clock units, the other a fraction of H");
+    if (!at && !af)
+      return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.objective: horizons needs 'at' (clock "
+                  "times) or 'at_frac' (fractions of H), e.g. at_frac: [0.25, 0.5, 1]");
+    const ykv_entry *ae = at ? at : af;
+    double *v = NULL, *w = NULL;
+    size_t n = 0, nw = 0;
+    if ((st = get_numseq(err, ae, ae->path, &v, &n))) return st;
+    if (n == 0 || n > SCHEDOPT_OPT_MAXH) {
+      free(v);
+      return fail(err, SCHEDOPT_EINVAL, ae, 1, "%s: give 1 to %d horizons (got %zu)", ae->path,
+                  SCHEDOPT_OPT_MAXH, n);
+    }
+    for (size_t i = 0; i < n; i++) {
+      ykv_entry item = opt_item(ae, i);
+      double t = at ? v[i] : v[i] * H;
+      const char *why = NULL;
+      char buf[200];
+      if (at ? !(v[i] > 0 && v[i] <= H) : !(v[i] > 0 && v[i] <= 1)) {
+        snprintf(buf, sizeof buf, "must be in (0, %.15g]", at ? H : 1.0);
+        why = buf;
+      } else if (steps && at && !is_integral(t)) {
+        why = "must be an integer on the step clock";
+      }
+      if (steps && !at) t = fmax(1, nearbyint(t));
+      if (!why && i > 0 && !(t > o->h[i - 1])) {
+        snprintf(buf, sizeof buf, "must be greater than the previous horizon %.15g (horizons "
+                 "must increase%s)", o->h[i - 1], steps && !at ? " after rounding to steps" : "");
+        why = buf;
+      }
+      if (why) {
+        st = fail(err, SCHEDOPT_EINVAL, &item, 0, "%s[%zu] = %s %s", ae->path, i, ae->items[i],
+                  why);
+        free(v);
+        return st;
+      }
+      o->h[i] = t;
+    }
+    free(v);
+    o->nh = n;
+    for (size_t i = 0; i < n; i++) o->w[i] = 1.0 / (double)n;
+    if (we) {
+      if ((st = get_numseq(err, we, we->path, &w, &nw))) return st;
+      double sum = 0;
+      st = SCHEDOPT_OK;
+      if (nw != n)
+        st = fail(err, SCHEDOPT_EINVAL, we, 1, "%s: give one weight per horizon (%zu, got %zu)",
+                  we->path, n, nw);
+      for (size_t i = 0; i < nw && !st; i++) {
+        ykv_entry item = opt_item(we, i);
+        if (!(w[i] >= 0))
+          st = fail(err, SCHEDOPT_EINVAL, &item, 0, "%s[%zu] = %s must be >= 0", we->path, i,
+                    we->items[i]);
+        sum += w[i];
+        o->w[i] = w[i];
+      }
+      if (!st && !(sum > 0))
+        st = fail(err, SCHEDOPT_EINVAL, we, 1, "%s: the weights must not all be 0", we->path);
+      free(w);
+      if (st) return st;
+    }
+  }
+  return SCHEDOPT_OK;
+}
+
+/* optimize.controls.<ch> */
+static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *ce,
+                                   const channel_info *ci, schedopt_channel_param *cp,
+                                   schedopt_error *err) {
+  const ykv_list *l = &p->entries;
+  const char *path = ce->path; /* optimize.controls.lr */
+  char key[300];
+  schedopt_status st;
+  schedopt_channel_param_default(cp);
+  if (ci->ch == SCHEDOPT_MOMENTUM && !schedopt_schedule_has_momentum(p->schedule))
+    return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: the problem has no momentum; add "
+                "controls.momentum (e.g. momentum: 0.9) to use the momentum dynamics", path);
+  if (ci->ch == SCHEDOPT_MOMENTUM && p->model &&
+      schedopt_model_get_type(p->model) == schedopt_model_fsl)
+    return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: the fsl model has no momentum", path);
+  const ykv_entry *pe = NULL;
+  if (ce->kind == YKV_SCALAR && !ce->is_null) {
+    pe = ce;
+  } else if (ce->kind == YKV_MAP) {
+    snprintf(key, sizeof key, "%s.param", path);
+    pe = ykv_get(l, key);
+    if (!pe)
+      return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: missing 'param' (family or freeform)", path);
+  } else {
+    char d[256];
+    ykv_describe(ce, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: expected family, freeform or a mapping with "
+                "a 'param', got %s", path, d);
+  }
+  static const char *const ptypes[] = {"family", "freeform", NULL};
+  int pt;
+  snprintf(key, sizeof key, "%s.param", path);
+  if ((st = opt_choice(err, pe, key, ptypes, &pt))) return st;
+  cp->type = pt == 0 ? schedopt_parametrization_family : schedopt_parametrization_freeform;
+  const char *const *mine = pt == 0 ? opt_ch_family : opt_ch_freeform;
+  const char *const *other = pt == 0 ? opt_ch_freeform : opt_ch_family;
+  const schedopt_control *given = schedopt_schedule_get(p->schedule, ci->ch);
+  const schedopt_control_type *T = schedopt_control_get_type(given);
+  const ykv_entry *min_e = NULL, *max_e = NULL, *vary_e = NULL, *bounds_e = NULL, *log_e = NULL;
+  for (size_t i = 0; i < l->n && ce->kind == YKV_MAP; i++) {
+    const ykv_entry *e = &l->v[i];
+    if (!ykv_is_under(e->path, path) || ykv_depth(e->path) != 4) continue;
+    const char *k = ykv_leaf(e->path);
+    if (!strcmp(k, "param")) continue;
+    if (!opt_in(opt_ch_common, k) && !opt_in(mine, k)) {
+      if (opt_in(other, k))
+        return fail(err, SCHEDOPT_EINVAL, e, 1, "%s.%s applies to param: %s only (this is "
+                    "param: %s)", path, k, pt == 0 ? "freeform" : "family", ptypes[pt]);
+      return opt_unknown(err, e, path, opt_ch_common, mine, NULL);
+    }
+    double x;
+    int c;
+    if (!strcmp(k, "min")) min_e = e;
+    else if (!strcmp(k, "max")) max_e = e;
+    else if (!strcmp(k, "vary")) vary_e = e;
+    else if (!strcmp(k, "bounds")) bounds_e = e;
+    else if (!strcmp(k, "log")) log_e = e;
+    else if (!strcmp(k, "knots")) {
+      if ((st = get_number(err, e, e->path, &x)) ||
+          (st = check_number(err, e, e->path, e->value, x, SCHEDOPT_FREEFORM_MINKNOTS,
+                             SCHEDOPT_FREEFORM_MAXKNOTS, 0, 0, 1, "number of knots")))
+        return st;
+      cp->knots = (size_t)x;
+    } else if (!strcmp(k, "interp")) {
+      if ((st = opt_choice(err, e, e->path, opt_interp, &c))) return st;
+      cp->step = c == 1;
+    } else if (!strcmp(k, "monotone")) {
+      int b;
+      if (e->kind == YKV_SCALAR && !e->is_null && parse_bool(e->value, &b))
+        c = b ? 1 : 0;
+      else if ((st = opt_choice(err, e, e->path, opt_monotone, &c)))
+        return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected true (non-increasing), false, "
+                    "decreasing or increasing, got '%.200s'", e->path,
+                    e->kind == YKV_SCALAR ? e->value : "a collection");
+      cp->monotone = (schedopt_monotone)c;
+    } else if (!strcmp(k, "monotone_after")) {
+      if ((st = opt_number(err, e, 0, p->horizon, 0, 1, "clock time where monotonicity starts",
+                           &x)))
+        return st;
+      cp->monotone_after = x;
+    }
+  }
+  /* value bounds */
+  double lo = NAN, hi = NAN;
+  if (min_e && (st = opt_number(err, min_e, ci->lo, ci->hi, 0, ci->hi_open, ci->what, &lo)))
+    return st;
+  if (max_e && (st = opt_number(err, max_e, ci->lo, ci->hi, 0, ci->hi_open, ci->what, &hi)))
+    return st;
+  if (min_e && max_e && !(lo < hi) && !(pt == 0 && lo == hi))
+    return fail(err, SCHEDOPT_EINVAL, max_e, 0, "%s.max = %s must be greater than min = %s",
+                path, max_e->value, min_e->value);
+  cp->lo = lo;
+  cp->hi = hi;
+  if (pt == 1) {
+    /* the default max is the given control's largest value: it must exceed min */
+    double vmax = isnan(hi) ? opt_control_max(given, p->horizon) : hi;
+    double vmin = isnan(lo) ? ci->lo : lo;
+    if (!(vmax > vmin))
+      return fail(err, SCHEDOPT_EINVAL, max_e ? max_e : ce, max_e ? 0 : 1,
+                  "%s: the value range [%.15g, %.15g] is empty; set 'max' (the default is the "
+                  "largest value of controls.%s)", path, vmin, vmax, ci->key);
+    return SCHEDOPT_OK;
+  }
+  /* family: vary, bounds, log */
+  if (!vary_e)
+    return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: param: family needs 'vary' (the %s "
+                "parameters to optimize, e.g. vary: [peak, decay_frac])", path, T->name);
+  const char *names[SCHEDOPT_DESIGN_MAXVARY];
+  ykv_entry where[SCHEDOPT_DESIGN_MAXVARY];
+  size_t nv;
+  snprintf(key, sizeof key, "%s.vary", path);
+  if ((st = opt_names(err, vary_e, key, SCHEDOPT_DESIGN_MAXVARY, names, where, &nv))) return st;
+  for (size_t i = 0; i < nv; i++) {
+    const char *nm = names[i];
+    int j = opt_param_index(T, nm);
+    int ok = !strcmp(nm, "gain") || !strcmp(nm, "warmup") || !strcmp(nm, "warmup_init") ||
+             (j >= 0 && !T->params[j].choices);
+    if (!ok) {
+      strbuf b = {{0}, 0};
+      suggest g = {nm, NULL, 0};
+      char sg[128];
+      for (size_t q = 0; q < T->nparams; q++)
+        if (!T->params[q].choices) {
+          sb_add(&b, T->params[q].name);
+          sg_add(&g, T->params[q].name);
+        }
+      static const char *const always[] = {"gain", "warmup", "warmup_init", NULL};
+      opt_list_text(&b, &g, always);
+      if (j >= 0)
+        return fail(err, SCHEDOPT_EINVAL, &where[i], 0, "%s: '%s' is a choice, not a number; "
+                    "it cannot be optimized (the wsd baseline tries every shape)", key, nm);
+      return fail(err, SCHEDOPT_EINVAL, &where[i], 0, "%s: '%s' is not a parameter of "
+                  "controls.%s (a %s control; can vary: %s)%s", key, nm, ci->key, T->name, b.s,
+                  sg_text(&g, sg, sizeof sg));
+    }
+    for (size_t q = 0; q < i; q++)
+      if (!strcmp(names[q], nm))
+        return fail(err, SCHEDOPT_EINVAL, &where[i], 0, "%s: '%s' is listed twice", key, nm);
+    snprintf(cp->vary[i], sizeof cp->vary[i], "%s", nm);
+  }
+  cp->nvary = nv;
+  if (log_e) {
+    const char *ln[SCHEDOPT_DESIGN_MAXVARY];
+    ykv_entry lw[SCHEDOPT_DESIGN_MAXVARY];
+    size_t nl;
+    snprintf(key, sizeof key, "%s.log", path);
+    if ((st = opt_names(err, log_e, key, SCHEDOPT_DESIGN_MAXVARY, ln, lw, &nl))) return st;
+    for (size_t i = 0; i < nv; i++) cp->vary_log[i] = 0;
+    for (size_t i = 0; i < nl; i++) {
+      size_t q = 0;
+      while (q < nv && strcmp(cp->vary[q], ln[i])) q++;
+      if (q == nv)
+        return fail(err, SCHEDOPT_EINVAL, &lw[i], 0, "%s: '%s' is not in vary", key, ln[i]);
+      cp->vary_log[q] = 1;
+    }
+  }
+  if (bounds_e) {
+    if (bounds_e->kind != YKV_MAP) {
+      char d[256];
+      ykv_describe(bounds_e, d, sizeof d);
+      return fail(err, SCHEDOPT_EINVAL, bounds_e, 1, "%s.bounds: expected a mapping like "
+                  "{peak: [0.1, 1]}, got %s", path, d);
+    }
+    for (size_t i = 0; i < l->n; i++) {
+      const ykv_entry *e = &l->v[i];
+      if (!ykv_is_under(e->path, bounds_e->path) || ykv_depth(e->path) != 5) continue;
+      const char *k = ykv_leaf(e->path);
+      size_t q = 0;
+      while (q < nv && strcmp(cp->vary[q], k)) q++;
+      if (q == nv)
+        return fail(err, SCHEDOPT_EINVAL, e, 1, "%s: '%s' is not in vary", bounds_e->path, k);
+      double *v = NULL;
+      size_t n = 0;
+      if ((st = get_numseq(err, e, e->path, &v, &n))) return st;
+      if (n != 2 || !(v[0] <= v[1])) {
+        free(v);
+        return fail(err, SCHEDOPT_EINVAL, e, 1, "%s: expected [lo, hi] with lo <= hi", e->path);
+      }
+      int j = opt_param_index(T, k);
+      double plo = -INF, phi = INF;
+      if (j >= 0) plo = T->params[j].lo, phi = T->params[j].hi;
+      if (!strcmp(k, "warmup_init")) plo = 0, phi = 1;
+      if (!strcmp(k, "warmup")) plo = 0, phi = p->horizon;
+      if (!strcmp(k, "gain")) plo = 0;
+      if (v[0] < plo || v[1] > phi) {
+        char r[128];
+        fail(err, SCHEDOPT_EINVAL, e, 1, "%s = [%.15g, %.15g] leaves the parameter's range: %s",
+             e->path, v[0], v[1], range_text(r, sizeof r, plo, phi, 0, 0));
+        free(v);
+        return SCHEDOPT_EINVAL;
+      }
+      cp->vary_lo[q] = v[0];
+      cp->vary_hi[q] = v[1];
+      free(v);
+    }
+  }
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status opt_controls(const schedopt_problem *p, schedopt_optimize_spec *o,
+                                    schedopt_error *err) {
+  const ykv_list *l = &p->entries;
+  const ykv_entry *e = ykv_get(l, "optimize.controls");
+  if (!e || (e->kind == YKV_SCALAR && e->is_null)) return SCHEDOPT_OK;
+  if (e->kind != YKV_MAP) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.controls: expected a mapping of "
+                "channels (lr, batch, momentum), got %s", d);
+  }
+  schedopt_channel_param cp[NCHANNELS];
+  int any = 0;
+  for (size_t c = 0; c < NCHANNELS; c++) schedopt_channel_param_default(&cp[c]);
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *ce = &l->v[i];
+    if (!ykv_is_under(ce->path, "optimize.controls") || ykv_depth(ce->path) != 3) continue;
+    const char *k = ykv_leaf(ce->path);
+    size_t c = 0;
+    while (c < NCHANNELS && strcmp(channels[c].key, k)) c++;
+    if (c == NCHANNELS) {
+      static const char *const chs[] = {"lr", "batch", "momentum", NULL};
+      return opt_unknown(err, ce, "optimize.controls", chs, NULL, NULL);
+    }
+    schedopt_status st = opt_channel(p, ce, &channels[c], &cp[c], err);
+    if (st) return st;
+    any = 1;
+  }
+  if (any)
+    for (size_t c = 0; c < NCHANNELS; c++) o->channel[channels[c].ch] = cp[c];
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status opt_baselines(const schedopt_problem *p, schedopt_optimize_spec *o,
+                                     schedopt_error *err) {
+  const ykv_entry *e = ykv_get(&p->entries, "optimize.baselines");
+  if (!e) return SCHEDOPT_OK;
+  int b;
+  if (e->kind == YKV_SCALAR && !e->is_null &&
+      (!strcmp(e->value, "all") || !strcmp(e->value, "none") || parse_bool(e->value, &b))) {
+    int all = !strcmp(e->value, "all") || (strcmp(e->value, "none") && b);
+    o->baselines = 0;
+    if (all)
+      for (unsigned i = 0; schedopt_baseline_types[i]; i++) o->baselines |= 1u << i;
+    return SCHEDOPT_OK;
+  }
+  const char *names[16];
+  ykv_entry where[16];
+  size_t n;
+  schedopt_status st = opt_names(err, e, "optimize.baselines", 16, names, where, &n);
+  if (st) return st;
+  o->baselines = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned j = 0;
+    while (schedopt_baseline_types[j] && strcmp(schedopt_baseline_types[j]->name, names[i])) j++;
+    if (!schedopt_baseline_types[j]) {
+      strbuf bl = {{0}, 0};
+      suggest g = {names[i], NULL, 0};
+      char sg[128];
+      for (j = 0; schedopt_baseline_types[j]; j++) {
+        sb_add(&bl, schedopt_baseline_types[j]->name);
+        sg_add(&g, schedopt_baseline_types[j]->name);
+      }
+      return fail(err, SCHEDOPT_EINVAL, &where[i], 0, "optimize.baselines: unknown baseline "
+                  "'%.100s' (allowed: %s, or all / none)%s", names[i], bl.s,
+                  sg_text(&g, sg, sizeof sg));
+    }
+    o->baselines |= 1u << j;
+  }
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
+                                      schedopt_error *err) {
+  schedopt_optimize_spec *o = malloc(sizeof *o);
+  if (!o) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  schedopt_optimize_spec_default(o);
+  schedopt_status st;
+  if ((st = opt_objective(p, o, err)) || (st = opt_controls(p, o, err)) ||
+      (st = opt_baselines(p, o, err))) {
+    free(o);
+    return st;
+  }
+  schedopt_optimizer_settings *set = &o->settings;
+  const ykv_entry *ae = given(S, "optimize.algorithm"), *oe = given(S, "optimize.output");
+  if (ae) {
+    set->algorithm = schedopt_algorithm_find(ae->value);
+    if (!set->algorithm) {
+      strbuf b = {{0}, 0};
+      suggest g = {ae->value, NULL, 0};
+      char sg[128];
+      for (size_t i = 0; schedopt_algorithms[i].name; i++) {
+        sb_add(&b, schedopt_algorithms[i].name);
+        sg_add(&g, schedopt_algorithms[i].name);
+      }
+      st = fail(err, SCHEDOPT_EINVAL, ae, 0, "optimize.algorithm: unknown algorithm '%.100s' "
+                "(allowed: %s)%s", ae->value, b.s, sg_text(&g, sg, sizeof sg));
+      free(o);
+      return st;
+    }
+    size_t n = 0;
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+      const schedopt_channel_param *cp = &o->channel[c];
+      if (cp->type == schedopt_parametrization_family) n += cp->nvary;
+      if (cp->type == schedopt_parametrization_freeform) n += cp->knots;
+    }
+    const schedopt_algorithm *A = set->algorithm;
+    if (n < A->min_dim || (A->max_dim && n > A->max_dim)) {
+      st = fail(err, SCHEDOPT_EINVAL, ae, 0, "optimize.algorithm: %s needs %s%zu decision "
+                "variable%s, this problem has %zu", A->name, A->max_dim ? "exactly " : "at least ",
+                A->max_dim ? A->max_dim : A->min_dim,
+                (A->max_dim ? A->max_dim : A->min_dim) == 1 ? "" : "s", n);
+      free(o);
+      return st;
+    }
+  }
+  set->fd_gradient = val_or(S, "optimize.gradient", 0) == 1;
+  set->ftol_rel = val_or(S, "optimize.ftol_rel", set->ftol_rel);
+  set->xtol_rel = val_or(S, "optimize.xtol_rel", set->xtol_rel);
+  set->maxeval = (long)val_or(S, "optimize.maxeval", (double)set->maxeval);
+  set->maxtime = val_or(S, "optimize.maxtime", set->maxtime);
+  set->starts = (size_t)val_or(S, "optimize.starts", (double)set->starts);
+  set->seed = (unsigned long)val_or(S, "optimize.seed", (double)set->seed);
+  if (oe) snprintf(o->output, sizeof o->output, "%s", oe->value);
+  p->opt = o;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_problem_optimize_spec(const schedopt_problem *p,
+                                               schedopt_optimize_spec *spec,
+                                               schedopt_error *err) {
+  if (!p || !spec)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_optimize_spec: NULL");
+  if (!p->built || !p->opt)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "schedopt_problem_optimize_spec: the problem is not built");
+  *spec = *p->opt;
+  return SCHEDOPT_OK;
+}
+
+/* --set rules of the section: a new param (or objective type) drops the file's
+ * keys that only the old one has. */
+static int opt_keep_key(const void *ctx, const char *k) {
+  const char *const *const *lists = ctx;
+  for (int i = 0; lists[i]; i++)
+    if (opt_in(lists[i], k)) return 1;
+  return 0;
+}
+
+static void optimize_set_rules(ykv_list *l, const char *key, const char *scalar) {
+  if (!scalar || strncmp(key, "optimize.", 9)) return;
+  char parent[512];
+  size_t klen = strlen(key);
+  if (klen >= sizeof parent) return;
+  static const char *const type_key[] = {"type", NULL};
+  const char *const *keep[3] = {NULL, NULL, NULL};
+  if (ykv_depth(key) == 4 && !strncmp(key, "optimize.controls.", 18) &&
+      !strcmp(ykv_leaf(key), "param")) {
+    snprintf(parent, sizeof parent, "%.*s", (int)(klen - 6), key);
+    keep[0] = opt_ch_common;
+    keep[1] = !strcmp(scalar, "family") ? opt_ch_family
+              : !strcmp(scalar, "freeform") ? opt_ch_freeform : NULL;
+    if (keep[1]) drop_file_keys(l, parent, opt_keep_key, keep);
+  } else if (!strcmp(key, "optimize.objective.type")) {
+    keep[0] = type_key;
+    keep[1] = !strcmp(scalar, "mean") ? opt_obj_mean
+              : !strcmp(scalar, "horizons") ? opt_obj_horizons : NULL;
+    drop_file_keys(l, "optimize.objective", opt_keep_key, keep);
+  }
 }

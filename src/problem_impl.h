@@ -2,6 +2,7 @@
 #ifndef SCHEDOPT_PROBLEM_IMPL_H
 #define SCHEDOPT_PROBLEM_IMPL_H
 
+#include "schedopt/optimize.h"
 #include "schedopt/problem.h"
 #include "yamlkv.h"
 
@@ -29,6 +30,9 @@ struct schedopt_problem {
   long modes;        /* N (plrf) or M (fsl) */
   double *times;     /* output clock times */
   size_t ntimes;
+
+  /* ---- optimize: section (after build; NULL if absent) ---- */
+  schedopt_optimize_spec *opt;
 };
 
 #endif

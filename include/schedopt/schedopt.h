@@ -10,5 +10,6 @@
 #include "schedopt/model.h"
 #include "schedopt/integrator.h"
 #include "schedopt/problem.h"
+#include "schedopt/optimize.h"
 
 #endif

@@ -1,0 +1,331 @@
+/* schedopt/optimize.h — optimal control of a training schedule.
+ *
+ * A *design* maps a decision vector x ∈ [lo, hi] ⊂ Rⁿ to a schedule: each
+ * channel (lr, batch, momentum) is either fixed (the problem's control) or
+ * parametrized (a const schedopt_parametrization_type, GSL-stepper style):
+ *
+ *   family    chosen parameters of the channel's control family are the
+ *             decision variables (e.g. WSD: peak, decay_frac, delta, floor),
+ *             the others stay as given.  The pseudo-parameter "gain"
+ *             multiplies every value parameter (peak, floor, value, start,
+ *             end; a table's scale): the shape is kept, the level varies.
+ *             A variable may be optimized in log scale, x = log p.
+ *   freeform  a table control through K knots (16 … 1024) whose values are
+ *             the decision variables, piecewise linear (or constant).  Knot
+ *             times (freeform_knots below) resolve both the start and the
+ *             final anneal.  Optionally monotone after t_m (the warmup) by
+ *             reparametrization, with x_i ∈ [0, 1] so bounds stay bounds:
+ *               non-increasing  v_i = lo + (v_{i−1} − lo)·x_i,  v_{m−1} := hi
+ *               non-decreasing  v_i = hi − (hi − v_{i−1})·x_i,  v_{m−1} := lo
+ *
+ * The objective J (integrator.h) and its gradient with respect to the control
+ * parameters θ (schedopt_integrator_gradient) give ∇ₓJ = (∂θ/∂x)ᵀ ∇_θJ.
+ *
+ * The *optimizer* minimizes J over the box with NLopt (an algorithm by name;
+ * LD_LBFGS by default) or, in one dimension, a grid scan refined by golden
+ * section.  Internally it minimizes log(J − J∞), J∞ = (σ² + approximation
+ * error)·Σw the schedule-independent floor of the loss: the same minimizer,
+ * with tolerances relative to the excess loss.  The best point evaluated is
+ * returned, so the result is never worse than the start.
+ *
+ * *Baselines* are the standard schedules, each tuned on the same model,
+ * budget and objective (constant, cosine, linear-to-zero, WSD with every
+ * decay shape, power law, and the problem's own shape with its level tuned).
+ *
+ * An *optimization* runs a problem's `optimize:` section: baselines, the
+ * optimum started from the best baseline projected onto the design (so it can
+ * never be worse than a baseline the design contains: checked, reported), a
+ * forward simulation of the result, and reports (CSV, JSON, text).
+ */
+#ifndef SCHEDOPT_OPTIMIZE_H
+#define SCHEDOPT_OPTIMIZE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "schedopt/control.h"
+#include "schedopt/error.h"
+#include "schedopt/integrator.h"
+#include "schedopt/problem.h"
+#include "schedopt/schedule.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- parametrizations ---------------------------------------------------- */
+
+typedef struct schedopt_parametrization_type {
+  const char *name; /* "family", "freeform" */
+  const char *doc;
+} schedopt_parametrization_type;
+
+extern const schedopt_parametrization_type *const schedopt_parametrization_family;
+extern const schedopt_parametrization_type *const schedopt_parametrization_freeform;
+/* NULL-terminated list, and lookup by name (NULL if none). */
+extern const schedopt_parametrization_type *const schedopt_parametrization_types[];
+const schedopt_parametrization_type *schedopt_parametrization_type_find(const char *name);
+
+typedef enum schedopt_monotone {
+  SCHEDOPT_MONOTONE_NONE = 0,
+  SCHEDOPT_MONOTONE_DECREASING = 1, /* non-increasing */
+  SCHEDOPT_MONOTONE_INCREASING = 2  /* non-decreasing */
+} schedopt_monotone;
+
+#define SCHEDOPT_DESIGN_MAXVARY 12
+#define SCHEDOPT_DESIGN_NAMELEN 32
+#define SCHEDOPT_FREEFORM_MINKNOTS 16
+#define SCHEDOPT_FREEFORM_MAXKNOTS 1024
+
+/* How one channel is optimized.  NAN means "default" wherever allowed. */
+typedef struct schedopt_channel_param {
+  const schedopt_parametrization_type *type; /* NULL: the channel stays fixed */
+  /* Bounds on the value v(t).  Defaults: lo = 0 (lr, momentum) or 1 (batch);
+   * hi = the largest value of the given control on [0, H]. */
+  double lo, hi;
+  /* family */
+  size_t nvary;
+  char vary[SCHEDOPT_DESIGN_MAXVARY][SCHEDOPT_DESIGN_NAMELEN]; /* names, "gain" */
+  double vary_lo[SCHEDOPT_DESIGN_MAXVARY], vary_hi[SCHEDOPT_DESIGN_MAXVARY];
+  int vary_log[SCHEDOPT_DESIGN_MAXVARY]; /* 1: x = log p; −1: default (gain only) */
+  /* freeform */
+  size_t knots;              /* default 64 */
+  int step;                  /* 0: piecewise linear, 1: piecewise constant */
+  schedopt_monotone monotone;
+  double monotone_after;     /* clock time t_m; NAN: the given control's warmup */
+} schedopt_channel_param;
+
+void schedopt_channel_param_default(schedopt_channel_param *p);
+
+/* Knot times of a freeform control on [0, H] (n ≥ 4 of them): 0, then ⌊n/2⌋−1
+ * points p_1 = τ, p_{i+1} = p_i + max(τ, (r − 1) p_i) rising to H/2 (geometric
+ * with ratio r, but at least τ apart; r solved so the last is H/2), then the
+ * mirror image refined toward H: H − q_j for the ⌈n/2⌉−1 distances q_j < H/2
+ * of the same construction, and H.  τ is one step (step clock) or one batch
+ * (data clock).  If the horizon is too short for that (n·τ > H) the knots are
+ * uniform. */
+schedopt_status schedopt_freeform_knots(double H, double tau, size_t n, double *t,
+                                        schedopt_error *err);
+
+/* ---- designs -------------------------------------------------------------- */
+
+typedef struct schedopt_design schedopt_design;
+
+/* A design around `base` (copied; every channel fixed until set). */
+schedopt_status schedopt_design_alloc(schedopt_design **out, const schedopt_schedule *base,
+                                      schedopt_error *err);
+void schedopt_design_free(schedopt_design *d);
+
+/* Parametrize channel ch (replaces an earlier setting; p->type NULL fixes it
+ * again).  Checks names, bounds and sizes. */
+schedopt_status schedopt_design_set_channel(schedopt_design *d, schedopt_channel ch,
+                                            const schedopt_channel_param *p,
+                                            schedopt_error *err);
+
+size_t schedopt_design_size(const schedopt_design *d);
+/* Resolved settings of channel ch (bounds with defaults filled in); NULL type
+ * if the channel is fixed. */
+const schedopt_channel_param *schedopt_design_channel(const schedopt_design *d,
+                                                      schedopt_channel ch);
+/* Box of x (arrays of schedopt_design_size). */
+void schedopt_design_bounds(const schedopt_design *d, double *lo, double *hi);
+/* "lr.peak", "lr.log(peak)", "lr[12]" (freeform value), "lr.x[12]" (monotone
+ * factor).  NULL out of range. */
+const char *schedopt_design_var_name(const schedopt_design *d, size_t i);
+/* Knot times of a freeform channel (NULL and n = 0 otherwise). */
+const double *schedopt_design_knots(const schedopt_design *d, schedopt_channel ch, size_t *n);
+
+/* The schedule for x: owned by d, valid until the next apply or eval. */
+schedopt_status schedopt_design_apply(schedopt_design *d, const double *x,
+                                      const schedopt_schedule **s, schedopt_error *err);
+/* Nearest x to schedule s: family channels take s's parameters (s's control
+ * must be of the same family, else SCHEDOPT_EINVAL), freeform channels sample
+ * s at the knots; values are clamped into the box (and onto the monotone
+ * set).  Fixed channels are ignored. */
+schedopt_status schedopt_design_project(const schedopt_design *d, const schedopt_schedule *s,
+                                        double *x, schedopt_error *err);
+/* Chain rule: gx = (∂θ/∂x)ᵀ gθ, where gθ[ch] is ∂J/∂θ for channel ch's control
+ * at x (schedopt_control_nparams order; unused for fixed channels). */
+schedopt_status schedopt_design_chain(const schedopt_design *d, const double *x,
+                                      double *const gtheta[SCHEDOPT_NCHANNELS], double *gx,
+                                      schedopt_error *err);
+/* J(x), and ∇J(x) in gx unless gx is NULL (schedopt_integrator_gradient +
+ * chain rule). */
+schedopt_status schedopt_design_eval(schedopt_design *d, schedopt_integrator *it,
+                                     const schedopt_objective *obj, const double *x, double *J,
+                                     double *gx, schedopt_error *err);
+/* J(x) and ∇J(x) by central differences of schedopt_integrator_objective with
+ * steps h·(hi_i − lo_i) (one-sided, second order, at a bound): 2n + 1 solves.
+ * For tests and for models without gradients. */
+schedopt_status schedopt_design_eval_fd(schedopt_design *d, schedopt_integrator *it,
+                                        const schedopt_objective *obj, const double *x,
+                                        double h, double *J, double *gx, schedopt_error *err);
+
+/* ---- the optimizer -------------------------------------------------------- */
+
+typedef struct schedopt_algorithm {
+  const char *name;  /* NLopt's name ("LD_LBFGS") or "GOLDEN" */
+  int nlopt;         /* the nlopt_algorithm value; −1 for GOLDEN */
+  int gradient;      /* 1: uses ∇J */
+  size_t min_dim, max_dim; /* max_dim 0: unlimited */
+  const char *doc;
+} schedopt_algorithm;
+
+/* Supported algorithms, terminated by an entry with name NULL; lookup by name
+ * (case-insensitive, the "NLOPT_" prefix optional).  GOLDEN: an 11-point grid
+ * over the interval, then golden-section search in the best cell (1-D). */
+extern const schedopt_algorithm schedopt_algorithms[];
+const schedopt_algorithm *schedopt_algorithm_find(const char *name);
+
+/* Called after every evaluation; a nonzero return stops the run
+ * (SCHEDOPT_ESOLVER, "stopped by the caller"). */
+typedef int (*schedopt_progress_fn)(void *ctx, const char *stage, long evals, double best_J,
+                                    double seconds);
+
+typedef struct schedopt_optimizer_settings {
+  const schedopt_algorithm *algorithm; /* NULL: LD_LBFGS (GOLDEN if n = 1) */
+  double ftol_rel;   /* on log(J − J∞), i.e. ≈ relative change of the excess; 0 off */
+  double xtol_rel;   /* relative change of x; 0 off */
+  long maxeval;      /* per start; 0: no limit */
+  double maxtime;    /* seconds for all starts together; 0: no limit */
+  size_t starts;     /* ≥ 1: x0, then uniform points of the box (seeded) */
+  unsigned long seed;
+  int fd_gradient;   /* 1: central differences instead of the adjoint */
+  double floor;      /* J∞; NAN: computed from one forward solve */
+  schedopt_progress_fn progress;
+  void *progress_ctx;
+  const char *stage; /* label passed to progress */
+} schedopt_optimizer_settings;
+
+/* ftol_rel 1e-10, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1. */
+void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s);
+
+typedef struct schedopt_opt_result {
+  double J;          /* best objective evaluated */
+  double J_start;    /* objective at x0 */
+  double *x;         /* best x (malloc'ed, n values) */
+  size_t n;
+  int code;          /* NLopt result of the start that found the best x */
+  char code_name[32];/* "FTOL_REACHED", ...; GOLDEN: "XTOL_REACHED"/"MAXEVAL_REACHED" */
+  const schedopt_algorithm *algorithm;
+  long evals, grad_evals; /* objective evaluations (each with a gradient if an LD_ algorithm) */
+  double seconds;
+  size_t starts, best_start;
+} schedopt_opt_result;
+
+void schedopt_opt_result_free(schedopt_opt_result *r);
+
+/* Minimize J over the design's box from x0 (NULL: the design's base schedule
+ * projected).  Divergent schedules count as J = +∞. */
+schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator *it,
+                                         const schedopt_objective *obj,
+                                         const schedopt_optimizer_settings *set,
+                                         const double *x0, schedopt_opt_result *res,
+                                         schedopt_error *err);
+
+/* ---- baselines ------------------------------------------------------------ */
+
+typedef struct schedopt_baseline_type {
+  const char *name; /* constant, cosine, linear, wsd, power, shape */
+  const char *doc;  /* what is tuned */
+} schedopt_baseline_type;
+
+extern const schedopt_baseline_type *const schedopt_baseline_constant;
+extern const schedopt_baseline_type *const schedopt_baseline_cosine;
+extern const schedopt_baseline_type *const schedopt_baseline_linear;
+extern const schedopt_baseline_type *const schedopt_baseline_wsd;
+extern const schedopt_baseline_type *const schedopt_baseline_power;
+extern const schedopt_baseline_type *const schedopt_baseline_shape;
+extern const schedopt_baseline_type *const schedopt_baseline_types[]; /* NULL-terminated */
+const schedopt_baseline_type *schedopt_baseline_type_find(const char *name);
+
+#define SCHEDOPT_BASELINE_MAXP 4
+
+typedef struct schedopt_baseline {
+  const schedopt_baseline_type *type;
+  schedopt_control *control; /* the tuned control (owned) */
+  char label[48];            /* "wsd (sqrt)", "shape (wsd)" */
+  size_t np;                 /* tuned parameters */
+  char pname[SCHEDOPT_BASELINE_MAXP][SCHEDOPT_DESIGN_NAMELEN];
+  double pval[SCHEDOPT_BASELINE_MAXP];
+  double J;
+  long evals;
+  double seconds;
+} schedopt_baseline;
+
+void schedopt_baseline_clear(schedopt_baseline *b);
+
+/* Tune baseline T for channel ch of `base` with values in [lo, hi] (hi is
+ * the cap, e.g. η_max; the level is searched in log scale over [hi·1e-4, hi]).
+ * Warmup and warmup_init of base's control are kept.  set supplies the
+ * tolerances, time limit, progress and floor (its algorithm is ignored:
+ * GOLDEN for one parameter, LN_BOBYQA for more). */
+schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
+                                       const schedopt_schedule *base, schedopt_channel ch,
+                                       double lo, double hi, schedopt_integrator *it,
+                                       const schedopt_objective *obj,
+                                       const schedopt_optimizer_settings *set,
+                                       schedopt_baseline *out, schedopt_error *err);
+
+/* ---- a problem's optimize: section ---------------------------------------- */
+
+#define SCHEDOPT_OPT_MAXH 64
+
+typedef struct schedopt_optimize_spec {
+  /* objective (times in clock units) */
+  schedopt_objective_kind objective;
+  double t0, t1;     /* MEAN window */
+  size_t nh;         /* HORIZONS */
+  double h[SCHEDOPT_OPT_MAXH], w[SCHEDOPT_OPT_MAXH];
+  /* what is optimized; no channel set means lr freeform with defaults */
+  schedopt_channel_param channel[SCHEDOPT_NCHANNELS];
+  schedopt_optimizer_settings settings;
+  unsigned baselines; /* bit i: schedopt_baseline_types[i] */
+  char output[4096];  /* output folder; "" none */
+} schedopt_optimize_spec;
+
+/* Final loss, lr freeform (64 knots, linear, not monotone), LD_LBFGS with the
+ * default settings, all baselines, no output folder. */
+void schedopt_optimize_spec_default(schedopt_optimize_spec *s);
+
+/* The problem's `optimize:` section (defaults if absent), after
+ * schedopt_problem_build (which validated it).  Defined with the schema. */
+schedopt_status schedopt_problem_optimize_spec(const schedopt_problem *p,
+                                               schedopt_optimize_spec *spec,
+                                               schedopt_error *err);
+
+typedef struct schedopt_optimization schedopt_optimization;
+
+/* Run spec on problem p (which must outlive the result). */
+schedopt_status schedopt_optimization_run(schedopt_optimization **out,
+                                          const schedopt_problem *p,
+                                          const schedopt_optimize_spec *spec,
+                                          schedopt_error *err);
+void schedopt_optimization_free(schedopt_optimization *o);
+
+const schedopt_opt_result *schedopt_optimization_result(const schedopt_optimization *o);
+const schedopt_design *schedopt_optimization_design(const schedopt_optimization *o);
+/* The optimal schedule. */
+const schedopt_schedule *schedopt_optimization_schedule(const schedopt_optimization *o);
+size_t schedopt_optimization_nbaselines(const schedopt_optimization *o);
+/* Baseline i, its objective projected onto the design (J of the nearest
+ * design point; NAN if not representable) and whether the design contains it
+ * (projection within 1e-6 of its excess). */
+const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimization *o,
+                                                        size_t i, double *J_projected,
+                                                        int *contained);
+/* Baselines better than the optimum: all of them, and those the design
+ * contains (the second must be 0: a nonzero count is reported as a failure). */
+void schedopt_optimization_violations(const schedopt_optimization *o, size_t *beaten,
+                                      size_t *contained_beaten);
+
+/* Reports: `dir` (created if missing) receives schedule.csv, summary.json and
+ * summary.txt, each written atomically. */
+schedopt_status schedopt_optimization_write(const schedopt_optimization *o, const char *dir,
+                                            schedopt_error *err);
+schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o, FILE *f,
+                                                 schedopt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,364 @@
+/* optimize_nlopt.c — minimize J over a design's box: NLopt by algorithm name,
+ * or GOLDEN (grid + golden section) in one dimension; multi-start from
+ * seeded uniform points; the best evaluated point is the result.
+ *
+ * NLopt sees f(x) = log(J(x) − J∞) with ∇f = ∇J / (J − J∞): the minimizer of
+ * J, with tolerances relative to the excess loss. */
+#define _POSIX_C_SOURCE 200809L
+#include "optimize_impl.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <nlopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALG(n, g, lo, hi, doc) {#n, NLOPT_##n, g, lo, hi, doc}
+const schedopt_algorithm schedopt_algorithms[] = {
+    ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (default)"),
+    ALG(LD_MMA, 1, 1, 0, "method of moving asymptotes (constraints)"),
+    ALG(LD_CCSAQ, 1, 1, 0, "conservative convex separable quadratic approximations (constraints)"),
+    ALG(LD_SLSQP, 1, 1, 0, "sequential quadratic programming (constraints; dense, n up to a few hundred)"),
+    ALG(LD_TNEWTON_PRECOND_RESTART, 1, 1, 0, "preconditioned truncated Newton"),
+    ALG(LD_VAR2, 1, 1, 0, "shifted limited-memory variable metric, rank 2"),
+    ALG(LN_BOBYQA, 0, 2, 0, "derivative-free, quadratic models (small families)"),
+    ALG(LN_COBYLA, 0, 1, 0, "derivative-free, linear approximations (constraints)"),
+    ALG(LN_SBPLX, 0, 1, 0, "derivative-free, subplex (Nelder-Mead on subspaces)"),
+    ALG(LN_NELDERMEAD, 0, 1, 0, "derivative-free simplex"),
+    {"GOLDEN", -1, 0, 1, 1, "derivative-free, one variable: 11-point grid, then golden section"},
+    {NULL, 0, 0, 0, 0, NULL}};
+
+const schedopt_algorithm *schedopt_algorithm_find(const char *name) {
+  if (!name) return NULL;
+  if (!strncmp(name, "NLOPT_", 6) || !strncmp(name, "nlopt_", 6)) name += 6;
+  for (size_t i = 0; schedopt_algorithms[i].name; i++) {
+    const char *a = schedopt_algorithms[i].name, *b = name;
+    while (*a && *b && toupper((unsigned char)*a) == toupper((unsigned char)*b)) a++, b++;
+    if (!*a && !*b) return &schedopt_algorithms[i];
+  }
+  return NULL;
+}
+
+void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s) {
+  memset(s, 0, sizeof *s);
+  s->ftol_rel = 1e-10;
+  s->xtol_rel = 1e-8;
+  s->maxeval = 2000;
+  s->starts = 1;
+  s->seed = 1;
+  s->floor = NAN;
+}
+
+void schedopt_opt_result_free(schedopt_opt_result *r) {
+  if (!r) return;
+  free(r->x);
+  r->x = NULL;
+  r->n = 0;
+}
+
+/* NLopt result names (nlopt_result_to_string where it exists). */
+static const char *result_name(int code) {
+  const char *s = nlopt_result_to_string((nlopt_result)code);
+  if (s) return s;
+  switch (code) {
+  case NLOPT_FAILURE: return "FAILURE";
+  case NLOPT_INVALID_ARGS: return "INVALID_ARGS";
+  case NLOPT_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
+  case NLOPT_ROUNDOFF_LIMITED: return "ROUNDOFF_LIMITED";
+  case NLOPT_FORCED_STOP: return "FORCED_STOP";
+  case NLOPT_SUCCESS: return "SUCCESS";
+  case NLOPT_STOPVAL_REACHED: return "STOPVAL_REACHED";
+  case NLOPT_FTOL_REACHED: return "FTOL_REACHED";
+  case NLOPT_XTOL_REACHED: return "XTOL_REACHED";
+  case NLOPT_MAXEVAL_REACHED: return "MAXEVAL_REACHED";
+  case NLOPT_MAXTIME_REACHED: return "MAXTIME_REACHED";
+  default: return "UNKNOWN";
+  }
+}
+
+/* splitmix64: deterministic starts from the seed. */
+static uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+typedef struct run_ctx {
+  schedopt_design *d;
+  schedopt_integrator *it;
+  const schedopt_objective *obj;
+  const schedopt_optimizer_settings *set;
+  const schedopt_algorithm *alg;
+  nlopt_opt opt;
+  double floor;
+  double t0;
+  long evals, gevals;
+  double best_J, *best_x;
+  double *xs;            /* x for the current z */
+  long start_evals;      /* evaluations at the start of the current start */
+  int improved;          /* the current start improved best_J */
+  schedopt_status st;    /* a fatal error inside the objective */
+  schedopt_error *err;
+} run_ctx;
+
+/* J(x) (+∞ if the dynamics diverge), tracked best, progress. */
+static double evaluate(run_ctx *c, const double *x, double *gJ) {
+  double J;
+  schedopt_error e = {0};
+  schedopt_status st =
+      c->set->fd_gradient && gJ
+          ? schedopt_design_eval_fd(c->d, c->it, c->obj, x, 1e-6, &J, gJ, &e)
+          : schedopt_design_eval(c->d, c->it, c->obj, x, &J, gJ, &e);
+  c->evals++;
+  if (gJ) c->gevals++;
+  if (st == SCHEDOPT_EDIVERGE || (!st && !isfinite(J))) {
+    J = HUGE_VAL;
+    if (gJ) memset(gJ, 0, schedopt_design_size(c->d) * sizeof *gJ);
+  } else if (st) {
+    if (!c->st) {
+      c->st = st;
+      if (c->err) *c->err = e;
+    }
+    return HUGE_VAL;
+  }
+  if (J < c->best_J) {
+    c->best_J = J;
+    memcpy(c->best_x, x, schedopt_design_size(c->d) * sizeof *x);
+    c->improved = 1;
+  }
+  if (c->set->progress &&
+      c->set->progress(c->set->progress_ctx, c->set->stage ? c->set->stage : "optimize",
+                       c->evals, c->best_J, opt_now() - c->t0)) {
+    if (!c->st) {
+      c->st = SCHEDOPT_ESOLVER;
+      schedopt_error_set(c->err, SCHEDOPT_ESOLVER, "optimization stopped by the caller");
+    }
+  }
+  return J;
+}
+
+/* NLopt works on z = s ⊙ x: x = z / s, ∂f/∂z = (∂f/∂x) / s. */
+static double nl_objective(unsigned n, const double *z, double *grad, void *data) {
+  run_ctx *c = data;
+  const double *s = c->d->scale;
+  double *x = c->xs;
+  for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
+  double J = evaluate(c, x, grad);
+  if (c->st) {
+    nlopt_force_stop(c->opt);
+    return HUGE_VAL;
+  }
+  if (!isfinite(J)) return HUGE_VAL;
+  double ex = J - c->floor;
+  if (!(ex > 1e-300)) ex = 1e-300;
+  if (grad)
+    for (unsigned i = 0; i < n; i++) grad[i] /= ex * s[i];
+  return log(ex);
+}
+
+/* Golden section in 1-D: 11-point grid over [lo, hi], then the best cell. */
+static int golden(run_ctx *c, double lo, double hi, double x0, long maxeval, double xtol) {
+  const int G = 11;
+  double xs[11], fs[11];
+  long budget = maxeval > 0 ? maxeval : 1000000;
+  if (!(hi > lo)) {
+    evaluate(c, &lo, NULL);
+    return NLOPT_XTOL_REACHED;
+  }
+  evaluate(c, &x0, NULL);
+  if (c->st) return NLOPT_FORCED_STOP;
+  int ib = 0;
+  for (int i = 0; i < G; i++) {
+    xs[i] = lo + (hi - lo) * i / (G - 1);
+    fs[i] = evaluate(c, &xs[i], NULL);
+    if (c->st) return NLOPT_FORCED_STOP;
+    if (fs[i] < fs[ib]) ib = i;
+  }
+  double a = xs[ib > 0 ? ib - 1 : 0], b = xs[ib < G - 1 ? ib + 1 : G - 1];
+  const double r = 0.5 * (sqrt(5.0) - 1);
+  double x1 = b - r * (b - a), x2 = a + r * (b - a);
+  double f1 = evaluate(c, &x1, NULL), f2 = evaluate(c, &x2, NULL);
+  double tol = (xtol > 0 ? xtol : 1e-8) * (hi - lo);
+  while (b - a > tol) {
+    if (c->st) return NLOPT_FORCED_STOP;
+    if (c->evals >= budget) return NLOPT_MAXEVAL_REACHED;
+    if (c->set->maxtime > 0 && opt_now() - c->t0 > c->set->maxtime) return NLOPT_MAXTIME_REACHED;
+    if (f1 <= f2) {
+      b = x2, x2 = x1, f2 = f1;
+      x1 = b - r * (b - a);
+      f1 = evaluate(c, &x1, NULL);
+    } else {
+      a = x1, x1 = x2, f1 = f2;
+      x2 = a + r * (b - a);
+      f2 = evaluate(c, &x2, NULL);
+    }
+  }
+  return NLOPT_XTOL_REACHED;
+}
+
+schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator *it,
+                                         const schedopt_objective *obj,
+                                         const schedopt_optimizer_settings *set_in,
+                                         const double *x0_in, schedopt_opt_result *res,
+                                         schedopt_error *err) {
+  if (!d || !it || !obj || !res)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_optimize: NULL");
+  memset(res, 0, sizeof *res);
+  schedopt_optimizer_settings set;
+  if (set_in)
+    set = *set_in;
+  else
+    schedopt_optimizer_settings_default(&set);
+  const size_t n = schedopt_design_size(d);
+  if (n == 0)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "optimize: nothing to optimize (no channel is parametrized)");
+  const schedopt_algorithm *alg = set.algorithm;
+  if (!alg) alg = schedopt_algorithm_find(n == 1 ? "GOLDEN" : "LD_LBFGS");
+  if (n < alg->min_dim || (alg->max_dim && n > alg->max_dim))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "optimize.algorithm: %s needs %s%zu decision variable%s, this "
+                              "design has %zu", alg->name, alg->max_dim ? "exactly " : "at least ",
+                              alg->max_dim ? alg->max_dim : alg->min_dim,
+                              (alg->max_dim ? alg->max_dim : alg->min_dim) == 1 ? "" : "s", n);
+  double *lo = malloc(n * sizeof *lo), *hi = malloc(n * sizeof *hi);
+  double *x0 = malloc(n * sizeof *x0), *x = malloc(n * sizeof *x);
+  run_ctx c = {0};
+  c.best_x = malloc(n * sizeof *c.best_x);
+  c.xs = malloc(n * sizeof *c.xs);
+  schedopt_status st = SCHEDOPT_OK;
+  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    goto done;
+  }
+  schedopt_design_bounds(d, lo, hi);
+  if (x0_in)
+    memcpy(x0, x0_in, n * sizeof *x0);
+  else if ((st = schedopt_design_project(d, d->base, x0, err)))
+    goto done;
+  for (size_t i = 0; i < n; i++) x0[i] = fmin(hi[i], fmax(lo[i], x0[i]));
+  c.d = d, c.it = it, c.obj = obj, c.set = &set, c.alg = alg, c.err = err;
+  c.best_J = HUGE_VAL;
+  c.t0 = opt_now();
+  c.floor = set.floor;
+  if (isnan(c.floor)) {
+    const schedopt_schedule *s;
+    if ((st = schedopt_design_apply(d, x0, &s, err)) || (st = opt_floor(it, s, obj, &c.floor, err)))
+      goto done;
+  }
+  res->J_start = evaluate(&c, x0, NULL);
+  if (c.st) {
+    st = c.st;
+    goto done;
+  }
+  size_t starts = set.starts ? set.starts : 1;
+  uint64_t seed = (uint64_t)set.seed;
+  int best_code = NLOPT_SUCCESS;
+  size_t best_start = 0;
+  for (size_t k = 0; k < starts; k++) {
+    if (k == 0) {
+      memcpy(x, x0, n * sizeof *x);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        double u = (double)(splitmix(&seed) >> 11) * 0x1.0p-53;
+        x[i] = lo[i] + u * (hi[i] - lo[i]);
+      }
+    }
+    double left = set.maxtime > 0 ? set.maxtime - (opt_now() - c.t0) : 0;
+    if (set.maxtime > 0 && left <= 0) break;
+    c.improved = 0;
+    c.start_evals = c.evals;
+    int code;
+    if (alg->nlopt < 0) {
+      long budget = set.maxeval > 0 ? c.evals + set.maxeval : 0;
+      code = golden(&c, lo[0], hi[0], x[0], budget, set.xtol_rel);
+    } else {
+      c.opt = nlopt_create((nlopt_algorithm)alg->nlopt, (unsigned)n);
+      if (!c.opt) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "nlopt_create(%s) failed", alg->name);
+        goto done;
+      }
+      const double *sc = d->scale;
+      for (size_t i = 0; i < n; i++) {
+        c.xs[i] = lo[i] * sc[i];
+        x[i] *= sc[i];
+      }
+      nlopt_set_lower_bounds(c.opt, c.xs);
+      for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * sc[i];
+      nlopt_set_upper_bounds(c.opt, c.xs);
+      nlopt_set_min_objective(c.opt, nl_objective, &c);
+      if (set.ftol_rel > 0) nlopt_set_ftol_rel(c.opt, set.ftol_rel);
+      if (set.xtol_rel > 0) nlopt_set_xtol_rel(c.opt, set.xtol_rel);
+      if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval > 2000000000 ? 2000000000 : set.maxeval));
+      if (left > 0) nlopt_set_maxtime(c.opt, left);
+      if (alg->nlopt == NLOPT_LD_LBFGS || alg->nlopt == NLOPT_LD_VAR2 ||
+          alg->nlopt == NLOPT_LD_TNEWTON_PRECOND_RESTART)
+        nlopt_set_vector_storage(c.opt, n < 20 ? (unsigned)n : 20);
+      /* A gradient method that stops on FAILURE or ROUNDOFF_LIMITED (an
+       * inexact gradient or a noisy objective breaks its line search) is
+       * restarted from the best point while that still improves the excess
+       * by more than ftol_rel. */
+      for (int restart = 0;; restart++) {
+        double f, before = c.best_J;
+        code = nlopt_optimize(c.opt, x, &f);
+        if (c.st || !alg->gradient || restart >= 8 ||
+            (code != NLOPT_FAILURE && code != NLOPT_ROUNDOFF_LIMITED) ||
+            !(before - c.best_J > fmax(set.ftol_rel, 1e-12) * (before - c.floor)))
+          break;
+        if (set.maxtime > 0 && opt_now() - c.t0 >= set.maxtime) break;
+        if (set.maxeval > 0 && c.evals - c.start_evals >= set.maxeval) break;
+        if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval - (c.evals - c.start_evals)));
+        if (set.maxtime > 0) nlopt_set_maxtime(c.opt, set.maxtime - (opt_now() - c.t0));
+        for (size_t i = 0; i < n; i++) x[i] = c.best_x[i] * d->scale[i];
+      }
+      nlopt_destroy(c.opt);
+      c.opt = NULL;
+    }
+    if (c.st) {
+      st = c.st;
+      goto done;
+    }
+    if (k == 0 || c.improved) {
+      best_code = code;
+      best_start = k;
+    }
+    if (code < 0 && code != NLOPT_ROUNDOFF_LIMITED && code != NLOPT_FORCED_STOP &&
+        !isfinite(c.best_J)) {
+      st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "NLopt %s failed: %s", alg->name,
+                              result_name(code));
+      goto done;
+    }
+  }
+  if (!isfinite(c.best_J)) {
+    st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
+                            "optimize: every schedule tried diverged (lower the bounds)");
+    goto done;
+  }
+  res->x = c.best_x;
+  c.best_x = NULL;
+  res->n = n;
+  res->J = c.best_J;
+  res->code = best_code;
+  snprintf(res->code_name, sizeof res->code_name, "%s", result_name(best_code));
+  res->algorithm = alg;
+  res->evals = c.evals;
+  res->grad_evals = c.gevals;
+  res->starts = starts;
+  res->best_start = best_start;
+  /* leave the design at the optimum */
+  st = schedopt_design_apply(d, res->x, NULL, err);
+done:
+  res->seconds = opt_now() - c.t0;
+  if (c.opt) nlopt_destroy(c.opt);
+  free(lo);
+  free(hi);
+  free(x0);
+  free(x);
+  free(c.best_x);
+  free(c.xs);
+  if (st) schedopt_opt_result_free(res);
+  return st;
+}
