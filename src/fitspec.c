@@ -1,0 +1,907 @@
+/* fitspec.c — the YAML files of `schedopt fit` and `schedopt predict`
+ * (schema in docs/surrogates.md), read through yamlkv with located errors,
+ * and the fit result (fit.json, jansson) that predict reads back. */
+#define _POSIX_C_SOURCE 200809L
+#include "fitspec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXP SCHEDOPT_SURROGATE_MAXP
+#define MAX_STEPS 100000000.0
+
+/* ------------------------------------------------------------ helpers */
+
+static char *xstrdup(const char *s) {
+  if (!s) return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+                            int key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+                            int key, const char *fmt, ...) {
+  char loc[512], msg[SCHEDOPT_ERRMSG_LEN];
+  if (e) ykv_loc(e, key, loc, sizeof loc);
+  else snprintf(loc, sizeof loc, "spec");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return schedopt_error_set(err, code, "%s: error: %s", loc, msg);
+}
+
+static void prefix_at(schedopt_error *err, const ykv_entry *e) {
+  char loc[512];
+  ykv_loc(e, 0, loc, sizeof loc);
+  if (!strstr(err->msg, ": error: ")) schedopt_error_prefix(err, "%s: error: %s: ", loc, e->path);
+}
+
+/* Read a whole text file (at most YKV_MAX_BYTES). */
+static schedopt_status read_text(const char *path, char **out, size_t *len, schedopt_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path, strerror(errno));
+  size_t cap = 1 << 14, n = 0;
+  char *buf = malloc(cap + 1);
+  schedopt_status st = buf ? SCHEDOPT_OK : schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  while (!st) {
+    if (n == cap) {
+      if (cap > YKV_MAX_BYTES) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
+                                path, YKV_MAX_BYTES >> 20);
+        break;
+      }
+      char *nb = realloc(buf, 2 * cap + 1);
+      if (!nb) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t k = fread(buf + n, 1, cap - n, f);
+    n += k;
+    if (k == 0) {
+      if (ferror(f))
+        st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot read: %s", path,
+                                strerror(errno));
+      break;
+    }
+  }
+  fclose(f);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return SCHEDOPT_OK;
+}
+
+static char *dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return NULL;
+  size_t k = (size_t)(slash - path);
+  if (k == 0) k = 1;
+  char *d = malloc(k + 1);
+  if (d) {
+    memcpy(d, path, k);
+    d[k] = '\0';
+  }
+  return d;
+}
+
+static char *stem_of(const char *path) {
+  const char *b = strrchr(path, '/');
+  char *s = xstrdup(b ? b + 1 : path);
+  if (!s) return NULL;
+  size_t k = strlen(s);
+  if (k > 5 && !strcmp(s + k - 5, ".yaml")) s[k - 5] = '\0';
+  else if (k > 4 && !strcmp(s + k - 4, ".yml")) s[k - 4] = '\0';
+  return s;
+}
+
+/* Join a file name given in the spec to the spec's folder. */
+static char *resolve(const char *base, const ykv_entry *e) {
+  const char *f = e->value;
+  if (e->from_set || !base || f[0] == '/') return xstrdup(f);
+  size_t a = strlen(base), b = strlen(f);
+  char *s = malloc(a + b + 2);
+  if (!s) return NULL;
+  memcpy(s, base, a);
+  s[a] = '/';
+  memcpy(s + a + 1, f, b + 1);
+  return s;
+}
+
+/* Load the YAML text and apply the --set overrides (KEY=VALUE, YAML value). */
+static schedopt_status load_entries(ykv_list *l, const char *path, const char *const *sets,
+                                    size_t nsets, schedopt_error *err) {
+  char *text = NULL;
+  size_t len = 0;
+  schedopt_status st = read_text(path, &text, &len, err);
+  if (st) return st;
+  st = ykv_parse(l, text, len, path, NULL, 1, err);
+  free(text);
+  for (size_t i = 0; i < nsets && !st; i++) {
+    const char *a = sets[i], *eq = strchr(a, '=');
+    char key[512];
+    size_t klen = eq ? (size_t)(eq - a) : 0;
+    while (klen && isspace((unsigned char)a[klen - 1])) klen--;
+    if (!eq || klen == 0 || klen >= sizeof key)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "--set %s: error: expected KEY=VALUE (like fit.starts=4)", a);
+    memcpy(key, a, klen);
+    key[klen] = '\0';
+    for (size_t k = 0; k < klen; k++)
+      if (isspace((unsigned char)key[k]) || (key[k] == '.' && (k == 0 || k + 1 == klen || key[k + 1] == '.')))
+        return schedopt_error_set(err, SCHEDOPT_EINVAL, "--set %s: error: bad key '%s'", a, key);
+    char source[SCHEDOPT_ERRMSG_LEN / 2];
+    snprintf(source, sizeof source, "--set %s", a);
+    ykv_list tmp;
+    ykv_init(&tmp);
+    if ((st = ykv_parse(&tmp, eq + 1, strlen(eq + 1), source, key, 0, err))) break;
+    for (size_t k = 0; k < tmp.n; k++) tmp.v[k].from_set = 1;
+    /* a scalar at an ancestor gives way to the new keys */
+    for (size_t k = 0; k < klen; k++) {
+      if (key[k] != '.') continue;
+      char anc[512];
+      memcpy(anc, key, k);
+      anc[k] = '\0';
+      size_t j = ykv_find(l, anc);
+      if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST) ykv_remove(l, j);
+    }
+    ykv_remove_tree(l, key, 1);
+    st = ykv_move(l, &tmp, err);
+    ykv_free(&tmp);
+  }
+  return st;
+}
+
+/* A finite decimal number. */
+static schedopt_status get_num(const ykv_entry *e, double *out, schedopt_error *err) {
+  if (e->kind != YKV_SCALAR || e->is_null || e->quoted) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a number, got %s", e->path, d);
+  }
+  const char *s = e->value;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  int ok = end != s && isfinite(v);
+  while (ok && *end && isspace((unsigned char)*end)) end++;
+  ok = ok && !*end;
+  for (const char *q = s; ok && *q; q++)
+    ok = strchr("0123456789+-.eE \t", *q) != NULL;
+  if (!ok)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: '%.100s' is not a finite number", e->path, s);
+  *out = v;
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status get_range(const ykv_entry *e, double lo, double hi, int integer, double *out,
+                                 schedopt_error *err) {
+  schedopt_status st = get_num(e, out, err);
+  if (st) return st;
+  if (*out < lo || *out > hi || (integer && *out != floor(*out)))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s = %.10g is out of range: must be %s in [%g, %g]",
+                e->path, *out, integer ? "an integer" : "a number", lo, hi);
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err) {
+  if (e->kind != YKV_SCALAR || e->is_null) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a name, got %s", e->path, d);
+  }
+  *out = e->value;
+  return SCHEDOPT_OK;
+}
+
+/* Numbers of a sequence of scalars. */
+static schedopt_status get_seq(const ykv_entry *e, double **out, size_t *n, schedopt_error *err) {
+  if (e->kind != YKV_SEQ) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a sequence of numbers, got %s", e->path, d);
+  }
+  double *v = malloc((e->n ? e->n : 1) * sizeof *v);
+  if (!v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t i = 0; i < e->n; i++) {
+    ykv_entry it = *e;
+    it.kind = YKV_SCALAR;
+    it.value = e->items[i];
+    it.is_null = 0;
+    it.quoted = 0;
+    it.line = e->item_line ? e->item_line[i] : e->line;
+    it.col = e->item_col ? e->item_col[i] : e->col;
+    schedopt_status st = get_num(&it, &v[i], err);
+    if (st) {
+      free(v);
+      return st;
+    }
+  }
+  *out = v;
+  *n = e->n;
+  return SCHEDOPT_OK;
+}
+
+/* Entry `prefix.key` or NULL. */
+static const ykv_entry *at(const ykv_list *l, const char *prefix, const char *key) {
+  char p[600];
+  snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", key);
+  return ykv_get(l, p);
+}
+
+/* Every key directly under `prefix` must be in `allowed` (NULL-terminated). */
+static schedopt_status check_keys(const ykv_list *l, const char *prefix,
+                                  const char *const *allowed, schedopt_error *err) {
+  int depth = *prefix ? ykv_depth(prefix) + 1 : 1;
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *e = &l->v[i];
+    if ((*prefix && !ykv_is_under(e->path, prefix)) || ykv_depth(e->path) != depth) continue;
+    const char *k = ykv_leaf(e->path);
+    int ok = 0;
+    for (size_t j = 0; allowed[j] && !ok; j++) ok = !strcmp(allowed[j], k);
+    if (!ok) {
+      char list[512] = "";
+      size_t len = 0;
+      for (size_t j = 0; allowed[j] && len < sizeof list; j++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", allowed[j]);
+      return fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' in %s (allowed: %s)", k,
+                  *prefix ? prefix : "the top level", list);
+    }
+  }
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------- schedule control */
+
+/* A learning-rate control from the mapping at `prefix` (as in problem files'
+ * controls.lr, plus `horizon`): *H receives the horizon if given (else NAN). */
+static schedopt_status build_control(const ykv_list *l, const char *prefix, const char *base,
+                                     schedopt_control **out, double *H, schedopt_error *err) {
+  const ykv_entry *me = ykv_get(l, prefix), *te = at(l, prefix, "type");
+  *H = NAN;
+  if (me && me->kind != YKV_MAP)
+    return fail(err, SCHEDOPT_EINVAL, me, 0, "%s: expected a mapping with 'type' and the "
+                "control's parameters", prefix);
+  char types[512] = "";
+  size_t len = 0;
+  for (int i = 0; schedopt_control_types[i]; i++)
+    len += (size_t)snprintf(types + len, sizeof types - len, "%s%s", i ? ", " : "",
+                            schedopt_control_types[i]->name);
+  if (!te) return fail(err, SCHEDOPT_EINVAL, me, 1, "%s: missing 'type' (one of: %s)", prefix, types);
+  const char *tn = NULL;
+  schedopt_status st = get_str(te, &tn, err);
+  if (st) return st;
+  const schedopt_control_type *T = schedopt_control_type_find(tn);
+  if (!T) return fail(err, SCHEDOPT_EINVAL, te, 0, "%s: unknown control type '%.100s' (allowed: %s)",
+                      te->path, tn, types);
+  schedopt_control *c = NULL;
+  if ((st = schedopt_control_alloc(&c, T, err))) return st;
+  const ykv_entry *t_e = NULL, *v_e = NULL, *file_e = NULL, *tc_e = NULL, *vc_e = NULL, *ms_e = NULL,
+                  *fa_e = NULL;
+  int depth = ykv_depth(prefix) + 1;
+  for (size_t i = 0; i < l->n && !st; i++) {
+    const ykv_entry *e = &l->v[i];
+    if (!ykv_is_under(e->path, prefix) || ykv_depth(e->path) != depth) continue;
+    const char *k = ykv_leaf(e->path);
+    const schedopt_param_info *pi = NULL;
+    for (size_t j = 0; j < T->nparams; j++)
+      if (!strcmp(T->params[j].name, k)) pi = &T->params[j];
+    if (!strcmp(k, "type")) continue;
+    if (!strcmp(k, "horizon")) {
+      st = get_range(e, 1, MAX_STEPS, 0, H, err);
+    } else if (pi && pi->choices) {
+      const char *v = NULL;
+      if (!(st = get_str(e, &v, err)) && (st = schedopt_control_set_choice(c, k, v, err)))
+        prefix_at(err, e);
+    } else if (pi || !strcmp(k, "warmup") || !strcmp(k, "warmup_init")) {
+      double x;
+      if (!(st = get_num(e, &x, err)) && (st = schedopt_control_set(c, k, x, err))) prefix_at(err, e);
+    } else if (T->needs_table == 1 && !strcmp(k, "t")) t_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "v")) v_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "file")) file_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "t_column")) tc_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "v_column")) vc_e = e;
+    else if (T->needs_table == 2 && !strcmp(k, "milestones")) ms_e = e;
+    else if (T->needs_table == 2 && !strcmp(k, "factors")) fa_e = e;
+    else {
+      char keys[512] = "";
+      size_t kl = 0;
+      for (size_t j = 0; j < T->nparams; j++)
+        kl += (size_t)snprintf(keys + kl, sizeof keys - kl, "%s, ", T->params[j].name);
+      snprintf(keys + kl, sizeof keys - kl, "warmup, warmup_init, horizon%s",
+               T->needs_table == 1 ? ", t, v, file, t_column, v_column"
+                                   : T->needs_table == 2 ? ", milestones, factors" : "");
+      st = fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' in %s (a %s control; allowed: %s)", k,
+                prefix, T->name, keys);
+    }
+  }
+  double *tv = NULL, *vv = NULL;
+  size_t tn_ = 0, vn = 0;
+  if (!st && T->needs_table == 1) {
+    if (file_e) {
+      const char *tc = "step", *vc = "lr";
+      char *path = NULL;
+      if ((tc_e && (st = get_str(tc_e, &tc, err))) || (vc_e && (st = get_str(vc_e, &vc, err)))) {
+      } else if (file_e->kind != YKV_SCALAR || file_e->is_null) {
+        st = fail(err, SCHEDOPT_EINVAL, file_e, 0, "%s: expected a file name", file_e->path);
+      } else if (!(path = resolve(base, file_e))) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      } else if ((st = schedopt_control_load_csv(c, path, tc, vc, err))) {
+        prefix_at(err, file_e);
+      }
+      free(path);
+    } else if (!t_e || !v_e) {
+      st = fail(err, SCHEDOPT_EINVAL, te, 1, "%s: a table needs 't' and 'v' or 'file'", prefix);
+    } else if (!(st = get_seq(t_e, &tv, &tn_, err)) && !(st = get_seq(v_e, &vv, &vn, err))) {
+      if (tn_ != vn || !tn_)
+        st = fail(err, SCHEDOPT_EINVAL, v_e, 1, "%s: 't' and 'v' must be non-empty and of the "
+                  "same length (got %zu and %zu)", prefix, tn_, vn);
+      else if ((st = schedopt_control_set_table(c, tn_, tv, vv, err)))
+        prefix_at(err, t_e);
+    }
+  }
+  if (!st && T->needs_table == 2) {
+    if (!ms_e || !fa_e)
+      st = fail(err, SCHEDOPT_EINVAL, te, 1, "%s: a multistep control needs 'milestones' and "
+                "'factors'", prefix);
+    else if (!(st = get_seq(ms_e, &tv, &tn_, err)) && !(st = get_seq(fa_e, &vv, &vn, err))) {
+      if (vn != tn_ + 1)
+        st = fail(err, SCHEDOPT_EINVAL, fa_e, 1, "%s: 'factors' must have one more value than "
+                  "'milestones' (got %zu and %zu)", prefix, vn, tn_);
+      else if ((st = schedopt_control_set_steps(c, tn_, tv, vv, err)))
+        prefix_at(err, ms_e);
+    }
+  }
+  free(tv);
+  free(vv);
+  if (st) {
+    schedopt_control_free(c);
+    return st;
+  }
+  *out = c;
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------------- fit spec */
+
+static const char *const top_keys[] = {"name", "model", "curves", "fit", "params", "uncertainty",
+                                       "output", NULL};
+static const char *const curve_keys[] = {"file", "name", "role", "smooth", "start_step", "end_step",
+                                         "steps", "schedule", "warmup", NULL};
+static const char *const fit_keys[] = {"starts", "seed", "algorithm", "huber_delta", "max_points",
+                                       "maxeval", "smooth", "tol", "method", NULL};
+static const char *const param_keys[] = {"start", "lo", "hi", "fixed", NULL};
+static const char *const unc_keys[] = {"bootstrap", "segments", "level", NULL};
+static const char *const out_keys[] = {"dir", NULL};
+
+static schedopt_status get_model(const ykv_list *l, const char *source,
+                                 const schedopt_surrogate_type **type, schedopt_error *err) {
+  const ykv_entry *e = ykv_get(l, "model");
+  char names[128] = "";
+  size_t len = 0;
+  for (int i = 0; schedopt_surrogate_types[i]; i++)
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                            schedopt_surrogate_types[i]->name);
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (one of: %s)",
+                              source, names);
+  const char *v = NULL;
+  schedopt_status st = get_str(e, &v, err);
+  if (st) return st;
+  if (!(*type = schedopt_surrogate_type_find(v)))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "model: unknown surrogate '%.100s' (allowed: %s)", v, names);
+  return SCHEDOPT_OK;
+}
+
+/* One curve from `curves.<i>`. */
+static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, schedopt_error *err) {
+  ykv_list *l = &s->l;
+  char pre[64];
+  snprintf(pre, sizeof pre, "curves.%zu", i);
+  const ykv_entry *me = ykv_get(l, pre);
+  if (!me || me->kind != YKV_MAP)
+    return fail(err, SCHEDOPT_EINVAL, me, 0, "%s: expected a mapping with 'file'", pre);
+  schedopt_status st = check_keys(l, pre, curve_keys, err);
+  if (st) return st;
+  fitspec_curve *c = &s->cv[i];
+  c->start = c->end = NAN;
+  c->role = SCHEDOPT_CURVE_FIT;
+  const ykv_entry *e;
+  if (!(e = at(l, pre, "file")))
+    return fail(err, SCHEDOPT_EINVAL, me, 1, "%s: missing 'file' (a CSV loss log: step,lr,loss)", pre);
+  if (e->kind != YKV_SCALAR || e->is_null)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a file name", e->path);
+  if (!(c->file = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  const char *name = NULL;
+  const ykv_entry *ne = at(l, pre, "name");
+  if (ne && (st = get_str(ne, &name, err))) return st;
+  if ((st = schedopt_losscurve_load_csv(&c->curve, c->file, name, err))) {
+    prefix_at(err, e);
+    return st;
+  }
+  if ((e = at(l, pre, "role"))) {
+    const char *r = NULL;
+    if ((st = get_str(e, &r, err))) return st;
+    if (!strcmp(r, "fit")) c->role = SCHEDOPT_CURVE_FIT;
+    else if (!strcmp(r, "test")) c->role = SCHEDOPT_CURVE_TEST;
+    else return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected fit or test, got '%.100s'", e->path, r);
+  }
+  double smooth = (double)smooth_def, steps = 0;
+  if ((e = at(l, pre, "smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
+  if (((size_t)smooth) % 2 == 0)
+    return fail(err, SCHEDOPT_EINVAL, e ? e : ykv_get(l, "fit.smooth"), 0,
+                "smooth = %g must be an odd number of rows (a centered window)", smooth);
+  if ((e = at(l, pre, "start_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->start, err))) return st;
+  if ((e = at(l, pre, "end_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->end, err))) return st;
+  if ((e = at(l, pre, "steps")) && (st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
+  char sp[80];
+  snprintf(sp, sizeof sp, "%s.schedule", pre);
+  if (ykv_get(l, sp)) {
+    schedopt_control *ctl = NULL;
+    double H;
+    if ((st = build_control(l, sp, s->base_dir, &ctl, &H, err))) return st;
+    size_t K = (size_t)schedopt_losscurve_steps(c->curve)[schedopt_losscurve_npoints(c->curve) - 1] + 1;
+    if (steps > 0 && (size_t)steps > K) K = (size_t)steps;
+    if (isnan(H)) H = (double)K;
+    if ((st = schedopt_losscurve_set_schedule(c->curve, ctl, H, K, err)))
+      prefix_at(err, ykv_get(l, sp));
+    schedopt_control_free(ctl);
+    if (st) return st;
+  } else if (!schedopt_losscurve_has_schedule(c->curve)) {
+    return fail(err, SCHEDOPT_EINVAL, me, 1,
+                "%s: %s is a sparse log (its steps are not 0, 1, 2, ... with an lr column): "
+                "give its learning-rate schedule under 'schedule'", pre, c->file);
+  }
+  if ((e = at(l, pre, "warmup"))) {
+    double w;
+    if ((st = get_range(e, 0, MAX_STEPS, 0, &w, err))) return st;
+    schedopt_losscurve_set_warmup(c->curve, w);
+  }
+  if (smooth > 1 && (st = schedopt_losscurve_smooth(c->curve, (size_t)smooth, err))) return st;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *sets, size_t nsets,
+                             schedopt_error *err) {
+  memset(s, 0, sizeof *s);
+  ykv_init(&s->l);
+  schedopt_fit_options_default(&s->opts);
+  schedopt_status st = load_entries(&s->l, path, sets, nsets, err);
+  if (st) return st;
+  s->source = xstrdup(path);
+  s->base_dir = dir_of(path);
+  ykv_list *l = &s->l;
+  if ((st = check_keys(l, "", top_keys, err)) || (st = check_keys(l, "fit", fit_keys, err)) ||
+      (st = check_keys(l, "uncertainty", unc_keys, err)) || (st = check_keys(l, "output", out_keys, err)) ||
+      (st = get_model(l, path, &s->type, err)))
+    return st;
+  const ykv_entry *e;
+  const char *str = NULL;
+  if ((e = ykv_get(l, "name"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    s->name = xstrdup(str);
+  } else {
+    s->name = stem_of(path);
+  }
+  /* fit: */
+  schedopt_fit_options *o = &s->opts;
+  double x, smooth = 1;
+  if ((e = ykv_get(l, "fit.starts"))) {
+    if ((st = get_range(e, 1, 10000, 1, &x, err))) return st;
+    o->starts = (int)x;
+  }
+  if ((e = ykv_get(l, "fit.seed"))) {
+    if ((st = get_range(e, 0, 4294967295.0, 1, &x, err))) return st;
+    o->seed = (unsigned long)x;
+  }
+  if ((e = ykv_get(l, "fit.algorithm"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    int a = schedopt_fit_algorithm_find(str);
+    if (a < 0)
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.algorithm: unknown '%.100s' (allowed: lbfgs, "
+                  "mma, bobyqa, neldermead)", str);
+    o->algorithm = (schedopt_fit_algorithm)a;
+  }
+  if ((e = ykv_get(l, "fit.huber_delta")) && (st = get_range(e, 1e-12, 10, 0, &o->huber_delta, err)))
+    return st;
+  if ((e = ykv_get(l, "fit.max_points"))) {
+    if ((st = get_range(e, 0, 1e8, 1, &x, err))) return st;
+    o->max_points = (size_t)x;
+  }
+  if ((e = ykv_get(l, "fit.maxeval"))) {
+    if ((st = get_range(e, 1, 1e8, 1, &x, err))) return st;
+    o->maxeval = (int)x;
+  }
+  if ((e = ykv_get(l, "fit.smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
+  if ((e = ykv_get(l, "fit.tol")) && (st = get_range(e, 1e-14, 1e-3, 0, &o->tol, err))) return st;
+  if ((e = ykv_get(l, "fit.method"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!strcmp(str, "fast")) o->method = SCHEDOPT_SURROGATE_FAST;
+    else if (!strcmp(str, "direct")) o->method = SCHEDOPT_SURROGATE_DIRECT;
+    else return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.method: expected fast or direct, got '%.100s'", str);
+  }
+  if ((e = ykv_get(l, "uncertainty.bootstrap"))) {
+    if ((st = get_range(e, 0, 100000, 1, &x, err))) return st;
+    o->bootstrap = (int)x;
+  }
+  if ((e = ykv_get(l, "uncertainty.segments"))) {
+    if ((st = get_range(e, 2, 100000, 1, &x, err))) return st;
+    o->segments = (int)x;
+  }
+  if ((e = ykv_get(l, "uncertainty.level")) && (st = get_range(e, 0.01, 0.999, 0, &o->level, err)))
+    return st;
+  if ((e = ykv_get(l, "output.dir"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!(s->outdir = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  /* params: */
+  const schedopt_surrogate_type *T = s->type;
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *pe = &l->v[i];
+    if (!ykv_is_under(pe->path, "params") || ykv_depth(pe->path) != 2) continue;
+    const char *pn = ykv_leaf(pe->path);
+    int k = -1;
+    for (size_t j = 0; j < T->nparams; j++)
+      if (!strcmp(T->params[j].name, pn)) k = (int)j;
+    if (k < 0) {
+      char names[256] = "";
+      size_t len = 0;
+      for (size_t j = 0; j < T->nparams; j++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", j ? ", " : "", T->params[j].name);
+      return fail(err, SCHEDOPT_EINVAL, pe, 1, "unknown parameter '%s' of %s (allowed: %s)", pn,
+                  T->name, names);
+    }
+    const schedopt_surrogate_param *p = &T->params[k];
+    if (pe->kind == YKV_SCALAR) { /* params.X: value  ==  fixed */
+      if ((st = get_range(pe, p->lo, p->hi, 0, &s->fixed[k], err))) return st;
+      s->has_fixed[k] = 1;
+      continue;
+    }
+    if ((st = check_keys(l, pe->path, param_keys, err))) return st;
+    const ykv_entry *a = at(l, pe->path, "start"), *lo = at(l, pe->path, "lo"),
+                    *hi = at(l, pe->path, "hi"), *fx = at(l, pe->path, "fixed");
+    if (a && (st = get_range(a, p->lo, p->hi, 0, &s->start[k], err))) return st;
+    s->has_start[k] = a != NULL;
+    if (fx && (st = get_range(fx, p->lo, p->hi, 0, &s->fixed[k], err))) return st;
+    s->has_fixed[k] = fx != NULL;
+    s->lo[k] = p->fit_lo;
+    s->hi[k] = p->fit_hi;
+    if (lo && (st = get_range(lo, p->lo, p->hi, 0, &s->lo[k], err))) return st;
+    if (hi && (st = get_range(hi, p->lo, p->hi, 0, &s->hi[k], err))) return st;
+    if ((lo || hi) && !(s->lo[k] < s->hi[k]))
+      return fail(err, SCHEDOPT_EINVAL, lo ? lo : hi, 0, "params.%s: lo = %g must be below hi = %g",
+                  pn, s->lo[k], s->hi[k]);
+    if (p->log_scale && (lo || hi) && !(s->lo[k] > 0))
+      return fail(err, SCHEDOPT_EINVAL, lo ? lo : hi, 0,
+                  "params.%s: lo must be > 0 (searched on a log scale)", pn);
+    s->has_box[k] = lo || hi;
+  }
+  /* curves: */
+  e = ykv_get(l, "curves");
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'curves' (a list of loss logs)",
+                              path);
+  size_t nitems = 0;
+  for (;; nitems++) {
+    char key[64];
+    snprintf(key, sizeof key, "curves.%zu", nitems);
+    if (!ykv_get(l, key)) break;
+  }
+  if (e->kind != YKV_LIST || nitems == 0)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "curves: expected a non-empty list of mappings "
+                "(- file: ...)");
+  if (!(s->cv = calloc(nitems, sizeof *s->cv))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  s->ncv = nitems;
+  int nfit = 0;
+  for (size_t i = 0; i < s->ncv; i++) {
+    if ((st = load_curve(s, i, (size_t)smooth, err))) return st;
+    nfit += s->cv[i].role == SCHEDOPT_CURVE_FIT;
+  }
+  if (!nfit && !fitspec_all_fixed(s))
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "curves: no curve with role 'fit' (and not every "
+                "parameter is fixed)");
+  return SCHEDOPT_OK;
+}
+
+int fitspec_all_fixed(const fitspec *s) {
+  for (size_t k = 0; k < s->type->nparams; k++)
+    if (!s->has_fixed[k]) return 0;
+  return 1;
+}
+
+void fitspec_free(fitspec *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->ncv; i++) {
+    schedopt_losscurve_free(s->cv[i].curve);
+    free(s->cv[i].file);
+  }
+  free(s->cv);
+  free(s->source);
+  free(s->base_dir);
+  free(s->name);
+  free(s->outdir);
+  ykv_free(&s->l);
+  memset(s, 0, sizeof *s);
+}
+
+schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err) {
+  schedopt_fit *f = NULL;
+  schedopt_status st = schedopt_fit_alloc(&f, s->type, err);
+  for (size_t i = 0; i < s->ncv && !st; i++) {
+    const fitspec_curve *c = &s->cv[i];
+    if ((st = schedopt_fit_add_curve(f, c->curve, c->role, c->start, c->end, err))) {
+      char pre[64];
+      snprintf(pre, sizeof pre, "curves.%zu", i);
+      const ykv_entry *e = ykv_get(&s->l, pre);
+      if (e) prefix_at(err, e);
+    }
+  }
+  for (size_t k = 0; k < s->type->nparams && !st; k++) {
+    const char *n = s->type->params[k].name;
+    if (s->has_box[k]) st = schedopt_fit_set_bounds(f, n, s->lo[k], s->hi[k], err);
+    if (!st && s->has_start[k]) st = schedopt_fit_set_start(f, n, s->start[k], err);
+    if (!st && s->has_fixed[k]) st = schedopt_fit_fix(f, n, s->fixed[k], err);
+  }
+  if (st) {
+    schedopt_fit_free(f);
+    return st;
+  }
+  *out = f;
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------------ fit.json */
+
+schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
+                                    double *theta, double **boot, size_t *nboot, double *level,
+                                    schedopt_error *err) {
+  json_error_t je;
+  *boot = NULL;
+  *nboot = 0;
+  *level = 0.9;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!root)
+    return schedopt_error_set(err, je.line > 0 ? SCHEDOPT_EPARSE : SCHEDOPT_EIO,
+                              "%s:%d:%d: error: %s", path, je.line, je.column, je.text);
+  schedopt_status st = SCHEDOPT_OK;
+  const char *mn = json_string_value(json_object_get(root, "model"));
+  json_t *params = json_object_get(root, "params");
+  if (!mn || !(*type = schedopt_surrogate_type_find(mn)) || !json_is_object(params)) {
+    st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                            "%s: error: not a fit result of schedopt fit (needs \"model\" = a "
+                            "known surrogate and \"params\")", path);
+    goto done;
+  }
+  for (size_t k = 0; k < (*type)->nparams && !st; k++) {
+    json_t *v = json_object_get(params, (*type)->params[k].name);
+    if (!json_is_number(v))
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: params.%s is missing or not a number",
+                              path, (*type)->params[k].name);
+    else
+      theta[k] = json_number_value(v);
+  }
+  json_t *b = json_object_get(root, "bootstrap");
+  json_t *bp = b ? json_object_get(b, "params") : NULL;
+  if (!st && json_is_array(bp) && json_array_size(bp) > 0) {
+    size_t n = json_array_size(bp), np = (*type)->nparams;
+    double *v = malloc(n * np * sizeof *v);
+    if (!v) {
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+      json_t *row = json_array_get(bp, i);
+      for (size_t k = 0; k < np && !st; k++) {
+        json_t *x = json_array_get(row, k);
+        if (!json_is_number(x))
+          st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: bootstrap.params[%zu] is not "
+                                  "a list of %zu numbers", path, i, np);
+        else
+          v[i * np + k] = json_number_value(x);
+      }
+    }
+    if (st) free(v);
+    else {
+      *boot = v;
+      *nboot = n;
+      json_t *lv = json_object_get(b, "level");
+      if (json_is_number(lv)) *level = json_number_value(lv);
+    }
+  }
+done:
+  json_decref(root);
+  return st;
+}
+
+/* ---------------------------------------------------------- predict spec */
+
+static const char *const ptop_keys[] = {"name", "model", "schedule", "output", "compare", NULL};
+static const char *const psched_keys[] = {"steps", "lr", NULL};
+static const char *const pout_keys[] = {"file", "every", "steps", "start", NULL};
+static const char *const pcmp_keys[] = {"file", "smooth", "start_step", NULL};
+
+schedopt_status predspec_load(predspec *s, const char *path, const char *const *sets, size_t nsets,
+                              schedopt_error *err) {
+  memset(s, 0, sizeof *s);
+  ykv_init(&s->l);
+  s->level = 0.9;
+  s->compare_start = NAN;
+  schedopt_status st = load_entries(&s->l, path, sets, nsets, err);
+  if (st) return st;
+  ykv_list *l = &s->l;
+  s->source = xstrdup(path);
+  s->base_dir = dir_of(path);
+  if ((st = check_keys(l, "", ptop_keys, err)) || (st = check_keys(l, "schedule", psched_keys, err)) ||
+      (st = check_keys(l, "output", pout_keys, err)) || (st = check_keys(l, "compare", pcmp_keys, err)))
+    return st;
+  const ykv_entry *e;
+  const char *str = NULL;
+  if ((e = ykv_get(l, "name"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    s->name = xstrdup(str);
+  } else {
+    s->name = stem_of(path);
+  }
+  /* model: a fit.json, or {type: ..., params: {...}} */
+  e = ykv_get(l, "model");
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
+                              "fit.json, or type: and params:)", path);
+  if (e->kind == YKV_SCALAR && !e->is_null) {
+    if (!(s->model_file = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if ((st = fitspec_read_result(s->model_file, &s->type, s->theta, &s->boot, &s->nboot, &s->level, err))) {
+      prefix_at(err, e);
+      return st;
+    }
+  } else if (e->kind == YKV_MAP) {
+    static const char *const mk[] = {"type", "params", NULL};
+    if ((st = check_keys(l, "model", mk, err))) return st;
+    const ykv_entry *te = ykv_get(l, "model.type");
+    if (!te) return fail(err, SCHEDOPT_EINVAL, e, 1, "model: missing 'type' (fsl-llm or mpl)");
+    if ((st = get_str(te, &str, err))) return st;
+    if (!(s->type = schedopt_surrogate_type_find(str)))
+      return fail(err, SCHEDOPT_EINVAL, te, 0, "model.type: unknown surrogate '%.100s' (allowed: "
+                  "fsl-llm, mpl)", str);
+    const char *names[MAXP + 1] = {0};
+    for (size_t k = 0; k < s->type->nparams; k++) names[k] = s->type->params[k].name;
+    if ((st = check_keys(l, "model.params", names, err))) return st;
+    for (size_t k = 0; k < s->type->nparams; k++) {
+      const schedopt_surrogate_param *p = &s->type->params[k];
+      char key[64];
+      snprintf(key, sizeof key, "model.params.%s", p->name);
+      const ykv_entry *pe = ykv_get(l, key);
+      if (!pe) return fail(err, SCHEDOPT_EINVAL, e, 1, "model.params: missing %s", p->name);
+      if ((st = get_range(pe, p->lo, p->hi, 0, &s->theta[k], err))) return st;
+    }
+  } else {
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "model: expected a fit result file or a mapping "
+                "with type and params");
+  }
+  /* schedule */
+  if (!ykv_get(l, "schedule.lr"))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.lr' (the "
+                              "learning-rate control)", path);
+  double steps = 0, H;
+  if (!(e = ykv_get(l, "schedule.steps")))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.steps' (the "
+                              "number of steps)", path);
+  if ((st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
+  schedopt_control *ctl = NULL;
+  if ((st = build_control(l, "schedule.lr", s->base_dir, &ctl, &H, err))) return st;
+  s->K = (size_t)steps;
+  if (isnan(H)) H = steps;
+  if (!(s->eta = malloc(s->K * sizeof *s->eta))) {
+    schedopt_control_free(ctl);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu steps", s->K);
+  }
+  for (size_t k = 0; k < s->K && !st; k++) {
+    double t = (double)k;
+    s->eta[k] = schedopt_control_eval(ctl, H, t > H ? H : t, NULL);
+    if (!(s->eta[k] >= 0) || !isfinite(s->eta[k]))
+      st = fail(err, SCHEDOPT_EINVAL, ykv_get(l, "schedule.lr"), 0,
+                "schedule.lr gives lr = %g at step %zu (must be >= 0)", s->eta[k], k);
+  }
+  schedopt_control_free(ctl);
+  if (st) return st;
+  /* output steps: explicit list, or every N steps from `start` (default:
+   * the first step with a nonzero learning rate before it) and the last */
+  double every = 1, start = -1;
+  if ((e = ykv_get(l, "output.file"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!(s->outfile = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &every, err))) return st;
+  if ((e = ykv_get(l, "output.start")) && (st = get_range(e, 0, steps - 1, 1, &start, err))) return st;
+  size_t first = 0;
+  double T = 0;
+  while (first < s->K && !((T += s->eta[first]) > 0)) first++;
+  if (first == s->K)
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "schedule.lr"), 0,
+                "schedule.lr is zero at every step: the loss is undefined");
+  if ((e = ykv_get(l, "output.steps"))) {
+    double *v;
+    size_t n;
+    if ((st = get_seq(e, &v, &n, err))) return st;
+    s->out = malloc((n ? n : 1) * sizeof *s->out);
+    if (!s->out) {
+      free(v);
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+      if (!(v[i] >= (double)first && v[i] < steps && v[i] == floor(v[i])) ||
+          (i && !(v[i] > v[i - 1])))
+        st = fail(err, SCHEDOPT_EINVAL, e, 0, "output.steps[%zu] = %g must be an integer step in "
+                  "[%zu, %.0f) (the loss is undefined before the first nonzero lr), increasing",
+                  i, v[i], first, steps);
+      else
+        s->out[s->nout++] = (size_t)v[i];
+    }
+    free(v);
+    if (st) return st;
+  } else {
+    size_t a = start >= 0 ? (size_t)start : first;
+    if (a < first) a = first;
+    size_t n = (s->K - 1 - a) / (size_t)every + 2;
+    if (!(s->out = malloc(n * sizeof *s->out))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    for (size_t k = a; k < s->K; k += (size_t)every) s->out[s->nout++] = k;
+    if (s->out[s->nout - 1] != s->K - 1) s->out[s->nout++] = s->K - 1;
+  }
+  /* compare: an observed curve scored at the output steps it logs */
+  if ((e = ykv_get(l, "compare.file"))) {
+    char *file = resolve(s->base_dir, e);
+    if (!file) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    st = schedopt_losscurve_load_csv(&s->compare, file, NULL, err);
+    free(file);
+    if (st) {
+      prefix_at(err, e);
+      return st;
+    }
+    double w = 1;
+    const ykv_entry *we = ykv_get(l, "compare.smooth");
+    if (we && (st = get_range(we, 1, 1e6, 1, &w, err))) return st;
+    if (((size_t)w) % 2 == 0)
+      return fail(err, SCHEDOPT_EINVAL, we, 0, "compare.smooth = %g must be odd", w);
+    if (w > 1 && (st = schedopt_losscurve_smooth(s->compare, (size_t)w, err))) return st;
+    if ((we = ykv_get(l, "compare.start_step")) &&
+        (st = get_range(we, 0, MAX_STEPS, 0, &s->compare_start, err)))
+      return st;
+  } else if (ykv_get(l, "compare")) {
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "compare"), 1, "compare: missing 'file'");
+  }
+  return SCHEDOPT_OK;
+}
+
+void predspec_free(predspec *s) {
+  if (!s) return;
+  free(s->source);
+  free(s->base_dir);
+  free(s->name);
+  free(s->model_file);
+  free(s->boot);
+  free(s->eta);
+  free(s->out);
+  free(s->outfile);
+  schedopt_losscurve_free(s->compare);
+  ykv_free(&s->l);
+  memset(s, 0, sizeof *s);
+}
