@@ -155,8 +155,9 @@ static void ramp(double tau, double end, size_t n, double *p) {
     if (!(p[i] < p[i + 1])) p[i] = 0.5 * ((i ? p[i - 1] : 0) + p[i + 1]);
 }
 
-schedopt_status schedopt_freeform_knots(double H, double tau, size_t n, double *t,
-                                        schedopt_error *err) {
+/* The rule on one segment [0, H] (no refinement points). */
+static schedopt_status knots_segment(double H, double tau, size_t n, double *t,
+                                     schedopt_error *err) {
   if (!t || n < 4 || !(H > 0) || !isfinite(H) || !(tau > 0))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "freeform knots: need n >= 4, H > 0, tau > 0 (got n = %zu, "
@@ -180,6 +181,40 @@ schedopt_status schedopt_freeform_knots(double H, double tau, size_t n, double *
       return schedopt_error_set(err, SCHEDOPT_EINTERNAL,
                                 "freeform knots not increasing at %zu (H = %g, n = %zu)", i,
                                 H, n);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_freeform_knots(double H, double tau, size_t n, const double *refine,
+                                        size_t nrefine, double *t, schedopt_error *err) {
+  if (nrefine == 0) return knots_segment(H, tau, n, t, err);
+  if (!refine || !t)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "freeform knots: NULL refinement points");
+  for (size_t j = 0; j < nrefine; j++)
+    if (!(refine[j] > (j ? refine[j - 1] : 0)) || !(refine[j] < H))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "freeform knots: refinement points must increase within (0, H "
+                                "= %g) (got %g at %zu)", H, refine[j], j);
+  const size_t m = nrefine + 1;
+  if (n < 1 + 3 * m)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "freeform knots: %zu knots are too few for %zu segments (at least "
+                              "%zu)", n, m, 1 + 3 * m);
+  double *seg = malloc(n * sizeof *seg);
+  if (!seg) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  t[0] = 0;
+  size_t k = 1;
+  for (size_t j = 0; j < m; j++) {
+    const double a = j ? refine[j - 1] : 0, b = j < nrefine ? refine[j] : H;
+    size_t ns = (n - 1) / m + (j >= m - (n - 1) % m); /* knots in (a, b] */
+    schedopt_status st = knots_segment(b - a, tau, ns + 1, seg, err);
+    if (st) {
+      free(seg);
+      return st;
+    }
+    for (size_t i = 1; i <= ns; i++) t[k++] = j < nrefine && i == ns ? b : a + seg[i];
+  }
+  free(seg);
+  t[n - 1] = H;
   return SCHEDOPT_OK;
 }
 
@@ -444,7 +479,11 @@ static schedopt_status setup_freeform(schedopt_design *d, schedopt_channel ch, o
   c->t = malloc(K * sizeof *c->t);
   c->v = malloc(K * sizeof *c->v);
   if (!c->t || !c->v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  schedopt_status st = schedopt_freeform_knots(d->H, opt_time_unit(d->base), K, c->t, err);
+  if (p->nrefine > SCHEDOPT_DESIGN_MAXREFINE)
+    return bad(err, ch, "at most %d refinement points", SCHEDOPT_DESIGN_MAXREFINE);
+  schedopt_status st = schedopt_freeform_knots(d->H, opt_time_unit(d->base), K, p->refine,
+                                               p->nrefine, c->t, err);
+  if (st == SCHEDOPT_EINVAL) schedopt_error_prefix(err, "optimize.controls.%s: ", channel_name[ch]);
   if (st) return st;
   if (isnan(p->monotone_after)) p->monotone_after = c->base->warmup;
   c->m = K;

@@ -172,18 +172,20 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
       (st = schedopt_design_alloc(&o->d, base, err)))
     goto done;
   int any = 0;
-  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
-    if (spec->channel[ch].type) {
-      if ((st = schedopt_design_set_channel(o->d, (schedopt_channel)ch, &spec->channel[ch], err)))
-        goto done;
-      any = 1;
-    }
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) any |= spec->channel[ch].type != NULL;
   if (!any) {
-    schedopt_channel_param cp;
-    schedopt_channel_param_default(&cp);
-    cp.type = schedopt_parametrization_freeform;
-    if ((st = schedopt_design_set_channel(o->d, SCHEDOPT_LR, &cp, err))) goto done;
-    o->spec.channel[SCHEDOPT_LR] = cp;
+    schedopt_channel_param_default(&o->spec.channel[SCHEDOPT_LR]);
+    o->spec.channel[SCHEDOPT_LR].type = schedopt_parametrization_freeform;
+  }
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    schedopt_channel_param *cp = &o->spec.channel[ch];
+    if (!cp->type) continue;
+    /* anytime objectives: knots refined toward every horizon, as toward H */
+    if (cp->type == schedopt_parametrization_freeform && cp->nrefine == 0 &&
+        o->obj.kind == SCHEDOPT_OBJ_HORIZONS)
+      for (size_t i = 0; i < o->obj.nh && cp->nrefine < SCHEDOPT_DESIGN_MAXREFINE; i++)
+        if (o->obj.h[i] < H) cp->refine[cp->nrefine++] = o->obj.h[i];
+    if ((st = schedopt_design_set_channel(o->d, (schedopt_channel)ch, cp, err))) goto done;
   }
   const size_t n = schedopt_design_size(o->d);
   if (!(x = malloc(n * sizeof *x))) {
@@ -364,6 +366,10 @@ static void channel_text(const schedopt_optimization *o, int ch, char *buf, size
   } while (0)
   if (c->type == schedopt_parametrization_freeform) {
     APP("%s: freeform, %zu knots, %s", ch_key[ch], c->knots, c->step ? "step" : "linear");
+    if (c->nrefine) {
+      APP(", refined toward");
+      for (size_t i = 0; i < c->nrefine; i++) APP(" %g", c->refine[i]);
+    }
     if (c->monotone)
       APP(", %s after t = %g",
           c->monotone == SCHEDOPT_MONOTONE_DECREASING ? "non-increasing" : "non-decreasing",
@@ -550,6 +556,7 @@ static json_t *summary_json(const schedopt_optimization *o) {
                                           ? "increasing"
                                           : "none"));
       if (c->monotone) json_object_set_new(cj, "monotone_after", jnum(c->monotone_after));
+      json_object_set_new(cj, "refine_at", jarr(c->refine, c->nrefine));
       json_object_set_new(cj, "knot_times", jarr(kt, K));
       const schedopt_control *bc = schedopt_schedule_get(o->best, ch);
       json_object_set_new(cj, "values", jarr(bc->v, bc->n));

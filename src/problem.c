@@ -1574,7 +1574,7 @@ static const char *const opt_obj_horizons[] = {"at", "at_frac", "weights", NULL}
 static const char *const opt_ch_common[] = {"param", "min", "max", NULL};
 static const char *const opt_ch_family[] = {"vary", "bounds", "log", NULL};
 static const char *const opt_ch_freeform[] = {"knots", "interp", "monotone", "monotone_after",
-                                              NULL};
+                                              "refine_at", NULL};
 static const char *const opt_interp[] = {"linear", "step", NULL};
 static const char *const opt_monotone[] = {"none", "decreasing", "increasing", NULL};
 
@@ -1901,6 +1901,27 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
                            &x)))
         return st;
       cp->monotone_after = x;
+    } else if (!strcmp(k, "refine_at")) {
+      double *v = NULL;
+      size_t n = 0;
+      if ((st = get_numseq(err, e, e->path, &v, &n))) return st;
+      if (n > SCHEDOPT_DESIGN_MAXREFINE) {
+        free(v);
+        return fail(err, SCHEDOPT_EINVAL, e, 1, "%s: at most %d times (got %zu)", e->path,
+                    SCHEDOPT_DESIGN_MAXREFINE, n);
+      }
+      for (size_t i = 0; i < n; i++) {
+        ykv_entry item = opt_item(e, i);
+        if (!(v[i] > 0 && v[i] < p->horizon) || (i && !(v[i] > v[i - 1]))) {
+          st = fail(err, SCHEDOPT_EINVAL, &item, 0, "%s[%zu] = %s must be in (0, %.15g) and "
+                    "greater than the previous time", e->path, i, e->items[i], p->horizon);
+          free(v);
+          return st;
+        }
+        cp->refine[i] = v[i];
+      }
+      cp->nrefine = n;
+      free(v);
     }
   }
   /* value bounds */

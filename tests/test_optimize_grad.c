@@ -141,7 +141,7 @@ static void both(const char *name, schedopt_design *d, const schedopt_model *m,
  * horizon allows, dense at both ends, symmetric in spacing. */
 static void test_knots(void) {
   double t[64];
-  CHECK(schedopt_freeform_knots(10000, 1, 64, t, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_freeform_knots(10000, 1, 64, NULL, 0, t, &err) == SCHEDOPT_OK);
   CHECK(t[0] == 0 && t[63] == 10000);
   for (int i = 1; i < 64; i++) CHECK(t[i] - t[i - 1] >= 1 - 1e-9);
   CHECK_CLOSE(t[1], 1, 0, 1e-12);
@@ -154,9 +154,29 @@ static void test_knots(void) {
   for (int i = 2; i < 31; i++) CHECK(t[i + 1] - t[i] >= t[i] - t[i - 1] - 1e-9);
   /* too many knots for the horizon: uniform */
   double u[64];
-  CHECK(schedopt_freeform_knots(50, 1, 64, u, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_freeform_knots(50, 1, 64, NULL, 0, u, &err) == SCHEDOPT_OK);
   CHECK_CLOSE(u[1], 50.0 / 63, 1e-12, 0);
-  CHECK(schedopt_freeform_knots(100, 1, 3, u, &err) == SCHEDOPT_EINVAL);
+  CHECK(schedopt_freeform_knots(100, 1, 3, NULL, 0, u, &err) == SCHEDOPT_EINVAL);
+  /* refined toward interior points too (anytime horizons): each is a knot with
+   * knots one step away on both sides */
+  const double r[2] = {2500, 5000};
+  double v[97];
+  CHECK(schedopt_freeform_knots(10000, 1, 97, r, 2, v, &err) == SCHEDOPT_OK);
+  CHECK(v[0] == 0 && v[96] == 10000);
+  int seen = 0;
+  for (int i = 1; i < 97; i++) {
+    CHECK(v[i] > v[i - 1]);
+    for (int j = 0; j < 2; j++)
+      if (v[i] == r[j] && i + 1 < 97) {
+        seen++;
+        CHECK_CLOSE(v[i] - v[i - 1], 1, 0, 1e-9);
+        CHECK_CLOSE(v[i + 1] - v[i], 1, 0, 1e-9);
+      }
+  }
+  CHECK(seen == 2);
+  CHECK(schedopt_freeform_knots(10000, 1, 9, r, 2, v, &err) == SCHEDOPT_EINVAL); /* too few */
+  const double bad_r[2] = {5000, 2500};
+  CHECK(schedopt_freeform_knots(10000, 1, 97, bad_r, 2, v, &err) == SCHEDOPT_EINVAL);
 }
 
 /* Projection round trip and the monotone map. */

@@ -75,6 +75,7 @@ typedef enum schedopt_monotone {
 #define SCHEDOPT_DESIGN_NAMELEN 32
 #define SCHEDOPT_FREEFORM_MINKNOTS 16
 #define SCHEDOPT_FREEFORM_MAXKNOTS 1024
+#define SCHEDOPT_DESIGN_MAXREFINE 64
 
 /* How one channel is optimized.  NAN means "default" wherever allowed. */
 typedef struct schedopt_channel_param {
@@ -92,6 +93,10 @@ typedef struct schedopt_channel_param {
   int step;                  /* 0: piecewise linear, 1: piecewise constant */
   schedopt_monotone monotone;
   double monotone_after;     /* clock time t_m; NAN: the given control's warmup */
+  /* interior times in (0, H) toward which knots are refined as toward 0 and
+   * H (e.g. the horizons of an anytime objective); increasing */
+  size_t nrefine;
+  double refine[SCHEDOPT_DESIGN_MAXREFINE];
 } schedopt_channel_param;
 
 void schedopt_channel_param_default(schedopt_channel_param *p);
@@ -102,9 +107,11 @@ void schedopt_channel_param_default(schedopt_channel_param *p);
  * mirror image refined toward H: H − q_j for the ⌈n/2⌉−1 distances q_j < H/2
  * of the same construction, and H.  τ is one step (step clock) or one batch
  * (data clock).  If the horizon is too short for that (n·τ > H) the knots are
- * uniform. */
-schedopt_status schedopt_freeform_knots(double H, double tau, size_t n, double *t,
-                                        schedopt_error *err);
+ * uniform.  With interior refinement points r_1 < … < r_m in (0, H) the rule
+ * is applied to each of the m + 1 segments [0, r_1], …, [r_m, H] (the n − 1
+ * knots after 0 shared out equally, at least 3 per segment). */
+schedopt_status schedopt_freeform_knots(double H, double tau, size_t n, const double *refine,
+                                        size_t nrefine, double *t, schedopt_error *err);
 
 /* ---- designs -------------------------------------------------------------- */
 
