@@ -1837,13 +1837,24 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
       schedopt_model_get_type(p->model) == schedopt_model_fsl)
     return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: the fsl model has no momentum", path);
   const ykv_entry *pe = NULL;
+  int inferred = -1;
   if (ce->kind == YKV_SCALAR && !ce->is_null) {
     pe = ce;
   } else if (ce->kind == YKV_MAP) {
     snprintf(key, sizeof key, "%s.param", path);
     pe = ykv_get(l, key);
-    if (!pe)
-      return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: missing 'param' (family or freeform)", path);
+    if (!pe) { /* inferred from the keys given: knots… → freeform, vary… → family */
+      int ff = 0, fam = 0;
+      for (size_t i = 0; i < l->n; i++)
+        if (ykv_is_under(l->v[i].path, path) && ykv_depth(l->v[i].path) == 4) {
+          ff |= opt_in(opt_ch_freeform, ykv_leaf(l->v[i].path));
+          fam |= opt_in(opt_ch_family, ykv_leaf(l->v[i].path));
+        }
+      if (ff == fam)
+        return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: missing 'param' (family or freeform)",
+                    path);
+      inferred = ff ? 1 : 0;
+    }
   } else {
     char d[256];
     ykv_describe(ce, d, sizeof d);
@@ -1851,9 +1862,9 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
                 "a 'param', got %s", path, d);
   }
   static const char *const ptypes[] = {"family", "freeform", NULL};
-  int pt;
+  int pt = inferred;
   snprintf(key, sizeof key, "%s.param", path);
-  if ((st = opt_choice(err, pe, key, ptypes, &pt))) return st;
+  if (pe && (st = opt_choice(err, pe, key, ptypes, &pt))) return st;
   cp->type = pt == 0 ? schedopt_parametrization_family : schedopt_parametrization_freeform;
   const char *const *mine = pt == 0 ? opt_ch_family : opt_ch_freeform;
   const char *const *other = pt == 0 ? opt_ch_freeform : opt_ch_family;
