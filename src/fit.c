@@ -104,7 +104,7 @@ void schedopt_fit_options_default(schedopt_fit_options *o) {
   o->segments = 10;
   o->level = 0.9;
   o->method = SCHEDOPT_SURROGATE_FAST;
-  o->tol = 1e-8;
+  o->tol = 1e-9;
 }
 
 static schedopt_status check_options(const schedopt_fit_options *o, schedopt_error *err) {

@@ -68,8 +68,10 @@ int sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_ma
     if (fabs(Un - U) < 1e-6) break;
     U = Un;
   }
-  /* lumping: v_lo = ln(q (p+1) Γ(p))/(p+1) − ln(1 + ρ xmax), worst at ρ_min */
-  double lnq_lo = (log(q * (p + 1)) + lgp) / (p + 1) - log1p(exp(lnrho_min) * xmax) + lnrho_min;
+  /* lumping: v_lo = ln(q' (p+1) Γ(p))/(p+1) − ln(1 + ρ xmax), worst at ρ_min;
+   * q' = q/32 leaves room for the θ-derivatives (∂/∂p brings a factor |v|) */
+  double lnq_lo =
+      (log(q / 32 * (p + 1)) + lgp) / (p + 1) - log1p(exp(lnrho_min) * xmax) + lnrho_min;
   double lnq_hi = log(U) + lnrho_max;
   double jl = floor(lnq_lo / h), jh = ceil(lnq_hi / h);
   if (!(jh >= jl) || jh - jl + 1 > SX_MAX_NODES) return -1;
@@ -198,9 +200,12 @@ size_t schedopt_expsum_kernel(double p, double rho, double xmax, double tol, dou
   if (!mem) return 0;
   sx_tables(&pl, mem);
   memcpy(q, pl.q, pl.J * sizeof *q);
-  double s = sx_weights(&pl, log(rho), w, NULL, NULL, NULL, NULL);
+  sx_weights(&pl, log(rho), w, NULL, NULL, NULL, NULL);
   free(mem);
-  if (w0) *w0 = 1 - s;
+  /* the lumped nodes j < jlo, summed as a geometric series (e^{−e^v} ≈ 1
+   * there), so that w_0 keeps its relative accuracy where (1 + ρx)^−p is tiny */
+  double v = (pl.jlo - 1) * pl.h - log(rho);
+  if (w0) *w0 = exp(log(pl.h) + p * v - pl.lgp) / -expm1(-p * pl.h);
   return pl.J;
 }
 
@@ -277,7 +282,7 @@ schedopt_status schedopt_surrogate_alloc(schedopt_surrogate **out,
   s->type = T;
   for (size_t i = 0; i < T->nparams; i++) s->theta[i] = T->params[i].def;
   s->method = SCHEDOPT_SURROGATE_FAST;
-  s->tol = 1e-8;
+  s->tol = 1e-9;
   *out = s;
   return SCHEDOPT_OK;
 }

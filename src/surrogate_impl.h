@@ -19,7 +19,8 @@ extern const schedopt_surrogate_type sx_fsl_llm_type, sx_mpl_type;
  * to (1 + ρx)^−p, for ρ in [ρ_min, ρ_max] and 0 ≤ x ≤ xmax), each ≤ tol/4:
  *   spacing   2|Γ(p + 2πi/h)|/Γ(p)                          (Poisson summation)
  *   top       Γ(p, U)/Γ(p), nodes with e^v > U dropped
- *   lumping   ρx·e^{(p+1)v_lo}/((p+1)Γ(p)) ≤ tol/4·(1 + ρx)^−p at x = xmax. */
+ *   lumping   ρx·e^{(p+1)v_lo}/((p+1)Γ(p)) ≤ tol/128·(1 + ρx)^−p at x = xmax
+ *             (the extra 1/32 for the θ-derivatives). */
 typedef struct sx_plan {
   double p, h, lgp; /* exponent, spacing, ln Γ(p) */
   double lnU;       /* log of the top cut U */

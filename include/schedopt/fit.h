@@ -66,7 +66,7 @@ typedef struct schedopt_fit_options {
   int segments;           /* bootstrap segments per fit curve (default 10) */
   double level;           /* band coverage (default 0.9) */
   schedopt_surrogate_method method; /* evaluation (default fast) */
-  double tol;             /* exponential-sum accuracy (default 1e-8) */
+  double tol;             /* exponential-sum accuracy (default 1e-9) */
 } schedopt_fit_options;
 
 void schedopt_fit_options_default(schedopt_fit_options *o);

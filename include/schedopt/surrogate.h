@@ -22,7 +22,7 @@
  *           replaced by a trapezoid sum over v with J nodes (a sum of
  *           exponentials in intrinsic time), so the double sum becomes J
  *           first-order recursions; J is chosen per call for a relative
- *           accuracy `tol` of the kernel on the run's range (default 1e-8).
+ *           accuracy `tol` of the kernel on the run's range (default 1e-9).
  *   direct  the O(K·n) double sum with pow() (the reference).
  * Both give ∂L/∂Θ exactly (of the formula they evaluate).
  */
@@ -90,7 +90,7 @@ const schedopt_surrogate_type *schedopt_surrogate_type_find(const char *name);
 /* ---- a surrogate with its parameters ------------------------------------ */
 typedef struct schedopt_surrogate schedopt_surrogate;
 
-/* Parameters at their defaults, fast method, tol 1e-8. */
+/* Parameters at their defaults, fast method, tol 1e-9. */
 schedopt_status schedopt_surrogate_alloc(schedopt_surrogate **out,
                                          const schedopt_surrogate_type *T,
                                          schedopt_error *err);
@@ -127,8 +127,10 @@ schedopt_status schedopt_surrogate_grad_lr(const schedopt_surrogate *s,
 /* Exponential-sum kernel used by the fast method, exposed for tests and
  * tools: nodes (rate q_j = e^{jh}) and weights w_j with
  *   (1 + ρ x)^−p ≈ w_0 + Σ_j w_j e^{−q_j x}   for 0 ≤ x ≤ xmax,
- * w_0 = 1 − Σ_j w_j (exact at x = 0).  Returns J (≤ cap; 0 on bad input);
- * q and w receive J values, *w0 the constant. */
+ * relative error ≤ tol; w_0 is the sum of the lumped low-rate nodes.  Returns
+ * J (≤ cap; 0 on bad input); q and w receive J values, *w0 the constant.
+ * (The models use w_0 = 1 − Σ_j w_j instead, exact at x = 0: they need the
+ * kernel to absolute accuracy, since it multiplies learning-rate drops.) */
 size_t schedopt_expsum_kernel(double p, double rho, double xmax, double tol, double *q,
                               double *w, double *w0, size_t cap);
 
