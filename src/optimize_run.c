@@ -111,6 +111,15 @@ static schedopt_status make_times(schedopt_optimization *o, schedopt_error *err)
   return SCHEDOPT_OK;
 }
 
+/* How far a projection's objective may exceed a baseline's and still count
+ * as the same schedule: 10⁻⁶ of the removable loss, plus the integrator's
+ * accuracy on cvodes (a table's knots change where CVODES steps). */
+static double contain_tol(const schedopt_optimization *o, double Jb, double rtol) {
+  double t = 1e-6 * (Jb - o->floor);
+  if (schedopt_problem_integrator(o->p) != schedopt_integrator_recursion) t += 10 * rtol * Jb;
+  return t;
+}
+
 /* The problem's schedule with channel ch replaced by c. */
 static schedopt_status with_control(const schedopt_schedule *s, schedopt_channel ch,
                                     const schedopt_control *c, schedopt_schedule **out,
@@ -249,7 +258,7 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
     }
     if (i < o->nb) {
       o->bproj[i] = J;
-      o->bcont[i] = J <= o->b[i].J + 1e-6 * (o->b[i].J - o->floor);
+      o->bcont[i] = J <= o->b[i].J + contain_tol(o, o->b[i].J, rtol);
     }
     if (J < bestJ) {
       bestJ = J;
@@ -278,7 +287,7 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
     goto done;
   for (size_t i = 0; i < o->nb; i++) {
     if (o->b[i].J < o->J) o->beaten++;
-    if (o->bcont[i] && o->b[i].J < o->J - 1e-6 * (o->b[i].J - o->floor)) o->cbeaten++;
+    if (o->bcont[i] && o->b[i].J < o->J - contain_tol(o, o->b[i].J, rtol)) o->cbeaten++;
   }
 
   /* curves */

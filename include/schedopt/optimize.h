@@ -316,7 +316,8 @@ const schedopt_schedule *schedopt_optimization_schedule(const schedopt_optimizat
 size_t schedopt_optimization_nbaselines(const schedopt_optimization *o);
 /* Baseline i, its objective projected onto the design (J of the nearest
  * design point; NAN if not representable) and whether the design contains it
- * (projection within 1e-6 of its excess). */
+ * (projection within 1e-6 of its removable loss J − J∞, plus 10·rtol·J with
+ * the cvodes integrator: its accuracy). */
 const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimization *o,
                                                         size_t i, double *J_projected,
                                                         int *contained);
