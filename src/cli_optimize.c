@@ -30,7 +30,7 @@ static const char *help =
     "                        the summary goes to standard output\n"
     "  --set KEY=VALUE       override a problem key (repeatable), e.g.\n"
     "                        --set budget.steps=1e5 --set optimize.controls.lr.knots=128\n"
-    "  -q, --quiet           no progress line and no summary (files only)\n"
+    "  -q, --quiet           no progress line, and no summary when files are written\n"
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 success; 2 bad input; 1 a failed run (solver failure, or a\n"
@@ -80,6 +80,7 @@ static int run(int argc, char **argv) {
   }
   const char *dir = o.output ? o.output : spec->output[0] ? spec->output : NULL;
   if (dir && !strcmp(dir, "-")) dir = NULL;
+  if (dir && (st = schedopt_optimization_prepare_dir(dir, &err))) goto failed;
   st = schedopt_optimization_run(&opt, p, spec, &err);
   if (pg.shown) fprintf(stderr, "\r%79s\r", "");
   if (st) goto failed;

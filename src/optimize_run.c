@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "control_impl.h"
 #include "outfile.h"
@@ -684,6 +685,15 @@ static schedopt_status make_dir(const char *dir, schedopt_error *err) {
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
     return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder", dir);
   return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_optimization_prepare_dir(const char *dir, schedopt_error *err) {
+  if (!dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "no output folder");
+  schedopt_status st = make_dir(dir, err);
+  if (!st && access(dir, W_OK | X_OK) != 0)
+    st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write into the folder: %s", dir,
+                            strerror(errno));
+  return st;
 }
 
 static char *join(const char *dir, const char *name) {

@@ -326,8 +326,11 @@ const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimizat
 void schedopt_optimization_violations(const schedopt_optimization *o, size_t *beaten,
                                       size_t *contained_beaten);
 
-/* Reports: `dir` (created if missing) receives schedule.csv, summary.json and
- * summary.txt, each written atomically. */
+/* Create the report folder `dir` if missing and check that it is writable
+ * (so a bad place is reported before a long run). */
+schedopt_status schedopt_optimization_prepare_dir(const char *dir, schedopt_error *err);
+/* Reports: `dir` (created if missing) receives schedule.csv, baselines.csv,
+ * summary.json and summary.txt, each written atomically. */
 schedopt_status schedopt_optimization_write(const schedopt_optimization *o, const char *dir,
                                             schedopt_error *err);
 schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o, FILE *f,
