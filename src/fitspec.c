@@ -682,20 +682,20 @@ schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_t
   json_t *root = json_load_file(path, 0, &je);
   if (!root)
     return schedopt_error_set(err, je.line > 0 ? SCHEDOPT_EPARSE : SCHEDOPT_EIO,
-                              "%s:%d:%d: error: %s", path, je.line, je.column, je.text);
+                              "%s:%d:%d: %s", path, je.line, je.column, je.text);
   schedopt_status st = SCHEDOPT_OK;
   const char *mn = json_string_value(json_object_get(root, "model"));
   json_t *params = json_object_get(root, "params");
   if (!mn || !(*type = schedopt_surrogate_type_find(mn)) || !json_is_object(params)) {
     st = schedopt_error_set(err, SCHEDOPT_EINVAL,
-                            "%s: error: not a fit result of schedopt fit (needs \"model\" = a "
-                            "known surrogate and \"params\")", path);
+                            "%s: not a fit result of schedopt fit (needs \"model\" = a known "
+                            "surrogate and \"params\")", path);
     goto done;
   }
   for (size_t k = 0; k < (*type)->nparams && !st; k++) {
     json_t *v = json_object_get(params, (*type)->params[k].name);
     if (!json_is_number(v))
-      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: params.%s is missing or not a number",
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: params.%s is missing or not a number",
                               path, (*type)->params[k].name);
     else
       theta[k] = json_number_value(v);
@@ -714,8 +714,8 @@ schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_t
       for (size_t k = 0; k < np && !st; k++) {
         json_t *x = json_array_get(row, k);
         if (!json_is_number(x))
-          st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: bootstrap.params[%zu] is not "
-                                  "a list of %zu numbers", path, i, np);
+          st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: bootstrap.params[%zu] is not a "
+                                  "list of %zu numbers", path, i, np);
         else
           v[i * np + k] = json_number_value(x);
       }
