@@ -43,7 +43,7 @@ const schedopt_algorithm *schedopt_algorithm_find(const char *name) {
 
 void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s) {
   memset(s, 0, sizeof *s);
-  s->ftol_rel = 1e-10;
+  s->ftol_rel = 1e-9;
   s->xtol_rel = 1e-8;
   s->maxeval = 2000;
   s->starts = 1;

@@ -190,7 +190,7 @@ typedef int (*schedopt_progress_fn)(void *ctx, const char *stage, long evals, do
 
 typedef struct schedopt_optimizer_settings {
   const schedopt_algorithm *algorithm; /* NULL: LD_LBFGS (GOLDEN if n = 1) */
-  double ftol_rel;   /* on log(J − J∞), i.e. ≈ relative change of the excess; 0 off */
+  double ftol_rel;   /* relative change of log(J − J∞) per iteration; 0 off */
   double xtol_rel;   /* relative change of x; 0 off */
   long maxeval;      /* per start; 0: no limit */
   double maxtime;    /* seconds for all starts together; 0: no limit */
@@ -203,7 +203,7 @@ typedef struct schedopt_optimizer_settings {
   const char *stage; /* label passed to progress */
 } schedopt_optimizer_settings;
 
-/* ftol_rel 1e-10, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1. */
+/* ftol_rel 1e-9, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1. */
 void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s);
 
 typedef struct schedopt_opt_result {
