@@ -108,10 +108,13 @@ typedef struct run_ctx {
 static double evaluate(run_ctx *c, const double *x, double *gJ) {
   double J;
   schedopt_error e = {0};
-  schedopt_status st =
-      c->set->fd_gradient && gJ
-          ? schedopt_design_eval_fd(c->d, c->it, c->obj, x, 1e-6, &J, gJ, &e)
-          : schedopt_design_eval(c->d, c->it, c->obj, x, &J, gJ, &e);
+  /* FD steps: 1e-6 of the box for the exact recursion, 1e-4 for an ODE
+   * (whose objective carries noise of order rtol·J) */
+  const double h = schedopt_integrator_get_type(c->it) == schedopt_integrator_recursion ? 1e-6
+                                                                                        : 1e-4;
+  schedopt_status st = c->set->fd_gradient && gJ
+                           ? schedopt_design_eval_fd(c->d, c->it, c->obj, x, h, &J, gJ, &e)
+                           : schedopt_design_eval(c->d, c->it, c->obj, x, &J, gJ, &e);
   c->evals++;
   if (gJ) c->gevals++;
   if (st == SCHEDOPT_EDIVERGE || (!st && !isfinite(J))) {
