@@ -56,5 +56,7 @@ extern const cli_command cli_simulate;
 extern const cli_command cli_export;
 extern const cli_command cli_plot;
 extern const cli_command cli_optimize;
+extern const cli_command cli_sweep;
+extern const cli_command cli_merge;
 
 #endif

@@ -1,0 +1,129 @@
+/* schedopt/sweep.h — a problem's optimization over a list of horizons or
+ * budgets, and the scaling exponents it shows.
+ *
+ * A sweep problem is an ordinary problem file with a `sweep:` section
+ * (docs/yaml.md, "sweep"):
+ *
+ *   sweep: {key: budget.steps, values: [1e3, 3e3, 1e4, 3e4, 1e5]}
+ *   sweep: {key: budget.steps, from: 1e3, to: 1e5, points: 5}   # log-spaced
+ *
+ * Case i is the problem with `key = values[i]` applied last (after the
+ * file and any overrides), and runs its `optimize:` section
+ * (schedopt_optimization_run): the optimum and every tuned baseline.  The
+ * final excess loss L − σ² of each schedule is fitted against the swept value
+ * x in log-log scale by least squares, L − σ² ≈ C·x^(−ζ), and ζ is reported
+ * beside the prediction of the model notes §6 (best constant (a−1)/(a+b−1),
+ * optimal schedule (a−1)/a easy, (a−1)/b hard).
+ *
+ * Cases are independent: schedopt_sweep_run_case may be called for different
+ * cases from different threads at once (the CLI runs them with OpenMP).
+ * Reports depend only on the results, never on timing or thread count.
+ * A sharded run (K of N: cases i with i mod N = K − 1) writes a shard file;
+ * schedopt_sweep_merge joins shard files into the full sweep.
+ */
+#ifndef SCHEDOPT_SWEEP_H
+#define SCHEDOPT_SWEEP_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "schedopt/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SCHEDOPT_SWEEP_MAXCASES 10000
+#define SCHEDOPT_SWEEP_MAXSCHED 8 /* the optimum and up to 7 baselines */
+#define SCHEDOPT_SWEEP_NAMELEN 48
+
+/* One schedule's result in one case. */
+typedef struct schedopt_sweep_result {
+  char name[SCHEDOPT_SWEEP_NAMELEN];  /* "optimum" or the baseline type ("wsd") */
+  char label[SCHEDOPT_SWEEP_NAMELEN]; /* "optimum", "wsd (sqrt)", ... */
+  double J;      /* objective (the final loss by default) */
+  double excess; /* J − σ²·Σw */
+} schedopt_sweep_result;
+
+typedef struct schedopt_sweep_case {
+  size_t index;
+  char value[64]; /* as applied: "key=value" */
+  double x;       /* the value as a number (the abscissa of the fits) */
+  int done;       /* 1 once run (successfully or not) */
+  schedopt_status status;
+  char message[SCHEDOPT_ERRMSG_LEN]; /* if status != OK */
+  double a, b, sigma2;                /* model exponents (notes' notation), noise */
+  long evals, grad_evals;             /* the optimum's optimizer */
+  char code[32];                      /* NLopt's result by name */
+  size_t contained_beaten;            /* contained baselines better than the optimum (bug) */
+  size_t nres;
+  schedopt_sweep_result res[SCHEDOPT_SWEEP_MAXSCHED]; /* [0] is the optimum */
+  double seconds;                     /* wall time of the case (never written) */
+} schedopt_sweep_case;
+
+/* A fitted exponent: L − σ² ≈ exp(intercept)·x^(−slope). */
+typedef struct schedopt_sweep_slope {
+  char name[SCHEDOPT_SWEEP_NAMELEN];
+  double slope, intercept;
+  size_t points;  /* cases used (finite, positive excess) */
+  double theory;  /* model notes §6 prediction, NAN if none */
+  const char *theory_rule; /* "(a-1)/b (optimal, hard)", or NULL */
+} schedopt_sweep_slope;
+
+/* Least-squares slope of log y against log x over the points with x > 0 and
+ * y > 0 finite: returns −d log y / d log x (the decay exponent ζ), NAN with
+ * fewer than two usable points or a single x.  *used and *intercept
+ * (log y at x = 1) if non-NULL. */
+double schedopt_loglog_slope(const double *x, const double *y, size_t n, double *intercept,
+                             size_t *used);
+
+typedef struct schedopt_sweep schedopt_sweep;
+
+/* Read a sweep problem: the `sweep:` section is read here (unknown keys,
+ * wrong types, bad values: located errors, SCHEDOPT_EINVAL), overrides
+ * `sweep.*=…` apply to it and all others to every case, and every case's
+ * problem is built and its optimize: section read (so bad input is reported
+ * before anything runs). */
+schedopt_status schedopt_sweep_load_file(schedopt_sweep **out, const char *path,
+                                         const char *const *sets, size_t nsets,
+                                         schedopt_error *err);
+void schedopt_sweep_free(schedopt_sweep *s);
+
+size_t schedopt_sweep_ncases(const schedopt_sweep *s);
+const char *schedopt_sweep_key(const schedopt_sweep *s);
+const char *schedopt_sweep_problem_name(const schedopt_sweep *s);
+const schedopt_sweep_case *schedopt_sweep_get_case(const schedopt_sweep *s, size_t i);
+
+/* Restrict to shard k of n (1 ≤ k ≤ n): cases i with i mod n = k − 1.  The
+ * reports become a shard file.  n = 1 is the whole sweep. */
+schedopt_status schedopt_sweep_set_shard(schedopt_sweep *s, size_t k, size_t n,
+                                         schedopt_error *err);
+/* 1 if case i belongs to this (shard of the) sweep. */
+int schedopt_sweep_in_shard(const schedopt_sweep *s, size_t i);
+
+/* Run case i (thread-safe for distinct i).  A failed run (divergence,
+ * solver failure) is recorded in the case and returned. */
+schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_error *err);
+
+/* Fitted slopes of the optimum and of every baseline over the done cases
+ * (*n of them, at most SCHEDOPT_SWEEP_MAXSCHED). */
+void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, size_t *n);
+
+/* Reports.  A whole sweep writes DIR/sweep.csv (case,key,value,schedule,
+ * label,objective,excess), DIR/sweep.json and DIR/summary.txt; a shard
+ * writes DIR/sweep-shard-K-of-N.json only.  Atomic; DIR created if missing. */
+schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
+                                     schedopt_error *err);
+schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
+                                          schedopt_error *err);
+
+/* Join shard files (or folders holding them: every sweep-shard-*-of-*.json
+ * inside) into the whole sweep.  They must come from the same problem (file
+ * and overrides) and sweep, with the same shard count, and cover every case
+ * exactly once (SCHEDOPT_EINVAL otherwise, naming the files). */
+schedopt_status schedopt_sweep_merge(schedopt_sweep **out, const char *const *paths, size_t n,
+                                     schedopt_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,32 @@
+/* sweep_impl.h — the sweep object shared by sweep.c and sweep_io.c
+ * (private). */
+#ifndef SCHEDOPT_SWEEP_IMPL_H
+#define SCHEDOPT_SWEEP_IMPL_H
+
+#include "schedopt/optimize.h"
+#include "schedopt/problem.h"
+#include "schedopt/sweep.h"
+
+struct schedopt_sweep {
+  char *text;   /* the problem file with its sweep: block blanked (NULL after a merge) */
+  size_t len;
+  char *source; /* file name, for messages */
+  char stem[256];
+  int has_name;
+  char **sets;  /* overrides of the problem (not sweep.*), in order */
+  size_t nsets;
+  char name[256]; /* problem name */
+  char key[128];
+  size_t n;
+  schedopt_sweep_case *cases;
+  char fp_problem[17], fp_sweep[17];
+  size_t shard_k, shard_n;
+};
+
+schedopt_status sweep_alloc(schedopt_sweep **out, size_t n, schedopt_error *err);
+schedopt_status sweep_build_case(const schedopt_sweep *s, size_t i, schedopt_problem **out,
+                                 schedopt_optimize_spec *spec, schedopt_error *err);
+void sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
+                  const char **rule_o);
+
+#endif
