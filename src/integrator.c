@@ -735,7 +735,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
       goto done;
     }
-    CVodeSetQuadErrConB(it->cv, it->which, SUNFALSE);
+    CVodeSetQuadErrConB(it->cv, it->which, SUNTRUE);
     it->P = P;
     it->b_ready = 1;
   } else if ((f = CVodeReInitB(it->cv, it->which, H, it->yB)) != CV_SUCCESS ||
@@ -745,9 +745,13 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   }
   /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
   CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
-  /* the gradient is a quadrature of λᵀ ∂f/∂θ: under error control too, else
-   * the smooth λ lets CVODES take steps that under-resolve fast y(t) */
-  CVodeQuadSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-6);
+  /* The gradient is a quadrature of λᵀ ∂f/∂θ and is kept under error
+   * control: backward steps cross the kinks of table controls (knots one
+   * step apart near t = 0 and t = H), and without the test they integrate
+   * the kinked per-knot sensitivities badly.  Absolute tolerance rtol·|J|:
+   * gradients are resolved to the objective's own relative accuracy per unit
+   * change of a parameter. */
+  CVodeQuadSStolerancesB(it->cv, it->which, it->rtol, it->rtol * fmax(fabs(*J), 1e-300));
   CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
   blr_linsol_invalidate(it->LSB);
   for (size_t seg = k.n + 1; seg-- > 0;) {
