@@ -11,5 +11,7 @@
 #include "schedopt/integrator.h"
 #include "schedopt/problem.h"
 #include "schedopt/optimize.h"
+#include "schedopt/export.h"
+#include "schedopt/plot.h"
 
 #endif
