@@ -3,7 +3,8 @@
  * CVODES backend (loss only, and with the bias/variance split) and the exact
  * recursion as far as feasible.  Each configuration runs in its own process
  * so its peak RSS is its own; the time is the median of the repeats, one
- * core, 200 log-spaced output points.
+ * core (process CPU time, so other load on the machine does not inflate it),
+ * 200 log-spaced output points.
  *
  *   bench_forward [max_log10_T_recursion (default 6)] [repeats (default 15)]
  *
@@ -22,7 +23,7 @@
 
 static double now(void) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to other load on the machine */
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
