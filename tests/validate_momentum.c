@@ -1,0 +1,127 @@
+/* Momentum in the hard phase (ctest -L validation; docs/validation.md).
+ *
+ * Bordelon–Mori setting (N = 1000, a = 3.5, b = 5, σ² = 0.25, batch 5,
+ * η ≤ 1), matched ODE.  At each horizon: the SGD optimum (free-form lr) and
+ * the joint optimum of free-form lr and heavy-ball momentum μ ≤ 0.99 (the
+ * momentum dynamics: controls.momentum present).  Model notes §6: in the hard
+ * phase an optimal momentum schedule beats SGD's optimum; the check is at
+ * T = 10⁵.
+ *
+ *   validate_momentum [knots (48)]      (OMP_NUM_THREADS threads) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "schedopt/schedopt.h"
+#include "schedopt/sweep.h"
+#include "testutil.h"
+
+#define NT 3
+static const double horizons[NT] = {1000, 10000, 100000};
+
+typedef struct job {
+  double T;
+  int momentum;
+  size_t knots;
+  int ok;
+  char msg[SCHEDOPT_ERRMSG_LEN];
+  double J, sigma2, seconds, mu_max, mu_mean, eff_max;
+  long evals;
+  char code[32];
+} job;
+
+static double wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void run(job *j) {
+  char y[1024];
+  snprintf(y, sizeof y,
+           "name: validate_momentum\n"
+           "model: {type: plrf, a: 3.5, b: 5, N: 1000, sigma2: 0.25, split: false, "
+           "dynamics: matched}\n"
+           "budget: {steps: %.0f}\n"
+           "controls: {lr: {type: wsd, peak: 1.0, decay_frac: 0.2, shape: linear}, batch: 5%s}\n"
+           "optimize:\n"
+           "  controls:\n"
+           "    lr: {param: freeform, knots: %zu, max: 1.0}\n"
+           "%s"
+           "  baselines: [constant, wsd]\n",
+           j->T, j->momentum ? ", momentum: 0" : "", j->knots,
+           j->momentum ? "    momentum: {param: freeform, knots: 48, max: 0.99}\n" : "");
+  schedopt_error e = {0};
+  schedopt_problem *p = NULL;
+  schedopt_optimization *o = NULL;
+  schedopt_optimize_spec *spec = malloc(sizeof *spec);
+  const double t0 = wall();
+  j->ok = spec && !schedopt_problem_alloc(&p, &e) &&
+          !schedopt_problem_load_string(p, y, strlen(y), "validate_momentum", &e) &&
+          !schedopt_problem_build(p, &e) && !schedopt_problem_optimize_spec(p, spec, &e) &&
+          !schedopt_optimization_run(&o, p, spec, &e);
+  j->seconds = wall() - t0;
+  if (!j->ok) {
+    snprintf(j->msg, sizeof j->msg, "%s", e.msg);
+  } else {
+    const schedopt_opt_result *r = schedopt_optimization_result(o);
+    j->J = r->J;
+    j->evals = r->evals;
+    snprintf(j->code, sizeof j->code, "%s", r->code_name);
+    j->sigma2 = schedopt_problem_sigma2(p);
+    const schedopt_schedule *s = schedopt_optimization_schedule(o);
+    double sum = 0;
+    const int M = 2000;
+    for (int i = 0; i < M; i++) {
+      schedopt_uval u;
+      schedopt_schedule_eval(s, j->T * i / M, &u);
+      j->mu_max = fmax(j->mu_max, u.momentum);
+      j->eff_max = fmax(j->eff_max, u.lr / (1 - u.momentum));
+      sum += u.momentum;
+    }
+    j->mu_mean = sum / M;
+  }
+  schedopt_optimization_free(o);
+  schedopt_problem_free(p);
+  free(spec);
+}
+
+int main(int argc, char **argv) {
+  const size_t K = argc > 1 ? (size_t)atol(argv[1]) : 48;
+  job jobs[2 * NT];
+  memset(jobs, 0, sizeof jobs);
+  for (int i = 0; i < NT; i++) {
+    jobs[2 * i] = (job){.T = horizons[i], .momentum = 0, .knots = K};
+    jobs[2 * i + 1] = (job){.T = horizons[i], .momentum = 1, .knots = K};
+  }
+  const double t0 = wall();
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int k = 2 * NT - 1; k >= 0; k--) run(&jobs[k]);
+  printf("validate_momentum: hard phase N=1000 a=3.5 b=5 sigma2=0.25 batch 5 eta<=1, matched "
+         "ODE, free-form lr (%zu knots) and momentum (48 knots, mu <= 0.99); %.0f s\n\n",
+         K, wall() - t0);
+  for (int k = 0; k < 2 * NT; k++)
+    if (!jobs[k].ok) {
+      fprintf(stderr, "T=%g momentum=%d failed: %s\n", jobs[k].T, jobs[k].momentum, jobs[k].msg);
+      return 1;
+    }
+  printf("  %8s %14s %14s %8s %9s %9s %12s\n", "T", "SGD opt excess", "lr+mu excess", "ratio",
+         "max mu", "mean mu", "max eta/(1-mu)");
+  double x[NT], ys[NT], ym[NT];
+  for (int i = 0; i < NT; i++) {
+    const job *s = &jobs[2 * i], *m = &jobs[2 * i + 1];
+    x[i] = s->T;
+    ys[i] = s->J - s->sigma2;
+    ym[i] = m->J - m->sigma2;
+    printf("  %8.0f %14.6e %14.6e %8.4f %9.4f %9.4f %12.4g   (%ld / %ld evals, %s / %s)\n", s->T,
+           ys[i], ym[i], ys[i] / ym[i], m->mu_max, m->mu_mean, m->eff_max, s->evals, m->evals,
+           s->code, m->code);
+  }
+  printf("  slopes: SGD optimum %.4f, lr+momentum optimum %.4f (SGD theory (a-1)/b = 0.5)\n",
+         schedopt_loglog_slope(x, ys, NT, NULL, NULL), schedopt_loglog_slope(x, ym, NT, NULL, NULL));
+  CHECK_MSG(ym[NT - 1] < ys[NT - 1], "T = 1e5: momentum optimum %.6e does not beat SGD %.6e",
+            ym[NT - 1], ys[NT - 1]);
+  return test_finish();
+}
