@@ -1,0 +1,116 @@
+/* Optimizer benchmark: the free-form learning-rate optimum of the hard phase
+ * (Bordelon–Mori setting: a = 3.5, b = 5, N = 1000, σ² = 0.25, batch 5,
+ * η ≤ 1), LD_LBFGS with adjoint gradients on the matched ODE (cvodes), from
+ * the WSD schedule (peak 1, 20 % linear anneal) to convergence (the default
+ * tolerances).  Prints the optimizer's evaluations, gradient calls, final loss
+ * and time, and the optimum's final loss under the exact per-step recursion
+ * (the target for bench_paper_gd, which optimizes the recursion directly).
+ *
+ *   bench_optimize [T (1e6)] [knots (256)] [N (1000)] [b (5)]
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "schedopt/schedopt.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static schedopt_error err;
+
+#define OK(call)                                                  \
+  do {                                                            \
+    if ((call)) {                                                 \
+      fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, err.msg); \
+      exit(1);                                                    \
+    }                                                             \
+  } while (0)
+
+static schedopt_problem *problem(double T, long N, double b, const char *dyn) {
+  char y[512];
+  snprintf(y, sizeof y,
+           "model: {type: plrf, a: 3.5, b: %g, N: %ld, sigma2: 0.25, split: false, "
+           "dynamics: %s}\n"
+           "budget: {steps: %.0f}\n"
+           "controls: {lr: {type: wsd, peak: 1.0, decay_frac: 0.2, shape: linear}, batch: 5}\n",
+           b, N, dyn, T);
+  schedopt_problem *p = NULL;
+  OK(schedopt_problem_alloc(&p, &err));
+  OK(schedopt_problem_load_string(p, y, strlen(y), "bench", &err));
+  OK(schedopt_problem_build(p, &err));
+  return p;
+}
+
+int main(int argc, char **argv) {
+  const double T = argc > 1 ? atof(argv[1]) : 1e6;
+  const size_t K = argc > 2 ? (size_t)atol(argv[2]) : 256;
+  const long N = argc > 3 ? atol(argv[3]) : 1000;
+  const double b = argc > 4 ? atof(argv[4]) : 5;
+  schedopt_problem *p = problem(T, N, b, "matched");
+  const schedopt_schedule *base = schedopt_problem_schedule(p);
+  double rtol, atol;
+  long max_steps;
+  schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
+  schedopt_integrator *it = NULL;
+  OK(schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, schedopt_problem_model(p), &err));
+  OK(schedopt_integrator_set_tolerances(it, rtol, atol, &err));
+  OK(schedopt_integrator_set_max_steps(it, max_steps, &err));
+  schedopt_design *d = NULL;
+  OK(schedopt_design_alloc(&d, base, &err));
+  schedopt_channel_param cp;
+  schedopt_channel_param_default(&cp);
+  cp.type = schedopt_parametrization_freeform;
+  cp.knots = K;
+  cp.hi = 1.0;
+  OK(schedopt_design_set_channel(d, SCHEDOPT_LR, &cp, &err));
+  const size_t n = schedopt_design_size(d);
+  double *x0 = malloc(n * sizeof *x0);
+  OK(schedopt_design_project(d, base, x0, &err));
+  schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
+  schedopt_optimizer_settings set;
+  schedopt_optimizer_settings_default(&set);
+  schedopt_opt_result res;
+  const double t0 = now();
+  const clock_t c0 = clock();
+  OK(schedopt_design_optimize(d, it, &obj, &set, x0, &res, &err));
+  const double secs = now() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+  schedopt_integrator_stats st;
+  schedopt_integrator_get_stats(it, &st);
+  printf("bench_optimize: hard phase a=3.5 b=%g N=%ld, T=%.0f, free-form %zu knots, %s "
+         "(adjoint), matched ODE (cvodes, rtol %g)\n",
+         b, N, T, K, res.algorithm->name, rtol);
+  printf("  start      L_T = %.10f (WSD, peak 1, 20 %% linear anneal)\n", res.J_start);
+  printf("  optimum    L_T = %.10f, L_T - sigma^2 = %.6g  (%s)\n", res.J, res.J - 0.25,
+         res.code_name);
+  printf("  work       %ld evaluations, %ld gradient calls, %.2f s wall, %.2f s CPU (one "
+         "thread)\n",
+         res.evals, res.grad_evals, secs, cpu);
+  /* the optimum under the exact recursion: the target for bench_paper_gd */
+  const schedopt_schedule *sopt;
+  OK(schedopt_design_apply(d, res.x, &sopt, &err));
+  schedopt_problem *pr = problem(T, N, b, "recursion");
+  schedopt_integrator *ir = NULL;
+  OK(schedopt_integrator_alloc(&ir, schedopt_integrator_recursion, schedopt_problem_model(pr),
+                               &err));
+  double Jr;
+  const double t1 = now();
+  OK(schedopt_integrator_objective(ir, sopt, &obj, &Jr, &err));
+  printf("  recursion  L_T = %.10f for the same schedule (one exact forward pass, %.2f s): "
+         "the target for bench_paper_gd\n",
+         Jr, now() - t1);
+  schedopt_integrator_free(ir);
+  schedopt_problem_free(pr);
+  schedopt_opt_result_free(&res);
+  free(x0);
+  schedopt_design_free(d);
+  schedopt_integrator_free(it);
+  schedopt_problem_free(p);
+  return 0;
+}
