@@ -370,7 +370,7 @@ typedef struct objctx {
 } objctx;
 
 static void x_to_theta(const objctx *c, const double *x, double *th) {
-  memcpy(th, c->base, sizeof c->base);
+  memcpy(th, c->base, c->f->type->nparams * sizeof *th);
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
     th[k] = c->f->type->params[k].log_scale ? exp(x[i]) : x[i];
