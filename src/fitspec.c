@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define MAXP SCHEDOPT_SURROGATE_MAXP
-#define MAX_STEPS 100000000.0
+#define MAX_STEPS 10000000.0
 
 /* ------------------------------------------------------------ helpers */
 

@@ -12,7 +12,7 @@
 #include "control_impl.h"
 
 /* Largest step a log may reach (the schedule is stored per step). */
-#define LC_MAX_STEPS 100000000.0
+#define LC_MAX_STEPS 10000000.0
 
 struct schedopt_losscurve {
   char *name;
