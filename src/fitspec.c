@@ -733,6 +733,27 @@ done:
   return st;
 }
 
+schedopt_status schedopt_fit_load_result(const char *path, schedopt_surrogate **out,
+                                         size_t *nboot, schedopt_error *err) {
+  if (!path || !out) return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit_load_result: NULL argument");
+  const schedopt_surrogate_type *T = NULL;
+  double th[MAXP], *boot = NULL, level;
+  size_t nb = 0;
+  schedopt_status st = fitspec_read_result(path, &T, th, &boot, &nb, &level, err);
+  free(boot);
+  if (st) return st;
+  schedopt_surrogate *s = NULL;
+  if ((st = schedopt_surrogate_alloc(&s, T, err))) return st;
+  if ((st = schedopt_surrogate_set_params(s, th, err))) {
+    schedopt_error_prefix(err, "%s: ", path);
+    schedopt_surrogate_free(s);
+    return st;
+  }
+  if (nboot) *nboot = nb;
+  *out = s;
+  return SCHEDOPT_OK;
+}
+
 /* ---------------------------------------------------------- predict spec */
 
 static const char *const ptop_keys[] = {"name", "model", "schedule", "output", "compare", NULL};

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "schedopt/fit.h"
 #include "testutil.h"
 
 static char out[1 << 16];
@@ -45,6 +46,18 @@ static void test_bundled(void) {
       "  steps: 24000\n"
       "  lr: {type: cosine, peak: 3.0e-4, floor: 3.0e-5, warmup: 2160}\n"
       "output: {every: 1000, start: 2000}\n");
+  /* the library reads the same result */
+  {
+    char fj[2100];
+    snprintf(fj, sizeof fj, "%s/fit.json", dir);
+    schedopt_surrogate *s = NULL;
+    schedopt_error err = {0};
+    size_t nb = 0;
+    CHECK(schedopt_fit_load_result(fj, &s, &nb, &err) == SCHEDOPT_OK);
+    CHECK(nb == 4 && s && schedopt_surrogate_get_type(s) == schedopt_surrogate_fsl_llm);
+    schedopt_surrogate_free(s);
+    CHECK(schedopt_fit_load_result(SCHEDOPT_TMP_DIR "/nope.json", &s, NULL, &err) == SCHEDOPT_EIO);
+  }
   snprintf(args, sizeof args, "predict '%s' -o -", spec);
   CHECK(test_run_cli(args, out, sizeof out) == 0);
   CHECK(has("step,lr,intrinsic_time,loss,loss_lo,loss_hi") && has("\n23999,"));

@@ -134,6 +134,12 @@ typedef struct schedopt_fit_curve {
   const int *scored;                /* 1 for the scored points */
 } schedopt_fit_curve;
 
+/* A surrogate with the parameters of a fit result written by `schedopt fit`
+ * (fit.json); *nboot receives the number of bootstrap refits stored with it
+ * (may be NULL). */
+schedopt_status schedopt_fit_load_result(const char *path, schedopt_surrogate **out,
+                                         size_t *nboot, schedopt_error *err);
+
 size_t schedopt_fit_ncurves(const schedopt_fit *f);
 /* After run or evaluate. */
 schedopt_status schedopt_fit_get_curve(const schedopt_fit *f, size_t i, schedopt_fit_curve *c,
