@@ -359,6 +359,8 @@ typedef struct objctx {
   schedopt_fit *f;
   const schedopt_fit_options *o;
   int nx, map[MAXP];
+  int cpl[MAXP];      /* per x: θ index of its lr exponent (coupled scale), or −1 */
+  double lnref;       /* ln of the peak lr of the fitted curves */
   double base[MAXP];
   double *L, *dL;
   size_t *steps;
@@ -369,11 +371,19 @@ typedef struct objctx {
   nlopt_opt opt;
 } objctx;
 
+/* Search variables x: θ, ln θ for scales, and ln(θ·η_ref^−p) for a scale
+ * coupled to an lr exponent p (θ = e^{x + p ln η_ref}, kept in its valid
+ * range). */
 static void x_to_theta(const objctx *c, const double *x, double *th) {
   memcpy(th, c->base, c->f->type->nparams * sizeof *th);
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
     th[k] = c->f->type->params[k].log_scale ? exp(x[i]) : x[i];
+  }
+  for (int i = 0; i < c->nx; i++) {
+    if (c->cpl[i] < 0) continue;
+    const schedopt_surrogate_param *p = &c->f->type->params[c->map[i]];
+    th[c->map[i]] = fmin(fmax(exp(x[i] + th[c->cpl[i]] * c->lnref), p->lo), p->hi);
   }
 }
 
@@ -381,6 +391,19 @@ static void theta_to_x(const objctx *c, const double *th, double *x) {
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
     x[i] = c->f->type->params[k].log_scale ? log(th[k]) : th[k];
+    if (c->cpl[i] >= 0) x[i] -= th[c->cpl[i]] * c->lnref;
+  }
+}
+
+/* ∂f/∂x from ∂f/∂θ. */
+static void grad_to_x(const objctx *c, const double *th, const double *gth, double *gx) {
+  double g[MAXP];
+  memcpy(g, gth, c->f->type->nparams * sizeof *g);
+  for (int i = 0; i < c->nx; i++) /* θ_k = e^{x + θ_p ln η_ref}: ∂θ_k/∂θ_p = θ_k ln η_ref */
+    if (c->cpl[i] >= 0) g[c->cpl[i]] += gth[c->map[i]] * th[c->map[i]] * c->lnref;
+  for (int i = 0; i < c->nx; i++) {
+    int k = c->map[i];
+    gx[i] = g[k] * (c->f->type->params[k].log_scale ? th[k] : 1);
   }
 }
 
@@ -435,11 +458,8 @@ static double nl_objective(unsigned n, const double *x, double *grad, void *data
     if (grad) memset(grad, 0, n * sizeof *grad);
     return HUGE_VAL;
   }
-  if (grad)
-    for (unsigned i = 0; i < n; i++) {
-      int k = c->map[i];
-      grad[i] = gth[k] * (c->f->type->params[k].log_scale ? th[k] : 1);
-    }
+  if (grad) grad_to_x(c, th, gth, grad);
+  (void)n;
   return v;
 }
 
@@ -646,6 +666,15 @@ static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o,
   c->dL = malloc(maxnf * np * sizeof *c->dL);
   c->steps = malloc(maxnf * sizeof *c->steps);
   if (!c->L || !c->dL || !c->steps) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  /* the peak lr over the fitted curves (the reference of coupled scales) */
+  double emax = 0;
+  for (size_t ci = 0; ci < f->ncv; ci++) {
+    if (!f->cv[ci].nf) continue;
+    size_t K;
+    const double *eta = schedopt_losscurve_lr(f->cv[ci].c, &K);
+    for (size_t k = 0; k < K; k++) emax = fmax(emax, eta[k]);
+  }
+  c->lnref = emax > 0 ? log(emax) : 0;
   for (size_t k = 0; k < np; k++) {
     if (f->fixed[k]) continue;
     const schedopt_surrogate_param *p = &f->type->params[k];
@@ -653,6 +682,17 @@ static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o,
     if (p->log_scale) {
       lo = log(lo > 0 ? lo : 1e-300);
       hi = log(hi);
+    }
+    c->cpl[c->nx] = -1;
+    if (p->log_scale && p->lr_exponent) {
+      for (size_t g = 0; g < np; g++)
+        if (!strcmp(f->type->params[g].name, p->lr_exponent)) c->cpl[c->nx] = (int)g;
+      int g = c->cpl[c->nx];
+      if (g >= 0) { /* x = ln θ − θ_p ln η_ref over the boxes of θ and θ_p */
+        double plo = f->fixed[g] ? f->fixval[g] : f->lo[g], phi = f->fixed[g] ? f->fixval[g] : f->hi[g];
+        lo -= (c->lnref < 0 ? plo : phi) * c->lnref;
+        hi -= (c->lnref < 0 ? phi : plo) * c->lnref;
+      }
     }
     xl[c->nx] = lo;
     xu[c->nx] = hi;

@@ -21,13 +21,13 @@
 enum { P_L0, P_C1, P_C2, P_C3, P_C4, P_S, P_GAMMA, NP };
 
 static const schedopt_surrogate_param fsl_params[NP] = {
-    {"L0", 2.0, 0, 1e6, 0, 20, 0, "irreducible loss"},
-    {"c1", 1.0, 0, 1e12, 1e-6, 1e4, 1, "amplitude of the power law in intrinsic time"},
-    {"c2", 300.0, 0, 1e12, 1e-3, 1e7, 1, "amplitude of the annealing (LR-drop) term"},
-    {"c3", 0.5, 0, 1e6, 1e-4, 1e4, 1, "constant part of the drop weight c3 + T^-s"},
-    {"c4", 300.0, 1e-12, 1e12, 1e-2, 1e6, 1, "rate of the drop response in intrinsic time"},
-    {"s", 0.5, 1e-3, 10, 0.02, 3, 0, "power-law exponent in intrinsic time"},
-    {"gamma", 0.6, 1e-4, 20, 1e-3, 10, 0, "exponent of the drop response (1 + c4 x)^-gamma"},
+    {"L0", 2.0, 0, 1e6, 0, 20, 0, "irreducible loss", NULL},
+    {"c1", 1.0, 0, 1e12, 1e-6, 1e4, 1, "amplitude of the power law in intrinsic time", NULL},
+    {"c2", 300.0, 0, 1e12, 1e-3, 1e7, 1, "amplitude of the annealing (LR-drop) term", NULL},
+    {"c3", 0.5, 0, 1e6, 1e-4, 1e4, 1, "constant part of the drop weight c3 + T^-s", NULL},
+    {"c4", 300.0, 1e-12, 1e12, 1e-2, 1e6, 1, "rate of the drop response in intrinsic time", NULL},
+    {"s", 0.5, 1e-3, 10, 0.02, 3, 0, "power-law exponent in intrinsic time", NULL},
+    {"gamma", 0.6, 1e-4, 20, 1e-3, 10, 0, "exponent of the drop response (1 + c4 x)^-gamma", NULL},
 };
 
 /* Loss of the power-law part at T > 0 (with its θ-derivatives). */

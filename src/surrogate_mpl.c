@@ -21,13 +21,13 @@
 enum { P_L0, P_A, P_ALPHA, P_B, P_C, P_BETA, P_GAMMA, NP };
 
 static const schedopt_surrogate_param mpl_params[NP] = {
-    {"L0", 2.0, 0, 1e6, 0, 20, 0, "irreducible loss"},
-    {"A", 0.5, 0, 1e12, 1e-4, 1e3, 1, "amplitude of the power law A*T^-alpha"},
-    {"alpha", 0.5, 1e-3, 10, 0.02, 3, 0, "power-law exponent in intrinsic time"},
-    {"B", 400.0, 0, 1e12, 1e-2, 1e7, 1, "amplitude of the loss-drop term"},
-    {"C", 2.0, 1e-12, 1e12, 1e-4, 1e4, 1, "scale of the drop response"},
-    {"beta", 0.6, 1e-3, 20, 0.02, 10, 0, "exponent of G(x) = 1 - (C x + 1)^-beta"},
-    {"gamma", 0.6, 0, 5, 0, 2, 0, "learning-rate exponent eta_k^-gamma in G's argument"},
+    {"L0", 2.0, 0, 1e6, 0, 20, 0, "irreducible loss", NULL},
+    {"A", 0.5, 0, 1e12, 1e-4, 1e3, 1, "amplitude of the power law A*T^-alpha", NULL},
+    {"alpha", 0.5, 1e-3, 10, 0.02, 3, 0, "power-law exponent in intrinsic time", NULL},
+    {"B", 400.0, 0, 1e12, 1e-2, 1e7, 1, "amplitude of the loss-drop term", NULL},
+    {"C", 2.0, 1e-12, 1e12, 1e-4, 1e4, 1, "scale of the drop response", "gamma"},
+    {"beta", 0.6, 1e-3, 20, 0.02, 10, 0, "exponent of G(x) = 1 - (C x + 1)^-beta", NULL},
+    {"gamma", 0.6, 0, 5, 0, 2, 0, "learning-rate exponent eta_k^-gamma in G's argument", NULL},
 };
 
 static double powerlaw(const double *th, double T, double *d) {

@@ -46,6 +46,10 @@ typedef struct schedopt_surrogate_param {
   double fit_lo, fit_hi;   /* default search box of a fit */
   int log_scale;           /* 1: a positive scale, searched on a log scale */
   const char *doc;
+  /* For a scale that enters as θ·η^−p (mpl's C with p = gamma): the name of
+   * p.  Fits then search ln(θ·η_ref^−p) at the peak η_ref instead of ln θ,
+   * which the data pin down when η stays near its peak.  NULL: none. */
+  const char *lr_exponent;
 } schedopt_surrogate_param;
 
 /* What to evaluate: the schedule and the output steps. */
