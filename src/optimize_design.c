@@ -769,3 +769,101 @@ schedopt_status schedopt_design_eval_fd(schedopt_design *d, schedopt_integrator 
   if (!st) st = schedopt_design_apply(d, x, NULL, err);
   return st;
 }
+
+/* ---- optimizer steps on a data clock ----------------------------------------- */
+
+/* 8-point Gauss–Legendre on [a, b]: ∫ dτ / B and, if g, −∫ ∂B/∂θ / B² dτ added
+ * to g (np entries; dp a workspace of np). */
+static double steps_gl(const schedopt_control *c, double H, double a, double b, double *g,
+                       double *dp, size_t np) {
+  static const double x[4] = {0.1834346424956498, 0.5255324099163290, 0.7966664774136267,
+                              0.9602898564975363};
+  static const double w[4] = {0.3626837833783620, 0.3137066458778873, 0.2223810344533745,
+                              0.1012285362903763};
+  const double m = 0.5 * (a + b), h = 0.5 * (b - a);
+  double s = 0;
+  for (int i = 0; i < 8; i++) {
+    double t = m + (i & 1 ? -1 : 1) * h * x[i / 2], wt = h * w[i / 2];
+    double B = schedopt_control_eval(c, H, t, g ? dp : NULL);
+    s += wt / B;
+    if (g)
+      for (size_t k = 0; k < np; k++) g[k] -= wt * dp[k] / (B * B);
+  }
+  return s;
+}
+
+/* Adaptive: halves [a, b] until the 8-point rule agrees with the two halves to
+ * tol (relative to the whole), then adds the halves' value and gradient. */
+static double steps_adapt(const schedopt_control *c, double H, double a, double b,
+                          double whole, int depth, double *g, double *dp, size_t np) {
+  const double m = 0.5 * (a + b);
+  double l = steps_gl(c, H, a, m, NULL, NULL, 0), r = steps_gl(c, H, m, b, NULL, NULL, 0);
+  if (depth >= 40 || fabs(l + r - whole) <= 1e-13 * fabs(l + r) || !(m > a && m < b)) {
+    if (g) {
+      steps_gl(c, H, a, m, g, dp, np);
+      steps_gl(c, H, m, b, g, dp, np);
+    }
+    return l + r;
+  }
+  return steps_adapt(c, H, a, m, l, depth + 1, g, dp, np) +
+         steps_adapt(c, H, m, b, r, depth + 1, g, dp, np);
+}
+
+schedopt_status schedopt_design_steps(schedopt_design *d, const double *x, double *steps,
+                                      double *gx, schedopt_error *err) {
+  if (!d || !steps || (!x && d->n)) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_steps: NULL");
+  const schedopt_schedule *s;
+  schedopt_status st = schedopt_design_apply(d, x, &s, err);
+  if (st) return st;
+  if (gx) memset(gx, 0, d->n * sizeof *gx);
+  const double H = d->H;
+  if (schedopt_schedule_clock(s) == SCHEDOPT_CLOCK_STEPS) {
+    *steps = H;
+    return SCHEDOPT_OK;
+  }
+  const double units = schedopt_schedule_units_per_sample(s);
+  const schedopt_control *c = schedopt_schedule_get(s, SCHEDOPT_BATCH);
+  const int grad = gx && d->ch[SCHEDOPT_BATCH];
+  const size_t np = schedopt_control_nparams(c);
+  size_t nk = schedopt_control_knots(c, H, NULL, NULL, 0);
+  double *kt = malloc((nk + 3) * sizeof *kt), *dp = grad ? malloc(np * sizeof *dp) : NULL;
+  double *g = grad ? calloc(np, sizeof *g) : NULL;
+  if (!kt || (grad && (!dp || !g))) {
+    free(kt), free(dp), free(g);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  /* segments between the control's knots (and its warmup end) */
+  size_t n = 0;
+  kt[n++] = 0;
+  if (c->warmup > 0 && c->warmup < H) kt[n++] = c->warmup;
+  n += schedopt_control_knots(c, H, kt + n, NULL, nk);
+  kt[n++] = H;
+  for (size_t i = 1; i < n; i++) /* insertion sort: the warmup end in place */
+    for (size_t j = i; j > 0 && kt[j] < kt[j - 1]; j--) {
+      double tmp = kt[j];
+      kt[j] = kt[j - 1];
+      kt[j - 1] = tmp;
+    }
+  double sum = 0;
+  for (size_t i = 0; i + 1 < n; i++) {
+    if (!(kt[i + 1] > kt[i])) continue;
+    double whole = steps_gl(c, H, kt[i], kt[i + 1], NULL, NULL, 0);
+    sum += steps_adapt(c, H, kt[i], kt[i + 1], whole, 0, g, dp, np);
+  }
+  *steps = sum / units;
+  if (grad) {
+    for (size_t k = 0; k < np; k++) g[k] /= units;
+    /* chain rule with zero sensitivities for the other channels */
+    double *gt[SCHEDOPT_NCHANNELS] = {NULL, NULL, NULL};
+    for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
+      if (d->ch[ch]) {
+        gt[ch] = ch == SCHEDOPT_BATCH ? g : d->gth[ch];
+        if (ch != SCHEDOPT_BATCH) memset(d->gth[ch], 0, d->gth_n[ch] * sizeof(double));
+      }
+    st = schedopt_design_chain(d, x, gt, gx, err);
+  }
+  free(kt);
+  free(dp);
+  free(g);
+  return st;
+}

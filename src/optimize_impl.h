@@ -51,4 +51,9 @@ schedopt_status opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
 /* Whether name is a value parameter of a family (scaled by "gain"). */
 int opt_is_value_param(const schedopt_control_type *T, const char *name);
 
+/* A copy of built problem p with "key=value" overrides applied, built
+ * (problem.c, the optimize: block). */
+schedopt_status opt_problem_variant(const schedopt_problem *p, const char *const *sets,
+                                    size_t nsets, schedopt_problem **out, schedopt_error *err);
+
 #endif

@@ -15,20 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALG(n, g, lo, hi, doc) {#n, NLOPT_##n, g, lo, hi, doc}
+#define ALG(n, g, lo, hi, doc, con) {#n, NLOPT_##n, g, lo, hi, doc, con}
 const schedopt_algorithm schedopt_algorithms[] = {
-    ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (default)"),
-    ALG(LD_MMA, 1, 1, 0, "method of moving asymptotes (constraints)"),
-    ALG(LD_CCSAQ, 1, 1, 0, "conservative convex separable quadratic approximations (constraints)"),
-    ALG(LD_SLSQP, 1, 1, 0, "sequential quadratic programming (constraints; dense, n up to a few hundred)"),
-    ALG(LD_TNEWTON_PRECOND_RESTART, 1, 1, 0, "preconditioned truncated Newton"),
-    ALG(LD_VAR2, 1, 1, 0, "shifted limited-memory variable metric, rank 2"),
-    ALG(LN_BOBYQA, 0, 2, 0, "derivative-free, quadratic models (small families)"),
-    ALG(LN_COBYLA, 0, 1, 0, "derivative-free, linear approximations (constraints)"),
-    ALG(LN_SBPLX, 0, 1, 0, "derivative-free, subplex (Nelder-Mead on subspaces)"),
-    ALG(LN_NELDERMEAD, 0, 1, 0, "derivative-free simplex"),
-    {"GOLDEN", -1, 0, 1, 1, "derivative-free, one variable: 11-point grid, then golden section"},
-    {NULL, 0, 0, 0, 0, NULL}};
+    ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (default)", 0),
+    ALG(LD_MMA, 1, 1, 0, "method of moving asymptotes (constraints; the default with a step cap)", 1),
+    ALG(LD_CCSAQ, 1, 1, 0, "conservative convex separable quadratic approximations (constraints)", 1),
+    ALG(LD_SLSQP, 1, 1, 0, "sequential quadratic programming (constraints; dense, n up to a few hundred)", 1),
+    ALG(LD_TNEWTON_PRECOND_RESTART, 1, 1, 0, "preconditioned truncated Newton", 0),
+    ALG(LD_VAR2, 1, 1, 0, "shifted limited-memory variable metric, rank 2", 0),
+    ALG(LN_BOBYQA, 0, 2, 0, "derivative-free, quadratic models (small families)", 0),
+    ALG(LN_COBYLA, 0, 1, 0, "derivative-free, linear approximations (constraints)", 1),
+    ALG(LN_SBPLX, 0, 1, 0, "derivative-free, subplex (Nelder-Mead on subspaces)", 0),
+    ALG(LN_NELDERMEAD, 0, 1, 0, "derivative-free simplex", 0),
+    {"GOLDEN", -1, 0, 1, 1, "derivative-free, one variable: 11-point grid, then golden section", 0},
+    {NULL, 0, 0, 0, 0, NULL, 0}};
 
 const schedopt_algorithm *schedopt_algorithm_find(const char *name) {
   if (!name) return NULL;
@@ -97,6 +97,9 @@ typedef struct run_ctx {
   double t0;
   long evals, gevals;
   double best_J, *best_x;
+  double cap;            /* max_steps (0: none) */
+  double *gs;            /* ∂steps/∂x workspace */
+  long infeasible;       /* evaluations over the cap */
   double *xs;            /* x for the current z */
   long start_evals;      /* evaluations at the start of the current start */
   int improved;          /* the current start improved best_J */
@@ -127,7 +130,21 @@ static double evaluate(run_ctx *c, const double *x, double *gJ) {
     }
     return HUGE_VAL;
   }
-  if (J < c->best_J) {
+  int feasible = 1;
+  if (c->cap > 0 && isfinite(J)) {
+    double steps;
+    schedopt_status s2 = schedopt_design_steps(c->d, x, &steps, NULL, &e);
+    if (s2) {
+      if (!c->st) {
+        c->st = s2;
+        if (c->err) *c->err = e;
+      }
+      return HUGE_VAL;
+    }
+    feasible = steps <= c->cap * (1 + 1e-6);
+    if (!feasible) c->infeasible++;
+  }
+  if (feasible && J < c->best_J) {
     c->best_J = J;
     memcpy(c->best_x, x, schedopt_design_size(c->d) * sizeof *x);
     c->improved = 1;
@@ -160,6 +177,28 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
   if (grad)
     for (unsigned i = 0; i < n; i++) grad[i] /= ex * s[i];
   return log(ex);
+}
+
+/* The step cap in z: steps(x)/cap − 1 ≤ 0. */
+static double nl_steps(unsigned n, const double *z, double *grad, void *data) {
+  run_ctx *c = data;
+  const double *s = c->d->scale;
+  double *x = c->xs;
+  for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
+  double steps;
+  schedopt_error e = {0};
+  schedopt_status st = schedopt_design_steps(c->d, x, &steps, grad ? c->gs : NULL, &e);
+  if (st) {
+    if (!c->st) {
+      c->st = st;
+      if (c->err) *c->err = e;
+    }
+    nlopt_force_stop(c->opt);
+    return HUGE_VAL;
+  }
+  if (grad)
+    for (unsigned i = 0; i < n; i++) grad[i] = c->gs[i] / (c->cap * s[i]);
+  return steps / c->cap - 1;
 }
 
 /* Golden section in 1-D: 11-point grid over [lo, hi], then the best cell. */
@@ -220,7 +259,15 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "optimize: nothing to optimize (no channel is parametrized)");
   const schedopt_algorithm *alg = set.algorithm;
-  if (!alg) alg = schedopt_algorithm_find(n == 1 ? "GOLDEN" : "LD_LBFGS");
+  const int capped = set.max_steps > 0;
+  if (!alg) alg = schedopt_algorithm_find(capped ? "LD_MMA" : n == 1 ? "GOLDEN" : "LD_LBFGS");
+  if (capped && !alg->constraints)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "optimize.algorithm: %s cannot take the step cap (max_steps is an "
+                              "inequality constraint): use LD_MMA, LD_CCSAQ, LD_SLSQP or "
+                              "LN_COBYLA", alg->name);
+  if (capped && !isfinite(set.max_steps))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.max_steps: must be finite");
   if (n < alg->min_dim || (alg->max_dim && n > alg->max_dim))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "optimize.algorithm: %s needs %s%zu decision variable%s, this "
@@ -232,8 +279,10 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   run_ctx c = {0};
   c.best_x = malloc(n * sizeof *c.best_x);
   c.xs = malloc(n * sizeof *c.xs);
+  c.gs = malloc(n * sizeof *c.gs);
+  c.cap = capped ? set.max_steps : 0;
   schedopt_status st = SCHEDOPT_OK;
-  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs) {
+  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
@@ -293,6 +342,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * sc[i];
       nlopt_set_upper_bounds(c.opt, c.xs);
       nlopt_set_min_objective(c.opt, nl_objective, &c);
+      if (capped) nlopt_add_inequality_constraint(c.opt, nl_steps, &c, 1e-9);
       if (set.ftol_rel > 0) nlopt_set_ftol_rel(c.opt, set.ftol_rel);
       if (set.xtol_rel > 0) nlopt_set_xtol_rel(c.opt, set.xtol_rel);
       if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval > 2000000000 ? 2000000000 : set.maxeval));
@@ -335,6 +385,14 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       goto done;
     }
   }
+  if (!isfinite(c.best_J) && capped && c.infeasible) {
+    st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                            "optimize.max_steps: no schedule tried met the step cap of %.10g "
+                            "(%ld evaluation%s over it): raise max_steps or the batch size's "
+                            "upper bound", set.max_steps, c.infeasible,
+                            c.infeasible == 1 ? "" : "s");
+    goto done;
+  }
   if (!isfinite(c.best_J)) {
     st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
                             "optimize: every schedule tried diverged (lower the bounds)");
@@ -362,6 +420,7 @@ done:
   free(x);
   free(c.best_x);
   free(c.xs);
+  free(c.gs);
   if (st) schedopt_opt_result_free(res);
   return st;
 }

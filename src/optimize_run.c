@@ -43,6 +43,14 @@ struct schedopt_optimization {
   schedopt_row *rows;
   schedopt_row *brows[NBT];
   double seconds, seconds_baselines;
+  double steps;            /* optimizer steps of the optimum (schedopt_design_steps) */
+  double start_steps;      /* of the start point */
+  /* outer searches: the problem of the chosen case (owned), and the table */
+  schedopt_problem *own;
+  int outer;               /* 0 none, 1 model size (compute budget), 2 steps to target */
+  size_t nouter;
+  double *ox, *oJ, *oloss, *osteps; /* N or H tried; objective, final loss, steps there */
+  double oseconds;
 };
 
 static const char *const ch_key[SCHEDOPT_NCHANNELS] = {"lr", "batch", "momentum"};
@@ -54,6 +62,8 @@ void schedopt_optimize_spec_default(schedopt_optimize_spec *s) {
   s->channel[SCHEDOPT_LR].type = schedopt_parametrization_freeform;
   schedopt_optimizer_settings_default(&s->settings);
   for (unsigned i = 0; schedopt_baseline_types[i]; i++) s->baselines |= 1u << i;
+  s->target = NAN;
+  s->model_size_points = 5;
 }
 
 void schedopt_optimization_free(schedopt_optimization *o) {
@@ -67,6 +77,11 @@ void schedopt_optimization_free(schedopt_optimization *o) {
   }
   free(o->times);
   free(o->rows);
+  free(o->ox);
+  free(o->oJ);
+  free(o->oloss);
+  free(o->osteps);
+  schedopt_problem_free(o->own);
   free(o);
 }
 
@@ -142,10 +157,26 @@ static schedopt_status simulate(schedopt_integrator *it, const schedopt_schedule
   return schedopt_integrator_run(it, s, t, n, *rows, err);
 }
 
-schedopt_status schedopt_optimization_run(schedopt_optimization **out,
-                                          const schedopt_problem *p,
-                                          const schedopt_optimize_spec *spec,
-                                          schedopt_error *err) {
+/* The batch channel's freeform values scaled by f (clamped to the box): the
+ * steps of a constant-ratio change scale by 1/f. */
+static void scale_batch(schedopt_design *d, double *x, double f) {
+  const schedopt_channel_param *c = schedopt_design_channel(d, SCHEDOPT_BATCH);
+  if (c->type != schedopt_parametrization_freeform || c->monotone) return;
+  size_t n = schedopt_design_size(d);
+  double *lo = malloc(n * sizeof *lo), *hi = malloc(n * sizeof *hi);
+  if (lo && hi) {
+    schedopt_design_bounds(d, lo, hi);
+    for (size_t i = 0; i < n; i++) {
+      const char *nm = schedopt_design_var_name(d, i);
+      if (!strncmp(nm, "batch[", 6)) x[i] = fmin(hi[i], fmax(lo[i], x[i] * f));
+    }
+  }
+  free(lo);
+  free(hi);
+}
+
+static schedopt_status run_one(schedopt_optimization **out, const schedopt_problem *p,
+                               const schedopt_optimize_spec *spec, schedopt_error *err) {
   if (!out || !p || !spec)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: NULL");
   *out = NULL;
@@ -221,19 +252,24 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
   o->lr_lo = lrp->type ? lrp->lo : 0;
   o->lr_hi = lrp->type ? lrp->hi : opt_control_max(schedopt_schedule_get(base, SCHEDOPT_LR), H);
   const double tb = opt_now();
+  schedopt_optimizer_settings bset = set; /* the lr alone: the step cap cannot bind */
+  bset.max_steps = 0;
   for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++) {
     if (!(spec->baselines & (1u << i)) || !(o->lr_hi > 0)) continue;
     schedopt_baseline *b = &o->b[o->nb];
     st = schedopt_baseline_tune(schedopt_baseline_types[i], base, SCHEDOPT_LR, o->lr_lo,
-                                o->lr_hi, it, &o->obj, &set, b, err);
+                                o->lr_hi, it, &o->obj, &bset, b, err);
     if (st == SCHEDOPT_EDIVERGE) continue; /* every tuning point diverged */
     if (st) goto done;
     o->nb++;
   }
   o->seconds_baselines = opt_now() - tb;
 
-  /* start: the best of the problem's schedule and the baselines, projected */
-  double bestJ = HUGE_VAL;
+  /* start: the best of the problem's schedule and the baselines, projected
+   * (under a step cap the best feasible one, else the best) */
+  const double cap = set.max_steps;
+  double bestJ = HUGE_VAL, best_inf = HUGE_VAL;
+  int have_feasible = 0;
   double *xb = malloc(n * sizeof *xb);
   if (!xb) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
@@ -257,9 +293,29 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
       *err = e2;
       break;
     }
+    int feasible = 1;
+    if (cap > 0) {
+      double stp;
+      if ((st = schedopt_design_steps(o->d, xb, &stp, NULL, err))) break;
+      feasible = stp <= cap * (1 + 1e-6);
+    }
     if (i < o->nb) {
       o->bproj[i] = J;
-      o->bcont[i] = J <= o->b[i].J + contain_tol(o, o->b[i].J, rtol);
+      /* a baseline over the step cap is not a point of the constrained design */
+      o->bcont[i] = feasible && J <= o->b[i].J + contain_tol(o, o->b[i].J, rtol);
+    }
+    if (!feasible) {
+      if (!have_feasible && J < best_inf) {
+        best_inf = J;
+        memcpy(x, xb, n * sizeof *x);
+        snprintf(o->start_from, sizeof o->start_from, "%s%s, batch scaled to the step cap",
+                 i < o->nb ? "baseline " : "", i < o->nb ? o->b[i].label : "the problem's schedule");
+      }
+      continue;
+    }
+    if (!have_feasible) {
+      have_feasible = 1;
+      bestJ = HUGE_VAL;
     }
     if (J < bestJ) {
       bestJ = J;
@@ -270,6 +326,16 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
   }
   free(xb);
   if (st) goto done;
+  if (cap > 0 && !have_feasible && isfinite(best_inf)) {
+    /* repair: raise the batch until the start meets the cap */
+    double stp = 0;
+    for (int k = 0; k < 50; k++) {
+      if ((st = schedopt_design_steps(o->d, x, &stp, NULL, err))) goto done;
+      if (stp <= cap) break;
+      scale_batch(o->d, x, stp / cap * (1 + 1e-9));
+    }
+    if ((st = schedopt_design_eval(o->d, it, &o->obj, x, &bestJ, NULL, err))) goto done;
+  }
   if (!isfinite(bestJ)) {
     st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
                             "optimize: neither the problem's schedule nor any baseline can be "
@@ -277,13 +343,15 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
     goto done;
   }
   o->J_start = bestJ;
+  if ((st = schedopt_design_steps(o->d, x, &o->start_steps, NULL, err))) goto done;
 
   /* the optimum */
   set.stage = "optimum";
   if ((st = schedopt_design_optimize(o->d, it, &o->obj, &set, x, &o->res, err))) goto done;
   if ((st = schedopt_design_eval(o->d, it, &o->obj, o->res.x, &o->J, NULL, err))) goto done;
   const schedopt_schedule *sopt;
-  if ((st = schedopt_design_apply(o->d, o->res.x, &sopt, err)) ||
+  if ((st = schedopt_design_steps(o->d, o->res.x, &o->steps, NULL, err)) ||
+      (st = schedopt_design_apply(o->d, o->res.x, &sopt, err)) ||
       (st = opt_schedule_copy(&o->best, sopt, err)))
     goto done;
   for (size_t i = 0; i < o->nb; i++) {
@@ -314,6 +382,313 @@ done:
   return SCHEDOPT_OK;
 }
 
+/* ---- outer searches ------------------------------------------------------------- */
+
+typedef struct outer {
+  const schedopt_problem *p;
+  const schedopt_optimize_spec *spec;
+  schedopt_optimization *best; /* the chosen case (owns its problem) */
+  double best_x;
+  size_t n, cap;
+  double *x, *J, *loss, *steps;
+  const char *key;             /* model.N, budget.steps, ... */
+  int integer;
+  char stage[256];
+} outer;
+
+static void outer_free(outer *s) {
+  schedopt_optimization_free(s->best);
+  free(s->x);
+  free(s->J);
+  free(s->loss);
+  free(s->steps);
+}
+
+/* A case already run at x (its index), or −1. */
+static long outer_find(const outer *s, double x) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->x[i] == x) return (long)i;
+  return -1;
+}
+
+/* Run the case key = x (cached); J and the final loss out.  keep: 1 keeps the
+ * case if it is the best so far by `better`. */
+static schedopt_status outer_case(outer *s, double x, int (*better)(const outer *, double, double),
+                                  double *J, double *loss, schedopt_error *err) {
+  long k = outer_find(s, x);
+  if (k >= 0) {
+    *J = s->J[k];
+    *loss = s->loss[k];
+    return SCHEDOPT_OK;
+  }
+  char set[128];
+  if (s->integer)
+    snprintf(set, sizeof set, "%s=%.0f", s->key, x);
+  else
+    snprintf(set, sizeof set, "%s=%.17g", s->key, x);
+  const char *sets[1] = {set};
+  schedopt_problem *q = NULL;
+  schedopt_status st = opt_problem_variant(s->p, sets, 1, &q, err);
+  if (st) {
+    schedopt_error_prefix(err, "optimize (%s): ", set);
+    return st;
+  }
+  schedopt_optimize_spec *in = malloc(sizeof *in), *qs = malloc(sizeof *qs);
+  if (!in || !qs) {
+    free(in), free(qs);
+    schedopt_problem_free(q);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  *in = *s->spec;
+  /* the case's objective (its times follow its horizon) */
+  if (!schedopt_problem_optimize_spec(q, qs, NULL)) {
+    in->objective = qs->objective;
+    in->t0 = qs->t0, in->t1 = qs->t1, in->nh = qs->nh;
+    memcpy(in->h, qs->h, sizeof in->h);
+    memcpy(in->w, qs->w, sizeof in->w);
+  }
+  if (s->spec->target == s->spec->target) in->objective = SCHEDOPT_OBJ_FINAL;
+  in->target = NAN;
+  in->model_size_min = in->model_size_max = 0;
+  snprintf(s->stage, sizeof s->stage, "%s %s", set, s->spec->settings.stage ? s->spec->settings.stage : "");
+  in->settings.stage = s->stage;
+  schedopt_optimization *o = NULL;
+  st = run_one(&o, q, in, err);
+  free(in);
+  free(qs);
+  if (st) {
+    schedopt_problem_free(q);
+    if (st == SCHEDOPT_EINVAL || st == SCHEDOPT_EDIVERGE) schedopt_error_prefix(err, "optimize (%s): ", set);
+    return st;
+  }
+  o->own = q;
+  if (s->n == s->cap) {
+    size_t c = s->cap ? 2 * s->cap : 16;
+    double *a = realloc(s->x, c * sizeof *a);
+    if (a) s->x = a;
+    double *b = realloc(s->J, c * sizeof *b);
+    if (b) s->J = b;
+    double *cc = realloc(s->loss, c * sizeof *cc);
+    if (cc) s->loss = cc;
+    double *d = realloc(s->steps, c * sizeof *d);
+    if (d) s->steps = d;
+    if (!a || !b || !cc || !d) {
+      schedopt_optimization_free(o);
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    }
+    s->cap = c;
+  }
+  *J = o->J;
+  *loss = o->nt ? o->rows[o->nt - 1].r.loss : NAN;
+  s->x[s->n] = x;
+  s->J[s->n] = *J;
+  s->loss[s->n] = *loss;
+  s->steps[s->n] = o->steps;
+  s->n++;
+  if (!s->best || better(s, x, *J)) {
+    schedopt_optimization_free(s->best);
+    s->best = o;
+    s->best_x = x;
+  } else {
+    schedopt_optimization_free(o);
+  }
+  return SCHEDOPT_OK;
+}
+
+static int lower_J(const outer *s, double x, double J) {
+  (void)x;
+  return J < s->best->J;
+}
+
+/* Hand the chosen case and the table (sorted by x) to the result. */
+static schedopt_optimization *outer_finish(outer *s, int kind, double t0) {
+  schedopt_optimization *o = s->best;
+  s->best = NULL;
+  /* sort the table by x */
+  for (size_t i = 1; i < s->n; i++)
+    for (size_t j = i; j > 0 && s->x[j] < s->x[j - 1]; j--) {
+      double *arr[4] = {s->x, s->J, s->loss, s->steps};
+      for (int a = 0; a < 4; a++) {
+        double t = arr[a][j];
+        arr[a][j] = arr[a][j - 1];
+        arr[a][j - 1] = t;
+      }
+    }
+  o->outer = kind;
+  o->nouter = s->n;
+  o->ox = s->x, o->oJ = s->J, o->oloss = s->loss, o->osteps = s->steps;
+  s->x = s->J = s->loss = s->steps = NULL;
+  o->oseconds = opt_now() - t0;
+  o->spec.target = s->spec->target;
+  o->spec.model_size_min = s->spec->model_size_min;
+  o->spec.model_size_max = s->spec->model_size_max;
+  o->spec.model_size_points = s->spec->model_size_points;
+  return o;
+}
+
+/* Compute budget: N over [min, max], a grid in log N, then golden section on
+ * log N in the best cell, N rounded to integers (cached). */
+static schedopt_status search_model_size(schedopt_optimization **out, const schedopt_problem *p,
+                                         const schedopt_optimize_spec *spec,
+                                         schedopt_error *err) {
+  const double t0 = opt_now();
+  outer s = {0};
+  s.p = p;
+  s.spec = spec;
+  s.key = schedopt_model_get_type(schedopt_problem_model(p)) == schedopt_model_fsl ? "model.M"
+                                                                                   : "model.N";
+  s.integer = 1;
+  const double lo = (double)spec->model_size_min, hi = (double)spec->model_size_max;
+  size_t G = spec->model_size_points < 3 ? 3 : spec->model_size_points;
+  double J, L;
+  schedopt_status st = SCHEDOPT_OK;
+  double *g = malloc(G * sizeof *g);
+  if (!g) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  size_t ib = 0;
+  double bJ = HUGE_VAL;
+  for (size_t i = 0; i < G && !st; i++) {
+    g[i] = nearbyint(exp(log(lo) + (log(hi) - log(lo)) * (double)i / (double)(G - 1)));
+    if ((st = outer_case(&s, g[i], lower_J, &J, &L, err))) break;
+    if (J < bJ) bJ = J, ib = i;
+  }
+  if (!st) {
+    /* golden section on u = log N in [g[ib−1], g[ib+1]] */
+    double a = log(g[ib ? ib - 1 : 0]), b = log(g[ib + 1 < G ? ib + 1 : G - 1]);
+    const double r = 0.5 * (sqrt(5.0) - 1);
+    double u1 = b - r * (b - a), u2 = a + r * (b - a), f1, f2;
+    if (!(st = outer_case(&s, nearbyint(exp(u1)), lower_J, &f1, &L, err)))
+      st = outer_case(&s, nearbyint(exp(u2)), lower_J, &f2, &L, err);
+    for (int it = 0; it < 60 && !st; it++) {
+      if (exp(b) - exp(a) <= 2 || b - a <= log(1.03)) break;
+      if (f1 <= f2) {
+        b = u2, u2 = u1, f2 = f1;
+        u1 = b - r * (b - a);
+        st = outer_case(&s, nearbyint(exp(u1)), lower_J, &f1, &L, err);
+      } else {
+        a = u1, u1 = u2, f1 = f2;
+        u2 = a + r * (b - a);
+        st = outer_case(&s, nearbyint(exp(u2)), lower_J, &f2, &L, err);
+      }
+    }
+  }
+  free(g);
+  if (st) {
+    outer_free(&s);
+    return st;
+  }
+  *out = outer_finish(&s, 1, t0);
+  outer_free(&s);
+  return SCHEDOPT_OK;
+}
+
+/* Steps to a target loss: the smallest budget amount A ≤ the problem's whose
+ * optimum reaches L(H) ≤ target: halve A until it misses, then bisect on
+ * log A (steps: to one step; data: to 1e-3 of A). */
+static int reached_shorter(const outer *s, double x, double J) {
+  return J <= s->spec->target && (s->best->J > s->spec->target || x < s->best_x);
+}
+
+static schedopt_status search_target(schedopt_optimization **out, const schedopt_problem *p,
+                                     const schedopt_optimize_spec *spec, schedopt_error *err) {
+  const double t0 = opt_now();
+  static const char *const keys[] = {"budget.steps", "budget.samples", "budget.tokens",
+                                     "budget.compute"};
+  double A;
+  schedopt_budget_kind bk = schedopt_problem_budget(p, &A);
+  outer s = {0};
+  s.p = p;
+  s.spec = spec;
+  s.key = keys[bk];
+  s.integer = bk == SCHEDOPT_BUDGET_STEPS;
+  const double target = spec->target;
+  /* the smallest amount: one step, or one batch at t = 0 */
+  double amin = 1;
+  if (bk != SCHEDOPT_BUDGET_STEPS) {
+    schedopt_uval u;
+    schedopt_schedule_eval(schedopt_problem_schedule(p), 0, &u);
+    amin = u.batch * schedopt_problem_seq_len(p);
+    if (bk == SCHEDOPT_BUDGET_COMPUTE) amin *= (double)schedopt_problem_modes(p);
+  }
+  double J, L;
+  schedopt_status st = outer_case(&s, A, reached_shorter, &J, &L, err);
+  if (!st && !(J <= target)) {
+    st = schedopt_error_set(err, SCHEDOPT_ESOLVER,
+                            "optimize.objective: steps_to_target: the optimized schedule "
+                            "reaches L = %.10g at the full budget (%s = %.10g), above the target "
+                            "%.10g: raise the budget (the upper end of the search)",
+                            J, s.key, A, target);
+  }
+  double hi = A, lo = A;
+  while (!st) { /* find a miss below */
+    double x = s.integer ? floor(lo / 2) : lo / 2;
+    if (x < amin) x = amin;
+    if (x >= lo) { /* the smallest amount reaches it */
+      lo = 0;
+      break;
+    }
+    if ((st = outer_case(&s, x, reached_shorter, &J, &L, err))) break;
+    if (J <= target) {
+      hi = x;
+      lo = x;
+    } else {
+      lo = x;
+      break;
+    }
+  }
+  while (!st && lo > 0) {
+    if (s.integer ? hi - lo <= 1 : hi - lo <= 1e-3 * hi) break;
+    double m = sqrt(lo * hi);
+    if (s.integer) {
+      m = nearbyint(m);
+      if (m <= lo || m >= hi) m = floor(0.5 * (lo + hi));
+      if (m <= lo || m >= hi) break;
+    }
+    if ((st = outer_case(&s, m, reached_shorter, &J, &L, err))) break;
+    if (J <= target)
+      hi = m;
+    else
+      lo = m;
+  }
+  if (st) {
+    outer_free(&s);
+    return st;
+  }
+  *out = outer_finish(&s, 2, t0);
+  outer_free(&s);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_optimization_run(schedopt_optimization **out,
+                                          const schedopt_problem *p,
+                                          const schedopt_optimize_spec *spec,
+                                          schedopt_error *err) {
+  if (!out || !p || !spec)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: NULL");
+  *out = NULL;
+  if (!schedopt_problem_schedule(p) || !schedopt_problem_model(p))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: the problem is not built");
+  double amount;
+  schedopt_budget_kind bk = schedopt_problem_budget(p, &amount);
+  if (spec->model_size_max > 0) {
+    if (bk != SCHEDOPT_BUDGET_COMPUTE)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.model_size: searching the model "
+                                "size needs a compute budget");
+    if (!(spec->model_size_min >= 1 && spec->model_size_max > spec->model_size_min))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.model_size: need 1 <= min < max "
+                                "(got %ld, %ld)", spec->model_size_min, spec->model_size_max);
+    if (!isnan(spec->target))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize: steps_to_target cannot be "
+                                "combined with optimize.model_size");
+    return search_model_size(out, p, spec, err);
+  }
+  if (!isnan(spec->target)) {
+    if (!(spec->target > 0))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.objective.target: must be > 0");
+    return search_target(out, p, spec, err);
+  }
+  return run_one(out, p, spec, err);
+}
+
 /* ---- accessors ---------------------------------------------------------------- */
 
 const schedopt_opt_result *schedopt_optimization_result(const schedopt_optimization *o) {
@@ -326,6 +701,22 @@ const schedopt_schedule *schedopt_optimization_schedule(const schedopt_optimizat
   return o ? o->best : NULL;
 }
 size_t schedopt_optimization_nbaselines(const schedopt_optimization *o) { return o ? o->nb : 0; }
+
+double schedopt_optimization_steps(const schedopt_optimization *o) { return o ? o->steps : NAN; }
+
+int schedopt_optimization_outer(const schedopt_optimization *o, size_t *n, const double **x,
+                                const double **J, const double **loss, const double **steps) {
+  if (n) *n = o ? o->nouter : 0;
+  if (x) *x = o ? o->ox : NULL;
+  if (J) *J = o ? o->oJ : NULL;
+  if (loss) *loss = o ? o->oloss : NULL;
+  if (steps) *steps = o ? o->osteps : NULL;
+  return o ? o->outer : 0;
+}
+
+const schedopt_problem *schedopt_optimization_problem(const schedopt_optimization *o) {
+  return o ? o->p : NULL;
+}
 
 const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimization *o,
                                                         size_t i, double *J_projected,
@@ -413,6 +804,34 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
           zc, zo);
   fprintf(f, "  budget     %s %.10g (horizon H = %.10g clock units), %s integrator\n",
           budget_name(bk), amount, H, schedopt_problem_integrator(p)->name);
+  if (o->spec.settings.max_steps > 0)
+    fprintf(f, "  steps      %.10g optimizer steps (cap max_steps = %.10g; the start took %.10g)\n",
+            o->steps, o->spec.settings.max_steps, o->start_steps);
+  else
+    fprintf(f, "  steps      %.10g optimizer steps\n", o->steps);
+  if (o->outer == 1) {
+    fprintf(f, "  compute    C = N*D = %.10g: N searched over [%ld, %ld] (%zu sizes, %.3g s)\n",
+            amount, o->spec.model_size_min, o->spec.model_size_max, o->nouter, o->oseconds);
+    fprintf(f, "             compute-optimal N* = %ld, D* = C/N* = %.10g samples, L* = %.10g "
+               "(objective %.10g)\n", schedopt_problem_modes(p), H * 1.0, 
+            o->nt ? o->rows[o->nt - 1].r.loss : NAN, o->J);
+    fprintf(f, "\n  %10s %16s %16s %16s %14s\n", "N", "D = C/N", "objective", "final loss",
+            "steps");
+    for (size_t i = 0; i < o->nouter; i++)
+      fprintf(f, "  %10.0f %16.10g %16.10g %16.10g %14.10g%s\n", o->ox[i], amount / o->ox[i],
+              o->oJ[i], o->oloss[i], o->osteps[i],
+              o->ox[i] == (double)schedopt_problem_modes(p) ? "  <- N*" : "");
+    fputc('\n', f);
+  } else if (o->outer == 2) {
+    fprintf(f, "  target     steps_to_target: L <= %.10g first reached at %s = %.10g (%.10g "
+               "optimizer steps), L = %.10g; %zu horizons tried, %.3g s\n",
+            o->spec.target, budget_name(bk), amount, o->steps, o->J, o->nouter, o->oseconds);
+    fprintf(f, "\n  %16s %16s %14s %8s\n", budget_name(bk), "final loss", "steps", "reached");
+    for (size_t i = 0; i < o->nouter; i++)
+      fprintf(f, "  %16.10g %16.10g %14.10g %8s%s\n", o->ox[i], o->oJ[i], o->osteps[i],
+              o->oJ[i] <= o->spec.target ? "yes" : "no", o->ox[i] == amount ? "  <- H*" : "");
+    fputc('\n', f);
+  }
   if (o->obj.kind == SCHEDOPT_OBJ_FINAL)
     fprintf(f, "  objective  final loss L(H)\n");
   else if (o->obj.kind == SCHEDOPT_OBJ_MEAN)
@@ -526,6 +945,9 @@ static json_t *summary_json(const schedopt_optimization *o) {
   json_object_set_new(bj, "clock", json_string(schedopt_schedule_clock(base) ==
                                                        SCHEDOPT_CLOCK_STEPS ? "steps" : "data"));
   json_object_set_new(bj, "seq_len", jnum(schedopt_problem_seq_len(p)));
+  json_object_set_new(bj, "max_steps", o->spec.settings.max_steps > 0
+                                           ? jnum(o->spec.settings.max_steps) : json_null());
+  json_object_set_new(bj, "steps", jnum(o->steps));
   json_object_set_new(root, "budget", bj);
   json_object_set_new(root, "loss_convention",
                       json_string("full mean-squared error L = E + tail + sigma^2 (no 1/2); "
@@ -655,6 +1077,40 @@ static json_t *summary_json(const schedopt_optimization *o) {
                       json_integer((json_int_t)o->cbeaten));
   json_object_set_new(ck, "ok", json_boolean(o->cbeaten == 0));
   json_object_set_new(root, "checks", ck);
+  if (o->outer) {
+    json_t *os = json_object(), *tb = json_array();
+    json_object_set_new(os, "kind", json_string(o->outer == 1 ? "model_size" : "steps_to_target"));
+    if (o->outer == 1) {
+      json_object_set_new(os, "min", json_integer(o->spec.model_size_min));
+      json_object_set_new(os, "max", json_integer(o->spec.model_size_max));
+      json_object_set_new(os, "N_star", json_integer(schedopt_problem_modes(p)));
+      json_object_set_new(os, "D_star", jnum(schedopt_schedule_horizon(base)));
+      json_object_set_new(os, "L_star", jnum(o->nt ? o->rows[o->nt - 1].r.loss : NAN));
+      json_object_set_new(os, "objective_star", jnum(o->J));
+    } else {
+      json_object_set_new(os, "target", jnum(o->spec.target));
+      json_object_set_new(os, "budget_star", jnum(amount));
+      json_object_set_new(os, "horizon_star", jnum(schedopt_schedule_horizon(base)));
+      json_object_set_new(os, "steps_star", jnum(o->steps));
+      json_object_set_new(os, "loss_star", jnum(o->J));
+    }
+    for (size_t i = 0; i < o->nouter; i++) {
+      json_t *r = json_object();
+      if (o->outer == 1) {
+        json_object_set_new(r, "N", jnum(o->ox[i]));
+        json_object_set_new(r, "D", jnum(amount / o->ox[i]));
+      } else {
+        json_object_set_new(r, "budget", jnum(o->ox[i]));
+      }
+      json_object_set_new(r, "objective", jnum(o->oJ[i]));
+      json_object_set_new(r, "final_loss", jnum(o->oloss[i]));
+      json_object_set_new(r, "steps", jnum(o->osteps[i]));
+      json_array_append_new(tb, r);
+    }
+    json_object_set_new(os, "table", tb);
+    json_object_set_new(os, "seconds", jnum(o->oseconds));
+    json_object_set_new(root, "outer_search", os);
+  }
   json_object_set_new(root, "seconds", jnum(o->seconds));
   json_object_set_new(root, "seconds_baselines", jnum(o->seconds_baselines));
   return root;

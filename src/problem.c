@@ -100,6 +100,8 @@ static const keyspec schema[] = {
     {"optimize.seed", K_INT, 0, 9007199254740992.0, 0, 0, NULL, "seed of the extra starts"},
     {"optimize.baselines", K_SECTION, 0, 0, 0, 0, NULL, "baselines"},
     {"optimize.output", K_STR, 0, 0, 0, 0, NULL, "output folder"},
+    {"optimize.max_steps", K_NUM, 0, INF, 1, 0, NULL, "cap on optimizer steps (data clock)"},
+    {"optimize.model_size", K_SECTION, 0, 0, 0, 0, NULL, "model sizes searched (compute budget)"},
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -1568,9 +1570,12 @@ const char *schedopt_problem_output_file(const schedopt_problem *p) {
  * schedopt_optimize_spec (schedopt/optimize.h).
  * ====================================================================== */
 
-static const char *const opt_obj_types[] = {"final", "mean", "horizons", NULL};
+static const char *const opt_obj_types[] = {"final", "mean", "horizons", "steps_to_target",
+                                            NULL};
 static const char *const opt_obj_mean[] = {"from", "to", "from_frac", "to_frac", NULL};
 static const char *const opt_obj_horizons[] = {"at", "at_frac", "weights", NULL};
+static const char *const opt_obj_target[] = {"target", NULL};
+static const char *const opt_ms_keys[] = {"min", "max", "points", NULL};
 static const char *const opt_ch_common[] = {"param", "min", "max", NULL};
 static const char *const opt_ch_family[] = {"vary", "bounds", "log", NULL};
 static const char *const opt_ch_freeform[] = {"knots", "interp", "monotone", "monotone_after",
@@ -1692,7 +1697,8 @@ static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimiz
     te = ykv_get(l, "optimize.objective.type");
     if (!te)
       return fail(err, SCHEDOPT_EINVAL, e, 1,
-                  "optimize.objective: missing 'type' (final, mean or horizons)");
+                  "optimize.objective: missing 'type' (final, mean, horizons or "
+                  "steps_to_target)");
   } else {
     char d[256];
     ykv_describe(e, d, sizeof d);
@@ -1702,8 +1708,11 @@ static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimiz
   }
   int kind;
   if ((st = opt_choice(err, te, "optimize.objective", opt_obj_types, &kind))) return st;
-  o->objective = (schedopt_objective_kind)kind;
-  const char *const *mine = kind == 1 ? opt_obj_mean : kind == 2 ? opt_obj_horizons : NULL;
+  o->objective = kind == 3 ? SCHEDOPT_OBJ_FINAL : (schedopt_objective_kind)kind;
+  const char *const *mine = kind == 1   ? opt_obj_mean
+                            : kind == 2 ? opt_obj_horizons
+                            : kind == 3 ? opt_obj_target
+                                        : NULL;
   const ykv_entry *ke[8] = {0};
   for (size_t i = 0; i < l->n && e->kind == YKV_MAP; i++) {
     const ykv_entry *c = &l->v[i];
@@ -1715,14 +1724,23 @@ static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimiz
         if (!strcmp(mine[j], k)) ke[j] = c;
       continue;
     }
-    if (opt_in(opt_obj_mean, k) || opt_in(opt_obj_horizons, k))
+    if (opt_in(opt_obj_mean, k) || opt_in(opt_obj_horizons, k) || opt_in(opt_obj_target, k))
       return fail(err, SCHEDOPT_EINVAL, c, 1, "optimize.objective.%s applies to type %s only "
-                  "(this objective is %s)", k, opt_in(opt_obj_mean, k) ? "mean" : "horizons",
+                  "(this objective is %s)", k, opt_in(opt_obj_mean, k) ? "mean"
+                  : opt_in(opt_obj_horizons, k) ? "horizons" : "steps_to_target",
                   opt_obj_types[kind]);
     static const char *const type_key[] = {"type", NULL};
     return opt_unknown(err, c, "optimize.objective", type_key, mine, NULL);
   }
-  if (kind == 1) { /* mean over [t0, t1] */
+  if (kind == 3) { /* the shortest horizon whose optimum reaches L <= target */
+    if (!ke[0])
+      return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_MAP ? 1 : 0,
+                  "optimize.objective: steps_to_target needs 'target' (the loss to reach), "
+                  "e.g. objective: {type: steps_to_target, target: 0.3}");
+    double x;
+    if ((st = opt_number(err, ke[0], 0, INF, 1, 0, "loss to reach", &x))) return st;
+    o->target = x;
+  } else if (kind == 1) { /* mean over [t0, t1] */
     double t0 = 0, t1 = H, x;
     for (int j = 0; j < 2; j++) /* from / from_frac, to / to_frac */
       if (ke[j] && ke[j + 2])
@@ -2124,6 +2142,60 @@ static schedopt_status opt_baselines(const schedopt_problem *p, schedopt_optimiz
   return SCHEDOPT_OK;
 }
 
+/* optimize.model_size: {min, max, points} (compute budget only). */
+static schedopt_status opt_model_size(const schedopt_problem *p, schedopt_optimize_spec *o,
+                                      schedopt_error *err) {
+  const ykv_list *l = &p->entries;
+  const ykv_entry *e = ykv_get(l, "optimize.model_size");
+  if (!e || (e->kind == YKV_SCALAR && e->is_null)) return SCHEDOPT_OK;
+  if (e->kind != YKV_MAP) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
+                "optimize.model_size: expected a mapping like {min: 100, max: 10000}, got %s",
+                d);
+  }
+  const ykv_entry *ke[3] = {0};
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *c = &l->v[i];
+    if (!ykv_is_under(c->path, "optimize.model_size")) continue;
+    if (ykv_depth(c->path) != 3) continue;
+    const char *k = ykv_leaf(c->path);
+    int j = 0;
+    while (opt_ms_keys[j] && strcmp(opt_ms_keys[j], k)) j++;
+    if (!opt_ms_keys[j]) return opt_unknown(err, c, "optimize.model_size", opt_ms_keys,
+                                               NULL, NULL);
+    ke[j] = c;
+  }
+  if (p->budget != SCHEDOPT_BUDGET_COMPUTE)
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.model_size: searching the model size "
+                "needs a compute budget (budget: {compute: C}, D = C/N samples), this problem "
+                "has a %s budget", p->budget == SCHEDOPT_BUDGET_STEPS ? "steps"
+                : p->budget == SCHEDOPT_BUDGET_TOKENS ? "tokens" : "samples");
+  if (!ke[0] || !ke[1])
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.model_size: give both 'min' and 'max' "
+                "(learned modes N)");
+  double lo, hi, pts = 5;
+  schedopt_status st;
+  if ((st = opt_number(err, ke[0], 1, 1e6, 0, 0, "smallest model size N", &lo)) ||
+      (st = opt_number(err, ke[1], 1, 1e6, 0, 0, "largest model size N", &hi)) ||
+      (ke[2] && (st = opt_number(err, ke[2], 3, 101, 0, 0, "initial grid points", &pts))))
+    return st;
+  if (!is_integral(lo) || !is_integral(hi) || !is_integral(pts))
+    return fail(err, SCHEDOPT_EINVAL, !is_integral(lo) ? ke[0] : !is_integral(hi) ? ke[1] : ke[2],
+                0, "optimize.model_size: min, max and points must be integers");
+  if (!(hi > lo))
+    return fail(err, SCHEDOPT_EINVAL, ke[1], 0, "optimize.model_size: max = %.15g must be "
+                "greater than min = %.15g", hi, lo);
+  if (p->amount / hi < 1)
+    return fail(err, SCHEDOPT_EINVAL, ke[1], 0, "optimize.model_size: max = %.15g leaves less "
+                "than one sample (D = C/N = %.15g)", hi, p->amount / hi);
+  o->model_size_min = (long)lo;
+  o->model_size_max = (long)hi;
+  o->model_size_points = (size_t)pts;
+  return SCHEDOPT_OK;
+}
+
 static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
                                       schedopt_error *err) {
   schedopt_optimize_spec *o = malloc(sizeof *o);
@@ -2131,7 +2203,30 @@ static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
   schedopt_optimize_spec_default(o);
   schedopt_status st;
   if ((st = opt_objective(p, o, err)) || (st = opt_controls(p, o, err)) ||
-      (st = opt_baselines(p, o, err))) {
+      (st = opt_baselines(p, o, err)) || (st = opt_model_size(p, o, err))) {
+    free(o);
+    return st;
+  }
+  const ykv_entry *mse = given(S, "optimize.max_steps");
+  if (mse) {
+    const char *why = NULL;
+    if (schedopt_schedule_clock(p->schedule) == SCHEDOPT_CLOCK_STEPS)
+      why = "the budget is already in steps (a cap on steps needs a samples, tokens or compute "
+            "budget)";
+    else if (!o->channel[SCHEDOPT_BATCH].type)
+      why = "the batch size is fixed, so the steps are too: optimize it as well "
+            "(optimize.controls.batch)";
+    if (why) {
+      st = fail(err, SCHEDOPT_EINVAL, mse, 0, "optimize.max_steps: %s", why);
+      free(o);
+      return st;
+    }
+    o->settings.max_steps = val_or(S, "optimize.max_steps", 0);
+  }
+  const ykv_entry *te = ykv_get(&p->entries, "optimize.objective");
+  if (!isnan(o->target) && o->model_size_max > 0) {
+    st = fail(err, SCHEDOPT_EINVAL, te, 1, "optimize.objective: steps_to_target cannot be "
+              "combined with optimize.model_size (one outer search at a time)");
     free(o);
     return st;
   }
@@ -2159,6 +2254,13 @@ static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
       if (cp->type == schedopt_parametrization_freeform) n += cp->knots;
     }
     const schedopt_algorithm *A = set->algorithm;
+    if (mse && !A->constraints) {
+      st = fail(err, SCHEDOPT_EINVAL, ae, 0, "optimize.algorithm: %s cannot take the step cap "
+                "(optimize.max_steps is an inequality constraint): use LD_MMA, LD_CCSAQ, "
+                "LD_SLSQP or LN_COBYLA", A->name);
+      free(o);
+      return st;
+    }
     if (n < A->min_dim || (A->max_dim && n > A->max_dim)) {
       st = fail(err, SCHEDOPT_EINVAL, ae, 0, "optimize.algorithm: %s needs %s%zu decision "
                 "variable%s, this problem has %zu", A->name, A->max_dim ? "exactly " : "at least ",
@@ -2218,7 +2320,66 @@ static void optimize_set_rules(ykv_list *l, const char *key, const char *scalar)
   } else if (!strcmp(key, "optimize.objective.type")) {
     keep[0] = type_key;
     keep[1] = !strcmp(scalar, "mean") ? opt_obj_mean
-              : !strcmp(scalar, "horizons") ? opt_obj_horizons : NULL;
+              : !strcmp(scalar, "horizons") ? opt_obj_horizons
+              : !strcmp(scalar, "steps_to_target") ? opt_obj_target : NULL;
     drop_file_keys(l, "optimize.objective", opt_keep_key, keep);
   }
+}
+
+/* A copy of built problem p with the --set overrides `sets` applied, built
+ * (the outer searches of optimize: vary model.N or the budget this way). */
+schedopt_status opt_problem_variant(const schedopt_problem *p, const char *const *sets,
+                                    size_t nsets, schedopt_problem **out, schedopt_error *err) {
+  *out = NULL;
+  schedopt_problem *q = NULL;
+  schedopt_status st = schedopt_problem_alloc(&q, err);
+  if (st) return st;
+  const ykv_list *l = &p->entries;
+  q->entries.v = calloc(l->n ? l->n : 1, sizeof *q->entries.v);
+  st = q->entries.v ? SCHEDOPT_OK : SCHEDOPT_ENOMEM;
+  if (!st) q->entries.cap = l->n ? l->n : 1;
+  for (size_t i = 0; i < l->n && !st; i++) {
+    const ykv_entry *a = &l->v[i];
+    ykv_entry *b = &q->entries.v[q->entries.n++];
+    *b = *a;
+    b->path = xstrdup(a->path);
+    b->value = a->value ? xstrdup(a->value) : NULL;
+    b->source = a->source ? xstrdup(a->source) : NULL;
+    b->items = NULL, b->item_line = b->item_col = NULL;
+    size_t n = a->n;
+    b->n = 0;
+    if (a->items) {
+      b->items = calloc(n ? n : 1, sizeof *b->items);
+      b->item_line = malloc((n ? n : 1) * sizeof *b->item_line);
+      b->item_col = malloc((n ? n : 1) * sizeof *b->item_col);
+      if (b->items && b->item_line && b->item_col) {
+        b->n = n;
+        for (size_t k = 0; k < n; k++) {
+          b->items[k] = xstrdup(a->items[k]);
+          if (!b->items[k]) st = SCHEDOPT_ENOMEM;
+          b->item_line[k] = a->item_line ? a->item_line[k] : 0;
+          b->item_col[k] = a->item_col ? a->item_col[k] : 0;
+        }
+      } else {
+        st = SCHEDOPT_ENOMEM;
+      }
+    }
+    if (!b->path || (a->value && !b->value) || (a->source && !b->source)) st = SCHEDOPT_ENOMEM;
+  }
+  if (!st && ((p->source && !(q->source = xstrdup(p->source))) ||
+              (p->base_dir && !(q->base_dir = xstrdup(p->base_dir))) ||
+              (p->stem && !(q->stem = xstrdup(p->stem)))))
+    st = SCHEDOPT_ENOMEM;
+  if (st) {
+    schedopt_problem_free(q);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  for (size_t k = 0; k < nsets && !st; k++) st = schedopt_problem_set(q, sets[k], err);
+  if (!st) st = schedopt_problem_build(q, err);
+  if (st) {
+    schedopt_problem_free(q);
+    return st;
+  }
+  *out = q;
+  return SCHEDOPT_OK;
 }

@@ -167,6 +167,14 @@ schedopt_status schedopt_design_eval_fd(schedopt_design *d, schedopt_integrator 
                                         const schedopt_objective *obj, const double *x,
                                         double h, double *J, double *gx, schedopt_error *err);
 
+/* Optimizer steps of the schedule for x: the horizon on a step clock;
+ * ∫₀ᴴ dτ / (B(τ)·units) on a data clock (exact per segment of a table batch
+ * control, adaptive Gauss–Legendre otherwise), and ∂steps/∂x in gx unless gx
+ * is NULL: −∫ (∂B/∂θ)/(B²·units) dτ through the chain rule (zero for every
+ * variable but the batch channel's). */
+schedopt_status schedopt_design_steps(schedopt_design *d, const double *x, double *steps,
+                                      double *gx, schedopt_error *err);
+
 /* ---- the optimizer -------------------------------------------------------- */
 
 typedef struct schedopt_algorithm {
@@ -175,6 +183,7 @@ typedef struct schedopt_algorithm {
   int gradient;      /* 1: uses ∇J */
   size_t min_dim, max_dim; /* max_dim 0: unlimited */
   const char *doc;
+  int constraints;   /* 1: takes inequality constraints (the step cap) */
 } schedopt_algorithm;
 
 /* Supported algorithms, terminated by an entry with name NULL; lookup by name
@@ -201,6 +210,12 @@ typedef struct schedopt_optimizer_settings {
   schedopt_progress_fn progress;
   void *progress_ctx;
   const char *stage; /* label passed to progress */
+  /* Wall-clock cap on a data clock: steps(x) = ∫₀ᴴ dτ / (B(τ)·units) ≤
+   * max_steps, an NLopt inequality constraint with its analytic gradient
+   * (schedopt_design_steps); needs an algorithm with constraints (LD_MMA,
+   * LD_CCSAQ, LD_SLSQP, LN_COBYLA).  0: no cap.  The best *feasible* point
+   * (steps ≤ max_steps·(1 + 1e-6)) is the result. */
+  double max_steps;
 } schedopt_optimizer_settings;
 
 /* ftol_rel 1e-9, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1. */
@@ -288,10 +303,20 @@ typedef struct schedopt_optimize_spec {
   schedopt_optimizer_settings settings;
   unsigned baselines; /* bit i: schedopt_baseline_types[i] */
   char output[4096];  /* output folder; "" none */
+  /* Objective steps_to_target (objective FINAL): the shortest horizon H* ≤
+   * the problem's budget whose optimized schedule reaches L(H*) ≤ target,
+   * by bisection on log H with a full optimization at every H tried.  NAN:
+   * off. */
+  double target;
+  /* Compute budget C = N·D: the model size N searched over [min, max] (a
+   * grid of `points` in log N, then golden section on log N, each N a full
+   * optimization with D = C/N) → N*, D*, L*.  max 0: off. */
+  long model_size_min, model_size_max;
+  size_t model_size_points;
 } schedopt_optimize_spec;
 
 /* Final loss, lr freeform (64 knots, linear, not monotone), LD_LBFGS with the
- * default settings, all baselines, no output folder. */
+ * default settings, all baselines, no output folder, no outer search. */
 void schedopt_optimize_spec_default(schedopt_optimize_spec *s);
 
 /* The problem's `optimize:` section (defaults if absent), after
@@ -325,6 +350,18 @@ const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimizat
  * contains (the second must be 0: a nonzero count is reported as a failure). */
 void schedopt_optimization_violations(const schedopt_optimization *o, size_t *beaten,
                                       size_t *contained_beaten);
+
+/* Optimizer steps of the optimum (schedopt_design_steps). */
+double schedopt_optimization_steps(const schedopt_optimization *o);
+/* The outer search (spec.model_size or a steps_to_target objective): its kind
+ * (0 none, 1 model size, 2 steps to target) and table in ascending x (model
+ * sizes N, or budget amounts), with the objective, final loss and optimizer
+ * steps of each case's optimum.  The result describes the chosen case: N*, or
+ * the shortest budget reaching the target. */
+int schedopt_optimization_outer(const schedopt_optimization *o, size_t *n, const double **x,
+                                const double **J, const double **loss, const double **steps);
+/* The problem of the chosen case (p itself without an outer search). */
+const schedopt_problem *schedopt_optimization_problem(const schedopt_optimization *o);
 
 /* Create the report folder `dir` if missing and check that it is writable
  * (so a bad place is reported before a long run). */
