@@ -50,7 +50,7 @@ static void run(job *j) {
            "  controls:\n"
            "    lr: {param: freeform, knots: %zu, max: 1.0}\n"
            "%s"
-           "  baselines: [constant, wsd]\n",
+           "  baselines: [constant]\n",
            j->T, j->momentum ? ", momentum: 0" : "", j->knots,
            j->momentum ? "    momentum: {param: freeform, knots: 48, max: 0.99}\n" : "");
   schedopt_error e = {0};
