@@ -168,8 +168,8 @@ schedopt_status schedopt_design_eval_fd(schedopt_design *d, schedopt_integrator 
                                         double h, double *J, double *gx, schedopt_error *err);
 
 /* Optimizer steps of the schedule for x: the horizon on a step clock;
- * ∫₀ᴴ dτ / (B(τ)·units) on a data clock (exact per segment of a table batch
- * control, adaptive Gauss–Legendre otherwise), and ∂steps/∂x in gx unless gx
+ * ∫₀ᴴ dτ / (B(τ)·units) on a data clock (adaptive 8-point Gauss–Legendre
+ * between the batch control's knots, to 1e-13 relative), and ∂steps/∂x in gx unless gx
  * is NULL: −∫ (∂B/∂θ)/(B²·units) dτ through the chain rule (zero for every
  * variable but the batch channel's). */
 schedopt_status schedopt_design_steps(schedopt_design *d, const double *x, double *steps,
