@@ -81,6 +81,7 @@ static json_t *result_json(const fitspec *s, const schedopt_fit *f, const schedo
   json_object_set_new(fit, "best_start", json_integer(sm.best_start));
   json_object_set_new(fit, "evaluations", json_integer(sm.evals));
   json_object_set_new(fit, "seconds", json_real(sm.seconds));
+  json_object_set_new(fit, "cpu_seconds", json_real(sm.cpu_seconds));
   json_object_set_new(fit, "start_spread", json_real(sm.start_spread));
   json_object_set_new(fit, "method", json_string(o->method == SCHEDOPT_SURROGATE_DIRECT ? "direct" : "fast"));
   json_object_set_new(fit, "tol", json_real(o->tol));
@@ -180,8 +181,9 @@ static void print_summary(const fitspec *s, const schedopt_fit *f, int fitted, c
   fputc('\n', stderr);
   if (fitted)
     fprintf(stderr, "  objective %.6g over %zu fitted points; %d starts (best: %d), %ld "
-            "evaluations, %.3f s; final-loss spread over near-best starts %.2g\n",
-            sm.objective, sm.npoints, sm.starts, sm.best_start, sm.evals, sm.seconds, sm.start_spread);
+            "evaluations, %.3f s (cpu %.3f s); final-loss spread over near-best starts %.2g\n",
+            sm.objective, sm.npoints, sm.starts, sm.best_start, sm.evals, sm.seconds,
+            sm.cpu_seconds, sm.start_spread);
   fprintf(stderr, "  %-22s %-4s %7s %8s %9s %9s %9s %9s%s\n", "curve", "role", "points", "R2", "MAE",
           "RMSE", "PredE", "WorstE", sm.bootstrap ? "  band@end" : "");
   for (size_t i = 0; i < schedopt_fit_ncurves(f); i++) {

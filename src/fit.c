@@ -42,7 +42,7 @@ struct schedopt_fit {
   double theta[MAXP], sd[MAXP];
   double *boot; /* bootstrap parameter sets, nboot × nparams */
   int have_sd, scored;
-  double objective, seconds, spread;
+  double objective, seconds, cpu, spread;
   size_t npoints;
   int starts, best_start, nboot;
   long evals;
@@ -533,6 +533,12 @@ static double now_seconds(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static double cpu_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* Data-driven start: the type's guess on the pooled fitted points sorted by
  * intrinsic time, L0 kept below every fitted loss. */
 static schedopt_status data_start(schedopt_fit *f, double *th, schedopt_error *err) {
@@ -726,7 +732,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   if ((st = check_options(opts, err)) || (st = select_points(f, opts->max_points, err)))
     return st;
   size_t np = f->type->nparams;
-  double t0 = now_seconds();
+  double t0 = now_seconds(), u0 = cpu_seconds();
   double th0[MAXP];
   if ((st = data_start(f, th0, err))) return st;
   objctx c;
@@ -800,6 +806,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   }
   if (st) goto done;
   f->seconds = now_seconds() - t0;
+  f->cpu = cpu_seconds() - u0;
 
   /* bootstrap refits */
   f->have_sd = 0;
@@ -921,6 +928,7 @@ schedopt_status schedopt_fit_evaluate(schedopt_fit *f, const double *theta,
   f->starts = 0;
   f->evals = 0;
   f->seconds = 0;
+  f->cpu = 0;
   f->spread = 0;
   f->objective = NAN;
   int any_fit = 0;
@@ -953,6 +961,7 @@ void schedopt_fit_get_summary(const schedopt_fit *f, schedopt_fit_summary *s) {
   s->best_start = f->best_start;
   s->evals = f->evals;
   s->seconds = f->seconds;
+  s->cpu_seconds = f->cpu;
   s->start_spread = f->spread;
   s->bootstrap = f->nboot;
 }

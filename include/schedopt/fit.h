@@ -115,6 +115,7 @@ typedef struct schedopt_fit_summary {
   int best_start;            /* which start won (0 = the data-driven one) */
   long evals;                /* objective evaluations, all starts and refits */
   double seconds;            /* wall time of the fit (without scoring) */
+  double cpu_seconds;        /* CPU time of the process during the fit */
   double start_spread;       /* max relative spread of the final loss predicted by
                                 the starts within 1e-3 of the best objective */
   int bootstrap;             /* refits done */
