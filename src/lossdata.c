@@ -363,10 +363,11 @@ schedopt_status schedopt_losscurve_set_schedule(schedopt_losscurve *c,
     double t = (double)k;
     eta[k] = schedopt_control_eval(lr, H, t > H ? H : t, NULL);
     if (!(eta[k] >= 0) || !isfinite(eta[k])) {
+      const double bad = eta[k];
       free(eta);
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "%s: the schedule gives lr = %g at step %zu (must be >= 0)",
-                                c->name, eta[k], k);
+                                c->name, bad, k);
     }
   }
   free(c->eta);
