@@ -41,9 +41,9 @@ int test_run_cli(const char *args, char *out, size_t cap) {
   return WEXITSTATUS(st);
 }
 
-const char *test_write_tmp(const char *name, const char *text) {
+const char *test_write_tmp_in(const char *dir, const char *name, const char *text) {
   static char path[4096];
-  snprintf(path, sizeof path, "%s/%s", SCHEDOPT_TMP_DIR, name);
+  snprintf(path, sizeof path, "%s/%s", dir, name);
   FILE *f = fopen(path, "wb");
   if (!f) {
     fprintf(stderr, "cannot write %s\n", path);

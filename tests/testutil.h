@@ -41,9 +41,11 @@ int test_check_close(const char *file, int line, const char *expr, double got,
  * (truncated to cap) and returns the exit code (−1 if it did not exit). */
 int test_run_cli(const char *args, char *out, size_t cap);
 
-/* Write text to a fresh file under SCHEDOPT_TMP_DIR; returns its path
+/* Write text to a fresh file under SCHEDOPT_TMP_DIR (each test program has
+ * its own folder: ctest runs tests in parallel); returns its path
  * (static storage, valid until the next call). */
-const char *test_write_tmp(const char *name, const char *text);
+const char *test_write_tmp_in(const char *dir, const char *name, const char *text);
+#define test_write_tmp(name, text) test_write_tmp_in(SCHEDOPT_TMP_DIR, (name), (text))
 
 int test_finish(void);
 
