@@ -386,20 +386,30 @@ schedopt_status schedopt_losscurve_smooth(schedopt_losscurve *c, size_t window,
                               "%s: smoothing window %zu must be an odd number >= 1", c->name,
                               window);
   size_t h = window / 2, n = c->n;
-  /* Prefix sums (compensated) make every window O(1). */
-  double *ps = malloc((n + 1) * sizeof *ps);
-  if (!ps) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  double s = 0, comp = 0;
-  ps[0] = 0;
-  for (size_t i = 0; i < n; i++) {
-    double y = c->raw[i] - comp, t = s + y;
-    comp = (t - s) - y;
-    s = t;
-    ps[i + 1] = s;
+  if (n == 0) {
+    c->window = window;
+    return SCHEDOPT_OK;
   }
+  /* O(n) without subtraction: cut the curve into blocks of `window` points;
+   * a window then spans at most two blocks, and its sum is a suffix sum of
+   * the first plus a prefix sum of the second.  (Global prefix sums would
+   * subtract, which cancels every digit next to a huge loss.) */
+  double *ps = malloc(2 * n * sizeof *ps);
+  if (!ps) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  double *pre = ps, *suf = ps + n;
+  for (size_t i = 0; i < n; i++) pre[i] = (i % window ? pre[i - 1] : 0) + c->raw[i];
+  for (size_t i = n; i-- > 0;)
+    suf[i] = ((i + 1) % window && i + 1 < n ? suf[i + 1] : 0) + c->raw[i];
   for (size_t i = 0; i < n; i++) {
-    size_t lo = i >= h ? i - h : 0, hi = i + h + 1 < n ? i + h + 1 : n;
-    c->loss[i] = (ps[hi] - ps[lo]) / (double)(hi - lo);
+    size_t lo = i >= h ? i - h : 0, last = i + h < n ? i + h : n - 1;
+    double sum;
+    if (lo / window != last / window)
+      sum = suf[lo] + pre[last];
+    else if (lo % window == 0)
+      sum = pre[last];
+    else
+      sum = suf[lo]; /* then `last` ends its block or the curve */
+    c->loss[i] = sum / (double)(last - lo + 1);
   }
   free(ps);
   c->window = window;

@@ -385,6 +385,31 @@ static void test_losscurve(void) {
   CHECK(schedopt_losscurve_smooth(c, 4, &err) == SCHEDOPT_EINVAL);
   schedopt_losscurve_free(c);
 
+  /* Smoothing against the direct window sum, for every window size and a huge
+   * loss in the middle (sums by subtraction lose every digit after it). */
+  {
+    char csv[4096] = "step,lr,loss\n";
+    double raw[23];
+    for (int i = 0; i < 23; i++) {
+      raw[i] = i == 9 ? 3e64 : 3.0 + 0.01 * i;
+      snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%d,1e-3,%.17g\n", i, raw[i]);
+    }
+    p = test_write_tmp("huge.csv", csv);
+    CHECK(schedopt_losscurve_load_csv(&c, p, NULL, &err) == SCHEDOPT_OK);
+    for (size_t w = 1; w <= 27; w += 2) {
+      CHECK(schedopt_losscurve_smooth(c, w, &err) == SCHEDOPT_OK);
+      l = schedopt_losscurve_loss(c);
+      for (int i = 0; i < 23; i++) {
+        int lo = i - (int)w / 2 < 0 ? 0 : i - (int)w / 2;
+        int hi = i + (int)w / 2 > 22 ? 22 : i + (int)w / 2;
+        double sum = 0;
+        for (int j = lo; j <= hi; j++) sum += raw[j];
+        CHECK_CLOSE(l[i], sum / (hi - lo + 1), 1e-14, 0);
+      }
+    }
+    schedopt_losscurve_free(c);
+  }
+
   p = test_write_tmp("sparse.csv", "step,lr,loss\n100,1e-3,5\n228,1e-3,4\n");
   CHECK(schedopt_losscurve_load_csv(&c, p, "s", &err) == SCHEDOPT_OK);
   CHECK(!schedopt_losscurve_dense(c) && !schedopt_losscurve_has_schedule(c));
