@@ -95,6 +95,24 @@ for cmd in fit sweep; do
   "$cli" --help | grep -q "^  $cmd " || continue
   check "${cmd}_bad" 2 "$cmd" problems/hard_phase.yaml -o "$work/x.$cmd" --set model.b=0.5
 done
+# real runs of the surrogate and sweep commands, kept short
+if "$cli" --help | grep -q '^  fit '; then
+  check fit_mpl 0 fit problems/fit_mpl_100m.yaml -q -o "$work/fit_mpl" \
+    --set fit.starts=1 --set fit.max_points=60 --set fit.maxeval=60
+  check fit_fsl_boot 0 fit problems/fit_fsl_llm_100m.yaml -q -o "$work/fit_fsl" \
+    --set fit.starts=1 --set fit.max_points=60 --set fit.maxeval=60 \
+    --set uncertainty.bootstrap=3
+  check predict 0 predict problems/fit_predict_wsd_100m.yaml -q -o "$work/pred.csv"
+  check predict_band 0 predict problems/fit_predict_wsd_100m.yaml -q -o "$work/band.csv" \
+    --set "model=$work/fit_fsl/fit.json"
+fi
+if "$cli" --help | grep -q '^  sweep '; then
+  check sweep 0 sweep problems/sweep_hard_phase.yaml -q -o "$work/sweep" -j 1 \
+    --set 'sweep.values=[300, 1000]' --set optimize.maxeval=5 --set optimize.starts=1
+fi
+if "$cli" --help | grep -q '^  design '; then
+  check design 0 design problems/llm_wsd_token_budget.yaml -q -o "$work/design"
+fi
 
 echo "memcheck: $runs runs, $failed with errors"
 [ "$failed" -eq 0 ]
