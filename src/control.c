@@ -2,6 +2,7 @@
  * derivatives, knots, validation and CSV tables.  The math of every family is
  * stated in schedopt/control.h. */
 #include "control_impl.h"
+#include "csvcell.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -731,50 +732,15 @@ typedef struct csv_ctx {
   double *t, *v;
 } csv_ctx;
 
-/* Copy at most len bytes of s into buf (cap ≥ 8) for a message: control and
- * other non-ASCII bytes become '?', a cut is marked with "...". */
-static const char *csv_printable(char *buf, size_t cap, const char *s, size_t len) {
-  size_t k = 0;
-  for (size_t i = 0; i < len && k + 4 < cap; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    buf[k++] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '?';
-  }
-  if (k + 4 >= cap && k < len) {
-    memcpy(buf + k, "...", 3);
-    k += 3;
-  }
-  buf[k] = '\0';
-  return buf;
-}
-
-/* A cell is a plain decimal number (like 1, -2.5, 3e-4), surrounded by
- * optional blanks: no hexadecimal, inf or nan (as in problem files). */
+/* A cell that is not a finite plain number stops the read. */
 static void csv_parse_cell(csv_ctx *x, const char *s, size_t len, const char *col,
                            double *out) {
-  char buf[128], shown[64];
-  int ok = len > 0 && len < sizeof buf && !memchr(s, '\0', len);
-  double d = 0;
-  if (ok) {
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    const char *q = buf;
-    while (*q == ' ' || *q == '\t') q++;
-    for (const char *r = q; *r && ok; r++)
-      ok = strchr("0123456789+-.eE \t", *r) != NULL;
-    char *end;
-    if (ok) {
-      d = strtod(q, &end);
-      while (*end == ' ' || *end == '\t') end++;
-      ok = end != q && *end == '\0' && isfinite(d);
-    }
-  }
-  if (!ok) {
+  char shown[64];
+  if (!schedopt_csv_number(s, len, out))
     x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
-                               "%s:%zu: column '%s': '%s' is not a finite number",
-                               x->path, x->line, col, csv_printable(shown, sizeof shown, s, len));
-    return;
-  }
-  *out = d;
+                               "%s:%zu: column '%s': '%s' is not a finite number", x->path,
+                               x->line, col,
+                               schedopt_csv_printable(shown, sizeof shown, s, len));
 }
 
 static void csv_on_field(void *s, size_t len, void *data) {
@@ -835,7 +801,7 @@ static void csv_header(csv_ctx *x) {
   for (size_t i = 0; i < x->nnames && len < sizeof list; i++) {
     char shown[48];
     len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", i ? ", " : "",
-                            csv_printable(shown, sizeof shown, x->names[i],
+                            schedopt_csv_printable(shown, sizeof shown, x->names[i],
                                           strlen(x->names[i])));
   }
   x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,

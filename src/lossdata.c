@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control_impl.h"
+#include "csvcell.h"
 
 /* Largest step a log may reach (the schedule is stored per step). */
 #define LC_MAX_STEPS 10000000.0
@@ -44,38 +45,6 @@ typedef struct lc_csv {
   double *v[NCOL];
 } lc_csv;
 
-static const char *printable(char *buf, size_t cap, const char *s, size_t len) {
-  size_t k = 0;
-  for (size_t i = 0; i < len && k + 4 < cap; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    buf[k++] = (ch >= 0x20 && ch < 0x7F) ? (char)ch : '?';
-  }
-  if (k + 4 >= cap && k < len) {
-    memcpy(buf + k, "...", 3);
-    k += 3;
-  }
-  buf[k] = '\0';
-  return buf;
-}
-
-/* A plain decimal number with optional blanks around it. */
-static int parse_cell(const char *s, size_t len, double *out) {
-  char buf[128];
-  if (len == 0 || len >= sizeof buf || memchr(s, '\0', len)) return 0;
-  memcpy(buf, s, len);
-  buf[len] = '\0';
-  const char *q = buf;
-  while (*q == ' ' || *q == '\t') q++;
-  for (const char *r = q; *r; r++)
-    if (!strchr("0123456789+-.eE \t", *r)) return 0;
-  char *end;
-  double d = strtod(q, &end);
-  while (*end == ' ' || *end == '\t') end++;
-  if (end == q || *end || !isfinite(d)) return 0;
-  *out = d;
-  return 1;
-}
-
 static void on_field(void *s, size_t len, void *data) {
   lc_csv *x = data;
   const char *str = s ? s : "";
@@ -92,12 +61,12 @@ static void on_field(void *s, size_t len, void *data) {
   } else {
     for (int c = 0; c < NCOL; c++) {
       if (x->col[c] != x->field) continue;
-      if (!parse_cell(str, len, &x->val[c])) {
+      if (!schedopt_csv_number(str, len, &x->val[c])) {
         char shown[64];
         x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
                                    "%s:%zu: column '%s': '%s' is not a finite number",
                                    x->path, x->line, col_name[c],
-                                   printable(shown, sizeof shown, str, len));
+                                   schedopt_csv_printable(shown, sizeof shown, str, len));
         return;
       }
       x->got[c] = 1;
