@@ -689,7 +689,12 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     if (j == nout && nout && tout_list[nout - 1] >= H * (1 - 1e-12)) break; /* already at H */
     f = CVodeF(it->cv, tout, it->y, &tret, CV_NORMAL, &nck);
     if (f < 0) {
-      st = cv_fail(it, f, "CVodeF", tret, err);
+      /* no root finding here: a diverging run grows until the corrector fails
+       * (h → 1e-18); y holds the last step, so say what happened */
+      it->mt->readout(it->self, y, &rd);
+      CVodeGetQuadDky(it->cv, tret, 0, it->q);
+      st = rd.loss <= limit ? cv_fail(it, f, "CVodeF", tret, err)
+                            : diverged(it, tret, q[0], rd.loss, err);
       goto done;
     }
     CVodeGetQuadDky(it->cv, tout, 0, it->q); /* the last internal step may lie past tout */

@@ -413,6 +413,21 @@ static void test_divergence(void) {
   }
   schedopt_schedule_free(s);
   schedopt_model_free(m);
+  /* the adjoint's forward pass (no root finding): heavy-ball momentum 0.99 at
+   * lr 1 diverges at step 49; it must say so, not report a solver failure */
+  m = plrf(3.5, 5.0, 1000, 0.25, NAN, 1, SCHEDOPT_DYN_MATCHED);
+  s = sched(SCHEDOPT_CLOCK_STEPS, 10000, 1,
+            ctl(schedopt_control_constant, "value", 1.0, NULL, 0, NULL, 0), 5, 0.99);
+  schedopt_integrator *it = NULL;
+  schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
+  double J = 0, *grad[SCHEDOPT_NCHANNELS] = {NULL};
+  schedopt_status st = schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, m, &err);
+  if (!st) st = schedopt_integrator_gradient(it, s, &obj, &J, grad, &err);
+  CHECK_MSG(st == SCHEDOPT_EDIVERGE, "momentum 0.99 gradient: status %d: %s", (int)st, err.msg);
+  printf("divergence (cvodes adjoint, momentum): %s\n", err.msg);
+  schedopt_integrator_free(it);
+  schedopt_schedule_free(s);
+  schedopt_model_free(m);
 }
 
 int main(void) {
