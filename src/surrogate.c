@@ -404,8 +404,10 @@ schedopt_status schedopt_surrogate_grad_lr(const schedopt_surrogate *s,
   if (st) return st;
   if (!geta || (in->nout && !g))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "grad_lr: NULL argument");
+  /* the losses by the direct sum: geta is its exact gradient, and the direct
+   * sum costs O(K·n) like the gradient itself */
   if (loss && in->nout &&
-      (st = s->type->predict(s->theta, in, s->method, s->tol, loss, NULL, err)))
+      (st = s->type->predict(s->theta, in, SCHEDOPT_SURROGATE_DIRECT, s->tol, loss, NULL, err)))
     return st;
   return s->type->grad_lr(s->theta, in, g, geta, err);
 }

@@ -211,14 +211,21 @@ static schedopt_status fsl_grad_lr(const double *th, const schedopt_surrogate_in
     size_t k = in->out[m];
     double gm = gout[m];
     if (gm == 0) continue;
-    gT[k] += gm * (-s * c1 * pow(T[k], -s - 1));
+    gT[k] += gm * (-s * c1 * exp((-s - 1) * log(T[k])));
+    /* one log and one exp per factor (pow is several times slower); the
+     * terms of T_k are summed into gTk and added once */
+    double cg = c2 * gm, gTk = 0;
     for (size_t i = 1; i <= k; i++) {
-      double de = eta[i - 1] - eta[i], ts = pow(T[i], -s), b = c3 + ts;
-      double x = T[k] - T[i], y = 1 + c4 * x, F = pow(y, -g), Fx = -g * c4 * F / y;
-      gd[i] += -c2 * gm * b * (1 - F);
-      gT[i] += -c2 * gm * (de * (-s * ts / T[i]) * (1 - F) + de * b * Fx);
-      gT[k] += c2 * gm * de * b * Fx;
+      double de = eta[i - 1] - eta[i], ts = exp(-s * log(T[i])), b = c3 + ts;
+      double x = T[k] - T[i], y = 1 + c4 * x, F = exp(-g * log(y));
+      gd[i] += -cg * b * (1 - F);
+      if (de != 0) {
+        double Fx = -g * c4 * F / y;
+        gT[i] += -cg * de * ((-s * ts / T[i]) * (1 - F) + b * Fx);
+        gTk += cg * de * b * Fx;
+      }
     }
+    gT[k] += gTk;
   }
   if (!st) {
     double acc = 0;

@@ -239,20 +239,27 @@ static schedopt_status mpl_grad_lr(const double *th, const schedopt_surrogate_in
     size_t t = in->out[m];
     double gm = gout[m];
     if (gm == 0) continue;
-    gT[t] += gm * (-al * A * pow(T[t], -al - 1));
+    gT[t] += gm * (-al * A * exp((-al - 1) * log(T[t])));
+    /* one log and one exp per term (pow is several times slower); the
+     * terms of T(t) are summed into gTt and added once */
+    double bg = B * gm, lC = log(C), gTt = 0;
     for (size_t k = 1; k <= t; k++) {
-      double a = eta[k - 1] - eta[k];
       if (!(eta[k] > 0)) {
-        gd[k] += -B * gm;
+        gd[k] += -bg;
         continue;
       }
-      double rho = C * pow(eta[k], -ga), x = T[t] - T[k - 1], y = 1 + rho * x;
-      double F = pow(y, -be), Gx = be * rho * F / y, Gr = be * x * F / y;
-      gd[k] += -B * gm * (1 - F);
-      gT[t] += -B * gm * a * Gx;
-      if (k >= 1) gT[k - 1] += B * gm * a * Gx;
-      geta[k] += -B * gm * a * Gr * (-ga * rho / eta[k]);
+      double a = eta[k - 1] - eta[k], le = log(eta[k]), x = T[t] - T[k - 1];
+      double rho = exp(lC - ga * le), y = 1 + rho * x, F = exp(-be * log(y));
+      double bFy = be * F / y, Gx = bFy * rho;
+      gd[k] += -bg * (1 - F);
+      if (a != 0) {
+        gTt -= bg * a * Gx;
+        gT[k - 1] += bg * a * Gx;
+        /* ∂ρ/∂η_k = −γ ρ/η_k */
+        geta[k] += bg * a * bFy * x * ga * rho / eta[k];
+      }
     }
+    gT[t] += gTt;
   }
   if (!st) {
     double acc = 0;

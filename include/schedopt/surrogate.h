@@ -122,7 +122,8 @@ schedopt_status schedopt_surrogate_predict(const schedopt_surrogate *s,
                                            const schedopt_surrogate_input *in, double *loss,
                                            double *dtheta, schedopt_error *err);
 /* The gradient of Σ_m g[m]·L(out[m]) with respect to every step's η (for
- * schedule design), and the losses (loss may be NULL). */
+ * schedule design), and the losses by the direct sum, of which it is the
+ * exact gradient (loss may be NULL). */
 schedopt_status schedopt_surrogate_grad_lr(const schedopt_surrogate *s,
                                            const schedopt_surrogate_input *in,
                                            const double *g, double *loss, double *geta,
