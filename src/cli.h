@@ -6,6 +6,7 @@
 #define SCHEDOPT_CLI_H
 
 #include <stddef.h>
+#include "outfile.h"
 #include "schedopt/schedopt.h"
 
 #define CLI_EXIT_INPUT 2
@@ -51,6 +52,52 @@ void cli_solver_hint(const schedopt_problem *p, const schedopt_error *err);
 
 /* alloc + load + --set + build; on failure prints and returns the exit code. */
 int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);
+
+/* ---- tables, figures and the extra files of output.export / output.plot
+ * (cli_output.c) ---- */
+
+/* Schedule s (NULL: the problem's) tabulated with schedopt_export_times
+ * (points: 0 every step, else a grid) and simulated; loss_times adds the
+ * problem's output times (for log axes).  *rows is malloc'ed. */
+schedopt_status cli_tabulate(const schedopt_problem *p, const schedopt_schedule *s,
+                             size_t points, int loss_times, schedopt_row **rows,
+                             size_t *nrows, schedopt_error *err);
+/* The export table of rows of schedule s (NULL: the problem's) of p. */
+schedopt_export_table cli_table(const schedopt_problem *p, const schedopt_schedule *s,
+                                const schedopt_row *rows, size_t n, const char *label);
+/* "name[: what] — model, exponents in both notations, phase, N, sigma^2". */
+void cli_plot_title(const schedopt_problem *p, const char *what, char *buf, size_t cap);
+
+/* Extra files, all written to temporary files first and renamed together
+ * by cli_extras_commit (so a failure leaves none of them). */
+typedef struct cli_extras {
+  schedopt_outfile f[SCHEDOPT_EXPORT_NFORMATS + 1];
+  char *path[SCHEDOPT_EXPORT_NFORMATS + 1];
+  size_t n, committed;
+} cli_extras;
+
+/* Where the extra files go: next to a main output file (its name without
+ * the extension), inside a main output folder (DIR/leaf), or, with no file
+ * or folder (NULL or "-"), in the current folder under the problem's name.
+ * The files are STEM.svg and STEM_schedule.csv, STEM_schedule.json,
+ * STEM_pytorch.py, STEM_megatron.sh, STEM_nanogpt.py, STEM_hf.py. */
+void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, const char *leaf,
+                     char *stem, size_t cap);
+/* The exports of `table` that p's output.export lists and, if output.plot,
+ * the figure of `figs` (title unless the problem gives one), to temporary
+ * files.  On failure nothing is left. */
+schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const char *stem,
+                                 const schedopt_export_table *table,
+                                 const schedopt_export_table *figs, size_t nfigs,
+                                 const char *title, schedopt_error *err);
+/* A figure of one's own as STEM.svg. */
+schedopt_status cli_extras_write_plot(cli_extras *x, const char *stem, const schedopt_plot *fig,
+                                      schedopt_error *err);
+schedopt_status cli_extras_commit(cli_extras *x, schedopt_error *err);
+void cli_extras_abort(cli_extras *x);
+void cli_extras_free(cli_extras *x);
+/* One line per committed file: prefix + path. */
+void cli_extras_report(const cli_extras *x, FILE *f, const char *prefix);
 
 extern const cli_command cli_simulate;
 extern const cli_command cli_export;

@@ -53,6 +53,67 @@ static int on_progress(void *ctx, const char *stage, long evals, double best, do
   return 0;
 }
 
+/* The problem's schedule with the learning rate replaced by lr. */
+static schedopt_status with_lr(const schedopt_schedule *base, const schedopt_control *lr,
+                               schedopt_schedule **out, schedopt_error *err) {
+  schedopt_status st = schedopt_schedule_alloc(out, schedopt_schedule_clock(base),
+                                               schedopt_schedule_horizon(base),
+                                               schedopt_schedule_units_per_sample(base), err);
+  for (int c = 0; c < SCHEDOPT_NCHANNELS && !st; c++)
+    if (c != SCHEDOPT_MOMENTUM || schedopt_schedule_has_momentum(base))
+      st = schedopt_schedule_set(*out, (schedopt_channel)c,
+                                 c == SCHEDOPT_LR ? lr : schedopt_schedule_get(base, c), err);
+  if (st) {
+    schedopt_schedule_free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+/* output.export (the optimum) and output.plot (the optimum and every tuned
+ * baseline), to temporary files in dir. */
+static schedopt_status write_extras(const schedopt_optimization *opt, const char *dir,
+                                    cli_extras *x, schedopt_error *err) {
+  const schedopt_problem *q = schedopt_optimization_problem(opt);
+  schedopt_problem_extras ex;
+  schedopt_problem_get_extras(q, &ex);
+  if (!ex.export_formats && !ex.plot) return SCHEDOPT_OK;
+  const schedopt_schedule *so = schedopt_optimization_schedule(opt);
+  const size_t nb = ex.plot ? schedopt_optimization_nbaselines(opt) : 0;
+  schedopt_row *erows = NULL, **prows = calloc(nb + 1, sizeof *prows);
+  size_t ne = 0, *np = calloc(nb + 1, sizeof *np);
+  schedopt_export_table *tabs = calloc(nb + 1, sizeof *tabs);
+  schedopt_schedule *sb = NULL;
+  schedopt_status st = prows && np && tabs ? SCHEDOPT_OK
+                                           : schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                                                                "out of memory");
+  if (!st && ex.export_formats) st = cli_tabulate(q, so, ex.export_points, 0, &erows, &ne, err);
+  if (!st && ex.plot && !(st = cli_tabulate(q, so, ex.plot_points, 1, &prows[0], &np[0], err)))
+    tabs[0] = cli_table(q, so, prows[0], np[0], "optimum");
+  for (size_t i = 0; i < nb && !st; i++) {
+    const schedopt_baseline *b = schedopt_optimization_baseline(opt, i, NULL, NULL);
+    if (!(st = with_lr(schedopt_problem_schedule(q), b->control, &sb, err)) &&
+        !(st = cli_tabulate(q, sb, ex.plot_points, 1, &prows[i + 1], &np[i + 1], err)))
+      tabs[i + 1] = cli_table(q, sb, prows[i + 1], np[i + 1], b->label);
+    schedopt_schedule_free(sb);
+    sb = NULL;
+  }
+  if (!st) {
+    char stem[4096], title[512];
+    cli_extras_stem(dir, 1, q, "optimum", stem, sizeof stem);
+    cli_plot_title(q, "optimum and tuned baselines", title, sizeof title);
+    schedopt_export_table te = cli_table(q, so, erows, ne, "optimum");
+    st = cli_extras_write(x, q, stem, erows ? &te : NULL, tabs, ex.plot ? nb + 1 : 0, title,
+                          err);
+  }
+  for (size_t i = 0; prows && i <= nb; i++) free(prows[i]);
+  free(prows);
+  free(np);
+  free(tabs);
+  free(erows);
+  return st;
+}
+
 static int run(int argc, char **argv) {
   cli_problem_opts o;
   int rc = cli_parse_problem_opts("optimize", argc, argv, &o, NULL, NULL);
@@ -67,6 +128,8 @@ static int run(int argc, char **argv) {
   schedopt_optimize_spec *spec = malloc(sizeof *spec);
   schedopt_status st;
   progress pg = {0, 0};
+  cli_extras extras;
+  memset(&extras, 0, sizeof extras);
   if (!spec) {
     fprintf(stderr, "schedopt: error: out of memory\n");
     rc = 1;
@@ -84,11 +147,14 @@ static int run(int argc, char **argv) {
   st = schedopt_optimization_run(&opt, p, spec, &err);
   if (pg.shown) fprintf(stderr, "\r%79s\r", "");
   if (st) goto failed;
+  if ((st = write_extras(opt, dir, &extras, &err))) goto failed;
   if (dir && (st = schedopt_optimization_write(opt, dir, &err))) goto failed;
+  if ((st = cli_extras_commit(&extras, &err))) goto failed;
   if (!dir || !o.quiet) {
     if ((st = schedopt_optimization_write_text(opt, stdout, &err))) goto failed;
     if (dir) printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt}\n",
                     dir);
+    cli_extras_report(&extras, stdout, "  wrote      ");
   }
   size_t beaten, cbeaten;
   schedopt_optimization_violations(opt, &beaten, &cbeaten);
@@ -106,6 +172,7 @@ static int run(int argc, char **argv) {
 failed:
   rc = cli_fail(&err);
 cleanup:
+  cli_extras_free(&extras);
   schedopt_optimization_free(opt);
   schedopt_problem_free(p);
   free(spec);

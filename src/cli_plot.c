@@ -66,11 +66,6 @@ static int extra(int argc, char **argv, int i, void *ctx) {
   return used;
 }
 
-static int dbl_cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static int run(int argc, char **argv) {
   cli_problem_opts po;
   opts o = {SCHEDOPT_EXPORT_GRID, NULL};
@@ -83,52 +78,18 @@ static int run(int argc, char **argv) {
   schedopt_error err = {0};
   schedopt_problem *p = NULL;
   schedopt_plot *fig = NULL;
-  double *grid = NULL, *out = NULL, *times = NULL;
   schedopt_row *rows = NULL;
-  size_t ng = 0, no = 0, n = 0, nrows = 0;
+  size_t nrows = 0;
   schedopt_status st;
   if ((rc = cli_load_problem(&po, &p))) goto cleanup;
-  const schedopt_schedule *s = schedopt_problem_schedule(p);
   /* the schedule's grid and knots, and the problem's (log-spaced) output times */
-  if ((st = schedopt_export_times(s, o.points, &grid, &ng, &err)) ||
-      (st = schedopt_problem_output_times(p, &out, &no, &err)))
-    goto failed;
-  if (!(times = malloc((ng + no) * sizeof *times)) ||
-      !(rows = calloc(ng + no, sizeof *rows))) {
-    st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory for %zu rows", ng + no);
-    goto failed;
-  }
-  memcpy(times, grid, ng * sizeof *times);
-  memcpy(times + ng, out, no * sizeof *times);
-  qsort(times, ng + no, sizeof *times, dbl_cmp);
-  const double H = schedopt_schedule_horizon(s);
-  for (size_t i = 0; i < ng + no; i++)
-    if (!n || times[i] - times[n - 1] > 1e-12 * H) times[n++] = times[i];
-  if ((st = schedopt_export_simulate(p, NULL, times, n, rows, &nrows, &err))) goto failed;
-
-  const schedopt_control *lr = schedopt_schedule_get(s, SCHEDOPT_LR);
+  if ((st = cli_tabulate(p, NULL, o.points, 1, &rows, &nrows, &err))) goto failed;
+  const schedopt_control *lr = schedopt_schedule_get(schedopt_problem_schedule(p), SCHEDOPT_LR);
   char label[128], title[512];
   snprintf(label, sizeof label, "%s (%s)", schedopt_problem_name(p),
            schedopt_control_get_type(lr)->name);
-  double a, b, ss, beta;
-  schedopt_problem_exponents(p, &a, &b, &ss, &beta);
-  snprintf(title, sizeof title,
-           "%s \xe2\x80\x94 %s, a = %g, b = %g (s = %g, \xce\xb2 = %g; %s phase), N = %ld, "
-           "\xcf\x83\xc2\xb2 = %g",
-           schedopt_problem_name(p),
-           schedopt_model_get_type(schedopt_problem_model(p))->name, a, b, ss, beta,
-           b < a ? "easy" : "hard", schedopt_problem_modes(p), schedopt_problem_sigma2(p));
-  schedopt_export_table t = {
-      .rows = rows,
-      .n = nrows,
-      .has_loss = 1,
-      .clock = schedopt_schedule_clock(s),
-      .seq_len = schedopt_problem_seq_len(p),
-      .name = schedopt_problem_name(p),
-      .label = label,
-      .description = schedopt_problem_description(p),
-      .problem = p,
-  };
+  cli_plot_title(p, NULL, title, sizeof title);
+  schedopt_export_table t = cli_table(p, NULL, rows, nrows, label);
   if ((st = schedopt_plot_alloc(&fig, o.title ? o.title : title, &err)) ||
       (st = schedopt_plot_tables(fig, &t, 1, &err)) ||
       (st = schedopt_plot_save_svg(fig, po.output, &err)))
@@ -145,9 +106,6 @@ failed:
 cleanup:
   schedopt_plot_free(fig);
   free(rows);
-  free(times);
-  free(out);
-  free(grid);
   schedopt_problem_free(p);
   cli_problem_opts_free(&po);
   return rc;

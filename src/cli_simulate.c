@@ -58,6 +58,34 @@ static schedopt_status write_rows(FILE *f, const schedopt_row *rows, size_t n, d
   return SCHEDOPT_OK;
 }
 
+/* output.export and output.plot: the schedule at every step (or on the
+ * export grid) and the figure, to temporary files next to `out`. */
+static schedopt_status write_extras(const schedopt_problem *p, const char *out, cli_extras *x,
+                                    schedopt_error *err) {
+  schedopt_problem_extras ex;
+  schedopt_problem_get_extras(p, &ex);
+  if (!ex.export_formats && !ex.plot) return SCHEDOPT_OK;
+  char stem[4096], label[128], title[512];
+  cli_extras_stem(out, 0, p, NULL, stem, sizeof stem);
+  schedopt_row *erows = NULL, *prows = NULL;
+  size_t ne = 0, np = 0;
+  schedopt_status st = SCHEDOPT_OK;
+  if (ex.export_formats) st = cli_tabulate(p, NULL, ex.export_points, 0, &erows, &ne, err);
+  if (!st && ex.plot) st = cli_tabulate(p, NULL, ex.plot_points, 1, &prows, &np, err);
+  if (!st) {
+    const schedopt_control *lr = schedopt_schedule_get(schedopt_problem_schedule(p), SCHEDOPT_LR);
+    snprintf(label, sizeof label, "%s (%s)", schedopt_problem_name(p),
+             schedopt_control_get_type(lr)->name);
+    cli_plot_title(p, NULL, title, sizeof title);
+    schedopt_export_table te = cli_table(p, NULL, erows, ne, "schedule"),
+                          tp = cli_table(p, NULL, prows, np, label);
+    st = cli_extras_write(x, p, stem, erows ? &te : NULL, &tp, prows ? 1 : 0, title, err);
+  }
+  free(erows);
+  free(prows);
+  return st;
+}
+
 static int run(int argc, char **argv) {
   cli_problem_opts o;
   int rc = cli_parse_problem_opts("simulate", argc, argv, &o, NULL, NULL);
@@ -74,6 +102,8 @@ static int run(int argc, char **argv) {
   size_t n = 0;
   schedopt_status st;
   schedopt_outfile of = {NULL, NULL, NULL, -1};
+  cli_extras extras;
+  memset(&extras, 0, sizeof extras);
   int opened = 0;
   if ((rc = cli_load_problem(&o, &p))) goto cleanup;
   if ((st = schedopt_problem_output_times(p, &times, &n, &err))) goto failed;
@@ -97,8 +127,10 @@ static int run(int argc, char **argv) {
   if ((st = schedopt_integrator_run(it, schedopt_problem_schedule(p), times, n, rows, &err)))
     goto failed;
   if ((st = write_rows(of.fp, rows, n, schedopt_problem_seq_len(p), &err))) goto failed;
+  if ((st = write_extras(p, out, &extras, &err))) goto failed;
   opened = 0;
-  if ((st = schedopt_outfile_commit(&of, &err))) goto failed;
+  if ((st = schedopt_outfile_commit(&of, &err)) || (st = cli_extras_commit(&extras, &err)))
+    goto failed;
   if (!o.quiet && n) {
     double a, b, s, beta;
     schedopt_problem_exponents(p, &a, &b, &s, &beta);
@@ -115,6 +147,7 @@ static int run(int argc, char **argv) {
       fprintf(stderr, " (bias %.4g, variance %.4g)", last->r.bias, last->r.variance);
     fprintf(stderr, "; %ld solver steps\n", stt.steps);
     if (out && strcmp(out, "-")) fprintf(stderr, "schedopt: wrote %zu rows to %s\n", n, out);
+    cli_extras_report(&extras, stderr, "schedopt: wrote ");
   }
   goto cleanup;
 failed:
@@ -122,6 +155,7 @@ failed:
   cli_solver_hint(p, &err);
 cleanup:
   if (opened) schedopt_outfile_abort(&of);
+  cli_extras_free(&extras);
   free(rows);
   free(times);
   schedopt_integrator_free(it);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -34,7 +35,9 @@ static const char *help =
     "  --shard K/N           run only the cases i with i mod N = K-1 and write\n"
     "                        DIR/sweep-shard-K-of-N.json (needs -o); join the shards\n"
     "                        with 'schedopt merge' (docs/slurm.md)\n"
-    "  -q, --quiet           no progress lines and no summary (files only)\n"
+    "  -q, --quiet           no progress lines and no summary (files only); without\n"
+    "                        it, on a terminal, a live line shows the cases done,\n"
+    "                        the stage, evaluations, best objective and time\n"
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 success; 2 bad input (reported before anything runs); 1 a case\n"
@@ -99,6 +102,38 @@ static double now(void) {
   return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
 }
 
+/* The live line on a terminal: cases finished, the stage of the case that
+ * reported last, its evaluations and best objective, the elapsed time. */
+typedef struct progress {
+  double t0, last;
+  size_t finished, total;
+  int shown;
+} progress;
+
+static void progress_line(progress *pg, const char *stage, long evals, double best) {
+  const double t = now();
+  fprintf(stderr, "\rschedopt sweep: [%zu/%zu] %-40.40s eval %6ld  best %-12.7g %7.1f s ",
+          pg->finished, pg->total, stage, evals, best, t - pg->t0);
+  fflush(stderr);
+  pg->last = t;
+  pg->shown = 1;
+}
+
+static void progress_clear(progress *pg) {
+  if (pg->shown) fprintf(stderr, "\r%100s\r", "");
+  pg->shown = 0;
+}
+
+static int on_progress(void *ctx, const char *stage, long evals, double best, double seconds) {
+  progress *pg = ctx;
+  (void)seconds;
+#pragma omp critical(sweep_progress)
+  {
+    if (now() - pg->last >= 0.1) progress_line(pg, stage, evals, best);
+  }
+  return 0;
+}
+
 static int run(int argc, char **argv) {
   cli_problem_opts o;
   opts x = {0, 1, 1};
@@ -115,9 +150,16 @@ static int run(int argc, char **argv) {
   }
   schedopt_error err = {0};
   schedopt_sweep *s = NULL;
+  cli_extras extras;
+  memset(&extras, 0, sizeof extras);
   schedopt_status st = schedopt_sweep_load_file(&s, o.path, o.sets, o.nsets, &err);
   if (!st) st = schedopt_sweep_set_shard(s, x.shard_k, x.shard_n, &err);
   if (st) {
+    rc = cli_fail(&err);
+    goto cleanup;
+  }
+  /* the folder, before the run: an unwritable place is reported at once */
+  if (dir && (st = schedopt_optimization_prepare_dir(dir, &err))) {
     rc = cli_fail(&err);
     goto cleanup;
   }
@@ -140,6 +182,8 @@ static int run(int argc, char **argv) {
   if (threads > (int)nm) threads = nm ? (int)nm : 1;
   const double t0 = now();
   size_t finished = 0, failed = 0;
+  progress pg = {t0, 0, 0, nm, 0};
+  if (!o.quiet && isatty(STDERR_FILENO)) schedopt_sweep_set_progress(s, on_progress, &pg);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (long j = 0; j < (long)nm; j++) {
     schedopt_error e = {0};
@@ -148,7 +192,9 @@ static int run(int argc, char **argv) {
 #pragma omp critical(sweep_progress)
     {
       finished++;
+      pg.finished = finished;
       if (cst) failed++;
+      progress_clear(&pg);
       if (!o.quiet) {
         if (cst)
           fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s failed (%.1f s): %s\n",
@@ -163,8 +209,32 @@ static int run(int argc, char **argv) {
     }
   }
   free(mine);
+  progress_clear(&pg);
   const double secs = now() - t0;
-  if (dir && (st = schedopt_sweep_write(s, dir, &err))) {
+  /* output.plot: the scaling figure (a whole sweep only: a shard has no fits) */
+  schedopt_problem_extras ex;
+  schedopt_sweep_get_extras(s, &ex);
+  if (ex.export_formats && !o.quiet)
+    fprintf(stderr, "schedopt sweep: output.export is not used by sweep (one schedule per case): "
+                    "export a case with 'schedopt optimize ... --set %s=VALUE'\n",
+            schedopt_sweep_key(s));
+  if (ex.plot && x.shard_n == 1 && n > failed) {
+    char stem[4096], title[512];
+    if (dir) cli_extras_stem(dir, 1, NULL, "sweep", stem, sizeof stem);
+    else snprintf(stem, sizeof stem, "%s_sweep", schedopt_sweep_problem_name(s));
+    snprintf(title, sizeof title, "%s (sweep)", schedopt_sweep_problem_name(s));
+    schedopt_plot *fig = NULL;
+    if ((st = schedopt_plot_alloc(&fig, ex.plot_title ? ex.plot_title : title, &err)) ||
+        (st = schedopt_sweep_plot(s, fig, &err)) ||
+        (st = cli_extras_write_plot(&extras, stem, fig, &err))) {
+      schedopt_plot_free(fig);
+      rc = cli_fail(&err);
+      goto cleanup;
+    }
+    schedopt_plot_free(fig);
+  }
+  if ((dir && (st = schedopt_sweep_write(s, dir, &err))) ||
+      (st = cli_extras_commit(&extras, &err))) {
     rc = cli_fail(&err);
     goto cleanup;
   }
@@ -180,6 +250,7 @@ static int run(int argc, char **argv) {
       else
         printf("  wrote      %s/{sweep.csv, sweep.json, summary.txt}\n", dir);
     }
+    cli_extras_report(&extras, stdout, "  wrote      ");
   }
   size_t bugs = 0;
   for (size_t i = 0; i < n; i++) {
@@ -195,6 +266,7 @@ static int run(int argc, char **argv) {
             bugs, bugs == 1 ? "" : "s");
   rc = failed || bugs ? 1 : 0;
 cleanup:
+  cli_extras_free(&extras);
   schedopt_sweep_free(s);
   cli_problem_opts_free(&o);
   return rc;

@@ -68,6 +68,9 @@ const char *export_label(const schedopt_export_table *t) {
 
 const char *export_clock_name(const schedopt_export_table *t) {
   if (t->clock == SCHEDOPT_CLOCK_STEPS) return "steps";
+  if (t->problem) /* (seq_len may be a trainer's, not the budget's) */
+    return schedopt_problem_budget(t->problem, NULL) == SCHEDOPT_BUDGET_TOKENS ? "tokens"
+                                                                               : "samples";
   return t->seq_len > 1 ? "tokens" : "samples";
 }
 
@@ -120,8 +123,12 @@ static schedopt_status write_csv(FILE *fp, const schedopt_export_table *t,
     const schedopt_row *r = &t->rows[i];
     fprintf(fp, "%.15g,%.15g,%.15g,%.15g,%.15g,%.15g", r->step, r->samples,
             r->samples * t->seq_len, r->u.lr * sc, r->u.batch, r->u.momentum);
-    if (t->has_loss)
-      fprintf(fp, ",%.15g,%.15g,%.15g,%.15g", r->r.loss, r->r.excess, r->r.bias, r->r.variance);
+    if (t->has_loss) { /* bias and variance: empty where the model does not track them */
+      fprintf(fp, ",%.15g,%.15g,", r->r.loss, r->r.excess);
+      if (!isnan(r->r.bias)) fprintf(fp, "%.15g", r->r.bias);
+      fputc(',', fp);
+      if (!isnan(r->r.variance)) fprintf(fp, "%.15g", r->r.variance);
+    }
     fputc('\n', fp);
   }
   return SCHEDOPT_OK;
@@ -141,8 +148,33 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "export: peak_lr = %g and tolerance = %g must be finite and >= 0",
                               o->peak_lr, o->tolerance);
+  if (!(o->batch >= 0) || !isfinite(o->batch) || (o->batch > 0 && o->batch < 1) ||
+      !(o->seq_len >= 0) || !isfinite(o->seq_len) || (o->seq_len > 0 && o->seq_len < 1))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "export: batch = %g and seq_len = %g must be 0 (the table's) or "
+                              "finite and >= 1", o->batch, o->seq_len);
   schedopt_status st = schedopt_export_check(t, err);
   if (st) return st;
+  schedopt_export_table tt;
+  schedopt_row *rows = NULL;
+  if (o->batch > 0 || o->seq_len > 0) { /* a trainer's batch and sequence length */
+    tt = *t;
+    if (o->seq_len > 0) tt.seq_len = o->seq_len;
+    if (o->batch > 0) {
+      double bmax = 0;
+      for (size_t i = 0; i < t->n; i++) bmax = fmax(bmax, t->rows[i].u.batch);
+      const double c = o->batch / bmax;
+      if (!(rows = malloc(t->n * sizeof *rows)))
+        return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu rows", t->n);
+      for (size_t i = 0; i < t->n; i++) {
+        rows[i] = t->rows[i];
+        rows[i].u.batch *= c;
+        rows[i].samples *= c;
+      }
+      tt.rows = rows;
+    }
+    t = &tt;
+  }
   switch (f) {
   case SCHEDOPT_EXPORT_CSV: st = write_csv(fp, t, o); break;
   case SCHEDOPT_EXPORT_JSON: st = export_write_json(fp, t, o, err); break;
@@ -150,8 +182,9 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
   case SCHEDOPT_EXPORT_NANOGPT:
   case SCHEDOPT_EXPORT_HF: st = export_write_python(fp, f, t, o, err); break;
   case SCHEDOPT_EXPORT_MEGATRON: st = export_write_megatron(fp, t, o, err); break;
-  default: return schedopt_error_set(err, SCHEDOPT_EINVAL, "export: unknown format %d", (int)f);
+  default: st = schedopt_error_set(err, SCHEDOPT_EINVAL, "export: unknown format %d", (int)f);
   }
+  free(rows);
   if (!st && ferror(fp)) st = schedopt_error_set(err, SCHEDOPT_EIO, "export: write error");
   return st;
 }

@@ -136,7 +136,8 @@ schedopt_status export_write_json(FILE *fp, const schedopt_export_table *t,
   json_decref(k);
   fputs(": {\n", fp);
   jwriter wc = {fp, 0, 0};
-  const int ncol = t->has_loss ? 10 : 6;
+  /* bias and variance only where the model tracks them (model.split) */
+  const int ncol = !t->has_loss ? 6 : isnan(t->rows[0].r.bias) ? 8 : 10;
   for (int c = 0; c < ncol && !wc.failed; c++) {
     json_t *a = json_array();
     for (size_t i = 0; a && i < t->n; i++)

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "schedopt/control.h"
+#include "schedopt/export.h"
+#include "schedopt/sweep.h"
 #include "optimize_impl.h"
 
 /* ======================================================================
@@ -85,6 +87,8 @@ static const keyspec schema[] = {
     {"output.spacing", K_ENUM, 0, 0, 0, 0, spacing_choices, "output spacing"},
     {"output.times", K_NUMSEQ, 0, INF, 1, 0, NULL, "output times"},
     {"output.file", K_STR, 0, 0, 0, 0, NULL, "output file"},
+    {"output.export", K_SECTION, 0, 0, 0, 0, NULL, "trainer exports"},
+    {"output.plot", K_SECTION, 0, 0, 0, 0, NULL, "SVG figure"},
 
     /* ---- optimize: (schedule optimization; see the block at the end) ---- */
     {"optimize", K_SECTION, 0, 0, 0, 0, NULL, "optimize section"},
@@ -102,6 +106,16 @@ static const keyspec schema[] = {
     {"optimize.output", K_STR, 0, 0, 0, 0, NULL, "output folder"},
     {"optimize.max_steps", K_NUM, 0, INF, 1, 0, NULL, "cap on optimizer steps (data clock)"},
     {"optimize.model_size", K_SECTION, 0, 0, 0, 0, NULL, "model sizes searched (compute budget)"},
+
+    /* ---- sweep: (schedopt sweep; read by problem_sweep_read) ---- */
+    {"sweep", K_SECTION, 0, 0, 0, 0, NULL, "sweep section"},
+    {"sweep.key", K_STR, 0, 0, 0, 0, NULL, "the problem key each case sets"},
+    {"sweep.values", K_NUMSEQ, 0, INF, 1, 0, NULL, "swept values"},
+    {"sweep.from", K_NUM, 0, INF, 1, 0, NULL, "first swept value"},
+    {"sweep.to", K_NUM, 0, INF, 1, 0, NULL, "last swept value"},
+    {"sweep.points", K_INT, 2, SCHEDOPT_SWEEP_MAXCASES, 0, 0, NULL, "number of swept values"},
+    {"sweep.spacing", K_ENUM, 0, 0, 0, 0, spacing_choices, "spacing of the swept values"},
+    {"sweep.round", K_BOOL, 0, 0, 0, 0, NULL, "round the swept values to integers"},
 };
 #define NSCHEMA (sizeof schema / sizeof schema[0])
 
@@ -332,6 +346,10 @@ static const char *sg_text(const suggest *g, char *buf, size_t cap) {
 static void clear_built(schedopt_problem *p) {
   free(p->opt);
   p->opt = NULL;
+  free(p->plot_title);
+  free(p->export_loc);
+  p->plot_title = p->export_loc = NULL;
+  memset(&p->extras, 0, sizeof p->extras);
   free(p->name);
   free(p->output_file);
   schedopt_model_free(p->model);
@@ -421,10 +439,10 @@ schedopt_status schedopt_problem_load_string(schedopt_problem *p, const char *te
   return load_text(p, text ? text : "", len, name ? name : "<string>", NULL, err);
 }
 
-schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path,
-                                           schedopt_error *err) {
-  if (!p || !path)
-    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_load_file: NULL");
+schedopt_status problem_read_file(const char *path, char **text, size_t *len,
+                                  schedopt_error *err) {
+  *text = NULL;
+  *len = 0;
   FILE *f = fopen(path, "rb");
   if (!f)
     return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path,
@@ -440,7 +458,8 @@ schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path
     rewind(f);
   }
   clearerr(f);
-  if (!st && !(buf = malloc(cap))) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if (!st && !(buf = malloc(cap + 1)))
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   while (!st) {
     if (n == cap) {
       if (cap > YKV_MAX_BYTES) {
@@ -449,7 +468,7 @@ schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path
                                 YKV_MAX_BYTES >> 20);
         break;
       }
-      char *nb = realloc(buf, 2 * cap);
+      char *nb = realloc(buf, 2 * cap + 1);
       if (!nb) {
         st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory reading %s", path);
         break;
@@ -470,6 +489,28 @@ schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path
   if (!st && n > YKV_MAX_BYTES)
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
                             path, YKV_MAX_BYTES >> 20);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status problem_load_text(schedopt_problem *p, const char *text, size_t len,
+                                  const char *path, schedopt_error *err) {
+  return load_text(p, text, len, path, path, err);
+}
+
+schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path,
+                                           schedopt_error *err) {
+  if (!p || !path)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_load_file: NULL");
+  char *buf;
+  size_t n;
+  schedopt_status st = problem_read_file(path, &buf, &n, err);
   if (!st) st = load_text(p, buf, n, path, path, err);
   free(buf);
   return st;
@@ -611,6 +652,13 @@ schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment
       if (!strcmp(key, alias_pairs[i][s])) ykv_remove_tree(l, alias_pairs[i][1 - s], 1);
   if (!strcmp(key, "output.points") || !strcmp(key, "output.spacing"))
     ykv_remove_tree(l, "output.times", 1);
+  /* sweep: values and from/to/points/spacing are alternatives */
+  static const char *const sweep_range[] = {"sweep.from", "sweep.to", "sweep.points",
+                                            "sweep.spacing", NULL};
+  for (int i = 0; sweep_range[i]; i++) {
+    if (!strcmp(key, "sweep.values")) ykv_remove_tree(l, sweep_range[i], 1);
+    if (!strcmp(key, sweep_range[i])) ykv_remove_tree(l, "sweep.values", 1);
+  }
   optimize_set_rules(l, key, tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR ? tmp.v[0].value : NULL);
   if (tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR) {
     const char *val = tmp.v[0].value;
@@ -1236,6 +1284,7 @@ static const ykv_entry *section_entry(const schedopt_problem *p, const char *sec
 
 static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
                                       schedopt_error *err);
+static schedopt_status build_extras(schedopt_problem *p, schedopt_error *err);
 
 /* Limits on the work of one run (docs/yaml.md, "Limits"), so that an absurd
  * size is refused at once instead of running for hours:
@@ -1475,7 +1524,15 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
     clear_built(p);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
-  if ((st = build_optimize(p, &S, err))) return st;
+  if ((st = build_optimize(p, &S, err)) || (st = build_extras(p, err))) return st;
+  {
+    /* read by schedopt sweep; validated here so that simulate and optimize
+     * report a bad sweep: section too */
+    problem_sweep sw;
+    int present;
+    if ((st = problem_sweep_read(p, &sw, &present, err))) return st;
+    problem_sweep_free(&sw);
+  }
   p->built = 1;
   return SCHEDOPT_OK;
 }
@@ -2381,5 +2438,273 @@ schedopt_status opt_problem_variant(const schedopt_problem *p, const char *const
     return st;
   }
   *out = q;
+  return SCHEDOPT_OK;
+}
+
+/* ======================================================================
+ * output.export, output.plot — files written next to the main output
+ * (schema: docs/yaml.md, "output")
+ * ====================================================================== */
+
+/* In schedopt_export_format order. */
+static const char *const ex_formats[] = {"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
+                                         NULL};
+static const char *const ex_keys[] = {"formats", "points", "peak_lr", "batch", "seq_len",
+                                      "tolerance", "megatron_units", NULL};
+static const char *const ex_units[] = {"auto", "iters", "samples", NULL};
+static const char *const plot_keys[] = {"points", "title", NULL};
+
+/* A number at e in the range, integral if asked. */
+static schedopt_status ex_number(schedopt_error *err, const ykv_entry *e, double lo, double hi,
+                                 int lo_open, int integer, const char *what, double *x) {
+  schedopt_status st = get_number(err, e, e->path, x);
+  if (!st) st = check_number(err, e, e->path, e->value, *x, lo, hi, lo_open, 0, integer, what);
+  return st;
+}
+
+/* The keys of mapping `sec` must be in `allowed`. */
+static schedopt_status ex_known_keys(const ykv_list *l, const char *sec,
+                                     const char *const *allowed, schedopt_error *err) {
+  const int depth = ykv_depth(sec) + 1;
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *c = &l->v[i];
+    if (ykv_is_under(c->path, sec) && ykv_depth(c->path) == depth &&
+        !opt_in(allowed, ykv_leaf(c->path)))
+      return opt_unknown(err, c, sec, allowed, NULL, NULL);
+  }
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
+  schedopt_problem_extras *x = &p->extras;
+  const ykv_list *l = &p->entries;
+  const ykv_entry *e = ykv_get(l, "output.export"), *fe = e, *c;
+  schedopt_status st;
+  if (!e) return SCHEDOPT_OK;
+  char loc[512];
+  ykv_loc(e, 1, loc, sizeof loc);
+  if (!(p->export_loc = xstrdup(loc)))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  x->export_loc = p->export_loc;
+  strbuf names = {{0}, 0};
+  opt_list_text(&names, NULL, ex_formats);
+  if (e->kind == YKV_MAP || (e->kind == YKV_SCALAR && e->is_null)) {
+    if ((st = ex_known_keys(l, "output.export", ex_keys, err))) return st;
+    if (!(fe = ykv_get(l, "output.export.formats")))
+      return fail(err, SCHEDOPT_EINVAL, e, 1, "output.export: missing 'formats' (a list of %s)",
+                  names.s);
+  }
+  if (fe->kind == YKV_SCALAR && !fe->is_null) {
+    int f;
+    if ((st = opt_choice(err, fe, fe->path, ex_formats, &f))) return st;
+    x->export_formats |= 1u << f;
+  } else if (fe->kind == YKV_SEQ && fe->n > 0) {
+    for (size_t i = 0; i < fe->n; i++) {
+      ykv_entry it = opt_item(fe, i);
+      int f;
+      if ((st = opt_choice(err, &it, fe->path, ex_formats, &f))) return st;
+      x->export_formats |= 1u << f;
+    }
+  } else {
+    char d[256];
+    ykv_describe(fe, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, fe, fe->kind == YKV_SCALAR ? 0 : 1,
+                "%s: expected a format or a list of formats like [pytorch, megatron] (%s), "
+                "got %s", fe->path, names.s, d);
+  }
+  if (fe == e) return SCHEDOPT_OK;
+  double v;
+  if ((c = ykv_get(l, "output.export.points"))) {
+    if ((st = ex_number(err, c, 2, SCHEDOPT_EXPORT_MAX_POINTS, 0, 1, "table rows", &v)))
+      return st;
+    x->export_points = (size_t)v;
+  }
+  if ((c = ykv_get(l, "output.export.peak_lr"))) {
+    if ((st = ex_number(err, c, 0, INF, 1, 0, "the exported learning rate's maximum", &v)))
+      return st;
+    x->peak_lr = v;
+  }
+  if ((c = ykv_get(l, "output.export.batch"))) {
+    if ((st = ex_number(err, c, 1, INF, 0, 0, "the trainer's batch size", &v))) return st;
+    x->batch = v;
+  }
+  if ((c = ykv_get(l, "output.export.seq_len"))) {
+    if ((st = ex_number(err, c, 1, 1e9, 0, 1, "tokens per sample", &v))) return st;
+    if (p->budget == SCHEDOPT_BUDGET_TOKENS && v != p->seq_len)
+      return fail(err, SCHEDOPT_EINVAL, c, 0, "output.export.seq_len = %s differs from "
+                  "budget.seq_len = %.15g: a token budget fixes the tokens per sample",
+                  c->value, p->seq_len);
+    x->seq_len = v;
+  }
+  if ((c = ykv_get(l, "output.export.tolerance"))) {
+    if ((st = ex_number(err, c, 0, 1, 1, 0, "Megatron-LM fit, a fraction of the peak", &v)))
+      return st;
+    x->tolerance = v;
+  }
+  if ((c = ykv_get(l, "output.export.megatron_units")) &&
+      (st = opt_choice(err, c, c->path, ex_units, &x->megatron_units)))
+    return st;
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status build_plot(schedopt_problem *p, schedopt_error *err) {
+  schedopt_problem_extras *x = &p->extras;
+  const ykv_list *l = &p->entries;
+  const ykv_entry *e = ykv_get(l, "output.plot"), *c;
+  schedopt_status st;
+  x->plot_points = SCHEDOPT_EXPORT_GRID;
+  if (!e) return SCHEDOPT_OK;
+  if (e->kind == YKV_SCALAR && !e->is_null) {
+    if (!parse_bool(e->value, &x->plot))
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "output.plot: expected true, false or a mapping "
+                  "(points, title), got '%.200s'", e->value);
+    return SCHEDOPT_OK;
+  }
+  if (e->kind != YKV_MAP && !(e->kind == YKV_SCALAR && e->is_null)) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "output.plot: expected true, false or a mapping "
+                "(points, title), got %s", d);
+  }
+  x->plot = 1;
+  if ((st = ex_known_keys(l, "output.plot", plot_keys, err))) return st;
+  if ((c = ykv_get(l, "output.plot.points"))) {
+    double v;
+    if ((st = ex_number(err, c, 2, SCHEDOPT_EXPORT_MAX_POINTS, 0, 1, "schedule resolution",
+                        &v)))
+      return st;
+    x->plot_points = (size_t)v;
+  }
+  if ((c = ykv_get(l, "output.plot.title"))) {
+    static const keyspec title = {"output.plot.title", K_STR, 0, 0, 0, 0, NULL, "title"};
+    double unused;
+    if ((st = check_leaf(err, &title, c, &unused))) return st;
+    if (!(p->plot_title = xstrdup(c->value)))
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    x->plot_title = p->plot_title;
+  }
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status build_extras(schedopt_problem *p, schedopt_error *err) {
+  memset(&p->extras, 0, sizeof p->extras);
+  schedopt_status st = build_export(p, err);
+  if (!st) st = build_plot(p, err);
+  return st;
+}
+
+void schedopt_problem_get_extras(const schedopt_problem *p, schedopt_problem_extras *x) {
+  if (p && p->built)
+    *x = p->extras;
+  else
+    memset(x, 0, sizeof *x);
+}
+
+/* ======================================================================
+ * sweep: — the cases of `schedopt sweep` (schema: docs/yaml.md, "sweep")
+ * ====================================================================== */
+
+void problem_sweep_free(problem_sweep *sw) {
+  if (!sw) return;
+  free(sw->x);
+  free(sw->text);
+  memset(sw, 0, sizeof *sw);
+}
+
+static schedopt_status sweep_alloc_values(problem_sweep *sw, size_t n, schedopt_error *err) {
+  sw->x = calloc(n, sizeof *sw->x);
+  sw->text = calloc(n, sizeof *sw->text);
+  if (!sw->x || !sw->text) {
+    problem_sweep_free(sw);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  sw->n = n;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
+                                   schedopt_error *err) {
+  memset(sw, 0, sizeof *sw);
+  *present = 0;
+  const ykv_entry *se = ykv_get(&p->entries, "sweep");
+  if (!se) return SCHEDOPT_OK;
+  *present = 1;
+  settings S;
+  schedopt_status st = validate_entries(p, &S, err);
+  if (st) return st;
+  const ykv_entry *key = given(&S, "sweep.key"), *values = given(&S, "sweep.values"),
+                  *from = given(&S, "sweep.from"), *to = given(&S, "sweep.to"),
+                  *points = given(&S, "sweep.points"), *spacing = given(&S, "sweep.spacing");
+  if (!key)
+    return fail(err, SCHEDOPT_EINVAL, se, 1, "sweep: missing 'key' (the problem key to vary, "
+                "e.g. budget.steps)");
+  const char *k = key->value;
+  if (!strncmp(k, "sweep", 5) && (!k[5] || k[5] == '.'))
+    return fail(err, SCHEDOPT_EINVAL, key, 0, "sweep.key: cannot sweep the sweep: section "
+                "itself");
+  if (strlen(k) >= sizeof sw->key)
+    return fail(err, SCHEDOPT_EINVAL, key, 0, "sweep.key: longer than %zu characters",
+                sizeof sw->key - 1);
+  if (values && (from || to || points || spacing))
+    return fail(err, SCHEDOPT_EINVAL, values, 1, "sweep: give either 'values' or 'from', 'to' "
+                "and 'points', not both");
+  if (!values && !(from && to && points))
+    return fail(err, SCHEDOPT_EINVAL, se, 1, "sweep: missing 'values' (a list) or 'from', 'to' "
+                "and 'points'");
+  const int round_it = given(&S, "sweep.round")
+                           ? (int)val_or(&S, "sweep.round", 0)
+                           : !strcmp(k, "budget.steps") || !strcmp(k, "model.N") ||
+                                 !strcmp(k, "model.M");
+  if (values) {
+    if (values->n == 0)
+      return fail(err, SCHEDOPT_EINVAL, values, 0, "sweep.values: expected a non-empty list of "
+                  "numbers");
+    if (values->n > SCHEDOPT_SWEEP_MAXCASES)
+      return fail(err, SCHEDOPT_EINVAL, values, 0, "sweep.values: %zu values (at most %d)",
+                  values->n, SCHEDOPT_SWEEP_MAXCASES);
+    if ((st = sweep_alloc_values(sw, values->n, err))) return st;
+    for (size_t i = 0; i < values->n; i++) {
+      double x = 0;
+      if (parse_number(values->items[i], &x) || !(x > 0) ||
+          strlen(values->items[i]) >= sizeof sw->text[i]) {
+        ykv_entry it = opt_item(values, i);
+        problem_sweep_free(sw);
+        return fail(err, SCHEDOPT_EINVAL, &it, 0, "sweep.values[%zu]: expected a positive "
+                    "number, got '%.60s'", i, values->items[i]);
+      }
+      if (round_it && x != floor(x)) {
+        x = floor(x + 0.5);
+        snprintf(sw->text[i], sizeof sw->text[i], "%.0f", x);
+      } else {
+        snprintf(sw->text[i], sizeof sw->text[i], "%s", values->items[i]);
+      }
+      sw->x[i] = x;
+    }
+  } else {
+    const double a = val_or(&S, "sweep.from", 0), b = val_or(&S, "sweep.to", 0);
+    const int logsp = val_or(&S, "sweep.spacing", 0) == 0;
+    const size_t n = (size_t)val_or(&S, "sweep.points", 2);
+    if (!(b > a))
+      return fail(err, SCHEDOPT_EINVAL, from, 0, "sweep: need 0 < from < to (got from = %g, "
+                  "to = %g)", a, b);
+    if ((st = sweep_alloc_values(sw, n, err))) return st;
+    for (size_t i = 0; i < n; i++) {
+      const double f = (double)i / (double)(n - 1);
+      double x = i == 0 ? a : i == n - 1 ? b
+                 : logsp ? exp(log(a) + f * (log(b) - log(a))) : a + f * (b - a);
+      if (round_it) x = floor(x + 0.5);
+      sw->x[i] = x;
+      snprintf(sw->text[i], sizeof sw->text[i], round_it ? "%.0f" : "%.15g", x);
+    }
+  }
+  for (size_t i = 1; i < sw->n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (sw->x[i] == sw->x[j]) {
+        const double v = sw->x[i];
+        problem_sweep_free(sw);
+        return fail(err, SCHEDOPT_EINVAL, values ? values : points, 0, "sweep: the value %g "
+                    "appears twice (cases %zu and %zu)", v, j, i);
+      }
+  snprintf(sw->key, sizeof sw->key, "%s", k);
   return SCHEDOPT_OK;
 }

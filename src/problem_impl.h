@@ -33,6 +33,34 @@ struct schedopt_problem {
 
   /* ---- optimize: section (after build; NULL if absent) ---- */
   schedopt_optimize_spec *opt;
+
+  /* ---- output.export, output.plot (after build) ---- */
+  schedopt_problem_extras extras;
+  char *plot_title; /* NULL: the default */
+  char *export_loc; /* where output.export is */
 };
+
+/* The whole of a file (at most YKV_MAX_BYTES), NUL-terminated; *text is
+ * malloc'ed.  Errors name the file. */
+schedopt_status problem_read_file(const char *path, char **text, size_t *len,
+                                  schedopt_error *err);
+/* Like schedopt_problem_load_string, but the text is the file `path` (its
+ * name in messages, its folder for relative table files, its stem as the
+ * default name). */
+schedopt_status problem_load_text(schedopt_problem *p, const char *text, size_t len,
+                                  const char *path, schedopt_error *err);
+
+/* The sweep: section, read from the entries (file and overrides) before the
+ * problem is built: every key checked, located errors.  *present = 0 and
+ * nothing allocated when there is no section. */
+typedef struct problem_sweep {
+  char key[128];   /* the dotted problem key each case sets */
+  size_t n;        /* cases */
+  double *x;       /* the values (rounded if asked) */
+  char (*text)[64];/* the values as applied ("1000", "3162", "0.25") */
+} problem_sweep;
+schedopt_status problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
+                                   schedopt_error *err);
+void problem_sweep_free(problem_sweep *sw);
 
 #endif

@@ -8,18 +8,20 @@
 #include "schedopt/sweep.h"
 
 struct schedopt_sweep {
-  char *text;   /* the problem file with its sweep: block blanked (NULL after a merge) */
+  char *text;   /* the problem file (NULL after a merge) */
   size_t len;
-  char *source; /* file name, for messages */
-  char stem[256];
-  int has_name;
-  char **sets;  /* overrides of the problem (not sweep.*), in order */
+  char *source; /* its name: messages, relative table files, the default name */
+  char **sets;  /* the overrides, in order (sweep.* ones included) */
   size_t nsets;
   char name[256]; /* problem name */
   char key[128];
   size_t n;
   schedopt_sweep_case *cases;
   char fp_problem[17], fp_sweep[17];
+  schedopt_problem_extras extras; /* of case 0; plot_title points at title */
+  char title[512];
+  schedopt_progress_fn progress; /* NULL: none */
+  void *progress_ctx;
   size_t shard_k, shard_n;
 };
 

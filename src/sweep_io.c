@@ -317,6 +317,49 @@ schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
   return st;
 }
 
+/* ---- figure ------------------------------------------------------------------------- */
+
+schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
+                                    schedopt_error *err) {
+  if (!s || !fig) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_plot: NULL");
+  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSCHED];
+  size_t ns;
+  schedopt_sweep_slopes(s, sl, &ns);
+  if (!ns)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_plot: no case has run successfully");
+  const schedopt_plot_axes ax = {"final excess loss", s->key,
+                                 "L \xe2\x88\x92 \xcf\x83\xc2\xb2", SCHEDOPT_PLOT_LOG,
+                                 SCHEDOPT_PLOT_LOG};
+  size_t panel;
+  schedopt_status st = schedopt_plot_add_panel(fig, &ax, &panel, err);
+  double *x = malloc(s->n * sizeof *x), *y = malloc(s->n * sizeof *y);
+  if (!st && (!x || !y)) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t k = 0; k < ns && !st; k++) {
+    size_t m = 0;
+    for (size_t i = 0; i < s->n; i++) {
+      const schedopt_sweep_case *c = &s->cases[i];
+      if (!c->done || c->status) continue;
+      for (size_t j = 0; j < c->nres; j++)
+        if (!strcmp(c->res[j].name, sl[k].name)) {
+          x[m] = c->x;
+          y[m++] = c->res[j].excess;
+        }
+    }
+    char label[128]; /* ζ: U+03B6 */
+    if (isnan(sl[k].slope))
+      snprintf(label, sizeof label, "%.48s", sl[k].name);
+    else if (isnan(sl[k].theory))
+      snprintf(label, sizeof label, "%.48s (\xce\xb6 = %.3f)", sl[k].name, sl[k].slope);
+    else
+      snprintf(label, sizeof label, "%.48s (\xce\xb6 = %.3f, theory %.3f)", sl[k].name, sl[k].slope,
+               sl[k].theory);
+    st = schedopt_plot_add_series(fig, panel, label, x, y, m, err);
+  }
+  free(x);
+  free(y);
+  return st;
+}
+
 /* ---- merge ------------------------------------------------------------------------------ */
 
 static schedopt_status bad(schedopt_error *err, const char *file, const char *what) {

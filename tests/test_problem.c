@@ -355,7 +355,7 @@ static void test_errors(void) {
       "t.yaml:5:3: error: duplicate key 'model.a' (first at line 3)");
   BAD(edit("output:", "outptu:"), NULL, E,
       "t.yaml:12:1: error: unknown key 'outptu' at the top level (allowed: name, description, "
-      "model, budget, controls, solver, output, optimize); did you mean 'output'?");
+      "model, budget, controls, solver, output, optimize, sweep); did you mean 'output'?");
   BAD(edit("  N: 1000", "  NN: 1000"), NULL, E, "t.yaml:5:3: error: unknown key 'NN' in model");
   BAD(edit("a: 3.5", "a: 1"), NULL, E,
       "t.yaml:3:6: error: model.a = 1 is out of range: must be > 1 (signal decay exponent)");

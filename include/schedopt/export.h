@@ -82,9 +82,16 @@ typedef struct schedopt_export_options {
    * table rows; 0 means the default 0.02. */
   double tolerance;
   schedopt_megatron_units megatron_units;
+  /* > 0: the trainer's batch size: the batch column is scaled so that its
+   * largest value is `batch`, and samples (Σ of the batch over the steps
+   * taken) and tokens with it; the steps stay.  0: as is. */
+  double batch;
+  /* > 0: tokens per sample for the tokens column (and Megatron's
+   * --seq-length); 0: the table's seq_len. */
+  double seq_len;
 } schedopt_export_options;
 
-/* peak_lr 0, tolerance 0.02, units auto. */
+/* peak_lr 0, tolerance 0.02, units auto, batch and seq_len as in the table. */
 void schedopt_export_options_default(schedopt_export_options *o);
 
 /* Check a table: n ≥ 1, finite values, t strictly increasing, steps and

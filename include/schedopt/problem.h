@@ -72,6 +72,26 @@ schedopt_status schedopt_problem_output_times(const schedopt_problem *p, double 
                                               size_t *n, schedopt_error *err);
 const char *schedopt_problem_output_file(const schedopt_problem *p);
 
+/* What `simulate`, `optimize` and `sweep` write besides their main output
+ * (output.export and output.plot in docs/yaml.md). */
+typedef struct schedopt_problem_extras {
+  unsigned export_formats; /* bit f: schedopt_export_format f (export.h); 0: none */
+  size_t export_points;    /* table rows: 0 every optimizer step (long runs: a
+                              2001-point grid), else N grid points */
+  double peak_lr;          /* > 0: the learning rate scaled to this peak; 0: as is */
+  double batch;            /* > 0: the trainer's batch size (largest value); 0: the problem's */
+  double seq_len;          /* > 0: tokens per sample; 0: the problem's */
+  double tolerance;        /* megatron: accepted difference / peak; 0: the default */
+  int megatron_units;      /* a schedopt_megatron_units value (export.h) */
+  int plot;                /* 1: an SVG figure */
+  size_t plot_points;      /* schedule resolution of the figure */
+  const char *plot_title;  /* NULL: the default title (owned by the problem) */
+  const char *export_loc;  /* "file:line:col" of output.export, for messages about
+                              a table a format cannot express (owned by the problem) */
+} schedopt_problem_extras;
+/* After build (all zero before). */
+void schedopt_problem_get_extras(const schedopt_problem *p, schedopt_problem_extras *x);
+
 #ifdef __cplusplus
 }
 #endif

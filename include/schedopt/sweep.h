@@ -27,6 +27,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "schedopt/error.h"
+#include "schedopt/optimize.h"
+#include "schedopt/plot.h"
+#include "schedopt/problem.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,6 +94,9 @@ void schedopt_sweep_free(schedopt_sweep *s);
 size_t schedopt_sweep_ncases(const schedopt_sweep *s);
 const char *schedopt_sweep_key(const schedopt_sweep *s);
 const char *schedopt_sweep_problem_name(const schedopt_sweep *s);
+/* output.export / output.plot of the problem (of case 0; all zero after a
+ * merge). */
+void schedopt_sweep_get_extras(const schedopt_sweep *s, schedopt_problem_extras *x);
 const schedopt_sweep_case *schedopt_sweep_get_case(const schedopt_sweep *s, size_t i);
 
 /* Restrict to shard k of n (1 ≤ k ≤ n): cases i with i mod n = k − 1.  The
@@ -99,6 +105,12 @@ schedopt_status schedopt_sweep_set_shard(schedopt_sweep *s, size_t k, size_t n,
                                          schedopt_error *err);
 /* 1 if case i belongs to this (shard of the) sweep. */
 int schedopt_sweep_in_shard(const schedopt_sweep *s, size_t i);
+
+/* A progress callback for the optimizations of the cases (NULL: none),
+ * called from the thread running a case, with stages like "case 2
+ * budget.steps=1000: baseline wsd"; it must be thread-safe when cases run
+ * in parallel.  A nonzero return stops that case. */
+void schedopt_sweep_set_progress(schedopt_sweep *s, schedopt_progress_fn fn, void *ctx);
 
 /* Run case i (thread-safe for distinct i).  A failed run (divergence,
  * solver failure) is recorded in the case and returned. */
@@ -115,6 +127,13 @@ schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
                                      schedopt_error *err);
 schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
                                           schedopt_error *err);
+
+/* The scaling figure: L − σ² of the optimum and of every baseline against
+ * the swept value on log–log axes, each labelled with its fitted slope ζ
+ * (and the model notes' prediction where there is one).  Adds one panel to
+ * fig. */
+schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
+                                    schedopt_error *err);
 
 /* Join shard files (or folders holding them: every sweep-shard-*-of-*.json
  * inside) into the whole sweep.  They must come from the same problem (file
