@@ -13,5 +13,10 @@
 #include "schedopt/optimize.h"
 #include "schedopt/export.h"
 #include "schedopt/plot.h"
+#include "schedopt/losscurve.h"
+#include "schedopt/surrogate.h"
+#include "schedopt/fit.h"
+#include "schedopt/design.h"
+#include "schedopt/sweep.h"
 
 #endif
