@@ -23,14 +23,14 @@ static int find_name(const char *const *names, int n, const char *s) {
     if (!strcmp(names[i], s)) return i;
   return -1;
 }
-const char *schedopt_design_param_name(schedopt_design_param p) {
+const char *schedopt_lrdesign_param_name(schedopt_lrdesign_param p) {
   return (unsigned)p < 3 ? param_names[p] : "unknown";
 }
-int schedopt_design_param_find(const char *name) { return find_name(param_names, 3, name); }
-const char *schedopt_design_algorithm_name(schedopt_design_algorithm a) {
+int schedopt_lrdesign_param_find(const char *name) { return find_name(param_names, 3, name); }
+const char *schedopt_lrdesign_algorithm_name(schedopt_lrdesign_algorithm a) {
   return (unsigned)a < 3 ? alg_names[a] : "unknown";
 }
-int schedopt_design_algorithm_find(const char *name) { return find_name(alg_names, 3, name); }
+int schedopt_lrdesign_algorithm_find(const char *name) { return find_name(alg_names, 3, name); }
 const char *schedopt_warmup_shape_name(schedopt_warmup_shape s) {
   return (unsigned)s < 2 ? warmup_names[s] : "unknown";
 }
@@ -55,7 +55,7 @@ static const char *nlopt_name(nlopt_result r) {
 
 /* ------------------------------------------------------------------ handle */
 
-struct schedopt_design {
+struct schedopt_lrdesign {
   const schedopt_surrogate *user;
   schedopt_surrogate *ds; /* a copy evaluated by the direct sum (what grad_lr differentiates) */
   size_t K, W;
@@ -63,10 +63,10 @@ struct schedopt_design {
   double peak, floor;
   int tune_peak;
   schedopt_warmup_shape wshape;
-  schedopt_design_param param;
+  schedopt_lrdesign_param param;
   size_t knots;
   int monotone;
-  schedopt_design_algorithm alg;
+  schedopt_lrdesign_algorithm alg;
   double ftol;
   int maxeval;
   int baselines_on;
@@ -80,7 +80,7 @@ struct schedopt_design {
   /* results */
   int done;
   double *eta, *loss, final_loss, band_lo, band_hi;
-  schedopt_design_baseline base[NBASE_MAX];
+  schedopt_lrdesign_baseline base[NBASE_MAX];
   double *blr[NBASE_MAX]; /* their schedules (owned) */
   size_t nbase;
   double wsd_f, wsd_p, wsd_e, wsd_peak;
@@ -89,10 +89,10 @@ struct schedopt_design {
   const char *nlopt_status;
 };
 
-schedopt_status schedopt_design_alloc(schedopt_design **out, const schedopt_surrogate *s,
+schedopt_status schedopt_lrdesign_alloc(schedopt_lrdesign **out, const schedopt_surrogate *s,
                                       schedopt_error *err) {
   if (!out || !s) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_alloc: NULL argument");
-  schedopt_design *d = calloc(1, sizeof *d);
+  schedopt_lrdesign *d = calloc(1, sizeof *d);
   if (!d) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   schedopt_status st = schedopt_surrogate_alloc(&d->ds, schedopt_surrogate_get_type(s), err);
   if (st) {
@@ -102,7 +102,7 @@ schedopt_status schedopt_design_alloc(schedopt_design **out, const schedopt_surr
   d->user = s;
   d->knots = 64;
   d->monotone = 1;
-  d->alg = SCHEDOPT_DESIGN_LBFGS;
+  d->alg = SCHEDOPT_LRDESIGN_LBFGS;
   d->ftol = 1e-10;
   d->maxeval = 3000;
   d->baselines_on = 1;
@@ -111,7 +111,7 @@ schedopt_status schedopt_design_alloc(schedopt_design **out, const schedopt_surr
   return SCHEDOPT_OK;
 }
 
-static void clear_results(schedopt_design *d) {
+static void clear_results(schedopt_lrdesign *d) {
   for (size_t i = 0; i < d->nbase; i++) free(d->blr[i]);
   d->nbase = 0;
   free(d->eta), free(d->loss), free(d->g), free(d->work);
@@ -119,7 +119,7 @@ static void clear_results(schedopt_design *d) {
   d->done = 0;
 }
 
-void schedopt_design_free(schedopt_design *d) {
+void schedopt_lrdesign_free(schedopt_lrdesign *d) {
   if (!d) return;
   clear_results(d);
   free(d->boot);
@@ -127,18 +127,18 @@ void schedopt_design_free(schedopt_design *d) {
   free(d);
 }
 
-schedopt_status schedopt_design_set_steps(schedopt_design *d, size_t K, schedopt_error *err) {
+schedopt_status schedopt_lrdesign_set_steps(schedopt_lrdesign *d, size_t K, schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: NULL argument");
-  if (K < 2 || K > SCHEDOPT_DESIGN_MAX_STEPS)
+  if (K < 2 || K > SCHEDOPT_LRDESIGN_MAX_STEPS)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "steps = %zu is out of range: must be in [2, %d]", K,
-                              SCHEDOPT_DESIGN_MAX_STEPS);
+                              SCHEDOPT_LRDESIGN_MAX_STEPS);
   d->K = K;
   d->tokens_per_step = 0;
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_set_tokens(schedopt_design *d, double tokens, double batch,
+schedopt_status schedopt_lrdesign_set_tokens(schedopt_lrdesign *d, double tokens, double batch,
                                            double seq_len, schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: NULL argument");
   if (!(batch >= 1) || !isfinite(batch) || !(seq_len >= 1) || !isfinite(seq_len))
@@ -146,17 +146,17 @@ schedopt_status schedopt_design_set_tokens(schedopt_design *d, double tokens, do
                               "batch = %g and seq_len = %g must be finite and >= 1", batch,
                               seq_len);
   double per = batch * seq_len, K = floor(tokens / per * (1 + 1e-12));
-  if (!isfinite(tokens) || !(K >= 2) || K > SCHEDOPT_DESIGN_MAX_STEPS)
+  if (!isfinite(tokens) || !(K >= 2) || K > SCHEDOPT_LRDESIGN_MAX_STEPS)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "tokens = %g with %g tokens per step gives %.0f steps: must be in "
                               "[2, %d]",
-                              tokens, per, isfinite(K) ? K : -1.0, SCHEDOPT_DESIGN_MAX_STEPS);
+                              tokens, per, isfinite(K) ? K : -1.0, SCHEDOPT_LRDESIGN_MAX_STEPS);
   d->K = (size_t)K;
   d->tokens_per_step = per;
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_set_lr(schedopt_design *d, double peak, double floor_,
+schedopt_status schedopt_lrdesign_set_lr(schedopt_lrdesign *d, double peak, double floor_,
                                        int tune_peak, schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: NULL argument");
   if (!(peak > 0) || !isfinite(peak))
@@ -172,7 +172,7 @@ schedopt_status schedopt_design_set_lr(schedopt_design *d, double peak, double f
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_set_warmup(schedopt_design *d, size_t W,
+schedopt_status schedopt_lrdesign_set_warmup(schedopt_lrdesign *d, size_t W,
                                            schedopt_warmup_shape shape, schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: NULL argument");
   if ((unsigned)shape > 1)
@@ -183,22 +183,22 @@ schedopt_status schedopt_design_set_warmup(schedopt_design *d, size_t W,
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_set_param(schedopt_design *d, schedopt_design_param p,
+schedopt_status schedopt_lrdesign_set_param(schedopt_lrdesign *d, schedopt_lrdesign_param p,
                                           size_t knots, int monotone, schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: NULL argument");
   if ((unsigned)p > 2)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "parametrization %d: must be knots, steps "
                               "or wsd", (int)p);
-  if (p == SCHEDOPT_DESIGN_KNOTS && (knots < 2 || knots > MAX_KNOTS))
+  if (p == SCHEDOPT_LRDESIGN_KNOTS && (knots < 2 || knots > MAX_KNOTS))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "knots = %zu is out of range: must be in [2, %d]", knots, MAX_KNOTS);
   d->param = p;
-  if (p == SCHEDOPT_DESIGN_KNOTS) d->knots = knots;
+  if (p == SCHEDOPT_LRDESIGN_KNOTS) d->knots = knots;
   d->monotone = monotone != 0;
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_set_algorithm(schedopt_design *d, schedopt_design_algorithm a,
+schedopt_status schedopt_lrdesign_set_algorithm(schedopt_lrdesign *d, schedopt_lrdesign_algorithm a,
                                               double ftol_rel, int maxeval,
                                               schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: NULL argument");
@@ -216,11 +216,11 @@ schedopt_status schedopt_design_set_algorithm(schedopt_design *d, schedopt_desig
   return SCHEDOPT_OK;
 }
 
-void schedopt_design_set_baselines(schedopt_design *d, int on) {
+void schedopt_lrdesign_set_baselines(schedopt_lrdesign *d, int on) {
   if (d) d->baselines_on = on != 0;
 }
 
-schedopt_status schedopt_design_set_band(schedopt_design *d, const double *boot, size_t nboot,
+schedopt_status schedopt_lrdesign_set_band(schedopt_lrdesign *d, const double *boot, size_t nboot,
                                          double level, schedopt_error *err) {
   if (!d || (nboot && !boot))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_set_band: NULL argument");
@@ -244,7 +244,7 @@ schedopt_status schedopt_design_set_band(schedopt_design *d, const double *boot,
 
 /* Final loss of eta (all K steps) and, if g, its gradient over every step.
  * Returns nonzero after a failure (kept in d->fail/ferr). */
-static int evaluate(schedopt_design *d, const double *eta, double *L, double *g) {
+static int evaluate(schedopt_lrdesign *d, const double *eta, double *L, double *g) {
   size_t out = d->K - 1;
   double one = 1;
   schedopt_surrogate_input in = {eta, d->K, &out, 1, NULL};
@@ -258,7 +258,7 @@ static int evaluate(schedopt_design *d, const double *eta, double *L, double *g)
   return st != SCHEDOPT_OK;
 }
 
-static void fill_warmup(const schedopt_design *d, double peak, double *eta) {
+static void fill_warmup(const schedopt_lrdesign *d, double peak, double *eta) {
   for (size_t k = 0; k < d->W; k++) {
     double x = (double)k / (double)d->W;
     eta[k] = d->wshape == SCHEDOPT_WARMUP_COSINE ? peak * 0.5 * (1 - cos(PI * x)) : peak * x;
@@ -272,7 +272,7 @@ static const char *const base_names[NBASE_MAX] = {"constant",   "cosine",   "wsd
                                                   "wsd-cosine", "wsd-sqrt", "wsd-exponential"};
 
 /* The control families of control.h on horizon H = K, sampled at k. */
-static void fill_baseline(const schedopt_design *d, int kind, double pk, double f, double *eta) {
+static void fill_baseline(const schedopt_lrdesign *d, int kind, double pk, double f, double *eta) {
   size_t K = d->K, W = d->W;
   double fl = d->floor, H = (double)K, td = H * (1 - f);
   fill_warmup(d, pk, eta);
@@ -295,7 +295,7 @@ static void fill_baseline(const schedopt_design *d, int kind, double pk, double 
 }
 
 typedef struct tune1 {
-  schedopt_design *d;
+  schedopt_lrdesign *d;
   int kind;
   double pk, f;
   int which; /* 0: tune f, 1: tune ln peak */
@@ -339,11 +339,11 @@ static double grid_golden(tune1 *t, double a, double b, int n, double *fbest) {
   return xb;
 }
 
-static schedopt_status run_baselines(schedopt_design *d, schedopt_error *err) {
+static schedopt_status run_baselines(schedopt_lrdesign *d, schedopt_error *err) {
   double fmax_ = 1 - (double)d->W / (double)d->K;
   for (int kind = 0; kind < NBASE_MAX; kind++) {
     if (kind == B_WSD_EXP && !(d->floor > 0)) continue; /* needs a floor > 0 */
-    schedopt_design_baseline *b = &d->base[d->nbase];
+    schedopt_lrdesign_baseline *b = &d->base[d->nbase];
     memset(b, 0, sizeof *b);
     double *lr = malloc(d->K * sizeof *lr);
     if (!lr) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu steps", d->K);
@@ -385,14 +385,14 @@ static schedopt_status run_baselines(schedopt_design *d, schedopt_error *err) {
 /* --------------------------------------------------------------- wsd family */
 
 typedef struct famctx {
-  schedopt_design *d;
+  schedopt_lrdesign *d;
   double best;
   double xbest[4];
   unsigned nx;
 } famctx;
 
 /* x = (f, ln p, e01, [ln peak]): η = e + (pk − e)(1 − z)^p after t_d = K(1 − f). */
-static void fill_family(const schedopt_design *d, const double *x, unsigned nx, double *eta) {
+static void fill_family(const schedopt_lrdesign *d, const double *x, unsigned nx, double *eta) {
   double f = x[0], p = exp(x[1]), pk = nx > 3 ? exp(x[3]) : d->peak;
   double e = d->floor + (pk - d->floor) * x[2], H = (double)d->K, td = H * (1 - f);
   fill_warmup(d, pk, eta);
@@ -415,14 +415,14 @@ static double fam_obj(unsigned n, const double *x, double *grad, void *data) {
   return L;
 }
 
-static schedopt_status run_family(schedopt_design *d, schedopt_error *err) {
+static schedopt_status run_family(schedopt_lrdesign *d, schedopt_error *err) {
   double fmax_ = 1 - (double)d->W / (double)d->K;
   unsigned nx = d->tune_peak ? 4 : 3;
   double lb[4] = {0, log(0.05), 0, log(d->peak / 10)}, ub[4] = {fmax_, log(20), 1, log(d->peak)};
   /* start: the best of constant and the tuned linear WSD (both in the family) */
   double x[4] = {0.2 * fmax_, 0, 0, log(d->peak)}, bestL = INFINITY;
   for (size_t i = 0; i < d->nbase; i++) {
-    const schedopt_design_baseline *b = &d->base[i];
+    const schedopt_lrdesign_baseline *b = &d->base[i];
     if ((!strcmp(b->name, "constant") || !strcmp(b->name, "wsd-linear")) &&
         b->final_loss < bestL) {
       bestL = b->final_loss;
@@ -467,7 +467,7 @@ static schedopt_status run_family(schedopt_design *d, schedopt_error *err) {
 /* --------------------------------------------------------------- free forms */
 
 typedef struct ffctx {
-  schedopt_design *d;
+  schedopt_lrdesign *d;
   size_t n, nv;      /* post-warmup steps, variables */
   size_t *seg;       /* knots: segment of post-warmup step i */
   double *wt;        /* … and the weight of its right knot */
@@ -480,7 +480,7 @@ typedef struct ffctx {
 
 /* x → values v (monotone: v_j = floor + span·Π_{i≤j} x_i) → η. */
 static void ff_fill(ffctx *c, const double *x) {
-  schedopt_design *d = c->d;
+  schedopt_lrdesign *d = c->d;
   double span = d->peak - d->floor, P = 1;
   for (size_t j = 0; j < c->nv; j++) {
     if (d->monotone) {
@@ -501,7 +501,7 @@ static void ff_fill(ffctx *c, const double *x) {
 
 static double ff_obj(unsigned n, const double *x, double *grad, void *data) {
   ffctx *c = data;
-  schedopt_design *d = c->d;
+  schedopt_lrdesign *d = c->d;
   double L;
   ff_fill(c, x);
   if (evaluate(d, c->eta, &L, grad ? d->g : NULL)) {
@@ -551,7 +551,7 @@ static double at_pos(const double *post, size_t n, double u) {
   return (1 - w) * post[i] + w * post[i + 1];
 }
 
-static schedopt_status run_freeform(schedopt_design *d, const double *start,
+static schedopt_status run_freeform(schedopt_lrdesign *d, const double *start,
                                     schedopt_error *err) {
   size_t n = d->K - d->W;
   ffctx c;
@@ -559,8 +559,8 @@ static schedopt_status run_freeform(schedopt_design *d, const double *start,
   c.d = d;
   c.n = n;
   c.best = INFINITY;
-  c.nv = d->param == SCHEDOPT_DESIGN_KNOTS ? (d->knots < n ? d->knots : n) : n;
-  int knots = d->param == SCHEDOPT_DESIGN_KNOTS && c.nv < n;
+  c.nv = d->param == SCHEDOPT_LRDESIGN_KNOTS ? (d->knots < n ? d->knots : n) : n;
+  int knots = d->param == SCHEDOPT_LRDESIGN_KNOTS && c.nv < n;
   schedopt_status st = SCHEDOPT_OK;
   c.v = malloc(c.nv * sizeof *c.v);
   c.gv = malloc(c.nv * sizeof *c.gv);
@@ -612,8 +612,8 @@ static schedopt_status run_freeform(schedopt_design *d, const double *start,
   }
   (void)span;
   fill_warmup(d, d->peak, d->eta);
-  nlopt_algorithm A = d->alg == SCHEDOPT_DESIGN_MMA     ? NLOPT_LD_MMA
-                      : d->alg == SCHEDOPT_DESIGN_CCSAQ ? NLOPT_LD_CCSAQ
+  nlopt_algorithm A = d->alg == SCHEDOPT_LRDESIGN_MMA     ? NLOPT_LD_MMA
+                      : d->alg == SCHEDOPT_LRDESIGN_CCSAQ ? NLOPT_LD_CCSAQ
                                                         : NLOPT_LD_LBFGS;
   if (!(c.opt = nlopt_create(A, (unsigned)c.nv))) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
@@ -659,7 +659,7 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static schedopt_status finish(schedopt_design *d, schedopt_error *err) {
+static schedopt_status finish(schedopt_lrdesign *d, schedopt_error *err) {
   schedopt_status st;
   if (evaluate(d, d->eta, &d->final_loss, NULL))
     return schedopt_error_set(err, d->fail, "design: %s", d->ferr.msg);
@@ -707,15 +707,15 @@ static schedopt_status finish(schedopt_design *d, schedopt_error *err) {
     const char *nm = d->base[i].name;
     int peak_ok = d->base[i].peak == d->peak;
     d->base[i].contained =
-        d->param == SCHEDOPT_DESIGN_STEPS ? peak_ok
-        : d->param == SCHEDOPT_DESIGN_KNOTS
+        d->param == SCHEDOPT_LRDESIGN_STEPS ? peak_ok
+        : d->param == SCHEDOPT_LRDESIGN_KNOTS
             ? peak_ok && !strcmp(nm, "constant")
             : (d->tune_peak || peak_ok) && (!strcmp(nm, "constant") || !strcmp(nm, "wsd-linear"));
   }
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_run(schedopt_design *d, schedopt_error *err) {
+schedopt_status schedopt_lrdesign_run(schedopt_lrdesign *d, schedopt_error *err) {
   if (!d) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_run: NULL argument");
   if (!d->K) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: no budget (set steps or tokens)");
   if (!(d->peak > 0)) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: no peak learning rate");
@@ -724,7 +724,7 @@ schedopt_status schedopt_design_run(schedopt_design *d, schedopt_error *err) {
                               "warmup = %zu steps is out of range: must be below steps - 1 = %zu",
                               d->W, d->K - 1);
   const schedopt_surrogate_type *T = schedopt_surrogate_get_type(d->user);
-  if (!d->monotone && T == schedopt_surrogate_mpl && d->param != SCHEDOPT_DESIGN_WSD)
+  if (!d->monotone && T == schedopt_surrogate_mpl && d->param != SCHEDOPT_LRDESIGN_WSD)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "monotone = false with mpl: the multi-power law rewards raising the "
                               "learning rate again after a drop without bound (it is a model of "
@@ -755,7 +755,7 @@ schedopt_status schedopt_design_run(schedopt_design *d, schedopt_error *err) {
   for (size_t i = 1; i < d->nbase; i++)
     if (d->base[i].final_loss < d->base[ib].final_loss) ib = i;
   if (!st) {
-    if (d->param == SCHEDOPT_DESIGN_WSD) st = run_family(d, err);
+    if (d->param == SCHEDOPT_LRDESIGN_WSD) st = run_family(d, err);
     else {
       /* free forms start from the best baseline with the full peak (the
        * free forms keep the warmup to the peak) */
@@ -782,7 +782,7 @@ schedopt_status schedopt_design_run(schedopt_design *d, schedopt_error *err) {
   return SCHEDOPT_OK;
 }
 
-schedopt_status schedopt_design_get_result(const schedopt_design *d, schedopt_design_result *r,
+schedopt_status schedopt_lrdesign_get_result(const schedopt_lrdesign *d, schedopt_lrdesign_result *r,
                                            schedopt_error *err) {
   if (!d || !r) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_get_result: NULL argument");
   if (!d->done) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: not run yet");
@@ -799,7 +799,7 @@ schedopt_status schedopt_design_get_result(const schedopt_design *d, schedopt_de
   r->baselines = d->nbase ? d->base : NULL;
   r->best_baseline = -1;
   for (size_t i = 0; i < d->nbase; i++) {
-    const schedopt_design_baseline *b = &d->base[i];
+    const schedopt_lrdesign_baseline *b = &d->base[i];
     if (r->best_baseline < 0 || b->final_loss < d->base[r->best_baseline].final_loss)
       r->best_baseline = (int)i;
     if (b->final_loss < d->final_loss - 1e-12 * fabs(d->final_loss)) {
@@ -828,7 +828,7 @@ schedopt_status schedopt_design_get_result(const schedopt_design *d, schedopt_de
 
 /* ------------------------------------------------- the MPL authors' objective */
 
-schedopt_status schedopt_design_mpl_reference(const double *th, const double *eta, size_t n,
+schedopt_status schedopt_lrdesign_mpl_reference(const double *th, const double *eta, size_t n,
                                               double peak, double warmup, double *loss,
                                               double *geta, schedopt_error *err) {
   if (!th || !eta || !loss || n == 0)

@@ -28,8 +28,8 @@
  * from the best of them; `steps` contains every baseline exactly and so never
  * ends worse than one.
  */
-#ifndef SCHEDOPT_DESIGN_H
-#define SCHEDOPT_DESIGN_H
+#ifndef SCHEDOPT_LRDESIGN_H
+#define SCHEDOPT_LRDESIGN_H
 
 #include <stddef.h>
 #include "schedopt/error.h"
@@ -39,17 +39,17 @@
 extern "C" {
 #endif
 
-typedef enum schedopt_design_param {
-  SCHEDOPT_DESIGN_KNOTS = 0,
-  SCHEDOPT_DESIGN_STEPS = 1,
-  SCHEDOPT_DESIGN_WSD = 2
-} schedopt_design_param;
+typedef enum schedopt_lrdesign_param {
+  SCHEDOPT_LRDESIGN_KNOTS = 0,
+  SCHEDOPT_LRDESIGN_STEPS = 1,
+  SCHEDOPT_LRDESIGN_WSD = 2
+} schedopt_lrdesign_param;
 
-typedef enum schedopt_design_algorithm {
-  SCHEDOPT_DESIGN_LBFGS = 0, /* NLopt LD_LBFGS (default) */
-  SCHEDOPT_DESIGN_MMA = 1,   /* NLopt LD_MMA */
-  SCHEDOPT_DESIGN_CCSAQ = 2  /* NLopt LD_CCSAQ */
-} schedopt_design_algorithm;
+typedef enum schedopt_lrdesign_algorithm {
+  SCHEDOPT_LRDESIGN_LBFGS = 0, /* NLopt LD_LBFGS (default) */
+  SCHEDOPT_LRDESIGN_MMA = 1,   /* NLopt LD_MMA */
+  SCHEDOPT_LRDESIGN_CCSAQ = 2  /* NLopt LD_CCSAQ */
+} schedopt_lrdesign_algorithm;
 
 typedef enum schedopt_warmup_shape {
   SCHEDOPT_WARMUP_LINEAR = 0,
@@ -58,52 +58,52 @@ typedef enum schedopt_warmup_shape {
 
 /* Names ("knots", "steps", "wsd"; "lbfgs", "mma", "ccsaq"; "linear",
  * "cosine") and lookups (−1 if unknown). */
-const char *schedopt_design_param_name(schedopt_design_param p);
-int schedopt_design_param_find(const char *name);
-const char *schedopt_design_algorithm_name(schedopt_design_algorithm a);
-int schedopt_design_algorithm_find(const char *name);
+const char *schedopt_lrdesign_param_name(schedopt_lrdesign_param p);
+int schedopt_lrdesign_param_find(const char *name);
+const char *schedopt_lrdesign_algorithm_name(schedopt_lrdesign_algorithm a);
+int schedopt_lrdesign_algorithm_find(const char *name);
 const char *schedopt_warmup_shape_name(schedopt_warmup_shape s);
 int schedopt_warmup_shape_find(const char *name);
 
-#define SCHEDOPT_DESIGN_MAX_STEPS 10000000
+#define SCHEDOPT_LRDESIGN_MAX_STEPS 10000000
 
-typedef struct schedopt_design schedopt_design;
+typedef struct schedopt_lrdesign schedopt_lrdesign;
 
 /* A design for surrogate s (borrowed: it must outlive the design).
  * Defaults: no budget (set one), peak 0 (set it), floor 0, no warmup,
  * knots (64), monotone, LBFGS, ftol_rel 1e-10, maxeval 3000, baselines on. */
-schedopt_status schedopt_design_alloc(schedopt_design **out, const schedopt_surrogate *s,
+schedopt_status schedopt_lrdesign_alloc(schedopt_lrdesign **out, const schedopt_surrogate *s,
                                       schedopt_error *err);
-void schedopt_design_free(schedopt_design *d);
+void schedopt_lrdesign_free(schedopt_lrdesign *d);
 
 /* Budget: K steps (2 … 10^7), or a token budget: K = ⌊tokens/(batch·seq_len)⌋
  * (batch in sequences per step, seq_len in tokens per sequence). */
-schedopt_status schedopt_design_set_steps(schedopt_design *d, size_t K, schedopt_error *err);
-schedopt_status schedopt_design_set_tokens(schedopt_design *d, double tokens, double batch,
+schedopt_status schedopt_lrdesign_set_steps(schedopt_lrdesign *d, size_t K, schedopt_error *err);
+schedopt_status schedopt_lrdesign_set_tokens(schedopt_lrdesign *d, double tokens, double batch,
                                            double seq_len, schedopt_error *err);
 /* peak > 0 (the largest η allowed; with tune_peak the peak of the schedule
  * is tuned in [peak/10, peak]); 0 ≤ floor < peak. */
-schedopt_status schedopt_design_set_lr(schedopt_design *d, double peak, double floor,
+schedopt_status schedopt_lrdesign_set_lr(schedopt_lrdesign *d, double peak, double floor,
                                        int tune_peak, schedopt_error *err);
 /* W warmup steps (0 ≤ W < K − 1, checked at run). */
-schedopt_status schedopt_design_set_warmup(schedopt_design *d, size_t W,
+schedopt_status schedopt_lrdesign_set_warmup(schedopt_lrdesign *d, size_t W,
                                            schedopt_warmup_shape shape, schedopt_error *err);
 /* knots: 2 … 4096 (knots only; capped at the post-warmup steps). */
-schedopt_status schedopt_design_set_param(schedopt_design *d, schedopt_design_param p,
+schedopt_status schedopt_lrdesign_set_param(schedopt_lrdesign *d, schedopt_lrdesign_param p,
                                           size_t knots, int monotone, schedopt_error *err);
 /* ftol_rel in [0, 1e-2]; maxeval ≥ 1 (evaluations of the design stage). */
-schedopt_status schedopt_design_set_algorithm(schedopt_design *d, schedopt_design_algorithm a,
+schedopt_status schedopt_lrdesign_set_algorithm(schedopt_lrdesign *d, schedopt_lrdesign_algorithm a,
                                               double ftol_rel, int maxeval,
                                               schedopt_error *err);
-void schedopt_design_set_baselines(schedopt_design *d, int on);
+void schedopt_lrdesign_set_baselines(schedopt_lrdesign *d, int on);
 /* Surrogate parameter sets (nboot × nparams, copied) whose final losses on
  * the designed schedule give the band: its central `level` interval. */
-schedopt_status schedopt_design_set_band(schedopt_design *d, const double *boot, size_t nboot,
+schedopt_status schedopt_lrdesign_set_band(schedopt_lrdesign *d, const double *boot, size_t nboot,
                                          double level, schedopt_error *err);
 
-schedopt_status schedopt_design_run(schedopt_design *d, schedopt_error *err);
+schedopt_status schedopt_lrdesign_run(schedopt_lrdesign *d, schedopt_error *err);
 
-typedef struct schedopt_design_baseline {
+typedef struct schedopt_lrdesign_baseline {
   const char *name;  /* "constant", "cosine", "wsd-linear", "wsd-cosine", "wsd-sqrt",
                         "wsd-exponential" */
   double final_loss;
@@ -112,9 +112,9 @@ typedef struct schedopt_design_baseline {
   long evals;        /* evaluations spent tuning it */
   int contained;     /* the design's parametrization represents it exactly */
   const double *lr;  /* its K per-step values */
-} schedopt_design_baseline;
+} schedopt_lrdesign_baseline;
 
-typedef struct schedopt_design_result {
+typedef struct schedopt_lrdesign_result {
   size_t steps;           /* K */
   size_t warmup;          /* W */
   double tokens_per_step; /* batch·seq_len, 0 for a step budget */
@@ -123,7 +123,7 @@ typedef struct schedopt_design_result {
   double final_loss;      /* L(K−1) (the direct sum) */
   double band_lo, band_hi;/* band of the final loss, NAN without set_band */
   size_t nbaselines;
-  const schedopt_design_baseline *baselines;
+  const schedopt_lrdesign_baseline *baselines;
   int best_baseline;      /* index of the lowest baseline, −1 if none */
   double gain, gain_pct;  /* best baseline's final loss − final_loss, and in % of it */
   size_t beaten;          /* baselines below the design */
@@ -135,10 +135,10 @@ typedef struct schedopt_design_result {
   double cpu_seconds;     /* CPU time of the run */
   double seconds;         /* wall time of the run */
   const char *nlopt_result; /* NLopt's status of the design stage, e.g. "FTOL_REACHED" */
-} schedopt_design_result;
+} schedopt_lrdesign_result;
 
 /* After a successful run. */
-schedopt_status schedopt_design_get_result(const schedopt_design *d, schedopt_design_result *r,
+schedopt_status schedopt_lrdesign_get_result(const schedopt_lrdesign *d, schedopt_lrdesign_result *r,
                                            schedopt_error *err);
 
 /* The final loss as the multi-power-law authors' schedule-optimization code
@@ -151,7 +151,7 @@ schedopt_status schedopt_design_get_result(const schedopt_design *d, schedopt_de
  * Its fitted counterpart (schedopt_surrogate_mpl on the whole schedule) also
  * sums the warmup's rises, about B·peak higher.  theta: the 7 mpl
  * parameters; geta (n, may be NULL) receives ∂L/∂η_i. */
-schedopt_status schedopt_design_mpl_reference(const double *theta, const double *eta, size_t n,
+schedopt_status schedopt_lrdesign_mpl_reference(const double *theta, const double *eta, size_t n,
                                               double peak, double warmup, double *loss,
                                               double *geta, schedopt_error *err);
 
