@@ -1,0 +1,167 @@
+/* Every bundled problem (the .yaml files in problems/) runs through its command at a
+ * small size and gives a sane result.
+ *
+ * The command comes from the file: a fit spec (`curves:`) → fit, a
+ * prediction spec (`compare:` or a top-level `schedule:`) → predict, a
+ * `sweep:` section → sweep, an `optimize:` section → optimize, else
+ * simulate.  The overrides that make it small are a line
+ *   # smoke: --set KEY=VALUE ...
+ * in the file, else the defaults below for the command.  A problem that
+ * names the shared data folder (../shared) is skipped when that is absent.
+ * New problem files are picked up automatically. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char out[1 << 16];
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0, k;
+  char *b = malloc(cap + 1);
+  while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
+    n += k;
+    if (n == cap) {
+      char *nb = realloc(b, 2 * cap + 1);
+      if (!nb) break;
+      b = nb;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (b) b[n] = '\0';
+  return b;
+}
+
+/* 1 if the text has a top-level key `key:` (at the start of a line). */
+static int top_key(const char *text, const char *key) {
+  size_t k = strlen(key);
+  for (const char *p = text; p; p = strchr(p, '\n')) {
+    if (*p == '\n') p++;
+    if (!strncmp(p, key, k) && p[k] == ':') return 1;
+  }
+  return 0;
+}
+
+static double now(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
+}
+
+static int cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lines of a CSV file, and 1 if a cell is nan or inf. */
+static size_t csv_lines(const char *path, int *bad) {
+  char *s = slurp(path);
+  size_t n = 0;
+  *bad = 0;
+  for (const char *q = s; q && (q = strchr(q, '\n')); q++) n++;
+  if (s && (strstr(s, "nan") || strstr(s, "inf"))) *bad = 1;
+  free(s);
+  return n;
+}
+
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+static void run_problem(const char *dir, const char *file) {
+  char path[2048], args[8192], o[2048], f[2100];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  char *text = slurp(path);
+  CHECK_MSG(text != NULL, "%s: unreadable", path);
+  if (!text) return;
+  char stem[300];
+  snprintf(stem, sizeof stem, "%.*s", (int)(strlen(file) - 5) & 255, file);
+  if (strstr(text, "../shared") && !exists(SCHEDOPT_SHARED_DIR)) {
+    printf("skip %s: needs %s\n", file, SCHEDOPT_SHARED_DIR);
+    free(text);
+    return;
+  }
+  const char *cmd = top_key(text, "curves")                                  ? "fit"
+                    : top_key(text, "compare") || top_key(text, "schedule") ? "predict"
+                    : top_key(text, "sweep")                                ? "sweep"
+                    : top_key(text, "optimize")                             ? "optimize"
+                                                                            : "simulate";
+  const int to_dir = strcmp(cmd, "simulate") && strcmp(cmd, "predict");
+  char smoke[1024] = "";
+  const char *line = strstr(text, "\n# smoke:");
+  if (line || !strncmp(text, "# smoke:", 8)) {
+    line = line ? line + 9 : text + 8;
+    size_t k = strcspn(line, "\n");
+    snprintf(smoke, sizeof smoke, "%.*s", (int)k, line);
+  } else if (!strcmp(cmd, "simulate")) {
+    snprintf(smoke, sizeof smoke, "--set model.N=100 --set output.points=20");
+  } else if (!strcmp(cmd, "optimize")) {
+    snprintf(smoke, sizeof smoke, "--set model.N=50 --set optimize.maxeval=30");
+  } else if (!strcmp(cmd, "sweep")) {
+    snprintf(smoke, sizeof smoke, "--set model.N=50 --set optimize.maxeval=30");
+  } else if (!strcmp(cmd, "fit")) {
+    snprintf(smoke, sizeof smoke, "--set fit.starts=1 --set fit.maxeval=300");
+  }
+  snprintf(o, sizeof o, "%s/%s%s", SCHEDOPT_TMP_DIR, stem, to_dir ? "" : ".csv");
+  snprintf(args, sizeof args, "rm -rf '%s'", o);
+  if (system(args) != 0) fprintf(stderr, "cannot remove %s\n", o);
+  /* relative paths inside fit/predict specs are resolved against the spec */
+  snprintf(args, sizeof args, "%s '%s' -q -o '%s' %s", cmd, path, o, smoke);
+  const double t0 = now();
+  int rc = test_run_cli(args, out, sizeof out);
+  const double secs = now() - t0;
+  printf("%-34s %-8s %5.1f s  %s\n", file, cmd, secs, smoke);
+  CHECK_MSG(rc == 0, "schedopt %s: exit %d:\n%s", args, rc, out);
+  int bad = 0;
+  if (!strcmp(cmd, "simulate") || !strcmp(cmd, "predict")) {
+    size_t n = csv_lines(o, &bad);
+    CHECK_MSG(n >= 3 && !bad, "%s: %zu lines%s", o, n, bad ? ", nan or inf" : "");
+  } else if (!strcmp(cmd, "optimize")) {
+    snprintf(f, sizeof f, "%s/summary.json", o);
+    char *s = slurp(f);
+    CHECK_MSG(s && strstr(s, "\"optimum\"") && !strstr(s, "NaN"), "%s", f);
+    free(s);
+    snprintf(f, sizeof f, "%s/schedule.csv", o);
+    CHECK_MSG(csv_lines(f, &bad) >= 3 && !bad, "%s", f);
+  } else if (!strcmp(cmd, "sweep")) {
+    snprintf(f, sizeof f, "%s/sweep.csv", o);
+    size_t n = csv_lines(f, &bad);
+    CHECK_MSG(n >= 3 && !bad, "%s: %zu lines", f, n);
+  } else {
+    snprintf(f, sizeof f, "%s/fit.json", o);
+    char *s = slurp(f);
+    CHECK_MSG(s && strstr(s, "\"params\"") && !strstr(s, "NaN"), "%s", f);
+    free(s);
+  }
+  free(text);
+}
+
+int main(void) {
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/problems", SCHEDOPT_SOURCE_DIR);
+  DIR *d = opendir(dir);
+  CHECK_MSG(d != NULL, "cannot open %s", dir);
+  if (!d) return test_finish();
+  char *names[512];
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < 512) {
+    size_t k = strlen(e->d_name);
+    if (k > 5 && !strcmp(e->d_name + k - 5, ".yaml")) names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp);
+  CHECK_MSG(n >= 10, "only %zu problems", n);
+  const double t0 = now();
+  for (size_t i = 0; i < n; i++) {
+    run_problem(dir, names[i]);
+    free(names[i]);
+  }
+  printf("%zu problems in %.1f s\n", n, now() - t0);
+  return test_finish();
+}
