@@ -67,9 +67,16 @@ struct schedopt_integrator {
   /* adjoint workspace (kept across gradient calls with the same sizes) */
   int adj_init, b_ready, which;
   void *cvB;
-  N_Vector yB, qB;
+  N_Vector yB;
   SUNLinearSolver LSB;
   size_t np[SCHEDOPT_NCHANNELS], off[SCHEDOPT_NCHANNELS], P;
+  /* the gradient (and, with want_h, the curvature diagonal after it), 2P */
+  int want_h;
+  double *gacc;
+  size_t gacc_n;
+  double *tk;     /* all knots of the run (the quadrature's pieces) */
+  size_t ntk;
+  N_Vector lt, yt; /* λ(t) and y(t) at quadrature nodes */
   double *Dw, *Uw, *Vw, *fw, *gl, *dp;
 };
 
@@ -349,6 +356,7 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   if (!it->y || !it->q || !it->cv)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot allocate CVODES memory (n = %zu)", n);
   schedopt_nvector_use_fast_ops(it->y); /* CVODES clones inherit the table */
+  schedopt_nvector_use_fast_ops(it->q);
   CVodeSetErrHandlerFn(it->cv, cv_errh, it);
   it->mt->initial(it->self, N_VGetArrayPointer(it->y));
   N_VConst(0.0, it->q);
@@ -510,34 +518,91 @@ static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *us
   return 0;
 }
 
-/* qB' = λᵀ ∂f/∂θ = Σ_ch (λᵀ ∂f/∂u_ch) ∂u_ch/∂θ;  dJ/dθ = −qB(0). */
-static int cv_quadB(realtype t, N_Vector y, N_Vector yB, N_Vector qBdot, void *user) {
-  schedopt_integrator *it = user;
-  schedopt_uval u;
-  seg_eval(it, t, &u);
-  const double *yd = N_VGetArrayPointer(y), *l = N_VGetArrayPointer(yB);
-  double out[3];
-  it->mt->vjp_u(it->self, &u, yd, l, out);
-  const double s = time_factor(it, &u);
+/* out[ch] = λᵀ ∂f_clock/∂u_ch at controls u. */
+static void clock_vjp_u(schedopt_integrator *it, const schedopt_uval *u, const double *yd,
+                        const double *l, double out[3]) {
+  it->mt->vjp_u(it->self, u, yd, l, out);
+  const double s = time_factor(it, u);
   if (s != 1.0) { /* f_clock = s f with s = 1/(B·units): ∂s/∂B = −s/B */
-    it->mt->rhs(it->self, &u, yd, it->fw);
+    it->mt->rhs(it->self, u, yd, it->fw);
     double lf = 0.0;
     for (size_t i = 0; i < it->n; i++) lf += l[i] * it->fw[i];
     for (int c = 0; c < 3; c++) out[c] *= s;
-    out[1] -= s / u.batch * lf;
+    out[1] -= s / u->batch * lf;
   }
-  /* the segment's own branch at its right end (a jump belongs to the next) */
-  double te = t;
-  if (te >= it->seg_hi) te = it->seg_hi - fmax(1e-12 * fabs(it->seg_hi), 1e-300);
-  if (te < it->seg_lo) te = it->seg_lo;
-  double *qd = N_VGetArrayPointer(qBdot);
-  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
-    if (!it->np[c]) continue;
-    const schedopt_control *ctl = schedopt_schedule_get(it->sched, (schedopt_channel)c);
-    schedopt_control_eval(ctl, schedopt_schedule_horizon(it->sched), te, it->dp);
-    for (size_t i = 0; i < it->np[c]; i++) qd[it->off[c] + i] = out[c] * it->dp[i];
+}
+
+/* Difference step for ∂²/∂u² in a channel at value v.  λᵀ ∂f/∂u is linear in
+ * the learning rate (f is quadratic in it), so a one-sided difference is exact
+ * there; for batch and momentum it is first-order accurate, enough for a
+ * preconditioner. */
+static double curv_delta(double v) { return 1e-3 * fmax(fabs(v), 1e-2); }
+
+static double *uval_slot(schedopt_uval *u, int c) {
+  return c == SCHEDOPT_LR ? &u->lr : c == SCHEDOPT_BATCH ? &u->batch : &u->momentum;
+}
+
+/* dJ/dθ = ∫ λᵀ ∂f/∂θ dt = Σ_ch ∫ (λᵀ ∂f/∂u_ch) ∂u_ch/∂θ dt over [a, b], a piece
+ * inside one backward step and between two control knots, where λ (the step's
+ * interpolant), y (the check-pointed forward interpolant) and u are smooth:
+ * 3-point Gauss–Legendre (exact to degree 5).  Integrating piece by piece
+ * resolves every knot's basis function, however narrow against the steps
+ * (a quadrature carried by CVODES only samples where it steps, and missed
+ * knots one step wide entirely).  With the curvature diagonal also
+ * ∫ (λᵀ ∂²f/∂u_ch²)(∂u_ch/∂θ_i)² dt by the midpoint rule (a preconditioner). */
+static int grad_piece(schedopt_integrator *it, double a, double b) {
+  static const double gx[3] = {-0.7745966692414834, 0.0, 0.7745966692414834};
+  static const double gw[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
+  const double m = 0.5 * (a + b), r = 0.5 * (b - a), H = schedopt_schedule_horizon(it->sched);
+  const double *l = N_VGetArrayPointer(it->lt), *yd = N_VGetArrayPointer(it->yt);
+  for (int g = 0; g < 3; g++) {
+    const double t = m + r * gx[g], w = r * gw[g];
+    if (CVodeGetDky(it->cvB, t, 0, it->lt) != CV_SUCCESS) return -1;
+    if (CVodeGetAdjY(it->cv, t, it->yt) != CV_SUCCESS) return -1;
+    schedopt_uval u;
+    seg_eval(it, t, &u);
+    double out[3], huu[3] = {0, 0, 0};
+    clock_vjp_u(it, &u, yd, l, out);
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+      if (!it->np[c]) continue;
+      if (it->want_h && g == 1) { /* the curvature by the midpoint rule */
+        schedopt_uval up = u;
+        const double h = curv_delta(*uval_slot(&u, c));
+        double op[3];
+        *uval_slot(&up, c) += h;
+        clock_vjp_u(it, &up, yd, l, op);
+        huu[c] = (op[c] - out[c]) / h;
+      }
+      const schedopt_control *ctl = schedopt_schedule_get(it->sched, (schedopt_channel)c);
+      schedopt_control_eval(ctl, H, t, it->dp);
+      double *gc = it->gacc + it->off[c], *hc = it->gacc + it->P + it->off[c];
+      const double wo = w * out[c], wh = 2 * r * huu[c];
+      for (size_t i = 0; i < it->np[c]; i++) {
+        const double d = it->dp[i];
+        if (d == 0.0) continue;
+        gc[i] += wo * d;
+        if (it->want_h && g == 1) hc[i] += wh * d * d;
+      }
+    }
   }
   return 0;
+}
+
+/* The pieces of [a, b] between the run's knots. */
+static int grad_span(schedopt_integrator *it, double a, double b) {
+  if (!(b > a)) return 0;
+  /* first knot > a */
+  size_t lo = 0, hi = it->ntk;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (it->tk[mid] <= a) lo = mid + 1; else hi = mid;
+  }
+  double s = a;
+  for (size_t j = lo; j < it->ntk && it->tk[j] < b; j++) {
+    if (it->tk[j] > s && grad_piece(it, s, it->tk[j])) return -1;
+    s = it->tk[j];
+  }
+  return grad_piece(it, s, b);
 }
 
 static int blr_fillB(double t, double *D, double *U, double *V, void *user) {
@@ -566,16 +631,20 @@ static int blr_fillB(double t, double *D, double *U, double *V, void *user) {
 static void adj_free(schedopt_integrator *it) {
   if (it->LSB) SUNLinSolFree(it->LSB);
   if (it->yB) N_VDestroy(it->yB);
-  if (it->qB) N_VDestroy(it->qB);
+  if (it->lt) N_VDestroy(it->lt);
+  if (it->yt) N_VDestroy(it->yt);
   free(it->Dw);
   free(it->Uw);
   free(it->Vw);
   free(it->fw);
   free(it->gl);
   free(it->dp);
+  free(it->gacc);
+  free(it->tk);
   it->LSB = NULL;
-  it->yB = it->qB = NULL;
-  it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = NULL;
+  it->yB = it->lt = it->yt = NULL;
+  it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = it->gacc = it->tk = NULL;
+  it->gacc_n = it->ntk = 0;
   it->b_ready = 0;
   it->P = 0;
 }
@@ -595,7 +664,7 @@ static size_t param_layout(schedopt_integrator *it, size_t *maxp) {
 
 static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objective *obj,
                                    double *J, double *grad[SCHEDOPT_NCHANNELS],
-                                   schedopt_error *err) {
+                                   double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
   schedopt_status st = SCHEDOPT_OK;
   const double H = schedopt_schedule_horizon(it->sched);
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
@@ -604,19 +673,6 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   if (!it->mt->vjp_u || !it->mt->dloss)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "model '%s' provides no gradients",
                               it->mt->name);
-  /* A backward problem's quadrature size is fixed at creation: with a new
-   * parameter count, start over with fresh CVODES memory. */
-  if (it->b_ready && P != it->P) {
-    adj_free(it);
-    CVodeFree(&it->cv);
-    SUNLinSolFree(it->LS);
-    it->LS = NULL;
-    it->cv_ready = it->adj_init = 0;
-    N_VDestroy(it->y);
-    N_VDestroy(it->q);
-    it->y = it->q = NULL;
-    SUNContext_Free(&it->ctx);
-  }
   if (!it->Dw) {
     it->Dw = malloc(n * bs * sizeof(double));
     it->Uw = malloc(n * r * sizeof(double));
@@ -626,12 +682,27 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   }
   free(it->dp);
   it->dp = malloc(maxp * sizeof(double));
-  if (!it->Dw || !it->Uw || !it->Vw || !it->fw || !it->gl || !it->dp)
+  it->P = P;
+  if (2 * P > it->gacc_n) {
+    free(it->gacc);
+    it->gacc = malloc(2 * P * sizeof(double));
+    it->gacc_n = it->gacc ? 2 * P : 0;
+  }
+  if (!it->Dw || !it->Uw || !it->Vw || !it->fw || !it->gl || !it->dp || (P && !it->gacc))
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint (n = %zu)", n);
   it->mt->dloss(it->self, it->gl);
 
   knots k;
   if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
+  /* every knot bounds the gradient's quadrature pieces */
+  free(it->tk);
+  it->tk = malloc((k.n ? k.n : 1) * sizeof *it->tk);
+  if (!it->tk) {
+    knots_free(&k);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", k.n);
+  }
+  memcpy(it->tk, k.t, k.n * sizeof *it->tk);
+  it->ntk = k.n;
   /* The backward pass restarts only where λ or its right-hand side jumps
    * (control jumps, horizons, window ends); kinks are crossed under error
    * control, so segments are delimited by these hard knots only. */
@@ -711,19 +782,23 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   *J = obj->kind == SCHEDOPT_OBJ_FINAL ? rd.loss : obj->kind == SCHEDOPT_OBJ_MEAN ? Jm : Jh;
   cv_collect(it);
 
-  /* ---- backward ---- */
+  /* ---- backward: λ by CVodeB one step at a time; the gradient by
+   * quadrature over each step's pieces (grad_span) ---- */
   if (!it->b_ready) {
     it->yB = N_VNew_Serial((sunindextype)n, it->ctx);
-    it->qB = N_VNew_Serial((sunindextype)(P ? P : 1), it->ctx);
-    if (!it->yB || !it->qB) {
+    it->lt = N_VNew_Serial((sunindextype)n, it->ctx);
+    it->yt = N_VNew_Serial((sunindextype)n, it->ctx);
+    if (!it->yB || !it->lt || !it->yt) {
       st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
       goto done;
     }
     schedopt_nvector_use_fast_ops(it->yB);
+    schedopt_nvector_use_fast_ops(it->lt);
+    schedopt_nvector_use_fast_ops(it->yt);
   }
   double *lB = N_VGetArrayPointer(it->yB);
   memset(lB, 0, n * sizeof *lB);
-  N_VConst(0.0, it->qB);
+  memset(it->gacc, 0, 2 * P * sizeof *it->gacc);
   if (obj->kind == SCHEDOPT_OBJ_FINAL)
     memcpy(lB, it->gl, n * sizeof *lB);
   else if (obj->kind == SCHEDOPT_OBJ_HORIZONS && fabs(obj->h[obj->nh - 1] - H) <= 1e-12 * H)
@@ -733,8 +808,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   if (!it->b_ready) {
     if ((f = CVodeCreateB(it->cv, CV_BDF, &it->which)) != CV_SUCCESS ||
         (f = CVodeInitB(it->cv, it->which, cv_rhsB, H, it->yB)) != CV_SUCCESS ||
-        (f = CVodeSetUserDataB(it->cv, it->which, it)) != CV_SUCCESS ||
-        (f = CVodeQuadInitB(it->cv, it->which, cv_quadB, it->qB)) != CV_SUCCESS) {
+        (f = CVodeSetUserDataB(it->cv, it->which, it)) != CV_SUCCESS) {
       st = cv_fail(it, f, "CVodeInitB", H, err);
       goto done;
     }
@@ -744,36 +818,54 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
       goto done;
     }
-    CVodeSetQuadErrConB(it->cv, it->which, SUNTRUE);
-    it->P = P;
     it->b_ready = 1;
-  } else if ((f = CVodeReInitB(it->cv, it->which, H, it->yB)) != CV_SUCCESS ||
-             (f = CVodeQuadReInitB(it->cv, it->which, it->qB)) != CV_SUCCESS) {
+  } else if ((f = CVodeReInitB(it->cv, it->which, H, it->yB)) != CV_SUCCESS) {
     st = cv_fail(it, f, "CVodeReInitB", H, err);
     goto done;
   }
   /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
   CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
-  /* The gradient is a quadrature of λᵀ ∂f/∂θ and is kept under error
-   * control: backward steps cross the kinks of table controls (knots one
-   * step apart near t = 0 and t = H), and without the test they integrate
-   * the kinked per-knot sensitivities badly.  Absolute tolerance rtol·|J|:
-   * gradients are resolved to the objective's own relative accuracy per unit
-   * change of a parameter. */
-  CVodeQuadSStolerancesB(it->cv, it->which, it->rtol, it->rtol * fmax(fabs(*J), 1e-300));
   CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
   blr_linsol_invalidate(it->LSB);
   for (size_t seg = k.n + 1; seg-- > 0;) {
     const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
     it->seg_lo = lo;
     it->seg_hi = hi;
-    realtype tB;
-    if ((f = CVodeB(it->cv, lo, CV_NORMAL)) < 0) {
-      st = cv_fail(it, f, "CVodeB", lo, err);
+    /* one backward step at a time (it may pass lo: the segment's controls
+     * extend smoothly beyond it, and λ(lo) is interpolated) */
+    double tprev = hi;
+    long stuck = 0;
+    while (tprev > lo) {
+      realtype tB;
+      if ((f = CVodeB(it->cv, lo, CV_ONE_STEP)) < 0) {
+        st = cv_fail(it, f, "CVodeB", lo, err);
+        goto done;
+      }
+      if ((f = CVodeGetCurrentTime(it->cvB, &tB)) != CV_SUCCESS) {
+        st = cv_fail(it, f, "CVodeGetCurrentTime", lo, err);
+        goto done;
+      }
+      if (!(tB < tprev)) { /* a call that only moved to another check-point interval */
+        if (++stuck > 3) {
+          st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "CVODES backward pass stalled at clock %g",
+                                  tprev);
+          goto done;
+        }
+        continue;
+      }
+      stuck = 0;
+      if (grad_span(it, fmax((double)tB, lo), tprev)) {
+        st = schedopt_error_set(err, SCHEDOPT_ESOLVER,
+                                "CVODES interpolation failed in the gradient quadrature at "
+                                "clock %g", tprev);
+        goto done;
+      }
+      tprev = tB;
+    }
+    if ((f = CVodeGetDky(it->cvB, lo, 0, it->yB)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeGetDky", lo, err);
       goto done;
     }
-    CVodeGetB(it->cv, it->which, &tB, it->yB);
-    CVodeGetQuadB(it->cv, it->which, &tB, it->qB);
     if (seg == 0) break;
     /* at the knot lo: λ jumps by w ∂L/∂y at a horizon; restart either way so
      * no backward step spans the knot */
@@ -781,17 +873,18 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       for (size_t j = 0; j < obj->nh; j++)
         if (fabs(obj->h[j] - lo) <= 1e-12 * H)
           for (size_t i = 0; i < n; i++) lB[i] += obj->w[j] * it->gl[i];
-    if ((f = CVodeReInitB(it->cv, it->which, lo, it->yB)) != CV_SUCCESS ||
-        (f = CVodeQuadReInitB(it->cv, it->which, it->qB)) != CV_SUCCESS) {
+    if ((f = CVodeReInitB(it->cv, it->which, lo, it->yB)) != CV_SUCCESS) {
       st = cv_fail(it, f, "CVodeReInitB", lo, err);
       goto done;
     }
     blr_linsol_invalidate(it->LSB);
   }
-  const double *qb = N_VGetArrayPointer(it->qB);
-  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
     if (grad[c])
-      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] = -qb[it->off[c] + i];
+      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] = it->gacc[it->off[c] + i];
+    if (it->want_h && hdiag && hdiag[c])
+      for (size_t i = 0; i < it->np[c]; i++) hdiag[c][i] = it->gacc[P + it->off[c] + i];
+  }
 done:
   it->adj = 0;
   knots_free(&k);
@@ -858,7 +951,7 @@ static double rec_weight(const schedopt_objective *obj, long k, long T) {
  * λ_k = (∂F/∂y_k)ᵀ λ_{k+1} + w_k ∂L/∂y. */
 static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_objective *obj,
                                     double *J, double *grad[SCHEDOPT_NCHANNELS],
-                                    schedopt_error *err) {
+                                    double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
   if (it->clock != SCHEDOPT_CLOCK_STEPS)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "recursion objectives and gradients need a step budget (the data "
@@ -879,8 +972,10 @@ static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_obje
   double *buf = want ? malloc((size_t)K * n * sizeof *buf) : NULL;
   double *y = malloc(n * sizeof *y), *lam = want ? malloc(n * sizeof *lam) : NULL;
   double *gl = want ? malloc(n * sizeof *gl) : NULL, *dp = want ? malloc(maxp * sizeof *dp) : NULL;
+  const int wh = want && it->want_h && hdiag;
+  double *lt = wh ? malloc(n * sizeof *lt) : NULL;
   schedopt_status st = SCHEDOPT_OK;
-  if (!y || (want && (!ck || !buf || !lam || !gl || !dp))) {
+  if (!y || (want && (!ck || !buf || !lam || !gl || !dp)) || (wh && !lt)) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
                             "out of memory for the recursion sweep (n = %zu, T = %ld)", n, T);
     goto done;
@@ -912,6 +1007,9 @@ static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_obje
   for (size_t i = 0; i < n; i++) lam[i] = rec_weight(obj, T, T) * gl[i];
   for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
     if (grad[c]) memset(grad[c], 0, it->np[c] * sizeof(double));
+  if (wh)
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
+      if (hdiag[c]) memset(hdiag[c], 0, it->np[c] * sizeof(double));
   long have = -1; /* block held in buf */
   for (long k = T - 1; k >= 0; k--) {
     long b = k / K;
@@ -927,12 +1025,28 @@ static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_obje
     }
     const double *yk = buf + (size_t)(k - b * K) * n;
     schedopt_schedule_eval(it->sched, (double)k, &u);
-    double out[3];
+    double out[3], huu[3] = {0, 0, 0};
+    if (wh) /* λᵀ ∂²F/∂u_c² by a central difference of λᵀ ∂F/∂u_c */
+      for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+        if (!hdiag[c] || !it->np[c]) continue;
+        schedopt_uval up = u, um = u;
+        const double h = curv_delta(*uval_slot(&u, c));
+        double op[3], om[3];
+        *uval_slot(&up, c) += h;
+        *uval_slot(&um, c) -= h;
+        memcpy(lt, lam, n * sizeof *lt);
+        it->mt->step_vjp(it->self, &up, yk, lt, op);
+        memcpy(lt, lam, n * sizeof *lt);
+        it->mt->step_vjp(it->self, &um, yk, lt, om);
+        huu[c] = (op[c] - om[c]) / (2 * h);
+      }
     it->mt->step_vjp(it->self, &u, yk, lam, out);
     for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
       if (!grad[c] || !it->np[c]) continue;
       schedopt_control_eval(schedopt_schedule_get(it->sched, (schedopt_channel)c), H, (double)k, dp);
       for (size_t i = 0; i < it->np[c]; i++) grad[c][i] += out[c] * dp[i];
+      if (wh && hdiag[c])
+        for (size_t i = 0; i < it->np[c]; i++) hdiag[c][i] += huu[c] * dp[i] * dp[i];
     }
     double w = rec_weight(obj, k, T);
     if (w != 0.0)
@@ -945,6 +1059,7 @@ done:
   free(lam);
   free(gl);
   free(dp);
+  free(lt);
   return st;
 }
 
@@ -1000,6 +1115,12 @@ schedopt_status schedopt_integrator_set_tolerances(schedopt_integrator *it, doub
   return SCHEDOPT_OK;
 }
 
+void schedopt_integrator_get_tolerances(const schedopt_integrator *it, double *rtol,
+                                        double *atol) {
+  if (rtol) *rtol = it->rtol;
+  if (atol) *atol = it->atol;
+}
+
 schedopt_status schedopt_integrator_set_max_steps(schedopt_integrator *it, long max_steps,
                                                   schedopt_error *err) {
   if (max_steps < 1)
@@ -1033,7 +1154,8 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it, const schedopt_
 
 static schedopt_status objective_common(schedopt_integrator *it, const schedopt_schedule *s,
                                         const schedopt_objective *obj, double *J,
-                                        double *grad[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+                                        double *grad[SCHEDOPT_NCHANNELS],
+                                        double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
   if (!it || !s || !J)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_objective: NULL argument");
   schedopt_status st = schedopt_schedule_validate(s, err);
@@ -1049,10 +1171,11 @@ static schedopt_status objective_common(schedopt_integrator *it, const schedopt_
     it->win_hi = obj->t1;
     it->win_w = 1.0 / (obj->t1 - obj->t0);
   }
+  it->want_h = hdiag != NULL;
   if (it->type == &recursion_type) {
-    st = rec_gradient(it, obj, J, grad, err);
+    st = rec_gradient(it, obj, J, grad, hdiag, err);
   } else if (grad) {
-    st = cv_gradient(it, obj, J, grad, err);
+    st = cv_gradient(it, obj, J, grad, hdiag, err);
   } else {
     /* plain forward run: rows at the horizons (or H), ∫ w L for MEAN */
     size_t n = obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 1;
@@ -1083,7 +1206,7 @@ static schedopt_status objective_common(schedopt_integrator *it, const schedopt_
 schedopt_status schedopt_integrator_objective(schedopt_integrator *it, const schedopt_schedule *s,
                                               const schedopt_objective *obj, double *J,
                                               schedopt_error *err) {
-  return objective_common(it, s, obj, J, NULL, err);
+  return objective_common(it, s, obj, J, NULL, NULL, err);
 }
 
 schedopt_status schedopt_integrator_gradient(schedopt_integrator *it, const schedopt_schedule *s,
@@ -1092,7 +1215,19 @@ schedopt_status schedopt_integrator_gradient(schedopt_integrator *it, const sche
                                              schedopt_error *err) {
   if (!grad)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_gradient: NULL grad");
-  return objective_common(it, s, obj, J, grad, err);
+  return objective_common(it, s, obj, J, grad, NULL, err);
+}
+
+schedopt_status schedopt_integrator_gradient_hdiag(schedopt_integrator *it,
+                                                   const schedopt_schedule *s,
+                                                   const schedopt_objective *obj, double *J,
+                                                   double *grad[SCHEDOPT_NCHANNELS],
+                                                   double *hdiag[SCHEDOPT_NCHANNELS],
+                                                   schedopt_error *err) {
+  if (!grad || !hdiag)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "schedopt_integrator_gradient_hdiag: NULL grad or hdiag");
+  return objective_common(it, s, obj, J, grad, hdiag, err);
 }
 
 const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_integrator *it) {

@@ -64,6 +64,9 @@ void schedopt_integrator_free(schedopt_integrator *it);
 schedopt_status schedopt_integrator_set_tolerances(schedopt_integrator *it,
                                                    double rtol, double atol,
                                                    schedopt_error *err);
+/* The tolerances in effect (either pointer may be NULL). */
+void schedopt_integrator_get_tolerances(const schedopt_integrator *it, double *rtol,
+                                        double *atol);
 schedopt_status schedopt_integrator_set_max_steps(schedopt_integrator *it,
                                                   long max_steps,
                                                   schedopt_error *err);
@@ -89,7 +92,8 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it,
  * warmup, warmup_init, table values).  cvodes: the adjoint system
  *   λ' = −(∂f/∂y)ᵀ λ − (∂g/∂y)ᵀ,   dJ/dθ = ∫ λᵀ ∂f/∂u · ∂u/∂θ dt,
  * solved backwards with CVODES (CVodeB, check-pointed, same O(n) linear
- * solver on the transposed structure); recursion: a reverse sweep through
+ * solver on the transposed structure), dJ/dθ by Gauss–Legendre quadrature
+ * over every piece between backward steps and control knots; recursion: a reverse sweep through
  * the exact step map with √T check-points (memory O(n √T)). */
 typedef enum schedopt_objective_kind {
   SCHEDOPT_OBJ_FINAL = 0,
@@ -117,6 +121,21 @@ schedopt_status schedopt_integrator_gradient(schedopt_integrator *it,
                                              const schedopt_objective *obj, double *J,
                                              double *grad[SCHEDOPT_NCHANNELS],
                                              schedopt_error *err);
+
+/* J, dJ/dθ, and in hdiag (laid out like grad; NULL entries skipped) the
+ * local curvature of J in every parameter,
+ *   hdiag_i = ∫ λᵀ (∂²f/∂u²) (∂u/∂θ_i)² dt   (recursion: Σ_k λ_{k+1}ᵀ ∂²F/∂u_k² (∂u_k/∂θ_i)²),
+ * the Hamiltonian's H_uu on the parameter's basis function: the part of
+ * ∂²J/∂θ_i² at a fixed state trajectory.  It is a diagonal preconditioner for
+ * optimizers (midpoint rule per quadrature piece, not error-controlled);
+ * ∂²/∂u² by a difference of λᵀ ∂f/∂u (exact in the learning rate, on which
+ * the dynamics are quadratic). */
+schedopt_status schedopt_integrator_gradient_hdiag(schedopt_integrator *it,
+                                                   const schedopt_schedule *s,
+                                                   const schedopt_objective *obj, double *J,
+                                                   double *grad[SCHEDOPT_NCHANNELS],
+                                                   double *hdiag[SCHEDOPT_NCHANNELS],
+                                                   schedopt_error *err);
 
 const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_integrator *it);
 void schedopt_integrator_get_stats(const schedopt_integrator *it,
