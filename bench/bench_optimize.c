@@ -2,7 +2,9 @@
  * (Bordelon–Mori setting: a = 3.5, b = 5, N = 1000, σ² = 0.25, batch 5,
  * η ≤ 1), LD_LBFGS with adjoint gradients on the matched ODE (cvodes), from
  * the WSD schedule (peak 1, 20 % linear anneal) to convergence (the default
- * tolerances).  Prints the optimizer's evaluations, gradient calls, final loss
+ * tolerances: curvature-preconditioned runs of 25 evaluations until one
+ * improves L_T by less than rtol·L_T).  Prints the optimizer's evaluations,
+ * gradient calls, final loss
  * and time, and the optimum's final loss under the exact per-step recursion
  * (the target for bench_paper_gd, which optimizes the recursion directly).
  *

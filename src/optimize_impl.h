@@ -33,6 +33,7 @@ struct schedopt_design {
   char (*names)[2 * SCHEDOPT_DESIGN_NAMELEN];
   double *gth[SCHEDOPT_NCHANNELS];   /* ∂J/∂θ workspace */
   size_t gth_n[SCHEDOPT_NCHANNELS];
+  double *hth[SCHEDOPT_NCHANNELS];   /* curvature diagonal in θ (lazily allocated) */
   schedopt_channel_param fixed[SCHEDOPT_NCHANNELS]; /* type NULL */
 };
 

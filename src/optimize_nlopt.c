@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <nlopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s) {
   s->starts = 1;
   s->seed = 1;
   s->floor = NAN;
+  s->precondition = 1;
+  s->rescale_every = 25;
 }
 
 void schedopt_opt_result_free(schedopt_opt_result *r) {
@@ -101,6 +104,11 @@ typedef struct run_ctx {
   double *gs;            /* ∂steps/∂x workspace */
   long infeasible;       /* evaluations over the cap */
   double *xs;            /* x for the current z */
+  double *sc;            /* z = sc ⊙ x */
+  int precond;           /* evaluations return the curvature diagonal */
+  double *hx, *best_h;   /* its workspace, and its value at best_x */
+  int have_h;            /* best_h belongs to best_x */
+  int stalled;           /* preconditioned runs stopped gaining (converged to accuracy) */
   long start_evals;      /* evaluations at the start of the current start */
   int improved;          /* the current start improved best_J */
   schedopt_status st;    /* a fatal error inside the objective */
@@ -117,6 +125,8 @@ static double evaluate(run_ctx *c, const double *x, double *gJ) {
                                                                                         : 1e-4;
   schedopt_status st = c->set->fd_gradient && gJ
                            ? schedopt_design_eval_fd(c->d, c->it, c->obj, x, h, &J, gJ, &e)
+                       : c->precond && gJ
+                           ? schedopt_design_eval_hdiag(c->d, c->it, c->obj, x, &J, gJ, c->hx, &e)
                            : schedopt_design_eval(c->d, c->it, c->obj, x, &J, gJ, &e);
   c->evals++;
   if (gJ) c->gevals++;
@@ -148,6 +158,8 @@ static double evaluate(run_ctx *c, const double *x, double *gJ) {
     c->best_J = J;
     memcpy(c->best_x, x, schedopt_design_size(c->d) * sizeof *x);
     c->improved = 1;
+    c->have_h = c->precond && gJ;
+    if (c->have_h) memcpy(c->best_h, c->hx, schedopt_design_size(c->d) * sizeof *x);
   }
   if (c->set->progress &&
       c->set->progress(c->set->progress_ctx, c->set->stage ? c->set->stage : "optimize",
@@ -163,7 +175,7 @@ static double evaluate(run_ctx *c, const double *x, double *gJ) {
 /* NLopt works on z = s ⊙ x: x = z / s, ∂f/∂z = (∂f/∂x) / s. */
 static double nl_objective(unsigned n, const double *z, double *grad, void *data) {
   run_ctx *c = data;
-  const double *s = c->d->scale;
+  const double *s = c->sc;
   double *x = c->xs;
   for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
   double J = evaluate(c, x, grad);
@@ -182,7 +194,7 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
 /* The step cap in z: steps(x)/cap − 1 ≤ 0. */
 static double nl_steps(unsigned n, const double *z, double *grad, void *data) {
   run_ctx *c = data;
-  const double *s = c->d->scale;
+  const double *s = c->sc;
   double *x = c->xs;
   for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
   double steps;
@@ -199,6 +211,31 @@ static double nl_steps(unsigned n, const double *z, double *grad, void *data) {
   if (grad)
     for (unsigned i = 0; i < n; i++) grad[i] = c->gs[i] / (c->cap * s[i]);
   return steps / c->cap - 1;
+}
+
+/* Variable scaling z = sc ⊙ x: the design's L² scaling, or with the
+ * preconditioner sc_i = √(h_i / (J − J∞)) for free-form variables, the
+ * curvature of f = log(J − J∞) at fixed state.  That local curvature
+ * underestimates wide knots far from H, whose effect runs through the state
+ * (measured against finite differences of the gradient): floored at 1e-4 of
+ * the largest, so those variables, mostly at a bound, do not dominate the
+ * scaled gradient. */
+static void set_scaling(run_ctx *c) {
+  const schedopt_design *d = c->d;
+  const size_t n = schedopt_design_size(d);
+  memcpy(c->sc, d->scale, n * sizeof *c->sc);
+  if (!c->precond || !c->have_h) return;
+  const double ex = c->best_J - c->floor;
+  if (!(ex > 0) || !isfinite(ex)) return;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    const opt_chan *oc = d->ch[ch];
+    if (!oc || oc->p.type != schedopt_parametrization_freeform) continue;
+    double hmax = 0;
+    for (size_t k = 0; k < oc->nx; k++) hmax = fmax(hmax, c->best_h[oc->off + k]);
+    if (!(hmax > 0) || !isfinite(hmax)) continue;
+    for (size_t k = 0; k < oc->nx; k++)
+      c->sc[oc->off + k] = sqrt(fmax(c->best_h[oc->off + k], 1e-4 * hmax) / ex);
+  }
 }
 
 /* Golden section in 1-D: 11-point grid over [lo, hi], then the best cell. */
@@ -280,9 +317,12 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   c.best_x = malloc(n * sizeof *c.best_x);
   c.xs = malloc(n * sizeof *c.xs);
   c.gs = malloc(n * sizeof *c.gs);
+  c.sc = malloc(n * sizeof *c.sc);
+  c.hx = malloc(n * sizeof *c.hx);
+  c.best_h = malloc(n * sizeof *c.best_h);
   c.cap = capped ? set.max_steps : 0;
   schedopt_status st = SCHEDOPT_OK;
-  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs) {
+  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs || !c.sc || !c.hx || !c.best_h) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
@@ -301,7 +341,13 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
     if ((st = schedopt_design_apply(d, x0, &s, err)) || (st = opt_floor(it, s, obj, &c.floor, err)))
       goto done;
   }
-  res->J_start = evaluate(&c, x0, NULL);
+  int freeform = 0;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
+    freeform |= d->ch[ch] && d->ch[ch]->p.type == schedopt_parametrization_freeform;
+  c.precond = set.precondition && alg->gradient && alg->nlopt >= 0 && !set.fd_gradient && freeform;
+  /* with the preconditioner the start is evaluated with its gradient: the
+   * curvature there scales the first run */
+  res->J_start = evaluate(&c, x0, c.precond ? c.gs : NULL);
   if (c.st) {
     st = c.st;
     goto done;
@@ -333,7 +379,8 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
         st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "nlopt_create(%s) failed", alg->name);
         goto done;
       }
-      const double *sc = d->scale;
+      set_scaling(&c);
+      const double *sc = c.sc;
       for (size_t i = 0; i < n; i++) {
         c.xs[i] = lo[i] * sc[i];
         x[i] *= sc[i];
@@ -354,18 +401,45 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
        * inexact gradient or a noisy objective breaks its line search) is
        * restarted from the best point while that still improves the excess
        * by more than ftol_rel. */
-      for (int restart = 0;; restart++) {
+      /* Preconditioned: runs of at most rescale_every evaluations, each
+       * restarted from the best point with the curvature there, until a run
+       * improves J by less than the objective's accuracy (the integrator's
+       * rtol·J; ftol_rel of the excess for the exact recursion) or the
+       * budget ends. */
+      const long seg = c.precond ? (set.rescale_every > 0 ? set.rescale_every : 25) : 0;
+      double rtol = 0, atol_ = 0;
+      if (schedopt_integrator_get_type(it) == schedopt_integrator_cvodes)
+        schedopt_integrator_get_tolerances(it, &rtol, &atol_);
+      for (int restart = 0;;) {
         double f, before = c.best_J;
+        long left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
+        if (seg) nlopt_set_maxeval(c.opt, (int)(seg < left_ev ? seg : left_ev));
         code = nlopt_optimize(c.opt, x, &f);
-        if (c.st || !alg->gradient || restart >= 8 ||
-            (code != NLOPT_FAILURE && code != NLOPT_ROUNDOFF_LIMITED) ||
-            !(before - c.best_J > fmax(set.ftol_rel, 1e-12) * (before - c.floor)))
+        if (c.st || !alg->gradient) break;
+        const double gain = before - c.best_J;
+        if (seg) {
+          left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
+          if (code == NLOPT_MAXEVAL_REACHED && left_ev <= 0) break;
+          if (!(gain > fmax(rtol * fabs(c.best_J), fmax(set.ftol_rel, 1e-12) * (before - c.floor)))) {
+            c.stalled = 1; /* the last run gained less than the objective's accuracy */
+            break;
+          }
+        } else if (restart++ >= 8 || (code != NLOPT_FAILURE && code != NLOPT_ROUNDOFF_LIMITED) ||
+                   !(gain > fmax(set.ftol_rel, 1e-12) * (before - c.floor))) {
           break;
+        }
         if (set.maxtime > 0 && opt_now() - c.t0 >= set.maxtime) break;
         if (set.maxeval > 0 && c.evals - c.start_evals >= set.maxeval) break;
         if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval - (c.evals - c.start_evals)));
         if (set.maxtime > 0) nlopt_set_maxtime(c.opt, set.maxtime - (opt_now() - c.t0));
-        for (size_t i = 0; i < n; i++) x[i] = c.best_x[i] * d->scale[i];
+        if (c.precond) { /* rescale at the best point: new bounds in z */
+          set_scaling(&c);
+          for (size_t i = 0; i < n; i++) c.xs[i] = lo[i] * c.sc[i];
+          nlopt_set_lower_bounds(c.opt, c.xs);
+          for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * c.sc[i];
+          nlopt_set_upper_bounds(c.opt, c.xs);
+        }
+        for (size_t i = 0; i < n; i++) x[i] = c.best_x[i] * c.sc[i];
       }
       nlopt_destroy(c.opt);
       c.opt = NULL;
@@ -374,6 +448,8 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       st = c.st;
       goto done;
     }
+    if (c.stalled) code = NLOPT_FTOL_REACHED; /* J stopped changing at its accuracy */
+    c.stalled = 0;
     if (k == 0 || c.improved) {
       best_code = code;
       best_start = k;
@@ -421,6 +497,9 @@ done:
   free(c.best_x);
   free(c.xs);
   free(c.gs);
+  free(c.sc);
+  free(c.hx);
+  free(c.best_h);
   if (st) schedopt_opt_result_free(res);
   return st;
 }

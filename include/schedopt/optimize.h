@@ -160,6 +160,13 @@ schedopt_status schedopt_design_chain(const schedopt_design *d, const double *x,
 schedopt_status schedopt_design_eval(schedopt_design *d, schedopt_integrator *it,
                                      const schedopt_objective *obj, const double *x, double *J,
                                      double *gx, schedopt_error *err);
+/* J(x), ∇J(x) and a positive-semidefinite-in-practice curvature diagonal hx
+ * (schedopt_integrator_gradient_hdiag carried through the parametrization:
+ * hx_i = Σ_j (∂θ_j/∂x_i)² hθ_j), the optimizer's diagonal preconditioner. */
+schedopt_status schedopt_design_eval_hdiag(schedopt_design *d, schedopt_integrator *it,
+                                           const schedopt_objective *obj, const double *x,
+                                           double *J, double *gx, double *hx,
+                                           schedopt_error *err);
 /* J(x) and ∇J(x) by central differences of schedopt_integrator_objective with
  * steps h·(hi_i − lo_i) (one-sided, second order, at a bound): 2n + 1 solves.
  * For tests and for models without gradients. */
@@ -216,9 +223,20 @@ typedef struct schedopt_optimizer_settings {
    * LD_CCSAQ, LD_SLSQP, LN_COBYLA).  0: no cap.  The best *feasible* point
    * (steps ≤ max_steps·(1 + 1e-6)) is the result. */
   double max_steps;
+  /* Diagonal preconditioning of gradient algorithms (1, the default): free-form
+   * variables are scaled by the square root of their curvature,
+   * schedopt_design_eval_hdiag divided by J − J∞, refreshed from the best point
+   * at every restart of the algorithm; 0: the L² scaling √(K·w_k/H).  The
+   * algorithm runs rescale_every evaluations at a time (default 25), each run
+   * restarted from the best point with its curvature, and stops when a run
+   * improves J by less than the objective's accuracy (rtol·J with cvodes,
+   * ftol_rel of the excess with the recursion): result FTOL_REACHED. */
+  int precondition;
+  long rescale_every;
 } schedopt_optimizer_settings;
 
-/* ftol_rel 1e-9, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1. */
+/* ftol_rel 1e-9, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1,
+ * precondition 1, rescale_every 25. */
 void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s);
 
 typedef struct schedopt_opt_result {
