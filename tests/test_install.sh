@@ -1,7 +1,7 @@
 #!/bin/sh
-# Install schedopt into a scratch prefix, then build examples/simulate.c
-# against the installed package both ways — CMake find_package(schedopt) and
-# pkg-config — and run both builds and the installed CLI.
+# Install schedopt into a scratch prefix, then build the examples (simulate.c,
+# optimize.c, fit.c) against the installed package both ways — CMake
+# find_package(schedopt) and pkg-config — and run them and the installed CLI.
 #
 # usage: test_install.sh CMAKE CC BUILD_DIR SOURCE_DIR WORK_DIR
 set -eu
@@ -45,14 +45,21 @@ cat >"$work/consumer/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.18)
 project(consumer C)
 find_package(schedopt 0.1 REQUIRED)
-add_executable(simulate "$src/examples/simulate.c")
-target_link_libraries(simulate PRIVATE schedopt::schedopt)
+foreach(ex simulate optimize fit)
+  add_executable(\${ex} "$src/examples/\${ex}.c")
+  target_link_libraries(\${ex} PRIVATE schedopt::schedopt)
+endforeach()
 CMAKE
 "$cmake" -S "$work/consumer" -B "$work/consumer/build" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_C_COMPILER="$cc" >"$work/consumer.log" 2>&1 || { cat "$work/consumer.log"; exit 1; }
 "$cmake" --build "$work/consumer/build" >>"$work/consumer.log" 2>&1 \
   || { cat "$work/consumer.log"; exit 1; }
 check_run "$work/consumer/build/simulate"
+"$work/consumer/build/optimize" >"$work/optimize.out" &&
+  grep -q "optimum matches or beats the tuned WSD" "$work/optimize.out" \
+  || { cat "$work/optimize.out"; exit 1; }
+"$work/consumer/build/fit" "$src/examples/data/mpl-llama-100M" >"$work/fit.out" &&
+  grep -q "held-out WSD run: predicted within 1 %" "$work/fit.out" || { cat "$work/fit.out"; exit 1; }
 # a version the package does not satisfy is refused
 cat >"$work/consumer/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.18)
@@ -70,7 +77,9 @@ PKG_CONFIG_PATH=$(dirname "$pc")${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export PKG_CONFIG_PATH
 pkg-config --modversion schedopt
 # --static: a static libschedopt needs its private dependencies on the line
-"$cc" -std=c11 -Wall -Wextra $(pkg-config --cflags schedopt) "$src/examples/simulate.c" \
-  -o "$work/simulate-pc" $(pkg-config --static --libs schedopt)
+for ex in simulate optimize fit; do
+  "$cc" -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags schedopt) "$src/examples/$ex.c" \
+    -o "$work/$ex-pc" $(pkg-config --static --libs schedopt)
+done
 check_run "$work/simulate-pc"
 echo "install test: ok"
