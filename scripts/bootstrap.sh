@@ -24,7 +24,7 @@ cmake --build build -j"$jobs"
 
 case "${1:-run}" in
   run)
-    ./build/schedopt simulate problems/hard_phase.yaml -o build/hard_phase_curve.csv
+    ./build/schedopt design problems/llm_wsd_token_budget.yaml -o build/llm_wsd_token_budget
     ;;
   test)
     (cd build && ctest --output-on-failure -j"$jobs" -LE validation)

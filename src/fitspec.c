@@ -481,8 +481,21 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
   return SCHEDOPT_OK;
 }
 
+static const char *const dtop_keys[] = {"name", "model", "curves", "fit", "params", "uncertainty",
+                                        "budget", "lr", "design", "output", NULL};
+
+/* embedded: the fit part of a design spec (its top-level and output keys are
+ * the design's) */
+static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char *const *sets,
+                                        size_t nsets, int embedded, schedopt_error *err);
+
 schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *sets, size_t nsets,
                              schedopt_error *err) {
+  return fitspec_load_ext(s, path, sets, nsets, 0, err);
+}
+
+static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char *const *sets,
+                                        size_t nsets, int embedded, schedopt_error *err) {
   memset(s, 0, sizeof *s);
   ykv_init(&s->l);
   schedopt_fit_options_default(&s->opts);
@@ -491,8 +504,10 @@ schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *se
   s->source = xstrdup(path);
   s->base_dir = dir_of(path);
   ykv_list *l = &s->l;
-  if ((st = check_keys(l, "", top_keys, err)) || (st = check_keys(l, "fit", fit_keys, err)) ||
-      (st = check_keys(l, "uncertainty", unc_keys, err)) || (st = check_keys(l, "output", out_keys, err)) ||
+  if ((st = check_keys(l, "", embedded ? dtop_keys : top_keys, err)) ||
+      (st = check_keys(l, "fit", fit_keys, err)) ||
+      (st = check_keys(l, "uncertainty", unc_keys, err)) ||
+      (!embedded && (st = check_keys(l, "output", out_keys, err))) ||
       (st = get_model(l, path, &s->type, err)))
     return st;
   const ykv_entry *e;
@@ -550,7 +565,7 @@ schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *se
   }
   if ((e = ykv_get(l, "uncertainty.level")) && (st = get_range(e, 0.01, 0.999, 0, &o->level, err)))
     return st;
-  if ((e = ykv_get(l, "output.dir"))) {
+  if (!embedded && (e = ykv_get(l, "output.dir"))) {
     if ((st = get_str(e, &str, err))) return st;
     if (!(s->outdir = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
@@ -756,6 +771,51 @@ schedopt_status schedopt_fit_load_result(const char *path, schedopt_surrogate **
 
 /* ---------------------------------------------------------- predict spec */
 
+/* model: a fit.json (resolved into *model_file), or {type: ..., params: {...}} */
+static schedopt_status read_model(const ykv_list *l, const char *base_dir, const char *path,
+                                  char **model_file, const schedopt_surrogate_type **type,
+                                  double *theta, double **boot, size_t *nboot, double *level,
+                                  schedopt_error *err) {
+  const ykv_entry *e;
+  const char *str = NULL;
+  schedopt_status st;
+  e = ykv_get(l, "model");
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
+                              "fit.json, or type: and params:)", path);
+  if (e->kind == YKV_SCALAR && !e->is_null) {
+    if (!(*model_file = resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if ((st = fitspec_read_result(*model_file, type, theta, boot, nboot, level, err))) {
+      prefix_at(err, e);
+      return st;
+    }
+  } else if (e->kind == YKV_MAP) {
+    static const char *const mk[] = {"type", "params", NULL};
+    if ((st = check_keys(l, "model", mk, err))) return st;
+    const ykv_entry *te = ykv_get(l, "model.type");
+    if (!te) return fail(err, SCHEDOPT_EINVAL, e, 1, "model: missing 'type' (fsl-llm or mpl)");
+    if ((st = get_str(te, &str, err))) return st;
+    if (!((*type) = schedopt_surrogate_type_find(str)))
+      return fail(err, SCHEDOPT_EINVAL, te, 0, "model.type: unknown surrogate '%.100s' (allowed: "
+                  "fsl-llm, mpl)", str);
+    const char *names[MAXP + 1] = {0};
+    for (size_t k = 0; k < (*type)->nparams; k++) names[k] = (*type)->params[k].name;
+    if ((st = check_keys(l, "model.params", names, err))) return st;
+    for (size_t k = 0; k < (*type)->nparams; k++) {
+      const schedopt_surrogate_param *p = &(*type)->params[k];
+      char key[64];
+      snprintf(key, sizeof key, "model.params.%s", p->name);
+      const ykv_entry *pe = ykv_get(l, key);
+      if (!pe) return fail(err, SCHEDOPT_EINVAL, e, 1, "model.params: missing %s", p->name);
+      if ((st = get_range(pe, p->lo, p->hi, 0, &theta[k], err))) return st;
+    }
+  } else {
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "model: expected a fit result file or a mapping "
+                "with type and params");
+  }
+  return SCHEDOPT_OK;
+}
+
 static const char *const ptop_keys[] = {"name", "model", "schedule", "output", "compare", NULL};
 static const char *const psched_keys[] = {"steps", "lr", NULL};
 static const char *const pout_keys[] = {"file", "every", "steps", "start", NULL};
@@ -784,40 +844,9 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
     s->name = stem_of(path);
   }
   /* model: a fit.json, or {type: ..., params: {...}} */
-  e = ykv_get(l, "model");
-  if (!e)
-    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
-                              "fit.json, or type: and params:)", path);
-  if (e->kind == YKV_SCALAR && !e->is_null) {
-    if (!(s->model_file = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    if ((st = fitspec_read_result(s->model_file, &s->type, s->theta, &s->boot, &s->nboot, &s->level, err))) {
-      prefix_at(err, e);
-      return st;
-    }
-  } else if (e->kind == YKV_MAP) {
-    static const char *const mk[] = {"type", "params", NULL};
-    if ((st = check_keys(l, "model", mk, err))) return st;
-    const ykv_entry *te = ykv_get(l, "model.type");
-    if (!te) return fail(err, SCHEDOPT_EINVAL, e, 1, "model: missing 'type' (fsl-llm or mpl)");
-    if ((st = get_str(te, &str, err))) return st;
-    if (!(s->type = schedopt_surrogate_type_find(str)))
-      return fail(err, SCHEDOPT_EINVAL, te, 0, "model.type: unknown surrogate '%.100s' (allowed: "
-                  "fsl-llm, mpl)", str);
-    const char *names[MAXP + 1] = {0};
-    for (size_t k = 0; k < s->type->nparams; k++) names[k] = s->type->params[k].name;
-    if ((st = check_keys(l, "model.params", names, err))) return st;
-    for (size_t k = 0; k < s->type->nparams; k++) {
-      const schedopt_surrogate_param *p = &s->type->params[k];
-      char key[64];
-      snprintf(key, sizeof key, "model.params.%s", p->name);
-      const ykv_entry *pe = ykv_get(l, key);
-      if (!pe) return fail(err, SCHEDOPT_EINVAL, e, 1, "model.params: missing %s", p->name);
-      if ((st = get_range(pe, p->lo, p->hi, 0, &s->theta[k], err))) return st;
-    }
-  } else {
-    return fail(err, SCHEDOPT_EINVAL, e, 0, "model: expected a fit result file or a mapping "
-                "with type and params");
-  }
+  if ((st = read_model(l, s->base_dir, path, &s->model_file, &s->type, s->theta, &s->boot,
+                       &s->nboot, &s->level, err)))
+    return st;
   /* schedule */
   if (!ykv_get(l, "schedule.lr"))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.lr' (the "
@@ -923,6 +952,175 @@ void predspec_free(predspec *s) {
   free(s->out);
   free(s->outfile);
   schedopt_losscurve_free(s->compare);
+  ykv_free(&s->l);
+  memset(s, 0, sizeof *s);
+}
+
+/* ----------------------------------------------------------- design spec */
+
+static const char *const dbudget_keys[] = {"steps", "tokens", "batch", "seq_len", NULL};
+static const char *const dlr_keys[] = {"peak", "floor", "warmup", "warmup_shape", "tune_peak", NULL};
+static const char *const ddesign_keys[] = {"parametrization", "knots", "monotone", "algorithm",
+                                           "ftol_rel", "maxeval", "baselines", NULL};
+static const char *const dout_keys[] = {"dir", "every", "format", NULL};
+
+static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err) {
+  const char *v = NULL;
+  schedopt_status st = get_str(e, &v, err);
+  if (st) return st;
+  if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) *out = 1;
+  else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) *out = 0;
+  else return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected true or false, got '%.100s'", e->path, v);
+  return SCHEDOPT_OK;
+}
+
+/* A name among `names` (n of them): its index. */
+static schedopt_status get_choice(const ykv_entry *e, const char *const *names, int n, int *out,
+                                  schedopt_error *err) {
+  const char *v = NULL;
+  schedopt_status st = get_str(e, &v, err);
+  if (st) return st;
+  char list[256] = "";
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(v, names[i])) {
+      *out = i;
+      return SCHEDOPT_OK;
+    }
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+  }
+  return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: unknown '%.100s' (allowed: %s)", e->path, v, list);
+}
+
+schedopt_status designspec_load(designspec *s, const char *path, const char *const *sets,
+                                size_t nsets, schedopt_error *err) {
+  memset(s, 0, sizeof *s);
+  ykv_init(&s->l);
+  s->level = 0.9;
+  s->floor = 0;
+  s->monotone = 1;
+  s->baselines = 1;
+  s->knots = 64;
+  s->ftol_rel = 1e-10;
+  s->maxeval = 3000;
+  s->every = 1;
+  s->format = -1;
+  schedopt_status st = load_entries(&s->l, path, sets, nsets, err);
+  if (st) return st;
+  s->source = xstrdup(path);
+  s->base_dir = dir_of(path);
+  const ykv_list *l = &s->l;
+  if ((st = check_keys(l, "", dtop_keys, err)) || (st = check_keys(l, "budget", dbudget_keys, err)) ||
+      (st = check_keys(l, "lr", dlr_keys, err)) || (st = check_keys(l, "design", ddesign_keys, err)) ||
+      (st = check_keys(l, "output", dout_keys, err)))
+    return st;
+  const ykv_entry *e;
+  const char *str = NULL;
+  if ((e = ykv_get(l, "name"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    s->name = xstrdup(str);
+  } else {
+    s->name = stem_of(path);
+  }
+  /* the surrogate: fitted here (curves:), or given (model: FILE or a mapping) */
+  if (ykv_get(l, "curves")) {
+    if ((st = fitspec_load_ext(&s->fit, path, sets, nsets, 1, err))) return st;
+    s->has_fit = 1;
+    s->type = s->fit.type;
+    s->level = s->fit.opts.level;
+  } else {
+    static const char *const no_fit[] = {"fit", "params", "uncertainty", NULL};
+    for (int i = 0; no_fit[i]; i++)
+      if ((e = ykv_get(l, no_fit[i])))
+        return fail(err, SCHEDOPT_EINVAL, e, 1, "'%s' belongs to a fit: give 'curves' (loss logs "
+                    "to fit) or drop it", no_fit[i]);
+    if ((st = read_model(l, s->base_dir, path, &s->model_file, &s->type, s->theta, &s->boot,
+                         &s->nboot, &s->level, err)))
+      return st;
+  }
+  /* budget */
+  const ykv_entry *se = ykv_get(l, "budget.steps"), *te = ykv_get(l, "budget.tokens");
+  if (!ykv_get(l, "budget") || (!se && !te) || (se && te))
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "budget"), 1,
+                "budget: give exactly one of 'steps' or 'tokens' (with batch and seq_len)");
+  if (se && (st = get_range(se, 2, MAX_STEPS, 1, &s->steps, err))) return st;
+  if (te) {
+    const ykv_entry *be = ykv_get(l, "budget.batch"), *qe = ykv_get(l, "budget.seq_len");
+    if (!be || !qe)
+      return fail(err, SCHEDOPT_EINVAL, te, 1, "budget.tokens needs budget.batch (sequences per "
+                  "step) and budget.seq_len (tokens per sequence)");
+    if ((st = get_range(te, 1, 1e18, 0, &s->tokens, err)) ||
+        (st = get_range(be, 1, 1e9, 0, &s->batch, err)) ||
+        (st = get_range(qe, 1, 1e9, 0, &s->seq_len, err)))
+      return st;
+    double K = floor(s->tokens / (s->batch * s->seq_len) * (1 + 1e-12));
+    if (K < 2 || K > MAX_STEPS)
+      return fail(err, SCHEDOPT_EINVAL, te, 0, "budget.tokens = %g at %g tokens per step is %.0f "
+                  "steps: must be in [2, %.0f]", s->tokens, s->batch * s->seq_len, K, MAX_STEPS);
+  } else {
+    const ykv_entry *be = ykv_get(l, "budget.batch"), *qe = ykv_get(l, "budget.seq_len");
+    if (be && (st = get_range(be, 1, 1e9, 0, &s->batch, err))) return st;
+    if (qe && (st = get_range(qe, 1, 1e9, 0, &s->seq_len, err))) return st;
+  }
+  double K = se ? s->steps : floor(s->tokens / (s->batch * s->seq_len) * (1 + 1e-12));
+  /* lr */
+  if (!(e = ykv_get(l, "lr.peak")))
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "lr"), 1, "lr: missing 'peak' (the largest "
+                "learning rate allowed)");
+  if ((st = get_range(e, 1e-12, 1e3, 0, &s->peak, err))) return st;
+  if ((e = ykv_get(l, "lr.floor"))) {
+    if ((st = get_range(e, 0, 1e3, 0, &s->floor, err))) return st;
+    if (!(s->floor < s->peak))
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "lr.floor = %g must be below lr.peak = %g", s->floor,
+                  s->peak);
+  }
+  if ((e = ykv_get(l, "lr.warmup")) && (st = get_range(e, 0, K - 2, 1, &s->warmup, err)))
+    return st;
+  if ((e = ykv_get(l, "lr.warmup_shape")) &&
+      (st = get_choice(e, (const char *const[]){"linear", "cosine"}, 2, &s->warmup_shape, err)))
+    return st;
+  if ((e = ykv_get(l, "lr.tune_peak")) && (st = get_bool(e, &s->tune_peak, err))) return st;
+  /* design */
+  if ((e = ykv_get(l, "design.parametrization")) &&
+      (st = get_choice(e, (const char *const[]){"knots", "steps", "wsd"}, 3, &s->param, err)))
+    return st;
+  if ((e = ykv_get(l, "design.knots")) && (st = get_range(e, 2, 4096, 1, &s->knots, err))) return st;
+  if ((e = ykv_get(l, "design.monotone")) && (st = get_bool(e, &s->monotone, err))) return st;
+  if ((e = ykv_get(l, "design.algorithm")) &&
+      (st = get_choice(e, (const char *const[]){"lbfgs", "mma", "ccsaq"}, 3, &s->algorithm, err)))
+    return st;
+  if ((e = ykv_get(l, "design.ftol_rel")) && (st = get_range(e, 0, 1e-2, 0, &s->ftol_rel, err)))
+    return st;
+  if ((e = ykv_get(l, "design.maxeval")) && (st = get_range(e, 1, 1e7, 1, &s->maxeval, err)))
+    return st;
+  if ((e = ykv_get(l, "design.baselines")) && (st = get_bool(e, &s->baselines, err))) return st;
+  if (!s->monotone && s->type == schedopt_surrogate_mpl && s->param != 2)
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "design.monotone"), 0,
+                "design.monotone = false with mpl: the multi-power law rewards raising the "
+                "learning rate after a drop without bound (it models non-increasing schedules)");
+  /* output */
+  if ((e = ykv_get(l, "output.dir"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!(s->outdir = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
+    return st;
+  if ((e = ykv_get(l, "output.format")) &&
+      (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf"},
+                       6, &s->format, err)))
+    return st;
+  return SCHEDOPT_OK;
+}
+
+void designspec_free(designspec *s) {
+  if (!s) return;
+  if (s->has_fit) fitspec_free(&s->fit);
+  free(s->source);
+  free(s->base_dir);
+  free(s->name);
+  free(s->model_file);
+  free(s->boot);
+  free(s->outdir);
   ykv_free(&s->l);
   memset(s, 0, sizeof *s);
 }

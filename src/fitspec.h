@@ -65,6 +65,38 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
                               size_t nsets, schedopt_error *err);
 void predspec_free(predspec *s);
 
+/* The spec of `schedopt design` (docs/surrogates.md): a surrogate (fitted
+ * from curves with the keys of a fit spec, or `model:` as in a predict
+ * spec), a budget, learning-rate constraints, design settings, outputs. */
+typedef struct designspec {
+  fitspec fit;           /* has_fit: the fit part (fit.l holds the whole spec) */
+  int has_fit;
+  ykv_list l;            /* !has_fit: the spec */
+  char *source, *base_dir, *name;
+  char *model_file;      /* model: FILE, else NULL */
+  const schedopt_surrogate_type *type;
+  double theta[SCHEDOPT_SURROGATE_MAXP];
+  double *boot;          /* bootstrap parameter sets of a fit.json (nboot × nparams) */
+  size_t nboot;
+  double level;
+  /* budget */
+  double steps, tokens, batch, seq_len; /* steps > 0, or tokens > 0 with batch and seq_len */
+  /* lr */
+  double peak, floor, warmup;
+  int tune_peak, warmup_shape;
+  /* design */
+  int param, algorithm, monotone, baselines;
+  double knots, ftol_rel, maxeval;
+  /* output */
+  char *outdir;          /* output.dir, NULL if none */
+  double every;          /* table rows every N steps (and the last) */
+  int format;            /* output.format: an export format, −1 if none */
+} designspec;
+
+schedopt_status designspec_load(designspec *s, const char *path, const char *const *sets,
+                                size_t nsets, schedopt_error *err);
+void designspec_free(designspec *s);
+
 /* Read a fit result written by `schedopt fit` (fit.json): model type,
  * parameters and bootstrap sets (may be none). */
 schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_type **type,

@@ -31,8 +31,8 @@ static void install_signal_handlers(void) {
   }
 }
 
-extern const cli_command cli_fit, cli_predict; /* src/cli_fit.c, src/cli_predict.c */
-static const cli_command *const commands[] = {&cli_simulate, &cli_optimize, &cli_export, &cli_plot, &cli_fit, &cli_predict, &cli_sweep, &cli_merge, NULL};
+extern const cli_command cli_fit, cli_predict, cli_design; /* src/cli_fit.c, cli_predict.c, cli_design.c */
+static const cli_command *const commands[] = {&cli_simulate, &cli_optimize, &cli_export, &cli_plot, &cli_fit, &cli_predict, &cli_design, &cli_sweep, &cli_merge, NULL};
 
 static void help(FILE *f) {
   fputs("Usage: schedopt <command> [options]\n"
