@@ -3,7 +3,8 @@
  *
  * The command comes from the file: a fit spec (`curves:`) → fit, a
  * prediction spec (`compare:` or a top-level `schedule:`) → predict, a
- * `sweep:` section → sweep, an `optimize:` section → optimize, else
+ * `sweep:` section → sweep, an `optimize:` section → optimize, a `design:`
+ * section → design (before curves: a design may fit its surrogate), else
  * simulate.  The overrides that make it small are a line
  *   # smoke: --set KEY=VALUE ...
  * in the file, else the defaults below for the command.  A problem that
@@ -86,7 +87,9 @@ static void run_problem(const char *dir, const char *file) {
     free(text);
     return;
   }
-  const char *cmd = top_key(text, "curves")                                  ? "fit"
+  const char *cmd = top_key(text, "design")                                  
+                        ? "design"
+                    : top_key(text, "curves")                               ? "fit"
                     : top_key(text, "compare") || top_key(text, "schedule") ? "predict"
                     : top_key(text, "sweep")                                ? "sweep"
                     : top_key(text, "optimize")                             ? "optimize"
@@ -125,6 +128,13 @@ static void run_problem(const char *dir, const char *file) {
     snprintf(f, sizeof f, "%s/summary.json", o);
     char *s = slurp(f);
     CHECK_MSG(s && strstr(s, "\"optimum\"") && !strstr(s, "NaN"), "%s", f);
+    free(s);
+    snprintf(f, sizeof f, "%s/schedule.csv", o);
+    CHECK_MSG(csv_lines(f, &bad) >= 3 && !bad, "%s", f);
+  } else if (!strcmp(cmd, "design")) {
+    snprintf(f, sizeof f, "%s/summary.json", o);
+    char *s = slurp(f);
+    CHECK_MSG(s && strstr(s, "\"final_loss\"") && !strstr(s, "NaN"), "%s", f);
     free(s);
     snprintf(f, sizeof f, "%s/schedule.csv", o);
     CHECK_MSG(csv_lines(f, &bad) >= 3 && !bad, "%s", f);
