@@ -495,7 +495,9 @@ static void ff_fill(ffctx *c, const double *x) {
   else
     for (size_t i = 0; i < c->n; i++) {
       size_t j = c->seg[i];
-      post[i] = (1 - c->wt[i]) * c->v[j] + c->wt[i] * c->v[j + 1];
+      post[i] = c->v[j] + c->wt[i] * (c->v[j + 1] - c->v[j]);
+      /* (rounding must not make a monotone schedule rise by an ulp) */
+      if (d->monotone && i && post[i] > post[i - 1]) post[i] = post[i - 1];
     }
 }
 

@@ -87,7 +87,7 @@ static void run_problem(const char *dir, const char *file) {
     free(text);
     return;
   }
-  const char *cmd = top_key(text, "design")                                  
+  const char *cmd = top_key(text, "design")
                         ? "design"
                     : top_key(text, "curves")                               ? "fit"
                     : top_key(text, "compare") || top_key(text, "schedule") ? "predict"
