@@ -156,17 +156,7 @@ static int run(int argc, char **argv) {
     goto failed;
   }
   if ((st = schedopt_export_simulate(p, NULL, times, n, rows, &nrows, &err))) goto failed;
-  schedopt_export_table t = {
-      .rows = rows,
-      .n = nrows,
-      .has_loss = 1,
-      .clock = schedopt_schedule_clock(s),
-      .seq_len = schedopt_problem_seq_len(p),
-      .name = schedopt_problem_name(p),
-      .label = "schedule",
-      .description = schedopt_problem_description(p),
-      .problem = p,
-  };
+  schedopt_export_table t = cli_table(p, s, rows, nrows, "schedule");
   schedopt_export_options eo;
   schedopt_export_options_default(&eo);
   eo.peak_lr = o.peak_lr;
