@@ -3,16 +3,27 @@
  *
  * Bordelon–Mori Fig. 2 setting: PLRF N = 1000, a = 3.5, σ² = 0.25, batch 5,
  * η ≤ 1, hard phase b = 5 and easy phase b = 2, horizons T = 10³ … 10⁵ (5,
- * log-spaced), matched ODE (cvodes, adjoint gradients), LD_LBFGS on a
- * free-form schedule (non-increasing in the easy phase).  For every case the
- * optimum and the tuned constant; least-squares slopes of log(L_T − σ²) on
- * log T against model notes §6:
+ * log-spaced) for the slopes, and 3.16·10⁵, 10⁶ for the shapes; matched ODE
+ * (cvodes, adjoint gradients), LD_LBFGS on a free-form schedule
+ * (non-increasing in the easy phase) started from the best of the problem's
+ * schedule, the tuned constant and the tuned WSD (every decay shape).  For
+ * every case the optimum and the tuned constant; least-squares slopes of
+ * log(L_T − σ²) on log T over 10³ … 10⁵ against model notes §6:
  *   optimal  ≥ 0.47 (hard; theory (a−1)/b = 1/2), ≥ 0.68 (easy; (a−1)/a = 5/7)
  *   constant within 0.04 of (a−1)/(a+b−1) = 1/3 (hard), 5/9 (easy)
- * Shapes: the hard optimum within 5 % of η_max for ≥ 70 % of the steps at
- * T = 10⁵, anneal fraction shrinking with T; the easy optimum decays toward
- * zero — level exponent of η*(T/2) against b/a − 1, local decay exponent.
- * Convergence: the T = 10⁵ cases again with twice the knots.
+ * Hard-phase shape: within 5 % of η_max for ≥ 70 % of the steps at T = 10⁵,
+ * and an anneal fraction that shrinks as T grows, measured three ways (steps
+ * after the last one within 5 % of η_max, after the last one above η_max/2,
+ * and the lost area 1 − ∫η/(η_max T)), with the tuned WSD's decay fraction
+ * beside them.  A balance argument gives the rate: bias (η_max(T − cS))^−(a−1)/b
+ * against the variance left by an anneal of S steps, ∝ S^−(1−1/b) (modes with
+ * λS > 1 annealed, each leaving ~1/S; the rest at η_max λ), is optimal at
+ * S ∝ T^((a+b−1)/(2b−1)), i.e. S/T ∝ T^((a−b)/(2b−1)) = T^−1/6 here.
+ * Easy-phase shape (Bordelon–Mori: η*(t) ≃ T^−ξ (1 − t/T)^δ): the level
+ * exponent of η*(cT) against T (−ξ, model notes: b/a − 1), the exponent δ
+ * from log η* on log(1 − t/T) over t/T ∈ [0.3, 0.9], and η*(0.99 T) ≈ 0.
+ * Convergence: the T = 10⁵ cases again with twice the knots, and the hard
+ * case with N = 4000.
  *
  *   validate_sweep [knots (64)]      (OMP_NUM_THREADS threads) */
 #include <math.h>
@@ -28,20 +39,25 @@
 #include "schedopt/sweep.h"
 #include "testutil.h"
 
-#define NT 5
-static const double horizons[NT] = {1000, 3162, 10000, 31623, 100000};
+#define NT 5 /* horizons of the slopes; then 2 more for the shapes */
+#define NX 7
+static const double horizons[NX] = {1000, 3162, 10000, 31623, 100000, 316228, 1000000};
 #define NS 201 /* schedule samples kept per case (t/T = 0 … 1) */
 
 typedef struct job {
   double b, T;
   size_t knots;
+  long N;
   /* results */
   int ok;
   char msg[SCHEDOPT_ERRMSG_LEN];
   double J, Jc, sigma2, seconds;
   long evals;
   char code[32];
-  double frac_cap, anneal_frac; /* hard-phase shape */
+  double frac_cap, anneal_frac; /* hard-phase shape: at the cap; after the last ≥ 0.95 */
+  double half_frac, area_frac;  /* after the last ≥ 0.5 η_max; 1 − ∫η/(η_max T) */
+  double wsd_frac;              /* decay fraction of the tuned WSD */
+  char wsd_label[48];
   double eta[NS];               /* η*(i T/(NS−1)) */
 } job;
 
@@ -56,14 +72,14 @@ static void run(job *j) {
   const int easy = j->b < 3.5;
   snprintf(y, sizeof y,
            "name: validate_sweep\n"
-           "model: {type: plrf, a: 3.5, b: %g, N: 1000, sigma2: 0.25, split: false, "
+           "model: {type: plrf, a: 3.5, b: %g, N: %ld, sigma2: 0.25, split: false, "
            "dynamics: matched}\n"
            "budget: {steps: %.0f}\n"
            "controls: {lr: %s, batch: 5}\n"
            "optimize:\n"
            "  controls: {lr: {param: freeform, knots: %zu, max: 1.0%s}}\n"
-           "  baselines: [constant]\n",
-           j->b, j->T,
+           "  baselines: [constant, wsd]\n",
+           j->b, j->N, j->T,
            easy ? "{type: polynomial, peak: 1.0, delta: 2}"
                 : "{type: wsd, peak: 1.0, decay_frac: 0.2, shape: linear}",
            j->knots, easy ? ", monotone: true" : "");
@@ -86,23 +102,37 @@ static void run(job *j) {
     snprintf(j->code, sizeof j->code, "%s", r->code_name);
     j->sigma2 = schedopt_problem_sigma2(p);
     j->Jc = NAN;
+    j->wsd_frac = NAN;
     for (size_t i = 0; i < schedopt_optimization_nbaselines(o); i++) {
       const schedopt_baseline *b = schedopt_optimization_baseline(o, i, NULL, NULL);
       if (!strcmp(b->type->name, "constant")) j->Jc = b->J;
-    }
-    const schedopt_schedule *s = schedopt_optimization_schedule(o);
-    const long T = (long)j->T;
-    long near = 0, last = -1;
-    for (long k = 0; k < T; k++) {
-      schedopt_uval u;
-      schedopt_schedule_eval(s, (double)k, &u);
-      if (u.lr >= 0.95) {
-        near++;
-        last = k;
+      if (!strcmp(b->type->name, "wsd")) {
+        snprintf(j->wsd_label, sizeof j->wsd_label, "%s", b->label);
+        for (size_t k = 0; k < b->np; k++)
+          if (!strcmp(b->pname[k], "decay_frac")) j->wsd_frac = b->pval[k];
       }
     }
-    j->frac_cap = (double)near / (double)T;
-    j->anneal_frac = (double)(T - 1 - last) / (double)T;
+    const schedopt_schedule *s = schedopt_optimization_schedule(o);
+    /* shape measures on a grid of at most 10⁵ points (every step up to 10⁵) */
+    const long M = j->T < 1e5 ? (long)j->T : 100000;
+    const double dt = j->T / (double)M;
+    long near = 0, last95 = -1, last50 = -1;
+    double area = 0, emax = 0;
+    for (long k = 0; k < M; k++) {
+      schedopt_uval u;
+      schedopt_schedule_eval(s, (double)k * dt, &u);
+      emax = fmax(emax, u.lr);
+      area += u.lr;
+      if (u.lr >= 0.95) {
+        near++;
+        last95 = k;
+      }
+      if (u.lr >= 0.5) last50 = k;
+    }
+    j->frac_cap = (double)near / (double)M;
+    j->anneal_frac = (double)(M - 1 - last95) / (double)M;
+    j->half_frac = (double)(M - 1 - last50) / (double)M;
+    j->area_frac = 1 - area / ((double)M * fmax(emax, 1e-300));
     for (int i = 0; i < NS; i++) {
       schedopt_uval u;
       schedopt_schedule_eval(s, j->T * i / (NS - 1), &u);
@@ -117,19 +147,31 @@ static void run(job *j) {
 int main(int argc, char **argv) {
   const size_t K = argc > 1 ? (size_t)atol(argv[1]) : 64;
   const double bs[2] = {5, 2};
-  enum { NJ = 2 * NT + 2 };
+  /* jobs[ph·NX + i]: phase ph, horizon i; then hard and easy with 2K knots and
+   * hard with N = 4000, at T = 10⁵ */
+  enum { NJ = 2 * NX + 3 };
   job *jobs = calloc(NJ, sizeof *jobs);
   for (int ph = 0; ph < 2; ph++)
-    for (int i = 0; i < NT; i++) jobs[ph * NT + i] = (job){.b = bs[ph], .T = horizons[i], .knots = K};
-  jobs[2 * NT] = (job){.b = 5, .T = horizons[NT - 1], .knots = 2 * K};
-  jobs[2 * NT + 1] = (job){.b = 2, .T = horizons[NT - 1], .knots = 2 * K};
+    for (int i = 0; i < NX; i++)
+      jobs[ph * NX + i] = (job){.b = bs[ph], .T = horizons[i], .knots = K, .N = 1000};
+  jobs[2 * NX] = (job){.b = 5, .T = horizons[NT - 1], .knots = 2 * K, .N = 1000};
+  jobs[2 * NX + 1] = (job){.b = 2, .T = horizons[NT - 1], .knots = 2 * K, .N = 1000};
+  jobs[2 * NX + 2] = (job){.b = 5, .T = horizons[NT - 1], .knots = K, .N = 4000};
+  /* the largest first (cost ~ N·K·log T): better load balance */
+  int order[NJ];
+  for (int k = 0; k < NJ; k++) order[k] = k;
+  for (int a = 1; a < NJ; a++)
+    for (int b = a; b > 0; b--) {
+      const job *x = &jobs[order[b - 1]], *y = &jobs[order[b]];
+      if ((double)x->N * (double)x->knots * log(x->T) >= (double)y->N * (double)y->knots * log(y->T))
+        break;
+      int t = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = t;
+    }
   const double t0 = wall();
-  /* the largest first: better load balance */
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int k = 0; k < NJ; k++) {
-    static const int order[NJ] = {10, 11, 4, 9, 3, 8, 2, 7, 1, 6, 0, 5};
-    run(&jobs[order[k]]);
-  }
+  for (int k = 0; k < NJ; k++) run(&jobs[order[k]]);
   const double total = wall() - t0;
   int threads = 1;
 #ifdef _OPENMP
@@ -137,21 +179,23 @@ int main(int argc, char **argv) {
 #endif
   for (int k = 0; k < NJ; k++)
     if (!jobs[k].ok) {
-      fprintf(stderr, "case b=%g T=%g failed: %s\n", jobs[k].b, jobs[k].T, jobs[k].msg);
+      fprintf(stderr, "case b=%g T=%g N=%ld failed: %s\n", jobs[k].b, jobs[k].T, jobs[k].N,
+              jobs[k].msg);
       return 1;
     }
 
   printf("validate_sweep: N=1000 a=3.5 sigma2=0.25 batch 5 eta<=1, matched ODE, free-form "
-         "%zu knots, LD_LBFGS; %.0f s on %d threads\n\n",
+         "%zu knots, LD_LBFGS from the best of the problem's schedule, the tuned constant and "
+         "the tuned WSD; %.0f s on %d threads\n\n",
          K, total, threads);
   const char *names[2] = {"hard (b=5)", "easy (b=2)"};
   double zeta_opt[2], zeta_c[2];
   for (int ph = 0; ph < 2; ph++) {
-    double x[NT], yo[NT], yc[NT];
+    double x[NX], yo[NX], yc[NX];
     printf("%s\n  %8s %12s %12s %8s %6s %s\n", names[ph], "T", "opt excess", "const excess",
            "ratio", "evals", "optimizer");
-    for (int i = 0; i < NT; i++) {
-      const job *j = &jobs[ph * NT + i];
+    for (int i = 0; i < NX; i++) {
+      const job *j = &jobs[ph * NX + i];
       x[i] = j->T;
       yo[i] = j->J - j->sigma2;
       yc[i] = j->Jc - j->sigma2;
@@ -160,12 +204,11 @@ int main(int argc, char **argv) {
     }
     zeta_opt[ph] = schedopt_loglog_slope(x, yo, NT, NULL, NULL);
     zeta_c[ph] = schedopt_loglog_slope(x, yc, NT, NULL, NULL);
-    /* local slopes between neighbours */
     printf("  local slopes (optimum):");
-    for (int i = 0; i + 1 < NT; i++)
+    for (int i = 0; i + 1 < NX; i++)
       printf(" %.3f", -log(yo[i + 1] / yo[i]) / log(x[i + 1] / x[i]));
     printf("\n  local slopes (constant):");
-    for (int i = 0; i + 1 < NT; i++)
+    for (int i = 0; i + 1 < NX; i++)
       printf(" %.3f", -log(yc[i + 1] / yc[i]) / log(x[i + 1] / x[i]));
     printf("\n");
   }
@@ -184,65 +227,96 @@ int main(int argc, char **argv) {
               "%.4f", names[ph], zeta_c[ph], th_c[ph]);
   }
 
-  printf("\nconvergence in the knots (T = 1e5):\n");
+  printf("\nconvergence (T = 1e5): relative change of the excess\n");
   for (int ph = 0; ph < 2; ph++) {
-    const job *a = &jobs[ph * NT + NT - 1], *b = &jobs[2 * NT + ph];
+    const job *a = &jobs[ph * NX + NT - 1], *b = &jobs[2 * NX + ph];
     double ea = a->J - a->sigma2, eb = b->J - b->sigma2;
-    printf("  %s: %zu knots %.6e, %zu knots %.6e: relative change of the excess %.2e\n",
-           names[ph], a->knots, ea, b->knots, eb, (ea - eb) / eb);
+    printf("  %s: %zu knots %.6e, %zu knots %.6e: %.2e\n", names[ph], a->knots, ea, b->knots, eb,
+           (ea - eb) / eb);
+  }
+  {
+    const job *a = &jobs[NT - 1], *b = &jobs[2 * NX + 2];
+    double ea = a->J - a->sigma2, eb = b->J - b->sigma2;
+    printf("  %s: N = 1000 %.6e, N = 4000 %.6e: %.2e; anneal fraction %.4f vs %.4f\n",
+           names[0], ea, eb, (ea - eb) / eb, a->anneal_frac, b->anneal_frac);
   }
 
-  printf("\nhard-phase shape: steps within 5 %% of eta_max, anneal fraction (steps after the "
-         "last one within 5 %%):\n");
-  for (int i = 0; i < NT; i++) {
+  printf("\nhard-phase shape: steps within 5 %% of eta_max; anneal fraction = steps after the "
+         "last one >= 0.95 eta_max, after the last one >= 0.5 eta_max, lost area "
+         "1 - int eta / (eta_max T); decay fraction of the tuned WSD:\n");
+  printf("  %8s %8s %8s %8s %8s %10s  %s\n", "T", "at cap", "f(0.95)", "f(0.5)", "area",
+         "WSD decay", "WSD shape");
+  double xa[NX], fa[NX], fh[NX], fr[NX], fw[NX];
+  for (int i = 0; i < NX; i++) {
     const job *j = &jobs[i];
-    printf("  T = %6.0f: %.1f %% at the cap, anneal fraction %.4f\n", j->T, 100 * j->frac_cap,
-           j->anneal_frac);
+    xa[i] = j->T;
+    fa[i] = j->anneal_frac;
+    fh[i] = j->half_frac;
+    fr[i] = j->area_frac;
+    fw[i] = j->wsd_frac;
+    printf("  %8.0f %7.1f%% %8.4f %8.4f %8.4f %10.4f  %s\n", j->T, 100 * j->frac_cap,
+           j->anneal_frac, j->half_frac, j->area_frac, j->wsd_frac, j->wsd_label);
   }
+  const double th_f = (3.5 - 5) / (2 * 5 - 1);
+  /* schedopt_loglog_slope returns −d log y / d log x */
+#define EXPO(x, y, n) (-schedopt_loglog_slope((x), (y), (n), NULL, NULL))
+  printf("  exponents of the anneal fraction in T (least squares, 1e3 ... 1e6 | 1e4 ... 1e6): "
+         "f(0.95) %.3f | %.3f, f(0.5) %.3f | %.3f, area %.3f | %.3f, WSD %.3f | %.3f; "
+         "balance argument (a-b)/(2b-1) = %.3f\n",
+         EXPO(xa, fa, NX), EXPO(xa + 2, fa + 2, NX - 2), EXPO(xa, fh, NX),
+         EXPO(xa + 2, fh + 2, NX - 2), EXPO(xa, fr, NX), EXPO(xa + 2, fr + 2, NX - 2),
+         EXPO(xa, fw, NX), EXPO(xa + 2, fw + 2, NX - 2), th_f);
   const job *h5 = &jobs[NT - 1];
   CHECK_MSG(h5->frac_cap >= 0.70, "T = 1e5: only %.1f %% of steps at the cap", 100 * h5->frac_cap);
   CHECK_MSG(jobs[NT - 1].anneal_frac < jobs[0].anneal_frac &&
-                jobs[NT - 2].anneal_frac < jobs[1].anneal_frac,
-            "the anneal fraction does not shrink with T");
+                jobs[NX - 1].anneal_frac < jobs[2].anneal_frac,
+            "the anneal fraction does not shrink with T (1e3 %.4f, 1e4 %.4f, 1e5 %.4f, 1e6 %.4f)",
+            jobs[0].anneal_frac, jobs[2].anneal_frac, jobs[NT - 1].anneal_frac,
+            jobs[NX - 1].anneal_frac);
+  CHECK_MSG(EXPO(xa, fa, NX) < 0 && EXPO(xa, fr, NX) < 0,
+            "the anneal fraction does not shrink with T on average");
 
-  /* easy phase: eta*(t) ≈ T^(b/a − 1) f(t/T) */
-  printf("\neasy-phase shape: eta*(t) ~ T^(b/a-1) f(t/T), b/a - 1 = %.4f\n", 2 / 3.5 - 1);
+  /* easy phase: eta*(t) ≈ T^(−ξ) (1 − t/T)^δ, ξ = 1 − b/a */
+  printf("\neasy-phase shape: eta*(t) ~ T^-xi (1-t/T)^delta, -xi = b/a - 1 = %.4f\n", 2 / 3.5 - 1);
   const int probes[4] = {20, 50, 100, 150}; /* t/T = 0.1, 0.25, 0.5, 0.75 */
   printf("  %8s", "T");
   for (int q = 0; q < 4; q++) printf("  eta(%.2fT)", (double)probes[q] / (NS - 1));
-  printf("  eta(0.99T)  decay exponent on [0.05T, 0.5T]\n");
-  double lev[4][NT], xT[NT];
-  for (int i = 0; i < NT; i++) {
-    const job *j = &jobs[NT + i];
+  printf("  eta(0.99T)  delta on t/T in [0.3, 0.9]\n");
+  double lev[4][NX], xT[NX], dl[NX]; /* dl: δ */
+  for (int i = 0; i < NX; i++) {
+    const job *j = &jobs[NX + i];
     xT[i] = j->T;
     printf("  %8.0f", j->T);
     for (int q = 0; q < 4; q++) {
       lev[q][i] = j->eta[probes[q]];
       printf("  %10.4g", lev[q][i]);
     }
-    /* local polynomial decay: slope of log eta on log t over t/T in [0.05, 0.5] */
+    /* δ: slope of log η on log(1 − t/T) over t/T ∈ [0.3, 0.9] */
     double lt[NS], le[NS];
     size_t m = 0;
-    for (int s = 10; s <= 100; s++) {
-      lt[m] = j->T * s / (NS - 1);
+    for (int s = 60; s <= 180; s++) {
+      lt[m] = 1 - (double)s / (NS - 1);
       le[m++] = j->eta[s];
     }
-    printf("  %10.4g  %.3f\n", j->eta[NS - 3], schedopt_loglog_slope(lt, le, m, NULL, NULL));
+    dl[i] = EXPO(lt, le, m); /* δ */
+    printf("  %10.4g  %.3f\n", j->eta[NS - 3], dl[i]);
   }
-  printf("  level exponents d log eta(cT) / d log T:");
+  printf("  level exponents d log eta(cT) / d log T over 1e3 ... 1e6:");
   double lvl_mid = 0;
   for (int q = 0; q < 4; q++) {
-    double z = -schedopt_loglog_slope(xT, lev[q], NT, NULL, NULL);
+    double z = EXPO(xT, lev[q], NX);
     if (q == 2) lvl_mid = z;
     printf(" %.3f (c=%.2f)", z, (double)probes[q] / (NS - 1));
   }
   printf("  theory %.3f\n", 2 / 3.5 - 1);
-  const job *e5 = &jobs[2 * NT - 1];
+  const job *e5 = &jobs[NX + NT - 1];
   double emax = 0;
   for (int s = 0; s < NS; s++) emax = fmax(emax, e5->eta[s]);
   CHECK_MSG(e5->eta[NS - 3] <= 0.05 * emax, "T = 1e5: eta(0.99 T) = %.3g not near zero",
             e5->eta[NS - 3]);
   CHECK_MSG(lvl_mid < 0, "eta*(T/2) does not shrink with T (exponent %.3f)", lvl_mid);
+  CHECK_MSG(dl[NT - 1] > 1, "T = 1e5: the decay toward T is not polynomial of degree > 1 "
+            "(delta %.3f)", dl[NT - 1]);
   free(jobs);
   return test_finish();
 }
