@@ -26,6 +26,7 @@ typedef enum ktype {
   K_AUTONUM, /* "auto" or a number */
   K_STR,
   K_BOOL,
+  K_FLAG,    /* a boolean, or the number 0 or 1 */
   K_ENUM,    /* one of choices; value = index */
   K_NUMSEQ   /* sequence of finite numbers */
 } ktype;
@@ -102,6 +103,9 @@ static const keyspec schema[] = {
     {"optimize.maxtime", K_NUM, 0, INF, 0, 0, NULL, "seconds (0: no limit)"},
     {"optimize.starts", K_INT, 1, 1000, 0, 0, NULL, "number of starts"},
     {"optimize.seed", K_INT, 0, 9007199254740992.0, 0, 0, NULL, "seed of the extra starts"},
+    {"optimize.precondition", K_FLAG, 0, 1, 0, 0, NULL, "curvature preconditioning"},
+    {"optimize.rescale_every", K_INT, 2, 1e9, 0, 0, NULL,
+     "evaluations per preconditioned run; a run needs its start and one step"},
     {"optimize.baselines", K_SECTION, 0, 0, 0, 0, NULL, "baselines"},
     {"optimize.output", K_STR, 0, 0, 0, 0, NULL, "output folder"},
     {"optimize.max_steps", K_NUM, 0, INF, 1, 0, NULL, "cap on optimizer steps (data clock)"},
@@ -786,6 +790,7 @@ static schedopt_status check_leaf(schedopt_error *err, const keyspec *k, const y
     ykv_describe(e, d, sizeof d);
     const char *expect = k->type == K_STR    ? "a string"
                          : k->type == K_BOOL ? "true or false"
+                         : k->type == K_FLAG ? "true, false, 0 or 1"
                          : k->type == K_ENUM ? "a name"
                                              : "a number";
     return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
@@ -810,6 +815,21 @@ static schedopt_status check_leaf(schedopt_error *err, const keyspec *k, const y
                   k->key, e->value);
     *out = b;
     return SCHEDOPT_OK;
+  }
+  case K_FLAG: {
+    int b;
+    double v;
+    if (parse_bool(e->value, &b)) {
+      *out = b;
+      return SCHEDOPT_OK;
+    }
+    if (parse_number(e->value, &v) == 0 && (v == 0 || v == 1)) {
+      *out = v;
+      return SCHEDOPT_OK;
+    }
+    return fail(err, SCHEDOPT_EINVAL, e, 0,
+                "%s = %.200s is out of range: must be true, false, 0 or 1 (%s)", k->key,
+                e->value, k->what);
   }
   case K_ENUM: {
     strbuf b = {{0}, 0};
@@ -2334,6 +2354,8 @@ static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
   set->maxtime = val_or(S, "optimize.maxtime", set->maxtime);
   set->starts = (size_t)val_or(S, "optimize.starts", (double)set->starts);
   set->seed = (unsigned long)val_or(S, "optimize.seed", (double)set->seed);
+  set->precondition = (int)val_or(S, "optimize.precondition", (double)set->precondition);
+  set->rescale_every = (long)val_or(S, "optimize.rescale_every", (double)set->rescale_every);
   if (oe) snprintf(o->output, sizeof o->output, "%s", oe->value);
   p->opt = o;
   return SCHEDOPT_OK;

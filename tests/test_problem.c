@@ -515,11 +515,69 @@ static void test_set(void) {
   schedopt_problem_free(q);
 }
 
+/* optimize.precondition and optimize.rescale_every reach the optimizer's
+ * settings; bad values are located. */
+static schedopt_optimizer_settings opt_settings(const char *text, const char *const *sets,
+                                                int line) {
+  schedopt_optimizer_settings set;
+  memset(&set, 0xff, sizeof set);
+  schedopt_problem *p = good(text, sets, line);
+  if (!p) return set;
+  schedopt_optimize_spec spec;
+  schedopt_error err = {0};
+  CHECK_MSG(schedopt_problem_optimize_spec(p, &spec, &err) == SCHEDOPT_OK, "line %d: %s", line,
+            err.msg);
+  set = spec.settings;
+  schedopt_problem_free(p);
+  return set;
+}
+
+static void test_optimize_settings(void) {
+  char text[8192];
+  schedopt_optimizer_settings d;
+  schedopt_optimizer_settings_default(&d);
+  schedopt_optimizer_settings s = opt_settings(BASE, NULL, __LINE__);
+  CHECK(s.precondition == 1 && d.precondition == 1);
+  CHECK(s.rescale_every == 25 && d.rescale_every == 25);
+  snprintf(text, sizeof text, "%soptimize:\n  precondition: false\n  rescale_every: 10\n", BASE);
+  s = opt_settings(text, NULL, __LINE__);
+  CHECK(s.precondition == 0 && s.rescale_every == 10);
+  CHECK(s.starts == d.starts && s.ftol_rel == d.ftol_rel); /* the others keep their defaults */
+  s = opt_settings(text, SETS("optimize.precondition=1", "optimize.rescale_every=1e3"), __LINE__);
+  CHECK(s.precondition == 1 && s.rescale_every == 1000);
+  s = opt_settings(BASE, SETS("optimize.precondition=0"), __LINE__);
+  CHECK(s.precondition == 0 && s.rescale_every == 25);
+  s = opt_settings(BASE, SETS("optimize={precondition: on, rescale_every: 2}"), __LINE__);
+  CHECK(s.precondition == 1 && s.rescale_every == 2);
+
+  const schedopt_status E = SCHEDOPT_EINVAL;
+  snprintf(text, sizeof text, "%soptimize:\n  precondition: 2\n", BASE);
+  BAD(text, NULL, E,
+      "t.yaml:15:17: error: optimize.precondition = 2 is out of range: must be true, false, 0 "
+      "or 1 (curvature preconditioning)");
+  snprintf(text, sizeof text, "%soptimize:\n  precondition: maybe\n", BASE);
+  BAD(text, NULL, E, "t.yaml:15:17: error: optimize.precondition = maybe is out of range");
+  snprintf(text, sizeof text, "%soptimize:\n  precondition: [1]\n", BASE);
+  BAD(text, NULL, E, "t.yaml:15:3: error: optimize.precondition: expected true, false, 0 or 1, "
+      "got a sequence");
+  snprintf(text, sizeof text, "%soptimize:\n  rescale_every: 1\n", BASE);
+  BAD(text, NULL, E,
+      "t.yaml:15:18: error: optimize.rescale_every = 1 is out of range: must be in [2, 1000000000]");
+  snprintf(text, sizeof text, "%soptimize:\n  rescale_every: 12.5\n", BASE);
+  BAD(text, NULL, E, "t.yaml:15:18: error: optimize.rescale_every = 12.5 must be an integer");
+  BAD(BASE, SETS("optimize.rescale_every=-3"), E,
+      "--set optimize.rescale_every=-3: error: optimize.rescale_every = -3 is out of range");
+  snprintf(text, sizeof text, "%soptimize:\n  rescale_evry: 5\n", BASE);
+  BAD(text, NULL, E, "t.yaml:15:3: error: unknown key 'rescale_evry' in optimize",
+      "precondition, rescale_every", "did you mean 'rescale_every'?");
+}
+
 int main(void) {
   test_yamlkv();
   test_good();
   test_files();
   test_errors();
   test_set();
+  test_optimize_settings();
   return test_finish();
 }
