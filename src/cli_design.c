@@ -27,7 +27,8 @@ static const char *help =
     "reported beside it with the predicted gain.\n"
     "\n"
     "Options:\n"
-    "  -o, --output DIR      write DIR/schedule.csv (step,tokens,lr,batch,loss),\n"
+    "  -o, --output DIR      write DIR/schedule.csv (step,tokens,lr,batch,loss, and\n"
+    "                        loss_lo,loss_hi with a bootstrap band),\n"
     "                        DIR/baselines.csv, DIR/summary.json, DIR/summary.txt\n"
     "                        and, with output.format, DIR/schedule.<ext> for a\n"
     "                        trainer; default: output.dir from the spec, else only\n"
@@ -47,6 +48,7 @@ typedef struct ctx {
   schedopt_fit *fit;
   schedopt_lrdesign_result r;
   double batch; /* sequences per step (1 if not given) */
+  double *band_lo, *band_hi; /* band of the loss at the table rows, or NULL */
 } ctx;
 
 static double tokens_at(const ctx *c, size_t k) {
@@ -64,18 +66,42 @@ static int is_row(const ctx *c, size_t k) {
   return k % (size_t)c->s.every == 0 || k + 1 == c->r.steps;
 }
 
+/* The band of the loss at the table rows (the design has bootstrap refits). */
+static schedopt_status table_band(ctx *c, const schedopt_lrdesign *d, schedopt_error *err) {
+  size_t n = 0;
+  for (size_t k = 0; k < c->r.steps; k++) n += is_row(c, k);
+  size_t *rows = malloc(n * sizeof *rows);
+  c->band_lo = malloc(n * sizeof *c->band_lo);
+  c->band_hi = malloc(n * sizeof *c->band_hi);
+  if (!rows || !c->band_lo || !c->band_hi) {
+    free(rows);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  for (size_t k = 0, m = 0; k < c->r.steps; k++)
+    if (is_row(c, k)) rows[m++] = k;
+  schedopt_status st = schedopt_lrdesign_band_at(d, rows, n, c->band_lo, c->band_hi, err);
+  free(rows);
+  return st;
+}
+
 static schedopt_status write_schedule(const ctx *c, const char *path, schedopt_error *err) {
   schedopt_outfile of;
   schedopt_status st = schedopt_outfile_open(&of, path, err);
   if (st) return st;
-  fprintf(of.fp, "step,tokens,lr,batch,loss\n");
-  for (size_t k = 0; k < c->r.steps; k++) {
+  const int band = c->band_lo != NULL;
+  fprintf(of.fp, "step,tokens,lr,batch,loss%s\n", band ? ",loss_lo,loss_hi" : "");
+  for (size_t k = 0, row = 0; k < c->r.steps; k++) {
     if (!is_row(c, k)) continue;
     fprintf(of.fp, "%zu,", k);
     cell(of.fp, tokens_at(c, k), 0);
     cell(of.fp, c->r.lr[k], 0);
     cell(of.fp, c->batch, 0);
-    cell(of.fp, c->r.loss[k], 1);
+    cell(of.fp, c->r.loss[k], !band);
+    if (band) {
+      cell(of.fp, c->band_lo[row], 0);
+      cell(of.fp, c->band_hi[row], 1);
+    }
+    row++;
   }
   return schedopt_outfile_commit(&of, err);
 }
@@ -362,6 +388,7 @@ static int run(int argc, char **argv) {
                             strerror(errno));
     goto failed;
   }
+  if (dir && isfinite(c.r.band_lo) && (st = table_band(&c, d, &err))) goto failed;
   if (dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/schedule.csv", dir);
@@ -402,6 +429,7 @@ failed:
   rc = cli_fail(&err);
 cleanup:
   json_decref(j);
+  free(c.band_lo), free(c.band_hi);
   schedopt_lrdesign_free(d);
   schedopt_surrogate_free(sur);
   schedopt_fit_free(c.fit);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <nlopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -661,6 +662,16 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* The central `level` interval of v[0..n) (n ≥ 2; sorted in place), by
+ * linear interpolation between order statistics. */
+static void central_interval(double *v, size_t n, double level, double *lo, double *hi) {
+  qsort(v, n, sizeof *v, cmp_double);
+  double ql = (1 - level) / 2 * (double)(n - 1), qh = (1 + level) / 2 * (double)(n - 1);
+  size_t a = (size_t)ql, c = (size_t)qh;
+  *lo = v[a] + (ql - (double)a) * (a + 1 < n ? v[a + 1] - v[a] : 0);
+  *hi = v[c] + (qh - (double)c) * (c + 1 < n ? v[c + 1] - v[c] : 0);
+}
+
 static schedopt_status finish(schedopt_lrdesign *d, schedopt_error *err) {
   schedopt_status st;
   if (evaluate(d, d->eta, &d->final_loss, NULL))
@@ -696,12 +707,7 @@ static schedopt_status finish(schedopt_lrdesign *d, schedopt_error *err) {
       }
     }
     schedopt_surrogate_set_params(d->ds, schedopt_surrogate_params(d->user), NULL);
-    qsort(v, d->nboot, sizeof *v, cmp_double);
-    double ql = (1 - d->level) / 2 * (double)(d->nboot - 1),
-           qh = (1 + d->level) / 2 * (double)(d->nboot - 1);
-    size_t a = (size_t)ql, c = (size_t)qh;
-    d->band_lo = v[a] + (ql - (double)a) * (a + 1 < d->nboot ? v[a + 1] - v[a] : 0);
-    d->band_hi = v[c] + (qh - (double)c) * (c + 1 < d->nboot ? v[c + 1] - v[c] : 0);
+    central_interval(v, d->nboot, d->level, &d->band_lo, &d->band_hi);
     free(v);
   }
   /* which baselines the parametrization represents exactly */
@@ -782,6 +788,52 @@ schedopt_status schedopt_lrdesign_run(schedopt_lrdesign *d, schedopt_error *err)
   d->wall = wall_now() - w0;
   d->done = 1;
   return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_lrdesign_band_at(const schedopt_lrdesign *d, const size_t *steps,
+                                        size_t n, double *lo, double *hi, schedopt_error *err) {
+  if (!d || (n && (!steps || !lo || !hi)))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_band_at: NULL argument");
+  if (!d->done) return schedopt_error_set(err, SCHEDOPT_EINVAL, "design: not run yet");
+  if (d->nboot < 2)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "design: no band (set_band with at least 2 parameter sets)");
+  for (size_t m = 0; m < n; m++)
+    if (steps[m] >= d->K || (m && steps[m] <= steps[m - 1]))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "design_band_at: steps[%zu] = %zu: steps must increase and be "
+                                "below %zu",
+                                m, steps[m], d->K);
+  /* rows before the first step with T > 0 have no loss */
+  size_t first = 0, m0 = 0;
+  double T = 0;
+  while (first < d->K && !((T += d->eta[first]) > 0)) first++;
+  while (m0 < n && steps[m0] < first) lo[m0] = hi[m0] = NAN, m0++;
+  const size_t nm = n - m0, nb = d->nboot;
+  if (!nm) return SCHEDOPT_OK;
+  const schedopt_surrogate_type *Ty = schedopt_surrogate_get_type(d->user);
+  schedopt_surrogate *s = NULL;
+  double *pred = nm <= SIZE_MAX / sizeof(double) / nb ? malloc(nb * nm * sizeof *pred) : NULL;
+  double *v = malloc(nb * sizeof *v);
+  schedopt_status st = SCHEDOPT_OK;
+  if (!pred || !v) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the band at %zu steps of "
+                            "%zu refits", nm, nb);
+    goto done;
+  }
+  if ((st = schedopt_surrogate_alloc(&s, Ty, err))) goto done;
+  schedopt_surrogate_input in = {d->eta, d->K, steps + m0, nm, NULL};
+  for (size_t b = 0; b < nb && !st; b++)
+    if (!(st = schedopt_surrogate_set_params(s, d->boot + b * Ty->nparams, err)))
+      st = schedopt_surrogate_predict(s, &in, pred + b * nm, NULL, err);
+  for (size_t m = 0; m < nm && !st; m++) {
+    for (size_t b = 0; b < nb; b++) v[b] = pred[b * nm + m];
+    central_interval(v, nb, d->level, &lo[m0 + m], &hi[m0 + m]);
+  }
+done:
+  schedopt_surrogate_free(s);
+  free(pred), free(v);
+  return st;
 }
 
 schedopt_status schedopt_lrdesign_get_result(const schedopt_lrdesign *d, schedopt_lrdesign_result *r,

@@ -2,7 +2,7 @@
  * published optimum reproduced and beaten, the reference objective's
  * gradient against central differences, optimum vs contained baselines,
  * monotone schedules, token budgets, the WSD family, the CLI on the flagship
- * problem and bad input. */
+ * problem and bad input, the loss band at every row of schedule.csv. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -168,6 +168,23 @@ static void budgets_and_errors(void) {
   CHECK(schedopt_lrdesign_get_result(d, &r, &err) == SCHEDOPT_OK);
   CHECK_CLOSE(r.band_lo, r.final_loss - 0.009, 1e-9, 1e-9);
   CHECK_CLOSE(r.band_hi, r.final_loss + 0.009, 1e-9, 1e-9);
+  /* ... and the loss at every step: L0 shifts the whole curve */
+  const size_t at[4] = {0, 100, 20000, 33907};
+  double lo[4], hi[4];
+  CHECK_MSG(schedopt_lrdesign_band_at(d, at, 4, lo, hi, &err) == SCHEDOPT_OK, "%s", err.msg);
+  for (int m = 0; m < 4; m++) {
+    CHECK_CLOSE(lo[m], r.loss[at[m]] - 0.009, 1e-8, 0);
+    CHECK_CLOSE(hi[m], r.loss[at[m]] + 0.009, 1e-8, 0);
+  }
+  CHECK_CLOSE(lo[3], r.band_lo, 1e-8, 0); /* the fast sum at the last step, the direct one */
+  const size_t back[2] = {100, 100}, past[1] = {33908};
+  CHECK(schedopt_lrdesign_band_at(d, back, 2, lo, hi, &err) == SCHEDOPT_EINVAL);
+  CHECK(strstr(err.msg, "steps[1] = 100: steps must increase") != NULL);
+  CHECK(schedopt_lrdesign_band_at(d, past, 1, lo, hi, &err) == SCHEDOPT_EINVAL);
+  CHECK(schedopt_lrdesign_set_band(d, NULL, 0, 0.9, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_lrdesign_run(d, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_lrdesign_band_at(d, at, 4, lo, hi, &err) == SCHEDOPT_EINVAL);
+  CHECK(strstr(err.msg, "no band") != NULL);
   schedopt_lrdesign_free(d);
   schedopt_surrogate_free(s);
 }
@@ -251,11 +268,72 @@ static void cli(void) {
             "exit %d: %s", rc, out);
 }
 
+/* The n-th comma-separated field of a CSV line (0-based) as a number; NAN
+ * when empty. */
+static double field(const char *line, int n) {
+  for (int i = 0; i < n && line; i++) line = strchr(line, ',') ? strchr(line, ',') + 1 : NULL;
+  if (!line || *line == ',' || *line == '\n' || !*line) return NAN;
+  return strtod(line, NULL);
+}
+
+/* A fit.json with bootstrap refits: schedule.csv carries loss_lo,loss_hi at
+ * every row, the last row's band is the summary's. */
+static void cli_band(void) {
+  char args[4096], path[2048], json[4096];
+  const char *dir = SCHEDOPT_TMP_DIR "/band";
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  CHECK(system(args) == 0);
+  /* the published mpl parameters; refits with L0 − 0.01, L0, L0 + 0.01 */
+  int n = snprintf(json, sizeof json, "{\"model\": \"mpl\", \"params\": {\"L0\": %.10g, "
+                   "\"A\": %.10g, \"alpha\": %.10g, \"B\": %.10g, \"C\": %.10g, "
+                   "\"beta\": %.10g, \"gamma\": %.10g}, \"bootstrap\": {\"level\": 0.9, "
+                   "\"params\": [", MPL100M[0], MPL100M[1], MPL100M[2], MPL100M[3], MPL100M[4],
+                   MPL100M[5], MPL100M[6]);
+  for (int b = 0; b < 3; b++) {
+    n += snprintf(json + n, sizeof json - (size_t)n, "%s[%.10g", b ? ", " : "",
+                  MPL100M[0] + 0.01 * (b - 1));
+    for (int k = 1; k < 7; k++) n += snprintf(json + n, sizeof json - (size_t)n, ", %.10g", MPL100M[k]);
+    n += snprintf(json + n, sizeof json - (size_t)n, "]");
+  }
+  snprintf(json + n, sizeof json - (size_t)n, "]}}\n");
+  const char *fit = test_write_tmp("band_fit.json", json);
+  char spec[4096];
+  snprintf(spec, sizeof spec, "model: '%s'\nbudget: {steps: 2000}\n"
+           "lr: {peak: 3.0e-4, warmup: 100}\noutput: {every: 50}\n", fit);
+  const char *sp = test_write_tmp("band.yaml", spec);
+  snprintf(args, sizeof args, "design '%s' -o '%s' -q", sp, dir);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d:\n%s", rc, out);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  char *t = slurp(path);
+  const char *b = t ? strstr(t, "\"final_loss_band\"") : NULL;
+  double blo = b && strstr(b, "\"lo\": ") ? strtod(strstr(b, "\"lo\": ") + 6, NULL) : NAN;
+  CHECK_MSG(isfinite(blo), "no band in summary.json");
+  snprintf(path, sizeof path, "%s/schedule.csv", dir);
+  t = slurp(path);
+  CHECK(t && !strncmp(t, "step,tokens,lr,batch,loss,loss_lo,loss_hi\n", 42));
+  size_t rows = 0, banded = 0;
+  double last_lo = NAN;
+  for (const char *q = t ? strchr(t, '\n') + 1 : NULL; q && *q; q = strchr(q, '\n') + 1) {
+    rows++;
+    double step = field(q, 0), L = field(q, 4), lo = field(q, 5), hi = field(q, 6);
+    if (step == 0) { /* lr 0 at step 0 (warmup): no loss, no band */
+      CHECK(isnan(L) && isnan(lo) && isnan(hi));
+      continue;
+    }
+    banded += fabs(lo - (L - 0.009)) <= 1e-8 * L && fabs(hi - (L + 0.009)) <= 1e-8 * L;
+    last_lo = lo;
+  }
+  CHECK_MSG(rows == 41 && banded == 40, "%zu rows, %zu with the band", rows, banded);
+  CHECK_CLOSE(last_lo, blo, 1e-8, 0);
+}
+
 int main(void) {
   reference_gradient();
   mpl_reference();
   contained();
   budgets_and_errors();
   cli();
+  cli_band();
   return test_finish();
 }

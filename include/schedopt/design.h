@@ -141,6 +141,15 @@ typedef struct schedopt_lrdesign_result {
 schedopt_status schedopt_lrdesign_get_result(const schedopt_lrdesign *d, schedopt_lrdesign_result *r,
                                            schedopt_error *err);
 
+/* After a successful run with a band (set_band with nboot ≥ 2): the band of
+ * the predicted loss after each of steps[0..n−1] (strictly increasing, each
+ * below K) of the designed schedule — the central `level` interval of the
+ * parameter sets' predictions, by the fast evaluation, as `schedopt predict`
+ * draws it — into lo and hi; NAN at steps where the intrinsic time is still
+ * 0.  Costs one prediction per parameter set and nboot·n doubles. */
+schedopt_status schedopt_lrdesign_band_at(const schedopt_lrdesign *d, const size_t *steps,
+                                        size_t n, double *lo, double *hi, schedopt_error *err);
+
 /* The final loss as the multi-power-law authors' schedule-optimization code
  * defines it (their published optimum for 100M, 24,000 steps, peak 3e-4,
  * warmup 2160 is 2.79414 in this convention): the warmup enters only through
