@@ -1,7 +1,9 @@
+#define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -113,4 +115,29 @@ int cli_load_problem(const cli_problem_opts *o, schedopt_problem **out) {
 failed:
   schedopt_problem_free(p);
   return cli_fail(&err);
+}
+
+static int fit_progress(void *ctx, const schedopt_fit_progress *p) {
+  cli_fit_progress *pg = ctx;
+  if (p->seconds - pg->last < 0.1 && pg->shown) return 0;
+  pg->last = p->seconds;
+  pg->shown = 1;
+  char what[64];
+  snprintf(what, sizeof what, "%s %d/%d", p->stage, p->k, p->n);
+  fprintf(stderr, "\rschedopt %s: %-16s eval %7ld  best %-13.7g %7.1f s ", pg->cmd, what,
+          p->evals, p->best, p->seconds);
+  fflush(stderr);
+  return 0;
+}
+
+void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet) {
+  pg->cmd = cmd;
+  pg->last = 0;
+  pg->shown = 0;
+  if (!quiet && isatty(STDERR_FILENO)) schedopt_fit_set_progress(f, fit_progress, pg);
+}
+
+void cli_fit_progress_clear(cli_fit_progress *pg) {
+  if (pg->shown) fprintf(stderr, "\r%90s\r", "");
+  pg->shown = 0;
 }

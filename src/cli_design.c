@@ -35,7 +35,8 @@ static const char *help =
     "                        the summary on standard output\n"
     "  --set KEY=VALUE       override a spec key (repeatable), e.g.\n"
     "                        --set budget.tokens=2e10 --set lr.peak=1e-3\n"
-    "  -q, --quiet           no summary on standard output when files are written\n"
+    "  -q, --quiet           no progress line (the surrogate's fit, on a terminal)\n"
+    "                        and no summary on standard output when files are written\n"
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 success; 2 bad input; 1 a failed run (or a baseline the design\n"
@@ -350,8 +351,14 @@ static int run(int argc, char **argv) {
   size_t nboot = c.s.nboot;
   if (c.s.has_fit) {
     if ((st = fitspec_make_fit(&c.s.fit, &c.fit, &err))) goto failed;
-    if (fitspec_all_fixed(&c.s.fit)) st = schedopt_fit_evaluate(c.fit, c.s.fit.fixed, &c.s.fit.opts, &err);
-    else st = schedopt_fit_run(c.fit, &c.s.fit.opts, &err);
+    if (fitspec_all_fixed(&c.s.fit)) {
+      st = schedopt_fit_evaluate(c.fit, c.s.fit.fixed, &c.s.fit.opts, &err);
+    } else {
+      cli_fit_progress pg;
+      cli_fit_progress_start(&pg, "design", c.fit, o.quiet);
+      st = schedopt_fit_run(c.fit, &c.s.fit.opts, &err);
+      cli_fit_progress_clear(&pg);
+    }
     if (st) goto failed;
     schedopt_fit_summary fs;
     schedopt_fit_get_summary(c.fit, &fs);

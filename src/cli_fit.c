@@ -20,14 +20,16 @@ static const char *help =
     "Fit a loss-curve surrogate (fsl-llm or mpl) to the curves with role 'fit'\n"
     "and score it on every curve (R2, MAE, RMSE, PredE, WorstE on the observed\n"
     "loss scale; against the smoothed loss when a curve is smoothed).  With every\n"
-    "parameter fixed in the spec, the curves are only scored.\n"
+    "parameter fixed in the spec, the curves are only scored.  On a terminal, a\n"
+    "progress line on standard error shows the start (or bootstrap refit) k/N,\n"
+    "the evaluations, the best objective and the elapsed time.\n"
     "\n"
     "Options:\n"
     "  -o, --output DIR      write DIR/fit.json (parameters, metrics) and\n"
     "                        DIR/predictions.csv; default: output.dir from the\n"
     "                        spec, else fit.json on standard output\n"
     "  --set KEY=VALUE       override a spec key (repeatable), e.g. --set fit.starts=4\n"
-    "  -q, --quiet           no summary on standard error\n"
+    "  -q, --quiet           no progress line and no summary on standard error\n"
     "  -h, --help            this help\n"
     "\n"
     "The spec format is described in docs/surrogates.md.\n";
@@ -239,9 +241,14 @@ static int run(int argc, char **argv) {
   }
   if ((st = fitspec_make_fit(&s, &f, &err))) goto failed;
   fitted = !fitspec_all_fixed(&s);
-  if (fitted) st = schedopt_fit_run(f, &s.opts, &err);
-  else
+  if (fitted) {
+    cli_fit_progress pg;
+    cli_fit_progress_start(&pg, "fit", f, o.quiet);
+    st = schedopt_fit_run(f, &s.opts, &err);
+    cli_fit_progress_clear(&pg);
+  } else {
     st = schedopt_fit_evaluate(f, s.fixed, &s.opts, &err);
+  }
   if (st) goto failed;
   if (!(j = result_json(&s, f, &s.opts, fitted))) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");

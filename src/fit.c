@@ -46,6 +46,8 @@ struct schedopt_fit {
   size_t npoints;
   int starts, best_start, nboot;
   long evals;
+  schedopt_fit_progress_fn progress;
+  void *progress_ctx;
 };
 
 /* ---------------------------------------------------------------- metrics */
@@ -369,6 +371,8 @@ typedef struct objctx {
   schedopt_status st;
   schedopt_error *err;
   nlopt_opt opt;
+  schedopt_fit_progress pg; /* reported after every evaluation */
+  double t0;
 } objctx;
 
 /* Search variables x: θ, ln θ for scales, and ln(θ·η_ref^−p) for a scale
@@ -407,12 +411,15 @@ static void grad_to_x(const objctx *c, const double *th, const double *gth, doub
   }
 }
 
+static double now_seconds(void);
+
 /* Mean weighted Huber loss at θ, and its gradient with respect to θ. */
 static double objective_theta(objctx *c, const double *th, double *gth) {
   schedopt_fit *f = c->f;
   size_t np = f->type->nparams;
   double d = c->o->huber_delta, sum = 0;
   if (gth) memset(gth, 0, np * sizeof *gth);
+  if (c->st) return HUGE_VAL; /* stopped: NLopt may still finish a line search */
   for (size_t ci = 0; ci < f->ncv && !c->st; ci++) {
     fcurve *fc = &f->cv[ci];
     if (!fc->nf) continue;
@@ -445,7 +452,19 @@ static double objective_theta(objctx *c, const double *th, double *gth) {
   c->evals++;
   if (gth)
     for (size_t k = 0; k < np; k++) gth[k] /= c->wsum;
-  return sum / c->wsum;
+  const double v = sum / c->wsum;
+  if (f->progress) {
+    if (v < c->pg.best) c->pg.best = v;
+    c->pg.evals = c->evals;
+    c->pg.seconds = now_seconds() - c->t0;
+    if (f->progress(f->progress_ctx, &c->pg)) {
+      c->st = schedopt_error_set(c->err, SCHEDOPT_ESOLVER, "fit: stopped by the caller (%s %d "
+                                 "of %d, %ld evaluations)", c->pg.stage, c->pg.k, c->pg.n,
+                                 c->evals);
+      return HUGE_VAL;
+    }
+  }
+  return v;
 }
 
 static double nl_objective(unsigned n, const double *x, double *grad, void *data) {
@@ -743,6 +762,10 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   }
   memcpy(c.base, th0, sizeof c.base);
   c.wsum = weight_sum(f);
+  c.t0 = t0;
+  c.pg.stage = "start";
+  c.pg.n = opts->starts;
+  c.pg.best = HUGE_VAL;
   uint64_t rng = (uint64_t)opts->seed * 0x2545F4914F6CDD1Dull + 1;
   double x0[MAXP], best_x[MAXP], best_f = HUGE_VAL;
   theta_to_x(&c, th0, x0);
@@ -755,6 +778,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   f->best_start = 0;
   for (int s = 0; s < opts->starts && !c.st; s++) {
     double x[MAXP];
+    c.pg.k = s + 1;
     memcpy(x, x0, sizeof x);
     if (s > 0)
       for (int i = 0; i < c.nx; i++) {
@@ -826,7 +850,11 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
       st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
       goto done;
     }
+    c.pg.stage = "bootstrap";
+    c.pg.n = B;
     for (int b = 0; b < B && !st; b++) {
+      c.pg.k = b + 1;
+      c.pg.best = HUGE_VAL;
       for (size_t ci = 0; ci < f->ncv; ci++) {
         fcurve *fc = &f->cv[ci];
         if (!fc->nf) continue;
@@ -906,6 +934,12 @@ done:
   free(sx), free(sf);
   free_ctx(&c);
   return st;
+}
+
+void schedopt_fit_set_progress(schedopt_fit *f, schedopt_fit_progress_fn fn, void *ctx) {
+  if (!f) return;
+  f->progress = fn;
+  f->progress_ctx = ctx;
 }
 
 schedopt_status schedopt_fit_evaluate(schedopt_fit *f, const double *theta,

@@ -1,6 +1,9 @@
 /* schedopt fit / schedopt predict: the bundled specs, a fit → predict round
- * trip through fit.json, and bad input (exit 2, file:line:col messages, no
- * output left behind). */
+ * trip through fit.json, bad input (exit 2, file:line:col messages, no
+ * output left behind), and the fit's progress reports (library callback,
+ * the progress line on a terminal). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +171,108 @@ static void test_bad_predict(void) {
   }
 }
 
+typedef struct {
+  long calls, last_evals, stop_at;
+  int bad_order, starts_seen, boots_seen, best_up;
+  double last_best, last_seconds;
+  char last_stage[16];
+  int last_k;
+} pgcount;
+
+static int count_progress(void *ctx, const schedopt_fit_progress *p) {
+  pgcount *c = ctx;
+  const int start = !strcmp(p->stage, "start"), boot = !strcmp(p->stage, "bootstrap");
+  const int same_stage = c->calls && !strcmp(p->stage, c->last_stage);
+  c->bad_order += p->evals != c->last_evals + 1 || p->seconds < c->last_seconds || p->k < 1 ||
+                  p->k > p->n || !(start || boot) || p->k < (same_stage ? c->last_k : 1) ||
+                  (start && !strcmp(c->last_stage, "bootstrap"));
+  if (start && p->k > c->starts_seen) c->starts_seen = p->k;
+  if (boot && p->k > c->boots_seen) c->boots_seen = p->k;
+  /* the best never rises over the starts, nor within a refit */
+  if (same_stage && (start || p->k == c->last_k)) c->best_up += p->best > c->last_best;
+  c->calls++;
+  c->last_evals = p->evals;
+  c->last_seconds = p->seconds;
+  c->last_best = p->best;
+  c->last_k = p->k;
+  snprintf(c->last_stage, sizeof c->last_stage, "%s", p->stage);
+  return c->stop_at && c->calls >= c->stop_at;
+}
+
+/* The progress callback through the library: every evaluation, starts and
+ * refits counted 1..n, a best that only falls within a stage, and a stop. */
+static void test_progress_lib(void) {
+  enum { N = 400 };
+  double step[N], lr[N], loss[N];
+  for (int k = 0; k < N; k++) {
+    step[k] = k;
+    lr[k] = k < 200 ? 1e-3 : 1e-3 * (1 - (k - 200) / 200.0);
+    loss[k] = 2.5 + 2.0 * pow(1 + 1e-3 * k, -0.5) - (k > 200 ? 0.05 * (k - 200) / 200.0 : 0);
+  }
+  schedopt_losscurve *lc = NULL;
+  schedopt_fit *f = NULL;
+  schedopt_error err = {0};
+  CHECK(schedopt_losscurve_from_arrays(&lc, "synthetic", N, step, lr, loss, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_fit_alloc(&f, schedopt_surrogate_mpl, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_fit_add_curve(f, lc, SCHEDOPT_CURVE_FIT, NAN, NAN, &err) == SCHEDOPT_OK);
+  schedopt_fit_options o;
+  schedopt_fit_options_default(&o);
+  o.starts = 3;
+  o.maxeval = 60;
+  o.bootstrap = 2;
+  pgcount c = {0};
+  schedopt_fit_set_progress(f, count_progress, &c);
+  CHECK_MSG(schedopt_fit_run(f, &o, &err) == SCHEDOPT_OK, "%s", err.msg);
+  schedopt_fit_summary sm;
+  schedopt_fit_get_summary(f, &sm);
+  CHECK_MSG(c.calls == sm.evals && c.calls > 3, "%ld calls, %ld evaluations", c.calls, sm.evals);
+  CHECK(c.starts_seen == 3 && c.boots_seen == 2 && !strcmp(c.last_stage, "bootstrap"));
+  CHECK_MSG(c.bad_order == 0 && c.best_up == 0, "%d out of order, %d rises", c.bad_order, c.best_up);
+  /* a nonzero return stops the fit */
+  pgcount stop = {0};
+  stop.stop_at = 5;
+  schedopt_fit_set_progress(f, count_progress, &stop);
+  schedopt_status sst = schedopt_fit_run(f, &o, &err);
+  CHECK_MSG(sst == SCHEDOPT_ESOLVER && stop.calls == 5, "%s, %ld calls: %s", schedopt_status_name(sst), stop.calls, err.msg);
+  CHECK(strstr(err.msg, "stopped by the caller (start 1 of 3, 5 evaluations)") != NULL);
+  schedopt_fit_set_progress(f, NULL, NULL);
+  CHECK(schedopt_fit_run(f, &o, &err) == SCHEDOPT_OK);
+  schedopt_fit_free(f);
+  schedopt_losscurve_free(lc);
+}
+
+/* On a terminal (script(1) gives the command one) fit shows its progress
+ * line on standard error; -q silences it; through a pipe there is none. */
+static void test_progress_tty(void) {
+  if (system("script -qec true /dev/null >/dev/null 2>&1") != 0) {
+    printf("  (skipped: no script(1) to give the command a terminal)\n");
+    return;
+  }
+  char cmd[8192], dir[2048];
+  snprintf(dir, sizeof dir, "%s/cli_fit_tty", SCHEDOPT_TMP_DIR);
+  const char *fit = "fit '" SCHEDOPT_SOURCE_DIR "/problems/fit_fsl_llm_100m.yaml' --set "
+                    "fit.starts=2 --set fit.max_points=40 --set fit.maxeval=100";
+  for (int quiet = 0; quiet < 2; quiet++) {
+    snprintf(cmd, sizeof cmd, "script -qec \"'%s' %s -o '%s'%s\" /dev/null", SCHEDOPT_CLI, fit,
+             dir, quiet ? " -q" : "");
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    if (!p) return;
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    CHECK(pclose(p) == 0);
+    int line = strstr(out, "\rschedopt fit: start 1/2 ") != NULL &&
+               strstr(out, "\rschedopt fit: start 2/2 ") != NULL && strstr(out, " eval ") != NULL;
+    CHECK_MSG(quiet ? !line && !strstr(out, "fitted on") : line && has("fitted on 3 curves"),
+              "quiet %d:\n%s", quiet, out);
+  }
+  snprintf(cmd, sizeof cmd, "%s -o '%s'", fit, dir);
+  CHECK(test_run_cli(cmd, out, sizeof out) == 0 && !strstr(out, "\r"));
+}
+
 int main(void) {
+  test_progress_lib();
+  test_progress_tty();
   test_bundled();
   test_bad_fit();
   test_bad_predict();

@@ -99,6 +99,24 @@ schedopt_status schedopt_fit_set_start(schedopt_fit *f, const char *name, double
 schedopt_status schedopt_fit_fix(schedopt_fit *f, const char *name, double value,
                                  schedopt_error *err);
 
+/* Progress of schedopt_fit_run, reported after every objective evaluation
+ * (e.g. for a progress line; the callback should be cheap or throttle
+ * itself).  A nonzero return stops the fit: schedopt_fit_run then fails with
+ * SCHEDOPT_ESOLVER ("stopped by the caller"). */
+typedef struct schedopt_fit_progress {
+  const char *stage; /* "start" (the multi-start fit) or "bootstrap" (the refits) */
+  int k, n;          /* start (refit) k of n, 1-based */
+  long evals;        /* objective evaluations so far, all stages */
+  double best;       /* lowest objective of the stage so far: over the starts
+                        run, or of the current refit (HUGE_VAL before one) */
+  double seconds;    /* wall time since schedopt_fit_run began */
+} schedopt_fit_progress;
+
+typedef int (*schedopt_fit_progress_fn)(void *ctx, const schedopt_fit_progress *p);
+
+/* fn (NULL: none) and its ctx, kept for later runs. */
+void schedopt_fit_set_progress(schedopt_fit *f, schedopt_fit_progress_fn fn, void *ctx);
+
 /* Fit (with opts; NULL = defaults), then score every curve. */
 schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *opts,
                                  schedopt_error *err);
