@@ -18,31 +18,10 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static char *xstrdup(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
+#define xstrdup ykv_strdup
 
-static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
-                            int key, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
-static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
-                            int key, const char *fmt, ...) {
-  char loc[512], msg[SCHEDOPT_ERRMSG_LEN];
-  if (e) ykv_loc(e, key, loc, sizeof loc);
-  else snprintf(loc, sizeof loc, "spec");
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return schedopt_error_set(err, code, "%s: error: %s", loc, msg);
-}
+/* "<loc>: error: <msg>" for entry e (key position if key). */
+#define fail(err, code, e, key, ...) ykv_error((err), (code), (e), (key), "spec", __VA_ARGS__)
 
 static void prefix_at(schedopt_error *err, const ykv_entry *e) {
   char loc[512];
@@ -50,126 +29,44 @@ static void prefix_at(schedopt_error *err, const ykv_entry *e) {
   if (!strstr(err->msg, ": error: ")) schedopt_error_prefix(err, "%s: error: %s: ", loc, e->path);
 }
 
-/* Read a whole text file (at most YKV_MAX_BYTES). */
-static schedopt_status read_text(const char *path, char **out, size_t *len, schedopt_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 14, n = 0;
-  char *buf = malloc(cap + 1);
-  schedopt_status st = buf ? SCHEDOPT_OK : schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  while (!st) {
-    if (n == cap) {
-      if (cap > YKV_MAX_BYTES) {
-        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
-                                path, YKV_MAX_BYTES >> 20);
-        break;
-      }
-      char *nb = realloc(buf, 2 * cap + 1);
-      if (!nb) {
-        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t k = fread(buf + n, 1, cap - n, f);
-    n += k;
-    if (k == 0) {
-      if (ferror(f))
-        st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot read: %s", path,
-                                strerror(errno));
-      break;
-    }
-  }
-  fclose(f);
-  if (st) {
-    free(buf);
-    return st;
-  }
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return SCHEDOPT_OK;
-}
-
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return NULL;
-  size_t k = (size_t)(slash - path);
-  if (k == 0) k = 1;
-  char *d = malloc(k + 1);
-  if (d) {
-    memcpy(d, path, k);
-    d[k] = '\0';
-  }
-  return d;
-}
-
-static char *stem_of(const char *path) {
-  const char *b = strrchr(path, '/');
-  char *s = xstrdup(b ? b + 1 : path);
-  if (!s) return NULL;
-  size_t k = strlen(s);
-  if (k > 5 && !strcmp(s + k - 5, ".yaml")) s[k - 5] = '\0';
-  else if (k > 4 && !strcmp(s + k - 4, ".yml")) s[k - 4] = '\0';
-  return s;
-}
-
-/* Join a file name given in the spec to the spec's folder. */
-static char *resolve(const char *base, const ykv_entry *e) {
-  const char *f = e->value;
-  if (e->from_set || !base || f[0] == '/') return xstrdup(f);
-  size_t a = strlen(base), b = strlen(f);
-  char *s = malloc(a + b + 2);
-  if (!s) return NULL;
-  memcpy(s, base, a);
-  s[a] = '/';
-  memcpy(s + a + 1, f, b + 1);
-  return s;
-}
-
 /* Load the YAML text and apply the --set overrides (KEY=VALUE, YAML value). */
 static schedopt_status load_entries(ykv_list *l, const char *path, const char *const *sets,
                                     size_t nsets, schedopt_error *err) {
   char *text = NULL;
   size_t len = 0;
-  schedopt_status st = read_text(path, &text, &len, err);
+  schedopt_status st = ykv_read_file(path, &text, &len, err);
   if (st) return st;
   st = ykv_parse(l, text, len, path, NULL, 1, err);
   free(text);
-  for (size_t i = 0; i < nsets && !st; i++) {
-    const char *a = sets[i], *eq = strchr(a, '=');
-    char key[512];
-    size_t klen = eq ? (size_t)(eq - a) : 0;
-    while (klen && isspace((unsigned char)a[klen - 1])) klen--;
-    if (!eq || klen == 0 || klen >= sizeof key)
-      return schedopt_error_set(err, SCHEDOPT_EINVAL,
-                                "--set %s: error: expected KEY=VALUE (like fit.starts=4)", a);
-    memcpy(key, a, klen);
-    key[klen] = '\0';
-    for (size_t k = 0; k < klen; k++)
-      if (isspace((unsigned char)key[k]) || (key[k] == '.' && (k == 0 || k + 1 == klen || key[k + 1] == '.')))
-        return schedopt_error_set(err, SCHEDOPT_EINVAL, "--set %s: error: bad key '%s'", a, key);
-    char source[SCHEDOPT_ERRMSG_LEN / 2];
-    snprintf(source, sizeof source, "--set %s", a);
-    ykv_list tmp;
-    ykv_init(&tmp);
-    if ((st = ykv_parse(&tmp, eq + 1, strlen(eq + 1), source, key, 0, err))) break;
-    for (size_t k = 0; k < tmp.n; k++) tmp.v[k].from_set = 1;
-    /* a scalar at an ancestor gives way to the new keys */
-    for (size_t k = 0; k < klen; k++) {
-      if (key[k] != '.') continue;
-      char anc[512];
-      memcpy(anc, key, k);
-      anc[k] = '\0';
-      size_t j = ykv_find(l, anc);
-      if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST) ykv_remove(l, j);
-    }
-    ykv_remove_tree(l, key, 1);
-    st = ykv_move(l, &tmp, err);
-    ykv_free(&tmp);
-  }
+  for (size_t i = 0; i < nsets && !st; i++) st = ykv_set(l, sets[i], "fit.starts=4", NULL, NULL, err);
   return st;
+}
+
+/* The start of every spec: its entries (file, then overrides), its source
+ * and folder. */
+static schedopt_status spec_open(ykv_list *l, const char *path, const char *const *sets,
+                                 size_t nsets, char **source, char **base_dir,
+                                 schedopt_error *err) {
+  schedopt_status st = load_entries(l, path, sets, nsets, err);
+  if (st) return st;
+  *source = xstrdup(path);
+  *base_dir = ykv_dir_of(path);
+  if (!*source) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err);
+
+/* `name:`, else the file name without .yaml/.yml. */
+static schedopt_status spec_name(const ykv_list *l, const char *path, char **name,
+                                 schedopt_error *err) {
+  const ykv_entry *e = ykv_get(l, "name");
+  const char *str = NULL;
+  schedopt_status st = e ? get_str(e, &str, err) : SCHEDOPT_OK;
+  if (st) return st;
+  *name = e ? xstrdup(str) : ykv_stem_of(path);
+  if (!*name) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  return SCHEDOPT_OK;
 }
 
 /* A finite decimal number. */
@@ -344,7 +241,7 @@ static schedopt_status build_control(const ykv_list *l, const char *prefix, cons
       if ((tc_e && (st = get_str(tc_e, &tc, err))) || (vc_e && (st = get_str(vc_e, &vc, err)))) {
       } else if (file_e->kind != YKV_SCALAR || file_e->is_null) {
         st = fail(err, SCHEDOPT_EINVAL, file_e, 0, "%s: expected a file name", file_e->path);
-      } else if (!(path = resolve(base, file_e))) {
+      } else if (!(path = ykv_resolve(base, file_e))) {
         st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
       } else if ((st = schedopt_control_load_csv(c, path, tc, vc, err))) {
         prefix_at(err, file_e);
@@ -431,7 +328,7 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
     return fail(err, SCHEDOPT_EINVAL, me, 1, "%s: missing 'file' (a CSV loss log: step,lr,loss)", pre);
   if (e->kind != YKV_SCALAR || e->is_null)
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a file name", e->path);
-  if (!(c->file = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if (!(c->file = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   const char *name = NULL;
   const ykv_entry *ne = at(l, pre, "name");
   if (ne && (st = get_str(ne, &name, err))) return st;
@@ -499,10 +396,8 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
   memset(s, 0, sizeof *s);
   ykv_init(&s->l);
   schedopt_fit_options_default(&s->opts);
-  schedopt_status st = load_entries(&s->l, path, sets, nsets, err);
+  schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
   if (st) return st;
-  s->source = xstrdup(path);
-  s->base_dir = dir_of(path);
   ykv_list *l = &s->l;
   if ((st = check_keys(l, "", embedded ? dtop_keys : top_keys, err)) ||
       (st = check_keys(l, "fit", fit_keys, err)) ||
@@ -512,12 +407,7 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     return st;
   const ykv_entry *e;
   const char *str = NULL;
-  if ((e = ykv_get(l, "name"))) {
-    if ((st = get_str(e, &str, err))) return st;
-    s->name = xstrdup(str);
-  } else {
-    s->name = stem_of(path);
-  }
+  if ((st = spec_name(l, path, &s->name, err))) return st;
   /* fit: */
   schedopt_fit_options *o = &s->opts;
   double x, smooth = 1;
@@ -567,7 +457,7 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     return st;
   if (!embedded && (e = ykv_get(l, "output.dir"))) {
     if ((st = get_str(e, &str, err))) return st;
-    if (!(s->outdir = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(s->outdir = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   /* params: */
   const schedopt_surrogate_type *T = s->type;
@@ -784,7 +674,7 @@ static schedopt_status read_model(const ykv_list *l, const char *base_dir, const
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
                               "fit.json, or type: and params:)", path);
   if (e->kind == YKV_SCALAR && !e->is_null) {
-    if (!(*model_file = resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(*model_file = ykv_resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     if ((st = fitspec_read_result(*model_file, type, theta, boot, nboot, level, err))) {
       prefix_at(err, e);
       return st;
@@ -827,22 +717,15 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
   ykv_init(&s->l);
   s->level = 0.9;
   s->compare_start = NAN;
-  schedopt_status st = load_entries(&s->l, path, sets, nsets, err);
+  schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
   if (st) return st;
   ykv_list *l = &s->l;
-  s->source = xstrdup(path);
-  s->base_dir = dir_of(path);
   if ((st = check_keys(l, "", ptop_keys, err)) || (st = check_keys(l, "schedule", psched_keys, err)) ||
       (st = check_keys(l, "output", pout_keys, err)) || (st = check_keys(l, "compare", pcmp_keys, err)))
     return st;
   const ykv_entry *e;
   const char *str = NULL;
-  if ((e = ykv_get(l, "name"))) {
-    if ((st = get_str(e, &str, err))) return st;
-    s->name = xstrdup(str);
-  } else {
-    s->name = stem_of(path);
-  }
+  if ((st = spec_name(l, path, &s->name, err))) return st;
   /* model: a fit.json, or {type: ..., params: {...}} */
   if ((st = read_model(l, s->base_dir, path, &s->model_file, &s->type, s->theta, &s->boot,
                        &s->nboot, &s->level, err)))
@@ -878,7 +761,7 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
   double every = 1, start = -1;
   if ((e = ykv_get(l, "output.file"))) {
     if ((st = get_str(e, &str, err))) return st;
-    if (!(s->outfile = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(s->outfile = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &every, err))) return st;
   if ((e = ykv_get(l, "output.start")) && (st = get_range(e, 0, steps - 1, 1, &start, err))) return st;
@@ -918,7 +801,7 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
   }
   /* compare: an observed curve scored at the output steps it logs */
   if ((e = ykv_get(l, "compare.file"))) {
-    char *file = resolve(s->base_dir, e);
+    char *file = ykv_resolve(s->base_dir, e);
     if (!file) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     st = schedopt_losscurve_load_csv(&s->compare, file, NULL, err);
     free(file);
@@ -1005,10 +888,8 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
   s->maxeval = 3000;
   s->every = 1;
   s->format = -1;
-  schedopt_status st = load_entries(&s->l, path, sets, nsets, err);
+  schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
   if (st) return st;
-  s->source = xstrdup(path);
-  s->base_dir = dir_of(path);
   const ykv_list *l = &s->l;
   if ((st = check_keys(l, "", dtop_keys, err)) || (st = check_keys(l, "budget", dbudget_keys, err)) ||
       (st = check_keys(l, "lr", dlr_keys, err)) || (st = check_keys(l, "design", ddesign_keys, err)) ||
@@ -1016,12 +897,7 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
     return st;
   const ykv_entry *e;
   const char *str = NULL;
-  if ((e = ykv_get(l, "name"))) {
-    if ((st = get_str(e, &str, err))) return st;
-    s->name = xstrdup(str);
-  } else {
-    s->name = stem_of(path);
-  }
+  if ((st = spec_name(l, path, &s->name, err))) return st;
   /* the surrogate: fitted here (curves:), or given (model: FILE or a mapping) */
   if (ykv_get(l, "curves")) {
     if ((st = fitspec_load_ext(&s->fit, path, sets, nsets, 1, err))) return st;
@@ -1101,7 +977,7 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
   /* output */
   if ((e = ykv_get(l, "output.dir"))) {
     if ((st = get_str(e, &str, err))) return st;
-    if (!(s->outdir = resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(s->outdir = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
     return st;

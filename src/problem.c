@@ -163,34 +163,10 @@ static const char *const fsl_only[] = {"model.c_approx", "model.c_signal", "mode
  * Small helpers
  * ====================================================================== */
 
-static char *xstrdup(const char *s) {
-  if (!s) return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
+#define xstrdup ykv_strdup
 
 /* "<loc>: error: <msg>" for entry e (key position if key). */
-static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
-                            int key, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
-static schedopt_status fail(schedopt_error *err, schedopt_status code, const ykv_entry *e,
-                            int key, const char *fmt, ...) {
-  char loc[512], msg[SCHEDOPT_ERRMSG_LEN];
-  if (e)
-    ykv_loc(e, key, loc, sizeof loc);
-  else
-    snprintf(loc, sizeof loc, "problem");
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return schedopt_error_set(err, code, "%s: error: %s", loc, msg);
-}
+#define fail(err, code, e, key, ...) ykv_error((err), (code), (e), (key), "problem", __VA_ARGS__)
 
 /* Error without an entry: "<source>: error: <msg>". */
 static schedopt_status fail_src(schedopt_error *err, const schedopt_problem *p,
@@ -394,28 +370,8 @@ static schedopt_status load_text(schedopt_problem *p, const char *text, size_t l
   ykv_init(&l);
   schedopt_status st = ykv_parse(&l, text, len, name, NULL, 1, err);
   if (st) return st;
-  char *src = xstrdup(name), *dir = NULL, *stem = NULL;
-  if (path) {
-    const char *slash = strrchr(path, '/');
-    if (slash) {
-      size_t k = (size_t)(slash - path);
-      dir = malloc(k + 2);
-      if (dir) {
-        if (k == 0) k = 1; /* "/x.yaml" → "/" */
-        memcpy(dir, path, k);
-        dir[k] = '\0';
-      }
-    }
-    const char *base = slash ? slash + 1 : path;
-    stem = xstrdup(base);
-    if (stem) {
-      size_t k = strlen(stem);
-      if (k > 5 && !strcmp(stem + k - 5, ".yaml"))
-        stem[k - 5] = '\0';
-      else if (k > 4 && !strcmp(stem + k - 4, ".yml"))
-        stem[k - 4] = '\0';
-    }
-  }
+  char *src = xstrdup(name), *dir = path ? ykv_dir_of(path) : NULL,
+       *stem = path ? ykv_stem_of(path) : NULL;
   if (!src || (path && (!stem || (strrchr(path, '/') && !dir)))) {
     free(src);
     free(dir);
@@ -443,66 +399,6 @@ schedopt_status schedopt_problem_load_string(schedopt_problem *p, const char *te
   return load_text(p, text ? text : "", len, name ? name : "<string>", NULL, err);
 }
 
-schedopt_status problem_read_file(const char *path, char **text, size_t *len,
-                                  schedopt_error *err) {
-  *text = NULL;
-  *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path,
-                              strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = NULL;
-  schedopt_status st = SCHEDOPT_OK;
-  if (fseek(f, 0, SEEK_END) == 0) { /* a regular file over the limit: refused unread */
-    long size = ftell(f);
-    if (size > (long)YKV_MAX_BYTES)
-      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
-                              path, YKV_MAX_BYTES >> 20);
-    rewind(f);
-  }
-  clearerr(f);
-  if (!st && !(buf = malloc(cap + 1)))
-    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  while (!st) {
-    if (n == cap) {
-      if (cap > YKV_MAX_BYTES) {
-        st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
-                                "%s: error: the file is larger than %zu MiB", path,
-                                YKV_MAX_BYTES >> 20);
-        break;
-      }
-      char *nb = realloc(buf, 2 * cap + 1);
-      if (!nb) {
-        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory reading %s", path);
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t k = fread(buf + n, 1, cap - n, f);
-    n += k;
-    if (k == 0) {
-      if (ferror(f))
-        st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot read: %s", path,
-                                strerror(errno));
-      break;
-    }
-  }
-  fclose(f);
-  if (!st && n > YKV_MAX_BYTES)
-    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
-                            path, YKV_MAX_BYTES >> 20);
-  if (st) {
-    free(buf);
-    return st;
-  }
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return SCHEDOPT_OK;
-}
-
 schedopt_status problem_load_text(schedopt_problem *p, const char *text, size_t len,
                                   const char *path, schedopt_error *err) {
   return load_text(p, text, len, path, path, err);
@@ -514,7 +410,7 @@ schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_load_file: NULL");
   char *buf;
   size_t n;
-  schedopt_status st = problem_read_file(path, &buf, &n, err);
+  schedopt_status st = ykv_read_file(path, &buf, &n, err);
   if (!st) st = load_text(p, buf, n, path, path, err);
   free(buf);
   return st;
@@ -593,60 +489,11 @@ static int keep_model_key(const void *ctx, const char *k) {
 
 static void optimize_set_rules(ykv_list *l, const char *key, const char *scalar);
 
-schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment,
-                                     schedopt_error *err) {
-  if (!p || !assignment)
-    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_set: NULL");
-  const char *eq = strchr(assignment, '=');
-  if (!eq)
-    return schedopt_error_set(err, SCHEDOPT_EINVAL,
-                              "--set %s: error: expected KEY=VALUE (like model.b=2)",
-                              assignment);
-  /* the key, trimmed */
-  const char *k0 = assignment, *k1 = eq;
-  while (k0 < k1 && isspace((unsigned char)*k0)) k0++;
-  while (k1 > k0 && isspace((unsigned char)k1[-1])) k1--;
-  size_t klen = (size_t)(k1 - k0);
-  char key[512];
-  if (klen == 0 || klen >= sizeof key)
-    return schedopt_error_set(err, SCHEDOPT_EINVAL,
-                              "--set %s: error: expected KEY=VALUE with a dotted key "
-                              "(like model.b=2)", assignment);
-  memcpy(key, k0, klen);
-  key[klen] = '\0';
-  for (size_t i = 0; i < klen; i++) {
-    int bad = isspace((unsigned char)key[i]) || (key[i] == '.' && (i == 0 || i + 1 == klen ||
-                                                                   key[i + 1] == '.'));
-    if (bad)
-      return schedopt_error_set(err, SCHEDOPT_EINVAL,
-                                "--set %s: error: bad key '%s' (expected dotted names like "
-                                "controls.lr.peak)", assignment, key);
-  }
-  char source[SCHEDOPT_ERRMSG_LEN / 2];
-  snprintf(source, sizeof source, "--set %s", assignment);
-
-  const char *value = eq + 1;
-  ykv_list tmp;
-  ykv_init(&tmp);
-  schedopt_status st = ykv_parse(&tmp, value, strlen(value), source, key, 0, err);
-  if (st) return st;
-  for (size_t i = 0; i < tmp.n; i++) tmp.v[i].from_set = 1;
-
-  ykv_list *l = &p->entries;
-  /* A scalar or sequence at an ancestor path is replaced by the mapping. */
-  char anc[512];
-  for (size_t i = 0; i < klen; i++) {
-    if (key[i] != '.') continue;
-    memcpy(anc, key, i);
-    anc[i] = '\0';
-    size_t j = ykv_find(l, anc);
-    if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST)
-      ykv_remove(l, j);
-  }
-  ykv_remove_tree(l, key, 1);
-
-  /* Rules: one budget kind, one notation per model quantity, a new control
-   * or model type keeps only the file's keys it understands. */
+/* The --set rules of problem files (docs/yaml.md, "--set overrides"): one
+ * budget kind, one notation per model quantity, a new control or model type
+ * keeps only the file's keys it understands. */
+static void problem_set_rules(ykv_list *l, const char *key, const char *val, void *ctx) {
+  (void)ctx;
   for (int i = 0; i < 4; i++)
     if (!strcmp(key, budget_keys[i]))
       for (int j = 0; j < 4; j++)
@@ -663,37 +510,27 @@ schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment
     if (!strcmp(key, "sweep.values")) ykv_remove_tree(l, sweep_range[i], 1);
     if (!strcmp(key, sweep_range[i])) ykv_remove_tree(l, "sweep.values", 1);
   }
-  optimize_set_rules(l, key, tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR ? tmp.v[0].value : NULL);
-  if (tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR) {
-    const char *val = tmp.v[0].value;
-    if (ykv_depth(key) == 3 && !strncmp(key, "controls.", 9) &&
-        !strcmp(ykv_leaf(key), "type")) {
-      const schedopt_control_type *T = schedopt_control_type_find(val);
-      if (T) {
-        char ctl[512];
-        snprintf(ctl, sizeof ctl, "%.*s", (int)(klen - 5), key);
-        drop_file_keys(l, ctl, keep_control_key, T);
-      }
-    }
-    if (!strcmp(key, "model.type")) {
-      if (!strcmp(val, "fsl")) drop_file_keys(l, "model", keep_model_key, plrf_only);
-      if (!strcmp(val, "plrf")) drop_file_keys(l, "model", keep_model_key, fsl_only);
+  optimize_set_rules(l, key, val);
+  if (!val) return;
+  if (ykv_depth(key) == 3 && !strncmp(key, "controls.", 9) && !strcmp(ykv_leaf(key), "type")) {
+    const schedopt_control_type *T = schedopt_control_type_find(val);
+    if (T) {
+      char ctl[512];
+      snprintf(ctl, sizeof ctl, "%.*s", (int)(strlen(key) - 5), key);
+      drop_file_keys(l, ctl, keep_control_key, T);
     }
   }
+  if (!strcmp(key, "model.type")) {
+    if (!strcmp(val, "fsl")) drop_file_keys(l, "model", keep_model_key, plrf_only);
+    if (!strcmp(val, "plrf")) drop_file_keys(l, "model", keep_model_key, fsl_only);
+  }
+}
 
-  /* Missing ancestors become mappings. */
-  for (size_t i = 0; i < klen; i++) {
-    if (key[i] != '.') continue;
-    memcpy(anc, key, i);
-    anc[i] = '\0';
-    if (ykv_find(l, anc) == (size_t)-1 && (st = ykv_add_map(l, anc, source, err))) {
-      ykv_free(&tmp);
-      return st;
-    }
-    l->v[ykv_find(l, anc)].from_set = 1;
-  }
-  st = ykv_move(l, &tmp, err);
-  ykv_free(&tmp);
+schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment,
+                                     schedopt_error *err) {
+  if (!p || !assignment)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_set: NULL");
+  schedopt_status st = ykv_set(&p->entries, assignment, "model.b=2", problem_set_rules, NULL, err);
   if (!st) clear_built(p);
   return st;
 }
@@ -975,19 +812,6 @@ static schedopt_status validate_entries(const schedopt_problem *p, settings *S,
  * Controls
  * ====================================================================== */
 
-/* Join a table path to the YAML file's folder (file entries only). */
-static char *resolve_path(const schedopt_problem *p, const ykv_entry *e) {
-  const char *f = e->value;
-  if (e->from_set || !p->base_dir || f[0] == '/') return xstrdup(f);
-  size_t a = strlen(p->base_dir), b = strlen(f);
-  char *s = malloc(a + b + 2);
-  if (!s) return NULL;
-  memcpy(s, p->base_dir, a);
-  s[a] = '/';
-  memcpy(s + a + 1, f, b + 1);
-  return s;
-}
-
 static schedopt_status build_control_map(const schedopt_problem *p, const channel_info *ci,
                                          const ykv_entry *me, schedopt_control **out,
                                          schedopt_error *err) {
@@ -1100,7 +924,7 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
       st = fail(err, SCHEDOPT_EINVAL, tcol_e ? tcol_e : vcol_e, 1,
                 "%s: 't_column' and 'v_column' need 'file'", cp);
     else if (file_e) {
-      path = resolve_path(p, file_e);
+      path = ykv_resolve(p->base_dir, file_e);
       if (!path) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
       else if ((st = schedopt_control_load_csv(c, path, tcol_e ? tcol_e->value : "step",
                                                vcol_e ? vcol_e->value : ci->key, err)))

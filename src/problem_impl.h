@@ -40,10 +40,6 @@ struct schedopt_problem {
   char *export_loc; /* where output.export is */
 };
 
-/* The whole of a file (at most YKV_MAX_BYTES), NUL-terminated; *text is
- * malloc'ed.  Errors name the file. */
-schedopt_status problem_read_file(const char *path, char **text, size_t *len,
-                                  schedopt_error *err);
 /* Like schedopt_problem_load_string, but the text is the file `path` (its
  * name in messages, its folder for relative table files, its stem as the
  * default name). */

@@ -193,18 +193,14 @@ schedopt_status schedopt_sweep_load_file(schedopt_sweep **out, const char *path,
   *out = NULL;
   char *text = NULL;
   size_t len = 0;
-  schedopt_status st = problem_read_file(path, &text, &len, err);
+  schedopt_status st = ykv_read_file(path, &text, &len, err);
   if (st) return st;
   schedopt_sweep *s = NULL;
   schedopt_problem *p = NULL;
   schedopt_optimize_spec *spec = NULL;
-  for (size_t k = 0; k < nsets; k++) {
-    const char *eq = sets[k] ? strchr(sets[k], '=') : NULL;
-    if (!eq || eq == sets[k]) {
-      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "--set %s: error: expected KEY=VALUE",
-                              sets[k] ? sets[k] : "");
-      goto done;
-    }
+  for (size_t k = 0; k < nsets; k++) { /* is_sweep_set and the fingerprints need the keys */
+    char key[512];
+    if ((st = ykv_set_key(sets[k], "model.b=2", key, sizeof key, err))) goto done;
   }
   if ((st = read_spec(&s, text, len, path, sets, nsets, err))) goto done;
   s->text = text;

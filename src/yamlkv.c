@@ -1,6 +1,8 @@
 /* yamlkv.c — YAML text → flat list of dotted-path entries (see yamlkv.h). */
 #include "yamlkv.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,11 +12,48 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *xstrdup(const char *s) {
+char *ykv_strdup(const char *s) {
+  if (!s) return NULL;
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
   if (d) memcpy(d, s, n);
   return d;
+}
+#define xstrdup ykv_strdup
+
+char *ykv_dir_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return NULL;
+  size_t k = (size_t)(slash - path);
+  if (k == 0) k = 1; /* "/x.yaml" → "/" */
+  char *d = malloc(k + 1);
+  if (d) {
+    memcpy(d, path, k);
+    d[k] = '\0';
+  }
+  return d;
+}
+
+char *ykv_stem_of(const char *path) {
+  const char *b = strrchr(path, '/');
+  char *s = xstrdup(b ? b + 1 : path);
+  if (!s) return NULL;
+  size_t k = strlen(s);
+  if (k > 5 && !strcmp(s + k - 5, ".yaml")) s[k - 5] = '\0';
+  else if (k > 4 && !strcmp(s + k - 4, ".yml")) s[k - 4] = '\0';
+  return s;
+}
+
+char *ykv_resolve(const char *base, const ykv_entry *e) {
+  const char *f = e->value;
+  if (e->from_set || !base || f[0] == '/') return xstrdup(f);
+  size_t a = strlen(base), b = strlen(f);
+  char *s = malloc(a + b + 2);
+  if (!s) return NULL;
+  memcpy(s, base, a);
+  s[a] = '/';
+  memcpy(s + a + 1, f, b + 1);
+  return s;
 }
 
 static char *join_path(const char *prefix, const char *key) {
@@ -157,6 +196,146 @@ void ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap) {
     snprintf(buf, cap, "%s", e->source);
 }
 
+schedopt_status ykv_verror(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+                           int key, const char *nowhere, const char *fmt, va_list ap) {
+  char loc[512], msg[SCHEDOPT_ERRMSG_LEN];
+  if (e)
+    ykv_loc(e, key, loc, sizeof loc);
+  else
+    snprintf(loc, sizeof loc, "%s", nowhere ? nowhere : "input");
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  return schedopt_error_set(err, code, "%s: error: %s", loc, msg);
+}
+
+schedopt_status ykv_error(schedopt_error *err, schedopt_status code, const ykv_entry *e, int key,
+                          const char *nowhere, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  schedopt_status st = ykv_verror(err, code, e, key, nowhere, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
+schedopt_status ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err) {
+  *text = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path,
+                              strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = NULL;
+  schedopt_status st = SCHEDOPT_OK;
+  if (fseek(f, 0, SEEK_END) == 0) { /* a regular file over the limit: refused unread */
+    long size = ftell(f);
+    if (size > (long)YKV_MAX_BYTES)
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
+                              path, YKV_MAX_BYTES >> 20);
+    rewind(f);
+  }
+  clearerr(f);
+  if (!st && !(buf = malloc(cap + 1)))
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  while (!st) {
+    if (n == cap) {
+      if (cap > YKV_MAX_BYTES) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                                "%s: error: the file is larger than %zu MiB", path,
+                                YKV_MAX_BYTES >> 20);
+        break;
+      }
+      char *nb = realloc(buf, 2 * cap + 1);
+      if (!nb) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory reading %s", path);
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t k = fread(buf + n, 1, cap - n, f);
+    n += k;
+    if (k == 0) {
+      if (ferror(f))
+        st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot read: %s", path,
+                                strerror(errno));
+      break;
+    }
+  }
+  fclose(f);
+  if (!st && n > YKV_MAX_BYTES)
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
+                            path, YKV_MAX_BYTES >> 20);
+  if (st) {
+    free(buf);
+    return st;
+  }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,
+                            schedopt_error *err) {
+  const char *eq = assignment ? strchr(assignment, '=') : NULL;
+  if (!eq)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "--set %s: error: expected KEY=VALUE (like %s)",
+                              assignment ? assignment : "", example);
+  const char *k0 = assignment, *k1 = eq;
+  while (k0 < k1 && isspace((unsigned char)*k0)) k0++;
+  while (k1 > k0 && isspace((unsigned char)k1[-1])) k1--;
+  size_t klen = (size_t)(k1 - k0);
+  if (klen == 0 || klen >= cap)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "--set %s: error: expected KEY=VALUE with a dotted key (like %s)",
+                              assignment, example);
+  memcpy(key, k0, klen);
+  key[klen] = '\0';
+  for (size_t i = 0; i < klen; i++)
+    if (isspace((unsigned char)key[i]) ||
+        (key[i] == '.' && (i == 0 || i + 1 == klen || key[i + 1] == '.')))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "--set %s: error: bad key '%s' (expected dotted names like %s)",
+                                assignment, key, example);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status ykv_set(ykv_list *l, const char *assignment, const char *example,
+                        ykv_set_rules rules, void *ctx, schedopt_error *err) {
+  char key[512], source[SCHEDOPT_ERRMSG_LEN / 2];
+  schedopt_status st = ykv_set_key(assignment, example, key, sizeof key, err);
+  if (st) return st;
+  snprintf(source, sizeof source, "--set %s", assignment);
+  const char *value = strchr(assignment, '=') + 1;
+  ykv_list tmp;
+  ykv_init(&tmp);
+  if ((st = ykv_parse(&tmp, value, strlen(value), source, key, 0, err))) return st;
+  for (size_t i = 0; i < tmp.n; i++) tmp.v[i].from_set = 1;
+  /* a scalar or sequence at an ancestor gives way to the new keys */
+  const size_t klen = strlen(key);
+  char anc[512];
+  for (size_t i = 0; i < klen; i++) {
+    if (key[i] != '.') continue;
+    memcpy(anc, key, i);
+    anc[i] = '\0';
+    size_t j = ykv_find(l, anc);
+    if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST) ykv_remove(l, j);
+  }
+  ykv_remove_tree(l, key, 1);
+  if (rules) rules(l, key, tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR ? tmp.v[0].value : NULL, ctx);
+  /* missing ancestors become mappings */
+  for (size_t i = 0; i < klen && !st; i++) {
+    if (key[i] != '.') continue;
+    memcpy(anc, key, i);
+    anc[i] = '\0';
+    if (ykv_find(l, anc) == (size_t)-1 && !(st = ykv_add_map(l, anc, source, err)))
+      l->v[l->n - 1].from_set = 1;
+  }
+  if (!st) st = ykv_move(l, &tmp, err);
+  ykv_free(&tmp);
+  return st;
+}
+
 void ykv_describe(const ykv_entry *e, char *buf, size_t cap) {
   switch (e->kind) {
   case YKV_SCALAR:
@@ -286,6 +465,20 @@ static schedopt_status new_entry(parse_state *st, char *path, ykv_kind kind,
   }
   *idx = st->out.n - 1;
   if (!hash_insert(st, *idx)) return nomem(st);
+  return SCHEDOPT_OK;
+}
+
+/* A scalar entry holding `text` (plain: not quoted). */
+static schedopt_status scalar_entry(parse_state *st, char *path, const yaml_event_t *ev,
+                                    int key_line, int key_col, const char *text, int plain) {
+  size_t idx;
+  schedopt_status rc = new_entry(st, path, YKV_SCALAR, ev->start_mark, key_line, key_col, &idx);
+  if (rc) return rc;
+  ykv_entry *e = &st->out.v[idx];
+  e->value = xstrdup(text);
+  if (!e->value) return nomem(st);
+  e->is_null = plain && text_is_null(text);
+  e->quoted = !plain;
   return SCHEDOPT_OK;
 }
 
@@ -419,16 +612,7 @@ static schedopt_status on_scalar(parse_state *st, const yaml_event_t *ev) {
     }
     char *path = xstrdup(st->root);
     if (!path) return nomem(st);
-    size_t idx;
-    schedopt_status rc =
-        new_entry(st, path, YKV_SCALAR, ev->start_mark, 0, 0, &idx);
-    if (rc) return rc;
-    ykv_entry *e = &st->out.v[idx];
-    e->value = xstrdup(text);
-    if (!e->value) return nomem(st);
-    e->is_null = plain && text_is_null(text);
-    e->quoted = !plain;
-    return SCHEDOPT_OK;
+    return scalar_entry(st, path, ev, 0, 0, text, plain);
   }
 
   frame *f = &st->stack[st->depth - 1];
@@ -487,15 +671,7 @@ static schedopt_status on_scalar(parse_state *st, const yaml_event_t *ev) {
     c->n++;
     return SCHEDOPT_OK;
   }
-  size_t idx;
-  rc = new_entry(st, path, YKV_SCALAR, ev->start_mark, kl, kc, &idx);
-  if (rc) return rc;
-  ykv_entry *e = &st->out.v[idx];
-  e->value = xstrdup(text);
-  if (!e->value) return nomem(st);
-  e->is_null = plain && text_is_null(text);
-  e->quoted = !plain;
-  return SCHEDOPT_OK;
+  return scalar_entry(st, path, ev, kl, kc, text, plain);
 }
 
 static schedopt_status on_start(parse_state *st, const yaml_event_t *ev) {

@@ -15,6 +15,7 @@
 #ifndef SCHEDOPT_YAMLKV_H
 #define SCHEDOPT_YAMLKV_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include "schedopt/error.h"
 
@@ -85,6 +86,48 @@ const char *ykv_leaf(const char *path);
 /* "source:line:col" (value position), or "source" when the line is unknown.
  * key != 0 uses the key position. */
 void ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap);
+
+/* "<loc>: error: <msg>" into err, the location of e (its key's with key != 0)
+ * or `nowhere` when e is NULL; returns code. */
+schedopt_status ykv_error(schedopt_error *err, schedopt_status code, const ykv_entry *e, int key,
+                          const char *nowhere, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+schedopt_status ykv_verror(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+                           int key, const char *nowhere, const char *fmt, va_list ap);
+
+/* strdup (NULL for NULL or out of memory). */
+char *ykv_strdup(const char *s);
+/* The folder of a file name ("a/b.yaml" → "a", "/b.yaml" → "/"), NULL without
+ * a '/' (or out of memory); its name without folder and .yaml/.yml. */
+char *ykv_dir_of(const char *path);
+char *ykv_stem_of(const char *path);
+/* A file name given by entry e joined to `base` (the YAML file's folder):
+ * as written when absolute, from a --set override (relative to the current
+ * folder) or base is NULL.  malloc'ed; NULL when out of memory. */
+char *ykv_resolve(const char *base, const ykv_entry *e);
+
+/* A whole text file (malloc'ed, NUL-terminated) of at most YKV_MAX_BYTES (a
+ * larger regular file is refused unread: SCHEDOPT_ENOMEM); "path: error: ..."
+ * messages. */
+schedopt_status ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err);
+
+/* --set overrides "KEY=VALUE" (VALUE a YAML scalar or flow collection).
+ * ykv_set_key checks the assignment and copies its key (spaces around it
+ * trimmed; dotted names, no empty component) into key[cap]; `example` (like
+ * "model.b=2") is quoted in the messages.  ykv_set applies it to l: the value
+ * is parsed at `key` (entries marked from_set, source "--set KEY=VALUE",
+ * no positions) and replaces the key and everything below it; a scalar or
+ * sequence at an ancestor gives way; rules (may be NULL) may then remove
+ * more (the new value passed when it is one scalar, else NULL); missing
+ * ancestors become mappings; the new entries go last. */
+typedef void (*ykv_set_rules)(ykv_list *l, const char *key, const char *scalar, void *ctx);
+schedopt_status ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,
+                            schedopt_error *err);
+schedopt_status ykv_set(ykv_list *l, const char *assignment, const char *example,
+                        ykv_set_rules rules, void *ctx, schedopt_error *err);
 
 /* Short description of what an entry holds, for type errors:
  * "'abc'", "an empty value", "a sequence", "a mapping". */

@@ -250,16 +250,20 @@ static void cli(void) {
     CHECK_MSG(access(bd, F_OK) != 0, "%s: output folder created", bad[i].set);
   }
   /* a model given inline: no fit; 'fit:' without curves is refused */
-  const char *spec = test_write_tmp("inline.yaml",
-                                    "model: {type: mpl, params: {L0: 2.6514477, A: 0.60115152, "
-                                    "alpha: 0.45295811, B: 437.9464276, C: 2.13245612, beta: "
-                                    "0.59785199, gamma: 0.65523644}}\n"
-                                    "budget: {steps: 24000}\n"
+#define MPL_INLINE                                                                          \
+  "model: {type: mpl, params: {L0: 2.6514477, A: 0.60115152, alpha: 0.45295811, B: "         \
+  "437.9464276, C: 2.13245612, beta: 0.59785199, gamma: 0.65523644}}\n"
+  const char *spec = test_write_tmp("inline.yaml", MPL_INLINE "budget: {steps: 24000}\n"
                                     "lr: {peak: 3.0e-4, floor: 1.0e-10, warmup: 2160}\n"
                                     "design: {parametrization: wsd}\n");
   snprintf(args, sizeof args, "design '%s'", spec);
   rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 0 && strstr(out, "design     wsd: decay over the last"), "exit %d: %s", rc, out);
+  /* a section only --set gives (no budget: in the file) */
+  spec = test_write_tmp("nobudget.yaml", MPL_INLINE "lr: {peak: 3.0e-4}\n");
+  snprintf(args, sizeof args, "design '%s' --set budget.steps=500 --set design.knots=8", spec);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0 && strstr(out, "budget     500 steps"), "exit %d: %s", rc, out);
   spec = test_write_tmp("fitnocurves.yaml", "model: mpl\nfit: {starts: 2}\nbudget: {steps: 100}\n"
                                             "lr: {peak: 1.0e-3}\n");
   snprintf(args, sizeof args, "design '%s'", spec);
