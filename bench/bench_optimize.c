@@ -3,13 +3,19 @@
  * η ≤ 1), LD_LBFGS with adjoint gradients on the matched ODE (cvodes), from
  * the WSD schedule (peak 1, 20 % linear anneal) to convergence (the default
  * tolerances: curvature-preconditioned runs of 25 evaluations until one
- * improves L_T by less than rtol·L_T).  Prints the optimizer's evaluations,
+ * improves L_T by less than rtol·L_T; first a 32-knot stage and the loose
+ * tolerance 1e-5, see optimize.h).  Prints the optimizer's evaluations,
  * gradient calls, final loss
  * and time, and the optimum's final loss under the exact per-step recursion
  * (the target for bench_paper_gd, which optimizes the recursion directly).
  *
- *   bench_optimize [T (1e6)] [knots (256)] [N (1000)] [b (5)]
- */
+ *   bench_optimize [--trace] [--reference] [T (1e6)] [knots (256)] [N (1000)] [b (5)]
+ *
+ * --trace prints every evaluation: count, process CPU seconds, best L_T.
+ * --reference also runs the long reference for the convergence check: from
+ * the same start, the integrator at rtol 1e-8, one stage (no coarse knots,
+ * no loose tolerance), runs of 100 evaluations, until a run gains less than
+ * 1e-8·L_T; it prints how far the default run's L_T lies above it. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +56,30 @@ static schedopt_problem *problem(double T, long N, double b, const char *dyn) {
   return p;
 }
 
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int trace(void *ctx, const char *stage, long evals, double best_J, double seconds) {
+  (void)seconds;
+  printf("  trace %s %ld %.3f %.10f\n", stage, evals, cpu_now() - *(const double *)ctx, best_J);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  int tr = 0, ref = 0;
+  for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
+    if (!strcmp(argv[1], "--trace"))
+      tr = 1;
+    else if (!strcmp(argv[1], "--reference"))
+      ref = 1;
+    else {
+      fprintf(stderr, "bench_optimize: unknown option %s\n", argv[1]);
+      return 2;
+    }
+  }
   const double T = argc > 1 ? atof(argv[1]) : 1e6;
   const size_t K = argc > 2 ? (size_t)atol(argv[2]) : 256;
   const long N = argc > 3 ? atol(argv[3]) : 1000;
@@ -79,6 +108,8 @@ int main(int argc, char **argv) {
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
   schedopt_opt_result res;
+  double cpu0 = cpu_now();
+  if (tr) set.progress = trace, set.progress_ctx = &cpu0;
   const double t0 = now();
   const clock_t c0 = clock();
   OK(schedopt_design_optimize(d, it, &obj, &set, x0, &res, &err));
@@ -94,6 +125,23 @@ int main(int argc, char **argv) {
   printf("  work       %ld evaluations, %ld gradient calls, %.2f s wall, %.2f s CPU (one "
          "thread)\n",
          res.evals, res.grad_evals, secs, cpu);
+  if (ref) {
+    schedopt_optimizer_settings rs = set;
+    rs.continuation = 0;
+    rs.loose_rtol = 0;
+    rs.rescale_every = 100;
+    rs.progress = NULL;
+    schedopt_opt_result rr;
+    OK(schedopt_integrator_set_tolerances(it, 1e-8, atol, &err));
+    const clock_t r0 = clock();
+    OK(schedopt_design_optimize(d, it, &obj, &rs, x0, &rr, &err));
+    printf("  reference  L_T = %.10f (rtol 1e-8, one stage, runs of 100: %ld evaluations, "
+           "%.1f s CPU); optimum - reference = %.3g (%.2g relative)\n",
+           rr.J, rr.evals, (double)(clock() - r0) / CLOCKS_PER_SEC, res.J - rr.J,
+           (res.J - rr.J) / rr.J);
+    schedopt_opt_result_free(&rr);
+    OK(schedopt_integrator_set_tolerances(it, rtol, atol, &err));
+  }
   /* the optimum under the exact recursion: the target for bench_paper_gd */
   const schedopt_schedule *sopt;
   OK(schedopt_design_apply(d, res.x, &sopt, &err));

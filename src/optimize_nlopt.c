@@ -52,6 +52,8 @@ void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s) {
   s->floor = NAN;
   s->precondition = 1;
   s->rescale_every = 25;
+  s->continuation = 32;
+  s->loose_rtol = 1e-5;
 }
 
 void schedopt_opt_result_free(schedopt_opt_result *r) {
@@ -89,6 +91,15 @@ static uint64_t splitmix(uint64_t *s) {
   return z ^ (z >> 31);
 }
 
+/* Preconditioned runs: a run ends after PATIENCE evaluations without a gain
+ * above 1 % of the stop threshold (a line search failing in the objective's
+ * noise would otherwise spend a dozen more); the loose tolerance gives way
+ * to rtol when a run gains less than LOOSE_SWITCH stop thresholds; the
+ * coarse stage of the continuation runs at most COARSE_RUNS runs. */
+#define PATIENCE 8
+#define LOOSE_SWITCH 4.0
+#define COARSE_RUNS 3
+
 typedef struct run_ctx {
   schedopt_design *d;
   schedopt_integrator *it;
@@ -111,6 +122,12 @@ typedef struct run_ctx {
   int stalled;           /* preconditioned runs stopped gaining (converged to accuracy) */
   long start_evals;      /* evaluations at the start of the current start */
   int improved;          /* the current start improved best_J */
+  int tol_changed;       /* the integrator runs at loose_rtol (restored on exit) */
+  long patience;         /* a run ends after this many evaluations without a gain (0: off) */
+  long last_gain;        /* evaluation count at the last gain */
+  double gain_ref, gain_eps; /* best J then, and the least gain that counts */
+  double rtol0, atol0;   /* its own tolerances */
+  double *tight_x, tight_J; /* the best point before the loose runs (J at rtol) */
   schedopt_status st;    /* a fatal error inside the objective */
   schedopt_error *err;
 } run_ctx;
@@ -158,6 +175,10 @@ static double evaluate(run_ctx *c, const double *x, double *gJ) {
     c->best_J = J;
     memcpy(c->best_x, x, schedopt_design_size(c->d) * sizeof *x);
     c->improved = 1;
+    if (J < c->gain_ref - c->gain_eps) { /* a gain beyond the objective's noise */
+      c->last_gain = c->evals;
+      c->gain_ref = J;
+    }
     c->have_h = c->precond && gJ;
     if (c->have_h) memcpy(c->best_h, c->hx, schedopt_design_size(c->d) * sizeof *x);
   }
@@ -177,6 +198,16 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
   run_ctx *c = data;
   const double *s = c->sc;
   double *x = c->xs;
+  if (c->patience > 0 && c->evals - c->last_gain >= c->patience) {
+    /* End the run: LD_LBFGS checks the stop flag only between iterations and
+     * keeps evaluating inside a failing line search, so answer without
+     * evaluating with a point it accepts (f below the best, ∇f = 0).  The
+     * best point is tracked by `evaluate`, not taken from NLopt. */
+    nlopt_force_stop(c->opt);
+    if (grad) memset(grad, 0, n * sizeof *grad);
+    const double ex = c->best_J - c->floor;
+    return (ex > 1e-300 ? log(ex) : log(1e-300)) - 1;
+  }
   for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
   double J = evaluate(c, x, grad);
   if (c->st) {
@@ -238,6 +269,26 @@ static void set_scaling(run_ctx *c) {
   }
 }
 
+/* Back from loose_rtol to the integrator's own tolerances: the best point's
+ * J (and curvature, with `grad`) at rtol replaces its loose value; if that
+ * is worse than the best before the loose runs (evaluated at rtol), that
+ * point is the best again.  Nonzero on a fatal error. */
+static int tighten(run_ctx *c, double rtol, double atol, int grad) {
+  const size_t n = schedopt_design_size(c->d);
+  schedopt_integrator_set_tolerances(c->it, rtol, atol, NULL);
+  c->tol_changed = 0;
+  memcpy(c->xs, c->best_x, n * sizeof *c->xs);
+  c->best_J = HUGE_VAL;
+  evaluate(c, c->xs, grad ? c->gs : NULL);
+  if (c->st) return 1;
+  if (c->tight_J < c->best_J) {
+    c->best_J = c->tight_J;
+    memcpy(c->best_x, c->tight_x, n * sizeof *c->best_x);
+    c->have_h = 0; /* the next scaling is the design's (rare: the loose runs gained nothing) */
+  }
+  return 0;
+}
+
 /* Golden section in 1-D: 11-point grid over [lo, hi], then the best cell. */
 static int golden(run_ctx *c, double lo, double hi, double x0, long maxeval, double xtol) {
   const int G = 11;
@@ -276,6 +327,66 @@ static int golden(run_ctx *c, double lo, double hi, double x0, long maxeval, dou
     }
   }
   return NLOPT_XTOL_REACHED;
+}
+
+/* Continuation in the knots: the design with every free-form channel of more
+ * than 2·Kc knots cut to Kc knots (same placement rule and settings), or
+ * NULL when no channel qualifies or the coarse design cannot be built. */
+static schedopt_design *coarse_design(const schedopt_design *d, size_t Kc) {
+  int any = 0;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
+    any |= d->ch[ch] && d->ch[ch]->p.type == schedopt_parametrization_freeform &&
+           d->ch[ch]->p.knots > 2 * Kc;
+  if (!any || Kc < SCHEDOPT_FREEFORM_MINKNOTS) return NULL;
+  schedopt_design *dc = NULL;
+  if (schedopt_design_alloc(&dc, d->base, NULL)) return NULL;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    if (!d->ch[ch]) continue;
+    schedopt_channel_param p = d->ch[ch]->p;
+    if (p.type == schedopt_parametrization_freeform && p.knots > 2 * Kc) p.knots = Kc;
+    if (schedopt_design_set_channel(dc, (schedopt_channel)ch, &p, NULL)) {
+      schedopt_design_free(dc);
+      return NULL;
+    }
+  }
+  return dc;
+}
+
+/* The coarse stage: optimize dc from x0 (a point of d) for at most `budget`
+ * evaluations and write its optimum, sampled at d's knots, to x1.  Returns
+ * the evaluations spent (0: nothing to report in x1); a solver error is
+ * fatal (st). */
+static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integrator *it,
+                         const schedopt_objective *obj, const schedopt_optimizer_settings *set,
+                         double floor, long budget, const double *x0, double *x1,
+                         long *gevals, schedopt_status *st, schedopt_error *err) {
+  const schedopt_schedule *s;
+  const size_t nc = schedopt_design_size(dc);
+  double *xc = malloc(nc * sizeof *xc);
+  long evals = 0;
+  *st = SCHEDOPT_OK;
+  if (!xc) {
+    *st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    return 0;
+  }
+  schedopt_optimizer_settings sc = *set;
+  sc.continuation = 0;
+  sc.loose_rtol = 0; /* the caller set the integrator's tolerance */
+  sc.starts = 1;
+  sc.floor = floor;
+  sc.maxeval = set->maxeval > 0 && set->maxeval < budget ? set->maxeval : budget;
+  schedopt_opt_result rc;
+  if (!(*st = schedopt_design_apply(d, x0, &s, err)) &&
+      !(*st = schedopt_design_project(dc, s, xc, err)) &&
+      !(*st = schedopt_design_optimize(dc, it, obj, &sc, xc, &rc, err))) {
+    evals = rc.evals;
+    *gevals = rc.grad_evals;
+    if (!(*st = schedopt_design_apply(dc, rc.x, &s, err)))
+      *st = schedopt_design_project(d, s, x1, err);
+    schedopt_opt_result_free(&rc);
+  }
+  free(xc);
+  return *st ? 0 : evals;
 }
 
 schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator *it,
@@ -320,9 +431,11 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   c.sc = malloc(n * sizeof *c.sc);
   c.hx = malloc(n * sizeof *c.hx);
   c.best_h = malloc(n * sizeof *c.best_h);
+  c.tight_x = malloc(n * sizeof *c.tight_x);
   c.cap = capped ? set.max_steps : 0;
   schedopt_status st = SCHEDOPT_OK;
-  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs || !c.sc || !c.hx || !c.best_h) {
+  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs || !c.sc || !c.hx || !c.best_h ||
+      !c.tight_x) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
@@ -333,6 +446,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
     goto done;
   for (size_t i = 0; i < n; i++) x0[i] = fmin(hi[i], fmax(lo[i], x0[i]));
   c.d = d, c.it = it, c.obj = obj, c.set = &set, c.alg = alg, c.err = err;
+  schedopt_integrator_get_tolerances(it, &c.rtol0, &c.atol0);
   c.best_J = HUGE_VAL;
   c.t0 = opt_now();
   c.floor = set.floor;
@@ -351,6 +465,39 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   if (c.st) {
     st = c.st;
     goto done;
+  }
+  /* Continuation: fine knots resolve the schedule's detail, but the optimizer
+   * converges slowly on its long-wavelength shape (where the anneal starts,
+   * its overall curvature), whose modes couple many knots through the state.
+   * A few runs on Kc knots find that shape at a fraction of the evaluations;
+   * their optimum sampled at the fine knots starts the fine stage (kept only
+   * if it beats x0). */
+  if (c.precond && !capped && set.continuation > 0) {
+    schedopt_design *dc = coarse_design(d, set.continuation);
+    if (dc) {
+      const long seg = set.rescale_every > 0 ? set.rescale_every : 25;
+      long ge = 0;
+      /* the coarse stage runs at loose_rtol throughout (its stop rule too):
+       * it only finds a start */
+      if (schedopt_integrator_get_type(it) == schedopt_integrator_cvodes &&
+          set.loose_rtol > c.rtol0)
+        schedopt_integrator_set_tolerances(it, set.loose_rtol, c.atol0, NULL);
+      long ev = coarse_stage(d, dc, it, obj, &set, c.floor, COARSE_RUNS * seg, x0, x, &ge, &st, err);
+      schedopt_integrator_set_tolerances(it, c.rtol0, c.atol0, NULL);
+      schedopt_design_free(dc);
+      if (st) goto done;
+      if (ev > 0) {
+        c.evals += ev;
+        c.gevals += ge;
+        for (size_t i = 0; i < n; i++) x[i] = fmin(hi[i], fmax(lo[i], x[i]));
+        const double J1 = evaluate(&c, x, c.gs);
+        if (c.st) {
+          st = c.st;
+          goto done;
+        }
+        if (J1 < res->J_start) memcpy(x0, x, n * sizeof *x0);
+      }
+    }
   }
   size_t starts = set.starts ? set.starts : 1;
   uint64_t seed = (uint64_t)set.seed;
@@ -410,17 +557,40 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       double rtol = 0, atol_ = 0;
       if (schedopt_integrator_get_type(it) == schedopt_integrator_cvodes)
         schedopt_integrator_get_tolerances(it, &rtol, &atol_);
+      /* Loose tolerance first (the first start only): runs far from the
+       * optimum need neither J nor ∇J to rtol.  Once a run gains less than
+       * LOOSE_SWITCH times the stop threshold, the integrator returns to rtol
+       * and the best point is evaluated again (`tighten`); the stop rule
+       * applies from there. */
+      int loose = k == 0 && seg && rtol > 0 && set.loose_rtol > rtol;
+      if (loose) {
+        memcpy(c.tight_x, c.best_x, n * sizeof *c.tight_x);
+        c.tight_J = c.best_J;
+        schedopt_integrator_set_tolerances(it, set.loose_rtol, atol_, NULL);
+        c.tol_changed = 1;
+      }
       for (int restart = 0;;) {
         double f, before = c.best_J;
         long left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
         if (seg) nlopt_set_maxeval(c.opt, (int)(seg < left_ev ? seg : left_ev));
+        c.patience = seg ? PATIENCE : 0;
+        c.last_gain = c.evals;
+        c.gain_ref = c.best_J;
+        c.gain_eps = 1e-2 * rtol * fabs(c.best_J);
+        nlopt_set_force_stop(c.opt, 0);
         code = nlopt_optimize(c.opt, x, &f);
+        c.patience = 0;
         if (c.st || !alg->gradient) break;
         const double gain = before - c.best_J;
         if (seg) {
           left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
           if (code == NLOPT_MAXEVAL_REACHED && left_ev <= 0) break;
-          if (!(gain > fmax(rtol * fabs(c.best_J), fmax(set.ftol_rel, 1e-12) * (before - c.floor)))) {
+          const double thr =
+              fmax(rtol * fabs(c.best_J), fmax(set.ftol_rel, 1e-12) * (before - c.floor));
+          if (loose && !(gain > LOOSE_SWITCH * thr)) {
+            loose = 0;
+            if (tighten(&c, rtol, atol_, 1)) break;
+          } else if (!(gain > thr)) {
             c.stalled = 1; /* the last run gained less than the objective's accuracy */
             break;
           }
@@ -443,6 +613,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       }
       nlopt_destroy(c.opt);
       c.opt = NULL;
+      if (c.tol_changed && !c.st) tighten(&c, rtol, atol_, 0); /* stopped while loose */
     }
     if (c.st) {
       st = c.st;
@@ -488,6 +659,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   /* leave the design at the optimum */
   st = schedopt_design_apply(d, res->x, NULL, err);
 done:
+  if (c.tol_changed) schedopt_integrator_set_tolerances(it, c.rtol0, c.atol0, NULL);
   res->seconds = opt_now() - c.t0;
   if (c.opt) nlopt_destroy(c.opt);
   free(lo);
@@ -500,6 +672,7 @@ done:
   free(c.sc);
   free(c.hx);
   free(c.best_h);
+  free(c.tight_x);
   if (st) schedopt_opt_result_free(res);
   return st;
 }

@@ -3,6 +3,8 @@
  *    L_T = ρ(η)^T with ρ = (1 − ηλ)² + 2η²λ²/B (the matched ODE exp((ρ−1)T)),
  *    minimized by η* = 1/(λ(1 + 2/B)), found by every algorithm;
  *  - multi-start is deterministic;
+ *  - staged runs (coarse knots, loose tolerance) report J at rtol and match
+ *    the single-stage optimum;
  *  - the optimum is never worse than a baseline the design contains (easy and
  *    hard phase, N = 100, T = 1000; freeform and family designs);
  *  - shapes: hard phase (a = 3.5, b = 5, N = 200, T = 2000, B = 5, η ≤ 1)
@@ -187,6 +189,74 @@ static void test_multistart(void) {
   schedopt_model_free(m);
 }
 
+/* ---- staged runs: continuation in the knots, loose tolerance first --------------- */
+
+/* Hard phase, N = 200, T = 2000, cvodes at rtol 1e-6, free-form 128 knots
+ * (more than 2·32: the 32-knot coarse stage applies): the staged optimizer
+ * returns J at the integrator's own tolerance (equal to a fresh evaluation of
+ * its x), leaves those tolerances in place, and is as good as the single-
+ * stage run to the objective's accuracy. */
+static void test_stages(void) {
+  schedopt_plrf_params pp;
+  schedopt_plrf_params_default(&pp);
+  pp.a = 3.5;
+  pp.b = 5;
+  pp.N = 200;
+  pp.sigma2 = 0.25;
+  pp.split = 0;
+  schedopt_model *m = NULL;
+  OK(schedopt_model_alloc(&m, schedopt_model_plrf, &pp, &err));
+  schedopt_schedule *s = NULL;
+  OK(schedopt_schedule_alloc(&s, SCHEDOPT_CLOCK_STEPS, 2000, 1, &err));
+  schedopt_control *w = NULL, *bt = constant(5);
+  OK(schedopt_control_alloc(&w, schedopt_control_wsd, &err));
+  OK(schedopt_control_set(w, "peak", 1.0, &err));
+  OK(schedopt_control_set(w, "decay_frac", 0.2, &err));
+  OK(schedopt_schedule_set(s, SCHEDOPT_LR, w, &err));
+  OK(schedopt_schedule_set(s, SCHEDOPT_BATCH, bt, &err));
+  schedopt_channel_param p;
+  schedopt_channel_param_default(&p);
+  p.type = schedopt_parametrization_freeform;
+  p.knots = 128;
+  p.hi = 1;
+  schedopt_integrator *it = NULL;
+  OK(schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, m, &err));
+  OK(schedopt_integrator_set_tolerances(it, 1e-6, 1e-10, &err));
+  schedopt_design *d = NULL;
+  OK(schedopt_design_alloc(&d, s, &err));
+  OK(schedopt_design_set_channel(d, SCHEDOPT_LR, &p, &err));
+  schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
+  schedopt_optimizer_settings set;
+  schedopt_optimizer_settings_default(&set);
+  CHECK(set.continuation == 32 && set.loose_rtol == 1e-5);
+  schedopt_opt_result staged, single;
+  OK(schedopt_design_optimize(d, it, &obj, &set, NULL, &staged, &err));
+  double rtol, atol;
+  schedopt_integrator_get_tolerances(it, &rtol, &atol);
+  CHECK(rtol == 1e-6 && atol == 1e-10);
+  const size_t n = schedopt_design_size(d);
+  double J, *g = malloc(n * sizeof *g);
+  OK(schedopt_design_eval(d, it, &obj, staged.x, &J, g, &err));
+  CHECK_CLOSE(J, staged.J, 1e-13, 0); /* the reported J is at rtol, not the loose one */
+  CHECK(staged.J < staged.J_start);
+  CHECK(!strcmp(staged.code_name, "FTOL_REACHED"));
+  set.continuation = 0;
+  set.loose_rtol = 0;
+  OK(schedopt_design_optimize(d, it, &obj, &set, NULL, &single, &err));
+  printf("stages: J %.10f in %ld evaluations (single stage: %.10f in %ld)\n", staged.J,
+         staged.evals, single.J, single.evals);
+  CHECK(staged.J <= single.J + 1e-6 * single.J);
+  schedopt_opt_result_free(&staged);
+  schedopt_opt_result_free(&single);
+  free(g);
+  schedopt_design_free(d);
+  schedopt_integrator_free(it);
+  schedopt_control_free(w);
+  schedopt_control_free(bt);
+  schedopt_schedule_free(s);
+  schedopt_model_free(m);
+}
+
 /* ---- optimum vs baselines ------------------------------------------------------ */
 
 static schedopt_optimization *run_yaml(const char *text, schedopt_problem **pp) {
@@ -301,6 +371,7 @@ static void test_shapes(void) {
 int main(void) {
   test_one_mode();
   test_multistart();
+  test_stages();
   test_vs_baselines();
   test_shapes();
   return test_finish();

@@ -228,15 +228,29 @@ typedef struct schedopt_optimizer_settings {
    * schedopt_design_eval_hdiag divided by J − J∞, refreshed from the best point
    * at every restart of the algorithm; 0: the L² scaling √(K·w_k/H).  The
    * algorithm runs rescale_every evaluations at a time (default 25), each run
-   * restarted from the best point with its curvature, and stops when a run
+   * restarted from the best point with its curvature (a run also ends after
+   * 8 evaluations without a gain), and stops when a run
    * improves J by less than the objective's accuracy (rtol·J with cvodes,
    * ftol_rel of the excess with the recursion): result FTOL_REACHED. */
   int precondition;
   long rescale_every;
+  /* Continuation in the knots (preconditioned runs without a step cap): a
+   * design whose free-form channels have more than 2·continuation knots is
+   * first optimized with `continuation` knots (same placement rule) for at
+   * most three runs (3·rescale_every evaluations, at loose_rtol), and the
+   * fine stage starts from that optimum sampled at its knots if it beats x0.
+   * Default 32; 0: off.  The evaluations of both stages count in the result. */
+  size_t continuation;
+  /* cvodes, preconditioned runs: the first start runs the integrator at
+   * loose_rtol (if larger than its own rtol) until a run gains less than 4×
+   * the stop threshold, then at rtol: the best point is evaluated again and
+   * the stop rule applies from there (the result's J is always at rtol).
+   * Default 1e-5; 0: off. */
+  double loose_rtol;
 } schedopt_optimizer_settings;
 
 /* ftol_rel 1e-9, xtol_rel 1e-8, maxeval 2000, maxtime 0, starts 1, seed 1,
- * precondition 1, rescale_every 25. */
+ * precondition 1, rescale_every 25, continuation 32, loose_rtol 1e-5. */
 void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s);
 
 typedef struct schedopt_opt_result {
