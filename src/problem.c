@@ -106,6 +106,10 @@ static const keyspec schema[] = {
     {"optimize.precondition", K_FLAG, 0, 1, 0, 0, NULL, "curvature preconditioning"},
     {"optimize.rescale_every", K_INT, 2, 1e9, 0, 0, NULL,
      "evaluations per preconditioned run; a run needs its start and one step"},
+    {"optimize.continuation", K_INT, 0, 1024, 0, 0, NULL,
+     "knots of the coarse stage of a free-form design (0: off)"},
+    {"optimize.loose_rtol", K_NUM, 0, 1e-2, 0, 0, NULL,
+     "integrator tolerance of the first runs (0: off)"},
     {"optimize.baselines", K_SECTION, 0, 0, 0, 0, NULL, "baselines"},
     {"optimize.output", K_STR, 0, 0, 0, 0, NULL, "output folder"},
     {"optimize.max_steps", K_NUM, 0, INF, 1, 0, NULL, "cap on optimizer steps (data clock)"},
@@ -2180,6 +2184,17 @@ static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
   set->seed = (unsigned long)val_or(S, "optimize.seed", (double)set->seed);
   set->precondition = (int)val_or(S, "optimize.precondition", (double)set->precondition);
   set->rescale_every = (long)val_or(S, "optimize.rescale_every", (double)set->rescale_every);
+  set->continuation = (size_t)val_or(S, "optimize.continuation", (double)set->continuation);
+  set->loose_rtol = val_or(S, "optimize.loose_rtol", set->loose_rtol);
+  const ykv_entry *ce = given(S, "optimize.continuation");
+  if (ce && set->continuation > 0 && set->continuation < SCHEDOPT_FREEFORM_MINKNOTS) {
+    st = fail(err, SCHEDOPT_EINVAL, ce, 0,
+              "optimize.continuation = %zu is out of range: must be 0 (off) or in [%d, 1024] "
+              "(a free-form channel has at least %d knots)",
+              set->continuation, SCHEDOPT_FREEFORM_MINKNOTS, SCHEDOPT_FREEFORM_MINKNOTS);
+    free(o);
+    return st;
+  }
   if (oe) snprintf(o->output, sizeof o->output, "%s", oe->value);
   p->opt = o;
   return SCHEDOPT_OK;

@@ -549,6 +549,12 @@ static void test_optimize_settings(void) {
   CHECK(s.precondition == 0 && s.rescale_every == 25);
   s = opt_settings(BASE, SETS("optimize={precondition: on, rescale_every: 2}"), __LINE__);
   CHECK(s.precondition == 1 && s.rescale_every == 2);
+  CHECK(s.continuation == 32 && d.continuation == 32 && s.loose_rtol == d.loose_rtol);
+  s = opt_settings(BASE, SETS("optimize.continuation=0", "optimize.loose_rtol=0"), __LINE__);
+  CHECK(s.continuation == 0 && s.loose_rtol == 0);
+  snprintf(text, sizeof text, "%soptimize:\n  continuation: 64\n  loose_rtol: 1e-4\n", BASE);
+  s = opt_settings(text, NULL, __LINE__);
+  CHECK(s.continuation == 64 && s.loose_rtol == 1e-4);
 
   const schedopt_status E = SCHEDOPT_EINVAL;
   snprintf(text, sizeof text, "%soptimize:\n  precondition: 2\n", BASE);
@@ -567,6 +573,14 @@ static void test_optimize_settings(void) {
   BAD(text, NULL, E, "t.yaml:15:18: error: optimize.rescale_every = 12.5 must be an integer");
   BAD(BASE, SETS("optimize.rescale_every=-3"), E,
       "--set optimize.rescale_every=-3: error: optimize.rescale_every = -3 is out of range");
+  snprintf(text, sizeof text, "%soptimize:\n  continuation: 8\n", BASE);
+  BAD(text, NULL, E,
+      "t.yaml:15:17: error: optimize.continuation = 8 is out of range: must be 0 (off) or in "
+      "[16, 1024]");
+  BAD(BASE, SETS("optimize.continuation=2000"), E,
+      "--set optimize.continuation=2000: error: optimize.continuation = 2000 is out of range");
+  BAD(BASE, SETS("optimize.loose_rtol=0.5"), E,
+      "--set optimize.loose_rtol=0.5: error: optimize.loose_rtol = 0.5 is out of range");
   snprintf(text, sizeof text, "%soptimize:\n  rescale_evry: 5\n", BASE);
   BAD(text, NULL, E, "t.yaml:15:3: error: unknown key 'rescale_evry' in optimize",
       "precondition, rescale_every", "did you mean 'rescale_every'?");
