@@ -96,7 +96,7 @@ static uint64_t splitmix(uint64_t *s) {
  * noise would otherwise spend a dozen more); the loose tolerance gives way
  * to rtol when a run gains less than LOOSE_SWITCH stop thresholds; the
  * coarse stage of the continuation runs at most COARSE_RUNS runs. */
-#define PATIENCE 8
+#define PATIENCE 12
 #define LOOSE_SWITCH 4.0
 #define COARSE_RUNS 3
 

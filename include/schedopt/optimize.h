@@ -229,7 +229,7 @@ typedef struct schedopt_optimizer_settings {
    * at every restart of the algorithm; 0: the L² scaling √(K·w_k/H).  The
    * algorithm runs rescale_every evaluations at a time (default 25), each run
    * restarted from the best point with its curvature (a run also ends after
-   * 8 evaluations without a gain), and stops when a run
+   * 12 evaluations without a gain), and stops when a run
    * improves J by less than the objective's accuracy (rtol·J with cvodes,
    * ftol_rel of the excess with the recursion): result FTOL_REACHED. */
   int precondition;
