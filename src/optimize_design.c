@@ -807,7 +807,7 @@ schedopt_status schedopt_design_eval_fd(schedopt_design *d, schedopt_integrator 
   for (size_t i = 0; i < d->n && !st; i++) {
     double hi_ = h * (d->hi[i] - d->lo[i]);
     if (!(hi_ > 0)) hi_ = h * fmax(1, fabs(x[i]));
-    double f1, f2;
+    double f1 = 0, f2 = 0;
     /* central; at a bound one-sided second order: (±3f₀ ∓ 4f₁ ± f₂)/(2h) */
     if (x[i] - hi_ >= d->lo[i] && x[i] + hi_ <= d->hi[i]) {
       y[i] = x[i] + hi_;
