@@ -65,6 +65,13 @@ typedef struct cli_fit_progress {
 void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet);
 void cli_fit_progress_clear(cli_fit_progress *pg);
 
+/* fit.json of a fit (parameters, metrics per curve, bootstrap refits): what
+ * `schedopt fit` writes and `model: FILE` reads back; NULL when out of memory. */
+struct fitspec;
+struct json_t;
+struct json_t *cli_fit_result_json(const struct fitspec *s, const schedopt_fit *f,
+                            const schedopt_fit_options *o, int fitted);
+
 /* ---- tables, figures and the extra files of output.export / output.plot
  * (cli_output.c) ---- */
 

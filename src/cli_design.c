@@ -286,7 +286,7 @@ static schedopt_status write_json(const char *path, json_t *j, schedopt_error *e
   schedopt_outfile of;
   schedopt_status st = schedopt_outfile_open(&of, path, err);
   if (st) return st;
-  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) || fputc('\n', of.fp) == EOF) {
+  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) || fputc('\n', of.fp) == EOF) {
     schedopt_outfile_abort(&of);
     return schedopt_error_set(err, SCHEDOPT_EIO, "error writing %s", path);
   }
@@ -339,12 +339,15 @@ static int run(int argc, char **argv) {
   memset(&c, 0, sizeof c);
   schedopt_surrogate *sur = NULL;
   schedopt_lrdesign *d = NULL;
-  json_t *j = NULL;
+  json_t *j = NULL, *jfit = NULL;
   schedopt_status st = designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
   if (st) goto failed;
   c.T = c.s.type;
+  if (c.s.refit_skipped && !o.quiet)
+    fprintf(stderr, "schedopt design: model is the fit result %s: the spec's curves are not "
+            "refitted\n", c.s.model_file);
   c.batch = c.s.batch > 0 ? c.s.batch : 1;
   /* the surrogate */
   const double *boot = c.s.boot;
@@ -363,6 +366,11 @@ static int run(int argc, char **argv) {
     schedopt_fit_summary fs;
     schedopt_fit_get_summary(c.fit, &fs);
     c.theta = fs.theta;
+    if (!(jfit = cli_fit_result_json(&c.s.fit, c.fit, &c.s.fit.opts,
+                                     !fitspec_all_fixed(&c.s.fit)))) {
+      st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
+      goto failed;
+    }
     boot = fs.boot_theta;
     nboot = fs.boot_theta ? (size_t)fs.bootstrap : 0;
   } else {
@@ -404,6 +412,9 @@ static int run(int argc, char **argv) {
     if ((st = write_baselines(&c, path, &err))) goto failed;
     snprintf(path, sizeof path, "%s/summary.json", dir);
     if ((st = write_json(path, j, &err))) goto failed;
+    /* the fitted surrogate, for the next design (model: DIR/fit.json) or predict */
+    snprintf(path, sizeof path, "%s/fit.json", dir);
+    if (jfit && (st = write_json(path, jfit, &err))) goto failed;
     snprintf(path, sizeof path, "%s/summary.txt", dir);
     schedopt_outfile of;
     if ((st = schedopt_outfile_open(&of, path, &err))) goto failed;
@@ -417,8 +428,9 @@ static int run(int argc, char **argv) {
   if (!dir || !o.quiet) {
     summary_text(&c, stdout);
     if (dir)
-      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt}%s%s\n", dir,
-             c.s.format >= 0 ? " and schedule." : "", c.s.format >= 0 ? export_ext(c.s.format) : "");
+      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s}%s%s\n",
+             dir, jfit ? ", fit.json" : "", c.s.format >= 0 ? " and schedule." : "",
+             c.s.format >= 0 ? export_ext(c.s.format) : "");
   }
   rc = 0;
   if (c.r.beaten_contained) {
@@ -436,6 +448,7 @@ failed:
   rc = cli_fail(&err);
 cleanup:
   json_decref(j);
+  json_decref(jfit);
   free(c.band_lo), free(c.band_hi);
   schedopt_lrdesign_free(d);
   schedopt_surrogate_free(sur);

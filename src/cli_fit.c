@@ -53,8 +53,8 @@ static void smoothing_text(const schedopt_losscurve *c, char *buf, size_t cap) {
     snprintf(buf, cap, "none (the logged loss)");
 }
 
-static json_t *result_json(const fitspec *s, const schedopt_fit *f, const schedopt_fit_options *o,
-                           int fitted) {
+json_t *cli_fit_result_json(const fitspec *s, const schedopt_fit *f,
+                            const schedopt_fit_options *o, int fitted) {
   const schedopt_surrogate_type *T = schedopt_fit_type(f);
   schedopt_fit_summary sm;
   schedopt_fit_get_summary(f, &sm);
@@ -156,11 +156,12 @@ static schedopt_status write_predictions(FILE *fp, const schedopt_fit *f, schedo
   return SCHEDOPT_OK;
 }
 
+/* 17 digits: a fit.json read back (model: FILE) gives the same parameters, bit for bit */
 static schedopt_status write_json(const char *path, json_t *j, schedopt_error *err) {
   schedopt_outfile of = {NULL, NULL, NULL, -1};
   schedopt_status st = schedopt_outfile_open(&of, path, err);
   if (st) return st;
-  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) || fputc('\n', of.fp) == EOF) {
+  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) || fputc('\n', of.fp) == EOF) {
     schedopt_outfile_abort(&of);
     return schedopt_error_set(err, SCHEDOPT_EIO, "error writing %s", path ? path : "stdout");
   }
@@ -250,7 +251,7 @@ static int run(int argc, char **argv) {
     st = schedopt_fit_evaluate(f, s.fixed, &s.opts, &err);
   }
   if (st) goto failed;
-  if (!(j = result_json(&s, f, &s.opts, fitted))) {
+  if (!(j = cli_fit_result_json(&s, f, &s.opts, fitted))) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
     goto failed;
   }

@@ -899,14 +899,19 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
   const char *str = NULL;
   if ((st = spec_name(l, path, &s->name, err))) return st;
   /* the surrogate: fitted here (curves:), or given (model: FILE or a mapping) */
-  if (ykv_get(l, "curves")) {
+  /* model: FILE beside curves (e.g. --set model=out/fit.json on a spec that
+   * fits): the result is used as is and the curves are not refitted */
+  const ykv_entry *me = ykv_get(l, "model");
+  s->refit_skipped = ykv_get(l, "curves") && me && me->kind == YKV_SCALAR && !me->is_null &&
+                     !schedopt_surrogate_type_find(me->value);
+  if (ykv_get(l, "curves") && !s->refit_skipped) {
     if ((st = fitspec_load_ext(&s->fit, path, sets, nsets, 1, err))) return st;
     s->has_fit = 1;
     s->type = s->fit.type;
     s->level = s->fit.opts.level;
   } else {
     static const char *const no_fit[] = {"fit", "params", "uncertainty", NULL};
-    for (int i = 0; no_fit[i]; i++)
+    for (int i = 0; no_fit[i] && !s->refit_skipped; i++)
       if ((e = ykv_get(l, no_fit[i])))
         return fail(err, SCHEDOPT_EINVAL, e, 1, "'%s' belongs to a fit: give 'curves' (loss logs "
                     "to fit) or drop it", no_fit[i]);

@@ -71,6 +71,7 @@ void predspec_free(predspec *s);
 typedef struct designspec {
   fitspec fit;           /* has_fit: the fit part (fit.l holds the whole spec) */
   int has_fit;
+  int refit_skipped;      /* curves given, but model: names a fit result, used as is */
   ykv_list l;            /* !has_fit: the spec */
   char *source, *base_dir, *name;
   char *model_file;      /* model: FILE, else NULL */
