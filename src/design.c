@@ -3,6 +3,7 @@
  * family by BOBYQA, free forms by NLopt with the exact per-step gradient. */
 #define _POSIX_C_SOURCE 200809L
 #include "schedopt/design.h"
+#include "optimize_impl.h"
 
 #include <math.h>
 #include <nlopt.h>
@@ -36,23 +37,6 @@ const char *schedopt_warmup_shape_name(schedopt_warmup_shape s) {
   return (unsigned)s < 2 ? warmup_names[s] : "unknown";
 }
 int schedopt_warmup_shape_find(const char *name) { return find_name(warmup_names, 2, name); }
-
-static const char *nlopt_name(nlopt_result r) {
-  switch (r) {
-  case NLOPT_SUCCESS: return "SUCCESS";
-  case NLOPT_STOPVAL_REACHED: return "STOPVAL_REACHED";
-  case NLOPT_FTOL_REACHED: return "FTOL_REACHED";
-  case NLOPT_XTOL_REACHED: return "XTOL_REACHED";
-  case NLOPT_MAXEVAL_REACHED: return "MAXEVAL_REACHED";
-  case NLOPT_MAXTIME_REACHED: return "MAXTIME_REACHED";
-  case NLOPT_FAILURE: return "FAILURE";
-  case NLOPT_INVALID_ARGS: return "INVALID_ARGS";
-  case NLOPT_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
-  case NLOPT_ROUNDOFF_LIMITED: return "ROUNDOFF_LIMITED";
-  case NLOPT_FORCED_STOP: return "FORCED_STOP";
-  default: return "UNKNOWN";
-  }
-}
 
 /* ------------------------------------------------------------------ handle */
 
@@ -452,11 +436,11 @@ static schedopt_status run_family(schedopt_lrdesign *d, schedopt_error *err) {
   nlopt_result r = nlopt_optimize(o, x, &fo);
   nlopt_destroy(o);
   d->design_evals = d->evals - e0;
-  d->nlopt_status = nlopt_name(r);
+  d->nlopt_status = schedopt_nlopt_result_name(r);
   if (d->fail) return schedopt_error_set(err, d->fail, "wsd family: %s", d->ferr.msg);
   if (!isfinite(c.best))
     return schedopt_error_set(err, SCHEDOPT_ESOLVER, "wsd family: NLopt failed (%s)",
-                              nlopt_name(r));
+                              schedopt_nlopt_result_name(r));
   fill_family(d, c.xbest, nx, d->eta);
   d->wsd_f = c.xbest[0];
   d->wsd_p = exp(c.xbest[1]);
@@ -633,13 +617,14 @@ static schedopt_status run_freeform(schedopt_lrdesign *d, const double *start,
   nlopt_result r = nlopt_optimize(c.opt, x, &fo);
   nlopt_destroy(c.opt);
   d->design_evals = d->evals - e0;
-  d->nlopt_status = nlopt_name(r);
+  d->nlopt_status = schedopt_nlopt_result_name(r);
   if (d->fail) {
     st = schedopt_error_set(err, d->fail, "design: %s", d->ferr.msg);
     goto done;
   }
   if (!isfinite(c.best)) {
-    st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "design: NLopt failed (%s)", nlopt_name(r));
+    st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "design: NLopt failed (%s)",
+                            schedopt_nlopt_result_name(r));
     goto done;
   }
   ff_fill(&c, c.xbest);

@@ -57,4 +57,7 @@ int opt_is_value_param(const schedopt_control_type *T, const char *name);
 schedopt_status opt_problem_variant(const schedopt_problem *p, const char *const *sets,
                                     size_t nsets, schedopt_problem **out, schedopt_error *err);
 
+/* The name of an NLopt result code ("FTOL_REACHED", …; "UNKNOWN"). */
+const char *schedopt_nlopt_result_name(int code);
+
 #endif

@@ -64,7 +64,7 @@ void schedopt_opt_result_free(schedopt_opt_result *r) {
 }
 
 /* NLopt result names (nlopt_result_to_string where it exists). */
-static const char *result_name(int code) {
+const char *schedopt_nlopt_result_name(int code) {
   const char *s = nlopt_result_to_string((nlopt_result)code);
   if (s) return s;
   switch (code) {
@@ -628,7 +628,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
     if (code < 0 && code != NLOPT_ROUNDOFF_LIMITED && code != NLOPT_FORCED_STOP &&
         !isfinite(c.best_J)) {
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "NLopt %s failed: %s", alg->name,
-                              result_name(code));
+                              schedopt_nlopt_result_name(code));
       goto done;
     }
   }
@@ -650,7 +650,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   res->n = n;
   res->J = c.best_J;
   res->code = best_code;
-  snprintf(res->code_name, sizeof res->code_name, "%s", result_name(best_code));
+  snprintf(res->code_name, sizeof res->code_name, "%s", schedopt_nlopt_result_name(best_code));
   res->algorithm = alg;
   res->evals = c.evals;
   res->grad_evals = c.gevals;
