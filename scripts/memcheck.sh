@@ -111,7 +111,10 @@ if "$cli" --help | grep -q '^  sweep '; then
     --set 'sweep.values=[300, 1000]' --set optimize.maxeval=5 --set optimize.starts=1
 fi
 if "$cli" --help | grep -q '^  design '; then
-  check design 0 design problems/llm_wsd_token_budget.yaml -q -o "$work/design"
+  check design 0 design problems/llm_wsd_token_budget.yaml -q -o "$work/design" \
+    --set fit.maxeval=200 --set budget.tokens=2e9
+  check design_reuse 0 design problems/llm_wsd_token_budget.yaml -q -o "$work/design2" \
+    --set "model=$work/design/fit.json" --set budget.tokens=2e9
 fi
 
 echo "memcheck: $runs runs, $failed with errors"
