@@ -1118,34 +1118,9 @@ static json_t *summary_json(const schedopt_optimization *o) {
 
 /* ---- files --------------------------------------------------------------------- */
 
-/* mkdir -p */
-static schedopt_status make_dir(const char *dir, schedopt_error *err) {
-  size_t len = strlen(dir);
-  char *d = malloc(len + 1);
-  if (!d) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  memcpy(d, dir, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (d[i] != '/' && d[i] != '\0') continue;
-    char c = d[i];
-    d[i] = '\0';
-    if (mkdir(d, 0777) != 0 && errno != EEXIST) {
-      schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot create the folder: "
-                                              "%s", d, strerror(errno));
-      free(d);
-      return st;
-    }
-    d[i] = c;
-  }
-  free(d);
-  struct stat sb;
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder", dir);
-  return SCHEDOPT_OK;
-}
-
 schedopt_status schedopt_optimization_prepare_dir(const char *dir, schedopt_error *err) {
   if (!dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "no output folder");
-  schedopt_status st = make_dir(dir, err);
+  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
   if (!st && access(dir, W_OK | X_OK) != 0)
     st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write into the folder: %s", dir,
                             strerror(errno));
@@ -1227,7 +1202,7 @@ schedopt_status schedopt_optimization_write(const schedopt_optimization *o, cons
                                             schedopt_error *err) {
   if (!o || !dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_write: "
                                                      "no folder");
-  schedopt_status st = make_dir(dir, err);
+  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
   if (!st) st = write_file(dir, "schedule.csv", fill_schedule, o, err);
   if (!st) st = write_file(dir, "baselines.csv", fill_baselines, o, err);
   if (!st) st = write_file(dir, "summary.json", fill_json, o, err);

@@ -127,3 +127,27 @@ void schedopt_outfile_abort(schedopt_outfile *of) {
   free(of->tmp);
   memset(of, 0, sizeof *of);
 }
+
+schedopt_status schedopt_outfile_mkdirs(const char *dir, schedopt_error *err) {
+  size_t len = strlen(dir);
+  char *d = malloc(len + 1);
+  if (!d) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  memcpy(d, dir, len + 1);
+  for (size_t i = 1; i <= len; i++) {
+    if (d[i] != '/' && d[i] != '\0') continue;
+    char c = d[i];
+    d[i] = '\0';
+    if (mkdir(d, 0777) != 0 && errno != EEXIST) {
+      schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot create the folder: "
+                                              "%s", d, strerror(errno));
+      free(d);
+      return st;
+    }
+    d[i] = c;
+  }
+  free(d);
+  struct stat sb;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder", dir);
+  return SCHEDOPT_OK;
+}

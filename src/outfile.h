@@ -26,4 +26,7 @@ void schedopt_outfile_abort(schedopt_outfile *of);
  * that an interrupted run leaves no temporary file behind. */
 void schedopt_outfile_unlink_pending(void);
 
+/* mkdir -p: dir and its missing parents; an existing non-folder is an error. */
+schedopt_status schedopt_outfile_mkdirs(const char *dir, schedopt_error *err);
+
 #endif

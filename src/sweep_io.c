@@ -189,31 +189,6 @@ static json_t *to_json(const schedopt_sweep *s) {
 
 /* ---- files ---------------------------------------------------------------------------- */
 
-static schedopt_status make_dir(const char *dir, schedopt_error *err) {
-  size_t len = strlen(dir);
-  char *d = malloc(len + 1);
-  if (!d) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  memcpy(d, dir, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (d[i] != '/' && d[i] != '\0') continue;
-    char c = d[i];
-    d[i] = '\0';
-    if (mkdir(d, 0777) != 0 && errno != EEXIST) {
-      schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO,
-                                              "%s: cannot create the folder: %s", d,
-                                              strerror(errno));
-      free(d);
-      return st;
-    }
-    d[i] = c;
-  }
-  free(d);
-  struct stat sb;
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder", dir);
-  return SCHEDOPT_OK;
-}
-
 static char *join(const char *dir, const char *name) {
   size_t n = strlen(dir) + strlen(name) + 2;
   char *p = malloc(n);
@@ -286,7 +261,7 @@ static schedopt_status write_csv(const schedopt_sweep *s, const char *path,
 schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
                                      schedopt_error *err) {
   if (!s || !dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_write: NULL");
-  schedopt_status st = make_dir(dir, err);
+  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
   if (st) return st;
   if (is_shard(s)) {
     char name[96];
