@@ -1,6 +1,6 @@
 /* Controls: closed-form values, knots, analytic derivatives against central
  * differences, validation messages and CSV tables. */
-#include "control_impl.h"
+#include "dynamics/control_impl.h"
 #include "schedopt/control.h"
 #include "testutil.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control_impl.h"
+#include "dynamics/control_impl.h"
 #include "schedopt/schedopt.h"
 #include "testutil.h"
 

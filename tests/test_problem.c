@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "problem_impl.h"
+#include "problem/problem_impl.h"
 #include "schedopt/schedopt.h"
 #include "testutil.h"
-#include "yamlkv.h"
+#include "core/yamlkv.h"
 
 /* Line numbers below refer to this text. */
 static const char *const BASE =

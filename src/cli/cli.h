@@ -1,0 +1,128 @@
+/* Command-line front end: one file per command (cli_<name>.c), shared
+ * helpers here.  Exit codes: 0 success, 2 bad input (usage, YAML, values,
+ * files, sizes over a limit or too big for memory), 1 a run that failed
+ * (solver failure, divergence). */
+#ifndef SCHEDOPT_CLI_H
+#define SCHEDOPT_CLI_H
+
+#include <stddef.h>
+#include "core/outfile.h"
+#include "schedopt/schedopt.h"
+
+#define CLI_EXIT_INPUT 2
+
+typedef struct cli_command {
+  const char *name;
+  const char *summary; /* one line for 'schedopt --help' */
+  int (*run)(int argc, char **argv); /* argv[0] is the first argument after the command */
+} cli_command;
+
+/* Exit code for a status. */
+int cli_exit_code(schedopt_status st);
+/* Print err (located messages as they are) and return its exit code. */
+int cli_fail(const schedopt_error *err);
+/* "schedopt CMD: <msg>\nTry 'schedopt CMD --help'." and CLI_EXIT_INPUT. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Options every problem-driven command takes. */
+typedef struct cli_problem_opts {
+  const char *path;   /* PROBLEM.yaml */
+  const char *output; /* -o */
+  int quiet;          /* -q */
+  const char **sets;  /* --set KEY=VALUE, in order */
+  size_t nsets;
+  int help;           /* -h given */
+} cli_problem_opts;
+
+/* Parse argv into o.  Options a command handles itself are passed to `extra`
+ * (returns the number of arguments it consumed, 0 if it does not know the
+ * option, −1 on a usage error it already reported).  Returns 0 or an exit
+ * code. */
+int cli_parse_problem_opts(const char *cmd, int argc, char **argv, cli_problem_opts *o,
+                           int (*extra)(int argc, char **argv, int i, void *ctx), void *ctx);
+void cli_problem_opts_free(cli_problem_opts *o);
+
+/* After a solver failure (SCHEDOPT_ESOLVER) of problem p: print which
+ * solver.* setting to change ("raise solver.max_steps = N", ...). */
+void cli_solver_hint(const schedopt_problem *p, const schedopt_error *err);
+
+/* alloc + load + --set + build; on failure prints and returns the exit code. */
+int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);
+
+/* Progress line of a surrogate fit on standard error ("start 3/8  eval ...
+ * best ...  12.3 s"), at most every 0.1 s; cli_fit_progress_start installs it
+ * on f when standard error is a terminal and quiet is off, and
+ * cli_fit_progress_clear erases the line once the fit is over. */
+typedef struct cli_fit_progress {
+  const char *cmd; /* "fit", "design" */
+  double last;
+  int shown;
+} cli_fit_progress;
+void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet);
+void cli_fit_progress_clear(cli_fit_progress *pg);
+
+/* fit.json of a fit (parameters, metrics per curve, bootstrap refits): what
+ * `schedopt fit` writes and `model: FILE` reads back; NULL when out of memory. */
+struct fitspec;
+struct json_t;
+struct json_t *cli_fit_result_json(const struct fitspec *s, const schedopt_fit *f,
+                            const schedopt_fit_options *o, int fitted);
+
+/* ---- tables, figures and the extra files of output.export / output.plot
+ * (cli_output.c) ---- */
+
+/* Schedule s (NULL: the problem's) tabulated with schedopt_export_times
+ * (points: 0 every step, else a grid) and simulated; loss_times adds the
+ * problem's output times (for log axes).  *rows is malloc'ed. */
+schedopt_status cli_tabulate(const schedopt_problem *p, const schedopt_schedule *s,
+                             size_t points, int loss_times, schedopt_row **rows,
+                             size_t *nrows, schedopt_error *err);
+/* The export table of rows of schedule s (NULL: the problem's) of p. */
+schedopt_export_table cli_table(const schedopt_problem *p, const schedopt_schedule *s,
+                                const schedopt_row *rows, size_t n, const char *label);
+/* "name[: what] — model, exponents in both notations, phase, N, sigma^2". */
+void cli_plot_title(const schedopt_problem *p, const char *what, char *buf, size_t cap);
+
+/* Extra files, all written to temporary files first and renamed together
+ * by cli_extras_commit (so a failure leaves none of them). */
+typedef struct cli_extras {
+  schedopt_outfile f[SCHEDOPT_EXPORT_NFORMATS + 1];
+  char *path[SCHEDOPT_EXPORT_NFORMATS + 1];
+  size_t n, committed;
+} cli_extras;
+
+/* Where the extra files go: next to a main output file (its name without
+ * the extension), inside a main output folder (DIR/leaf), or, with no file
+ * or folder (NULL or "-"), in the current folder under the problem's name.
+ * The files are STEM.svg and STEM_schedule.csv, STEM_schedule.json,
+ * STEM_pytorch.py, STEM_megatron.sh, STEM_nanogpt.py, STEM_hf.py. */
+void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, const char *leaf,
+                     char *stem, size_t cap);
+/* The exports of `table` that p's output.export lists and, if output.plot,
+ * the figure of `figs` (title unless the problem gives one), to temporary
+ * files.  On failure nothing is left. */
+schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const char *stem,
+                                 const schedopt_export_table *table,
+                                 const schedopt_export_table *figs, size_t nfigs,
+                                 const char *title, schedopt_error *err);
+/* A figure of one's own as STEM.svg. */
+schedopt_status cli_extras_write_plot(cli_extras *x, const char *stem, const schedopt_plot *fig,
+                                      schedopt_error *err);
+schedopt_status cli_extras_commit(cli_extras *x, schedopt_error *err);
+void cli_extras_abort(cli_extras *x);
+void cli_extras_free(cli_extras *x);
+/* One line per committed file: prefix + path. */
+void cli_extras_report(const cli_extras *x, FILE *f, const char *prefix);
+
+extern const cli_command cli_simulate;
+extern const cli_command cli_export;
+extern const cli_command cli_plot;
+extern const cli_command cli_optimize;
+extern const cli_command cli_sweep;
+extern const cli_command cli_merge;
+
+#endif

@@ -1,0 +1,143 @@
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_exit_code(schedopt_status st) {
+  switch (st) {
+  case SCHEDOPT_OK: return 0;
+  case SCHEDOPT_EINVAL:
+  case SCHEDOPT_EPARSE:
+  case SCHEDOPT_EIO:
+  case SCHEDOPT_ENOMEM: /* mostly an input over a size limit (docs/yaml.md, "Limits") */
+    return CLI_EXIT_INPUT;
+  default: return 1;
+  }
+}
+
+int cli_fail(const schedopt_error *err) {
+  /* located messages ("file:line:col: error: ...") stand as they are */
+  if (strstr(err->msg, ": error: "))
+    fprintf(stderr, "%s\n", err->msg);
+  else
+    fprintf(stderr, "schedopt: error: %s\n", err->msg);
+  return cli_exit_code(err->code);
+}
+
+void cli_solver_hint(const schedopt_problem *p, const schedopt_error *err) {
+  if (!p || err->code != SCHEDOPT_ESOLVER) return;
+  double rtol, atol;
+  long max_steps;
+  schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
+  if (strstr(err->msg, "TOO_MUCH_WORK"))
+    fprintf(stderr,
+            "schedopt: the solver stopped after solver.max_steps = %ld steps without reaching "
+            "the horizon; raise solver.max_steps (or loosen solver.rtol = %g)\n",
+            max_steps, rtol);
+  else if (strstr(err->msg, "TOO_MUCH_ACC"))
+    fprintf(stderr, "schedopt: solver.rtol = %g / solver.atol = %g are tighter than the "
+                    "arithmetic allows; loosen them\n", rtol, atol);
+  else
+    fprintf(stderr,
+            "schedopt: the solver failed (solver.rtol = %g, solver.atol = %g); the schedule "
+            "may be past the stability limit: try a lower learning rate or tighter "
+            "tolerances\n", rtol, atol);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "schedopt %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'schedopt %s --help'.\n", cmd);
+  return CLI_EXIT_INPUT;
+}
+
+int cli_parse_problem_opts(const char *cmd, int argc, char **argv, cli_problem_opts *o,
+                           int (*extra)(int argc, char **argv, int i, void *ctx), void *ctx) {
+  memset(o, 0, sizeof *o);
+  o->sets = calloc((size_t)argc + 1, sizeof *o->sets);
+  if (!o->sets) return 1;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      o->help = 1;
+      return 0;
+    } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+      if (i + 1 >= argc) return cli_usage_error(cmd, "%s needs a file name", a);
+      o->output = argv[++i];
+    } else if (!strncmp(a, "--output=", 9)) {
+      o->output = a + 9;
+    } else if (!strcmp(a, "--set")) {
+      if (i + 1 >= argc) return cli_usage_error(cmd, "%s needs KEY=VALUE", a);
+      o->sets[o->nsets++] = argv[++i];
+    } else if (!strncmp(a, "--set=", 6)) {
+      o->sets[o->nsets++] = a + 6;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      o->quiet = 1;
+    } else if (a[0] == '-' && a[1]) {
+      int used = extra ? extra(argc, argv, i, ctx) : 0;
+      if (used < 0) return CLI_EXIT_INPUT;
+      if (used == 0) return cli_usage_error(cmd, "unknown option '%s'", a);
+      i += used - 1;
+    } else if (!o->path) {
+      o->path = a;
+    } else {
+      return cli_usage_error(cmd, "unexpected argument '%s'", a);
+    }
+  }
+  if (!o->path) return cli_usage_error(cmd, "missing PROBLEM.yaml");
+  return 0;
+}
+
+void cli_problem_opts_free(cli_problem_opts *o) {
+  free(o->sets);
+  memset(o, 0, sizeof *o);
+}
+
+int cli_load_problem(const cli_problem_opts *o, schedopt_problem **out) {
+  schedopt_error err = {0};
+  schedopt_problem *p = NULL;
+  schedopt_status st;
+  *out = NULL;
+  if ((st = schedopt_problem_alloc(&p, &err)) || (st = schedopt_problem_load_file(p, o->path, &err)))
+    goto failed;
+  for (size_t k = 0; k < o->nsets; k++)
+    if ((st = schedopt_problem_set(p, o->sets[k], &err))) goto failed;
+  if ((st = schedopt_problem_build(p, &err))) goto failed;
+  *out = p;
+  return 0;
+failed:
+  schedopt_problem_free(p);
+  return cli_fail(&err);
+}
+
+static int fit_progress(void *ctx, const schedopt_fit_progress *p) {
+  cli_fit_progress *pg = ctx;
+  if (p->seconds - pg->last < 0.1 && pg->shown) return 0;
+  pg->last = p->seconds;
+  pg->shown = 1;
+  char what[64];
+  snprintf(what, sizeof what, "%s %d/%d", p->stage, p->k, p->n);
+  fprintf(stderr, "\rschedopt %s: %-16s eval %7ld  best %-13.7g %7.1f s ", pg->cmd, what,
+          p->evals, p->best, p->seconds);
+  fflush(stderr);
+  return 0;
+}
+
+void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet) {
+  pg->cmd = cmd;
+  pg->last = 0;
+  pg->shown = 0;
+  if (!quiet && isatty(STDERR_FILENO)) schedopt_fit_set_progress(f, fit_progress, pg);
+}
+
+void cli_fit_progress_clear(cli_fit_progress *pg) {
+  if (pg->shown) fprintf(stderr, "\r%90s\r", "");
+  pg->shown = 0;
+}

@@ -1,0 +1,462 @@
+/* schedopt design: the learning-rate schedule that minimizes a fitted
+ * surrogate's predicted final loss for a step or token budget, beside tuned
+ * constant, cosine and WSD baselines. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "surrogate/fitspec.h"
+#include "core/outfile.h"
+#include "schedopt/design.h"
+#include "schedopt/export.h"
+#include "schedopt/fit.h"
+
+static const char *help =
+    "Usage: schedopt design SPEC.yaml [options]\n"
+    "\n"
+    "Design the learning-rate schedule that minimizes the final loss predicted by a\n"
+    "loss-curve surrogate (fitted first from the spec's curves, or given as\n"
+    "model: fit.json / type and params) for a step or token budget, under peak,\n"
+    "warmup and floor constraints; tuned constant, cosine and WSD schedules are\n"
+    "reported beside it with the predicted gain.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output DIR      write DIR/schedule.csv (step,tokens,lr,batch,loss, and\n"
+    "                        loss_lo,loss_hi with a bootstrap band),\n"
+    "                        DIR/baselines.csv, DIR/summary.json, DIR/summary.txt\n"
+    "                        and, with output.format, DIR/schedule.<ext> for a\n"
+    "                        trainer; default: output.dir from the spec, else only\n"
+    "                        the summary on standard output\n"
+    "  --set KEY=VALUE       override a spec key (repeatable), e.g.\n"
+    "                        --set budget.tokens=2e10 --set lr.peak=1e-3\n"
+    "  -q, --quiet           no progress line (the surrogate's fit, on a terminal)\n"
+    "                        and no summary on standard output when files are written\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 success; 2 bad input; 1 a failed run (or a baseline the design\n"
+    "contains beating it).  The spec format is described in docs/surrogates.md.\n";
+
+typedef struct ctx {
+  designspec s;
+  const schedopt_surrogate_type *T;
+  const double *theta;
+  schedopt_fit *fit;
+  schedopt_lrdesign_result r;
+  double batch; /* sequences per step (1 if not given) */
+  double *band_lo, *band_hi; /* band of the loss at the table rows, or NULL */
+} ctx;
+
+static double tokens_at(const ctx *c, size_t k) {
+  return c->r.tokens_per_step > 0 ? (double)k * c->r.tokens_per_step
+                                  : (double)k * c->batch * (c->s.seq_len > 0 ? c->s.seq_len : 1);
+}
+
+static void cell(FILE *fp, double v, int last) {
+  if (isfinite(v)) fprintf(fp, "%.10g", v);
+  fputc(last ? '\n' : ',', fp);
+}
+
+/* Rows: every `every` steps from 0, and the last step. */
+static int is_row(const ctx *c, size_t k) {
+  return k % (size_t)c->s.every == 0 || k + 1 == c->r.steps;
+}
+
+/* The band of the loss at the table rows (the design has bootstrap refits). */
+static schedopt_status table_band(ctx *c, const schedopt_lrdesign *d, schedopt_error *err) {
+  size_t n = 0;
+  for (size_t k = 0; k < c->r.steps; k++) n += is_row(c, k);
+  size_t *rows = malloc(n * sizeof *rows);
+  c->band_lo = malloc(n * sizeof *c->band_lo);
+  c->band_hi = malloc(n * sizeof *c->band_hi);
+  if (!rows || !c->band_lo || !c->band_hi) {
+    free(rows);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  for (size_t k = 0, m = 0; k < c->r.steps; k++)
+    if (is_row(c, k)) rows[m++] = k;
+  schedopt_status st = schedopt_lrdesign_band_at(d, rows, n, c->band_lo, c->band_hi, err);
+  free(rows);
+  return st;
+}
+
+static schedopt_status write_schedule(const ctx *c, const char *path, schedopt_error *err) {
+  schedopt_outfile of;
+  schedopt_status st = schedopt_outfile_open(&of, path, err);
+  if (st) return st;
+  const int band = c->band_lo != NULL;
+  fprintf(of.fp, "step,tokens,lr,batch,loss%s\n", band ? ",loss_lo,loss_hi" : "");
+  for (size_t k = 0, row = 0; k < c->r.steps; k++) {
+    if (!is_row(c, k)) continue;
+    fprintf(of.fp, "%zu,", k);
+    cell(of.fp, tokens_at(c, k), 0);
+    cell(of.fp, c->r.lr[k], 0);
+    cell(of.fp, c->batch, 0);
+    cell(of.fp, c->r.loss[k], !band);
+    if (band) {
+      cell(of.fp, c->band_lo[row], 0);
+      cell(of.fp, c->band_hi[row], 1);
+    }
+    row++;
+  }
+  return schedopt_outfile_commit(&of, err);
+}
+
+/* The lr of the design and of every baseline at the table rows, and the
+ * baselines' final losses in the summary (their curves would cost a
+ * prediction each). */
+static schedopt_status write_baselines(const ctx *c, const char *path, schedopt_error *err) {
+  schedopt_outfile of;
+  schedopt_status st = schedopt_outfile_open(&of, path, err);
+  if (st) return st;
+  fprintf(of.fp, "step,tokens,design");
+  for (size_t i = 0; i < c->r.nbaselines; i++) fprintf(of.fp, ",%s", c->r.baselines[i].name);
+  fputc('\n', of.fp);
+  for (size_t k = 0; k < c->r.steps; k++) {
+    if (!is_row(c, k)) continue;
+    fprintf(of.fp, "%zu,", k);
+    cell(of.fp, tokens_at(c, k), 0);
+    cell(of.fp, c->r.lr[k], c->r.nbaselines == 0);
+    for (size_t i = 0; i < c->r.nbaselines; i++)
+      cell(of.fp, c->r.baselines[i].lr[k], i + 1 == c->r.nbaselines);
+  }
+  return schedopt_outfile_commit(&of, err);
+}
+
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *summary_json(const ctx *c) {
+  const designspec *s = &c->s;
+  const schedopt_lrdesign_result *r = &c->r;
+  json_t *o = json_object(), *p = json_object(), *b = json_object(), *lr = json_object(),
+         *d = json_object(), *res = json_object(), *bl = json_array();
+  json_object_set_new(o, "schedopt_design", json_integer(1));
+  json_object_set_new(o, "name", json_string(s->name));
+  json_t *sur = json_object();
+  json_object_set_new(sur, "model", json_string(c->T->name));
+  json_object_set_new(sur, "formula", json_string(c->T->formula));
+  for (size_t k = 0; k < c->T->nparams; k++)
+    json_object_set_new(p, c->T->params[k].name, json_real(c->theta[k]));
+  json_object_set_new(sur, "params", p);
+  json_object_set_new(sur, "source", json_string(s->has_fit ? "fitted from the spec's curves"
+                                                 : s->model_file ? s->model_file : "given params"));
+  if (c->fit) {
+    json_t *cv = json_array();
+    for (size_t i = 0; i < schedopt_fit_ncurves(c->fit); i++) {
+      schedopt_fit_curve fc;
+      if (schedopt_fit_get_curve(c->fit, i, &fc, NULL)) continue;
+      json_t *m = json_object();
+      json_object_set_new(m, "name", json_string(schedopt_losscurve_name(fc.curve)));
+      json_object_set_new(m, "role", json_string(fc.role == SCHEDOPT_CURVE_FIT ? "fit" : "test"));
+      json_object_set_new(m, "mae", json_real(fc.metrics.mae));
+      json_object_set_new(m, "r2", jnum(fc.metrics.r2));
+      json_object_set_new(m, "worste", json_real(fc.metrics.worste));
+      json_array_append_new(cv, m);
+    }
+    json_object_set_new(sur, "curves", cv);
+    schedopt_fit_summary fs;
+    schedopt_fit_get_summary(c->fit, &fs);
+    json_object_set_new(sur, "fit_cpu_seconds", json_real(fs.cpu_seconds));
+    json_object_set_new(sur, "bootstrap_refits", json_integer(fs.bootstrap));
+  } else {
+    json_object_set_new(sur, "bootstrap_refits", json_integer((json_int_t)s->nboot));
+  }
+  json_object_set_new(o, "surrogate", sur);
+  json_object_set_new(b, "steps", json_integer((json_int_t)r->steps));
+  if (r->tokens_per_step > 0) {
+    json_object_set_new(b, "tokens", json_real(s->tokens));
+    json_object_set_new(b, "tokens_per_step", json_real(r->tokens_per_step));
+    json_object_set_new(b, "tokens_used", json_real((double)r->steps * r->tokens_per_step));
+  }
+  json_object_set_new(o, "budget", b);
+  json_object_set_new(lr, "peak", json_real(s->peak));
+  json_object_set_new(lr, "floor", json_real(s->floor));
+  json_object_set_new(lr, "warmup", json_integer((json_int_t)r->warmup));
+  json_object_set_new(lr, "warmup_shape", json_string(schedopt_warmup_shape_name(s->warmup_shape)));
+  json_object_set_new(lr, "tune_peak", json_boolean(s->tune_peak));
+  json_object_set_new(o, "lr", lr);
+  json_object_set_new(d, "parametrization", json_string(schedopt_lrdesign_param_name(s->param)));
+  if (s->param == SCHEDOPT_LRDESIGN_KNOTS) json_object_set_new(d, "knots", json_integer((json_int_t)s->knots));
+  json_object_set_new(d, "monotone", json_boolean(s->monotone));
+  json_object_set_new(d, "algorithm", json_string(s->param == SCHEDOPT_LRDESIGN_WSD ? "bobyqa"
+                                                  : schedopt_lrdesign_algorithm_name(s->algorithm)));
+  json_object_set_new(d, "ftol_rel", json_real(s->ftol_rel));
+  json_object_set_new(d, "maxeval", json_integer((json_int_t)s->maxeval));
+  json_object_set_new(o, "design", d);
+  json_object_set_new(res, "final_loss", json_real(r->final_loss));
+  json_object_set_new(res, "final_loss_is", json_string("predicted loss after the last step "
+                                                        "(the surrogate's direct sum)"));
+  if (isfinite(r->band_lo)) {
+    json_t *band = json_object();
+    json_object_set_new(band, "lo", json_real(r->band_lo));
+    json_object_set_new(band, "hi", json_real(r->band_hi));
+    json_object_set_new(band, "level", json_real(s->level));
+    json_object_set_new(res, "final_loss_band", band);
+  }
+  if (r->best_baseline >= 0) {
+    json_object_set_new(res, "best_baseline", json_string(r->baselines[r->best_baseline].name));
+    json_object_set_new(res, "gain", json_real(r->gain));
+    json_object_set_new(res, "gain_percent", json_real(r->gain_pct));
+  }
+  if (s->param == SCHEDOPT_LRDESIGN_WSD) {
+    json_t *w = json_object();
+    json_object_set_new(w, "decay_frac", json_real(r->wsd_decay_frac));
+    json_object_set_new(w, "power", json_real(r->wsd_power));
+    json_object_set_new(w, "end", json_real(r->wsd_end));
+    json_object_set_new(w, "peak", json_real(r->wsd_peak));
+    json_object_set_new(res, "wsd", w);
+  }
+  json_object_set_new(res, "evaluations", json_integer(r->evals));
+  json_object_set_new(res, "design_evaluations", json_integer(r->design_evals));
+  json_object_set_new(res, "cpu_seconds", json_real(r->cpu_seconds));
+  json_object_set_new(res, "seconds", json_real(r->seconds));
+  json_object_set_new(res, "nlopt_result", json_string(r->nlopt_result));
+  json_object_set_new(o, "result", res);
+  for (size_t i = 0; i < r->nbaselines; i++) {
+    const schedopt_lrdesign_baseline *x = &r->baselines[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "name", json_string(x->name));
+    json_object_set_new(e, "final_loss", json_real(x->final_loss));
+    json_object_set_new(e, "peak", json_real(x->peak));
+    json_object_set_new(e, "decay_frac", jnum(x->decay_frac));
+    json_object_set_new(e, "evaluations", json_integer(x->evals));
+    json_object_set_new(e, "contained", json_boolean(x->contained));
+    json_array_append_new(bl, e);
+  }
+  json_object_set_new(o, "baselines", bl);
+  return o;
+}
+
+static void summary_text(const ctx *c, FILE *fp) {
+  const designspec *s = &c->s;
+  const schedopt_lrdesign_result *r = &c->r;
+  fprintf(fp, "schedopt design: %s\n", s->name);
+  fprintf(fp, "  surrogate  %s (%s):", c->T->name, s->has_fit ? "fitted here" : "given");
+  for (size_t k = 0; k < c->T->nparams; k++) fprintf(fp, " %s=%.6g", c->T->params[k].name, c->theta[k]);
+  fputc('\n', fp);
+  if (c->fit)
+    for (size_t i = 0; i < schedopt_fit_ncurves(c->fit); i++) {
+      schedopt_fit_curve fc;
+      if (!schedopt_fit_get_curve(c->fit, i, &fc, NULL))
+        fprintf(fp, "             %-20s %-4s MAE %.5f WorstE %.5f\n",
+                schedopt_losscurve_name(fc.curve), fc.role == SCHEDOPT_CURVE_FIT ? "fit" : "test",
+                fc.metrics.mae, fc.metrics.worste);
+    }
+  fprintf(fp, "  budget     %zu steps", r->steps);
+  if (r->tokens_per_step > 0)
+    fprintf(fp, " (%.6g tokens at %.6g tokens per step)", (double)r->steps * r->tokens_per_step,
+            r->tokens_per_step);
+  fprintf(fp, "\n  lr         peak %g%s, floor %g, %s warmup of %zu steps\n", s->peak,
+          s->tune_peak ? " (at most; tuned)" : "", s->floor,
+          schedopt_warmup_shape_name(s->warmup_shape), r->warmup);
+  fprintf(fp, "  design     %s", schedopt_lrdesign_param_name(s->param));
+  if (s->param == SCHEDOPT_LRDESIGN_KNOTS) fprintf(fp, " (%.0f knots)", s->knots);
+  if (s->param == SCHEDOPT_LRDESIGN_WSD)
+    fprintf(fp, ": decay over the last %.4g of the steps, (1 - z)^%.4g to %.4g, peak %.4g",
+            r->wsd_decay_frac, r->wsd_power, r->wsd_end, r->wsd_peak);
+  fprintf(fp, ", %s; NLopt %s after %ld evaluations (%ld in all), %.3f s CPU\n",
+          s->monotone ? "non-increasing" : "free", r->nlopt_result, r->design_evals, r->evals,
+          r->cpu_seconds);
+  fprintf(fp, "  final loss %.6f", r->final_loss);
+  if (isfinite(r->band_lo))
+    fprintf(fp, " (band [%.6f, %.6f], central %.0f%% of the bootstrap refits)", r->band_lo,
+            r->band_hi, 100 * s->level);
+  fputc('\n', fp);
+  if (r->nbaselines) {
+    fprintf(fp, "  %-16s %12s %10s %10s %8s\n", "baseline", "final loss", "peak", "decay_frac",
+            "evals");
+    for (size_t i = 0; i < r->nbaselines; i++) {
+      const schedopt_lrdesign_baseline *x = &r->baselines[i];
+      fprintf(fp, "  %-16s %12.6f %10.4g ", x->name, x->final_loss, x->peak);
+      if (isfinite(x->decay_frac)) fprintf(fp, "%10.4f", x->decay_frac);
+      else fprintf(fp, "%10s", "-");
+      fprintf(fp, " %8ld%s\n", x->evals, x->contained ? "  (contained)" : "");
+    }
+    fprintf(fp, "  gain       %.6f (%.3f%%) below the best baseline, %s\n", r->gain, r->gain_pct,
+            r->baselines[r->best_baseline].name);
+  }
+}
+
+static schedopt_status write_json(const char *path, json_t *j, schedopt_error *err) {
+  schedopt_outfile of;
+  schedopt_status st = schedopt_outfile_open(&of, path, err);
+  if (st) return st;
+  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) || fputc('\n', of.fp) == EOF) {
+    schedopt_outfile_abort(&of);
+    return schedopt_error_set(err, SCHEDOPT_EIO, "error writing %s", path);
+  }
+  return schedopt_outfile_commit(&of, err);
+}
+
+static const char *export_ext(int f) {
+  switch (f) {
+  case SCHEDOPT_EXPORT_CSV: return "trainer.csv";
+  case SCHEDOPT_EXPORT_JSON: return "json";
+  case SCHEDOPT_EXPORT_MEGATRON: return "sh";
+  default: return "py";
+  }
+}
+
+/* The design as a schedule table for the export module (rows at every
+ * step, steps clock, batch in sequences and seq_len in tokens). */
+static schedopt_status write_export(const ctx *c, const char *path, schedopt_error *err) {
+  size_t K = c->r.steps;
+  schedopt_row *rows = calloc(K, sizeof *rows);
+  if (!rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t k = 0; k < K; k++) {
+    rows[k].t = rows[k].step = (double)k;
+    rows[k].samples = (double)k * c->batch;
+    rows[k].u.lr = c->r.lr[k];
+    rows[k].u.batch = c->batch;
+  }
+  schedopt_export_table t = {.rows = rows,
+                             .n = K,
+                             .has_loss = 0,
+                             .clock = SCHEDOPT_CLOCK_STEPS,
+                             .seq_len = c->s.seq_len > 0 ? c->s.seq_len : 1,
+                             .name = c->s.name,
+                             .label = "design under a surrogate"};
+  schedopt_status st = schedopt_export_save(path, (schedopt_export_format)c->s.format, &t, NULL, err);
+  free(rows);
+  return st;
+}
+
+static int run(int argc, char **argv) {
+  cli_problem_opts o;
+  int rc = cli_parse_problem_opts("design", argc, argv, &o, NULL, NULL);
+  if (rc || o.help) {
+    if (!rc) fputs(help, stdout);
+    cli_problem_opts_free(&o);
+    return rc;
+  }
+  schedopt_error err = {0};
+  ctx c;
+  memset(&c, 0, sizeof c);
+  schedopt_surrogate *sur = NULL;
+  schedopt_lrdesign *d = NULL;
+  json_t *j = NULL, *jfit = NULL;
+  schedopt_status st = designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
+  const char *dir = o.output ? o.output : c.s.outdir;
+  if (dir && !strcmp(dir, "-")) dir = NULL;
+  if (st) goto failed;
+  c.T = c.s.type;
+  if (c.s.refit_skipped && !o.quiet)
+    fprintf(stderr, "schedopt design: model is the fit result %s: the spec's curves are not "
+            "refitted\n", c.s.model_file);
+  c.batch = c.s.batch > 0 ? c.s.batch : 1;
+  /* the surrogate */
+  const double *boot = c.s.boot;
+  size_t nboot = c.s.nboot;
+  if (c.s.has_fit) {
+    if ((st = fitspec_make_fit(&c.s.fit, &c.fit, &err))) goto failed;
+    if (fitspec_all_fixed(&c.s.fit)) {
+      st = schedopt_fit_evaluate(c.fit, c.s.fit.fixed, &c.s.fit.opts, &err);
+    } else {
+      cli_fit_progress pg;
+      cli_fit_progress_start(&pg, "design", c.fit, o.quiet);
+      st = schedopt_fit_run(c.fit, &c.s.fit.opts, &err);
+      cli_fit_progress_clear(&pg);
+    }
+    if (st) goto failed;
+    schedopt_fit_summary fs;
+    schedopt_fit_get_summary(c.fit, &fs);
+    c.theta = fs.theta;
+    if (!(jfit = cli_fit_result_json(&c.s.fit, c.fit, &c.s.fit.opts,
+                                     !fitspec_all_fixed(&c.s.fit)))) {
+      st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
+      goto failed;
+    }
+    boot = fs.boot_theta;
+    nboot = fs.boot_theta ? (size_t)fs.bootstrap : 0;
+  } else {
+    c.theta = c.s.theta;
+  }
+  if ((st = schedopt_surrogate_alloc(&sur, c.T, &err)) ||
+      (st = schedopt_surrogate_set_params(sur, c.theta, &err)) ||
+      (st = schedopt_lrdesign_alloc(&d, sur, &err)))
+    goto failed;
+  if (c.s.tokens > 0) st = schedopt_lrdesign_set_tokens(d, c.s.tokens, c.s.batch, c.s.seq_len, &err);
+  else st = schedopt_lrdesign_set_steps(d, (size_t)c.s.steps, &err);
+  if (st || (st = schedopt_lrdesign_set_lr(d, c.s.peak, c.s.floor, c.s.tune_peak, &err)) ||
+      (st = schedopt_lrdesign_set_warmup(d, (size_t)c.s.warmup,
+                                         (schedopt_warmup_shape)c.s.warmup_shape, &err)) ||
+      (st = schedopt_lrdesign_set_param(d, (schedopt_lrdesign_param)c.s.param, (size_t)c.s.knots,
+                                        c.s.monotone, &err)) ||
+      (st = schedopt_lrdesign_set_algorithm(d, (schedopt_lrdesign_algorithm)c.s.algorithm,
+                                            c.s.ftol_rel, (int)c.s.maxeval, &err)) ||
+      (nboot > 1 && (st = schedopt_lrdesign_set_band(d, boot, nboot, c.s.level, &err))))
+    goto failed;
+  schedopt_lrdesign_set_baselines(d, c.s.baselines);
+  if ((st = schedopt_lrdesign_run(d, &err)) || (st = schedopt_lrdesign_get_result(d, &c.r, &err)))
+    goto failed;
+  if (!(j = summary_json(&c))) {
+    st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
+    goto failed;
+  }
+  if (dir && mkdir(dir, 0777) && errno != EEXIST) {
+    st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
+                            strerror(errno));
+    goto failed;
+  }
+  if (dir && isfinite(c.r.band_lo) && (st = table_band(&c, d, &err))) goto failed;
+  if (dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/schedule.csv", dir);
+    if ((st = write_schedule(&c, path, &err))) goto failed;
+    snprintf(path, sizeof path, "%s/baselines.csv", dir);
+    if ((st = write_baselines(&c, path, &err))) goto failed;
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    if ((st = write_json(path, j, &err))) goto failed;
+    /* the fitted surrogate, for the next design (model: DIR/fit.json) or predict */
+    snprintf(path, sizeof path, "%s/fit.json", dir);
+    if (jfit && (st = write_json(path, jfit, &err))) goto failed;
+    snprintf(path, sizeof path, "%s/summary.txt", dir);
+    schedopt_outfile of;
+    if ((st = schedopt_outfile_open(&of, path, &err))) goto failed;
+    summary_text(&c, of.fp);
+    if ((st = schedopt_outfile_commit(&of, &err))) goto failed;
+    if (c.s.format >= 0) {
+      snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
+      if ((st = write_export(&c, path, &err))) goto failed;
+    }
+  }
+  if (!dir || !o.quiet) {
+    summary_text(&c, stdout);
+    if (dir)
+      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s}%s%s\n",
+             dir, jfit ? ", fit.json" : "", c.s.format >= 0 ? " and schedule." : "",
+             c.s.format >= 0 ? export_ext(c.s.format) : "");
+  }
+  rc = 0;
+  if (c.r.beaten_contained) {
+    fprintf(stderr, "schedopt: error: %zu tuned baseline%s that the design contains beat%s it: "
+                    "this is a bug\n", c.r.beaten_contained, c.r.beaten_contained == 1 ? "" : "s",
+            c.r.beaten_contained == 1 ? "s" : "");
+    rc = 1;
+  } else if (c.r.beaten) {
+    fprintf(stderr, "schedopt: warning: %zu tuned baseline%s beat%s the design; use more knots "
+                    "or design.parametrization: steps\n", c.r.beaten, c.r.beaten == 1 ? "" : "s",
+            c.r.beaten == 1 ? "s" : "");
+  }
+  goto cleanup;
+failed:
+  rc = cli_fail(&err);
+cleanup:
+  json_decref(j);
+  json_decref(jfit);
+  free(c.band_lo), free(c.band_hi);
+  schedopt_lrdesign_free(d);
+  schedopt_surrogate_free(sur);
+  schedopt_fit_free(c.fit);
+  designspec_free(&c.s);
+  cli_problem_opts_free(&o);
+  return rc;
+}
+
+const cli_command cli_design = {"design", "design a learning-rate schedule under a fitted surrogate",
+                                run};

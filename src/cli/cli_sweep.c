@@ -1,0 +1,276 @@
+/* schedopt sweep: a problem's optimization over a list of horizons or
+ * budgets, cases in parallel (OpenMP), with the fitted scaling exponents. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli/cli.h"
+#include "schedopt/sweep.h"
+
+static const char *help =
+    "Usage: schedopt sweep PROBLEM.yaml [options]\n"
+    "\n"
+    "Run the problem's 'optimize:' section once per value of its 'sweep:' section\n"
+    "(e.g. sweep: {key: budget.steps, values: [1e3, 1e4, 1e5]}, or from/to/points for\n"
+    "log-spaced values): the optimum and every tuned baseline for each case.  Then\n"
+    "fit log(L - sigma^2) against log(value) by least squares for the optimum and\n"
+    "each baseline and print the slopes beside the model notes' predictions (best\n"
+    "constant (a-1)/(a+b-1); optimal (a-1)/a in the easy phase, (a-1)/b in the hard).\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output DIR      write DIR/sweep.csv (one row per case and schedule),\n"
+    "                        DIR/sweep.json and DIR/summary.txt (created if missing);\n"
+    "                        without it the summary goes to standard output\n"
+    "  --set KEY=VALUE       override a problem key for every case (repeatable);\n"
+    "                        sweep.* keys override the sweep itself, e.g.\n"
+    "                        --set 'sweep.values=[1e3, 1e4]'\n"
+    "  -j, --threads N       cases run in parallel on N threads (default: OpenMP's\n"
+    "                        default, OMP_NUM_THREADS); files do not depend on N\n"
+    "  --shard K/N           run only the cases i with i mod N = K-1 and write\n"
+    "                        DIR/sweep-shard-K-of-N.json (needs -o); join the shards\n"
+    "                        with 'schedopt merge' (docs/slurm.md)\n"
+    "  -q, --quiet           no progress lines and no summary (files only); without\n"
+    "                        it, on a terminal, a live line shows the cases done,\n"
+    "                        the stage, evaluations, best objective and time\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 success; 2 bad input (reported before anything runs); 1 a case\n"
+    "that failed (its row says so; the other cases are still written) or a baseline\n"
+    "the design contains beating the optimum.\n";
+
+typedef struct opts {
+  long threads;
+  size_t shard_k, shard_n;
+} opts;
+
+static int parse_count(const char *t, long *v) {
+  char *end;
+  long x = strtol(t, &end, 10);
+  if (end == t || *end || x < 1 || x > 4096) return 0;
+  *v = x;
+  return 1;
+}
+
+static int extra(int argc, char **argv, int i, void *ctx) {
+  opts *o = ctx;
+  const char *a = argv[i], *v = NULL;
+  int used = 0;
+  if (!strcmp(a, "-j") || !strcmp(a, "--threads") || !strcmp(a, "--shard")) {
+    if (i + 1 >= argc) {
+      cli_usage_error("sweep", "%s needs a value", a);
+      return -1;
+    }
+    v = argv[i + 1];
+    used = 2;
+  } else if (!strncmp(a, "-j", 2) && a[2]) {
+    v = a + 2;
+    used = 1;
+  } else if (!strncmp(a, "--threads=", 10)) {
+    v = a + 10;
+    used = 1;
+  } else if (!strncmp(a, "--shard=", 8)) {
+    v = a + 8;
+    used = 1;
+  } else {
+    return 0;
+  }
+  if (!strncmp(a, "--shard", 7)) {
+    unsigned long k, n;
+    char c;
+    if (sscanf(v, "%lu/%lu%c", &k, &n, &c) != 2 || n < 1 || k < 1 || k > n || n > 100000) {
+      cli_usage_error("sweep", "--shard %s: expected K/N with 1 <= K <= N (slice K of N)", v);
+      return -1;
+    }
+    o->shard_k = k;
+    o->shard_n = n;
+  } else if (!parse_count(v, &o->threads)) {
+    cli_usage_error("sweep", "%s %s: expected a thread count in 1 .. 4096", a, v);
+    return -1;
+  }
+  return used;
+}
+
+static double now(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
+}
+
+/* The live line on a terminal: cases finished, the stage of the case that
+ * reported last, its evaluations and best objective, the elapsed time. */
+typedef struct progress {
+  double t0, last;
+  size_t finished, total;
+  int shown;
+} progress;
+
+static void progress_line(progress *pg, const char *stage, long evals, double best) {
+  const double t = now();
+  fprintf(stderr, "\rschedopt sweep: [%zu/%zu] %-40.40s eval %6ld  best %-12.7g %7.1f s ",
+          pg->finished, pg->total, stage, evals, best, t - pg->t0);
+  fflush(stderr);
+  pg->last = t;
+  pg->shown = 1;
+}
+
+static void progress_clear(progress *pg) {
+  if (pg->shown) fprintf(stderr, "\r%100s\r", "");
+  pg->shown = 0;
+}
+
+static int on_progress(void *ctx, const char *stage, long evals, double best, double seconds) {
+  progress *pg = ctx;
+  (void)seconds;
+#pragma omp critical(sweep_progress)
+  {
+    if (now() - pg->last >= 0.1) progress_line(pg, stage, evals, best);
+  }
+  return 0;
+}
+
+static int run(int argc, char **argv) {
+  cli_problem_opts o;
+  opts x = {0, 1, 1};
+  int rc = cli_parse_problem_opts("sweep", argc, argv, &o, extra, &x);
+  if (rc || o.help) {
+    if (!rc) fputs(help, stdout);
+    cli_problem_opts_free(&o);
+    return rc;
+  }
+  const char *dir = o.output && strcmp(o.output, "-") ? o.output : NULL;
+  if (x.shard_n > 1 && !dir) {
+    cli_problem_opts_free(&o);
+    return cli_usage_error("sweep", "--shard needs -o DIR (the shard file goes there)");
+  }
+  schedopt_error err = {0};
+  schedopt_sweep *s = NULL;
+  cli_extras extras;
+  memset(&extras, 0, sizeof extras);
+  schedopt_status st = schedopt_sweep_load_file(&s, o.path, o.sets, o.nsets, &err);
+  if (!st) st = schedopt_sweep_set_shard(s, x.shard_k, x.shard_n, &err);
+  if (st) {
+    rc = cli_fail(&err);
+    goto cleanup;
+  }
+  /* the folder, before the run: an unwritable place is reported at once */
+  if (dir && (st = schedopt_optimization_prepare_dir(dir, &err))) {
+    rc = cli_fail(&err);
+    goto cleanup;
+  }
+  const size_t n = schedopt_sweep_ncases(s);
+  size_t *mine = malloc((n ? n : 1) * sizeof *mine), nm = 0;
+  if (!mine) {
+    fprintf(stderr, "schedopt: error: out of memory\n");
+    rc = 1;
+    goto cleanup;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (schedopt_sweep_in_shard(s, i)) mine[nm++] = i;
+  int threads = 1;
+#ifdef _OPENMP
+  threads = x.threads ? (int)x.threads : omp_get_max_threads();
+#else
+  if (x.threads > 1 && !o.quiet)
+    fprintf(stderr, "schedopt sweep: built without OpenMP: running on one thread\n");
+#endif
+  if (threads > (int)nm) threads = nm ? (int)nm : 1;
+  const double t0 = now();
+  size_t finished = 0, failed = 0;
+  progress pg = {t0, 0, 0, nm, 0};
+  if (!o.quiet && isatty(STDERR_FILENO)) schedopt_sweep_set_progress(s, on_progress, &pg);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (long j = 0; j < (long)nm; j++) {
+    schedopt_error e = {0};
+    schedopt_status cst = schedopt_sweep_run_case(s, mine[j], &e);
+    const schedopt_sweep_case *c = schedopt_sweep_get_case(s, mine[j]);
+#pragma omp critical(sweep_progress)
+    {
+      finished++;
+      pg.finished = finished;
+      if (cst) failed++;
+      progress_clear(&pg);
+      if (!o.quiet) {
+        if (cst)
+          fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s failed (%.1f s): %s\n",
+                  finished, nm, mine[j], schedopt_sweep_key(s), c->value, c->seconds, e.msg);
+        else
+          fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s: optimum L - sigma^2 = "
+                          "%.6g, %ld evaluations, %.1f s\n",
+                  finished, nm, mine[j], schedopt_sweep_key(s), c->value, c->res[0].excess,
+                  c->evals, c->seconds);
+        fflush(stderr);
+      }
+    }
+  }
+  free(mine);
+  progress_clear(&pg);
+  const double secs = now() - t0;
+  /* output.plot: the scaling figure (a whole sweep only: a shard has no fits) */
+  schedopt_problem_extras ex;
+  schedopt_sweep_get_extras(s, &ex);
+  if (ex.export_formats && !o.quiet)
+    fprintf(stderr, "schedopt sweep: output.export is not used by sweep (one schedule per case): "
+                    "export a case with 'schedopt optimize ... --set %s=VALUE'\n",
+            schedopt_sweep_key(s));
+  if (ex.plot && x.shard_n == 1 && n > failed) {
+    char stem[4096], title[512];
+    if (dir) cli_extras_stem(dir, 1, NULL, "sweep", stem, sizeof stem);
+    else snprintf(stem, sizeof stem, "%s_sweep", schedopt_sweep_problem_name(s));
+    snprintf(title, sizeof title, "%s (sweep)", schedopt_sweep_problem_name(s));
+    schedopt_plot *fig = NULL;
+    if ((st = schedopt_plot_alloc(&fig, ex.plot_title ? ex.plot_title : title, &err)) ||
+        (st = schedopt_sweep_plot(s, fig, &err)) ||
+        (st = cli_extras_write_plot(&extras, stem, fig, &err))) {
+      schedopt_plot_free(fig);
+      rc = cli_fail(&err);
+      goto cleanup;
+    }
+    schedopt_plot_free(fig);
+  }
+  if ((dir && (st = schedopt_sweep_write(s, dir, &err))) ||
+      (st = cli_extras_commit(&extras, &err))) {
+    rc = cli_fail(&err);
+    goto cleanup;
+  }
+  if (!dir || !o.quiet) {
+    if ((st = schedopt_sweep_write_text(s, stdout, &err))) {
+      rc = cli_fail(&err);
+      goto cleanup;
+    }
+    printf("  time       %.1f s on %d thread%s\n", secs, threads, threads == 1 ? "" : "s");
+    if (dir) {
+      if (x.shard_n > 1)
+        printf("  wrote      %s/sweep-shard-%zu-of-%zu.json\n", dir, x.shard_k, x.shard_n);
+      else
+        printf("  wrote      %s/{sweep.csv, sweep.json, summary.txt}\n", dir);
+    }
+    cli_extras_report(&extras, stdout, "  wrote      ");
+  }
+  size_t bugs = 0;
+  for (size_t i = 0; i < n; i++) {
+    const schedopt_sweep_case *c = schedopt_sweep_get_case(s, i);
+    bugs += c->done && !c->status && c->contained_beaten;
+  }
+  if (failed)
+    fprintf(stderr, "schedopt sweep: error: %zu case%s failed (left out of the fits)\n", failed,
+            failed == 1 ? "" : "s");
+  if (bugs)
+    fprintf(stderr, "schedopt sweep: error: in %zu case%s a tuned baseline the design contains "
+                    "beats the optimum: this is a bug\n",
+            bugs, bugs == 1 ? "" : "s");
+  rc = failed || bugs ? 1 : 0;
+cleanup:
+  cli_extras_free(&extras);
+  schedopt_sweep_free(s);
+  cli_problem_opts_free(&o);
+  return rc;
+}
+
+const cli_command cli_sweep = {"sweep", "optimize over a list of horizons/budgets; fit exponents",
+                               run};

@@ -1,0 +1,75 @@
+/* schedopt — command dispatch.  Each command lives in src/cli_<name>.c. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/outfile.h"
+
+/* SIGINT, SIGTERM, SIGHUP: remove the temporary files of outputs being
+ * written (outfile.c keeps their names), then die of the same signal so the
+ * caller sees the usual status (130 after Ctrl-C in a shell).  Only
+ * async-signal-safe calls: unlink() inside, raise() here (the signal stays
+ * blocked until the handler returns, and SA_RESETHAND restored the default). */
+static void on_signal(int sig) {
+  schedopt_outfile_unlink_pending();
+  raise(sig);
+}
+
+static void install_signal_handlers(void) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction sa, old;
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue; /* ignored by the parent (nohup, background jobs): keep it so */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
+
+extern const cli_command cli_fit, cli_predict, cli_design; /* cli_fit.c, cli_predict.c, cli_design.c */
+static const cli_command *const commands[] = {&cli_simulate, &cli_optimize, &cli_export, &cli_plot, &cli_fit, &cli_predict, &cli_design, &cli_sweep, &cli_merge, NULL};
+
+static void help(FILE *f) {
+  fputs("Usage: schedopt <command> [options]\n"
+        "\n"
+        "Design training schedules (learning rate, batch size, momentum) from the\n"
+        "theory of SGD on power-law random-feature models.\n"
+        "\n"
+        "Commands:\n",
+        f);
+  for (size_t i = 0; commands[i]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+  fputs("\n"
+        "Options:\n"
+        "  -h, --help      this help; 'schedopt <command> --help' for a command\n"
+        "  -V, --version   print the version\n"
+        "\n"
+        "Exit status: 0 success, 2 bad input, 1 a run that failed.\n",
+        f);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    help(stderr);
+    return CLI_EXIT_INPUT;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+    help(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+    printf("schedopt %s\n", SCHEDOPT_VERSION);
+    return 0;
+  }
+  install_signal_handlers();
+  for (size_t i = 0; commands[i]; i++)
+    if (!strcmp(cmd, commands[i]->name)) return commands[i]->run(argc - 2, argv + 2);
+  fprintf(stderr, "schedopt: unknown command '%s'\nTry 'schedopt --help'.\n", cmd);
+  return CLI_EXIT_INPUT;
+}

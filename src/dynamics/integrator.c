@@ -1,0 +1,1239 @@
+/* Integrators: CVODES (BDF + structured Newton solves) and the exact recursion.
+ *
+ * Both walk the horizon segment by segment between schedule knots, so the
+ * controls are smooth inside every piece CVODES integrates; at a jump the
+ * integrator is restarted from the state at the knot.  In the data clock the
+ * right-hand side is divided by B·units (dt_step/dτ). */
+#include "schedopt/integrator.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cvodes/cvodes.h>
+#include <nvector/nvector_serial.h>
+#include <sundials/sundials_context.h>
+
+#include "dynamics/nvector_fast.h"
+#include "dynamics/sunlinsol_blr.h"
+
+/* Divergence: the loss exceeding this multiple of its initial value. */
+#define DIVERGE_FACTOR 1e6
+
+static const schedopt_integrator_type cvodes_type = {
+    "cvodes", "CVODES BDF with an O(n) block + low-rank Newton solver"};
+static const schedopt_integrator_type recursion_type = {
+    "recursion", "exact expected-risk recursion, one optimizer step at a time"};
+const schedopt_integrator_type *const schedopt_integrator_cvodes = &cvodes_type;
+const schedopt_integrator_type *const schedopt_integrator_recursion = &recursion_type;
+
+const schedopt_integrator_type *schedopt_integrator_type_find(const char *name) {
+  if (!name) return NULL;
+  if (strcmp(name, cvodes_type.name) == 0) return &cvodes_type;
+  if (strcmp(name, recursion_type.name) == 0) return &recursion_type;
+  return NULL;
+}
+
+struct schedopt_integrator {
+  const schedopt_integrator_type *type;
+  const schedopt_model_type *mt;
+  const void *self;
+  size_t n;
+  double scale; /* initial loss */
+  double rtol, atol;
+  long max_steps;
+  schedopt_integrator_stats stats;
+  /* CVODES workspace, kept across runs */
+  SUNContext ctx;
+  void *cv;
+  N_Vector y, q;
+  SUNLinearSolver LS;
+  int cv_ready;
+  char cvmsg[512];
+  /* the run in progress */
+  const schedopt_schedule *sched;
+  schedopt_clock clock;
+  double units;
+  double seg_lo, seg_hi;
+  double *work;
+  /* Recording for the adjoint: the forward pass runs without restarts (CVodeF
+   * cannot restart) and CVodeB recomputes forward pieces at any time, so the
+   * forward right-hand side must not depend on segment state: it uses the
+   * left-continuous controls, which is what a step ending on a knot needs. */
+  int adj;
+  /* MEAN objective: ∫ w L dt over (win_lo, win_hi), w = 1/(win_hi − win_lo) */
+  double win_lo, win_hi, win_w;
+  /* adjoint workspace (kept across gradient calls with the same sizes) */
+  int adj_init, b_ready, which;
+  void *cvB;
+  N_Vector yB;
+  SUNLinearSolver LSB;
+  size_t np[SCHEDOPT_NCHANNELS], off[SCHEDOPT_NCHANNELS], P;
+  /* the gradient (and, with want_h, the curvature diagonal after it), 2P */
+  int want_h;
+  double *gacc;
+  size_t gacc_n;
+  double *tk;     /* all knots of the run (the quadrature's pieces) */
+  size_t ntk;
+  N_Vector lt, yt; /* λ(t) and y(t) at quadrature nodes */
+  double *Dw, *Uw, *Vw, *fw, *gl, *dp;
+};
+
+/* ---- shared ------------------------------------------------------------- */
+
+/* Controls inside the current segment: the left limit at its right end. */
+static void seg_eval(const schedopt_integrator *it, double t, schedopt_uval *u) {
+  if (t >= it->seg_hi)
+    schedopt_schedule_eval_left(it->sched, it->seg_hi, u);
+  else
+    schedopt_schedule_eval(it->sched, t < it->seg_lo ? it->seg_lo : t, u);
+}
+
+/* Controls for the forward right-hand side (see `adj`). */
+static void fwd_eval(const schedopt_integrator *it, double t, schedopt_uval *u) {
+  if (it->adj) /* CVodeF may step past H and interpolate: hold the end value */
+    schedopt_schedule_eval_left(it->sched, fmin(t, schedopt_schedule_horizon(it->sched)), u);
+  else
+    seg_eval(it, t, u);
+}
+
+/* Weight of the MEAN objective's running cost.  The recorded forward pass
+ * integrates ∫ L over everything (a smooth integrand, read off at t0 and t1)
+ * and must not depend on segment state (CVodeB replays it); plain and
+ * backward passes run segment by segment with t0, t1 among the knots. */
+static double fwd_weight(const schedopt_integrator *it) {
+  if (it->win_w == 0.0) return 0.0;
+  if (it->adj) return 1.0;
+  return (it->seg_lo >= it->win_lo && it->seg_hi <= it->win_hi) ? it->win_w : 0.0;
+}
+
+static double seg_weight(const schedopt_integrator *it) {
+  if (it->win_w == 0.0) return 0.0;
+  return (it->seg_lo >= it->win_lo && it->seg_hi <= it->win_hi) ? it->win_w : 0.0;
+}
+
+/* Clock-time derivative factor: 1 for steps, 1/(B·units) for data. */
+static double time_factor(const schedopt_integrator *it, const schedopt_uval *u) {
+  return it->clock == SCHEDOPT_CLOCK_STEPS ? 1.0 : 1.0 / (u->batch * it->units);
+}
+
+static schedopt_status diverged(const schedopt_integrator *it, double t, double step,
+                                double loss, schedopt_error *err) {
+  schedopt_uval u;
+  schedopt_schedule_eval_left(it->sched, t, &u);
+  return schedopt_error_set(
+      err, SCHEDOPT_EDIVERGE,
+      "the dynamics diverged at step %.0f (clock %g): loss %.4g exceeds %.0e x its "
+      "initial value %.4g; there lr = %g, batch = %g, momentum = %g — lower the learning "
+      "rate (SGD is stable only while lr*lambda_1*(1 + 1/B) < 2 and the noise feedback "
+      "stays below 1)",
+      step, t, loss, DIVERGE_FACTOR, it->scale, u.lr, u.batch, u.momentum);
+}
+
+static void fill_row(const schedopt_integrator *it, double t, double step, double samples,
+                     const double *y, schedopt_row *row) {
+  row->t = t;
+  row->step = step;
+  row->samples = samples;
+  schedopt_schedule_eval(it->sched, t, &row->u);
+  it->mt->readout(it->self, y, &row->r);
+}
+
+static schedopt_status check_times(const double *times, size_t n, double H,
+                                   schedopt_error *err) {
+  for (size_t i = 0; i < n; i++) {
+    if (!(times[i] >= 0.0 && times[i] <= H * (1.0 + 1e-12)))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "output time %g is outside the horizon [0, %g]", times[i], H);
+    if (i && times[i] < times[i - 1])
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "output times must be non-decreasing (%g after %g)", times[i],
+                                times[i - 1]);
+  }
+  return SCHEDOPT_OK;
+}
+
+/* ---- knots: schedule breakpoints plus the objective's times ------------ */
+
+enum { KNOT_JUMP = 1, KNOT_HORIZON = 2 };
+
+typedef struct knots {
+  double *t;
+  int *flag;
+  size_t n;
+} knots;
+
+static int dcmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Merge the schedule's knots with t0, t1 (MEAN) or the horizons (HORIZONS),
+ * all inside (0, H); equal times (to 1e-12 H) become one knot. */
+static schedopt_status knots_build(const schedopt_integrator *it, const schedopt_objective *obj,
+                                   knots *k, schedopt_error *err) {
+  const double H = schedopt_schedule_horizon(it->sched);
+  double *st = NULL;
+  int *sj = NULL;
+  size_t ns = 0;
+  memset(k, 0, sizeof *k);
+  schedopt_status s = schedopt_schedule_knots(it->sched, &st, &sj, &ns, err);
+  if (s) return s;
+  size_t extra = !obj ? 0 : obj->kind == SCHEDOPT_OBJ_MEAN ? 2 : obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 0;
+  size_t cap = ns + extra;
+  double *all = malloc((cap ? cap : 1) * 2 * sizeof *all); /* pairs (t, flag) */
+  k->t = malloc((cap ? cap : 1) * sizeof *k->t);
+  k->flag = malloc((cap ? cap : 1) * sizeof *k->flag);
+  if (!all || !k->t || !k->flag) {
+    free(all);
+    free(st);
+    free(sj);
+    free(k->t);
+    free(k->flag);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", cap);
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < ns; i++) {
+    all[2 * m] = st[i];
+    all[2 * m++ + 1] = sj[i] ? KNOT_JUMP : 0;
+  }
+  if (obj && obj->kind == SCHEDOPT_OBJ_MEAN) { /* the ∫ w L integrand jumps: restart */
+    all[2 * m] = obj->t0;
+    all[2 * m++ + 1] = KNOT_JUMP;
+    all[2 * m] = obj->t1;
+    all[2 * m++ + 1] = KNOT_JUMP;
+  } else if (obj && obj->kind == SCHEDOPT_OBJ_HORIZONS) {
+    for (size_t i = 0; i < obj->nh; i++) {
+      all[2 * m] = obj->h[i];
+      all[2 * m++ + 1] = KNOT_HORIZON;
+    }
+  }
+  qsort(all, m, 2 * sizeof *all, dcmp);
+  const double eps = 1e-12 * H;
+  for (size_t i = 0; i < m; i++) {
+    double t = all[2 * i];
+    int f = (int)all[2 * i + 1];
+    if (!(t > eps && t < H - eps)) continue;
+    if (k->n && t - k->t[k->n - 1] <= eps) {
+      k->flag[k->n - 1] |= f;
+      continue;
+    }
+    k->t[k->n] = t;
+    k->flag[k->n++] = f;
+  }
+  free(all);
+  free(st);
+  free(sj);
+  return SCHEDOPT_OK;
+}
+
+static void knots_free(knots *k) {
+  free(k->t);
+  free(k->flag);
+  memset(k, 0, sizeof *k);
+}
+
+static schedopt_status check_objective(const schedopt_objective *obj, double H,
+                                       schedopt_error *err) {
+  if (!obj) return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective: NULL");
+  switch (obj->kind) {
+  case SCHEDOPT_OBJ_FINAL: return SCHEDOPT_OK;
+  case SCHEDOPT_OBJ_MEAN:
+    if (!(obj->t0 >= 0.0 && obj->t1 > obj->t0 && obj->t1 <= H * (1 + 1e-12)))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "objective window [%g, %g] must satisfy 0 <= t0 < t1 <= %g",
+                                obj->t0, obj->t1, H);
+    return SCHEDOPT_OK;
+  case SCHEDOPT_OBJ_HORIZONS:
+    if (obj->nh < 1 || !obj->h || !obj->w)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective: horizons need times and weights");
+    for (size_t i = 0; i < obj->nh; i++) {
+      if (!(obj->h[i] > 0.0 && obj->h[i] <= H * (1 + 1e-12)) || (i && obj->h[i] <= obj->h[i - 1]))
+        return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                  "objective horizon %g: horizons must increase within (0, %g]",
+                                  obj->h[i], H);
+      if (!isfinite(obj->w[i]))
+        return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective weight %g is not finite",
+                                  obj->w[i]);
+    }
+    return SCHEDOPT_OK;
+  }
+  return schedopt_error_set(err, SCHEDOPT_EINVAL, "objective: unknown kind %d", (int)obj->kind);
+}
+
+/* ---- CVODES callbacks ---------------------------------------------------- */
+
+static int cv_rhs(realtype t, N_Vector y, N_Vector ydot, void *user) {
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  fwd_eval(it, t, &u);
+  double *yd = N_VGetArrayPointer(ydot);
+  it->mt->rhs(it->self, &u, N_VGetArrayPointer(y), yd);
+  double f = time_factor(it, &u);
+  if (f != 1.0)
+    for (size_t i = 0; i < it->n; i++) yd[i] *= f;
+  return 0;
+}
+
+/* q = (steps, samples, ∫ w L): d/dt (steps, samples) = (1, B) on the step
+ * clock, (1/(B·units), 1/units) on data. */
+static int cv_quad(realtype t, N_Vector y, N_Vector qdot, void *user) {
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  fwd_eval(it, t, &u);
+  double *qd = N_VGetArrayPointer(qdot);
+  if (it->clock == SCHEDOPT_CLOCK_STEPS) {
+    qd[0] = 1.0;
+    qd[1] = u.batch;
+  } else {
+    qd[0] = 1.0 / (u.batch * it->units);
+    qd[1] = 1.0 / it->units;
+  }
+  double w = fwd_weight(it);
+  qd[2] = 0.0;
+  if (w != 0.0) {
+    schedopt_readout r;
+    it->mt->readout(it->self, N_VGetArrayPointer(y), &r);
+    qd[2] = w * r.loss;
+  }
+  return 0;
+}
+
+static int cv_root(realtype t, N_Vector y, realtype *g, void *user) {
+  (void)t;
+  schedopt_integrator *it = user;
+  schedopt_readout r;
+  it->mt->readout(it->self, N_VGetArrayPointer(y), &r);
+  g[0] = isfinite(r.loss) ? DIVERGE_FACTOR * it->scale - r.loss : -1.0;
+  return 0;
+}
+
+static int blr_fill(double t, double *D, double *U, double *V, void *user) {
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  fwd_eval(it, t, &u);
+  it->mt->jac(it->self, &u, D, U, V);
+  double f = time_factor(it, &u);
+  if (f != 1.0) {
+    size_t bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+    for (size_t i = 0; i < it->n * bs; i++) D[i] *= f;
+    for (size_t i = 0; i < it->n * r; i++) U[i] *= f;
+  }
+  return 0;
+}
+
+static int blr_state(void *mem, double *t, double *gamma) {
+  if (CVodeGetCurrentTime(mem, t) != CV_SUCCESS) return -1;
+  if (CVodeGetCurrentGamma(mem, gamma) != CV_SUCCESS) return -1;
+  return 0;
+}
+
+static void cv_errh(int code, const char *module, const char *function, char *msg,
+                    void *user) {
+  schedopt_integrator *it = user;
+  if (code > 0) return; /* warnings */
+  snprintf(it->cvmsg, sizeof it->cvmsg, "%s/%s: %s", module, function, msg);
+}
+
+static schedopt_status cv_fail(schedopt_integrator *it, int flag, const char *call,
+                               double t, schedopt_error *err) {
+  char *name = CVodeGetReturnFlagName(flag);
+  schedopt_status st = schedopt_error_set(
+      err, SCHEDOPT_ESOLVER, "CVODES %s failed with %s at clock %g%s%s", call,
+      name ? name : "?", t, it->cvmsg[0] ? ": " : "", it->cvmsg);
+  free(name);
+  return st;
+}
+
+static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
+  const size_t n = it->n;
+  if (SUNContext_Create(NULL, &it->ctx) != 0)
+    return schedopt_error_set(err, SCHEDOPT_ESOLVER, "SUNContext_Create failed");
+  it->y = N_VNew_Serial((sunindextype)n, it->ctx);
+  it->q = N_VNew_Serial(3, it->ctx);
+  it->cv = CVodeCreate(CV_BDF, it->ctx);
+  if (!it->y || !it->q || !it->cv)
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot allocate CVODES memory (n = %zu)", n);
+  schedopt_nvector_use_fast_ops(it->y); /* CVODES clones inherit the table */
+  schedopt_nvector_use_fast_ops(it->q);
+  CVodeSetErrHandlerFn(it->cv, cv_errh, it);
+  it->mt->initial(it->self, N_VGetArrayPointer(it->y));
+  N_VConst(0.0, it->q);
+  int f;
+  if ((f = CVodeInit(it->cv, cv_rhs, 0.0, it->y)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeInit", 0.0, err);
+  CVodeSetUserData(it->cv, it);
+  if ((f = CVodeQuadInit(it->cv, cv_quad, it->q)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeQuadInit", 0.0, err);
+  it->LS = blr_linsol_create(n, it->mt->block(it->self), it->mt->rank(it->self), blr_fill, it,
+                             blr_state, it->cv, it->ctx);
+  if (!it->LS) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the linear solver");
+  if ((f = CVodeSetLinearSolver(it->cv, it->LS, NULL)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeSetLinearSolver", 0.0, err);
+  it->cv_ready = 1;
+  return SCHEDOPT_OK;
+}
+
+/* Fold CVODES's counters (reset by every ReInit) into the run's stats. */
+static void cv_collect(schedopt_integrator *it) {
+  long v;
+  if (CVodeGetNumSteps(it->cv, &v) == CV_SUCCESS) it->stats.steps += v;
+  if (CVodeGetNumRhsEvals(it->cv, &v) == CV_SUCCESS) it->stats.rhs_evals += v;
+  if (CVodeGetNumErrTestFails(it->cv, &v) == CV_SUCCESS) it->stats.err_fails += v;
+}
+
+/* Restart CVODES at (t, y, q): the history must not span a jump. */
+static schedopt_status cv_restart(schedopt_integrator *it, double t, schedopt_error *err) {
+  int f;
+  if (t > 0.0) cv_collect(it); /* a run's first ReInit follows its own final collect */
+  if ((f = CVodeReInit(it->cv, t, it->y)) != CV_SUCCESS) return cv_fail(it, f, "CVodeReInit", t, err);
+  if ((f = CVodeQuadReInit(it->cv, it->q)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeQuadReInit", t, err);
+  if (t > 0.0) it->stats.restarts++;
+  blr_linsol_invalidate(it->LS);
+  return SCHEDOPT_OK;
+}
+
+/* Set up a forward pass from t = 0 (roots on for plain runs). */
+static schedopt_status cv_begin(schedopt_integrator *it, int roots, schedopt_error *err) {
+  schedopt_status st;
+  if (!it->cv_ready && (st = cv_setup(it, err)) != SCHEDOPT_OK) return st;
+  it->cvmsg[0] = '\0';
+  it->mt->initial(it->self, N_VGetArrayPointer(it->y));
+  N_VConst(0.0, it->q);
+  if ((st = cv_restart(it, 0.0, err)) != SCHEDOPT_OK) return st;
+  int f;
+  if ((f = CVodeRootInit(it->cv, roots ? 1 : 0, roots ? cv_root : NULL)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeRootInit", 0.0, err);
+  if ((f = CVodeSStolerances(it->cv, it->rtol, it->atol * it->scale)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeSStolerances", 0.0, err);
+  /* steps, samples: counters (unit scale); ∫ w L: like the states */
+  N_Vector aq = N_VClone(it->q);
+  if (aq) {
+    double *a = N_VGetArrayPointer(aq);
+    a[0] = a[1] = 1e-6;
+    a[2] = it->atol * it->scale;
+    CVodeQuadSVtolerances(it->cv, it->rtol, aq);
+    N_VDestroy(aq);
+  }
+  CVodeSetQuadErrCon(it->cv, SUNTRUE);
+  CVodeSetMaxNumSteps(it->cv, it->max_steps);
+  CVodeSetMaxHnilWarns(it->cv, -1);
+  /* A step that reaches a knot where the schedule's slope is infinite (the
+   * start of a 1−sqrt anneal) must shrink by up to ~10⁶ before the error test
+   * passes; CVODES's default of 7 failures stops at ~10⁻⁴ of the step. */
+  CVodeSetMaxErrTestFails(it->cv, 20);
+  return SCHEDOPT_OK;
+}
+
+/* Plain forward pass: rows at `times`, restarts at jumps, divergence by a
+ * root of L − 10⁶ L(0).  *Jmean (if non-NULL) receives ∫ w L. */
+static schedopt_status cv_run(schedopt_integrator *it, const double *times, size_t n,
+                              schedopt_row *rows, const schedopt_objective *obj,
+                              double *Jmean, schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  knots k;
+  if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
+  it->adj = 0;
+  it->seg_lo = 0.0;
+  it->seg_hi = k.n ? k.t[0] : H;
+  if ((st = cv_begin(it, 1, err)) != SCHEDOPT_OK) goto done;
+
+  size_t i = 0;
+  double tcur = 0.0;
+  int f;
+  const double *y = N_VGetArrayPointer(it->y);
+  const double *q = N_VGetArrayPointer(it->q);
+  for (size_t seg = 0; seg <= k.n; seg++) {
+    const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
+    it->seg_lo = lo;
+    it->seg_hi = hi;
+    if (hi > tcur) CVodeSetStopTime(it->cv, hi);
+    /* rows at the segment's start (t = 0 or a knot we already stand on) */
+    while (i < n && times[i] <= tcur) fill_row(it, tcur, q[0], q[1], y, &rows[i++]);
+    while (tcur < hi) {
+      double tout = (i < n && times[i] < hi) ? times[i] : hi;
+      realtype tret, tq;
+      f = CVode(it->cv, tout, it->y, &tret, CV_NORMAL);
+      if (f == CV_ROOT_RETURN) {
+        CVodeGetQuad(it->cv, &tq, it->q);
+        schedopt_readout r;
+        it->mt->readout(it->self, y, &r);
+        st = diverged(it, tret, q[0], r.loss, err);
+        goto done;
+      }
+      if (f < 0) {
+        st = cv_fail(it, f, "CVode", tret, err);
+        goto done;
+      }
+      CVodeGetQuad(it->cv, &tq, it->q);
+      tcur = (f == CV_TSTOP_RETURN) ? hi : tret;
+      for (; i < n && times[i] <= tcur; i++) fill_row(it, times[i], q[0], q[1], y, &rows[i]);
+    }
+    if (seg < k.n && (k.flag[seg] & KNOT_JUMP) && (st = cv_restart(it, hi, err)) != SCHEDOPT_OK)
+      goto done;
+  }
+  while (i < n) fill_row(it, H, q[0], q[1], y, &rows[i++]); /* times == H within rounding */
+  if (Jmean) *Jmean = q[2];
+  cv_collect(it);
+done:
+  knots_free(&k);
+  return st;
+}
+
+/* ---- CVODES adjoint ------------------------------------------------------ */
+
+/* λ' = −s (Dᵀ + V Uᵀ) λ − w ∂L/∂y  (s = clock factor; segment controls) */
+static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *user) {
+  (void)y;
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  it->mt->jac(it->self, &u, it->Dw, it->Uw, it->Vw);
+  const double s = time_factor(it, &u);
+  const double *l = N_VGetArrayPointer(yB);
+  double *o = N_VGetArrayPointer(yBdot);
+  if (bs == 1) {
+    for (size_t i = 0; i < n; i++) o[i] = it->Dw[i] * l[i];
+  } else {
+    for (size_t k = 0; k < n / 3; k++) {
+      const double *D = it->Dw + 9 * k, *lk = l + 3 * k;
+      double *ok = o + 3 * k;
+      ok[0] = D[0] * lk[0] + D[3] * lk[1] + D[6] * lk[2];
+      ok[1] = D[1] * lk[0] + D[4] * lk[1] + D[7] * lk[2];
+      ok[2] = D[2] * lk[0] + D[5] * lk[1] + D[8] * lk[2];
+    }
+  }
+  for (size_t j = 0; j < r; j++) {
+    const double *Uj = it->Uw + j * n, *Vj = it->Vw + j * n;
+    double z = 0.0;
+    for (size_t i = 0; i < n; i++) z += Uj[i] * l[i];
+    for (size_t i = 0; i < n; i++) o[i] += Vj[i] * z;
+  }
+  const double w = seg_weight(it);
+  for (size_t i = 0; i < n; i++) o[i] = -s * o[i] - w * it->gl[i];
+  return 0;
+}
+
+/* out[ch] = λᵀ ∂f_clock/∂u_ch at controls u. */
+static void clock_vjp_u(schedopt_integrator *it, const schedopt_uval *u, const double *yd,
+                        const double *l, double out[3]) {
+  it->mt->vjp_u(it->self, u, yd, l, out);
+  const double s = time_factor(it, u);
+  if (s != 1.0) { /* f_clock = s f with s = 1/(B·units): ∂s/∂B = −s/B */
+    it->mt->rhs(it->self, u, yd, it->fw);
+    double lf = 0.0;
+    for (size_t i = 0; i < it->n; i++) lf += l[i] * it->fw[i];
+    for (int c = 0; c < 3; c++) out[c] *= s;
+    out[1] -= s / u->batch * lf;
+  }
+}
+
+/* Difference step for ∂²/∂u² in a channel at value v.  λᵀ ∂f/∂u is linear in
+ * the learning rate (f is quadratic in it), so a one-sided difference is exact
+ * there; for batch and momentum it is first-order accurate, enough for a
+ * preconditioner. */
+static double curv_delta(double v) { return 1e-3 * fmax(fabs(v), 1e-2); }
+
+static double *uval_slot(schedopt_uval *u, int c) {
+  return c == SCHEDOPT_LR ? &u->lr : c == SCHEDOPT_BATCH ? &u->batch : &u->momentum;
+}
+
+/* dJ/dθ = ∫ λᵀ ∂f/∂θ dt = Σ_ch ∫ (λᵀ ∂f/∂u_ch) ∂u_ch/∂θ dt over [a, b], a piece
+ * inside one backward step and between two control knots, where λ (the step's
+ * interpolant), y (the check-pointed forward interpolant) and u are smooth:
+ * 3-point Gauss–Legendre (exact to degree 5).  Integrating piece by piece
+ * resolves every knot's basis function, however narrow against the steps
+ * (a quadrature carried by CVODES only samples where it steps, and missed
+ * knots one step wide entirely).  With the curvature diagonal also
+ * ∫ (λᵀ ∂²f/∂u_ch²)(∂u_ch/∂θ_i)² dt by the midpoint rule (a preconditioner). */
+static int grad_piece(schedopt_integrator *it, double a, double b) {
+  static const double gx[3] = {-0.7745966692414834, 0.0, 0.7745966692414834};
+  static const double gw[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
+  const double m = 0.5 * (a + b), r = 0.5 * (b - a), H = schedopt_schedule_horizon(it->sched);
+  const double *l = N_VGetArrayPointer(it->lt), *yd = N_VGetArrayPointer(it->yt);
+  for (int g = 0; g < 3; g++) {
+    const double t = m + r * gx[g], w = r * gw[g];
+    if (CVodeGetDky(it->cvB, t, 0, it->lt) != CV_SUCCESS) return -1;
+    if (CVodeGetAdjY(it->cv, t, it->yt) != CV_SUCCESS) return -1;
+    schedopt_uval u;
+    seg_eval(it, t, &u);
+    double out[3], huu[3] = {0, 0, 0};
+    clock_vjp_u(it, &u, yd, l, out);
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+      if (!it->np[c]) continue;
+      if (it->want_h && g == 1) { /* the curvature by the midpoint rule */
+        schedopt_uval up = u;
+        const double h = curv_delta(*uval_slot(&u, c));
+        double op[3];
+        *uval_slot(&up, c) += h;
+        clock_vjp_u(it, &up, yd, l, op);
+        huu[c] = (op[c] - out[c]) / h;
+      }
+      const schedopt_control *ctl = schedopt_schedule_get(it->sched, (schedopt_channel)c);
+      schedopt_control_eval(ctl, H, t, it->dp);
+      double *gc = it->gacc + it->off[c], *hc = it->gacc + it->P + it->off[c];
+      const double wo = w * out[c], wh = 2 * r * huu[c];
+      for (size_t i = 0; i < it->np[c]; i++) {
+        const double d = it->dp[i];
+        if (d == 0.0) continue;
+        gc[i] += wo * d;
+        if (it->want_h && g == 1) hc[i] += wh * d * d;
+      }
+    }
+  }
+  return 0;
+}
+
+/* The pieces of [a, b] between the run's knots. */
+static int grad_span(schedopt_integrator *it, double a, double b) {
+  if (!(b > a)) return 0;
+  /* first knot > a */
+  size_t lo = 0, hi = it->ntk;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (it->tk[mid] <= a) lo = mid + 1; else hi = mid;
+  }
+  double s = a;
+  for (size_t j = lo; j < it->ntk && it->tk[j] < b; j++) {
+    if (it->tk[j] > s && grad_piece(it, s, it->tk[j])) return -1;
+    s = it->tk[j];
+  }
+  return grad_piece(it, s, b);
+}
+
+static int blr_fillB(double t, double *D, double *U, double *V, void *user) {
+  /* A_B = −s (blockdiag(Dᵀ) + V Uᵀ): transpose blocks, swap U and V */
+  schedopt_integrator *it = user;
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  it->mt->jac(it->self, &u, D, V, U); /* U_B ∝ V, V_B = U */
+  const double s = -time_factor(it, &u);
+  if (bs == 1) {
+    for (size_t i = 0; i < n; i++) D[i] *= s;
+  } else {
+    for (size_t k = 0; k < n / 3; k++) {
+      double *Dk = D + 9 * k, tmp;
+      tmp = Dk[1]; Dk[1] = Dk[3]; Dk[3] = tmp;
+      tmp = Dk[2]; Dk[2] = Dk[6]; Dk[6] = tmp;
+      tmp = Dk[5]; Dk[5] = Dk[7]; Dk[7] = tmp;
+      for (int i = 0; i < 9; i++) Dk[i] *= s;
+    }
+  }
+  for (size_t i = 0; i < n * r; i++) U[i] *= s;
+  return 0;
+}
+
+static void adj_free(schedopt_integrator *it) {
+  if (it->LSB) SUNLinSolFree(it->LSB);
+  if (it->yB) N_VDestroy(it->yB);
+  if (it->lt) N_VDestroy(it->lt);
+  if (it->yt) N_VDestroy(it->yt);
+  free(it->Dw);
+  free(it->Uw);
+  free(it->Vw);
+  free(it->fw);
+  free(it->gl);
+  free(it->dp);
+  free(it->gacc);
+  free(it->tk);
+  it->LSB = NULL;
+  it->yB = it->lt = it->yt = NULL;
+  it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = it->gacc = it->tk = NULL;
+  it->gacc_n = it->ntk = 0;
+  it->b_ready = 0;
+  it->P = 0;
+}
+
+/* Parameter layout of the schedule's three controls. */
+static size_t param_layout(schedopt_integrator *it, size_t *maxp) {
+  size_t P = 0;
+  *maxp = 1;
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+    it->np[c] = schedopt_control_nparams(schedopt_schedule_get(it->sched, (schedopt_channel)c));
+    it->off[c] = P;
+    P += it->np[c];
+    if (it->np[c] > *maxp) *maxp = it->np[c];
+  }
+  return P;
+}
+
+static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objective *obj,
+                                   double *J, double *grad[SCHEDOPT_NCHANNELS],
+                                   double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  size_t maxp;
+  size_t P = param_layout(it, &maxp);
+  if (!it->mt->vjp_u || !it->mt->dloss)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "model '%s' provides no gradients",
+                              it->mt->name);
+  if (!it->Dw) {
+    it->Dw = malloc(n * bs * sizeof(double));
+    it->Uw = malloc(n * r * sizeof(double));
+    it->Vw = malloc(n * r * sizeof(double));
+    it->fw = malloc(n * sizeof(double));
+    it->gl = malloc(n * sizeof(double));
+  }
+  free(it->dp);
+  it->dp = malloc(maxp * sizeof(double));
+  it->P = P;
+  if (2 * P > it->gacc_n) {
+    free(it->gacc);
+    it->gacc = malloc(2 * P * sizeof(double));
+    it->gacc_n = it->gacc ? 2 * P : 0;
+  }
+  if (!it->Dw || !it->Uw || !it->Vw || !it->fw || !it->gl || !it->dp || (P && !it->gacc))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint (n = %zu)", n);
+  it->mt->dloss(it->self, it->gl);
+
+  knots k;
+  if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
+  /* every knot bounds the gradient's quadrature pieces */
+  free(it->tk);
+  it->tk = malloc((k.n ? k.n : 1) * sizeof *it->tk);
+  if (!it->tk) {
+    knots_free(&k);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", k.n);
+  }
+  memcpy(it->tk, k.t, k.n * sizeof *it->tk);
+  it->ntk = k.n;
+  /* The backward pass restarts only where λ or its right-hand side jumps
+   * (control jumps, horizons, window ends); kinks are crossed under error
+   * control, so segments are delimited by these hard knots only. */
+  {
+    size_t h = 0;
+    for (size_t i = 0; i < k.n; i++)
+      if (k.flag[i] & (KNOT_JUMP | KNOT_HORIZON)) {
+        k.t[h] = k.t[i];
+        k.flag[h++] = k.flag[i];
+      }
+    k.n = h;
+  }
+  /* ---- forward, recorded ---- */
+  it->adj = 1;
+  if ((st = cv_begin(it, 0, err)) != SCHEDOPT_OK) goto done;
+  int f;
+  if (!it->adj_init) {
+    /* Steps between check-points: CVODES keeps Hermite data (2 n-vectors)
+     * for one interval and recomputes the others during the backward pass;
+     * ~2^23 doubles (64 MiB) bound that store, and typical runs (a few
+     * hundred steps) fit one interval, so nothing is recomputed. */
+    long nd = (long)((8u << 20) / (2 * n));
+    nd = nd < 50 ? 50 : nd > 2000 ? 2000 : nd;
+    if ((f = CVodeAdjInit(it->cv, nd, CV_HERMITE)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeAdjInit", 0.0, err);
+      goto done;
+    }
+    it->adj_init = 1;
+  } else if ((f = CVodeAdjReInit(it->cv)) != CV_SUCCESS) {
+    st = cv_fail(it, f, "CVodeAdjReInit", 0.0, err);
+    goto done;
+  }
+  const double *y = N_VGetArrayPointer(it->y);
+  const double *q = N_VGetArrayPointer(it->q);
+  const double limit = DIVERGE_FACTOR * it->scale;
+  double Jh = 0.0;
+  schedopt_readout rd;
+  /* No stop times here: CVodeB recomputes forward pieces from check-points
+   * without them, and the replay must take the same steps; the knots are
+   * crossed under error control (left-continuous controls, see `adj`). */
+  double outs[3], Jm = 0.0;
+  const double *tout_list = outs;
+  size_t nout = 0;
+  if (obj->kind == SCHEDOPT_OBJ_HORIZONS) {
+    tout_list = obj->h;
+    nout = obj->nh;
+  } else if (obj->kind == SCHEDOPT_OBJ_MEAN) {
+    if (obj->t0 > 0.0) outs[nout++] = obj->t0;
+    outs[nout++] = fmin(obj->t1, H);
+  }
+  for (size_t j = 0; j <= nout; j++) {
+    const double tout = j < nout ? fmin(tout_list[j], H) : H;
+    realtype tret;
+    int nck;
+    if (j == nout && nout && tout_list[nout - 1] >= H * (1 - 1e-12)) break; /* already at H */
+    f = CVodeF(it->cv, tout, it->y, &tret, CV_NORMAL, &nck);
+    if (f < 0) {
+      /* no root finding here: a diverging run grows until the corrector fails
+       * (h → 1e-18); y holds the last step, so say what happened */
+      it->mt->readout(it->self, y, &rd);
+      CVodeGetQuadDky(it->cv, tret, 0, it->q);
+      st = rd.loss <= limit ? cv_fail(it, f, "CVodeF", tret, err)
+                            : diverged(it, tret, q[0], rd.loss, err);
+      goto done;
+    }
+    CVodeGetQuadDky(it->cv, tout, 0, it->q); /* the last internal step may lie past tout */
+    it->mt->readout(it->self, y, &rd);
+    if (!(rd.loss <= limit)) {
+      st = diverged(it, tout, q[0], rd.loss, err);
+      goto done;
+    }
+    if (j < nout && obj->kind == SCHEDOPT_OBJ_HORIZONS) Jh += obj->w[j] * rd.loss;
+    if (j < nout && obj->kind == SCHEDOPT_OBJ_MEAN)
+      Jm += (j == nout - 1 ? 1.0 : -1.0) * q[2] / (obj->t1 - obj->t0); /* ∫_0^t1 − ∫_0^t0 */
+  }
+  it->mt->readout(it->self, y, &rd); /* at H */
+  *J = obj->kind == SCHEDOPT_OBJ_FINAL ? rd.loss : obj->kind == SCHEDOPT_OBJ_MEAN ? Jm : Jh;
+  cv_collect(it);
+
+  /* ---- backward: λ by CVodeB one step at a time; the gradient by
+   * quadrature over each step's pieces (grad_span) ---- */
+  if (!it->b_ready) {
+    it->yB = N_VNew_Serial((sunindextype)n, it->ctx);
+    it->lt = N_VNew_Serial((sunindextype)n, it->ctx);
+    it->yt = N_VNew_Serial((sunindextype)n, it->ctx);
+    if (!it->yB || !it->lt || !it->yt) {
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
+      goto done;
+    }
+    schedopt_nvector_use_fast_ops(it->yB);
+    schedopt_nvector_use_fast_ops(it->lt);
+    schedopt_nvector_use_fast_ops(it->yt);
+  }
+  double *lB = N_VGetArrayPointer(it->yB);
+  memset(lB, 0, n * sizeof *lB);
+  memset(it->gacc, 0, 2 * P * sizeof *it->gacc);
+  if (obj->kind == SCHEDOPT_OBJ_FINAL)
+    memcpy(lB, it->gl, n * sizeof *lB);
+  else if (obj->kind == SCHEDOPT_OBJ_HORIZONS && fabs(obj->h[obj->nh - 1] - H) <= 1e-12 * H)
+    for (size_t i = 0; i < n; i++) lB[i] = obj->w[obj->nh - 1] * it->gl[i];
+  it->seg_lo = k.n ? k.t[k.n - 1] : 0.0;
+  it->seg_hi = H;
+  if (!it->b_ready) {
+    if ((f = CVodeCreateB(it->cv, CV_BDF, &it->which)) != CV_SUCCESS ||
+        (f = CVodeInitB(it->cv, it->which, cv_rhsB, H, it->yB)) != CV_SUCCESS ||
+        (f = CVodeSetUserDataB(it->cv, it->which, it)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeInitB", H, err);
+      goto done;
+    }
+    it->cvB = CVodeGetAdjCVodeBmem(it->cv, it->which);
+    it->LSB = blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvB, it->ctx);
+    if (!it->LSB || (f = CVodeSetLinearSolverB(it->cv, it->which, it->LSB, NULL)) != CV_SUCCESS) {
+      st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
+      goto done;
+    }
+    it->b_ready = 1;
+  } else if ((f = CVodeReInitB(it->cv, it->which, H, it->yB)) != CV_SUCCESS) {
+    st = cv_fail(it, f, "CVodeReInitB", H, err);
+    goto done;
+  }
+  /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
+  CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
+  CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
+  blr_linsol_invalidate(it->LSB);
+  for (size_t seg = k.n + 1; seg-- > 0;) {
+    const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
+    it->seg_lo = lo;
+    it->seg_hi = hi;
+    /* one backward step at a time (it may pass lo: the segment's controls
+     * extend smoothly beyond it, and λ(lo) is interpolated) */
+    double tprev = hi;
+    long stuck = 0;
+    while (tprev > lo) {
+      realtype tB;
+      if ((f = CVodeB(it->cv, lo, CV_ONE_STEP)) < 0) {
+        st = cv_fail(it, f, "CVodeB", lo, err);
+        goto done;
+      }
+      if ((f = CVodeGetCurrentTime(it->cvB, &tB)) != CV_SUCCESS) {
+        st = cv_fail(it, f, "CVodeGetCurrentTime", lo, err);
+        goto done;
+      }
+      if (!(tB < tprev)) { /* a call that only moved to another check-point interval */
+        if (++stuck > 3) {
+          st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "CVODES backward pass stalled at clock %g",
+                                  tprev);
+          goto done;
+        }
+        continue;
+      }
+      stuck = 0;
+      if (grad_span(it, fmax((double)tB, lo), tprev)) {
+        st = schedopt_error_set(err, SCHEDOPT_ESOLVER,
+                                "CVODES interpolation failed in the gradient quadrature at "
+                                "clock %g", tprev);
+        goto done;
+      }
+      tprev = tB;
+    }
+    if ((f = CVodeGetDky(it->cvB, lo, 0, it->yB)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeGetDky", lo, err);
+      goto done;
+    }
+    if (seg == 0) break;
+    /* at the knot lo: λ jumps by w ∂L/∂y at a horizon; restart either way so
+     * no backward step spans the knot */
+    if (k.flag[seg - 1] & KNOT_HORIZON)
+      for (size_t j = 0; j < obj->nh; j++)
+        if (fabs(obj->h[j] - lo) <= 1e-12 * H)
+          for (size_t i = 0; i < n; i++) lB[i] += obj->w[j] * it->gl[i];
+    if ((f = CVodeReInitB(it->cv, it->which, lo, it->yB)) != CV_SUCCESS) {
+      st = cv_fail(it, f, "CVodeReInitB", lo, err);
+      goto done;
+    }
+    blr_linsol_invalidate(it->LSB);
+  }
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+    if (grad[c])
+      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] = it->gacc[it->off[c] + i];
+    if (it->want_h && hdiag && hdiag[c])
+      for (size_t i = 0; i < it->np[c]; i++) hdiag[c][i] = it->gacc[P + it->off[c] + i];
+  }
+done:
+  it->adj = 0;
+  knots_free(&k);
+  return st;
+}
+
+/* ---- recursion ------------------------------------------------------------- */
+
+static schedopt_status rec_run(schedopt_integrator *it, const double *times, size_t n,
+                               schedopt_row *rows, schedopt_error *err) {
+  const double H = schedopt_schedule_horizon(it->sched);
+  if (!it->work && !(it->work = malloc(it->n * sizeof *it->work)))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory (n = %zu)", it->n);
+  double *y = it->work;
+  it->mt->initial(it->self, y);
+  it->seg_lo = 0.0;
+  it->seg_hi = INFINITY;
+  const double limit = DIVERGE_FACTOR * it->scale;
+  double t = 0.0, samples = 0.0;
+  long k = 0;
+  size_t i = 0;
+  schedopt_readout r;
+  for (;;) {
+    /* rows: on the step clock at integer steps, on data the first clock ≥ time */
+    while (i < n && (it->clock == SCHEDOPT_CLOCK_STEPS ? floor(times[i] + 0.5) <= t
+                                                       : times[i] <= t * (1 + 1e-12)))
+      fill_row(it, t, (double)k, samples, y, &rows[i++]);
+    if (i == n || t >= H * (1 - 1e-12)) break;
+    schedopt_uval u;
+    schedopt_schedule_eval(it->sched, t, &u);
+    it->mt->step(it->self, &u, y);
+    k++;
+    samples += u.batch;
+    t = it->clock == SCHEDOPT_CLOCK_STEPS ? (double)k : t + u.batch * it->units;
+    it->mt->readout(it->self, y, &r);
+    if (!(r.loss <= limit)) return diverged(it, t, (double)k, r.loss, err);
+  }
+  while (i < n) fill_row(it, t, (double)k, samples, y, &rows[i++]);
+  it->stats.steps += k;
+  return SCHEDOPT_OK;
+}
+
+/* Direct objective terms at step k (state after k steps): MEAN averages L over
+ * the steps k in (t0, t1]; HORIZONS weighs L at k = round(h_i). */
+static double rec_weight(const schedopt_objective *obj, long k, long T) {
+  switch (obj->kind) {
+  case SCHEDOPT_OBJ_FINAL: return k == T ? 1.0 : 0.0;
+  case SCHEDOPT_OBJ_MEAN: {
+    long a = (long)floor(obj->t0 + 1e-9), b = (long)floor(obj->t1 + 1e-9);
+    return (k > a && k <= b) ? 1.0 / (double)(b - a) : 0.0;
+  }
+  case SCHEDOPT_OBJ_HORIZONS: {
+    double w = 0.0;
+    for (size_t i = 0; i < obj->nh; i++)
+      if ((long)floor(obj->h[i] + 0.5) == k) w += obj->w[i];
+    return w;
+  }
+  }
+  return 0.0;
+}
+
+/* Forward with √T check-points (grad != NULL) and the reverse sweep:
+ * λ_T = w_T ∂L/∂y;  for k = T−1 … 0: dJ/du_k = λ_{k+1}ᵀ ∂F/∂u_k,
+ * λ_k = (∂F/∂y_k)ᵀ λ_{k+1} + w_k ∂L/∂y. */
+static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_objective *obj,
+                                    double *J, double *grad[SCHEDOPT_NCHANNELS],
+                                    double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+  if (it->clock != SCHEDOPT_CLOCK_STEPS)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "recursion objectives and gradients need a step budget (the data "
+                              "clock makes the step count depend on the batch size); use the "
+                              "cvodes integrator");
+  const double H = schedopt_schedule_horizon(it->sched);
+  const long T = (long)floor(H + 0.5);
+  const size_t n = it->n;
+  const int want = grad != NULL;
+  if (want && (!it->mt->step_vjp || !it->mt->dloss))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "model '%s' provides no recursion gradients",
+                              it->mt->name);
+  size_t maxp = 1;
+  if (want) param_layout(it, &maxp);
+  const long K = want ? (long)ceil(sqrt((double)(T > 1 ? T : 1))) : 1;
+  const long nck = want ? T / K + 1 : 0;
+  double *ck = want ? malloc((size_t)nck * n * sizeof *ck) : NULL;
+  double *buf = want ? malloc((size_t)K * n * sizeof *buf) : NULL;
+  double *y = malloc(n * sizeof *y), *lam = want ? malloc(n * sizeof *lam) : NULL;
+  double *gl = want ? malloc(n * sizeof *gl) : NULL, *dp = want ? malloc(maxp * sizeof *dp) : NULL;
+  const int wh = want && it->want_h && hdiag;
+  double *lt = wh ? malloc(n * sizeof *lt) : NULL;
+  schedopt_status st = SCHEDOPT_OK;
+  if (!y || (want && (!ck || !buf || !lam || !gl || !dp)) || (wh && !lt)) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
+                            "out of memory for the recursion sweep (n = %zu, T = %ld)", n, T);
+    goto done;
+  }
+  const double limit = DIVERGE_FACTOR * it->scale;
+  schedopt_readout r;
+  schedopt_uval u;
+  it->mt->initial(it->self, y);
+  double Jv = 0.0;
+  for (long k = 0; k < T; k++) {
+    if (want && k % K == 0) memcpy(ck + (size_t)(k / K) * n, y, n * sizeof *y);
+    schedopt_schedule_eval(it->sched, (double)k, &u);
+    it->mt->step(it->self, &u, y);
+    it->mt->readout(it->self, y, &r);
+    if (!(r.loss <= limit)) {
+      it->seg_lo = 0.0;
+      it->seg_hi = INFINITY;
+      st = diverged(it, (double)(k + 1), (double)(k + 1), r.loss, err);
+      goto done;
+    }
+    double w = rec_weight(obj, k + 1, T);
+    if (w != 0.0) Jv += w * r.loss;
+  }
+  it->stats.steps += T;
+  *J = Jv;
+  if (!want) goto done;
+
+  it->mt->dloss(it->self, gl);
+  for (size_t i = 0; i < n; i++) lam[i] = rec_weight(obj, T, T) * gl[i];
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
+    if (grad[c]) memset(grad[c], 0, it->np[c] * sizeof(double));
+  if (wh)
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++)
+      if (hdiag[c]) memset(hdiag[c], 0, it->np[c] * sizeof(double));
+  long have = -1; /* block held in buf */
+  for (long k = T - 1; k >= 0; k--) {
+    long b = k / K;
+    if (b != have) { /* recompute the block's states from its check-point */
+      memcpy(buf, ck + (size_t)b * n, n * sizeof *buf);
+      for (long j = b * K; j < k; j++) {
+        double *dst = buf + (size_t)(j - b * K + 1) * n;
+        memcpy(dst, dst - n, n * sizeof *dst);
+        schedopt_schedule_eval(it->sched, (double)j, &u);
+        it->mt->step(it->self, &u, dst);
+      }
+      have = b;
+    }
+    const double *yk = buf + (size_t)(k - b * K) * n;
+    schedopt_schedule_eval(it->sched, (double)k, &u);
+    double out[3], huu[3] = {0, 0, 0};
+    if (wh) /* λᵀ ∂²F/∂u_c² by a central difference of λᵀ ∂F/∂u_c */
+      for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+        if (!hdiag[c] || !it->np[c]) continue;
+        schedopt_uval up = u, um = u;
+        const double h = curv_delta(*uval_slot(&u, c));
+        double op[3], om[3];
+        *uval_slot(&up, c) += h;
+        *uval_slot(&um, c) -= h;
+        memcpy(lt, lam, n * sizeof *lt);
+        it->mt->step_vjp(it->self, &up, yk, lt, op);
+        memcpy(lt, lam, n * sizeof *lt);
+        it->mt->step_vjp(it->self, &um, yk, lt, om);
+        huu[c] = (op[c] - om[c]) / (2 * h);
+      }
+    it->mt->step_vjp(it->self, &u, yk, lam, out);
+    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+      if (!grad[c] || !it->np[c]) continue;
+      schedopt_control_eval(schedopt_schedule_get(it->sched, (schedopt_channel)c), H, (double)k, dp);
+      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] += out[c] * dp[i];
+      if (wh && hdiag[c])
+        for (size_t i = 0; i < it->np[c]; i++) hdiag[c][i] += huu[c] * dp[i] * dp[i];
+    }
+    double w = rec_weight(obj, k, T);
+    if (w != 0.0)
+      for (size_t i = 0; i < n; i++) lam[i] += w * gl[i];
+  }
+done:
+  free(ck);
+  free(buf);
+  free(y);
+  free(lam);
+  free(gl);
+  free(dp);
+  free(lt);
+  return st;
+}
+
+/* ---- API ------------------------------------------------------------------- */
+
+schedopt_status schedopt_integrator_alloc(schedopt_integrator **out,
+                                          const schedopt_integrator_type *T,
+                                          const schedopt_model *m, schedopt_error *err) {
+  if (!out || !T || !m)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_alloc: NULL argument");
+  *out = NULL;
+  const schedopt_model_type *mt = schedopt_model_get_type(m);
+  if (T == &recursion_type && !mt->step)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "model '%s' has no discrete recursion; use the cvodes integrator",
+                              mt->name);
+  schedopt_integrator *it = calloc(1, sizeof *it);
+  if (!it) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  it->type = T;
+  it->mt = mt;
+  it->self = schedopt_model_self(m);
+  it->n = mt->size(it->self);
+  it->scale = mt->scale(it->self);
+  it->rtol = 1e-6;
+  it->atol = 1e-10;
+  it->max_steps = 1000000;
+  *out = it;
+  return SCHEDOPT_OK;
+}
+
+void schedopt_integrator_free(schedopt_integrator *it) {
+  if (!it) return;
+  adj_free(it);
+  if (it->cv) CVodeFree(&it->cv);
+  if (it->LS) SUNLinSolFree(it->LS);
+  if (it->y) N_VDestroy(it->y);
+  if (it->q) N_VDestroy(it->q);
+  if (it->ctx) SUNContext_Free(&it->ctx);
+  free(it->work);
+  free(it);
+}
+
+schedopt_status schedopt_integrator_set_tolerances(schedopt_integrator *it, double rtol,
+                                                   double atol, schedopt_error *err) {
+  if (!(rtol > 0.0 && rtol <= 0.1))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "rtol = %g is out of range: must be in (0, 0.1]", rtol);
+  if (!(atol > 0.0 && atol <= 1.0))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "atol = %g is out of range: must be in (0, 1]", atol);
+  it->rtol = rtol;
+  it->atol = atol;
+  return SCHEDOPT_OK;
+}
+
+void schedopt_integrator_get_tolerances(const schedopt_integrator *it, double *rtol,
+                                        double *atol) {
+  if (rtol) *rtol = it->rtol;
+  if (atol) *atol = it->atol;
+}
+
+schedopt_status schedopt_integrator_set_max_steps(schedopt_integrator *it, long max_steps,
+                                                  schedopt_error *err) {
+  if (max_steps < 1)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "max_steps = %ld is out of range: must be >= 1", max_steps);
+  it->max_steps = max_steps;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_integrator_run(schedopt_integrator *it, const schedopt_schedule *s,
+                                        const double *times, size_t n, schedopt_row *rows,
+                                        schedopt_error *err) {
+  if (!it || !s || (n && (!times || !rows)))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_run: NULL argument");
+  schedopt_status st = schedopt_schedule_validate(s, err);
+  if (st != SCHEDOPT_OK) return st;
+  const double H = schedopt_schedule_horizon(s);
+  if ((st = check_times(times, n, H, err)) != SCHEDOPT_OK) return st;
+  it->sched = s;
+  it->clock = schedopt_schedule_clock(s);
+  it->units = schedopt_schedule_units_per_sample(s);
+  st = it->type == &recursion_type ? rec_run(it, times, n, rows, err)
+                                   : cv_run(it, times, n, rows, NULL, NULL, err);
+  if (it->LS) {
+    it->stats.lin_setups = blr_linsol_nsetups(it->LS);
+    it->stats.lin_solves = blr_linsol_nsolves(it->LS);
+  }
+  it->sched = NULL;
+  return st;
+}
+
+static schedopt_status objective_common(schedopt_integrator *it, const schedopt_schedule *s,
+                                        const schedopt_objective *obj, double *J,
+                                        double *grad[SCHEDOPT_NCHANNELS],
+                                        double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+  if (!it || !s || !J)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_objective: NULL argument");
+  schedopt_status st = schedopt_schedule_validate(s, err);
+  if (st != SCHEDOPT_OK) return st;
+  const double H = schedopt_schedule_horizon(s);
+  if ((st = check_objective(obj, H, err)) != SCHEDOPT_OK) return st;
+  it->sched = s;
+  it->clock = schedopt_schedule_clock(s);
+  it->units = schedopt_schedule_units_per_sample(s);
+  it->win_w = 0.0;
+  if (obj->kind == SCHEDOPT_OBJ_MEAN) {
+    it->win_lo = obj->t0;
+    it->win_hi = obj->t1;
+    it->win_w = 1.0 / (obj->t1 - obj->t0);
+  }
+  it->want_h = hdiag != NULL;
+  if (it->type == &recursion_type) {
+    st = rec_gradient(it, obj, J, grad, hdiag, err);
+  } else if (grad) {
+    st = cv_gradient(it, obj, J, grad, hdiag, err);
+  } else {
+    /* plain forward run: rows at the horizons (or H), ∫ w L for MEAN */
+    size_t n = obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 1;
+    double tH = H, Jm = 0.0;
+    schedopt_row *rows = malloc(n * sizeof *rows);
+    if (!rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    st = cv_run(it, obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->h : &tH, n, rows, obj, &Jm, err);
+    if (st == SCHEDOPT_OK) {
+      if (obj->kind == SCHEDOPT_OBJ_FINAL) *J = rows[0].r.loss;
+      else if (obj->kind == SCHEDOPT_OBJ_MEAN) *J = Jm;
+      else {
+        double acc = 0.0;
+        for (size_t i = 0; i < n; i++) acc += obj->w[i] * rows[i].r.loss;
+        *J = acc;
+      }
+    }
+    free(rows);
+  }
+  if (it->LS) {
+    it->stats.lin_setups = blr_linsol_nsetups(it->LS);
+    it->stats.lin_solves = blr_linsol_nsolves(it->LS);
+  }
+  it->win_w = 0.0;
+  it->sched = NULL;
+  return st;
+}
+
+schedopt_status schedopt_integrator_objective(schedopt_integrator *it, const schedopt_schedule *s,
+                                              const schedopt_objective *obj, double *J,
+                                              schedopt_error *err) {
+  return objective_common(it, s, obj, J, NULL, NULL, err);
+}
+
+schedopt_status schedopt_integrator_gradient(schedopt_integrator *it, const schedopt_schedule *s,
+                                             const schedopt_objective *obj, double *J,
+                                             double *grad[SCHEDOPT_NCHANNELS],
+                                             schedopt_error *err) {
+  if (!grad)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_gradient: NULL grad");
+  return objective_common(it, s, obj, J, grad, NULL, err);
+}
+
+schedopt_status schedopt_integrator_gradient_hdiag(schedopt_integrator *it,
+                                                   const schedopt_schedule *s,
+                                                   const schedopt_objective *obj, double *J,
+                                                   double *grad[SCHEDOPT_NCHANNELS],
+                                                   double *hdiag[SCHEDOPT_NCHANNELS],
+                                                   schedopt_error *err) {
+  if (!grad || !hdiag)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "schedopt_integrator_gradient_hdiag: NULL grad or hdiag");
+  return objective_common(it, s, obj, J, grad, hdiag, err);
+}
+
+const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_integrator *it) {
+  return it->type;
+}
+
+void schedopt_integrator_get_stats(const schedopt_integrator *it, schedopt_integrator_stats *st) {
+  *st = it->stats;
+}

@@ -1,0 +1,365 @@
+/* plrf — power-law random-feature regression under SGD (model.md §1).
+ *
+ * States are per-mode risk contributions, scaled by λ_k so that E = Σ a_k:
+ *   SGD       y_k = λ_k C_k                              (block 1)
+ *   momentum  (a, v, x)_k = λ_k (E[e²], E[v²], E[e·v])    (block 3)
+ * With split, the state holds two copies: bias (starts at p_k, driven by its
+ * own E only) and variance (starts at 0, driven by its E + tail + σ²); by
+ * linearity their sum is the full dynamics.
+ *
+ * One exact step (Gaussian features, batch B, Q = E + tail + σ²):
+ *   SGD:  a ← (1 − ηλ)² a + (η²λ²/B)(a + Q)
+ *   HB:   g = η²λ²[(1 + 1/B) a + Q/B]
+ *         v ← μ² v − 2μηλ x + g
+ *         x ← μ x − ηλ a + v_new
+ *         a ← a + 2μ x − 2ηλ a + v_new
+ * The step is always exact (the dynamics option shapes only the ODE).  The
+ * matched ODE is dy/dt = (map − I) y; the sde form drops the η²λ² a drift
+ * term (the full-batch part of g). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynamics/model_impl.h"
+
+typedef struct plrf {
+  schedopt_plrf_params p;
+  size_t N;      /* modes */
+  size_t bs;     /* 1 or 3 */
+  size_t ncopy;  /* 1 or 2 */
+  size_t n;      /* states */
+  double tail, R; /* R = tail + σ² */
+  double *lam;   /* λ_k */
+  double *pw;    /* p_k = λ_k C_k(0) */
+} plrf;
+
+static schedopt_status plrf_alloc(const void *params, void **self, schedopt_error *err) {
+  const schedopt_plrf_params *p = params;
+  if (!(p->a > 1.0) || !isfinite(p->a))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: a = %g is out of range: must be > 1", p->a);
+  if (!(p->b > 1.0) || !isfinite(p->b))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: b = %g is out of range: must be > 1", p->b);
+  if (p->N < 1 || p->N > 1000000)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: N = %ld is out of range: must be in [1, 1000000]", p->N);
+  if (!(p->sigma2 >= 0.0) || !isfinite(p->sigma2))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: sigma2 = %g is out of range: must be >= 0", p->sigma2);
+  if (!(p->lambda_scale > 0.0) || !isfinite(p->lambda_scale) || !(p->signal_scale > 0.0) ||
+      !isfinite(p->signal_scale))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: lambda_scale and signal_scale must be finite and > 0");
+  if (!isnan(p->tail) && !(p->tail >= 0.0 && isfinite(p->tail)))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: tail = %g is out of range: must be >= 0", p->tail);
+  plrf *m = calloc(1, sizeof *m);
+  if (!m) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  m->p = *p;
+  m->N = (size_t)p->N;
+  m->bs = p->momentum ? 3 : 1;
+  m->ncopy = p->split ? 2 : 1;
+  m->n = m->N * m->bs * m->ncopy;
+  m->lam = malloc(m->N * sizeof *m->lam);
+  m->pw = malloc(m->N * sizeof *m->pw);
+  if (!m->lam || !m->pw) {
+    free(m->lam);
+    free(m->pw);
+    free(m);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %ld modes", p->N);
+  }
+  for (size_t k = 0; k < m->N; k++) {
+    double kk = (double)(k + 1);
+    m->lam[k] = p->lambda_scale * pow(kk, -p->b);
+    m->pw[k] = p->signal_scale * pow(kk, -p->a);
+  }
+  m->tail = isnan(p->tail) ? p->signal_scale * schedopt_powerlaw_tail(p->N, p->a) : p->tail;
+  m->R = m->tail + p->sigma2;
+  *self = m;
+  return SCHEDOPT_OK;
+}
+
+static void plrf_free(void *self) {
+  plrf *m = self;
+  if (!m) return;
+  free(m->lam);
+  free(m->pw);
+  free(m);
+}
+
+static size_t plrf_size(const void *self) { return ((const plrf *)self)->n; }
+static size_t plrf_block(const void *self) { return ((const plrf *)self)->bs; }
+static size_t plrf_rank(const void *self) { return ((const plrf *)self)->ncopy; }
+
+static void plrf_initial(const void *self, double *y) {
+  const plrf *m = self;
+  memset(y, 0, m->n * sizeof *y);
+  for (size_t k = 0; k < m->N; k++) y[k * m->bs] = m->pw[k]; /* copy 0, component a */
+}
+
+/* Σ a over copy c */
+static double copy_E(const plrf *m, const double *y, size_t c) {
+  const double *yc = y + c * m->N * m->bs;
+  double E = 0.0;
+  for (size_t k = 0; k < m->N; k++) E += yc[k * m->bs];
+  return E;
+}
+
+/* Additive driving of copy c: Q = E_c + (tail + σ² on the copy that carries noise). */
+static double copy_R(const plrf *m, size_t c) { return (m->ncopy == 1 || c == 1) ? m->R : 0.0; }
+
+/* The 3×3 momentum block of (map − I) (or its 1×1 SGD case), rows/cols (a,v,x). */
+static void hb_block(const plrf *m, const schedopt_uval *u, double lam, double *D, double *g_q) {
+  double eta = u->lr, B = u->batch, mu = u->momentum;
+  double el = eta * lam, e2 = el * el;
+  double ga = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? e2 / B : e2 * (1.0 + 1.0 / B);
+  *g_q = e2 / B;
+  if (m->bs == 1) {
+    D[0] = -2.0 * el + ga;
+    return;
+  }
+  D[0] = -2.0 * el + ga;        D[1] = mu * mu;       D[2] = 2.0 * mu - 2.0 * mu * el;
+  D[3] = ga;                    D[4] = mu * mu - 1.0; D[5] = -2.0 * mu * el;
+  D[6] = ga - el;               D[7] = mu * mu;       D[8] = mu - 2.0 * mu * el - 1.0;
+}
+
+/* SGD fast path: d a_k/dt = (−2ηλ_k + η²λ_k² κ) a_k + (η²λ_k²/B) Q, κ = 1 + 1/B
+ * (matched) or 1/B (sde). */
+static void sgd_rhs(const plrf *m, const schedopt_uval *u, const double *y, double *ydot) {
+  const size_t N = m->N;
+  const double eta = u->lr, iB = 1.0 / u->batch;
+  const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = copy_E(m, y, c) + copy_R(m, c);
+    const double *yc = y + c * N;
+    double *dc = ydot + c * N;
+    const double *lam = m->lam;
+    for (size_t k = 0; k < N; k++) {
+      double el = eta * lam[k], e2 = el * el;
+      dc[k] = (e2 * kappa - 2.0 * el) * yc[k] + e2 * iB * Q;
+    }
+  }
+}
+
+static void plrf_rhs(const void *self, const schedopt_uval *u, const double *y, double *ydot) {
+  const plrf *m = self;
+  const size_t bs = m->bs, N = m->N;
+  if (bs == 1) {
+    sgd_rhs(m, u, y, ydot);
+    return;
+  }
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = copy_E(m, y, c) + copy_R(m, c);
+    const double *yc = y + c * N * bs;
+    double *dc = ydot + c * N * bs;
+    for (size_t k = 0; k < N; k++) {
+      double D[9], gq;
+      hb_block(m, u, m->lam[k], D, &gq);
+      const double *yk = yc + k * bs;
+      double *dk = dc + k * bs;
+      if (bs == 1) {
+        dk[0] = D[0] * yk[0] + gq * Q;
+      } else {
+        for (int i = 0; i < 3; i++)
+          dk[i] = D[3 * i] * yk[0] + D[3 * i + 1] * yk[1] + D[3 * i + 2] * yk[2] + gq * Q;
+      }
+    }
+  }
+}
+
+static void plrf_jac(const void *self, const schedopt_uval *u, double *D, double *U, double *V) {
+  const plrf *m = self;
+  const size_t bs = m->bs, N = m->N, nb = bs * bs, n = m->n;
+  if (bs == 1) { /* copies: D and U repeat, V_c = 1 on copy c */
+    const double eta = u->lr, iB = 1.0 / u->batch;
+    const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
+    for (size_t k = 0; k < N; k++) {
+      double el = eta * m->lam[k], e2 = el * el;
+      D[k] = e2 * kappa - 2.0 * el;
+      U[k] = e2 * iB;
+    }
+    for (size_t c = 1; c < m->ncopy; c++) memcpy(D + c * N, D, N * sizeof *D);
+    for (size_t c = 0; c < m->ncopy; c++)
+      for (size_t j = 0; j < m->ncopy; j++) {
+        double *Uc = U + c * n + j * N, *Vc = V + c * n + j * N;
+        if (c == j) {
+          if (c) memcpy(Uc, U, N * sizeof *U);
+          for (size_t k = 0; k < N; k++) Vc[k] = 1.0;
+        } else {
+          memset(Uc, 0, N * sizeof *U);
+          memset(Vc, 0, N * sizeof *V);
+        }
+      }
+    return;
+  }
+  memset(U, 0, m->ncopy * n * sizeof *U);
+  memset(V, 0, m->ncopy * n * sizeof *V);
+  for (size_t k = 0; k < N; k++) {
+    double gq;
+    hb_block(m, u, m->lam[k], D + k * nb, &gq);
+    for (size_t c = 0; c < m->ncopy; c++) {
+      size_t off = c * N * bs + k * bs;
+      if (c > 0) memcpy(D + (c * N + k) * nb, D + k * nb, nb * sizeof *D);
+      for (size_t i = 0; i < bs; i++) U[c * n + off + i] = gq;
+      V[c * n + off] = 1.0; /* E_c = Σ a over copy c */
+    }
+  }
+}
+
+static void plrf_readout(const void *self, const double *y, schedopt_readout *out) {
+  const plrf *m = self;
+  double Eb = copy_E(m, y, 0);
+  double Ev = m->ncopy > 1 ? copy_E(m, y, 1) : NAN;
+  double E = m->ncopy > 1 ? Eb + Ev : Eb;
+  out->approx = m->tail;
+  out->excess = E + m->tail;
+  out->loss = out->excess + m->p.sigma2;
+  out->bias = m->ncopy > 1 ? Eb : NAN;
+  out->variance = m->ncopy > 1 ? Ev : NAN;
+}
+
+static void plrf_step(const void *self, const schedopt_uval *u, double *y) {
+  const plrf *m = self;
+  const size_t bs = m->bs, N = m->N;
+  const double eta = u->lr, B = u->batch, mu = u->momentum;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = copy_E(m, y, c) + copy_R(m, c); /* E before the step */
+    double *yc = y + c * N * bs;
+    for (size_t k = 0; k < N; k++) {
+      double el = eta * m->lam[k], e2 = el * el;
+      double *yk = yc + k * bs;
+      if (bs == 1) {
+        yk[0] = (1.0 - el) * (1.0 - el) * yk[0] + (e2 / B) * (yk[0] + Q);
+      } else {
+        double a = yk[0], v = yk[1], x = yk[2];
+        double g = e2 * ((1.0 + 1.0 / B) * a + Q / B);
+        double vn = mu * mu * v - 2.0 * mu * el * x + g;
+        double xn = mu * x - el * a + vn;
+        double an = a + 2.0 * mu * x - 2.0 * el * a + vn;
+        yk[0] = an;
+        yk[1] = vn;
+        yk[2] = xn;
+      }
+    }
+  }
+}
+
+static double plrf_scale(const void *self) {
+  const plrf *m = self;
+  double s = 0.0;
+  for (size_t k = 0; k < m->N; k++) s += m->pw[k];
+  return s + m->R;
+}
+
+
+/* ---- gradients ----------------------------------------------------------- */
+
+static void plrf_dloss(const void *self, double *g) {
+  const plrf *m = self;
+  memset(g, 0, m->n * sizeof *g);
+  for (size_t c = 0; c < m->ncopy; c++)
+    for (size_t k = 0; k < m->N; k++) g[(c * m->N + k) * m->bs] = 1.0;
+}
+
+/* out[ch] = λᵀ ∂(A(u) y + c(u))/∂u_ch for the matched (sde = 0) or sde form.
+ * Per mode, with el = ηλ, e2 = el², κ = 1 + 1/B (matched) or 1/B (sde):
+ *   ∂ga/∂η = 2ηλ²κ, ∂ga/∂B = ∂gq/∂B = −e2/B², ∂gq/∂η = 2ηλ²/B, and the
+ *   η- and μ-derivatives of the 3×3 block entries (see hb_block). */
+static void form_vjp_u(const plrf *m, const schedopt_uval *u, const double *y,
+                       const double *lam, double out[3], int sde) {
+  const size_t bs = m->bs, N = m->N;
+  const double eta = u->lr, B = u->batch, mu = u->momentum, iB = 1.0 / B;
+  const double kappa = sde ? iB : 1.0 + iB;
+  double oe = 0.0, ob = 0.0, om = 0.0;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = copy_E(m, y, c) + copy_R(m, c);
+    const double *yc = y + c * N * bs, *lc = lam + c * N * bs;
+    for (size_t k = 0; k < N; k++) {
+      const double l = m->lam[k], el = eta * l, e2 = el * el;
+      const double ga_e = 2.0 * eta * l * l * kappa, g_B = -e2 * iB * iB;
+      const double gq_e = 2.0 * eta * l * l * iB;
+      const double *yk = yc + k * bs, *lk = lc + k * bs;
+      if (bs == 1) {
+        oe += lk[0] * ((ga_e - 2.0 * l) * yk[0] + gq_e * Q);
+        ob += lk[0] * g_B * (yk[0] + Q);
+        continue;
+      }
+      const double a = yk[0], v = yk[1], x = yk[2];
+      const double la = lk[0], lv = lk[1], lx = lk[2];
+      /* ∂/∂η: rows a,v,x = [−2λ + ga_e, 0, −2μλ], [ga_e, 0, −2μλ], [ga_e − λ, 0, −2μλ] */
+      oe += la * ((-2.0 * l + ga_e) * a - 2.0 * mu * l * x) +
+            lv * (ga_e * a - 2.0 * mu * l * x) + lx * ((ga_e - l) * a - 2.0 * mu * l * x) +
+            (la + lv + lx) * gq_e * Q;
+      /* ∂/∂μ: [0, 2μ, 2 − 2el], [0, 2μ, −2el], [0, 2μ, 1 − 2el] */
+      om += la * (2.0 * mu * v + (2.0 - 2.0 * el) * x) + lv * (2.0 * mu * v - 2.0 * el * x) +
+            lx * (2.0 * mu * v + (1.0 - 2.0 * el) * x);
+      /* ∂/∂B: ga_B on the a-column of every row, gq_B on Q */
+      ob += (la + lv + lx) * g_B * (a + Q);
+    }
+  }
+  out[0] = oe;
+  out[1] = ob;
+  out[2] = om;
+}
+
+static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y,
+                       const double *lam, double out[3]) {
+  const plrf *m = self;
+  form_vjp_u(m, u, y, lam, out, m->p.dynamics == SCHEDOPT_DYN_SDE);
+}
+
+/* The exact step is y ← y + A_m(u) y + c(u) with A_m the matched form, so
+ * its reverse is out = vjp_u(matched) and λ ← λ + A_mᵀ λ,
+ * A_mᵀ λ = blockdiag(Dᵀ) λ + V (Uᵀ λ) per copy. */
+static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double *y,
+                          double *lam, double out[3]) {
+  const plrf *m = self;
+  const size_t bs = m->bs, N = m->N;
+  form_vjp_u(m, u, y, lam, out, 0);
+  schedopt_plrf_params p = m->p;
+  p.dynamics = SCHEDOPT_DYN_MATCHED;
+  const plrf mm = {.p = p, .N = m->N, .bs = m->bs, .ncopy = m->ncopy, .n = m->n,
+                   .tail = m->tail, .R = m->R, .lam = m->lam, .pw = m->pw};
+  for (size_t c = 0; c < m->ncopy; c++) {
+    double *lc = lam + c * N * bs;
+    double s = 0.0; /* Uᵀλ for this copy: Σ gq_k Σ_i λ_{k,i} */
+    for (size_t k = 0; k < N; k++) {
+      double el = u->lr * m->lam[k], gq = el * el / u->batch, sum = 0.0;
+      for (size_t i = 0; i < bs; i++) sum += lc[k * bs + i];
+      s += gq * sum;
+    }
+    for (size_t k = 0; k < N; k++) {
+      double D[9], gq;
+      hb_block(&mm, u, m->lam[k], D, &gq);
+      double *lk = lc + k * bs;
+      if (bs == 1) {
+        lk[0] += D[0] * lk[0] + s;
+      } else {
+        double l0 = lk[0], l1 = lk[1], l2 = lk[2];
+        lk[0] += D[0] * l0 + D[3] * l1 + D[6] * l2 + s;
+        lk[1] += D[1] * l0 + D[4] * l1 + D[7] * l2;
+        lk[2] += D[2] * l0 + D[5] * l1 + D[8] * l2;
+      }
+    }
+  }
+}
+
+const schedopt_model_type schedopt_model_plrf_type = {
+    .name = "plrf",
+    .alloc = plrf_alloc,
+    .free = plrf_free,
+    .size = plrf_size,
+    .block = plrf_block,
+    .rank = plrf_rank,
+    .initial = plrf_initial,
+    .rhs = plrf_rhs,
+    .jac = plrf_jac,
+    .readout = plrf_readout,
+    .step = plrf_step,
+    .scale = plrf_scale,
+    .dloss = plrf_dloss,
+    .vjp_u = plrf_vjp_u,
+    .step_vjp = plrf_step_vjp,
+};
+const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;

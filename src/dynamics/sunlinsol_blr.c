@@ -1,0 +1,253 @@
+#include "dynamics/sunlinsol_blr.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nvector/nvector_serial.h>
+
+#define BLR_MAXRANK 8
+
+typedef struct blr {
+  size_t n, bs, r;
+  blr_fill_fn fill;
+  void *user;
+  blr_state_fn state;
+  void *mem;
+  double *D, *U, *V; /* A's structure at t_cached */
+  double *Pinv;      /* block inverses of I − γD */
+  double *W;         /* P⁻¹U, r columns */
+  double S[BLR_MAXRANK * BLR_MAXRANK]; /* LU of I − γVᵀW (no pivoting needed: r ≤ 2, diag-dominant) */
+  int piv[BLR_MAXRANK];
+  double t_cached, g_cached;
+  int valid;
+  long nsetups, nsolves;
+  int last_flag;
+} blr;
+
+#define CONTENT(LS) ((blr *)(LS)->content)
+
+static SUNLinearSolver_Type blr_gettype(SUNLinearSolver LS) {
+  (void)LS;
+  return SUNLINEARSOLVER_MATRIX_EMBEDDED;
+}
+static SUNLinearSolver_ID blr_getid(SUNLinearSolver LS) {
+  (void)LS;
+  return SUNLINEARSOLVER_CUSTOM;
+}
+static int blr_initialize(SUNLinearSolver LS) {
+  CONTENT(LS)->valid = 0;
+  return SUNLS_SUCCESS;
+}
+static int blr_setup(SUNLinearSolver LS, SUNMatrix A) {
+  (void)A; /* never called by CVODES for matrix-embedded solvers */
+  (void)LS;
+  return SUNLS_SUCCESS;
+}
+static sunindextype blr_lastflag(SUNLinearSolver LS) { return CONTENT(LS)->last_flag; }
+static int blr_space(SUNLinearSolver LS, long *lrw, long *liw) {
+  blr *c = CONTENT(LS);
+  *lrw = (long)(c->n / c->bs * c->bs * c->bs * 2 + c->n * c->r * 3);
+  *liw = 16;
+  return SUNLS_SUCCESS;
+}
+
+/* Inverse of a 3×3 matrix by cofactors; returns 0 if singular. */
+static int inv3(const double *m, double *o) {
+  double c00 = m[4] * m[8] - m[5] * m[7];
+  double c01 = m[5] * m[6] - m[3] * m[8];
+  double c02 = m[3] * m[7] - m[4] * m[6];
+  double det = m[0] * c00 + m[1] * c01 + m[2] * c02;
+  if (!(fabs(det) > 0.0) || !isfinite(det)) return 0;
+  double id = 1.0 / det;
+  o[0] = c00 * id;
+  o[1] = (m[2] * m[7] - m[1] * m[8]) * id;
+  o[2] = (m[1] * m[5] - m[2] * m[4]) * id;
+  o[3] = c01 * id;
+  o[4] = (m[0] * m[8] - m[2] * m[6]) * id;
+  o[5] = (m[2] * m[3] - m[0] * m[5]) * id;
+  o[6] = c02 * id;
+  o[7] = (m[1] * m[6] - m[0] * m[7]) * id;
+  o[8] = (m[0] * m[4] - m[1] * m[3]) * id;
+  return 1;
+}
+
+static void apply_pinv(const blr *c, const double *b, double *y) {
+  const size_t bs = c->bs, K = c->n / bs;
+  if (bs == 1) {
+    for (size_t i = 0; i < c->n; i++) y[i] = c->Pinv[i] * b[i];
+    return;
+  }
+  for (size_t k = 0; k < K; k++) {
+    const double *P = c->Pinv + k * 9;
+    const double *bk = b + 3 * k;
+    double *yk = y + 3 * k;
+    double b0 = bk[0], b1 = bk[1], b2 = bk[2];
+    yk[0] = P[0] * b0 + P[1] * b1 + P[2] * b2;
+    yk[1] = P[3] * b0 + P[4] * b1 + P[5] * b2;
+    yk[2] = P[6] * b0 + P[7] * b1 + P[8] * b2;
+  }
+}
+
+static int factor(blr *c, double t, double gamma) {
+  if (c->fill(t, c->D, c->U, c->V, c->user) != 0) return SUNLS_PACKAGE_FAIL_REC;
+  const size_t bs = c->bs, K = c->n / bs, r = c->r, n = c->n;
+  if (bs == 1) {
+    for (size_t i = 0; i < n; i++) {
+      double p = 1.0 - gamma * c->D[i];
+      if (!(fabs(p) > 0.0)) return SUNLS_LUFACT_FAIL;
+      c->Pinv[i] = 1.0 / p;
+    }
+  } else {
+    for (size_t k = 0; k < K; k++) {
+      double P[9];
+      const double *Dk = c->D + k * bs * bs;
+      for (int i = 0; i < 9; i++) P[i] = -gamma * Dk[i];
+      P[0] += 1.0;
+      P[4] += 1.0;
+      P[8] += 1.0;
+      if (!inv3(P, c->Pinv + k * 9)) return SUNLS_LUFACT_FAIL;
+    }
+  }
+  for (size_t j = 0; j < r; j++) apply_pinv(c, c->U + j * n, c->W + j * n);
+  /* S = I − γ VᵀW, then LU with partial pivoting (r is tiny) */
+  for (size_t i = 0; i < r; i++)
+    for (size_t j = 0; j < r; j++) {
+      const double *v = c->V + i * n, *w = c->W + j * n;
+      double s = 0.0;
+      for (size_t q = 0; q < n; q++) s += v[q] * w[q];
+      c->S[i * r + j] = (i == j ? 1.0 : 0.0) - gamma * s;
+    }
+  for (size_t k = 0; k < r; k++) {
+    size_t p = k;
+    for (size_t i = k + 1; i < r; i++)
+      if (fabs(c->S[i * r + k]) > fabs(c->S[p * r + k])) p = i;
+    if (!(fabs(c->S[p * r + k]) > 0.0)) return SUNLS_LUFACT_FAIL;
+    c->piv[k] = (int)p;
+    if (p != k)
+      for (size_t j = 0; j < r; j++) {
+        double tmp = c->S[k * r + j];
+        c->S[k * r + j] = c->S[p * r + j];
+        c->S[p * r + j] = tmp;
+      }
+    for (size_t i = k + 1; i < r; i++) {
+      double l = c->S[i * r + k] /= c->S[k * r + k];
+      for (size_t j = k + 1; j < r; j++) c->S[i * r + j] -= l * c->S[k * r + j];
+    }
+  }
+  c->t_cached = t;
+  c->g_cached = gamma;
+  c->valid = 1;
+  c->nsetups++;
+  return SUNLS_SUCCESS;
+}
+
+static int blr_solve(SUNLinearSolver LS, SUNMatrix A, N_Vector x, N_Vector b, realtype tol) {
+  (void)A;
+  (void)tol; /* direct solve: exact to rounding */
+  blr *c = CONTENT(LS);
+  double t, gamma;
+  if (c->state(c->mem, &t, &gamma) != 0) return c->last_flag = SUNLS_MEM_NULL;
+  if (!c->valid || t != c->t_cached || gamma != c->g_cached) {
+    int f = factor(c, t, gamma);
+    if (f != SUNLS_SUCCESS) {
+      c->valid = 0;
+      return c->last_flag = f;
+    }
+  }
+  const size_t n = c->n, r = c->r;
+  double *xd = N_VGetArrayPointer(x);
+  const double *bd = N_VGetArrayPointer(b);
+  apply_pinv(c, bd, xd);
+  double z[BLR_MAXRANK];
+  for (size_t i = 0; i < r; i++) {
+    const double *v = c->V + i * n;
+    double s = 0.0;
+    for (size_t q = 0; q < n; q++) s += v[q] * xd[q];
+    z[i] = s;
+  }
+  for (size_t k = 0; k < r; k++) { /* forward with row swaps, then back */
+    size_t p = (size_t)c->piv[k];
+    if (p != k) {
+      double tmp = z[k];
+      z[k] = z[p];
+      z[p] = tmp;
+    }
+    for (size_t i = k + 1; i < r; i++) z[i] -= c->S[i * r + k] * z[k];
+  }
+  for (size_t k = r; k-- > 0;) {
+    for (size_t j = k + 1; j < r; j++) z[k] -= c->S[k * r + j] * z[j];
+    z[k] /= c->S[k * r + k];
+  }
+  for (size_t j = 0; j < r; j++) {
+    const double *w = c->W + j * n;
+    double gz = gamma * z[j];
+    for (size_t q = 0; q < n; q++) xd[q] += gz * w[q];
+  }
+  c->nsolves++;
+  return c->last_flag = SUNLS_SUCCESS;
+}
+
+static int blr_free(SUNLinearSolver LS) {
+  if (!LS) return SUNLS_SUCCESS;
+  blr *c = CONTENT(LS);
+  if (c) {
+    free(c->D);
+    free(c->U);
+    free(c->V);
+    free(c->Pinv);
+    free(c->W);
+    free(c);
+  }
+  LS->content = NULL;
+  SUNLinSolFreeEmpty(LS);
+  return SUNLS_SUCCESS;
+}
+
+SUNLinearSolver blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
+                                  void *user, blr_state_fn state, void *mem,
+                                  SUNContext ctx) {
+  if (bs != 1 && bs != 3) return NULL;
+  if (rank < 1 || rank > BLR_MAXRANK || n % bs) return NULL;
+  SUNLinearSolver LS = SUNLinSolNewEmpty(ctx);
+  if (!LS) return NULL;
+  LS->ops->gettype = blr_gettype;
+  LS->ops->getid = blr_getid;
+  LS->ops->initialize = blr_initialize;
+  LS->ops->setup = blr_setup;
+  LS->ops->solve = blr_solve;
+  LS->ops->lastflag = blr_lastflag;
+  LS->ops->space = blr_space;
+  LS->ops->free = blr_free;
+  blr *c = calloc(1, sizeof *c);
+  if (!c) {
+    SUNLinSolFreeEmpty(LS);
+    return NULL;
+  }
+  LS->content = c;
+  c->n = n;
+  c->bs = bs;
+  c->r = rank;
+  c->fill = fill;
+  c->user = user;
+  c->state = state;
+  c->mem = mem;
+  c->D = malloc(n * bs * sizeof(double));
+  c->U = malloc(n * rank * sizeof(double));
+  c->V = malloc(n * rank * sizeof(double));
+  c->Pinv = malloc(n * bs * sizeof(double));
+  c->W = malloc(n * rank * sizeof(double));
+  if (!c->D || !c->U || !c->V || !c->Pinv || !c->W) {
+    blr_free(LS);
+    return NULL;
+  }
+  return LS;
+}
+
+void blr_linsol_set_mem(SUNLinearSolver LS, void *mem) {
+  CONTENT(LS)->mem = mem;
+  CONTENT(LS)->valid = 0;
+}
+void blr_linsol_invalidate(SUNLinearSolver LS) { CONTENT(LS)->valid = 0; }
+long blr_linsol_nsetups(SUNLinearSolver LS) { return CONTENT(LS)->nsetups; }
+long blr_linsol_nsolves(SUNLinearSolver LS) { return CONTENT(LS)->nsolves; }

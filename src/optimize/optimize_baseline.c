@@ -1,0 +1,282 @@
+/* optimize_baseline.c — standard schedules, each tuned on the same model,
+ * budget and objective as the optimum.  Every baseline is a family design
+ * (optimize_design.c): a coarse grid of starts, then GOLDEN in one variable or
+ * LN_BOBYQA in more.  Levels are searched in log scale over [hi·1e-4, hi]. */
+#include "optimize/optimize_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynamics/control_impl.h"
+
+static const schedopt_baseline_type b_constant = {"constant", "constant, value tuned"};
+static const schedopt_baseline_type b_cosine = {"cosine", "cosine to 0, peak tuned"};
+static const schedopt_baseline_type b_linear = {"linear", "linear to 0, peak tuned"};
+static const schedopt_baseline_type b_wsd = {
+    "wsd", "warmup-stable-decay to 0: peak and decay fraction tuned for each shape (linear, "
+           "cosine, sqrt; power with its exponent tuned), best shape kept"};
+static const schedopt_baseline_type b_power = {
+    "power", "power law peak (1 + t/t0)^-chi: peak, chi and t0 tuned"};
+static const schedopt_baseline_type b_shape = {
+    "shape", "the problem's own schedule with its level (gain) tuned"};
+
+const schedopt_baseline_type *const schedopt_baseline_constant = &b_constant;
+const schedopt_baseline_type *const schedopt_baseline_cosine = &b_cosine;
+const schedopt_baseline_type *const schedopt_baseline_linear = &b_linear;
+const schedopt_baseline_type *const schedopt_baseline_wsd = &b_wsd;
+const schedopt_baseline_type *const schedopt_baseline_power = &b_power;
+const schedopt_baseline_type *const schedopt_baseline_shape = &b_shape;
+const schedopt_baseline_type *const schedopt_baseline_types[] = {
+    &b_constant, &b_cosine, &b_linear, &b_wsd, &b_power, &b_shape, NULL};
+
+const schedopt_baseline_type *schedopt_baseline_type_find(const char *name) {
+  for (size_t i = 0; name && schedopt_baseline_types[i]; i++)
+    if (!strcmp(name, schedopt_baseline_types[i]->name)) return schedopt_baseline_types[i];
+  return NULL;
+}
+
+void schedopt_baseline_clear(schedopt_baseline *b) {
+  if (!b) return;
+  schedopt_control_free(b->control);
+  memset(b, 0, sizeof *b);
+}
+
+/* One tuning problem: a family control, the varied parameters with bounds,
+ * and a grid of starting points (values of the varied parameters). */
+#define MAXGRID 32
+typedef struct variant {
+  schedopt_control *c;
+  char label[48];
+  size_t nv;
+  const char *vary[3];
+  double lo[3], hi[3];
+  int lg[3];
+  size_t ng;
+  double grid[MAXGRID][3];
+} variant;
+
+static schedopt_status new_control(variant *v, const schedopt_control_type *T,
+                                   const schedopt_control *given, schedopt_error *err) {
+  schedopt_status st = schedopt_control_alloc(&v->c, T, err);
+  if (st) return st;
+  v->c->warmup = given->warmup;
+  v->c->warmup_init = given->warmup_init;
+  return SCHEDOPT_OK;
+}
+
+static void add_var(variant *v, const char *name, double lo, double hi, int lg) {
+  v->vary[v->nv] = name;
+  v->lo[v->nv] = lo;
+  v->hi[v->nv] = hi;
+  v->lg[v->nv] = lg;
+  v->nv++;
+}
+
+/* Tune one variant; on success fills J, x (parameter values) and the control. */
+static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
+                                    schedopt_channel ch, double lo, double hi,
+                                    schedopt_integrator *it, const schedopt_objective *obj,
+                                    const schedopt_optimizer_settings *set_in, double *J,
+                                    double *vals, schedopt_control **tuned, long *evals,
+                                    schedopt_error *err) {
+  schedopt_schedule *b = NULL;
+  schedopt_design *d = NULL;
+  schedopt_opt_result r = {0};
+  schedopt_status st = opt_schedule_copy(&b, base, err);
+  if (!st) st = schedopt_schedule_set(b, ch, v->c, err);
+  if (!st) st = schedopt_design_alloc(&d, b, err);
+  if (st) goto done;
+  schedopt_channel_param p;
+  schedopt_channel_param_default(&p);
+  p.type = schedopt_parametrization_family;
+  p.lo = lo;
+  p.hi = hi;
+  p.nvary = v->nv;
+  for (size_t k = 0; k < v->nv; k++) {
+    snprintf(p.vary[k], sizeof p.vary[k], "%s", v->vary[k]);
+    p.vary_lo[k] = v->lo[k];
+    p.vary_hi[k] = v->hi[k];
+    p.vary_log[k] = v->lg[k];
+  }
+  if ((st = schedopt_design_set_channel(d, ch, &p, err))) goto done;
+  /* best grid point as the start */
+  double x[3], x0[3], best = HUGE_VAL;
+  long ev = 0;
+  for (size_t k = 0; k < v->nv; k++) {
+    double val = fmin(v->hi[k], fmax(v->lo[k], v->grid[0][k]));
+    x0[k] = v->lg[k] ? log(val) : val;
+  }
+  for (size_t g = 0; g < v->ng; g++) {
+    for (size_t k = 0; k < v->nv; k++) {
+      double val = fmin(v->hi[k], fmax(v->lo[k], v->grid[g][k]));
+      x[k] = v->lg[k] ? log(val) : val;
+    }
+    double Jg;
+    schedopt_status s2 = schedopt_design_eval(d, it, obj, x, &Jg, NULL, err);
+    ev++;
+    if (s2 == SCHEDOPT_EDIVERGE) continue;
+    if ((st = s2)) goto done;
+    if (Jg < best) {
+      best = Jg;
+      memcpy(x0, x, sizeof x);
+    }
+  }
+  schedopt_optimizer_settings set = *set_in;
+  set.algorithm = schedopt_algorithm_find(v->nv == 1 ? "GOLDEN" : "LN_BOBYQA");
+  set.starts = 1;
+  set.fd_gradient = 0;
+  if (!(set.ftol_rel > 0) || set.ftol_rel > 1e-9) set.ftol_rel = 1e-9;
+  set.xtol_rel = v->nv == 1 ? 1e-5 : 1e-7;
+  if (!(set.maxeval > 0) || set.maxeval > 600) set.maxeval = 600;
+  if ((st = schedopt_design_optimize(d, it, obj, &set, x0, &r, err))) goto done;
+  *J = r.J;
+  for (size_t k = 0; k < v->nv; k++) vals[k] = v->lg[k] ? exp(r.x[k]) : r.x[k];
+  const schedopt_schedule *s;
+  if ((st = schedopt_design_apply(d, r.x, &s, err))) goto done;
+  st = schedopt_control_clone(tuned, schedopt_schedule_get(s, ch), err);
+  *evals += ev + r.evals;
+done:
+  schedopt_opt_result_free(&r);
+  schedopt_design_free(d);
+  schedopt_schedule_free(b);
+  return st;
+}
+
+schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
+                                       const schedopt_schedule *base, schedopt_channel ch,
+                                       double lo, double hi, schedopt_integrator *it,
+                                       const schedopt_objective *obj,
+                                       const schedopt_optimizer_settings *set_in,
+                                       schedopt_baseline *out, schedopt_error *err) {
+  if (!T || !base || !it || !obj || !out)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "baseline_tune: NULL");
+  memset(out, 0, sizeof *out);
+  if (!(hi > 0) || !isfinite(hi) || !(lo <= hi))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "baseline %s: the cap must be positive and finite (got [%g, %g])",
+                              T->name, lo, hi);
+  schedopt_optimizer_settings set;
+  if (set_in)
+    set = *set_in;
+  else
+    schedopt_optimizer_settings_default(&set);
+  const double t_start = opt_now();
+  const double H = schedopt_schedule_horizon(base), tau = opt_time_unit(base);
+  const schedopt_control *given = schedopt_schedule_get(base, ch);
+  const double lvl = 1e-4 * hi; /* lowest level searched */
+  variant vs[4];
+  size_t nvs = 0;
+  memset(vs, 0, sizeof vs);
+  schedopt_status st = SCHEDOPT_OK;
+  const double wfrac = 1 - given->warmup / H; /* decay_frac ≤ 1 − w/H */
+
+  if (T == &b_constant || T == &b_cosine || T == &b_linear) {
+    variant *v = &vs[nvs++];
+    const schedopt_control_type *F = T == &b_constant ? schedopt_control_constant
+                                     : T == &b_cosine ? schedopt_control_cosine
+                                                      : schedopt_control_linear;
+    if ((st = new_control(v, F, given, err))) goto done;
+    const char *lv = T == &b_constant ? "value" : T == &b_cosine ? "peak" : "start";
+    if ((st = schedopt_control_set(v->c, lv, hi, err))) goto done;
+    if (T == &b_linear && (st = schedopt_control_set(v->c, "end", 0, err))) goto done;
+    snprintf(v->label, sizeof v->label, "%s", T->name);
+    add_var(v, lv, lvl, hi, 1);
+    v->ng = 1;
+    v->grid[0][0] = hi;
+  } else if (T == &b_wsd) {
+    static const char *const shapes[] = {"linear", "cosine", "sqrt", "power"};
+    static const double fr[] = {0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0};
+    for (int k = 0; k < 4; k++) {
+      variant *v = &vs[nvs++];
+      if ((st = new_control(v, schedopt_control_wsd, given, err)) ||
+          (st = schedopt_control_set(v->c, "peak", hi, err)) ||
+          (st = schedopt_control_set(v->c, "floor", 0, err)) ||
+          (st = schedopt_control_set_choice(v->c, "shape", shapes[k], err)) ||
+          (st = schedopt_control_set(v->c, "decay_frac", 0.2 * wfrac, err)))
+        goto done;
+      snprintf(v->label, sizeof v->label, "wsd (%s)", shapes[k]);
+      add_var(v, "peak", lvl, hi, 1);
+      add_var(v, "decay_frac", 0, wfrac, 0);
+      if (k == 3) add_var(v, "delta", 0.25, 8, 1);
+      for (int i = 0; i < 7; i++)
+        for (int j = 0; j < 2; j++) {
+          double *g = v->grid[v->ng++];
+          g[0] = j ? 0.5 * hi : hi;
+          g[1] = fr[i] * wfrac;
+          g[2] = 2;
+        }
+    }
+  } else if (T == &b_power) {
+    variant *v = &vs[nvs++];
+    if ((st = new_control(v, schedopt_control_power, given, err)) ||
+        (st = schedopt_control_set(v->c, "peak", hi, err)))
+      goto done;
+    snprintf(v->label, sizeof v->label, "power");
+    add_var(v, "peak", lvl, hi, 1);
+    add_var(v, "chi", 0, 3, 0);
+    add_var(v, "t0", tau, H, 1);
+    static const double chis[] = {0.25, 0.5, 1.0};
+    const double t0s[] = {10 * tau, H / 100, H / 10};
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 3; j++) {
+        double *g = v->grid[v->ng++];
+        g[0] = hi;
+        g[1] = chis[i];
+        g[2] = t0s[j];
+      }
+  } else if (T == &b_shape) {
+    variant *v = &vs[nvs++];
+    double vmax = opt_control_max(given, H);
+    if (!(vmax > 0)) {
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "baseline shape: the problem's schedule is zero everywhere");
+      goto done;
+    }
+    if ((st = schedopt_control_clone(&v->c, given, err))) goto done;
+    snprintf(v->label, sizeof v->label, "shape (%s)", given->type->name);
+    add_var(v, "gain", hi / vmax * 1e-4, hi / vmax, 1);
+    v->ng = 2;
+    v->grid[0][0] = hi / vmax;
+    v->grid[1][0] = fmin(1, hi / vmax);
+  } else {
+    st = schedopt_error_set(err, SCHEDOPT_EINVAL, "unknown baseline type");
+    goto done;
+  }
+
+  double bestJ = HUGE_VAL;
+  for (size_t k = 0; k < nvs; k++) {
+    variant *v = &vs[k];
+    double J, vals[3];
+    schedopt_control *tuned = NULL;
+    char stage[96];
+    snprintf(stage, sizeof stage, "baseline %s", v->label);
+    set.stage = stage;
+    if ((st = tune_variant(v, base, ch, lo, hi, it, obj, &set, &J, vals, &tuned, &out->evals,
+                           err))) {
+      schedopt_error_prefix(err, "baseline %s: ", v->label);
+      goto done;
+    }
+    if (J < bestJ) {
+      bestJ = J;
+      schedopt_control_free(out->control);
+      out->control = tuned;
+      snprintf(out->label, sizeof out->label, "%s", v->label);
+      out->np = v->nv;
+      for (size_t i = 0; i < v->nv; i++) {
+        snprintf(out->pname[i], sizeof out->pname[i], "%s", v->vary[i]);
+        out->pval[i] = vals[i];
+      }
+    } else {
+      schedopt_control_free(tuned);
+    }
+  }
+  out->type = T;
+  out->J = bestJ;
+done:
+  for (size_t k = 0; k < nvs; k++) schedopt_control_free(vs[k].c);
+  out->seconds = opt_now() - t_start;
+  if (st) schedopt_baseline_clear(out);
+  return st;
+}

@@ -1,0 +1,678 @@
+/* optimize_nlopt.c — minimize J over a design's box: NLopt by algorithm name,
+ * or GOLDEN (grid + golden section) in one dimension; multi-start from
+ * seeded uniform points; the best evaluated point is the result.
+ *
+ * NLopt sees f(x) = log(J(x) − J∞) with ∇f = ∇J / (J − J∞): the minimizer of
+ * J, with tolerances relative to the excess loss. */
+#define _POSIX_C_SOURCE 200809L
+#include "optimize/optimize_impl.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <nlopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALG(n, g, lo, hi, doc, con) {#n, NLOPT_##n, g, lo, hi, doc, con}
+const schedopt_algorithm schedopt_algorithms[] = {
+    ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (default)", 0),
+    ALG(LD_MMA, 1, 1, 0, "method of moving asymptotes (constraints; the default with a step cap)", 1),
+    ALG(LD_CCSAQ, 1, 1, 0, "conservative convex separable quadratic approximations (constraints)", 1),
+    ALG(LD_SLSQP, 1, 1, 0, "sequential quadratic programming (constraints; dense, n up to a few hundred)", 1),
+    ALG(LD_TNEWTON_PRECOND_RESTART, 1, 1, 0, "preconditioned truncated Newton", 0),
+    ALG(LD_VAR2, 1, 1, 0, "shifted limited-memory variable metric, rank 2", 0),
+    ALG(LN_BOBYQA, 0, 2, 0, "derivative-free, quadratic models (small families)", 0),
+    ALG(LN_COBYLA, 0, 1, 0, "derivative-free, linear approximations (constraints)", 1),
+    ALG(LN_SBPLX, 0, 1, 0, "derivative-free, subplex (Nelder-Mead on subspaces)", 0),
+    ALG(LN_NELDERMEAD, 0, 1, 0, "derivative-free simplex", 0),
+    {"GOLDEN", -1, 0, 1, 1, "derivative-free, one variable: 11-point grid, then golden section", 0},
+    {NULL, 0, 0, 0, 0, NULL, 0}};
+
+const schedopt_algorithm *schedopt_algorithm_find(const char *name) {
+  if (!name) return NULL;
+  if (!strncmp(name, "NLOPT_", 6) || !strncmp(name, "nlopt_", 6)) name += 6;
+  for (size_t i = 0; schedopt_algorithms[i].name; i++) {
+    const char *a = schedopt_algorithms[i].name, *b = name;
+    while (*a && *b && toupper((unsigned char)*a) == toupper((unsigned char)*b)) a++, b++;
+    if (!*a && !*b) return &schedopt_algorithms[i];
+  }
+  return NULL;
+}
+
+void schedopt_optimizer_settings_default(schedopt_optimizer_settings *s) {
+  memset(s, 0, sizeof *s);
+  s->ftol_rel = 1e-9;
+  s->xtol_rel = 1e-8;
+  s->maxeval = 2000;
+  s->starts = 1;
+  s->seed = 1;
+  s->floor = NAN;
+  s->precondition = 1;
+  s->rescale_every = 25;
+  s->continuation = 32;
+  s->loose_rtol = 1e-5;
+}
+
+void schedopt_opt_result_free(schedopt_opt_result *r) {
+  if (!r) return;
+  free(r->x);
+  r->x = NULL;
+  r->n = 0;
+}
+
+/* NLopt result names (nlopt_result_to_string where it exists). */
+const char *schedopt_nlopt_result_name(int code) {
+  const char *s = nlopt_result_to_string((nlopt_result)code);
+  if (s) return s;
+  switch (code) {
+  case NLOPT_FAILURE: return "FAILURE";
+  case NLOPT_INVALID_ARGS: return "INVALID_ARGS";
+  case NLOPT_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
+  case NLOPT_ROUNDOFF_LIMITED: return "ROUNDOFF_LIMITED";
+  case NLOPT_FORCED_STOP: return "FORCED_STOP";
+  case NLOPT_SUCCESS: return "SUCCESS";
+  case NLOPT_STOPVAL_REACHED: return "STOPVAL_REACHED";
+  case NLOPT_FTOL_REACHED: return "FTOL_REACHED";
+  case NLOPT_XTOL_REACHED: return "XTOL_REACHED";
+  case NLOPT_MAXEVAL_REACHED: return "MAXEVAL_REACHED";
+  case NLOPT_MAXTIME_REACHED: return "MAXTIME_REACHED";
+  default: return "UNKNOWN";
+  }
+}
+
+/* splitmix64: deterministic starts from the seed. */
+static uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* Preconditioned runs: a run ends after PATIENCE evaluations without a gain
+ * above 1 % of the stop threshold (a line search failing in the objective's
+ * noise would otherwise spend a dozen more); the loose tolerance gives way
+ * to rtol when a run gains less than LOOSE_SWITCH stop thresholds; the
+ * coarse stage of the continuation runs at most COARSE_RUNS runs. */
+#define PATIENCE 12
+#define LOOSE_SWITCH 4.0
+#define COARSE_RUNS 3
+
+typedef struct run_ctx {
+  schedopt_design *d;
+  schedopt_integrator *it;
+  const schedopt_objective *obj;
+  const schedopt_optimizer_settings *set;
+  const schedopt_algorithm *alg;
+  nlopt_opt opt;
+  double floor;
+  double t0;
+  long evals, gevals;
+  double best_J, *best_x;
+  double cap;            /* max_steps (0: none) */
+  double *gs;            /* ∂steps/∂x workspace */
+  long infeasible;       /* evaluations over the cap */
+  double *xs;            /* x for the current z */
+  double *sc;            /* z = sc ⊙ x */
+  int precond;           /* evaluations return the curvature diagonal */
+  double *hx, *best_h;   /* its workspace, and its value at best_x */
+  int have_h;            /* best_h belongs to best_x */
+  int stalled;           /* preconditioned runs stopped gaining (converged to accuracy) */
+  long start_evals;      /* evaluations at the start of the current start */
+  int improved;          /* the current start improved best_J */
+  int tol_changed;       /* the integrator runs at loose_rtol (restored on exit) */
+  long patience;         /* a run ends after this many evaluations without a gain (0: off) */
+  long last_gain;        /* evaluation count at the last gain */
+  double gain_ref, gain_eps; /* best J then, and the least gain that counts */
+  double rtol0, atol0;   /* its own tolerances */
+  double *tight_x, tight_J; /* the best point before the loose runs (J at rtol) */
+  schedopt_status st;    /* a fatal error inside the objective */
+  schedopt_error *err;
+} run_ctx;
+
+/* J(x) (+∞ if the dynamics diverge), tracked best, progress. */
+static double evaluate(run_ctx *c, const double *x, double *gJ) {
+  double J;
+  schedopt_error e = {0};
+  /* FD steps: 1e-6 of the box for the exact recursion, 1e-4 for an ODE
+   * (whose objective carries noise of order rtol·J) */
+  const double h = schedopt_integrator_get_type(c->it) == schedopt_integrator_recursion ? 1e-6
+                                                                                        : 1e-4;
+  schedopt_status st = c->set->fd_gradient && gJ
+                           ? schedopt_design_eval_fd(c->d, c->it, c->obj, x, h, &J, gJ, &e)
+                       : c->precond && gJ
+                           ? schedopt_design_eval_hdiag(c->d, c->it, c->obj, x, &J, gJ, c->hx, &e)
+                           : schedopt_design_eval(c->d, c->it, c->obj, x, &J, gJ, &e);
+  c->evals++;
+  if (gJ) c->gevals++;
+  if (st == SCHEDOPT_EDIVERGE || (!st && !isfinite(J))) {
+    J = HUGE_VAL;
+    if (gJ) memset(gJ, 0, schedopt_design_size(c->d) * sizeof *gJ);
+  } else if (st) {
+    if (!c->st) {
+      c->st = st;
+      if (c->err) *c->err = e;
+    }
+    return HUGE_VAL;
+  }
+  int feasible = 1;
+  if (c->cap > 0 && isfinite(J)) {
+    double steps;
+    schedopt_status s2 = schedopt_design_steps(c->d, x, &steps, NULL, &e);
+    if (s2) {
+      if (!c->st) {
+        c->st = s2;
+        if (c->err) *c->err = e;
+      }
+      return HUGE_VAL;
+    }
+    feasible = steps <= c->cap * (1 + 1e-6);
+    if (!feasible) c->infeasible++;
+  }
+  if (feasible && J < c->best_J) {
+    c->best_J = J;
+    memcpy(c->best_x, x, schedopt_design_size(c->d) * sizeof *x);
+    c->improved = 1;
+    if (J < c->gain_ref - c->gain_eps) { /* a gain beyond the objective's noise */
+      c->last_gain = c->evals;
+      c->gain_ref = J;
+    }
+    c->have_h = c->precond && gJ;
+    if (c->have_h) memcpy(c->best_h, c->hx, schedopt_design_size(c->d) * sizeof *x);
+  }
+  if (c->set->progress &&
+      c->set->progress(c->set->progress_ctx, c->set->stage ? c->set->stage : "optimize",
+                       c->evals, c->best_J, opt_now() - c->t0)) {
+    if (!c->st) {
+      c->st = SCHEDOPT_ESOLVER;
+      schedopt_error_set(c->err, SCHEDOPT_ESOLVER, "optimization stopped by the caller");
+    }
+  }
+  return J;
+}
+
+/* NLopt works on z = s ⊙ x: x = z / s, ∂f/∂z = (∂f/∂x) / s. */
+static double nl_objective(unsigned n, const double *z, double *grad, void *data) {
+  run_ctx *c = data;
+  const double *s = c->sc;
+  double *x = c->xs;
+  if (c->patience > 0 && c->evals - c->last_gain >= c->patience) {
+    /* End the run: LD_LBFGS checks the stop flag only between iterations and
+     * keeps evaluating inside a failing line search, so answer without
+     * evaluating with a point it accepts (f below the best, ∇f = 0).  The
+     * best point is tracked by `evaluate`, not taken from NLopt. */
+    nlopt_force_stop(c->opt);
+    if (grad) memset(grad, 0, n * sizeof *grad);
+    const double ex = c->best_J - c->floor;
+    return (ex > 1e-300 ? log(ex) : log(1e-300)) - 1;
+  }
+  for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
+  double J = evaluate(c, x, grad);
+  if (c->st) {
+    nlopt_force_stop(c->opt);
+    return HUGE_VAL;
+  }
+  if (!isfinite(J)) return HUGE_VAL;
+  double ex = J - c->floor;
+  if (!(ex > 1e-300)) ex = 1e-300;
+  if (grad)
+    for (unsigned i = 0; i < n; i++) grad[i] /= ex * s[i];
+  return log(ex);
+}
+
+/* The step cap in z: steps(x)/cap − 1 ≤ 0. */
+static double nl_steps(unsigned n, const double *z, double *grad, void *data) {
+  run_ctx *c = data;
+  const double *s = c->sc;
+  double *x = c->xs;
+  for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
+  double steps;
+  schedopt_error e = {0};
+  schedopt_status st = schedopt_design_steps(c->d, x, &steps, grad ? c->gs : NULL, &e);
+  if (st) {
+    if (!c->st) {
+      c->st = st;
+      if (c->err) *c->err = e;
+    }
+    nlopt_force_stop(c->opt);
+    return HUGE_VAL;
+  }
+  if (grad)
+    for (unsigned i = 0; i < n; i++) grad[i] = c->gs[i] / (c->cap * s[i]);
+  return steps / c->cap - 1;
+}
+
+/* Variable scaling z = sc ⊙ x: the design's L² scaling, or with the
+ * preconditioner sc_i = √(h_i / (J − J∞)) for free-form variables, the
+ * curvature of f = log(J − J∞) at fixed state.  That local curvature
+ * underestimates wide knots far from H, whose effect runs through the state
+ * (measured against finite differences of the gradient): floored at 1e-4 of
+ * the largest, so those variables, mostly at a bound, do not dominate the
+ * scaled gradient. */
+static void set_scaling(run_ctx *c) {
+  const schedopt_design *d = c->d;
+  const size_t n = schedopt_design_size(d);
+  memcpy(c->sc, d->scale, n * sizeof *c->sc);
+  if (!c->precond || !c->have_h) return;
+  const double ex = c->best_J - c->floor;
+  if (!(ex > 0) || !isfinite(ex)) return;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    const opt_chan *oc = d->ch[ch];
+    if (!oc || oc->p.type != schedopt_parametrization_freeform) continue;
+    double hmax = 0;
+    for (size_t k = 0; k < oc->nx; k++) hmax = fmax(hmax, c->best_h[oc->off + k]);
+    if (!(hmax > 0) || !isfinite(hmax)) continue;
+    for (size_t k = 0; k < oc->nx; k++)
+      c->sc[oc->off + k] = sqrt(fmax(c->best_h[oc->off + k], 1e-4 * hmax) / ex);
+  }
+}
+
+/* Back from loose_rtol to the integrator's own tolerances: the best point's
+ * J (and curvature, with `grad`) at rtol replaces its loose value; if that
+ * is worse than the best before the loose runs (evaluated at rtol), that
+ * point is the best again.  Nonzero on a fatal error. */
+static int tighten(run_ctx *c, double rtol, double atol, int grad) {
+  const size_t n = schedopt_design_size(c->d);
+  schedopt_integrator_set_tolerances(c->it, rtol, atol, NULL);
+  c->tol_changed = 0;
+  memcpy(c->xs, c->best_x, n * sizeof *c->xs);
+  c->best_J = HUGE_VAL;
+  evaluate(c, c->xs, grad ? c->gs : NULL);
+  if (c->st) return 1;
+  if (c->tight_J < c->best_J) {
+    c->best_J = c->tight_J;
+    memcpy(c->best_x, c->tight_x, n * sizeof *c->best_x);
+    c->have_h = 0; /* the next scaling is the design's (rare: the loose runs gained nothing) */
+  }
+  return 0;
+}
+
+/* Golden section in 1-D: 11-point grid over [lo, hi], then the best cell. */
+static int golden(run_ctx *c, double lo, double hi, double x0, long maxeval, double xtol) {
+  const int G = 11;
+  double xs[11], fs[11];
+  long budget = maxeval > 0 ? maxeval : 1000000;
+  if (!(hi > lo)) {
+    evaluate(c, &lo, NULL);
+    return NLOPT_XTOL_REACHED;
+  }
+  evaluate(c, &x0, NULL);
+  if (c->st) return NLOPT_FORCED_STOP;
+  int ib = 0;
+  for (int i = 0; i < G; i++) {
+    xs[i] = lo + (hi - lo) * i / (G - 1);
+    fs[i] = evaluate(c, &xs[i], NULL);
+    if (c->st) return NLOPT_FORCED_STOP;
+    if (fs[i] < fs[ib]) ib = i;
+  }
+  double a = xs[ib > 0 ? ib - 1 : 0], b = xs[ib < G - 1 ? ib + 1 : G - 1];
+  const double r = 0.5 * (sqrt(5.0) - 1);
+  double x1 = b - r * (b - a), x2 = a + r * (b - a);
+  double f1 = evaluate(c, &x1, NULL), f2 = evaluate(c, &x2, NULL);
+  double tol = (xtol > 0 ? xtol : 1e-8) * (hi - lo);
+  while (b - a > tol) {
+    if (c->st) return NLOPT_FORCED_STOP;
+    if (c->evals >= budget) return NLOPT_MAXEVAL_REACHED;
+    if (c->set->maxtime > 0 && opt_now() - c->t0 > c->set->maxtime) return NLOPT_MAXTIME_REACHED;
+    if (f1 <= f2) {
+      b = x2, x2 = x1, f2 = f1;
+      x1 = b - r * (b - a);
+      f1 = evaluate(c, &x1, NULL);
+    } else {
+      a = x1, x1 = x2, f1 = f2;
+      x2 = a + r * (b - a);
+      f2 = evaluate(c, &x2, NULL);
+    }
+  }
+  return NLOPT_XTOL_REACHED;
+}
+
+/* Continuation in the knots: the design with every free-form channel of more
+ * than 2·Kc knots cut to Kc knots (same placement rule and settings), or
+ * NULL when no channel qualifies or the coarse design cannot be built. */
+static schedopt_design *coarse_design(const schedopt_design *d, size_t Kc) {
+  int any = 0;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
+    any |= d->ch[ch] && d->ch[ch]->p.type == schedopt_parametrization_freeform &&
+           d->ch[ch]->p.knots > 2 * Kc;
+  if (!any || Kc < SCHEDOPT_FREEFORM_MINKNOTS) return NULL;
+  schedopt_design *dc = NULL;
+  if (schedopt_design_alloc(&dc, d->base, NULL)) return NULL;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    if (!d->ch[ch]) continue;
+    schedopt_channel_param p = d->ch[ch]->p;
+    if (p.type == schedopt_parametrization_freeform && p.knots > 2 * Kc) p.knots = Kc;
+    if (schedopt_design_set_channel(dc, (schedopt_channel)ch, &p, NULL)) {
+      schedopt_design_free(dc);
+      return NULL;
+    }
+  }
+  return dc;
+}
+
+/* The coarse stage: optimize dc from x0 (a point of d) for at most `budget`
+ * evaluations and write its optimum, sampled at d's knots, to x1.  Returns
+ * the evaluations spent (0: nothing to report in x1); a solver error is
+ * fatal (st). */
+static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integrator *it,
+                         const schedopt_objective *obj, const schedopt_optimizer_settings *set,
+                         double floor, long budget, const double *x0, double *x1,
+                         long *gevals, schedopt_status *st, schedopt_error *err) {
+  const schedopt_schedule *s;
+  const size_t nc = schedopt_design_size(dc);
+  double *xc = malloc(nc * sizeof *xc);
+  long evals = 0;
+  *st = SCHEDOPT_OK;
+  if (!xc) {
+    *st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    return 0;
+  }
+  schedopt_optimizer_settings sc = *set;
+  sc.continuation = 0;
+  sc.loose_rtol = 0; /* the caller set the integrator's tolerance */
+  sc.starts = 1;
+  sc.floor = floor;
+  sc.maxeval = set->maxeval > 0 && set->maxeval < budget ? set->maxeval : budget;
+  schedopt_opt_result rc;
+  if (!(*st = schedopt_design_apply(d, x0, &s, err)) &&
+      !(*st = schedopt_design_project(dc, s, xc, err)) &&
+      !(*st = schedopt_design_optimize(dc, it, obj, &sc, xc, &rc, err))) {
+    evals = rc.evals;
+    *gevals = rc.grad_evals;
+    if (!(*st = schedopt_design_apply(dc, rc.x, &s, err)))
+      *st = schedopt_design_project(d, s, x1, err);
+    schedopt_opt_result_free(&rc);
+  }
+  free(xc);
+  return *st ? 0 : evals;
+}
+
+schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator *it,
+                                         const schedopt_objective *obj,
+                                         const schedopt_optimizer_settings *set_in,
+                                         const double *x0_in, schedopt_opt_result *res,
+                                         schedopt_error *err) {
+  if (!d || !it || !obj || !res)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_optimize: NULL");
+  memset(res, 0, sizeof *res);
+  schedopt_optimizer_settings set;
+  if (set_in)
+    set = *set_in;
+  else
+    schedopt_optimizer_settings_default(&set);
+  const size_t n = schedopt_design_size(d);
+  if (n == 0)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "optimize: nothing to optimize (no channel is parametrized)");
+  const schedopt_algorithm *alg = set.algorithm;
+  const int capped = set.max_steps > 0;
+  if (!alg) alg = schedopt_algorithm_find(capped ? "LD_MMA" : n == 1 ? "GOLDEN" : "LD_LBFGS");
+  if (capped && !alg->constraints)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "optimize.algorithm: %s cannot take the step cap (max_steps is an "
+                              "inequality constraint): use LD_MMA, LD_CCSAQ, LD_SLSQP or "
+                              "LN_COBYLA", alg->name);
+  if (capped && !isfinite(set.max_steps))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.max_steps: must be finite");
+  if (n < alg->min_dim || (alg->max_dim && n > alg->max_dim))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "optimize.algorithm: %s needs %s%zu decision variable%s, this "
+                              "design has %zu", alg->name, alg->max_dim ? "exactly " : "at least ",
+                              alg->max_dim ? alg->max_dim : alg->min_dim,
+                              (alg->max_dim ? alg->max_dim : alg->min_dim) == 1 ? "" : "s", n);
+  double *lo = malloc(n * sizeof *lo), *hi = malloc(n * sizeof *hi);
+  double *x0 = malloc(n * sizeof *x0), *x = malloc(n * sizeof *x);
+  run_ctx c = {0};
+  c.best_x = malloc(n * sizeof *c.best_x);
+  c.xs = malloc(n * sizeof *c.xs);
+  c.gs = malloc(n * sizeof *c.gs);
+  c.sc = malloc(n * sizeof *c.sc);
+  c.hx = malloc(n * sizeof *c.hx);
+  c.best_h = malloc(n * sizeof *c.best_h);
+  c.tight_x = malloc(n * sizeof *c.tight_x);
+  c.cap = capped ? set.max_steps : 0;
+  schedopt_status st = SCHEDOPT_OK;
+  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs || !c.sc || !c.hx || !c.best_h ||
+      !c.tight_x) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    goto done;
+  }
+  schedopt_design_bounds(d, lo, hi);
+  if (x0_in)
+    memcpy(x0, x0_in, n * sizeof *x0);
+  else if ((st = schedopt_design_project(d, d->base, x0, err)))
+    goto done;
+  for (size_t i = 0; i < n; i++) x0[i] = fmin(hi[i], fmax(lo[i], x0[i]));
+  c.d = d, c.it = it, c.obj = obj, c.set = &set, c.alg = alg, c.err = err;
+  schedopt_integrator_get_tolerances(it, &c.rtol0, &c.atol0);
+  c.best_J = HUGE_VAL;
+  c.t0 = opt_now();
+  c.floor = set.floor;
+  if (isnan(c.floor)) {
+    const schedopt_schedule *s;
+    if ((st = schedopt_design_apply(d, x0, &s, err)) || (st = opt_floor(it, s, obj, &c.floor, err)))
+      goto done;
+  }
+  int freeform = 0;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
+    freeform |= d->ch[ch] && d->ch[ch]->p.type == schedopt_parametrization_freeform;
+  c.precond = set.precondition && alg->gradient && alg->nlopt >= 0 && !set.fd_gradient && freeform;
+  /* with the preconditioner the start is evaluated with its gradient: the
+   * curvature there scales the first run */
+  res->J_start = evaluate(&c, x0, c.precond ? c.gs : NULL);
+  if (c.st) {
+    st = c.st;
+    goto done;
+  }
+  /* Continuation: fine knots resolve the schedule's detail, but the optimizer
+   * converges slowly on its long-wavelength shape (where the anneal starts,
+   * its overall curvature), whose modes couple many knots through the state.
+   * A few runs on Kc knots find that shape at a fraction of the evaluations;
+   * their optimum sampled at the fine knots starts the fine stage (kept only
+   * if it beats x0). */
+  if (c.precond && !capped && set.continuation > 0) {
+    schedopt_design *dc = coarse_design(d, set.continuation);
+    if (dc) {
+      const long seg = set.rescale_every > 0 ? set.rescale_every : 25;
+      long ge = 0;
+      /* the coarse stage runs at loose_rtol throughout (its stop rule too):
+       * it only finds a start */
+      if (schedopt_integrator_get_type(it) == schedopt_integrator_cvodes &&
+          set.loose_rtol > c.rtol0)
+        schedopt_integrator_set_tolerances(it, set.loose_rtol, c.atol0, NULL);
+      long ev = coarse_stage(d, dc, it, obj, &set, c.floor, COARSE_RUNS * seg, x0, x, &ge, &st, err);
+      schedopt_integrator_set_tolerances(it, c.rtol0, c.atol0, NULL);
+      schedopt_design_free(dc);
+      if (st) goto done;
+      if (ev > 0) {
+        c.evals += ev;
+        c.gevals += ge;
+        for (size_t i = 0; i < n; i++) x[i] = fmin(hi[i], fmax(lo[i], x[i]));
+        const double J1 = evaluate(&c, x, c.gs);
+        if (c.st) {
+          st = c.st;
+          goto done;
+        }
+        if (J1 < res->J_start) memcpy(x0, x, n * sizeof *x0);
+      }
+    }
+  }
+  size_t starts = set.starts ? set.starts : 1;
+  uint64_t seed = (uint64_t)set.seed;
+  int best_code = NLOPT_SUCCESS;
+  size_t best_start = 0;
+  for (size_t k = 0; k < starts; k++) {
+    if (k == 0) {
+      memcpy(x, x0, n * sizeof *x);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        double u = (double)(splitmix(&seed) >> 11) * 0x1.0p-53;
+        x[i] = lo[i] + u * (hi[i] - lo[i]);
+      }
+    }
+    double left = set.maxtime > 0 ? set.maxtime - (opt_now() - c.t0) : 0;
+    if (set.maxtime > 0 && left <= 0) break;
+    c.improved = 0;
+    c.start_evals = c.evals;
+    int code;
+    if (alg->nlopt < 0) {
+      long budget = set.maxeval > 0 ? c.evals + set.maxeval : 0;
+      code = golden(&c, lo[0], hi[0], x[0], budget, set.xtol_rel);
+    } else {
+      c.opt = nlopt_create((nlopt_algorithm)alg->nlopt, (unsigned)n);
+      if (!c.opt) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "nlopt_create(%s) failed", alg->name);
+        goto done;
+      }
+      set_scaling(&c);
+      const double *sc = c.sc;
+      for (size_t i = 0; i < n; i++) {
+        c.xs[i] = lo[i] * sc[i];
+        x[i] *= sc[i];
+      }
+      nlopt_set_lower_bounds(c.opt, c.xs);
+      for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * sc[i];
+      nlopt_set_upper_bounds(c.opt, c.xs);
+      nlopt_set_min_objective(c.opt, nl_objective, &c);
+      if (capped) nlopt_add_inequality_constraint(c.opt, nl_steps, &c, 1e-9);
+      if (set.ftol_rel > 0) nlopt_set_ftol_rel(c.opt, set.ftol_rel);
+      if (set.xtol_rel > 0) nlopt_set_xtol_rel(c.opt, set.xtol_rel);
+      if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval > 2000000000 ? 2000000000 : set.maxeval));
+      if (left > 0) nlopt_set_maxtime(c.opt, left);
+      if (alg->nlopt == NLOPT_LD_LBFGS || alg->nlopt == NLOPT_LD_VAR2 ||
+          alg->nlopt == NLOPT_LD_TNEWTON_PRECOND_RESTART)
+        nlopt_set_vector_storage(c.opt, n < 20 ? (unsigned)n : 20);
+      /* A gradient method that stops on FAILURE or ROUNDOFF_LIMITED (an
+       * inexact gradient or a noisy objective breaks its line search) is
+       * restarted from the best point while that still improves the excess
+       * by more than ftol_rel. */
+      /* Preconditioned: runs of at most rescale_every evaluations, each
+       * restarted from the best point with the curvature there, until a run
+       * improves J by less than the objective's accuracy (the integrator's
+       * rtol·J; ftol_rel of the excess for the exact recursion) or the
+       * budget ends. */
+      const long seg = c.precond ? (set.rescale_every > 0 ? set.rescale_every : 25) : 0;
+      double rtol = 0, atol_ = 0;
+      if (schedopt_integrator_get_type(it) == schedopt_integrator_cvodes)
+        schedopt_integrator_get_tolerances(it, &rtol, &atol_);
+      /* Loose tolerance first (the first start only): runs far from the
+       * optimum need neither J nor ∇J to rtol.  Once a run gains less than
+       * LOOSE_SWITCH times the stop threshold, the integrator returns to rtol
+       * and the best point is evaluated again (`tighten`); the stop rule
+       * applies from there. */
+      int loose = k == 0 && seg && rtol > 0 && set.loose_rtol > rtol;
+      if (loose) {
+        memcpy(c.tight_x, c.best_x, n * sizeof *c.tight_x);
+        c.tight_J = c.best_J;
+        schedopt_integrator_set_tolerances(it, set.loose_rtol, atol_, NULL);
+        c.tol_changed = 1;
+      }
+      for (int restart = 0;;) {
+        double f, before = c.best_J;
+        long left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
+        if (seg) nlopt_set_maxeval(c.opt, (int)(seg < left_ev ? seg : left_ev));
+        c.patience = seg ? PATIENCE : 0;
+        c.last_gain = c.evals;
+        c.gain_ref = c.best_J;
+        c.gain_eps = 1e-2 * rtol * fabs(c.best_J);
+        nlopt_set_force_stop(c.opt, 0);
+        code = nlopt_optimize(c.opt, x, &f);
+        c.patience = 0;
+        if (c.st || !alg->gradient) break;
+        const double gain = before - c.best_J;
+        if (seg) {
+          left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
+          if (code == NLOPT_MAXEVAL_REACHED && left_ev <= 0) break;
+          const double thr =
+              fmax(rtol * fabs(c.best_J), fmax(set.ftol_rel, 1e-12) * (before - c.floor));
+          if (loose && !(gain > LOOSE_SWITCH * thr)) {
+            loose = 0;
+            if (tighten(&c, rtol, atol_, 1)) break;
+          } else if (!(gain > thr)) {
+            c.stalled = 1; /* the last run gained less than the objective's accuracy */
+            break;
+          }
+        } else if (restart++ >= 8 || (code != NLOPT_FAILURE && code != NLOPT_ROUNDOFF_LIMITED) ||
+                   !(gain > fmax(set.ftol_rel, 1e-12) * (before - c.floor))) {
+          break;
+        }
+        if (set.maxtime > 0 && opt_now() - c.t0 >= set.maxtime) break;
+        if (set.maxeval > 0 && c.evals - c.start_evals >= set.maxeval) break;
+        if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval - (c.evals - c.start_evals)));
+        if (set.maxtime > 0) nlopt_set_maxtime(c.opt, set.maxtime - (opt_now() - c.t0));
+        if (c.precond) { /* rescale at the best point: new bounds in z */
+          set_scaling(&c);
+          for (size_t i = 0; i < n; i++) c.xs[i] = lo[i] * c.sc[i];
+          nlopt_set_lower_bounds(c.opt, c.xs);
+          for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * c.sc[i];
+          nlopt_set_upper_bounds(c.opt, c.xs);
+        }
+        for (size_t i = 0; i < n; i++) x[i] = c.best_x[i] * c.sc[i];
+      }
+      nlopt_destroy(c.opt);
+      c.opt = NULL;
+      if (c.tol_changed && !c.st) tighten(&c, rtol, atol_, 0); /* stopped while loose */
+    }
+    if (c.st) {
+      st = c.st;
+      goto done;
+    }
+    if (c.stalled) code = NLOPT_FTOL_REACHED; /* J stopped changing at its accuracy */
+    c.stalled = 0;
+    if (k == 0 || c.improved) {
+      best_code = code;
+      best_start = k;
+    }
+    if (code < 0 && code != NLOPT_ROUNDOFF_LIMITED && code != NLOPT_FORCED_STOP &&
+        !isfinite(c.best_J)) {
+      st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "NLopt %s failed: %s", alg->name,
+                              schedopt_nlopt_result_name(code));
+      goto done;
+    }
+  }
+  if (!isfinite(c.best_J) && capped && c.infeasible) {
+    st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                            "optimize.max_steps: no schedule tried met the step cap of %.10g "
+                            "(%ld evaluation%s over it): raise max_steps or the batch size's "
+                            "upper bound", set.max_steps, c.infeasible,
+                            c.infeasible == 1 ? "" : "s");
+    goto done;
+  }
+  if (!isfinite(c.best_J)) {
+    st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
+                            "optimize: every schedule tried diverged (lower the bounds)");
+    goto done;
+  }
+  res->x = c.best_x;
+  c.best_x = NULL;
+  res->n = n;
+  res->J = c.best_J;
+  res->code = best_code;
+  snprintf(res->code_name, sizeof res->code_name, "%s", schedopt_nlopt_result_name(best_code));
+  res->algorithm = alg;
+  res->evals = c.evals;
+  res->grad_evals = c.gevals;
+  res->starts = starts;
+  res->best_start = best_start;
+  /* leave the design at the optimum */
+  st = schedopt_design_apply(d, res->x, NULL, err);
+done:
+  if (c.tol_changed) schedopt_integrator_set_tolerances(it, c.rtol0, c.atol0, NULL);
+  res->seconds = opt_now() - c.t0;
+  if (c.opt) nlopt_destroy(c.opt);
+  free(lo);
+  free(hi);
+  free(x0);
+  free(x);
+  free(c.best_x);
+  free(c.xs);
+  free(c.gs);
+  free(c.sc);
+  free(c.hx);
+  free(c.best_h);
+  free(c.tight_x);
+  if (st) schedopt_opt_result_free(res);
+  return st;
+}

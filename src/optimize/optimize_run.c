@@ -1,0 +1,1211 @@
+/* optimize_run.c — a problem's optimize: section end to end: tuned
+ * baselines, the optimum started from the best baseline projected onto the
+ * design, the check that no contained baseline beats it, forward simulation,
+ * and the reports (schedule.csv, baselines.csv, summary.json, summary.txt). */
+#define _POSIX_C_SOURCE 200809L
+#include "optimize/optimize_impl.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dynamics/control_impl.h"
+#include "core/outfile.h"
+#include "schedopt/schedopt.h"
+
+#define NBT 6 /* baseline types */
+
+struct schedopt_optimization {
+  const schedopt_problem *p;
+  schedopt_optimize_spec spec;
+  schedopt_objective obj;
+  schedopt_design *d;
+  schedopt_opt_result res;
+  schedopt_schedule *best; /* the optimal schedule (a copy) */
+  double J;                /* objective at the optimum, re-evaluated */
+  double floor, sig;       /* J∞ = (σ² + approx)·Σw and σ²·Σw */
+  double lr_lo, lr_hi;     /* baseline range (the lr cap) */
+  size_t nb;
+  schedopt_baseline b[NBT];
+  double bproj[NBT];
+  int bcont[NBT];
+  size_t beaten, cbeaten;
+  char start_from[96];
+  double J_start;
+  /* curves at `times`: optimum and baselines */
+  size_t nt;
+  double *times;
+  schedopt_row *rows;
+  schedopt_row *brows[NBT];
+  double seconds, seconds_baselines;
+  double steps;            /* optimizer steps of the optimum (schedopt_design_steps) */
+  double start_steps;      /* of the start point */
+  /* outer searches: the problem of the chosen case (owned), and the table */
+  schedopt_problem *own;
+  int outer;               /* 0 none, 1 model size (compute budget), 2 steps to target */
+  size_t nouter;
+  double *ox, *oJ, *oloss, *osteps; /* N or H tried; objective, final loss, steps there */
+  double oseconds;
+};
+
+static const char *const ch_key[SCHEDOPT_NCHANNELS] = {"lr", "batch", "momentum"};
+
+void schedopt_optimize_spec_default(schedopt_optimize_spec *s) {
+  memset(s, 0, sizeof *s);
+  s->objective = SCHEDOPT_OBJ_FINAL;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) schedopt_channel_param_default(&s->channel[ch]);
+  s->channel[SCHEDOPT_LR].type = schedopt_parametrization_freeform;
+  schedopt_optimizer_settings_default(&s->settings);
+  for (unsigned i = 0; schedopt_baseline_types[i]; i++) s->baselines |= 1u << i;
+  s->target = NAN;
+  s->model_size_points = 5;
+}
+
+void schedopt_optimization_free(schedopt_optimization *o) {
+  if (!o) return;
+  schedopt_design_free(o->d);
+  schedopt_opt_result_free(&o->res);
+  schedopt_schedule_free(o->best);
+  for (size_t i = 0; i < o->nb; i++) {
+    schedopt_baseline_clear(&o->b[i]);
+    free(o->brows[i]);
+  }
+  free(o->times);
+  free(o->rows);
+  free(o->ox);
+  free(o->oJ);
+  free(o->oloss);
+  free(o->osteps);
+  schedopt_problem_free(o->own);
+  free(o);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Output times: 0, the problem's output times, every freeform knot, H. */
+static schedopt_status make_times(schedopt_optimization *o, schedopt_error *err) {
+  double *t = NULL;
+  size_t n = 0;
+  schedopt_status st = schedopt_problem_output_times(o->p, &t, &n, err);
+  if (st) return st;
+  size_t extra = 2;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    size_t k;
+    schedopt_design_knots(o->d, (schedopt_channel)ch, &k);
+    extra += k;
+  }
+  double *all = realloc(t, (n + extra) * sizeof *all);
+  if (!all) {
+    free(t);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  const double H = schedopt_schedule_horizon(schedopt_problem_schedule(o->p));
+  all[n++] = 0;
+  all[n++] = H;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    size_t k;
+    const double *kt = schedopt_design_knots(o->d, (schedopt_channel)ch, &k);
+    for (size_t i = 0; i < k; i++) all[n++] = kt[i];
+  }
+  qsort(all, n, sizeof *all, cmp_double);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double x = fmin(H, fmax(0, all[i]));
+    if (m && x - all[m - 1] <= 1e-12 * H) continue;
+    all[m++] = x;
+  }
+  o->times = all;
+  o->nt = m;
+  return SCHEDOPT_OK;
+}
+
+/* How far a projection's objective may exceed a baseline's and still count
+ * as the same schedule: 10⁻⁶ of the removable loss, plus the integrator's
+ * accuracy on cvodes (a table's knots change where CVODES steps). */
+static double contain_tol(const schedopt_optimization *o, double Jb, double rtol) {
+  double t = 1e-6 * (Jb - o->floor);
+  if (schedopt_problem_integrator(o->p) != schedopt_integrator_recursion) t += 10 * rtol * Jb;
+  return t;
+}
+
+/* The problem's schedule with channel ch replaced by c. */
+static schedopt_status with_control(const schedopt_schedule *s, schedopt_channel ch,
+                                    const schedopt_control *c, schedopt_schedule **out,
+                                    schedopt_error *err) {
+  schedopt_status st = opt_schedule_copy(out, s, err);
+  if (!st) st = schedopt_schedule_set(*out, ch, c, err);
+  if (st) {
+    schedopt_schedule_free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
+static schedopt_status simulate(schedopt_integrator *it, const schedopt_schedule *s,
+                                const double *t, size_t n, schedopt_row **rows,
+                                schedopt_error *err) {
+  *rows = calloc(n ? n : 1, sizeof **rows);
+  if (!*rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  return schedopt_integrator_run(it, s, t, n, *rows, err);
+}
+
+/* The batch channel's freeform values scaled by f (clamped to the box): the
+ * steps of a constant-ratio change scale by 1/f. */
+static void scale_batch(schedopt_design *d, double *x, double f) {
+  const schedopt_channel_param *c = schedopt_design_channel(d, SCHEDOPT_BATCH);
+  if (c->type != schedopt_parametrization_freeform || c->monotone) return;
+  size_t n = schedopt_design_size(d);
+  double *lo = malloc(n * sizeof *lo), *hi = malloc(n * sizeof *hi);
+  if (lo && hi) {
+    schedopt_design_bounds(d, lo, hi);
+    for (size_t i = 0; i < n; i++) {
+      const char *nm = schedopt_design_var_name(d, i);
+      if (!strncmp(nm, "batch[", 6)) x[i] = fmin(hi[i], fmax(lo[i], x[i] * f));
+    }
+  }
+  free(lo);
+  free(hi);
+}
+
+static schedopt_status run_one(schedopt_optimization **out, const schedopt_problem *p,
+                               const schedopt_optimize_spec *spec, schedopt_error *err) {
+  if (!out || !p || !spec)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: NULL");
+  *out = NULL;
+  const schedopt_schedule *base = schedopt_problem_schedule(p);
+  const schedopt_model *model = schedopt_problem_model(p);
+  if (!base || !model)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: the problem is not built");
+  schedopt_optimization *o = calloc(1, sizeof *o);
+  if (!o) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  const double t_start = opt_now();
+  o->p = p;
+  o->spec = *spec;
+  const double H = schedopt_schedule_horizon(base);
+  schedopt_integrator *it = NULL;
+  schedopt_schedule *cand = NULL;
+  double *x = NULL;
+  schedopt_status st;
+
+  /* objective */
+  o->obj.kind = spec->objective;
+  o->obj.t0 = spec->t0;
+  o->obj.t1 = spec->objective == SCHEDOPT_OBJ_MEAN && !(spec->t1 > spec->t0) ? H : spec->t1;
+  o->obj.nh = spec->nh;
+  o->obj.h = o->spec.h;
+  o->obj.w = o->spec.w;
+
+  /* integrator, design */
+  double rtol, atol;
+  long max_steps;
+  schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
+  if ((st = schedopt_integrator_alloc(&it, schedopt_problem_integrator(p), model, err)) ||
+      (st = schedopt_integrator_set_tolerances(it, rtol, atol, err)) ||
+      (st = schedopt_integrator_set_max_steps(it, max_steps, err)) ||
+      (st = schedopt_design_alloc(&o->d, base, err)))
+    goto done;
+  int any = 0;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) any |= spec->channel[ch].type != NULL;
+  if (!any) {
+    schedopt_channel_param_default(&o->spec.channel[SCHEDOPT_LR]);
+    o->spec.channel[SCHEDOPT_LR].type = schedopt_parametrization_freeform;
+  }
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    schedopt_channel_param *cp = &o->spec.channel[ch];
+    if (!cp->type) continue;
+    /* anytime objectives: knots refined toward every horizon, as toward H */
+    if (cp->type == schedopt_parametrization_freeform && cp->nrefine == 0 &&
+        o->obj.kind == SCHEDOPT_OBJ_HORIZONS)
+      for (size_t i = 0; i < o->obj.nh && cp->nrefine < SCHEDOPT_DESIGN_MAXREFINE; i++)
+        if (o->obj.h[i] < H) cp->refine[cp->nrefine++] = o->obj.h[i];
+    if ((st = schedopt_design_set_channel(o->d, (schedopt_channel)ch, cp, err))) goto done;
+  }
+  const size_t n = schedopt_design_size(o->d);
+  if (!(x = malloc(n * sizeof *x))) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    goto done;
+  }
+
+  /* J∞ and σ² from one forward solve */
+  {
+    schedopt_row r;
+    double tH = H;
+    if ((st = schedopt_integrator_run(it, base, &tH, 1, &r, err)) ||
+        (st = opt_floor(it, base, &o->obj, &o->floor, err)))
+      goto done;
+    double W = o->floor / (r.r.loss - r.r.excess + r.r.approx);
+    o->sig = (r.r.loss - r.r.excess) * (isfinite(W) ? W : 1);
+  }
+  schedopt_optimizer_settings set = spec->settings;
+  set.floor = o->floor;
+
+  /* baselines, tuned on the lr channel up to its cap */
+  const schedopt_channel_param *lrp = schedopt_design_channel(o->d, SCHEDOPT_LR);
+  o->lr_lo = lrp->type ? lrp->lo : 0;
+  o->lr_hi = lrp->type ? lrp->hi : opt_control_max(schedopt_schedule_get(base, SCHEDOPT_LR), H);
+  const double tb = opt_now();
+  schedopt_optimizer_settings bset = set; /* the lr alone: the step cap cannot bind */
+  bset.max_steps = 0;
+  for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++) {
+    if (!(spec->baselines & (1u << i)) || !(o->lr_hi > 0)) continue;
+    schedopt_baseline *b = &o->b[o->nb];
+    st = schedopt_baseline_tune(schedopt_baseline_types[i], base, SCHEDOPT_LR, o->lr_lo,
+                                o->lr_hi, it, &o->obj, &bset, b, err);
+    if (st == SCHEDOPT_EDIVERGE) continue; /* every tuning point diverged */
+    if (st) goto done;
+    o->nb++;
+  }
+  o->seconds_baselines = opt_now() - tb;
+
+  /* start: the best of the problem's schedule and the baselines, projected
+   * (under a step cap the best feasible one, else the best) */
+  const double cap = set.max_steps;
+  double bestJ = HUGE_VAL, best_inf = HUGE_VAL;
+  int have_feasible = 0;
+  double *xb = malloc(n * sizeof *xb);
+  if (!xb) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i <= o->nb; i++) {
+    const schedopt_schedule *s = base;
+    if (i < o->nb) {
+      if ((st = with_control(base, SCHEDOPT_LR, o->b[i].control, &cand, err))) break;
+      s = cand;
+      o->bproj[i] = NAN;
+    }
+    schedopt_error e2 = {0};
+    double J;
+    schedopt_status s2 = schedopt_design_project(o->d, s, xb, &e2);
+    if (!s2) s2 = schedopt_design_eval(o->d, it, &o->obj, xb, &J, NULL, &e2);
+    schedopt_schedule_free(cand);
+    cand = NULL;
+    if (s2 == SCHEDOPT_EINVAL || s2 == SCHEDOPT_EDIVERGE) continue; /* not representable */
+    if ((st = s2)) {
+      *err = e2;
+      break;
+    }
+    int feasible = 1;
+    if (cap > 0) {
+      double stp;
+      if ((st = schedopt_design_steps(o->d, xb, &stp, NULL, err))) break;
+      feasible = stp <= cap * (1 + 1e-6);
+    }
+    if (i < o->nb) {
+      o->bproj[i] = J;
+      /* a baseline over the step cap is not a point of the constrained design */
+      o->bcont[i] = feasible && J <= o->b[i].J + contain_tol(o, o->b[i].J, rtol);
+    }
+    if (!feasible) {
+      if (!have_feasible && J < best_inf) {
+        best_inf = J;
+        memcpy(x, xb, n * sizeof *x);
+        snprintf(o->start_from, sizeof o->start_from, "%s%s, batch scaled to the step cap",
+                 i < o->nb ? "baseline " : "", i < o->nb ? o->b[i].label : "the problem's schedule");
+      }
+      continue;
+    }
+    if (!have_feasible) {
+      have_feasible = 1;
+      bestJ = HUGE_VAL;
+    }
+    if (J < bestJ) {
+      bestJ = J;
+      memcpy(x, xb, n * sizeof *x);
+      snprintf(o->start_from, sizeof o->start_from, "%s%s", i < o->nb ? "baseline " : "",
+               i < o->nb ? o->b[i].label : "the problem's schedule");
+    }
+  }
+  free(xb);
+  if (st) goto done;
+  if (cap > 0 && !have_feasible && isfinite(best_inf)) {
+    /* repair: raise the batch until the start meets the cap */
+    double stp = 0;
+    for (int k = 0; k < 50; k++) {
+      if ((st = schedopt_design_steps(o->d, x, &stp, NULL, err))) goto done;
+      if (stp <= cap) break;
+      scale_batch(o->d, x, stp / cap * (1 + 1e-9));
+    }
+    if ((st = schedopt_design_eval(o->d, it, &o->obj, x, &bestJ, NULL, err))) goto done;
+  }
+  if (!isfinite(bestJ)) {
+    st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
+                            "optimize: neither the problem's schedule nor any baseline can be "
+                            "represented by the design without diverging");
+    goto done;
+  }
+  o->J_start = bestJ;
+  if ((st = schedopt_design_steps(o->d, x, &o->start_steps, NULL, err))) goto done;
+
+  /* the optimum */
+  set.stage = "optimum";
+  if ((st = schedopt_design_optimize(o->d, it, &o->obj, &set, x, &o->res, err))) goto done;
+  if ((st = schedopt_design_eval(o->d, it, &o->obj, o->res.x, &o->J, NULL, err))) goto done;
+  const schedopt_schedule *sopt;
+  if ((st = schedopt_design_steps(o->d, o->res.x, &o->steps, NULL, err)) ||
+      (st = schedopt_design_apply(o->d, o->res.x, &sopt, err)) ||
+      (st = opt_schedule_copy(&o->best, sopt, err)))
+    goto done;
+  for (size_t i = 0; i < o->nb; i++) {
+    if (o->b[i].J < o->J) o->beaten++;
+    if (o->bcont[i] && o->b[i].J < o->J - contain_tol(o, o->b[i].J, rtol)) o->cbeaten++;
+  }
+
+  /* curves */
+  if ((st = make_times(o, err)) || (st = simulate(it, o->best, o->times, o->nt, &o->rows, err)))
+    goto done;
+  for (size_t i = 0; i < o->nb; i++) {
+    if ((st = with_control(base, SCHEDOPT_LR, o->b[i].control, &cand, err))) goto done;
+    st = simulate(it, cand, o->times, o->nt, &o->brows[i], err);
+    schedopt_schedule_free(cand);
+    cand = NULL;
+    if (st) goto done;
+  }
+done:
+  free(x);
+  schedopt_schedule_free(cand);
+  schedopt_integrator_free(it);
+  o->seconds = opt_now() - t_start;
+  if (st) {
+    schedopt_optimization_free(o);
+    return st;
+  }
+  *out = o;
+  return SCHEDOPT_OK;
+}
+
+/* ---- outer searches ------------------------------------------------------------- */
+
+typedef struct outer {
+  const schedopt_problem *p;
+  const schedopt_optimize_spec *spec;
+  schedopt_optimization *best; /* the chosen case (owns its problem) */
+  double best_x;
+  size_t n, cap;
+  double *x, *J, *loss, *steps;
+  const char *key;             /* model.N, budget.steps, ... */
+  int integer;
+  char stage[256];
+} outer;
+
+static void outer_free(outer *s) {
+  schedopt_optimization_free(s->best);
+  free(s->x);
+  free(s->J);
+  free(s->loss);
+  free(s->steps);
+}
+
+/* A case already run at x (its index), or −1. */
+static long outer_find(const outer *s, double x) {
+  for (size_t i = 0; i < s->n; i++)
+    if (s->x[i] == x) return (long)i;
+  return -1;
+}
+
+/* Run the case key = x (cached); J and the final loss out.  keep: 1 keeps the
+ * case if it is the best so far by `better`. */
+static schedopt_status outer_case(outer *s, double x, int (*better)(const outer *, double, double),
+                                  double *J, double *loss, schedopt_error *err) {
+  long k = outer_find(s, x);
+  if (k >= 0) {
+    *J = s->J[k];
+    *loss = s->loss[k];
+    return SCHEDOPT_OK;
+  }
+  char set[128];
+  if (s->integer)
+    snprintf(set, sizeof set, "%s=%.0f", s->key, x);
+  else
+    snprintf(set, sizeof set, "%s=%.17g", s->key, x);
+  const char *sets[1] = {set};
+  schedopt_problem *q = NULL;
+  schedopt_status st = opt_problem_variant(s->p, sets, 1, &q, err);
+  if (st) {
+    schedopt_error_prefix(err, "optimize (%s): ", set);
+    return st;
+  }
+  schedopt_optimize_spec *in = malloc(sizeof *in), *qs = malloc(sizeof *qs);
+  if (!in || !qs) {
+    free(in), free(qs);
+    schedopt_problem_free(q);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  *in = *s->spec;
+  /* the case's objective (its times follow its horizon) */
+  if (!schedopt_problem_optimize_spec(q, qs, NULL)) {
+    in->objective = qs->objective;
+    in->t0 = qs->t0, in->t1 = qs->t1, in->nh = qs->nh;
+    memcpy(in->h, qs->h, sizeof in->h);
+    memcpy(in->w, qs->w, sizeof in->w);
+  }
+  if (s->spec->target == s->spec->target) in->objective = SCHEDOPT_OBJ_FINAL;
+  in->target = NAN;
+  in->model_size_min = in->model_size_max = 0;
+  snprintf(s->stage, sizeof s->stage, "%s %s", set, s->spec->settings.stage ? s->spec->settings.stage : "");
+  in->settings.stage = s->stage;
+  schedopt_optimization *o = NULL;
+  st = run_one(&o, q, in, err);
+  free(in);
+  free(qs);
+  if (st) {
+    schedopt_problem_free(q);
+    if (st == SCHEDOPT_EINVAL || st == SCHEDOPT_EDIVERGE) schedopt_error_prefix(err, "optimize (%s): ", set);
+    return st;
+  }
+  o->own = q;
+  if (s->n == s->cap) {
+    size_t c = s->cap ? 2 * s->cap : 16;
+    double *a = realloc(s->x, c * sizeof *a);
+    if (a) s->x = a;
+    double *b = realloc(s->J, c * sizeof *b);
+    if (b) s->J = b;
+    double *cc = realloc(s->loss, c * sizeof *cc);
+    if (cc) s->loss = cc;
+    double *d = realloc(s->steps, c * sizeof *d);
+    if (d) s->steps = d;
+    if (!a || !b || !cc || !d) {
+      schedopt_optimization_free(o);
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    }
+    s->cap = c;
+  }
+  *J = o->J;
+  *loss = o->nt ? o->rows[o->nt - 1].r.loss : NAN;
+  s->x[s->n] = x;
+  s->J[s->n] = *J;
+  s->loss[s->n] = *loss;
+  s->steps[s->n] = o->steps;
+  s->n++;
+  if (!s->best || better(s, x, *J)) {
+    schedopt_optimization_free(s->best);
+    s->best = o;
+    s->best_x = x;
+  } else {
+    schedopt_optimization_free(o);
+  }
+  return SCHEDOPT_OK;
+}
+
+static int lower_J(const outer *s, double x, double J) {
+  (void)x;
+  return J < s->best->J;
+}
+
+/* Hand the chosen case and the table (sorted by x) to the result. */
+static schedopt_optimization *outer_finish(outer *s, int kind, double t0) {
+  schedopt_optimization *o = s->best;
+  s->best = NULL;
+  /* sort the table by x */
+  for (size_t i = 1; i < s->n; i++)
+    for (size_t j = i; j > 0 && s->x[j] < s->x[j - 1]; j--) {
+      double *arr[4] = {s->x, s->J, s->loss, s->steps};
+      for (int a = 0; a < 4; a++) {
+        double t = arr[a][j];
+        arr[a][j] = arr[a][j - 1];
+        arr[a][j - 1] = t;
+      }
+    }
+  o->outer = kind;
+  o->nouter = s->n;
+  o->ox = s->x, o->oJ = s->J, o->oloss = s->loss, o->osteps = s->steps;
+  s->x = s->J = s->loss = s->steps = NULL;
+  o->oseconds = opt_now() - t0;
+  o->spec.target = s->spec->target;
+  o->spec.model_size_min = s->spec->model_size_min;
+  o->spec.model_size_max = s->spec->model_size_max;
+  o->spec.model_size_points = s->spec->model_size_points;
+  return o;
+}
+
+/* Compute budget: N over [min, max], a grid in log N, then golden section on
+ * log N in the best cell, N rounded to integers (cached). */
+static schedopt_status search_model_size(schedopt_optimization **out, const schedopt_problem *p,
+                                         const schedopt_optimize_spec *spec,
+                                         schedopt_error *err) {
+  const double t0 = opt_now();
+  outer s = {0};
+  s.p = p;
+  s.spec = spec;
+  s.key = schedopt_model_get_type(schedopt_problem_model(p)) == schedopt_model_fsl ? "model.M"
+                                                                                   : "model.N";
+  s.integer = 1;
+  const double lo = (double)spec->model_size_min, hi = (double)spec->model_size_max;
+  size_t G = spec->model_size_points < 3 ? 3 : spec->model_size_points;
+  double J, L;
+  schedopt_status st = SCHEDOPT_OK;
+  double *g = malloc(G * sizeof *g);
+  if (!g) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  size_t ib = 0;
+  double bJ = HUGE_VAL;
+  for (size_t i = 0; i < G && !st; i++) {
+    g[i] = nearbyint(exp(log(lo) + (log(hi) - log(lo)) * (double)i / (double)(G - 1)));
+    if ((st = outer_case(&s, g[i], lower_J, &J, &L, err))) break;
+    if (J < bJ) bJ = J, ib = i;
+  }
+  if (!st) {
+    /* golden section on u = log N in [g[ib−1], g[ib+1]] */
+    double a = log(g[ib ? ib - 1 : 0]), b = log(g[ib + 1 < G ? ib + 1 : G - 1]);
+    const double r = 0.5 * (sqrt(5.0) - 1);
+    double u1 = b - r * (b - a), u2 = a + r * (b - a), f1, f2;
+    if (!(st = outer_case(&s, nearbyint(exp(u1)), lower_J, &f1, &L, err)))
+      st = outer_case(&s, nearbyint(exp(u2)), lower_J, &f2, &L, err);
+    for (int it = 0; it < 60 && !st; it++) {
+      if (exp(b) - exp(a) <= 2 || b - a <= log(1.03)) break;
+      if (f1 <= f2) {
+        b = u2, u2 = u1, f2 = f1;
+        u1 = b - r * (b - a);
+        st = outer_case(&s, nearbyint(exp(u1)), lower_J, &f1, &L, err);
+      } else {
+        a = u1, u1 = u2, f1 = f2;
+        u2 = a + r * (b - a);
+        st = outer_case(&s, nearbyint(exp(u2)), lower_J, &f2, &L, err);
+      }
+    }
+  }
+  free(g);
+  if (st) {
+    outer_free(&s);
+    return st;
+  }
+  *out = outer_finish(&s, 1, t0);
+  outer_free(&s);
+  return SCHEDOPT_OK;
+}
+
+/* Steps to a target loss: the smallest budget amount A ≤ the problem's whose
+ * optimum reaches L(H) ≤ target: halve A until it misses, then bisect on
+ * log A (steps: to one step; data: to 1e-3 of A). */
+static int reached_shorter(const outer *s, double x, double J) {
+  return J <= s->spec->target && (s->best->J > s->spec->target || x < s->best_x);
+}
+
+static schedopt_status search_target(schedopt_optimization **out, const schedopt_problem *p,
+                                     const schedopt_optimize_spec *spec, schedopt_error *err) {
+  const double t0 = opt_now();
+  static const char *const keys[] = {"budget.steps", "budget.samples", "budget.tokens",
+                                     "budget.compute"};
+  double A;
+  schedopt_budget_kind bk = schedopt_problem_budget(p, &A);
+  outer s = {0};
+  s.p = p;
+  s.spec = spec;
+  s.key = keys[bk];
+  s.integer = bk == SCHEDOPT_BUDGET_STEPS;
+  const double target = spec->target;
+  /* the smallest amount: one step, or one batch at t = 0 */
+  double amin = 1;
+  if (bk != SCHEDOPT_BUDGET_STEPS) {
+    schedopt_uval u;
+    schedopt_schedule_eval(schedopt_problem_schedule(p), 0, &u);
+    amin = u.batch * schedopt_problem_seq_len(p);
+    if (bk == SCHEDOPT_BUDGET_COMPUTE) amin *= (double)schedopt_problem_modes(p);
+  }
+  double J, L;
+  schedopt_status st = outer_case(&s, A, reached_shorter, &J, &L, err);
+  if (!st && !(J <= target)) {
+    st = schedopt_error_set(err, SCHEDOPT_ESOLVER,
+                            "optimize.objective: steps_to_target: the optimized schedule "
+                            "reaches L = %.10g at the full budget (%s = %.10g), above the target "
+                            "%.10g: raise the budget (the upper end of the search)",
+                            J, s.key, A, target);
+  }
+  double hi = A, lo = A;
+  while (!st) { /* find a miss below */
+    double x = s.integer ? floor(lo / 2) : lo / 2;
+    if (x < amin) x = amin;
+    if (x >= lo) { /* the smallest amount reaches it */
+      lo = 0;
+      break;
+    }
+    if ((st = outer_case(&s, x, reached_shorter, &J, &L, err))) break;
+    if (J <= target) {
+      hi = x;
+      lo = x;
+    } else {
+      lo = x;
+      break;
+    }
+  }
+  while (!st && lo > 0) {
+    if (s.integer ? hi - lo <= 1 : hi - lo <= 1e-3 * hi) break;
+    double m = sqrt(lo * hi);
+    if (s.integer) {
+      m = nearbyint(m);
+      if (m <= lo || m >= hi) m = floor(0.5 * (lo + hi));
+      if (m <= lo || m >= hi) break;
+    }
+    if ((st = outer_case(&s, m, reached_shorter, &J, &L, err))) break;
+    if (J <= target)
+      hi = m;
+    else
+      lo = m;
+  }
+  if (st) {
+    outer_free(&s);
+    return st;
+  }
+  *out = outer_finish(&s, 2, t0);
+  outer_free(&s);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_optimization_run(schedopt_optimization **out,
+                                          const schedopt_problem *p,
+                                          const schedopt_optimize_spec *spec,
+                                          schedopt_error *err) {
+  if (!out || !p || !spec)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: NULL");
+  *out = NULL;
+  if (!schedopt_problem_schedule(p) || !schedopt_problem_model(p))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: the problem is not built");
+  double amount;
+  schedopt_budget_kind bk = schedopt_problem_budget(p, &amount);
+  if (spec->model_size_max > 0) {
+    if (bk != SCHEDOPT_BUDGET_COMPUTE)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.model_size: searching the model "
+                                "size needs a compute budget");
+    if (!(spec->model_size_min >= 1 && spec->model_size_max > spec->model_size_min))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.model_size: need 1 <= min < max "
+                                "(got %ld, %ld)", spec->model_size_min, spec->model_size_max);
+    if (!isnan(spec->target))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize: steps_to_target cannot be "
+                                "combined with optimize.model_size");
+    return search_model_size(out, p, spec, err);
+  }
+  if (!isnan(spec->target)) {
+    if (!(spec->target > 0))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize.objective.target: must be > 0");
+    return search_target(out, p, spec, err);
+  }
+  return run_one(out, p, spec, err);
+}
+
+/* ---- accessors ---------------------------------------------------------------- */
+
+const schedopt_opt_result *schedopt_optimization_result(const schedopt_optimization *o) {
+  return o ? &o->res : NULL;
+}
+const schedopt_design *schedopt_optimization_design(const schedopt_optimization *o) {
+  return o ? o->d : NULL;
+}
+const schedopt_schedule *schedopt_optimization_schedule(const schedopt_optimization *o) {
+  return o ? o->best : NULL;
+}
+size_t schedopt_optimization_nbaselines(const schedopt_optimization *o) { return o ? o->nb : 0; }
+
+double schedopt_optimization_steps(const schedopt_optimization *o) { return o ? o->steps : NAN; }
+
+int schedopt_optimization_outer(const schedopt_optimization *o, size_t *n, const double **x,
+                                const double **J, const double **loss, const double **steps) {
+  if (n) *n = o ? o->nouter : 0;
+  if (x) *x = o ? o->ox : NULL;
+  if (J) *J = o ? o->oJ : NULL;
+  if (loss) *loss = o ? o->oloss : NULL;
+  if (steps) *steps = o ? o->osteps : NULL;
+  return o ? o->outer : 0;
+}
+
+const schedopt_problem *schedopt_optimization_problem(const schedopt_optimization *o) {
+  return o ? o->p : NULL;
+}
+
+const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimization *o,
+                                                        size_t i, double *J_projected,
+                                                        int *contained) {
+  if (!o || i >= o->nb) return NULL;
+  if (J_projected) *J_projected = o->bproj[i];
+  if (contained) *contained = o->bcont[i];
+  return &o->b[i];
+}
+
+void schedopt_optimization_violations(const schedopt_optimization *o, size_t *beaten,
+                                      size_t *contained_beaten) {
+  if (beaten) *beaten = o ? o->beaten : 0;
+  if (contained_beaten) *contained_beaten = o ? o->cbeaten : 0;
+}
+
+/* ---- reports ------------------------------------------------------------------- */
+
+static const char *obj_name(schedopt_objective_kind k) {
+  return k == SCHEDOPT_OBJ_MEAN ? "mean" : k == SCHEDOPT_OBJ_HORIZONS ? "horizons" : "final";
+}
+
+static const char *budget_name(schedopt_budget_kind k) {
+  static const char *const names[] = {"steps", "samples", "tokens", "compute"};
+  return (int)k >= 0 && (int)k < 4 ? names[k] : "?";
+}
+
+static void phase(const schedopt_problem *p, const char **name, const char **rule,
+                  double *zc, double *zo) {
+  double a, b;
+  schedopt_problem_exponents(p, &a, &b, NULL, NULL);
+  *name = b < a ? "easy" : b > a ? "hard" : "boundary";
+  *rule = b < a ? "b < a" : b > a ? "b > a" : "b = a";
+  /* model.md §6: L_T − σ² ∝ T^−ζ */
+  *zc = (a - 1) / (a + b - 1);
+  *zo = b < a ? (a - 1) / a : (a - 1) / b;
+}
+
+/* "lr: freeform, 64 knots, linear, non-increasing after t = 0, in [0, 1]" */
+static void channel_text(const schedopt_optimization *o, int ch, char *buf, size_t cap) {
+  const schedopt_channel_param *c = schedopt_design_channel(o->d, (schedopt_channel)ch);
+  const schedopt_control *given = schedopt_schedule_get(schedopt_problem_schedule(o->p), ch);
+  size_t len = 0;
+#define APP(...)                                                                  \
+  do {                                                                            \
+    int k_ = snprintf(buf + len, len < cap ? cap - len : 0, __VA_ARGS__);         \
+    if (k_ > 0) len += (size_t)k_;                                                \
+  } while (0)
+  if (c->type == schedopt_parametrization_freeform) {
+    APP("%s: freeform, %zu knots, %s", ch_key[ch], c->knots, c->step ? "step" : "linear");
+    if (c->nrefine) {
+      APP(", refined toward");
+      for (size_t i = 0; i < c->nrefine; i++) APP(" %g", c->refine[i]);
+    }
+    if (c->monotone)
+      APP(", %s after t = %g",
+          c->monotone == SCHEDOPT_MONOTONE_DECREASING ? "non-increasing" : "non-decreasing",
+          c->monotone_after);
+    APP(", values in [%g, %g]", c->lo, c->hi);
+  } else {
+    APP("%s: %s family, varying", ch_key[ch], given->type->name);
+    for (size_t k = 0; k < c->nvary; k++)
+      APP("%s %s%s in [%g, %g]", k ? "," : "", c->vary_log[k] ? "log " : "", c->vary[k],
+          c->vary_lo[k], c->vary_hi[k]);
+  }
+#undef APP
+  if (len >= cap && cap) buf[cap - 1] = '\0';
+}
+
+schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o, FILE *f,
+                                                 schedopt_error *err) {
+  if (!o || !f) return schedopt_error_set(err, SCHEDOPT_EINVAL, "write_text: NULL");
+  const schedopt_problem *p = o->p;
+  double a, b, s, beta, amount, zc, zo;
+  schedopt_problem_exponents(p, &a, &b, &s, &beta);
+  const char *ph, *rule;
+  phase(p, &ph, &rule, &zc, &zo);
+  schedopt_budget_kind bk = schedopt_problem_budget(p, &amount);
+  const double H = schedopt_schedule_horizon(schedopt_problem_schedule(p));
+  fprintf(f, "schedopt optimize: %s\n", schedopt_problem_name(p));
+  fprintf(f, "  model      %s  a=%g b=%g | s=%g beta=%g  N=%ld sigma2=%g  %s phase (%s)\n",
+          schedopt_model_get_type(schedopt_problem_model(p))->name, a, b, s, beta,
+          schedopt_problem_modes(p), schedopt_problem_sigma2(p), ph, rule);
+  fprintf(f, "  theory     L - sigma^2 ~ T^-%.4g (tuned constant), T^-%.4g (optimal schedule)\n",
+          zc, zo);
+  fprintf(f, "  budget     %s %.10g (horizon H = %.10g clock units), %s integrator\n",
+          budget_name(bk), amount, H, schedopt_problem_integrator(p)->name);
+  if (o->spec.settings.max_steps > 0)
+    fprintf(f, "  steps      %.10g optimizer steps (cap max_steps = %.10g; the start took %.10g)\n",
+            o->steps, o->spec.settings.max_steps, o->start_steps);
+  else
+    fprintf(f, "  steps      %.10g optimizer steps\n", o->steps);
+  if (o->outer == 1) {
+    fprintf(f, "  compute    C = N*D = %.10g: N searched over [%ld, %ld] (%zu sizes, %.3g s)\n",
+            amount, o->spec.model_size_min, o->spec.model_size_max, o->nouter, o->oseconds);
+    fprintf(f, "             compute-optimal N* = %ld, D* = C/N* = %.10g samples, L* = %.10g "
+               "(objective %.10g)\n", schedopt_problem_modes(p), H * 1.0, 
+            o->nt ? o->rows[o->nt - 1].r.loss : NAN, o->J);
+    fprintf(f, "\n  %10s %16s %16s %16s %14s\n", "N", "D = C/N", "objective", "final loss",
+            "steps");
+    for (size_t i = 0; i < o->nouter; i++)
+      fprintf(f, "  %10.0f %16.10g %16.10g %16.10g %14.10g%s\n", o->ox[i], amount / o->ox[i],
+              o->oJ[i], o->oloss[i], o->osteps[i],
+              o->ox[i] == (double)schedopt_problem_modes(p) ? "  <- N*" : "");
+    fputc('\n', f);
+  } else if (o->outer == 2) {
+    fprintf(f, "  target     steps_to_target: L <= %.10g first reached at %s = %.10g (%.10g "
+               "optimizer steps), L = %.10g; %zu horizons tried, %.3g s\n",
+            o->spec.target, budget_name(bk), amount, o->steps, o->J, o->nouter, o->oseconds);
+    fprintf(f, "\n  %16s %16s %14s %8s\n", budget_name(bk), "final loss", "steps", "reached");
+    for (size_t i = 0; i < o->nouter; i++)
+      fprintf(f, "  %16.10g %16.10g %14.10g %8s%s\n", o->ox[i], o->oJ[i], o->osteps[i],
+              o->oJ[i] <= o->spec.target ? "yes" : "no", o->ox[i] == amount ? "  <- H*" : "");
+    fputc('\n', f);
+  }
+  if (o->obj.kind == SCHEDOPT_OBJ_FINAL)
+    fprintf(f, "  objective  final loss L(H)\n");
+  else if (o->obj.kind == SCHEDOPT_OBJ_MEAN)
+    fprintf(f, "  objective  mean loss over [%.10g, %.10g]\n", o->obj.t0, o->obj.t1);
+  else {
+    fprintf(f, "  objective  sum_i w_i L(h_i):");
+    for (size_t i = 0; i < o->obj.nh; i++) fprintf(f, " %g*L(%.10g)", o->obj.w[i], o->obj.h[i]);
+    fputc('\n', f);
+  }
+  fprintf(f, "  loss       full mean-squared error L = E + tail + sigma^2 (no 1/2); "
+             "excess = L - sigma^2\n");
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    if (!schedopt_design_channel(o->d, (schedopt_channel)ch)->type) continue;
+    char buf[512];
+    channel_text(o, ch, buf, sizeof buf);
+    fprintf(f, "  design     %s\n", buf);
+  }
+  const schedopt_opt_result *r = &o->res;
+  const int grad = r->algorithm && r->algorithm->gradient;
+  fprintf(f, "  optimizer  %s%s: %s after %ld evaluations, %.3g s; %zu start%s, the first from "
+             "%s (projected onto the design: objective %.9g)\n",
+          r->algorithm ? r->algorithm->name : "?",
+          grad ? (o->spec.settings.fd_gradient ? " (finite-difference gradients)"
+                                               : " (adjoint gradients)") : "",
+          r->code_name, r->evals, r->seconds, r->starts, r->starts == 1 ? "" : "s",
+          o->start_from, o->J_start);
+  if (grad && (r->code == -1 || r->code == -4))
+    fprintf(f, "  note       the line search stopped (%s) and a restart from the best point made "
+               "no progress:\n             converged to the accuracy of the gradient (with cvodes "
+               "a smaller solver.rtol, or model.dynamics: recursion, goes further)\n",
+            r->code_name);
+  fprintf(f, "  time       %.3g s in all: baselines %.3g s, optimum %.3g s\n", o->seconds,
+          o->seconds_baselines, r->seconds);
+  const double ex = o->J - o->sig;
+  fprintf(f, "\n  %-22s %14s %12s %10s %11s  %s\n", "schedule", "objective", "excess",
+          "excess/opt", "loss/opt", "tuned");
+  fprintf(f, "  %-22s %14.9g %12.5g %10.4f %11.7f\n", "optimum", o->J, ex, 1.0, 1.0);
+  for (size_t i = 0; i < o->nb; i++) {
+    const schedopt_baseline *bl = &o->b[i];
+    char tuned[256];
+    size_t len = 0;
+    tuned[0] = '\0';
+    for (size_t k = 0; k < bl->np && len < sizeof tuned; k++)
+      len += (size_t)snprintf(tuned + len, sizeof tuned - len, "%s%s=%.4g", k ? " " : "",
+                              bl->pname[k], bl->pval[k]);
+    fprintf(f, "  %-22s %14.9g %12.5g %10.4f %11.7f  %s%s\n", bl->label, bl->J, bl->J - o->sig,
+            (bl->J - o->sig) / ex, bl->J / o->J, tuned, o->bcont[i] ? "" : "  (not contained)");
+  }
+  if (o->cbeaten)
+    fprintf(f, "\n  FAILED CHECK: %zu baseline%s contained in the design beat%s the optimum\n",
+            o->cbeaten, o->cbeaten == 1 ? "" : "s", o->cbeaten == 1 ? "s" : "");
+  else if (o->beaten)
+    fprintf(f, "\n  WARNING: %zu baseline%s beat%s the optimum; the design cannot represent "
+               "%s (use more knots or another parametrization)\n",
+            o->beaten, o->beaten == 1 ? "" : "s", o->beaten == 1 ? "s" : "",
+            o->beaten == 1 ? "it" : "them");
+  if (ferror(f)) return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write the summary");
+  return SCHEDOPT_OK;
+}
+
+/* ---- JSON ---------------------------------------------------------------------- */
+
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *jarr(const double *v, size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, jnum(v[i]));
+  return a;
+}
+
+static json_t *summary_json(const schedopt_optimization *o) {
+  const schedopt_problem *p = o->p;
+  json_t *root = json_object();
+  double a, b, s, beta, amount, zc, zo;
+  schedopt_problem_exponents(p, &a, &b, &s, &beta);
+  const char *ph, *rule;
+  phase(p, &ph, &rule, &zc, &zo);
+  json_object_set_new(root, "schedopt_version", json_string(SCHEDOPT_VERSION));
+  json_t *pr = json_object();
+  json_object_set_new(pr, "name", json_string(schedopt_problem_name(p)));
+  const char *desc = schedopt_problem_description(p);
+  json_object_set_new(pr, "description", desc ? json_string(desc) : json_null());
+  json_object_set_new(root, "problem", pr);
+
+  json_t *m = json_object();
+  json_object_set_new(m, "type", json_string(schedopt_model_get_type(schedopt_problem_model(p))->name));
+  json_object_set_new(m, "a", jnum(a));
+  json_object_set_new(m, "b", jnum(b));
+  json_object_set_new(m, "s", jnum(s));
+  json_object_set_new(m, "beta", jnum(beta));
+  json_object_set_new(m, "N", json_integer(schedopt_problem_modes(p)));
+  json_object_set_new(m, "sigma2", jnum(schedopt_problem_sigma2(p)));
+  json_object_set_new(m, "integrator", json_string(schedopt_problem_integrator(p)->name));
+  json_object_set_new(root, "model", m);
+
+  json_t *phj = json_object();
+  json_object_set_new(phj, "name", json_string(ph));
+  json_object_set_new(phj, "rule", json_string(rule));
+  json_t *th = json_object();
+  json_object_set_new(th, "constant", jnum(zc));
+  json_object_set_new(th, "optimal", jnum(zo));
+  json_object_set_new(phj, "theory_exponents", th);
+  json_object_set_new(root, "phase", phj);
+
+  schedopt_budget_kind bk = schedopt_problem_budget(p, &amount);
+  const schedopt_schedule *base = schedopt_problem_schedule(p);
+  json_t *bj = json_object();
+  json_object_set_new(bj, "kind", json_string(budget_name(bk)));
+  json_object_set_new(bj, "amount", jnum(amount));
+  json_object_set_new(bj, "horizon", jnum(schedopt_schedule_horizon(base)));
+  json_object_set_new(bj, "clock", json_string(schedopt_schedule_clock(base) ==
+                                                       SCHEDOPT_CLOCK_STEPS ? "steps" : "data"));
+  json_object_set_new(bj, "seq_len", jnum(schedopt_problem_seq_len(p)));
+  json_object_set_new(bj, "max_steps", o->spec.settings.max_steps > 0
+                                           ? jnum(o->spec.settings.max_steps) : json_null());
+  json_object_set_new(bj, "steps", jnum(o->steps));
+  json_object_set_new(root, "budget", bj);
+  json_object_set_new(root, "loss_convention",
+                      json_string("full mean-squared error L = E + tail + sigma^2 (no 1/2); "
+                                  "excess = L - sigma^2"));
+
+  json_t *oj = json_object();
+  json_object_set_new(oj, "kind", json_string(obj_name(o->obj.kind)));
+  if (o->obj.kind == SCHEDOPT_OBJ_MEAN) {
+    json_object_set_new(oj, "from", jnum(o->obj.t0));
+    json_object_set_new(oj, "to", jnum(o->obj.t1));
+  } else if (o->obj.kind == SCHEDOPT_OBJ_HORIZONS) {
+    json_object_set_new(oj, "horizons", jarr(o->obj.h, o->obj.nh));
+    json_object_set_new(oj, "weights", jarr(o->obj.w, o->obj.nh));
+  }
+  json_object_set_new(oj, "floor", jnum(o->floor));
+  json_object_set_new(oj, "sigma2_part", jnum(o->sig));
+  json_object_set_new(root, "objective", oj);
+
+  json_t *dj = json_object(), *chs = json_array();
+  size_t n = schedopt_design_size(o->d);
+  json_object_set_new(dj, "size", json_integer((json_int_t)n));
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
+    const schedopt_channel_param *c = schedopt_design_channel(o->d, (schedopt_channel)ch);
+    if (!c->type) continue;
+    json_t *cj = json_object();
+    json_object_set_new(cj, "channel", json_string(ch_key[ch]));
+    json_object_set_new(cj, "param", json_string(c->type->name));
+    json_object_set_new(cj, "min", jnum(c->lo));
+    json_object_set_new(cj, "max", jnum(c->hi));
+    if (c->type == schedopt_parametrization_freeform) {
+      size_t K;
+      const double *kt = schedopt_design_knots(o->d, (schedopt_channel)ch, &K);
+      json_object_set_new(cj, "knots", json_integer((json_int_t)K));
+      json_object_set_new(cj, "interp", json_string(c->step ? "step" : "linear"));
+      json_object_set_new(cj, "monotone",
+                          json_string(c->monotone == SCHEDOPT_MONOTONE_DECREASING ? "decreasing"
+                                      : c->monotone == SCHEDOPT_MONOTONE_INCREASING
+                                          ? "increasing"
+                                          : "none"));
+      if (c->monotone) json_object_set_new(cj, "monotone_after", jnum(c->monotone_after));
+      json_object_set_new(cj, "refine_at", jarr(c->refine, c->nrefine));
+      json_object_set_new(cj, "knot_times", jarr(kt, K));
+      const schedopt_control *bc = schedopt_schedule_get(o->best, ch);
+      json_object_set_new(cj, "values", jarr(bc->v, bc->n));
+    } else {
+      const schedopt_control *given = schedopt_schedule_get(base, ch);
+      json_object_set_new(cj, "family", json_string(given->type->name));
+      json_t *vs = json_array();
+      for (size_t k = 0; k < c->nvary; k++) {
+        json_t *v = json_object();
+        json_object_set_new(v, "name", json_string(c->vary[k]));
+        json_object_set_new(v, "min", jnum(c->vary_lo[k]));
+        json_object_set_new(v, "max", jnum(c->vary_hi[k]));
+        json_object_set_new(v, "log", json_boolean(c->vary_log[k]));
+        json_array_append_new(vs, v);
+      }
+      json_object_set_new(cj, "vary", vs);
+    }
+    json_array_append_new(chs, cj);
+  }
+  json_object_set_new(dj, "channels", chs);
+  json_object_set_new(root, "design", dj);
+
+  const schedopt_opt_result *r = &o->res;
+  json_t *opj = json_object();
+  json_object_set_new(opj, "algorithm", json_string(r->algorithm ? r->algorithm->name : "?"));
+  json_object_set_new(opj, "gradient", json_string(!r->algorithm || !r->algorithm->gradient
+                                                       ? "none"
+                                                   : o->spec.settings.fd_gradient ? "fd"
+                                                                                  : "adjoint"));
+  json_object_set_new(opj, "result", json_string(r->code_name));
+  json_object_set_new(opj, "result_code", json_integer(r->code));
+  json_object_set_new(opj, "evaluations", json_integer(r->evals));
+  json_object_set_new(opj, "gradient_evaluations", json_integer(r->grad_evals));
+  json_object_set_new(opj, "seconds", jnum(r->seconds));
+  json_object_set_new(opj, "starts", json_integer((json_int_t)r->starts));
+  json_object_set_new(opj, "best_start", json_integer((json_int_t)r->best_start));
+  json_object_set_new(opj, "ftol_rel", jnum(o->spec.settings.ftol_rel));
+  json_object_set_new(opj, "xtol_rel", jnum(o->spec.settings.xtol_rel));
+  json_object_set_new(opj, "maxeval", json_integer(o->spec.settings.maxeval));
+  json_object_set_new(opj, "maxtime", jnum(o->spec.settings.maxtime));
+  json_object_set_new(opj, "seed", json_integer((json_int_t)o->spec.settings.seed));
+  json_object_set_new(opj, "start_from", json_string(o->start_from));
+  json_object_set_new(opj, "start_objective", jnum(o->J_start));
+  json_object_set_new(root, "optimizer", opj);
+
+  json_t *best = json_object();
+  json_object_set_new(best, "objective", jnum(o->J));
+  json_object_set_new(best, "excess", jnum(o->J - o->sig));
+  if (o->nt) {
+    json_object_set_new(best, "final_loss", jnum(o->rows[o->nt - 1].r.loss));
+    json_object_set_new(best, "final_excess", jnum(o->rows[o->nt - 1].r.excess));
+    json_object_set_new(best, "steps", jnum(o->rows[o->nt - 1].step));
+  }
+  json_t *names = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(names, json_string(schedopt_design_var_name(o->d, i)));
+  json_object_set_new(best, "decision_names", names);
+  json_object_set_new(best, "decision", jarr(r->x, r->n));
+  json_object_set_new(root, "optimum", best);
+
+  json_t *bl = json_array();
+  for (size_t i = 0; i < o->nb; i++) {
+    const schedopt_baseline *x = &o->b[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "name", json_string(x->type->name));
+    json_object_set_new(e, "label", json_string(x->label));
+    json_object_set_new(e, "family", json_string(x->control->type->name));
+    json_t *pp = json_object();
+    for (size_t k = 0; k < x->np; k++) json_object_set_new(pp, x->pname[k], jnum(x->pval[k]));
+    json_object_set_new(e, "tuned", pp);
+    json_object_set_new(e, "objective", jnum(x->J));
+    json_object_set_new(e, "excess", jnum(x->J - o->sig));
+    json_object_set_new(e, "ratio", jnum(x->J / o->J));
+    json_object_set_new(e, "excess_ratio", jnum((x->J - o->sig) / (o->J - o->sig)));
+    json_object_set_new(e, "projected_objective", jnum(o->bproj[i]));
+    json_object_set_new(e, "contained", json_boolean(o->bcont[i]));
+    json_object_set_new(e, "evaluations", json_integer(x->evals));
+    json_object_set_new(e, "seconds", jnum(x->seconds));
+    json_array_append_new(bl, e);
+  }
+  json_object_set_new(root, "baselines", bl);
+
+  json_t *ck = json_object();
+  json_object_set_new(ck, "baselines_beating_optimum", json_integer((json_int_t)o->beaten));
+  json_object_set_new(ck, "contained_baselines_beating_optimum",
+                      json_integer((json_int_t)o->cbeaten));
+  json_object_set_new(ck, "ok", json_boolean(o->cbeaten == 0));
+  json_object_set_new(root, "checks", ck);
+  if (o->outer) {
+    json_t *os = json_object(), *tb = json_array();
+    json_object_set_new(os, "kind", json_string(o->outer == 1 ? "model_size" : "steps_to_target"));
+    if (o->outer == 1) {
+      json_object_set_new(os, "min", json_integer(o->spec.model_size_min));
+      json_object_set_new(os, "max", json_integer(o->spec.model_size_max));
+      json_object_set_new(os, "N_star", json_integer(schedopt_problem_modes(p)));
+      json_object_set_new(os, "D_star", jnum(schedopt_schedule_horizon(base)));
+      json_object_set_new(os, "L_star", jnum(o->nt ? o->rows[o->nt - 1].r.loss : NAN));
+      json_object_set_new(os, "objective_star", jnum(o->J));
+    } else {
+      json_object_set_new(os, "target", jnum(o->spec.target));
+      json_object_set_new(os, "budget_star", jnum(amount));
+      json_object_set_new(os, "horizon_star", jnum(schedopt_schedule_horizon(base)));
+      json_object_set_new(os, "steps_star", jnum(o->steps));
+      json_object_set_new(os, "loss_star", jnum(o->J));
+    }
+    for (size_t i = 0; i < o->nouter; i++) {
+      json_t *r = json_object();
+      if (o->outer == 1) {
+        json_object_set_new(r, "N", jnum(o->ox[i]));
+        json_object_set_new(r, "D", jnum(amount / o->ox[i]));
+      } else {
+        json_object_set_new(r, "budget", jnum(o->ox[i]));
+      }
+      json_object_set_new(r, "objective", jnum(o->oJ[i]));
+      json_object_set_new(r, "final_loss", jnum(o->oloss[i]));
+      json_object_set_new(r, "steps", jnum(o->osteps[i]));
+      json_array_append_new(tb, r);
+    }
+    json_object_set_new(os, "table", tb);
+    json_object_set_new(os, "seconds", jnum(o->oseconds));
+    json_object_set_new(root, "outer_search", os);
+  }
+  json_object_set_new(root, "seconds", jnum(o->seconds));
+  json_object_set_new(root, "seconds_baselines", jnum(o->seconds_baselines));
+  return root;
+}
+
+/* ---- files --------------------------------------------------------------------- */
+
+schedopt_status schedopt_optimization_prepare_dir(const char *dir, schedopt_error *err) {
+  if (!dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "no output folder");
+  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
+  if (!st && access(dir, W_OK | X_OK) != 0)
+    st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write into the folder: %s", dir,
+                            strerror(errno));
+  return st;
+}
+
+static char *join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *s = malloc(a + b + 2);
+  if (!s) return NULL;
+  memcpy(s, dir, a);
+  size_t k = a;
+  if (a && dir[a - 1] != '/') s[k++] = '/';
+  memcpy(s + k, name, b + 1);
+  return s;
+}
+
+static schedopt_status write_file(const char *dir, const char *name,
+                                  schedopt_status (*fill)(const schedopt_optimization *, FILE *,
+                                                          schedopt_error *),
+                                  const schedopt_optimization *o, schedopt_error *err) {
+  char *path = join(dir, name);
+  if (!path) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  schedopt_outfile of;
+  schedopt_status st = schedopt_outfile_open(&of, path, err);
+  if (!st) {
+    st = fill(o, of.fp, err);
+    if (st)
+      schedopt_outfile_abort(&of);
+    else
+      st = schedopt_outfile_commit(&of, err);
+  }
+  free(path);
+  return st;
+}
+
+static schedopt_status fill_schedule(const schedopt_optimization *o, FILE *f,
+                                     schedopt_error *err) {
+  const double seq = schedopt_problem_seq_len(o->p);
+  fprintf(f, "step,tokens,lr,batch,momentum,loss,excess\n");
+  for (size_t i = 0; i < o->nt; i++) {
+    const schedopt_row *r = &o->rows[i];
+    fprintf(f, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n", r->step, r->samples * seq,
+            r->u.lr, r->u.batch, r->u.momentum, r->r.loss, r->r.excess);
+  }
+  return ferror(f) ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write schedule.csv")
+                   : SCHEDOPT_OK;
+}
+
+static schedopt_status fill_baselines(const schedopt_optimization *o, FILE *f,
+                                      schedopt_error *err) {
+  const double seq = schedopt_problem_seq_len(o->p);
+  fprintf(f, "step,tokens,lr_optimum,loss_optimum");
+  for (size_t k = 0; k < o->nb; k++)
+    fprintf(f, ",lr_%s,loss_%s", o->b[k].type->name, o->b[k].type->name);
+  fputc('\n', f);
+  for (size_t i = 0; i < o->nt; i++) {
+    const schedopt_row *r = &o->rows[i];
+    fprintf(f, "%.10g,%.10g,%.10g,%.10g", r->step, r->samples * seq, r->u.lr, r->r.loss);
+    for (size_t k = 0; k < o->nb; k++)
+      fprintf(f, ",%.10g,%.10g", o->brows[k][i].u.lr, o->brows[k][i].r.loss);
+    fputc('\n', f);
+  }
+  return ferror(f) ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write baselines.csv")
+                   : SCHEDOPT_OK;
+}
+
+static schedopt_status fill_json(const schedopt_optimization *o, FILE *f, schedopt_error *err) {
+  json_t *root = summary_json(o);
+  if (!root) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory (JSON)");
+  int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_PRESERVE_ORDER);
+  json_decref(root);
+  fputc('\n', f);
+  return rc || ferror(f) ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write summary.json")
+                         : SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_optimization_write(const schedopt_optimization *o, const char *dir,
+                                            schedopt_error *err) {
+  if (!o || !dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_write: "
+                                                     "no folder");
+  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
+  if (!st) st = write_file(dir, "schedule.csv", fill_schedule, o, err);
+  if (!st) st = write_file(dir, "baselines.csv", fill_baselines, o, err);
+  if (!st) st = write_file(dir, "summary.json", fill_json, o, err);
+  if (!st) st = write_file(dir, "summary.txt", schedopt_optimization_write_text, o, err);
+  return st;
+}

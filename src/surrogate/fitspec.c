@@ -1,0 +1,1007 @@
+/* fitspec.c — the YAML files of `schedopt fit` and `schedopt predict`
+ * (schema in docs/surrogates.md), read through yamlkv with located errors,
+ * and the fit result (fit.json, jansson) that predict reads back. */
+#define _POSIX_C_SOURCE 200809L
+#include "surrogate/fitspec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXP SCHEDOPT_SURROGATE_MAXP
+#define MAX_STEPS 10000000.0
+
+/* ------------------------------------------------------------ helpers */
+
+#define xstrdup ykv_strdup
+
+/* "<loc>: error: <msg>" for entry e (key position if key). */
+#define fail(err, code, e, key, ...) ykv_error((err), (code), (e), (key), "spec", __VA_ARGS__)
+
+static void prefix_at(schedopt_error *err, const ykv_entry *e) {
+  char loc[512];
+  ykv_loc(e, 0, loc, sizeof loc);
+  if (!strstr(err->msg, ": error: ")) schedopt_error_prefix(err, "%s: error: %s: ", loc, e->path);
+}
+
+/* Load the YAML text and apply the --set overrides (KEY=VALUE, YAML value). */
+static schedopt_status load_entries(ykv_list *l, const char *path, const char *const *sets,
+                                    size_t nsets, schedopt_error *err) {
+  char *text = NULL;
+  size_t len = 0;
+  schedopt_status st = ykv_read_file(path, &text, &len, err);
+  if (st) return st;
+  st = ykv_parse(l, text, len, path, NULL, 1, err);
+  free(text);
+  for (size_t i = 0; i < nsets && !st; i++) st = ykv_set(l, sets[i], "fit.starts=4", NULL, NULL, err);
+  return st;
+}
+
+/* The start of every spec: its entries (file, then overrides), its source
+ * and folder. */
+static schedopt_status spec_open(ykv_list *l, const char *path, const char *const *sets,
+                                 size_t nsets, char **source, char **base_dir,
+                                 schedopt_error *err) {
+  schedopt_status st = load_entries(l, path, sets, nsets, err);
+  if (st) return st;
+  *source = xstrdup(path);
+  *base_dir = ykv_dir_of(path);
+  if (!*source) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err);
+
+/* `name:`, else the file name without .yaml/.yml. */
+static schedopt_status spec_name(const ykv_list *l, const char *path, char **name,
+                                 schedopt_error *err) {
+  const ykv_entry *e = ykv_get(l, "name");
+  const char *str = NULL;
+  schedopt_status st = e ? get_str(e, &str, err) : SCHEDOPT_OK;
+  if (st) return st;
+  *name = e ? xstrdup(str) : ykv_stem_of(path);
+  if (!*name) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  return SCHEDOPT_OK;
+}
+
+/* A finite decimal number. */
+static schedopt_status get_num(const ykv_entry *e, double *out, schedopt_error *err) {
+  if (e->kind != YKV_SCALAR || e->is_null || e->quoted) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a number, got %s", e->path, d);
+  }
+  const char *s = e->value;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  int ok = end != s && isfinite(v);
+  while (ok && *end && isspace((unsigned char)*end)) end++;
+  ok = ok && !*end;
+  for (const char *q = s; ok && *q; q++)
+    ok = strchr("0123456789+-.eE \t", *q) != NULL;
+  if (!ok)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: '%.100s' is not a finite number", e->path, s);
+  *out = v;
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status get_range(const ykv_entry *e, double lo, double hi, int integer, double *out,
+                                 schedopt_error *err) {
+  schedopt_status st = get_num(e, out, err);
+  if (st) return st;
+  if (*out < lo || *out > hi || (integer && *out != floor(*out)))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s = %.10g is out of range: must be %s in [%g, %g]",
+                e->path, *out, integer ? "an integer" : "a number", lo, hi);
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err) {
+  if (e->kind != YKV_SCALAR || e->is_null) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a name, got %s", e->path, d);
+  }
+  *out = e->value;
+  return SCHEDOPT_OK;
+}
+
+/* Numbers of a sequence of scalars. */
+static schedopt_status get_seq(const ykv_entry *e, double **out, size_t *n, schedopt_error *err) {
+  if (e->kind != YKV_SEQ) {
+    char d[256];
+    ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a sequence of numbers, got %s", e->path, d);
+  }
+  double *v = malloc((e->n ? e->n : 1) * sizeof *v);
+  if (!v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t i = 0; i < e->n; i++) {
+    ykv_entry it = *e;
+    it.kind = YKV_SCALAR;
+    it.value = e->items[i];
+    it.is_null = 0;
+    it.quoted = 0;
+    it.line = e->item_line ? e->item_line[i] : e->line;
+    it.col = e->item_col ? e->item_col[i] : e->col;
+    schedopt_status st = get_num(&it, &v[i], err);
+    if (st) {
+      free(v);
+      return st;
+    }
+  }
+  *out = v;
+  *n = e->n;
+  return SCHEDOPT_OK;
+}
+
+/* Entry `prefix.key` or NULL. */
+static const ykv_entry *at(const ykv_list *l, const char *prefix, const char *key) {
+  char p[600];
+  snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", key);
+  return ykv_get(l, p);
+}
+
+/* Every key directly under `prefix` must be in `allowed` (NULL-terminated). */
+static schedopt_status check_keys(const ykv_list *l, const char *prefix,
+                                  const char *const *allowed, schedopt_error *err) {
+  int depth = *prefix ? ykv_depth(prefix) + 1 : 1;
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *e = &l->v[i];
+    if ((*prefix && !ykv_is_under(e->path, prefix)) || ykv_depth(e->path) != depth) continue;
+    const char *k = ykv_leaf(e->path);
+    int ok = 0;
+    for (size_t j = 0; allowed[j] && !ok; j++) ok = !strcmp(allowed[j], k);
+    if (!ok) {
+      char list[512] = "";
+      size_t len = 0;
+      for (size_t j = 0; allowed[j] && len < sizeof list; j++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", allowed[j]);
+      return fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' in %s (allowed: %s)", k,
+                  *prefix ? prefix : "the top level", list);
+    }
+  }
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------- schedule control */
+
+/* A learning-rate control from the mapping at `prefix` (as in problem files'
+ * controls.lr, plus `horizon`): *H receives the horizon if given (else NAN). */
+static schedopt_status build_control(const ykv_list *l, const char *prefix, const char *base,
+                                     schedopt_control **out, double *H, schedopt_error *err) {
+  const ykv_entry *me = ykv_get(l, prefix), *te = at(l, prefix, "type");
+  *H = NAN;
+  if (me && me->kind != YKV_MAP)
+    return fail(err, SCHEDOPT_EINVAL, me, 0, "%s: expected a mapping with 'type' and the "
+                "control's parameters", prefix);
+  char types[512] = "";
+  size_t len = 0;
+  for (int i = 0; schedopt_control_types[i]; i++)
+    len += (size_t)snprintf(types + len, sizeof types - len, "%s%s", i ? ", " : "",
+                            schedopt_control_types[i]->name);
+  if (!te) return fail(err, SCHEDOPT_EINVAL, me, 1, "%s: missing 'type' (one of: %s)", prefix, types);
+  const char *tn = NULL;
+  schedopt_status st = get_str(te, &tn, err);
+  if (st) return st;
+  const schedopt_control_type *T = schedopt_control_type_find(tn);
+  if (!T) return fail(err, SCHEDOPT_EINVAL, te, 0, "%s: unknown control type '%.100s' (allowed: %s)",
+                      te->path, tn, types);
+  schedopt_control *c = NULL;
+  if ((st = schedopt_control_alloc(&c, T, err))) return st;
+  const ykv_entry *t_e = NULL, *v_e = NULL, *file_e = NULL, *tc_e = NULL, *vc_e = NULL, *ms_e = NULL,
+                  *fa_e = NULL;
+  int depth = ykv_depth(prefix) + 1;
+  for (size_t i = 0; i < l->n && !st; i++) {
+    const ykv_entry *e = &l->v[i];
+    if (!ykv_is_under(e->path, prefix) || ykv_depth(e->path) != depth) continue;
+    const char *k = ykv_leaf(e->path);
+    const schedopt_param_info *pi = NULL;
+    for (size_t j = 0; j < T->nparams; j++)
+      if (!strcmp(T->params[j].name, k)) pi = &T->params[j];
+    if (!strcmp(k, "type")) continue;
+    if (!strcmp(k, "horizon")) {
+      st = get_range(e, 1, MAX_STEPS, 0, H, err);
+    } else if (pi && pi->choices) {
+      const char *v = NULL;
+      if (!(st = get_str(e, &v, err)) && (st = schedopt_control_set_choice(c, k, v, err)))
+        prefix_at(err, e);
+    } else if (pi || !strcmp(k, "warmup") || !strcmp(k, "warmup_init")) {
+      double x;
+      if (!(st = get_num(e, &x, err)) && (st = schedopt_control_set(c, k, x, err))) prefix_at(err, e);
+    } else if (T->needs_table == 1 && !strcmp(k, "t")) t_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "v")) v_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "file")) file_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "t_column")) tc_e = e;
+    else if (T->needs_table == 1 && !strcmp(k, "v_column")) vc_e = e;
+    else if (T->needs_table == 2 && !strcmp(k, "milestones")) ms_e = e;
+    else if (T->needs_table == 2 && !strcmp(k, "factors")) fa_e = e;
+    else {
+      char keys[512] = "";
+      size_t kl = 0;
+      for (size_t j = 0; j < T->nparams; j++)
+        kl += (size_t)snprintf(keys + kl, sizeof keys - kl, "%s, ", T->params[j].name);
+      snprintf(keys + kl, sizeof keys - kl, "warmup, warmup_init, horizon%s",
+               T->needs_table == 1 ? ", t, v, file, t_column, v_column"
+                                   : T->needs_table == 2 ? ", milestones, factors" : "");
+      st = fail(err, SCHEDOPT_EINVAL, e, 1, "unknown key '%s' in %s (a %s control; allowed: %s)", k,
+                prefix, T->name, keys);
+    }
+  }
+  double *tv = NULL, *vv = NULL;
+  size_t tn_ = 0, vn = 0;
+  if (!st && T->needs_table == 1) {
+    if (file_e) {
+      const char *tc = "step", *vc = "lr";
+      char *path = NULL;
+      if ((tc_e && (st = get_str(tc_e, &tc, err))) || (vc_e && (st = get_str(vc_e, &vc, err)))) {
+      } else if (file_e->kind != YKV_SCALAR || file_e->is_null) {
+        st = fail(err, SCHEDOPT_EINVAL, file_e, 0, "%s: expected a file name", file_e->path);
+      } else if (!(path = ykv_resolve(base, file_e))) {
+        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      } else if ((st = schedopt_control_load_csv(c, path, tc, vc, err))) {
+        prefix_at(err, file_e);
+      }
+      free(path);
+    } else if (!t_e || !v_e) {
+      st = fail(err, SCHEDOPT_EINVAL, te, 1, "%s: a table needs 't' and 'v' or 'file'", prefix);
+    } else if (!(st = get_seq(t_e, &tv, &tn_, err)) && !(st = get_seq(v_e, &vv, &vn, err))) {
+      if (tn_ != vn || !tn_)
+        st = fail(err, SCHEDOPT_EINVAL, v_e, 1, "%s: 't' and 'v' must be non-empty and of the "
+                  "same length (got %zu and %zu)", prefix, tn_, vn);
+      else if ((st = schedopt_control_set_table(c, tn_, tv, vv, err)))
+        prefix_at(err, t_e);
+    }
+  }
+  if (!st && T->needs_table == 2) {
+    if (!ms_e || !fa_e)
+      st = fail(err, SCHEDOPT_EINVAL, te, 1, "%s: a multistep control needs 'milestones' and "
+                "'factors'", prefix);
+    else if (!(st = get_seq(ms_e, &tv, &tn_, err)) && !(st = get_seq(fa_e, &vv, &vn, err))) {
+      if (vn != tn_ + 1)
+        st = fail(err, SCHEDOPT_EINVAL, fa_e, 1, "%s: 'factors' must have one more value than "
+                  "'milestones' (got %zu and %zu)", prefix, vn, tn_);
+      else if ((st = schedopt_control_set_steps(c, tn_, tv, vv, err)))
+        prefix_at(err, ms_e);
+    }
+  }
+  free(tv);
+  free(vv);
+  if (st) {
+    schedopt_control_free(c);
+    return st;
+  }
+  *out = c;
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------------- fit spec */
+
+static const char *const top_keys[] = {"name", "model", "curves", "fit", "params", "uncertainty",
+                                       "output", NULL};
+static const char *const curve_keys[] = {"file", "name", "role", "smooth", "start_step", "end_step",
+                                         "steps", "schedule", "warmup", NULL};
+static const char *const fit_keys[] = {"starts", "seed", "algorithm", "huber_delta", "max_points",
+                                       "maxeval", "smooth", "tol", "method", NULL};
+static const char *const param_keys[] = {"start", "lo", "hi", "fixed", NULL};
+static const char *const unc_keys[] = {"bootstrap", "segments", "level", NULL};
+static const char *const out_keys[] = {"dir", NULL};
+
+static schedopt_status get_model(const ykv_list *l, const char *source,
+                                 const schedopt_surrogate_type **type, schedopt_error *err) {
+  const ykv_entry *e = ykv_get(l, "model");
+  char names[128] = "";
+  size_t len = 0;
+  for (int i = 0; schedopt_surrogate_types[i]; i++)
+    len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                            schedopt_surrogate_types[i]->name);
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (one of: %s)",
+                              source, names);
+  const char *v = NULL;
+  schedopt_status st = get_str(e, &v, err);
+  if (st) return st;
+  if (!(*type = schedopt_surrogate_type_find(v)))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "model: unknown surrogate '%.100s' (allowed: %s)", v, names);
+  return SCHEDOPT_OK;
+}
+
+/* One curve from `curves.<i>`. */
+static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, schedopt_error *err) {
+  ykv_list *l = &s->l;
+  char pre[64];
+  snprintf(pre, sizeof pre, "curves.%zu", i);
+  const ykv_entry *me = ykv_get(l, pre);
+  if (!me || me->kind != YKV_MAP)
+    return fail(err, SCHEDOPT_EINVAL, me, 0, "%s: expected a mapping with 'file'", pre);
+  schedopt_status st = check_keys(l, pre, curve_keys, err);
+  if (st) return st;
+  fitspec_curve *c = &s->cv[i];
+  c->start = c->end = NAN;
+  c->role = SCHEDOPT_CURVE_FIT;
+  const ykv_entry *e;
+  if (!(e = at(l, pre, "file")))
+    return fail(err, SCHEDOPT_EINVAL, me, 1, "%s: missing 'file' (a CSV loss log: step,lr,loss)", pre);
+  if (e->kind != YKV_SCALAR || e->is_null)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a file name", e->path);
+  if (!(c->file = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  const char *name = NULL;
+  const ykv_entry *ne = at(l, pre, "name");
+  if (ne && (st = get_str(ne, &name, err))) return st;
+  if ((st = schedopt_losscurve_load_csv(&c->curve, c->file, name, err))) {
+    prefix_at(err, e);
+    return st;
+  }
+  if ((e = at(l, pre, "role"))) {
+    const char *r = NULL;
+    if ((st = get_str(e, &r, err))) return st;
+    if (!strcmp(r, "fit")) c->role = SCHEDOPT_CURVE_FIT;
+    else if (!strcmp(r, "test")) c->role = SCHEDOPT_CURVE_TEST;
+    else return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected fit or test, got '%.100s'", e->path, r);
+  }
+  double smooth = (double)smooth_def, steps = 0;
+  if ((e = at(l, pre, "smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
+  if (((size_t)smooth) % 2 == 0)
+    return fail(err, SCHEDOPT_EINVAL, e ? e : ykv_get(l, "fit.smooth"), 0,
+                "smooth = %g must be an odd number of rows (a centered window)", smooth);
+  if ((e = at(l, pre, "start_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->start, err))) return st;
+  if ((e = at(l, pre, "end_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->end, err))) return st;
+  if ((e = at(l, pre, "steps")) && (st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
+  char sp[80];
+  snprintf(sp, sizeof sp, "%s.schedule", pre);
+  if (ykv_get(l, sp)) {
+    schedopt_control *ctl = NULL;
+    double H;
+    if ((st = build_control(l, sp, s->base_dir, &ctl, &H, err))) return st;
+    size_t K = (size_t)schedopt_losscurve_steps(c->curve)[schedopt_losscurve_npoints(c->curve) - 1] + 1;
+    if (steps > 0 && (size_t)steps > K) K = (size_t)steps;
+    if (isnan(H)) H = (double)K;
+    if ((st = schedopt_losscurve_set_schedule(c->curve, ctl, H, K, err)))
+      prefix_at(err, ykv_get(l, sp));
+    schedopt_control_free(ctl);
+    if (st) return st;
+  } else if (!schedopt_losscurve_has_schedule(c->curve)) {
+    return fail(err, SCHEDOPT_EINVAL, me, 1,
+                "%s: %s is a sparse log (its steps are not 0, 1, 2, ... with an lr column): "
+                "give its learning-rate schedule under 'schedule'", pre, c->file);
+  }
+  if ((e = at(l, pre, "warmup"))) {
+    double w;
+    if ((st = get_range(e, 0, MAX_STEPS, 0, &w, err))) return st;
+    schedopt_losscurve_set_warmup(c->curve, w);
+  }
+  if (smooth > 1 && (st = schedopt_losscurve_smooth(c->curve, (size_t)smooth, err))) return st;
+  return SCHEDOPT_OK;
+}
+
+static const char *const dtop_keys[] = {"name", "model", "curves", "fit", "params", "uncertainty",
+                                        "budget", "lr", "design", "output", NULL};
+
+/* embedded: the fit part of a design spec (its top-level and output keys are
+ * the design's) */
+static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char *const *sets,
+                                        size_t nsets, int embedded, schedopt_error *err);
+
+schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *sets, size_t nsets,
+                             schedopt_error *err) {
+  return fitspec_load_ext(s, path, sets, nsets, 0, err);
+}
+
+static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char *const *sets,
+                                        size_t nsets, int embedded, schedopt_error *err) {
+  memset(s, 0, sizeof *s);
+  ykv_init(&s->l);
+  schedopt_fit_options_default(&s->opts);
+  schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
+  if (st) return st;
+  ykv_list *l = &s->l;
+  if ((st = check_keys(l, "", embedded ? dtop_keys : top_keys, err)) ||
+      (st = check_keys(l, "fit", fit_keys, err)) ||
+      (st = check_keys(l, "uncertainty", unc_keys, err)) ||
+      (!embedded && (st = check_keys(l, "output", out_keys, err))) ||
+      (st = get_model(l, path, &s->type, err)))
+    return st;
+  const ykv_entry *e;
+  const char *str = NULL;
+  if ((st = spec_name(l, path, &s->name, err))) return st;
+  /* fit: */
+  schedopt_fit_options *o = &s->opts;
+  double x, smooth = 1;
+  if ((e = ykv_get(l, "fit.starts"))) {
+    if ((st = get_range(e, 1, 10000, 1, &x, err))) return st;
+    o->starts = (int)x;
+  }
+  if ((e = ykv_get(l, "fit.seed"))) {
+    if ((st = get_range(e, 0, 4294967295.0, 1, &x, err))) return st;
+    o->seed = (unsigned long)x;
+  }
+  if ((e = ykv_get(l, "fit.algorithm"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    int a = schedopt_fit_algorithm_find(str);
+    if (a < 0)
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.algorithm: unknown '%.100s' (allowed: lbfgs, "
+                  "mma, bobyqa, neldermead)", str);
+    o->algorithm = (schedopt_fit_algorithm)a;
+  }
+  if ((e = ykv_get(l, "fit.huber_delta")) && (st = get_range(e, 1e-12, 10, 0, &o->huber_delta, err)))
+    return st;
+  if ((e = ykv_get(l, "fit.max_points"))) {
+    if ((st = get_range(e, 0, 1e8, 1, &x, err))) return st;
+    o->max_points = (size_t)x;
+  }
+  if ((e = ykv_get(l, "fit.maxeval"))) {
+    if ((st = get_range(e, 1, 1e8, 1, &x, err))) return st;
+    o->maxeval = (int)x;
+  }
+  if ((e = ykv_get(l, "fit.smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
+  if ((e = ykv_get(l, "fit.tol")) && (st = get_range(e, 1e-14, 1e-3, 0, &o->tol, err))) return st;
+  if ((e = ykv_get(l, "fit.method"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!strcmp(str, "fast")) o->method = SCHEDOPT_SURROGATE_FAST;
+    else if (!strcmp(str, "direct")) o->method = SCHEDOPT_SURROGATE_DIRECT;
+    else return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.method: expected fast or direct, got '%.100s'", str);
+  }
+  if ((e = ykv_get(l, "uncertainty.bootstrap"))) {
+    if ((st = get_range(e, 0, 100000, 1, &x, err))) return st;
+    o->bootstrap = (int)x;
+  }
+  if ((e = ykv_get(l, "uncertainty.segments"))) {
+    if ((st = get_range(e, 2, 100000, 1, &x, err))) return st;
+    o->segments = (int)x;
+  }
+  if ((e = ykv_get(l, "uncertainty.level")) && (st = get_range(e, 0.01, 0.999, 0, &o->level, err)))
+    return st;
+  if (!embedded && (e = ykv_get(l, "output.dir"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!(s->outdir = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  /* params: */
+  const schedopt_surrogate_type *T = s->type;
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *pe = &l->v[i];
+    if (!ykv_is_under(pe->path, "params") || ykv_depth(pe->path) != 2) continue;
+    const char *pn = ykv_leaf(pe->path);
+    int k = -1;
+    for (size_t j = 0; j < T->nparams; j++)
+      if (!strcmp(T->params[j].name, pn)) k = (int)j;
+    if (k < 0) {
+      char names[256] = "";
+      size_t len = 0;
+      for (size_t j = 0; j < T->nparams; j++)
+        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", j ? ", " : "", T->params[j].name);
+      return fail(err, SCHEDOPT_EINVAL, pe, 1, "unknown parameter '%s' of %s (allowed: %s)", pn,
+                  T->name, names);
+    }
+    const schedopt_surrogate_param *p = &T->params[k];
+    if (pe->kind == YKV_SCALAR) { /* params.X: value  ==  fixed */
+      if ((st = get_range(pe, p->lo, p->hi, 0, &s->fixed[k], err))) return st;
+      s->has_fixed[k] = 1;
+      continue;
+    }
+    if ((st = check_keys(l, pe->path, param_keys, err))) return st;
+    const ykv_entry *a = at(l, pe->path, "start"), *lo = at(l, pe->path, "lo"),
+                    *hi = at(l, pe->path, "hi"), *fx = at(l, pe->path, "fixed");
+    if (a && (st = get_range(a, p->lo, p->hi, 0, &s->start[k], err))) return st;
+    s->has_start[k] = a != NULL;
+    if (fx && (st = get_range(fx, p->lo, p->hi, 0, &s->fixed[k], err))) return st;
+    s->has_fixed[k] = fx != NULL;
+    s->lo[k] = p->fit_lo;
+    s->hi[k] = p->fit_hi;
+    if (lo && (st = get_range(lo, p->lo, p->hi, 0, &s->lo[k], err))) return st;
+    if (hi && (st = get_range(hi, p->lo, p->hi, 0, &s->hi[k], err))) return st;
+    if ((lo || hi) && !(s->lo[k] < s->hi[k]))
+      return fail(err, SCHEDOPT_EINVAL, lo ? lo : hi, 0, "params.%s: lo = %g must be below hi = %g",
+                  pn, s->lo[k], s->hi[k]);
+    if (p->log_scale && (lo || hi) && !(s->lo[k] > 0))
+      return fail(err, SCHEDOPT_EINVAL, lo ? lo : hi, 0,
+                  "params.%s: lo must be > 0 (searched on a log scale)", pn);
+    s->has_box[k] = lo || hi;
+  }
+  /* curves: */
+  e = ykv_get(l, "curves");
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'curves' (a list of loss logs)",
+                              path);
+  size_t nitems = 0;
+  for (;; nitems++) {
+    char key[64];
+    snprintf(key, sizeof key, "curves.%zu", nitems);
+    if (!ykv_get(l, key)) break;
+  }
+  if (e->kind != YKV_LIST || nitems == 0)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "curves: expected a non-empty list of mappings "
+                "(- file: ...)");
+  if (!(s->cv = calloc(nitems, sizeof *s->cv))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  s->ncv = nitems;
+  int nfit = 0;
+  for (size_t i = 0; i < s->ncv; i++) {
+    if ((st = load_curve(s, i, (size_t)smooth, err))) return st;
+    nfit += s->cv[i].role == SCHEDOPT_CURVE_FIT;
+  }
+  if (!nfit && !fitspec_all_fixed(s))
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "curves: no curve with role 'fit' (and not every "
+                "parameter is fixed)");
+  return SCHEDOPT_OK;
+}
+
+int fitspec_all_fixed(const fitspec *s) {
+  for (size_t k = 0; k < s->type->nparams; k++)
+    if (!s->has_fixed[k]) return 0;
+  return 1;
+}
+
+void fitspec_free(fitspec *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->ncv; i++) {
+    schedopt_losscurve_free(s->cv[i].curve);
+    free(s->cv[i].file);
+  }
+  free(s->cv);
+  free(s->source);
+  free(s->base_dir);
+  free(s->name);
+  free(s->outdir);
+  ykv_free(&s->l);
+  memset(s, 0, sizeof *s);
+}
+
+schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err) {
+  schedopt_fit *f = NULL;
+  schedopt_status st = schedopt_fit_alloc(&f, s->type, err);
+  for (size_t i = 0; i < s->ncv && !st; i++) {
+    const fitspec_curve *c = &s->cv[i];
+    if ((st = schedopt_fit_add_curve(f, c->curve, c->role, c->start, c->end, err))) {
+      char pre[64];
+      snprintf(pre, sizeof pre, "curves.%zu", i);
+      const ykv_entry *e = ykv_get(&s->l, pre);
+      if (e) prefix_at(err, e);
+    }
+  }
+  for (size_t k = 0; k < s->type->nparams && !st; k++) {
+    const char *n = s->type->params[k].name;
+    if (s->has_box[k]) st = schedopt_fit_set_bounds(f, n, s->lo[k], s->hi[k], err);
+    if (!st && s->has_start[k]) st = schedopt_fit_set_start(f, n, s->start[k], err);
+    if (!st && s->has_fixed[k]) st = schedopt_fit_fix(f, n, s->fixed[k], err);
+  }
+  if (st) {
+    schedopt_fit_free(f);
+    return st;
+  }
+  *out = f;
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------------ fit.json */
+
+schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
+                                    double *theta, double **boot, size_t *nboot, double *level,
+                                    schedopt_error *err) {
+  json_error_t je;
+  *boot = NULL;
+  *nboot = 0;
+  *level = 0.9;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!root)
+    return schedopt_error_set(err, je.line > 0 ? SCHEDOPT_EPARSE : SCHEDOPT_EIO,
+                              "%s:%d:%d: %s", path, je.line, je.column, je.text);
+  schedopt_status st = SCHEDOPT_OK;
+  const char *mn = json_string_value(json_object_get(root, "model"));
+  json_t *params = json_object_get(root, "params");
+  if (!mn || !(*type = schedopt_surrogate_type_find(mn)) || !json_is_object(params)) {
+    st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                            "%s: not a fit result of schedopt fit (needs \"model\" = a known "
+                            "surrogate and \"params\")", path);
+    goto done;
+  }
+  for (size_t k = 0; k < (*type)->nparams && !st; k++) {
+    json_t *v = json_object_get(params, (*type)->params[k].name);
+    if (!json_is_number(v))
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: params.%s is missing or not a number",
+                              path, (*type)->params[k].name);
+    else
+      theta[k] = json_number_value(v);
+  }
+  json_t *b = json_object_get(root, "bootstrap");
+  json_t *bp = b ? json_object_get(b, "params") : NULL;
+  if (!st && json_is_array(bp) && json_array_size(bp) > 0) {
+    size_t n = json_array_size(bp), np = (*type)->nparams;
+    double *v = malloc(n * np * sizeof *v);
+    if (!v) {
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+      json_t *row = json_array_get(bp, i);
+      for (size_t k = 0; k < np && !st; k++) {
+        json_t *x = json_array_get(row, k);
+        if (!json_is_number(x))
+          st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: bootstrap.params[%zu] is not a "
+                                  "list of %zu numbers", path, i, np);
+        else
+          v[i * np + k] = json_number_value(x);
+      }
+    }
+    if (st) free(v);
+    else {
+      *boot = v;
+      *nboot = n;
+      json_t *lv = json_object_get(b, "level");
+      if (json_is_number(lv)) *level = json_number_value(lv);
+    }
+  }
+done:
+  json_decref(root);
+  return st;
+}
+
+schedopt_status schedopt_fit_load_result(const char *path, schedopt_surrogate **out,
+                                         size_t *nboot, schedopt_error *err) {
+  if (!path || !out) return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit_load_result: NULL argument");
+  const schedopt_surrogate_type *T = NULL;
+  double th[MAXP], *boot = NULL, level;
+  size_t nb = 0;
+  schedopt_status st = fitspec_read_result(path, &T, th, &boot, &nb, &level, err);
+  free(boot);
+  if (st) return st;
+  schedopt_surrogate *s = NULL;
+  if ((st = schedopt_surrogate_alloc(&s, T, err))) return st;
+  if ((st = schedopt_surrogate_set_params(s, th, err))) {
+    schedopt_error_prefix(err, "%s: ", path);
+    schedopt_surrogate_free(s);
+    return st;
+  }
+  if (nboot) *nboot = nb;
+  *out = s;
+  return SCHEDOPT_OK;
+}
+
+/* ---------------------------------------------------------- predict spec */
+
+/* model: a fit.json (resolved into *model_file), or {type: ..., params: {...}} */
+static schedopt_status read_model(const ykv_list *l, const char *base_dir, const char *path,
+                                  char **model_file, const schedopt_surrogate_type **type,
+                                  double *theta, double **boot, size_t *nboot, double *level,
+                                  schedopt_error *err) {
+  const ykv_entry *e;
+  const char *str = NULL;
+  schedopt_status st;
+  e = ykv_get(l, "model");
+  if (!e)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
+                              "fit.json, or type: and params:)", path);
+  if (e->kind == YKV_SCALAR && !e->is_null) {
+    if (!(*model_file = ykv_resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if ((st = fitspec_read_result(*model_file, type, theta, boot, nboot, level, err))) {
+      prefix_at(err, e);
+      return st;
+    }
+  } else if (e->kind == YKV_MAP) {
+    static const char *const mk[] = {"type", "params", NULL};
+    if ((st = check_keys(l, "model", mk, err))) return st;
+    const ykv_entry *te = ykv_get(l, "model.type");
+    if (!te) return fail(err, SCHEDOPT_EINVAL, e, 1, "model: missing 'type' (fsl-llm or mpl)");
+    if ((st = get_str(te, &str, err))) return st;
+    if (!((*type) = schedopt_surrogate_type_find(str)))
+      return fail(err, SCHEDOPT_EINVAL, te, 0, "model.type: unknown surrogate '%.100s' (allowed: "
+                  "fsl-llm, mpl)", str);
+    const char *names[MAXP + 1] = {0};
+    for (size_t k = 0; k < (*type)->nparams; k++) names[k] = (*type)->params[k].name;
+    if ((st = check_keys(l, "model.params", names, err))) return st;
+    for (size_t k = 0; k < (*type)->nparams; k++) {
+      const schedopt_surrogate_param *p = &(*type)->params[k];
+      char key[64];
+      snprintf(key, sizeof key, "model.params.%s", p->name);
+      const ykv_entry *pe = ykv_get(l, key);
+      if (!pe) return fail(err, SCHEDOPT_EINVAL, e, 1, "model.params: missing %s", p->name);
+      if ((st = get_range(pe, p->lo, p->hi, 0, &theta[k], err))) return st;
+    }
+  } else {
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "model: expected a fit result file or a mapping "
+                "with type and params");
+  }
+  return SCHEDOPT_OK;
+}
+
+static const char *const ptop_keys[] = {"name", "model", "schedule", "output", "compare", NULL};
+static const char *const psched_keys[] = {"steps", "lr", NULL};
+static const char *const pout_keys[] = {"file", "every", "steps", "start", NULL};
+static const char *const pcmp_keys[] = {"file", "smooth", "start_step", NULL};
+
+schedopt_status predspec_load(predspec *s, const char *path, const char *const *sets, size_t nsets,
+                              schedopt_error *err) {
+  memset(s, 0, sizeof *s);
+  ykv_init(&s->l);
+  s->level = 0.9;
+  s->compare_start = NAN;
+  schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
+  if (st) return st;
+  ykv_list *l = &s->l;
+  if ((st = check_keys(l, "", ptop_keys, err)) || (st = check_keys(l, "schedule", psched_keys, err)) ||
+      (st = check_keys(l, "output", pout_keys, err)) || (st = check_keys(l, "compare", pcmp_keys, err)))
+    return st;
+  const ykv_entry *e;
+  const char *str = NULL;
+  if ((st = spec_name(l, path, &s->name, err))) return st;
+  /* model: a fit.json, or {type: ..., params: {...}} */
+  if ((st = read_model(l, s->base_dir, path, &s->model_file, &s->type, s->theta, &s->boot,
+                       &s->nboot, &s->level, err)))
+    return st;
+  /* schedule */
+  if (!ykv_get(l, "schedule.lr"))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.lr' (the "
+                              "learning-rate control)", path);
+  double steps = 0, H;
+  if (!(e = ykv_get(l, "schedule.steps")))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.steps' (the "
+                              "number of steps)", path);
+  if ((st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
+  schedopt_control *ctl = NULL;
+  if ((st = build_control(l, "schedule.lr", s->base_dir, &ctl, &H, err))) return st;
+  s->K = (size_t)steps;
+  if (isnan(H)) H = steps;
+  if (!(s->eta = malloc(s->K * sizeof *s->eta))) {
+    schedopt_control_free(ctl);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu steps", s->K);
+  }
+  for (size_t k = 0; k < s->K && !st; k++) {
+    double t = (double)k;
+    s->eta[k] = schedopt_control_eval(ctl, H, t > H ? H : t, NULL);
+    if (!(s->eta[k] >= 0) || !isfinite(s->eta[k]))
+      st = fail(err, SCHEDOPT_EINVAL, ykv_get(l, "schedule.lr"), 0,
+                "schedule.lr gives lr = %g at step %zu (must be >= 0)", s->eta[k], k);
+  }
+  schedopt_control_free(ctl);
+  if (st) return st;
+  /* output steps: explicit list, or every N steps from `start` (default:
+   * the first step with a nonzero learning rate before it) and the last */
+  double every = 1, start = -1;
+  if ((e = ykv_get(l, "output.file"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!(s->outfile = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &every, err))) return st;
+  if ((e = ykv_get(l, "output.start")) && (st = get_range(e, 0, steps - 1, 1, &start, err))) return st;
+  size_t first = 0;
+  double T = 0;
+  while (first < s->K && !((T += s->eta[first]) > 0)) first++;
+  if (first == s->K)
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "schedule.lr"), 0,
+                "schedule.lr is zero at every step: the loss is undefined");
+  if ((e = ykv_get(l, "output.steps"))) {
+    double *v;
+    size_t n;
+    if ((st = get_seq(e, &v, &n, err))) return st;
+    s->out = malloc((n ? n : 1) * sizeof *s->out);
+    if (!s->out) {
+      free(v);
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+      if (!(v[i] >= (double)first && v[i] < steps && v[i] == floor(v[i])) ||
+          (i && !(v[i] > v[i - 1])))
+        st = fail(err, SCHEDOPT_EINVAL, e, 0, "output.steps[%zu] = %g must be an integer step in "
+                  "[%zu, %.0f) (the loss is undefined before the first nonzero lr), increasing",
+                  i, v[i], first, steps);
+      else
+        s->out[s->nout++] = (size_t)v[i];
+    }
+    free(v);
+    if (st) return st;
+  } else {
+    size_t a = start >= 0 ? (size_t)start : first;
+    if (a < first) a = first;
+    size_t n = (s->K - 1 - a) / (size_t)every + 2;
+    if (!(s->out = malloc(n * sizeof *s->out))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    for (size_t k = a; k < s->K; k += (size_t)every) s->out[s->nout++] = k;
+    if (s->out[s->nout - 1] != s->K - 1) s->out[s->nout++] = s->K - 1;
+  }
+  /* compare: an observed curve scored at the output steps it logs */
+  if ((e = ykv_get(l, "compare.file"))) {
+    char *file = ykv_resolve(s->base_dir, e);
+    if (!file) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    st = schedopt_losscurve_load_csv(&s->compare, file, NULL, err);
+    free(file);
+    if (st) {
+      prefix_at(err, e);
+      return st;
+    }
+    double w = 1;
+    const ykv_entry *we = ykv_get(l, "compare.smooth");
+    if (we && (st = get_range(we, 1, 1e6, 1, &w, err))) return st;
+    if (((size_t)w) % 2 == 0)
+      return fail(err, SCHEDOPT_EINVAL, we, 0, "compare.smooth = %g must be odd", w);
+    if (w > 1 && (st = schedopt_losscurve_smooth(s->compare, (size_t)w, err))) return st;
+    if ((we = ykv_get(l, "compare.start_step")) &&
+        (st = get_range(we, 0, MAX_STEPS, 0, &s->compare_start, err)))
+      return st;
+  } else if (ykv_get(l, "compare")) {
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "compare"), 1, "compare: missing 'file'");
+  }
+  return SCHEDOPT_OK;
+}
+
+void predspec_free(predspec *s) {
+  if (!s) return;
+  free(s->source);
+  free(s->base_dir);
+  free(s->name);
+  free(s->model_file);
+  free(s->boot);
+  free(s->eta);
+  free(s->out);
+  free(s->outfile);
+  schedopt_losscurve_free(s->compare);
+  ykv_free(&s->l);
+  memset(s, 0, sizeof *s);
+}
+
+/* ----------------------------------------------------------- design spec */
+
+static const char *const dbudget_keys[] = {"steps", "tokens", "batch", "seq_len", NULL};
+static const char *const dlr_keys[] = {"peak", "floor", "warmup", "warmup_shape", "tune_peak", NULL};
+static const char *const ddesign_keys[] = {"parametrization", "knots", "monotone", "algorithm",
+                                           "ftol_rel", "maxeval", "baselines", NULL};
+static const char *const dout_keys[] = {"dir", "every", "format", NULL};
+
+static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err) {
+  const char *v = NULL;
+  schedopt_status st = get_str(e, &v, err);
+  if (st) return st;
+  if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) *out = 1;
+  else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) *out = 0;
+  else return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected true or false, got '%.100s'", e->path, v);
+  return SCHEDOPT_OK;
+}
+
+/* A name among `names` (n of them): its index. */
+static schedopt_status get_choice(const ykv_entry *e, const char *const *names, int n, int *out,
+                                  schedopt_error *err) {
+  const char *v = NULL;
+  schedopt_status st = get_str(e, &v, err);
+  if (st) return st;
+  char list[256] = "";
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(v, names[i])) {
+      *out = i;
+      return SCHEDOPT_OK;
+    }
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+  }
+  return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: unknown '%.100s' (allowed: %s)", e->path, v, list);
+}
+
+schedopt_status designspec_load(designspec *s, const char *path, const char *const *sets,
+                                size_t nsets, schedopt_error *err) {
+  memset(s, 0, sizeof *s);
+  ykv_init(&s->l);
+  s->level = 0.9;
+  s->floor = 0;
+  s->monotone = 1;
+  s->baselines = 1;
+  s->knots = 64;
+  s->ftol_rel = 1e-10;
+  s->maxeval = 3000;
+  s->every = 1;
+  s->format = -1;
+  schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
+  if (st) return st;
+  const ykv_list *l = &s->l;
+  if ((st = check_keys(l, "", dtop_keys, err)) || (st = check_keys(l, "budget", dbudget_keys, err)) ||
+      (st = check_keys(l, "lr", dlr_keys, err)) || (st = check_keys(l, "design", ddesign_keys, err)) ||
+      (st = check_keys(l, "output", dout_keys, err)))
+    return st;
+  const ykv_entry *e;
+  const char *str = NULL;
+  if ((st = spec_name(l, path, &s->name, err))) return st;
+  /* the surrogate: fitted here (curves:), or given (model: FILE or a mapping) */
+  /* model: FILE beside curves (e.g. --set model=out/fit.json on a spec that
+   * fits): the result is used as is and the curves are not refitted */
+  const ykv_entry *me = ykv_get(l, "model");
+  s->refit_skipped = ykv_get(l, "curves") && me && me->kind == YKV_SCALAR && !me->is_null &&
+                     !schedopt_surrogate_type_find(me->value);
+  if (ykv_get(l, "curves") && !s->refit_skipped) {
+    if ((st = fitspec_load_ext(&s->fit, path, sets, nsets, 1, err))) return st;
+    s->has_fit = 1;
+    s->type = s->fit.type;
+    s->level = s->fit.opts.level;
+  } else {
+    static const char *const no_fit[] = {"fit", "params", "uncertainty", NULL};
+    for (int i = 0; no_fit[i] && !s->refit_skipped; i++)
+      if ((e = ykv_get(l, no_fit[i])))
+        return fail(err, SCHEDOPT_EINVAL, e, 1, "'%s' belongs to a fit: give 'curves' (loss logs "
+                    "to fit) or drop it", no_fit[i]);
+    if ((st = read_model(l, s->base_dir, path, &s->model_file, &s->type, s->theta, &s->boot,
+                         &s->nboot, &s->level, err)))
+      return st;
+  }
+  /* budget */
+  const ykv_entry *se = ykv_get(l, "budget.steps"), *te = ykv_get(l, "budget.tokens");
+  if (!ykv_get(l, "budget") || (!se && !te) || (se && te))
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "budget"), 1,
+                "budget: give exactly one of 'steps' or 'tokens' (with batch and seq_len)");
+  if (se && (st = get_range(se, 2, MAX_STEPS, 1, &s->steps, err))) return st;
+  if (te) {
+    const ykv_entry *be = ykv_get(l, "budget.batch"), *qe = ykv_get(l, "budget.seq_len");
+    if (!be || !qe)
+      return fail(err, SCHEDOPT_EINVAL, te, 1, "budget.tokens needs budget.batch (sequences per "
+                  "step) and budget.seq_len (tokens per sequence)");
+    if ((st = get_range(te, 1, 1e18, 0, &s->tokens, err)) ||
+        (st = get_range(be, 1, 1e9, 0, &s->batch, err)) ||
+        (st = get_range(qe, 1, 1e9, 0, &s->seq_len, err)))
+      return st;
+    double K = floor(s->tokens / (s->batch * s->seq_len) * (1 + 1e-12));
+    if (K < 2 || K > MAX_STEPS)
+      return fail(err, SCHEDOPT_EINVAL, te, 0, "budget.tokens = %g at %g tokens per step is %.0f "
+                  "steps: must be in [2, %.0f]", s->tokens, s->batch * s->seq_len, K, MAX_STEPS);
+  } else {
+    const ykv_entry *be = ykv_get(l, "budget.batch"), *qe = ykv_get(l, "budget.seq_len");
+    if (be && (st = get_range(be, 1, 1e9, 0, &s->batch, err))) return st;
+    if (qe && (st = get_range(qe, 1, 1e9, 0, &s->seq_len, err))) return st;
+  }
+  double K = se ? s->steps : floor(s->tokens / (s->batch * s->seq_len) * (1 + 1e-12));
+  /* lr */
+  if (!(e = ykv_get(l, "lr.peak")))
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "lr"), 1, "lr: missing 'peak' (the largest "
+                "learning rate allowed)");
+  if ((st = get_range(e, 1e-12, 1e3, 0, &s->peak, err))) return st;
+  if ((e = ykv_get(l, "lr.floor"))) {
+    if ((st = get_range(e, 0, 1e3, 0, &s->floor, err))) return st;
+    if (!(s->floor < s->peak))
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "lr.floor = %g must be below lr.peak = %g", s->floor,
+                  s->peak);
+  }
+  if ((e = ykv_get(l, "lr.warmup")) && (st = get_range(e, 0, K - 2, 1, &s->warmup, err)))
+    return st;
+  if ((e = ykv_get(l, "lr.warmup_shape")) &&
+      (st = get_choice(e, (const char *const[]){"linear", "cosine"}, 2, &s->warmup_shape, err)))
+    return st;
+  if ((e = ykv_get(l, "lr.tune_peak")) && (st = get_bool(e, &s->tune_peak, err))) return st;
+  /* design */
+  if ((e = ykv_get(l, "design.parametrization")) &&
+      (st = get_choice(e, (const char *const[]){"knots", "steps", "wsd"}, 3, &s->param, err)))
+    return st;
+  if ((e = ykv_get(l, "design.knots")) && (st = get_range(e, 2, 4096, 1, &s->knots, err))) return st;
+  if ((e = ykv_get(l, "design.monotone")) && (st = get_bool(e, &s->monotone, err))) return st;
+  if ((e = ykv_get(l, "design.algorithm")) &&
+      (st = get_choice(e, (const char *const[]){"lbfgs", "mma", "ccsaq"}, 3, &s->algorithm, err)))
+    return st;
+  if ((e = ykv_get(l, "design.ftol_rel")) && (st = get_range(e, 0, 1e-2, 0, &s->ftol_rel, err)))
+    return st;
+  if ((e = ykv_get(l, "design.maxeval")) && (st = get_range(e, 1, 1e7, 1, &s->maxeval, err)))
+    return st;
+  if ((e = ykv_get(l, "design.baselines")) && (st = get_bool(e, &s->baselines, err))) return st;
+  if (!s->monotone && s->type == schedopt_surrogate_mpl && s->param != 2)
+    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "design.monotone"), 0,
+                "design.monotone = false with mpl: the multi-power law rewards raising the "
+                "learning rate after a drop without bound (it models non-increasing schedules)");
+  /* output */
+  if ((e = ykv_get(l, "output.dir"))) {
+    if ((st = get_str(e, &str, err))) return st;
+    if (!(s->outdir = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
+    return st;
+  if ((e = ykv_get(l, "output.format")) &&
+      (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf"},
+                       6, &s->format, err)))
+    return st;
+  return SCHEDOPT_OK;
+}
+
+void designspec_free(designspec *s) {
+  if (!s) return;
+  if (s->has_fit) fitspec_free(&s->fit);
+  free(s->source);
+  free(s->base_dir);
+  free(s->name);
+  free(s->model_file);
+  free(s->boot);
+  free(s->outdir);
+  ykv_free(&s->l);
+  memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,107 @@
+/* fitspec.h — the YAML files of `schedopt fit` and `schedopt predict`
+ * (private; schema in docs/surrogates.md).  Parsed with yamlkv; every
+ * error is located ("file:line:col: error: ..."). */
+#ifndef SCHEDOPT_FITSPEC_H
+#define SCHEDOPT_FITSPEC_H
+
+#include <stddef.h>
+
+#include "schedopt/control.h"
+#include "schedopt/fit.h"
+#include "schedopt/losscurve.h"
+#include "schedopt/surrogate.h"
+#include "core/yamlkv.h"
+
+typedef struct fitspec_curve {
+  schedopt_losscurve *curve;
+  char *file;           /* as resolved */
+  schedopt_curve_role role;
+  double start, end;    /* NAN: default */
+} fitspec_curve;
+
+typedef struct fitspec {
+  ykv_list l;
+  char *source, *base_dir, *name;
+  const schedopt_surrogate_type *type;
+  fitspec_curve *cv;
+  size_t ncv;
+  schedopt_fit_options opts;
+  /* per parameter: search box, start, fixed value (has_* flags) */
+  double lo[SCHEDOPT_SURROGATE_MAXP], hi[SCHEDOPT_SURROGATE_MAXP];
+  double start[SCHEDOPT_SURROGATE_MAXP], fixed[SCHEDOPT_SURROGATE_MAXP];
+  int has_box[SCHEDOPT_SURROGATE_MAXP], has_start[SCHEDOPT_SURROGATE_MAXP];
+  int has_fixed[SCHEDOPT_SURROGATE_MAXP];
+  char *outdir; /* output.dir, NULL if none */
+} fitspec;
+
+typedef struct predspec {
+  ykv_list l;
+  char *source, *base_dir, *name;
+  char *model_file;                 /* model: FILE (a fit.json), else NULL */
+  const schedopt_surrogate_type *type;
+  double theta[SCHEDOPT_SURROGATE_MAXP];
+  double *boot;                     /* bootstrap parameter sets (nboot × nparams) */
+  size_t nboot;
+  double level;
+  double *eta;                      /* per-step schedule */
+  size_t K;
+  size_t *out;                      /* output steps */
+  size_t nout;
+  schedopt_losscurve *compare;      /* optional observed curve */
+  double compare_start;
+  char *outfile;                    /* output.file, NULL if none */
+} predspec;
+
+/* Load (and --set KEY=VALUE overrides, in order) and build. */
+schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *sets,
+                             size_t nsets, schedopt_error *err);
+void fitspec_free(fitspec *s);
+/* A fit of s->type with s's curves, boxes, starts and fixed values. */
+schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err);
+/* 1 if every parameter is fixed (then the fit only scores). */
+int fitspec_all_fixed(const fitspec *s);
+
+schedopt_status predspec_load(predspec *s, const char *path, const char *const *sets,
+                              size_t nsets, schedopt_error *err);
+void predspec_free(predspec *s);
+
+/* The spec of `schedopt design` (docs/surrogates.md): a surrogate (fitted
+ * from curves with the keys of a fit spec, or `model:` as in a predict
+ * spec), a budget, learning-rate constraints, design settings, outputs. */
+typedef struct designspec {
+  fitspec fit;           /* has_fit: the fit part (fit.l holds the whole spec) */
+  int has_fit;
+  int refit_skipped;      /* curves given, but model: names a fit result, used as is */
+  ykv_list l;            /* !has_fit: the spec */
+  char *source, *base_dir, *name;
+  char *model_file;      /* model: FILE, else NULL */
+  const schedopt_surrogate_type *type;
+  double theta[SCHEDOPT_SURROGATE_MAXP];
+  double *boot;          /* bootstrap parameter sets of a fit.json (nboot × nparams) */
+  size_t nboot;
+  double level;
+  /* budget */
+  double steps, tokens, batch, seq_len; /* steps > 0, or tokens > 0 with batch and seq_len */
+  /* lr */
+  double peak, floor, warmup;
+  int tune_peak, warmup_shape;
+  /* design */
+  int param, algorithm, monotone, baselines;
+  double knots, ftol_rel, maxeval;
+  /* output */
+  char *outdir;          /* output.dir, NULL if none */
+  double every;          /* table rows every N steps (and the last) */
+  int format;            /* output.format: an export format, −1 if none */
+} designspec;
+
+schedopt_status designspec_load(designspec *s, const char *path, const char *const *sets,
+                                size_t nsets, schedopt_error *err);
+void designspec_free(designspec *s);
+
+/* Read a fit result written by `schedopt fit` (fit.json): model type,
+ * parameters and bootstrap sets (may be none). */
+schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
+                                    double *theta, double **boot, size_t *nboot,
+                                    double *level, schedopt_error *err);
+
+#endif

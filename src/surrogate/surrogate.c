@@ -1,0 +1,413 @@
+/* surrogate.c — the surrogate handle, the registry of types and the
+ * exponential-sum kernel shared by the fast evaluations. */
+#include "surrogate/surrogate_impl.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TWO_PI 6.28318530717958647692
+#define LN_1EM3 (-6.90775527898213705205)
+#define LN_40 3.68887945411393630285
+
+/* ------------------------------------------------------------- numerics */
+
+double sx_digamma(double x) {
+  double r = 0;
+  while (x < 8) {
+    r -= 1 / x;
+    x += 1;
+  }
+  double f = 1 / (x * x);
+  /* ψ(x) ~ ln x − 1/(2x) − Σ B_2k/(2k x^2k) */
+  return r + log(x) - 0.5 / x -
+         f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))));
+}
+
+/* ln|Γ(p + iy)| by Stirling's series (y ≥ 5 here). */
+static double lgamma_abs_complex(double p, double y) {
+  double re = p, im = y;
+  double lnr = 0.5 * log(re * re + im * im), th = atan2(im, re);
+  /* Re[(z − 1/2) ln z − z + ln(2π)/2 + 1/(12 z)] */
+  double a = (re - 0.5) * lnr - im * th - re + 0.5 * log(TWO_PI);
+  double m2 = re * re + im * im;
+  return a + re / (12 * m2);
+}
+
+void sx_prefix(const double *eta, size_t kmax, double *T) {
+  double s = 0, comp = 0;
+  for (size_t k = 0; k <= kmax; k++) {
+    double y = eta[k] - comp, t = s + y;
+    comp = (t - s) - y;
+    s = t;
+    T[k] = s;
+  }
+}
+
+int sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_max,
+            double xmax) {
+  if (!(p > 0) || !isfinite(p) || !(tol > 0) || !isfinite(lnrho_min) ||
+      !isfinite(lnrho_max) || !(xmax >= 0) || !isfinite(xmax))
+    return -1;
+  double q = tol / 4, lgp = lgamma(p);
+  /* spacing: the largest h on the ladder 0.6·0.92^m with a small enough
+   * Poisson-summation error (the ladder keeps the grid fixed while p moves). */
+  double h = 0.6;
+  for (int m = 0; m < 200; m++, h *= 0.92) {
+    /* (the factor 1 + 2π/h covers the θ-derivatives of the shifted grid) */
+    double e = log(2.0 * (1 + TWO_PI / h)) + lgamma_abs_complex(p, TWO_PI / h) - lgp;
+    if (e <= log(q)) break;
+  }
+  /* top: Γ(p, U)/Γ(p) ≈ U^{p−1} e^{−U}/Γ(p) ≤ q */
+  double U = 30;
+  for (int it = 0; it < 50; it++) {
+    double Un = -log(q) - lgp + (p - 1) * log(U) + 1;
+    if (Un < 1) Un = 1;
+    if (fabs(Un - U) < 1e-6) break;
+    U = Un;
+  }
+  /* lumping: v_lo = ln(q' (p+1) Γ(p))/(p+1) − ln(1 + ρ xmax), worst at ρ_min;
+   * q' = q/32 leaves room for the θ-derivatives (∂/∂p brings a factor |v|) */
+  double lnq_lo =
+      (log(q / 32 * (p + 1)) + lgp) / (p + 1) - log1p(exp(lnrho_min) * xmax) + lnrho_min;
+  double lnq_hi = log(U) + lnrho_max;
+  double jl = floor(lnq_lo / h), jh = ceil(lnq_hi / h);
+  if (!(jh >= jl) || jh - jl + 1 > SX_MAX_NODES) return -1;
+  pl->p = p;
+  pl->h = h;
+  pl->lgp = lgp;
+  pl->lnU = log(U);
+  pl->jlo = (int)jl;
+  pl->jhi = (int)jh;
+  pl->J = (size_t)(jh - jl) + 1;
+  return 0;
+}
+
+void sx_tables(sx_plan *pl, double *mem) {
+  double *q = mem, *b = mem + pl->J, c = log(pl->h) - pl->lgp;
+  double top = pl->p * fmax(fabs(pl->jlo * pl->h), fabs(pl->jhi * pl->h)) + fabs(c);
+  pl->tab = top < 600;
+  for (size_t j = 0; j < pl->J; j++) {
+    double v = (pl->jlo + (double)j) * pl->h;
+    q[j] = exp(v);
+    b[j] = pl->tab ? exp(pl->p * v + c) : 0;
+  }
+  pl->q = q;
+  pl->b = b;
+  pl->psi = sx_digamma(pl->p);
+}
+
+/* First node index with q_j·s ≥ x (q_j = e^{(jlo + j) h}), clamped to [0, J];
+ * lnxs = ln(x/s). */
+static size_t first_at_least(const sx_plan *pl, double s, double x, double lnxs) {
+  double j = ceil(lnxs / pl->h - pl->jlo);
+  if (!(j > 0)) return 0;
+  if (j >= (double)pl->J) return pl->J;
+  size_t i = (size_t)j;
+  /* rounding of the logarithm: settle on the exact boundary */
+  while (i > 0 && pl->q[i - 1] * s >= x) i--;
+  while (i < pl->J && pl->q[i] * s < x) i++;
+  return i;
+}
+
+/* e^x for −60 ≤ x ≤ 0, branch-free so that loops over nodes vectorize:
+ * x = k ln2 + r with |r| ≤ ln2/2 (k from the 1.5·2^52 rounding trick),
+ * e^r by its Taylor polynomial of degree 13 (error < 1e-17 relative),
+ * 2^k assembled in the exponent bits. */
+static inline double exp_neg(double x) {
+  const double shift = 0x1.8p52, log2e = 1.4426950408889634;
+  const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+  double kd = x * log2e + shift;
+  uint64_t kb;
+  memcpy(&kb, &kd, sizeof kb);
+  kd -= shift;
+  double r = (x - kd * ln2hi) - kd * ln2lo;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  uint64_t sb = (kb + 1023) << 52; /* the low bits of kb hold k */
+  double sc;
+  memcpy(&sc, &sb, sizeof sc);
+  return p * sc;
+}
+
+/* e^{−z} for 0 ≤ z < 1e-3 (error below z^5/120 < 1e-17). */
+static inline double expm_small(double z) {
+  return 1 - z * (1 - 0.5 * z * (1 - z / 3 * (1 - 0.25 * z)));
+}
+
+double sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, double *dp,
+                  double *sdlr, double *sdp) {
+  const double *q = pl->q, p = pl->p, psi = pl->psi;
+  double irho = exp(-lnrho), rp = exp(-p * lnrho), c = log(pl->h) - pl->lgp;
+  size_t J = pl->J, i1 = first_at_least(pl, irho, 1e-3, LN_1EM3 + lnrho),
+         i2 = first_at_least(pl, irho, exp(pl->lnU), pl->lnU + lnrho);
+  if (i2 < i1) i2 = i1;
+  if (pl->tab) {
+    for (size_t j = 0; j < i1; j++) w[j] = pl->b[j] * rp * expm_small(q[j] * irho);
+    for (size_t j = i1; j < i2; j++) w[j] = pl->b[j] * rp * exp_neg(-q[j] * irho);
+  } else {
+    for (size_t j = 0; j < i2; j++) {
+      double v = (pl->jlo + (double)j) * pl->h - lnrho;
+      w[j] = exp(p * v - q[j] * irho + c);
+    }
+  }
+  for (size_t j = i2; j < J; j++) w[j] = 0;
+  double sum = 0, s1 = 0, s2 = 0;
+  for (size_t j = 0; j < i2; j++) sum += w[j];
+  if (dlr) {
+    for (size_t j = 0; j < J; j++) dlr[j] = w[j] * (q[j] * irho - p);
+    for (size_t j = 0; j < i2; j++) s1 += dlr[j];
+  }
+  if (dp) {
+    for (size_t j = 0; j < J; j++) dp[j] = w[j] * ((pl->jlo + (double)j) * pl->h - lnrho - psi);
+    for (size_t j = 0; j < i2; j++) s2 += dp[j];
+  }
+  if (sdlr) *sdlr = s1;
+  if (sdp) *sdp = s2;
+  return sum;
+}
+
+void sx_decay(const sx_plan *pl, double dt, double *dec) {
+  const double *q = pl->q;
+  double ldt = log(dt);
+  size_t J = pl->J, i1 = first_at_least(pl, dt, 1e-3, LN_1EM3 - ldt),
+         i2 = first_at_least(pl, dt, 40, LN_40 - ldt);
+  if (i2 < i1) i2 = i1;
+  for (size_t j = 0; j < i1; j++) dec[j] = expm_small(q[j] * dt);
+  for (size_t j = i1; j < i2; j++) dec[j] = exp_neg(-q[j] * dt);
+  for (size_t j = i2; j < J; j++) dec[j] = 0;
+}
+
+size_t schedopt_expsum_kernel(double p, double rho, double xmax, double tol, double *q,
+                              double *w, double *w0, size_t cap) {
+  sx_plan pl;
+  if (!(rho > 0) || sx_make(&pl, p, tol, log(rho), log(rho), xmax) || pl.J > cap) return 0;
+  double *mem = malloc(2 * pl.J * sizeof *mem);
+  if (!mem) return 0;
+  sx_tables(&pl, mem);
+  memcpy(q, pl.q, pl.J * sizeof *q);
+  sx_weights(&pl, log(rho), w, NULL, NULL, NULL, NULL);
+  free(mem);
+  /* the lumped nodes j < jlo, summed as a geometric series (e^{−e^v} ≈ 1
+   * there), so that w_0 keeps its relative accuracy where (1 + ρx)^−p is tiny */
+  double v = (pl.jlo - 1) * pl.h - log(rho);
+  if (w0) *w0 = exp(log(pl.h) + p * v - pl.lgp) / -expm1(-p * pl.h);
+  return pl.J;
+}
+
+void sx_powerlaw_guess(const double *T, const double *loss, size_t n, double frac,
+                       double *L0, double *c, double *e) {
+  double lmin = INFINITY;
+  for (size_t i = 0; i < n; i++)
+    if (loss[i] < lmin) lmin = loss[i];
+  size_t m = (size_t)(frac * (double)n);
+  if (m < 2) m = n;
+  double best = INFINITY;
+  *L0 = 0.9 * lmin;
+  *c = 1;
+  *e = 0.5;
+  for (int f = 0; f <= 40; f++) {
+    double l0 = lmin * (0.3 + 0.0174 * f); /* 0.3 … 0.996 of the smallest loss */
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+      if (!(T[i] > 0) || !(loss[i] > l0)) continue;
+      double x = log(T[i]), y = log(loss[i] - l0);
+      sx += x, sy += y, sxx += x * x, sxy += x * y;
+      k++;
+    }
+    if (k < 2) continue;
+    double d = (double)k * sxx - sx * sx;
+    if (!(fabs(d) > 0)) continue;
+    double b = ((double)k * sxy - sx * sy) / d, a = (sy - b * sx) / (double)k;
+    double sse = 0;
+    for (size_t i = 0; i < m; i++) {
+      if (!(T[i] > 0)) continue;
+      double pred = l0 + exp(a + b * log(T[i]));
+      double r = log(pred) - log(loss[i]);
+      sse += r * r;
+    }
+    if (sse < best && b < 0) {
+      best = sse;
+      *L0 = l0;
+      *c = exp(a);
+      *e = -b;
+    }
+  }
+}
+
+/* --------------------------------------------------------------- registry */
+
+const schedopt_surrogate_type *const schedopt_surrogate_types[] = {&sx_fsl_llm_type,
+                                                                   &sx_mpl_type, NULL};
+
+const schedopt_surrogate_type *schedopt_surrogate_type_find(const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; schedopt_surrogate_types[i]; i++)
+    if (!strcmp(schedopt_surrogate_types[i]->name, name)) return schedopt_surrogate_types[i];
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ handle */
+
+struct schedopt_surrogate {
+  const schedopt_surrogate_type *type;
+  double theta[SCHEDOPT_SURROGATE_MAXP];
+  schedopt_surrogate_method method;
+  double tol;
+};
+
+schedopt_status schedopt_surrogate_alloc(schedopt_surrogate **out,
+                                         const schedopt_surrogate_type *T,
+                                         schedopt_error *err) {
+  if (!out || !T) return schedopt_error_set(err, SCHEDOPT_EINVAL, "surrogate_alloc: NULL argument");
+  if (T->nparams > SCHEDOPT_SURROGATE_MAXP)
+    return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: too many parameters", T->name);
+  schedopt_surrogate *s = calloc(1, sizeof *s);
+  if (!s) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  s->type = T;
+  for (size_t i = 0; i < T->nparams; i++) s->theta[i] = T->params[i].def;
+  s->method = SCHEDOPT_SURROGATE_FAST;
+  s->tol = 1e-9;
+  *out = s;
+  return SCHEDOPT_OK;
+}
+
+void schedopt_surrogate_free(schedopt_surrogate *s) { free(s); }
+
+const schedopt_surrogate_type *schedopt_surrogate_get_type(const schedopt_surrogate *s) {
+  return s ? s->type : NULL;
+}
+
+static int param_index(const schedopt_surrogate_type *T, const char *name) {
+  for (size_t i = 0; i < T->nparams; i++)
+    if (!strcmp(T->params[i].name, name)) return (int)i;
+  return -1;
+}
+
+static schedopt_status check_param(const schedopt_surrogate_type *T, size_t i, double v,
+                                   schedopt_error *err) {
+  const schedopt_surrogate_param *p = &T->params[i];
+  if (!isfinite(v) || v < p->lo || v > p->hi)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "%s: parameter %s = %g is out of range: must be in [%g, %g]",
+                              T->name, p->name, v, p->lo, p->hi);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_surrogate_set(schedopt_surrogate *s, const char *name, double value,
+                                       schedopt_error *err) {
+  if (!s || !name) return schedopt_error_set(err, SCHEDOPT_EINVAL, "surrogate_set: NULL argument");
+  int i = param_index(s->type, name);
+  if (i < 0) {
+    char list[256] = "";
+    size_t len = 0;
+    for (size_t k = 0; k < s->type->nparams && len < sizeof list; k++)
+      len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
+                              s->type->params[k].name);
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: unknown parameter '%s' (allowed: %s)",
+                              s->type->name, name, list);
+  }
+  schedopt_status st = check_param(s->type, (size_t)i, value, err);
+  if (!st) s->theta[i] = value;
+  return st;
+}
+
+schedopt_status schedopt_surrogate_get(const schedopt_surrogate *s, const char *name,
+                                       double *value, schedopt_error *err) {
+  if (!s || !name || !value)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "surrogate_get: NULL argument");
+  int i = param_index(s->type, name);
+  if (i < 0)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: unknown parameter '%s'", s->type->name,
+                              name);
+  *value = s->theta[i];
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_surrogate_set_params(schedopt_surrogate *s, const double *theta,
+                                              schedopt_error *err) {
+  if (!s || !theta) return schedopt_error_set(err, SCHEDOPT_EINVAL, "set_params: NULL argument");
+  for (size_t i = 0; i < s->type->nparams; i++) {
+    schedopt_status st = check_param(s->type, i, theta[i], err);
+    if (st) return st;
+  }
+  memcpy(s->theta, theta, s->type->nparams * sizeof *theta);
+  return SCHEDOPT_OK;
+}
+
+const double *schedopt_surrogate_params(const schedopt_surrogate *s) {
+  return s ? s->theta : NULL;
+}
+
+void schedopt_surrogate_set_method(schedopt_surrogate *s, schedopt_surrogate_method m) {
+  if (s) s->method = m;
+}
+
+schedopt_status schedopt_surrogate_set_tol(schedopt_surrogate *s, double tol,
+                                           schedopt_error *err) {
+  if (!s) return schedopt_error_set(err, SCHEDOPT_EINVAL, "set_tol: NULL argument");
+  if (!(tol >= 1e-14 && tol <= 1e-3))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "tolerance %g must be in [1e-14, 1e-3]",
+                              tol);
+  s->tol = tol;
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status check_input(const schedopt_surrogate *s,
+                                   const schedopt_surrogate_input *in, schedopt_error *err) {
+  if (!s || !in || (!in->lr && in->nsteps) || (!in->out && in->nout))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "surrogate: NULL argument");
+  for (size_t k = 0; k < in->nsteps; k++)
+    if (!(in->lr[k] >= 0) || !isfinite(in->lr[k]))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "%s: lr = %g at step %zu must be finite and >= 0",
+                                s->type->name, in->lr[k], k);
+  for (size_t m = 0; m < in->nout; m++)
+    if (in->out[m] >= in->nsteps || (m && in->out[m] <= in->out[m - 1]))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "%s: output step %zu must be below %zu steps and after the "
+                                "previous one",
+                                s->type->name, in->out[m], in->nsteps);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_surrogate_predict(const schedopt_surrogate *s,
+                                           const schedopt_surrogate_input *in, double *loss,
+                                           double *dtheta, schedopt_error *err) {
+  schedopt_status st = check_input(s, in, err);
+  if (st) return st;
+  if (in->nout && !loss) return schedopt_error_set(err, SCHEDOPT_EINVAL, "predict: NULL loss");
+  if (!in->nout) return SCHEDOPT_OK;
+  return s->type->predict(s->theta, in, s->method, s->tol, loss, dtheta, err);
+}
+
+schedopt_status schedopt_surrogate_grad_lr(const schedopt_surrogate *s,
+                                           const schedopt_surrogate_input *in,
+                                           const double *g, double *loss, double *geta,
+                                           schedopt_error *err) {
+  schedopt_status st = check_input(s, in, err);
+  if (st) return st;
+  if (!geta || (in->nout && !g))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "grad_lr: NULL argument");
+  /* the losses by the direct sum: geta is its exact gradient, and the direct
+   * sum costs O(K·n) like the gradient itself */
+  if (loss && in->nout &&
+      (st = s->type->predict(s->theta, in, SCHEDOPT_SURROGATE_DIRECT, s->tol, loss, NULL, err)))
+    return st;
+  return s->type->grad_lr(s->theta, in, g, geta, err);
+}

@@ -1,0 +1,259 @@
+/* surrogate_fsl.c — the fsl-llm surrogate (FSL eq. 30, model-size term
+ * dropped; formula in schedopt/surrogate.h).
+ *
+ * Fast evaluation.  With a_i = (η_{i−1} − η_i)(c3 + T_i^−s) and the kernel
+ * F(x) = (1 + c4 x)^−γ ≈ w_0 + Σ_j w_j e^{−q_j x} (w_0 = 1 − Σ w_j):
+ *   D(k) = Σ_{i≤k} a_i (1 − F(T_k − T_i)) = Σ_j w_j (A(k) − E_j(k)),
+ *   A(k) = Σ_{i≤k} a_i,   E_j(k) = Σ_{i≤k} a_i e^{−q_j (T_k − T_i)},
+ * and E_j obeys E_j(k) = e^{−q_j η_k} E_j(k−1) + a_k: a first-order linear
+ * recursion in intrinsic time.  Sources exist only where η changes; between
+ * sources and outputs the states just decay, so they are advanced in one
+ * jump e^{−q_j ΔT} (factors cached for repeated ΔT).  The states are kept
+ * split, a_i = c3·P-source + Q-source, with R (the ∂/∂s source
+ * −dη T^−s ln T) for gradients; c4 and γ enter through the weights only:
+ *   ∂w_j/∂ln c4 = w_j (e^{v_j} − γ),  ∂w_j/∂γ = w_j (v_j − ψ(γ)). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "surrogate/surrogate_impl.h"
+
+enum { P_L0, P_C1, P_C2, P_C3, P_C4, P_S, P_GAMMA, NP };
+
+static const schedopt_surrogate_param fsl_params[NP] = {
+    {"L0", 2.0, 0, 1e6, 0, 20, 0, "irreducible loss", NULL},
+    {"c1", 1.0, 0, 1e12, 1e-6, 1e4, 1, "amplitude of the power law in intrinsic time", NULL},
+    {"c2", 300.0, 0, 1e12, 1e-3, 1e7, 1, "amplitude of the annealing (LR-drop) term", NULL},
+    {"c3", 0.5, 0, 1e6, 1e-4, 1e4, 1, "constant part of the drop weight c3 + T^-s", NULL},
+    {"c4", 300.0, 1e-12, 1e12, 1e-2, 1e6, 1, "rate of the drop response in intrinsic time", NULL},
+    {"s", 0.5, 1e-3, 10, 0.02, 3, 0, "power-law exponent in intrinsic time", NULL},
+    {"gamma", 0.6, 1e-4, 20, 1e-3, 10, 0, "exponent of the drop response (1 + c4 x)^-gamma", NULL},
+};
+
+/* Loss of the power-law part at T > 0 (with its θ-derivatives). */
+static double powerlaw(const double *th, double T, double *d) {
+  double lt = log(T), ts = exp(-th[P_S] * lt);
+  if (d) {
+    d[P_C1] = ts;
+    d[P_S] = -th[P_C1] * ts * lt;
+  }
+  return th[P_L0] + th[P_C1] * ts;
+}
+
+static schedopt_status need_time(const double *T, const schedopt_surrogate_input *in,
+                                 schedopt_error *err) {
+  for (size_t m = 0; m < in->nout; m++)
+    if (!(T[in->out[m]] > 0))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "fsl-llm: the loss at step %zu is infinite (no learning rate "
+                                "before it: T = 0)",
+                                in->out[m]);
+  return SCHEDOPT_OK;
+}
+
+/* O(K·n) reference. */
+static schedopt_status fsl_direct(const double *th, const schedopt_surrogate_input *in,
+                                  const double *T, double *loss, double *dtheta) {
+  const double *eta = in->lr;
+  double c2 = th[P_C2], c3 = th[P_C3], c4 = th[P_C4], s = th[P_S], g = th[P_GAMMA];
+  for (size_t m = 0; m < in->nout; m++) {
+    size_t k = in->out[m];
+    double d[NP] = {0};
+    double L = powerlaw(th, T[k], d);
+    double D = 0, dc3 = 0, ds = 0, dc4 = 0, dg = 0;
+    for (size_t i = 1; i <= k; i++) {
+      double de = eta[i - 1] - eta[i];
+      if (de == 0) continue;
+      double lt = log(T[i]), ts = exp(-s * lt), a = de * (c3 + ts);
+      double x = T[k] - T[i], y = 1 + c4 * x, ly = log(y), F = exp(-g * ly);
+      D += a * (1 - F);
+      if (dtheta) {
+        dc3 += de * (1 - F);
+        ds += -de * ts * lt * (1 - F);
+        dc4 += a * g * x * F / y; /* ∂(1 − F)/∂c4 = γ x y^{−γ−1} */
+        dg += a * ly * F;         /* ∂(1 − F)/∂γ = ln y · y^−γ */
+      }
+    }
+    loss[m] = L - c2 * D;
+    if (dtheta) {
+      double *r = dtheta + m * NP;
+      r[P_L0] = 1;
+      r[P_C1] = d[P_C1];
+      r[P_C2] = -D;
+      r[P_C3] = -c2 * dc3;
+      r[P_C4] = -c2 * dc4;
+      r[P_S] = d[P_S] - c2 * ds;
+      r[P_GAMMA] = -c2 * dg;
+    }
+  }
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input *in,
+                                const double *T, double tol, double *loss, double *dtheta,
+                                schedopt_error *err) {
+  const double *eta = in->lr;
+  size_t kmax = in->out[in->nout - 1];
+  double c2 = th[P_C2], c3 = th[P_C3], c4 = th[P_C4], s = th[P_S], g = th[P_GAMMA];
+  sx_plan pl;
+  if (sx_make(&pl, g, tol, log(c4), log(c4), T[kmax]))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "fsl-llm: cannot build the exponential sum for gamma = %g, "
+                              "c4 = %g over T = %g (use the direct method)",
+                              g, c4, T[kmax]);
+  size_t J = pl.J;
+  int grad = dtheta != NULL;
+  /* q, w, dw/dln c4, dw/dγ, decay factors, states P, Q, R */
+  double *buf = calloc(10 * J, sizeof *buf);
+  if (!buf) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  double *q = buf, *w = q + J, *wr = w + J, *wg = wr + J, *dec = wg + J, *P = dec + J,
+         *Q = P + J, *R = Q + J;
+  sx_tables(&pl, Q + 2 * J); /* q and b live past R */
+  q = (double *)pl.q;
+  sx_weights(&pl, log(c4), w, grad ? wr : NULL, grad ? wg : NULL, NULL, NULL);
+  double Ptot = 0, Qtot = 0, Rtot = 0, pend = 0, cached = -1;
+  int any = 0; /* a source has been seen (states nonzero) */
+  size_t m = 0;
+  for (size_t k = 0; k <= kmax; k++) {
+    double de = k ? eta[k - 1] - eta[k] : 0;
+    if (k) pend += eta[k];
+    int is_out = in->out[m] == k;
+    if (de == 0 && !is_out) continue;
+    if (any && pend > 0) { /* advance the states by ΔT = pend */
+      if (pend != cached) {
+        sx_decay(&pl, pend, dec);
+        cached = pend;
+      }
+      if (grad)
+        for (size_t j = 0; j < J; j++) P[j] *= dec[j], Q[j] *= dec[j], R[j] *= dec[j];
+      else
+        for (size_t j = 0; j < J; j++) P[j] *= dec[j], Q[j] *= dec[j];
+    }
+    pend = 0;
+    if (de != 0) {
+      double lt = log(T[k]), ts = exp(-s * lt), qs = de * ts, rs = -qs * lt;
+      for (size_t j = 0; j < J; j++) P[j] += de, Q[j] += qs;
+      if (grad)
+        for (size_t j = 0; j < J; j++) R[j] += rs;
+      Ptot += de, Qtot += qs, Rtot += rs;
+      any = 1;
+    }
+    if (!is_out) continue;
+    double d[NP] = {0};
+    double L = powerlaw(th, T[k], d);
+    double A = c3 * Ptot + Qtot, D = 0, dc3 = 0, ds = 0, dc4 = 0, dg = 0;
+    for (size_t j = 0; j < (any ? J : 0); j++) {
+      double diff = A - (c3 * P[j] + Q[j]);
+      D += w[j] * diff;
+      if (grad) {
+        dc3 += w[j] * (Ptot - P[j]);
+        ds += w[j] * (Rtot - R[j]);
+        dc4 += wr[j] * diff;
+        dg += wg[j] * diff;
+      }
+    }
+    loss[m] = L - c2 * D;
+    if (grad) {
+      double *r = dtheta + m * NP;
+      r[P_L0] = 1;
+      r[P_C1] = d[P_C1];
+      r[P_C2] = -D;
+      r[P_C3] = -c2 * dc3;
+      r[P_C4] = -c2 * dc4 / c4;
+      r[P_S] = d[P_S] - c2 * ds;
+      r[P_GAMMA] = -c2 * dg;
+    }
+    if (++m == in->nout) break;
+  }
+  free(buf);
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status fsl_predict(const double *th, const schedopt_surrogate_input *in,
+                                   schedopt_surrogate_method method, double tol, double *loss,
+                                   double *dtheta, schedopt_error *err) {
+  size_t kmax = in->out[in->nout - 1];
+  double *Tm = NULL;
+  const double *T = in->T;
+  if (!T) {
+    if (!(Tm = malloc((kmax + 1) * sizeof *Tm)))
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    sx_prefix(in->lr, kmax, Tm);
+    T = Tm;
+  }
+  schedopt_status st = need_time(T, in, err);
+  if (!st)
+    st = method == SCHEDOPT_SURROGATE_DIRECT ? fsl_direct(th, in, T, loss, dtheta)
+                                             : fsl_fast(th, in, T, tol, loss, dtheta, err);
+  free(Tm);
+  return st;
+}
+
+/* ∂J/∂η by reverse accumulation of the direct sum: gT[k] = ∂J/∂T_k,
+ * gd[i] = ∂J/∂(η_{i−1} − η_i); then ∂J/∂η_j = Σ_{k≥j} gT[k] − gd[j] + gd[j+1]. */
+static schedopt_status fsl_grad_lr(const double *th, const schedopt_surrogate_input *in,
+                                   const double *gout, double *geta, schedopt_error *err) {
+  memset(geta, 0, in->nsteps * sizeof *geta);
+  if (!in->nout) return SCHEDOPT_OK;
+  const double *eta = in->lr;
+  size_t kmax = in->out[in->nout - 1];
+  double *T = malloc((kmax + 1) * sizeof *T), *gT = calloc(kmax + 2, sizeof *gT),
+         *gd = calloc(kmax + 2, sizeof *gd);
+  if (!T || !gT || !gd) {
+    free(T), free(gT), free(gd);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  sx_prefix(eta, kmax, T);
+  schedopt_status st = need_time(T, in, err);
+  double c1 = th[P_C1], c2 = th[P_C2], c3 = th[P_C3], c4 = th[P_C4], s = th[P_S],
+         g = th[P_GAMMA];
+  for (size_t m = 0; m < in->nout && !st; m++) {
+    size_t k = in->out[m];
+    double gm = gout[m];
+    if (gm == 0) continue;
+    gT[k] += gm * (-s * c1 * exp((-s - 1) * log(T[k])));
+    /* one log and one exp per factor (pow is several times slower); the
+     * terms of T_k are summed into gTk and added once */
+    double cg = c2 * gm, gTk = 0;
+    for (size_t i = 1; i <= k; i++) {
+      double de = eta[i - 1] - eta[i], ts = exp(-s * log(T[i])), b = c3 + ts;
+      double x = T[k] - T[i], y = 1 + c4 * x, F = exp(-g * log(y));
+      gd[i] += -cg * b * (1 - F);
+      if (de != 0) {
+        double Fx = -g * c4 * F / y;
+        gT[i] += -cg * de * ((-s * ts / T[i]) * (1 - F) + b * Fx);
+        gTk += cg * de * b * Fx;
+      }
+    }
+    gT[k] += gTk;
+  }
+  if (!st) {
+    double acc = 0;
+    for (size_t j = kmax + 1; j-- > 0;) {
+      acc += gT[j];
+      geta[j] = acc - gd[j] + gd[j + 1];
+    }
+  }
+  free(T), free(gT), free(gd);
+  return st;
+}
+
+/* L0, c1, s from a power law through the curve's first part. */
+static void fsl_guess(const double *T, const double *loss, size_t n, double *th) {
+  double L0, c, e;
+  sx_powerlaw_guess(T, loss, n, 0.6, &L0, &c, &e);
+  th[P_L0] = L0;
+  th[P_C1] = c;
+  th[P_S] = e;
+}
+
+const schedopt_surrogate_type sx_fsl_llm_type = {
+    "fsl-llm",
+    "L(k) = L0 + c1*T(k)^-s - c2*sum_i (eta_{i-1} - eta_i)(c3 + T(i)^-s)"
+    "(1 - (1 + c4 (T(k) - T(i)))^-gamma)",
+    NP,
+    fsl_params,
+    fsl_predict,
+    fsl_grad_lr,
+    fsl_guess};
+const schedopt_surrogate_type *const schedopt_surrogate_fsl_llm = &sx_fsl_llm_type;
