@@ -99,53 +99,53 @@ static void check_times_sorted(const double *t, size_t n, double H, int integer)
 
 static void test_yamlkv(void) {
   ykv_list l;
-  ykv_init(&l);
+  schedopt_ykv_init(&l);
   schedopt_error err = {0};
   const char *y = "a:\n  b: 1\n  c: [1, 2, 3]\nd:\n  - {f: x}\n  - 7\ne:\nq: '1'\n";
-  CHECK(ykv_parse(&l, y, strlen(y), "k.yaml", NULL, 1, &err) == SCHEDOPT_OK);
-  ykv_entry *e = ykv_get(&l, "a.b");
+  CHECK(schedopt_ykv_parse(&l, y, strlen(y), "k.yaml", NULL, 1, &err) == SCHEDOPT_OK);
+  ykv_entry *e = schedopt_ykv_get(&l, "a.b");
   CHECK(e && e->kind == YKV_SCALAR && !strcmp(e->value, "1") && e->line == 2 && e->col == 6 &&
         e->key_line == 2 && e->key_col == 3);
-  e = ykv_get(&l, "a.c");
+  e = schedopt_ykv_get(&l, "a.c");
   CHECK(e && e->kind == YKV_SEQ && e->n == 3 && !strcmp(e->items[2], "3") &&
         e->item_col[2] == 13);
-  CHECK(ykv_get(&l, "a") && ykv_get(&l, "a")->kind == YKV_MAP);
-  CHECK(ykv_get(&l, "d") && ykv_get(&l, "d")->kind == YKV_LIST);
-  e = ykv_get(&l, "d.0.f");
+  CHECK(schedopt_ykv_get(&l, "a") && schedopt_ykv_get(&l, "a")->kind == YKV_MAP);
+  CHECK(schedopt_ykv_get(&l, "d") && schedopt_ykv_get(&l, "d")->kind == YKV_LIST);
+  e = schedopt_ykv_get(&l, "d.0.f");
   CHECK(e && !strcmp(e->value, "x"));
-  e = ykv_get(&l, "d.1");
+  e = schedopt_ykv_get(&l, "d.1");
   CHECK(e && !strcmp(e->value, "7"));
-  e = ykv_get(&l, "e");
+  e = schedopt_ykv_get(&l, "e");
   CHECK(e && e->is_null);
-  e = ykv_get(&l, "q");
+  e = schedopt_ykv_get(&l, "q");
   CHECK(e && e->quoted && !e->is_null);
-  ykv_free(&l);
+  schedopt_ykv_free(&l);
 
   /* Values placed at a root path, without positions (--set). */
-  CHECK(ykv_parse(&l, "[1, 2]", 6, "--set x.y=[1, 2]", "x.y", 0, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_ykv_parse(&l, "[1, 2]", 6, "--set x.y=[1, 2]", "x.y", 0, &err) == SCHEDOPT_OK);
   CHECK(l.n == 1 && l.v[0].kind == YKV_SEQ && l.v[0].n == 2 && l.v[0].line == 0);
-  CHECK(ykv_parse(&l, "", 0, "--set z=", "z", 0, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_ykv_parse(&l, "", 0, "--set z=", "z", 0, &err) == SCHEDOPT_OK);
   CHECK(l.n == 2 && l.v[1].is_null);
-  ykv_free(&l);
+  schedopt_ykv_free(&l);
 
   /* Limits and unsupported features. */
   char deep[400];
   strcpy(deep, "a: ");
   for (int i = 0; i < 70; i++) strcat(deep, "[");
   for (int i = 0; i < 70; i++) strcat(deep, "]");
-  CHECK(ykv_parse(&l, deep, strlen(deep), "d.yaml", NULL, 1, &err) == SCHEDOPT_ENOMEM);
+  CHECK(schedopt_ykv_parse(&l, deep, strlen(deep), "d.yaml", NULL, 1, &err) == SCHEDOPT_ENOMEM);
   CHECK(strstr(err.msg, "nesting is deeper than 64") != NULL);
-  CHECK(ykv_parse(&l, "a: &x 1\nb: *x\n", 14, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
+  CHECK(schedopt_ykv_parse(&l, "a: &x 1\nb: *x\n", 14, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
   CHECK(strstr(err.msg, "d.yaml:1:4: error: anchors") != NULL);
-  CHECK(ykv_parse(&l, "a: !!str 1\n", 11, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
+  CHECK(schedopt_ykv_parse(&l, "a: !!str 1\n", 11, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
   CHECK(strstr(err.msg, "d.yaml:1:4: error: tags") != NULL);
-  CHECK(ykv_parse(&l, "? [1]\n: 2\n", 10, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
+  CHECK(schedopt_ykv_parse(&l, "? [1]\n: 2\n", 10, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
   CHECK(strstr(err.msg, "mapping keys must be plain scalars") != NULL);
-  CHECK(ykv_parse(&l, "- 1\n", 4, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
+  CHECK(schedopt_ykv_parse(&l, "- 1\n", 4, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
   CHECK(strstr(err.msg, "d.yaml:1:1: error: the top level must be a mapping") != NULL);
-  CHECK(ykv_parse(&l, "a: 1\n---\nb: 2\n", 14, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
+  CHECK(schedopt_ykv_parse(&l, "a: 1\n---\nb: 2\n", 14, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
   CHECK(strstr(err.msg, "only one YAML document") != NULL);
-  CHECK(ykv_parse(&l, "a.b: 1\n", 7, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
+  CHECK(schedopt_ykv_parse(&l, "a.b: 1\n", 7, "d.yaml", NULL, 1, &err) == SCHEDOPT_EPARSE);
   CHECK(strstr(err.msg, "contains '.'") != NULL);
   CHECK(l.n == 0);
 }

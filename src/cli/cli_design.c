@@ -340,7 +340,7 @@ static int run(int argc, char **argv) {
   schedopt_surrogate *sur = NULL;
   schedopt_lrdesign *d = NULL;
   json_t *j = NULL, *jfit = NULL;
-  schedopt_status st = designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
+  schedopt_status st = schedopt_designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
   if (st) goto failed;
@@ -353,8 +353,8 @@ static int run(int argc, char **argv) {
   const double *boot = c.s.boot;
   size_t nboot = c.s.nboot;
   if (c.s.has_fit) {
-    if ((st = fitspec_make_fit(&c.s.fit, &c.fit, &err))) goto failed;
-    if (fitspec_all_fixed(&c.s.fit)) {
+    if ((st = schedopt_fitspec_make_fit(&c.s.fit, &c.fit, &err))) goto failed;
+    if (schedopt_fitspec_all_fixed(&c.s.fit)) {
       st = schedopt_fit_evaluate(c.fit, c.s.fit.fixed, &c.s.fit.opts, &err);
     } else {
       cli_fit_progress pg;
@@ -367,7 +367,7 @@ static int run(int argc, char **argv) {
     schedopt_fit_get_summary(c.fit, &fs);
     c.theta = fs.theta;
     if (!(jfit = cli_fit_result_json(&c.s.fit, c.fit, &c.s.fit.opts,
-                                     !fitspec_all_fixed(&c.s.fit)))) {
+                                     !schedopt_fitspec_all_fixed(&c.s.fit)))) {
       st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
       goto failed;
     }
@@ -453,7 +453,7 @@ cleanup:
   schedopt_lrdesign_free(d);
   schedopt_surrogate_free(sur);
   schedopt_fit_free(c.fit);
-  designspec_free(&c.s);
+  schedopt_designspec_free(&c.s);
   cli_problem_opts_free(&o);
   return rc;
 }

@@ -231,7 +231,7 @@ static int run(int argc, char **argv) {
   fitspec s;
   schedopt_fit *f = NULL;
   json_t *j = NULL;
-  schedopt_status st = fitspec_load(&s, o.path, o.sets, o.nsets, &err);
+  schedopt_status st = schedopt_fitspec_load(&s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : s.outdir;
   int fitted = 0;
   if (st) goto failed;
@@ -240,8 +240,8 @@ static int run(int argc, char **argv) {
                             strerror(errno));
     goto failed;
   }
-  if ((st = fitspec_make_fit(&s, &f, &err))) goto failed;
-  fitted = !fitspec_all_fixed(&s);
+  if ((st = schedopt_fitspec_make_fit(&s, &f, &err))) goto failed;
+  fitted = !schedopt_fitspec_all_fixed(&s);
   if (fitted) {
     cli_fit_progress pg;
     cli_fit_progress_start(&pg, "fit", f, o.quiet);
@@ -278,7 +278,7 @@ failed:
 cleanup:
   json_decref(j);
   schedopt_fit_free(f);
-  fitspec_free(&s);
+  schedopt_fitspec_free(&s);
   cli_problem_opts_free(&o);
   return rc;
 }

@@ -59,7 +59,7 @@ static int run(int argc, char **argv) {
   schedopt_outfile of = {NULL, NULL, NULL, -1};
   int opened = 0;
   schedopt_fit_metrics cm;
-  schedopt_status st = predspec_load(&s, o.path, o.sets, o.nsets, &err);
+  schedopt_status st = schedopt_predspec_load(&s, o.path, o.sets, o.nsets, &err);
   if (st) goto failed;
   if ((st = schedopt_surrogate_alloc(&sur, s.type, &err)) ||
       (st = schedopt_surrogate_set_params(sur, s.theta, &err)))
@@ -172,7 +172,7 @@ cleanup:
   if (opened) schedopt_outfile_abort(&of);
   free(L), free(band), free(lo), free(hi), free(obs), free(cpred), free(cobs), free(cout_);
   schedopt_surrogate_free(sur);
-  predspec_free(&s);
+  schedopt_predspec_free(&s);
   cli_problem_opts_free(&o);
   return rc;
 }

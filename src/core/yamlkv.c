@@ -12,16 +12,16 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-char *ykv_strdup(const char *s) {
+char *schedopt_ykv_strdup(const char *s) {
   if (!s) return NULL;
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
   if (d) memcpy(d, s, n);
   return d;
 }
-#define xstrdup ykv_strdup
+#define xstrdup schedopt_ykv_strdup
 
-char *ykv_dir_of(const char *path) {
+char *schedopt_ykv_dir_of(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash) return NULL;
   size_t k = (size_t)(slash - path);
@@ -34,7 +34,7 @@ char *ykv_dir_of(const char *path) {
   return d;
 }
 
-char *ykv_stem_of(const char *path) {
+char *schedopt_ykv_stem_of(const char *path) {
   const char *b = strrchr(path, '/');
   char *s = xstrdup(b ? b + 1 : path);
   if (!s) return NULL;
@@ -44,7 +44,7 @@ char *ykv_stem_of(const char *path) {
   return s;
 }
 
-char *ykv_resolve(const char *base, const ykv_entry *e) {
+char *schedopt_ykv_resolve(const char *base, const ykv_entry *e) {
   const char *f = e->value;
   if (e->from_set || !base || f[0] == '/') return xstrdup(f);
   size_t a = strlen(base), b = strlen(f);
@@ -86,9 +86,9 @@ static void entry_free(ykv_entry *e) {
   memset(e, 0, sizeof *e);
 }
 
-void ykv_init(ykv_list *l) { memset(l, 0, sizeof *l); }
+void schedopt_ykv_init(ykv_list *l) { memset(l, 0, sizeof *l); }
 
-void ykv_free(ykv_list *l) {
+void schedopt_ykv_free(ykv_list *l) {
   if (!l) return;
   for (size_t i = 0; i < l->n; i++) entry_free(&l->v[i]);
   free(l->v);
@@ -109,34 +109,34 @@ static ykv_entry *push_entry(ykv_list *l) {
   return e;
 }
 
-size_t ykv_find(const ykv_list *l, const char *path) {
+size_t schedopt_ykv_find(const ykv_list *l, const char *path) {
   for (size_t i = 0; i < l->n; i++)
     if (!strcmp(l->v[i].path, path)) return i;
   return (size_t)-1;
 }
 
-ykv_entry *ykv_get(const ykv_list *l, const char *path) {
-  size_t i = ykv_find(l, path);
+ykv_entry *schedopt_ykv_get(const ykv_list *l, const char *path) {
+  size_t i = schedopt_ykv_find(l, path);
   return i == (size_t)-1 ? NULL : &l->v[i];
 }
 
-void ykv_remove(ykv_list *l, size_t i) {
+void schedopt_ykv_remove(ykv_list *l, size_t i) {
   if (i >= l->n) return;
   entry_free(&l->v[i]);
   memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
   l->n--;
 }
 
-int ykv_is_under(const char *path, const char *prefix) {
+int schedopt_ykv_is_under(const char *path, const char *prefix) {
   size_t k = strlen(prefix);
   return strncmp(path, prefix, k) == 0 && path[k] == '.';
 }
 
-void ykv_remove_tree(ykv_list *l, const char *path, int self) {
+void schedopt_ykv_remove_tree(ykv_list *l, const char *path, int self) {
   size_t j = 0;
   for (size_t i = 0; i < l->n; i++) {
     ykv_entry *e = &l->v[i];
-    if ((self && !strcmp(e->path, path)) || ykv_is_under(e->path, path)) {
+    if ((self && !strcmp(e->path, path)) || schedopt_ykv_is_under(e->path, path)) {
       entry_free(e);
       continue;
     }
@@ -146,7 +146,7 @@ void ykv_remove_tree(ykv_list *l, const char *path, int self) {
   l->n = j;
 }
 
-schedopt_status ykv_move(ykv_list *dst, ykv_list *src, schedopt_error *err) {
+schedopt_status schedopt_ykv_move(ykv_list *dst, ykv_list *src, schedopt_error *err) {
   if (dst->n + src->n > dst->cap) {
     size_t cap = dst->cap ? dst->cap : 32;
     while (cap < dst->n + src->n) cap *= 2;
@@ -158,11 +158,11 @@ schedopt_status ykv_move(ykv_list *dst, ykv_list *src, schedopt_error *err) {
   if (src->n) memcpy(dst->v + dst->n, src->v, src->n * sizeof *src->v);
   dst->n += src->n;
   free(src->v);
-  ykv_init(src);
+  schedopt_ykv_init(src);
   return SCHEDOPT_OK;
 }
 
-schedopt_status ykv_add_map(ykv_list *l, const char *path, const char *source,
+schedopt_status schedopt_ykv_add_map(ykv_list *l, const char *path, const char *source,
                             schedopt_error *err) {
   ykv_entry *e = push_entry(l);
   if (!e) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
@@ -177,18 +177,18 @@ schedopt_status ykv_add_map(ykv_list *l, const char *path, const char *source,
   return SCHEDOPT_OK;
 }
 
-int ykv_depth(const char *path) {
+int schedopt_ykv_depth(const char *path) {
   int d = 1;
   for (; *path; path++) d += *path == '.';
   return d;
 }
 
-const char *ykv_leaf(const char *path) {
+const char *schedopt_ykv_leaf(const char *path) {
   const char *dot = strrchr(path, '.');
   return dot ? dot + 1 : path;
 }
 
-void ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap) {
+void schedopt_ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap) {
   int line = key ? e->key_line : e->line, col = key ? e->key_col : e->col;
   if (line > 0)
     snprintf(buf, cap, "%s:%d:%d", e->source, line, col);
@@ -196,27 +196,27 @@ void ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap) {
     snprintf(buf, cap, "%s", e->source);
 }
 
-schedopt_status ykv_verror(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+schedopt_status schedopt_ykv_verror(schedopt_error *err, schedopt_status code, const ykv_entry *e,
                            int key, const char *nowhere, const char *fmt, va_list ap) {
   char loc[512], msg[SCHEDOPT_ERRMSG_LEN];
   if (e)
-    ykv_loc(e, key, loc, sizeof loc);
+    schedopt_ykv_loc(e, key, loc, sizeof loc);
   else
     snprintf(loc, sizeof loc, "%s", nowhere ? nowhere : "input");
   vsnprintf(msg, sizeof msg, fmt, ap);
   return schedopt_error_set(err, code, "%s: error: %s", loc, msg);
 }
 
-schedopt_status ykv_error(schedopt_error *err, schedopt_status code, const ykv_entry *e, int key,
+schedopt_status schedopt_ykv_error(schedopt_error *err, schedopt_status code, const ykv_entry *e, int key,
                           const char *nowhere, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  schedopt_status st = ykv_verror(err, code, e, key, nowhere, fmt, ap);
+  schedopt_status st = schedopt_ykv_verror(err, code, e, key, nowhere, fmt, ap);
   va_end(ap);
   return st;
 }
 
-schedopt_status ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err) {
+schedopt_status schedopt_ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err) {
   *text = NULL;
   *len = 0;
   FILE *f = fopen(path, "rb");
@@ -275,7 +275,7 @@ schedopt_status ykv_read_file(const char *path, char **text, size_t *len, schedo
   return SCHEDOPT_OK;
 }
 
-schedopt_status ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,
+schedopt_status schedopt_ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,
                             schedopt_error *err) {
   const char *eq = assignment ? strchr(assignment, '=') : NULL;
   if (!eq)
@@ -300,16 +300,16 @@ schedopt_status ykv_set_key(const char *assignment, const char *example, char *k
   return SCHEDOPT_OK;
 }
 
-schedopt_status ykv_set(ykv_list *l, const char *assignment, const char *example,
+schedopt_status schedopt_ykv_set(ykv_list *l, const char *assignment, const char *example,
                         ykv_set_rules rules, void *ctx, schedopt_error *err) {
   char key[512], source[SCHEDOPT_ERRMSG_LEN / 2];
-  schedopt_status st = ykv_set_key(assignment, example, key, sizeof key, err);
+  schedopt_status st = schedopt_ykv_set_key(assignment, example, key, sizeof key, err);
   if (st) return st;
   snprintf(source, sizeof source, "--set %s", assignment);
   const char *value = strchr(assignment, '=') + 1;
   ykv_list tmp;
-  ykv_init(&tmp);
-  if ((st = ykv_parse(&tmp, value, strlen(value), source, key, 0, err))) return st;
+  schedopt_ykv_init(&tmp);
+  if ((st = schedopt_ykv_parse(&tmp, value, strlen(value), source, key, 0, err))) return st;
   for (size_t i = 0; i < tmp.n; i++) tmp.v[i].from_set = 1;
   /* a scalar or sequence at an ancestor gives way to the new keys */
   const size_t klen = strlen(key);
@@ -318,25 +318,25 @@ schedopt_status ykv_set(ykv_list *l, const char *assignment, const char *example
     if (key[i] != '.') continue;
     memcpy(anc, key, i);
     anc[i] = '\0';
-    size_t j = ykv_find(l, anc);
-    if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST) ykv_remove(l, j);
+    size_t j = schedopt_ykv_find(l, anc);
+    if (j != (size_t)-1 && l->v[j].kind != YKV_MAP && l->v[j].kind != YKV_LIST) schedopt_ykv_remove(l, j);
   }
-  ykv_remove_tree(l, key, 1);
+  schedopt_ykv_remove_tree(l, key, 1);
   if (rules) rules(l, key, tmp.n == 1 && tmp.v[0].kind == YKV_SCALAR ? tmp.v[0].value : NULL, ctx);
   /* missing ancestors become mappings */
   for (size_t i = 0; i < klen && !st; i++) {
     if (key[i] != '.') continue;
     memcpy(anc, key, i);
     anc[i] = '\0';
-    if (ykv_find(l, anc) == (size_t)-1 && !(st = ykv_add_map(l, anc, source, err)))
+    if (schedopt_ykv_find(l, anc) == (size_t)-1 && !(st = schedopt_ykv_add_map(l, anc, source, err)))
       l->v[l->n - 1].from_set = 1;
   }
-  if (!st) st = ykv_move(l, &tmp, err);
-  ykv_free(&tmp);
+  if (!st) st = schedopt_ykv_move(l, &tmp, err);
+  schedopt_ykv_free(&tmp);
   return st;
 }
 
-void ykv_describe(const ykv_entry *e, char *buf, size_t cap) {
+void schedopt_ykv_describe(const ykv_entry *e, char *buf, size_t cap) {
   switch (e->kind) {
   case YKV_SCALAR:
     if (e->is_null)
@@ -752,12 +752,12 @@ static schedopt_status libyaml_error(parse_state *st, const yaml_parser_t *P,
                             st->source, problem, ctx);
 }
 
-schedopt_status ykv_parse(ykv_list *l, const char *text, size_t len,
+schedopt_status schedopt_ykv_parse(ykv_list *l, const char *text, size_t len,
                           const char *source, const char *root, int positions,
                           schedopt_error *err) {
   parse_state st;
   memset(&st, 0, sizeof st);
-  ykv_init(&st.out);
+  schedopt_ykv_init(&st.out);
   st.source = source ? source : "<input>";
   st.root = root;
   st.positions = positions;
@@ -850,7 +850,7 @@ schedopt_status ykv_parse(ykv_list *l, const char *text, size_t len,
 
   while (st.depth > 0) pop_frame(&st);
   free(st.hash);
-  if (!rc) rc = ykv_move(l, &st.out, err);
-  ykv_free(&st.out);
+  if (!rc) rc = schedopt_ykv_move(l, &st.out, err);
+  schedopt_ykv_free(&st.out);
   return rc;
 }

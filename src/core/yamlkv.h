@@ -50,87 +50,87 @@ typedef struct ykv_list {
   size_t n, cap;
 } ykv_list;
 
-void ykv_init(ykv_list *l);
-void ykv_free(ykv_list *l);
+void schedopt_ykv_init(ykv_list *l);
+void schedopt_ykv_free(ykv_list *l);
 
 /* Parse `len` bytes of `text` and append the entries to l (nothing is appended
  * on error).  root == NULL: the document must be a non-empty mapping; its keys
  * are top-level paths.  root != NULL: any node (scalar, sequence, mapping) is
  * accepted and placed at path `root`, and positions = 0 drops line/column
  * information (used for command-line values: messages name just `source`). */
-schedopt_status ykv_parse(ykv_list *l, const char *text, size_t len,
+schedopt_status schedopt_ykv_parse(ykv_list *l, const char *text, size_t len,
                           const char *source, const char *root, int positions,
                           schedopt_error *err);
 
 /* Index of the entry with this exact path, or (size_t)-1. */
-size_t ykv_find(const ykv_list *l, const char *path);
-ykv_entry *ykv_get(const ykv_list *l, const char *path);
+size_t schedopt_ykv_find(const ykv_list *l, const char *path);
+ykv_entry *schedopt_ykv_get(const ykv_list *l, const char *path);
 
 /* Remove entry i (keeps order). */
-void ykv_remove(ykv_list *l, size_t i);
+void schedopt_ykv_remove(ykv_list *l, size_t i);
 /* Remove `path` itself (if self) and every entry below it ("path.*"). */
-void ykv_remove_tree(ykv_list *l, const char *path, int self);
+void schedopt_ykv_remove_tree(ykv_list *l, const char *path, int self);
 /* Move all entries of src to the end of dst (src is left empty). */
-schedopt_status ykv_move(ykv_list *dst, ykv_list *src, schedopt_error *err);
+schedopt_status schedopt_ykv_move(ykv_list *dst, ykv_list *src, schedopt_error *err);
 /* Append a YKV_MAP entry (no position) for `path`, owned source copied. */
-schedopt_status ykv_add_map(ykv_list *l, const char *path, const char *source,
+schedopt_status schedopt_ykv_add_map(ykv_list *l, const char *path, const char *source,
                             schedopt_error *err);
 
 /* 1 if path is strictly below prefix ("a.b.c" under "a.b"). */
-int ykv_is_under(const char *path, const char *prefix);
+int schedopt_ykv_is_under(const char *path, const char *prefix);
 /* Number of components ("a" → 1, "a.b" → 2). */
-int ykv_depth(const char *path);
+int schedopt_ykv_depth(const char *path);
 /* Last component. */
-const char *ykv_leaf(const char *path);
+const char *schedopt_ykv_leaf(const char *path);
 
 /* "source:line:col" (value position), or "source" when the line is unknown.
  * key != 0 uses the key position. */
-void ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap);
+void schedopt_ykv_loc(const ykv_entry *e, int key, char *buf, size_t cap);
 
 /* "<loc>: error: <msg>" into err, the location of e (its key's with key != 0)
  * or `nowhere` when e is NULL; returns code. */
-schedopt_status ykv_error(schedopt_error *err, schedopt_status code, const ykv_entry *e, int key,
+schedopt_status schedopt_ykv_error(schedopt_error *err, schedopt_status code, const ykv_entry *e, int key,
                           const char *nowhere, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 6, 7)))
 #endif
     ;
-schedopt_status ykv_verror(schedopt_error *err, schedopt_status code, const ykv_entry *e,
+schedopt_status schedopt_ykv_verror(schedopt_error *err, schedopt_status code, const ykv_entry *e,
                            int key, const char *nowhere, const char *fmt, va_list ap);
 
 /* strdup (NULL for NULL or out of memory). */
-char *ykv_strdup(const char *s);
+char *schedopt_ykv_strdup(const char *s);
 /* The folder of a file name ("a/b.yaml" → "a", "/b.yaml" → "/"), NULL without
  * a '/' (or out of memory); its name without folder and .yaml/.yml. */
-char *ykv_dir_of(const char *path);
-char *ykv_stem_of(const char *path);
+char *schedopt_ykv_dir_of(const char *path);
+char *schedopt_ykv_stem_of(const char *path);
 /* A file name given by entry e joined to `base` (the YAML file's folder):
  * as written when absolute, from a --set override (relative to the current
  * folder) or base is NULL.  malloc'ed; NULL when out of memory. */
-char *ykv_resolve(const char *base, const ykv_entry *e);
+char *schedopt_ykv_resolve(const char *base, const ykv_entry *e);
 
 /* A whole text file (malloc'ed, NUL-terminated) of at most YKV_MAX_BYTES (a
  * larger regular file is refused unread: SCHEDOPT_ENOMEM); "path: error: ..."
  * messages. */
-schedopt_status ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err);
+schedopt_status schedopt_ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err);
 
 /* --set overrides "KEY=VALUE" (VALUE a YAML scalar or flow collection).
- * ykv_set_key checks the assignment and copies its key (spaces around it
+ * schedopt_ykv_set_key checks the assignment and copies its key (spaces around it
  * trimmed; dotted names, no empty component) into key[cap]; `example` (like
- * "model.b=2") is quoted in the messages.  ykv_set applies it to l: the value
+ * "model.b=2") is quoted in the messages.  schedopt_ykv_set applies it to l: the value
  * is parsed at `key` (entries marked from_set, source "--set KEY=VALUE",
  * no positions) and replaces the key and everything below it; a scalar or
  * sequence at an ancestor gives way; rules (may be NULL) may then remove
  * more (the new value passed when it is one scalar, else NULL); missing
  * ancestors become mappings; the new entries go last. */
 typedef void (*ykv_set_rules)(ykv_list *l, const char *key, const char *scalar, void *ctx);
-schedopt_status ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,
+schedopt_status schedopt_ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,
                             schedopt_error *err);
-schedopt_status ykv_set(ykv_list *l, const char *assignment, const char *example,
+schedopt_status schedopt_ykv_set(ykv_list *l, const char *assignment, const char *example,
                         ykv_set_rules rules, void *ctx, schedopt_error *err);
 
 /* Short description of what an entry holds, for type errors:
  * "'abc'", "an empty value", "a sequence", "a mapping". */
-void ykv_describe(const ykv_entry *e, char *buf, size_t cap);
+void schedopt_ykv_describe(const ykv_entry *e, char *buf, size_t cap);
 
 #endif

@@ -366,7 +366,7 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   CVodeSetUserData(it->cv, it);
   if ((f = CVodeQuadInit(it->cv, cv_quad, it->q)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeQuadInit", 0.0, err);
-  it->LS = blr_linsol_create(n, it->mt->block(it->self), it->mt->rank(it->self), blr_fill, it,
+  it->LS = schedopt_blr_linsol_create(n, it->mt->block(it->self), it->mt->rank(it->self), blr_fill, it,
                              blr_state, it->cv, it->ctx);
   if (!it->LS) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the linear solver");
   if ((f = CVodeSetLinearSolver(it->cv, it->LS, NULL)) != CV_SUCCESS)
@@ -391,7 +391,7 @@ static schedopt_status cv_restart(schedopt_integrator *it, double t, schedopt_er
   if ((f = CVodeQuadReInit(it->cv, it->q)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeQuadReInit", t, err);
   if (t > 0.0) it->stats.restarts++;
-  blr_linsol_invalidate(it->LS);
+  schedopt_blr_linsol_invalidate(it->LS);
   return SCHEDOPT_OK;
 }
 
@@ -813,7 +813,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       goto done;
     }
     it->cvB = CVodeGetAdjCVodeBmem(it->cv, it->which);
-    it->LSB = blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvB, it->ctx);
+    it->LSB = schedopt_blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvB, it->ctx);
     if (!it->LSB || (f = CVodeSetLinearSolverB(it->cv, it->which, it->LSB, NULL)) != CV_SUCCESS) {
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
       goto done;
@@ -826,7 +826,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
   CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
   CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
-  blr_linsol_invalidate(it->LSB);
+  schedopt_blr_linsol_invalidate(it->LSB);
   for (size_t seg = k.n + 1; seg-- > 0;) {
     const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
     it->seg_lo = lo;
@@ -877,7 +877,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       st = cv_fail(it, f, "CVodeReInitB", lo, err);
       goto done;
     }
-    blr_linsol_invalidate(it->LSB);
+    schedopt_blr_linsol_invalidate(it->LSB);
   }
   for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
     if (grad[c])
@@ -1145,8 +1145,8 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it, const schedopt_
   st = it->type == &recursion_type ? rec_run(it, times, n, rows, err)
                                    : cv_run(it, times, n, rows, NULL, NULL, err);
   if (it->LS) {
-    it->stats.lin_setups = blr_linsol_nsetups(it->LS);
-    it->stats.lin_solves = blr_linsol_nsolves(it->LS);
+    it->stats.lin_setups = schedopt_blr_linsol_nsetups(it->LS);
+    it->stats.lin_solves = schedopt_blr_linsol_nsolves(it->LS);
   }
   it->sched = NULL;
   return st;
@@ -1195,8 +1195,8 @@ static schedopt_status objective_common(schedopt_integrator *it, const schedopt_
     free(rows);
   }
   if (it->LS) {
-    it->stats.lin_setups = blr_linsol_nsetups(it->LS);
-    it->stats.lin_solves = blr_linsol_nsolves(it->LS);
+    it->stats.lin_setups = schedopt_blr_linsol_nsetups(it->LS);
+    it->stats.lin_solves = schedopt_blr_linsol_nsolves(it->LS);
   }
   it->win_w = 0.0;
   it->sched = NULL;

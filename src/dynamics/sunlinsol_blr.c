@@ -204,7 +204,7 @@ static int blr_free(SUNLinearSolver LS) {
   return SUNLS_SUCCESS;
 }
 
-SUNLinearSolver blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
+SUNLinearSolver schedopt_blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
                                   void *user, blr_state_fn state, void *mem,
                                   SUNContext ctx) {
   if (bs != 1 && bs != 3) return NULL;
@@ -244,10 +244,10 @@ SUNLinearSolver blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn 
   return LS;
 }
 
-void blr_linsol_set_mem(SUNLinearSolver LS, void *mem) {
+void schedopt_blr_linsol_set_mem(SUNLinearSolver LS, void *mem) {
   CONTENT(LS)->mem = mem;
   CONTENT(LS)->valid = 0;
 }
-void blr_linsol_invalidate(SUNLinearSolver LS) { CONTENT(LS)->valid = 0; }
-long blr_linsol_nsetups(SUNLinearSolver LS) { return CONTENT(LS)->nsetups; }
-long blr_linsol_nsolves(SUNLinearSolver LS) { return CONTENT(LS)->nsolves; }
+void schedopt_blr_linsol_invalidate(SUNLinearSolver LS) { CONTENT(LS)->valid = 0; }
+long schedopt_blr_linsol_nsetups(SUNLinearSolver LS) { return CONTENT(LS)->nsetups; }
+long schedopt_blr_linsol_nsolves(SUNLinearSolver LS) { return CONTENT(LS)->nsolves; }

@@ -17,14 +17,14 @@ typedef int (*blr_fill_fn)(double t, double *D, double *U, double *V, void *user
 /* Current t and γ of the integrator the solver serves. */
 typedef int (*blr_state_fn)(void *mem, double *t, double *gamma);
 
-SUNLinearSolver blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
+SUNLinearSolver schedopt_blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
                                   void *user, blr_state_fn state, void *mem,
                                   SUNContext ctx);
 /* Point the solver at another integrator memory (e.g. a backward problem). */
-void blr_linsol_set_mem(SUNLinearSolver LS, void *mem);
+void schedopt_blr_linsol_set_mem(SUNLinearSolver LS, void *mem);
 /* Forget the cached factorization (after the schedule changed). */
-void blr_linsol_invalidate(SUNLinearSolver LS);
-long blr_linsol_nsetups(SUNLinearSolver LS);
-long blr_linsol_nsolves(SUNLinearSolver LS);
+void schedopt_blr_linsol_invalidate(SUNLinearSolver LS);
+long schedopt_blr_linsol_nsetups(SUNLinearSolver LS);
+long schedopt_blr_linsol_nsolves(SUNLinearSolver LS);
 
 #endif

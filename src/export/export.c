@@ -35,38 +35,38 @@ void schedopt_export_options_default(schedopt_export_options *o) {
 
 /* ---- helpers shared by the writers ---------------------------------------- */
 
-double export_lr_max(const schedopt_export_table *t) {
+double schedopt_export_lr_max(const schedopt_export_table *t) {
   double m = 0;
   for (size_t i = 0; i < t->n; i++) m = fmax(m, t->rows[i].u.lr);
   return m;
 }
 
-double export_lr_scale(const schedopt_export_table *t, const schedopt_export_options *o) {
-  double m = export_lr_max(t);
+double schedopt_export_lr_scale(const schedopt_export_table *t, const schedopt_export_options *o) {
+  double m = schedopt_export_lr_max(t);
   return (o && o->peak_lr > 0 && m > 0) ? o->peak_lr / m : 1.0;
 }
 
-int export_batch_constant(const schedopt_export_table *t) {
+int schedopt_export_batch_constant(const schedopt_export_table *t) {
   for (size_t i = 1; i < t->n; i++)
     if (t->rows[i].u.batch != t->rows[0].u.batch) return 0;
   return 1;
 }
 
-int export_has_momentum(const schedopt_export_table *t) {
+int schedopt_export_has_momentum(const schedopt_export_table *t) {
   for (size_t i = 0; i < t->n; i++)
     if (t->rows[i].u.momentum != 0) return 1;
   return 0;
 }
 
-const char *export_name(const schedopt_export_table *t) {
+const char *schedopt_export_name(const schedopt_export_table *t) {
   return t->name && *t->name ? t->name : "schedule";
 }
 
-const char *export_label(const schedopt_export_table *t) {
+const char *schedopt_export_label(const schedopt_export_table *t) {
   return t->label && *t->label ? t->label : "schedule";
 }
 
-const char *export_clock_name(const schedopt_export_table *t) {
+const char *schedopt_export_clock_name(const schedopt_export_table *t) {
   if (t->clock == SCHEDOPT_CLOCK_STEPS) return "steps";
   if (t->problem) /* (seq_len may be a trainer's, not the budget's) */
     return schedopt_problem_budget(t->problem, NULL) == SCHEDOPT_BUDGET_TOKENS ? "tokens"
@@ -105,7 +105,7 @@ schedopt_status schedopt_export_check(const schedopt_export_table *t, schedopt_e
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "export: row %zu: steps and samples must not decrease", i);
   }
-  if (!(export_lr_max(t) > 0))
+  if (!(schedopt_export_lr_max(t) > 0))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "export: the learning rate is zero in every row");
   return SCHEDOPT_OK;
@@ -115,7 +115,7 @@ schedopt_status schedopt_export_check(const schedopt_export_table *t, schedopt_e
 
 static schedopt_status write_csv(FILE *fp, const schedopt_export_table *t,
                                  const schedopt_export_options *o) {
-  const double sc = export_lr_scale(t, o);
+  const double sc = schedopt_export_lr_scale(t, o);
   fputs("step,samples,tokens,lr,batch,momentum", fp);
   if (t->has_loss) fputs(",loss,excess,bias,variance", fp);
   fputc('\n', fp);
@@ -177,11 +177,11 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
   }
   switch (f) {
   case SCHEDOPT_EXPORT_CSV: st = write_csv(fp, t, o); break;
-  case SCHEDOPT_EXPORT_JSON: st = export_write_json(fp, t, o, err); break;
+  case SCHEDOPT_EXPORT_JSON: st = schedopt_export_write_json(fp, t, o, err); break;
   case SCHEDOPT_EXPORT_PYTORCH:
   case SCHEDOPT_EXPORT_NANOGPT:
-  case SCHEDOPT_EXPORT_HF: st = export_write_python(fp, f, t, o, err); break;
-  case SCHEDOPT_EXPORT_MEGATRON: st = export_write_megatron(fp, t, o, err); break;
+  case SCHEDOPT_EXPORT_HF: st = schedopt_export_write_python(fp, f, t, o, err); break;
+  case SCHEDOPT_EXPORT_MEGATRON: st = schedopt_export_write_megatron(fp, t, o, err); break;
   default: st = schedopt_error_set(err, SCHEDOPT_EINVAL, "export: unknown format %d", (int)f);
   }
   free(rows);

@@ -6,24 +6,24 @@
 #include "schedopt/export.h"
 
 /* Factor applied to every lr of the table (peak_lr / max lr, or 1). */
-double export_lr_scale(const schedopt_export_table *t, const schedopt_export_options *o);
+double schedopt_export_lr_scale(const schedopt_export_table *t, const schedopt_export_options *o);
 /* Largest lr of the table (unscaled). */
-double export_lr_max(const schedopt_export_table *t);
+double schedopt_export_lr_max(const schedopt_export_table *t);
 /* 1 if batch is the same in every row. */
-int export_batch_constant(const schedopt_export_table *t);
+int schedopt_export_batch_constant(const schedopt_export_table *t);
 /* 1 if some row has a nonzero momentum. */
-int export_has_momentum(const schedopt_export_table *t);
-const char *export_name(const schedopt_export_table *t);
-const char *export_label(const schedopt_export_table *t);
+int schedopt_export_has_momentum(const schedopt_export_table *t);
+const char *schedopt_export_name(const schedopt_export_table *t);
+const char *schedopt_export_label(const schedopt_export_table *t);
 /* "steps", "samples" or "tokens": what rows[i].t counts. */
-const char *export_clock_name(const schedopt_export_table *t);
+const char *schedopt_export_clock_name(const schedopt_export_table *t);
 
-schedopt_status export_write_python(FILE *fp, schedopt_export_format f,
+schedopt_status schedopt_export_write_python(FILE *fp, schedopt_export_format f,
                                     const schedopt_export_table *t,
                                     const schedopt_export_options *o, schedopt_error *err);
-schedopt_status export_write_megatron(FILE *fp, const schedopt_export_table *t,
+schedopt_status schedopt_export_write_megatron(FILE *fp, const schedopt_export_table *t,
                                       const schedopt_export_options *o, schedopt_error *err);
-schedopt_status export_write_json(FILE *fp, const schedopt_export_table *t,
+schedopt_status schedopt_export_write_json(FILE *fp, const schedopt_export_table *t,
                                   const schedopt_export_options *o, schedopt_error *err);
 
 #endif

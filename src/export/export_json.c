@@ -98,21 +98,21 @@ static json_t *budget_json(const schedopt_problem *p) {
   return o;
 }
 
-schedopt_status export_write_json(FILE *fp, const schedopt_export_table *t,
+schedopt_status schedopt_export_write_json(FILE *fp, const schedopt_export_table *t,
                                   const schedopt_export_options *o, schedopt_error *err) {
-  const double sc = export_lr_scale(t, o);
+  const double sc = schedopt_export_lr_scale(t, o);
   const schedopt_row *last = &t->rows[t->n - 1];
   jwriter w = {fp, 0, 0};
   fputs("{\n", fp);
   jput(&w, "", "format", json_string("schedopt-schedule"));
   jput(&w, "", "version", json_integer(1));
   jput(&w, "", "generator", json_string("schedopt " SCHEDOPT_VERSION));
-  jput(&w, "", "problem", json_string(export_name(t)));
-  jput(&w, "", "label", json_string(export_label(t)));
+  jput(&w, "", "problem", json_string(schedopt_export_name(t)));
+  jput(&w, "", "label", json_string(schedopt_export_label(t)));
   if (t->description) jput(&w, "", "description", json_string(t->description));
-  jput(&w, "", "clock", json_string(export_clock_name(t)));
+  jput(&w, "", "clock", json_string(schedopt_export_clock_name(t)));
   jput(&w, "", "seq_len", jnum(t->seq_len));
-  jput(&w, "", "peak_lr", jnum(export_lr_max(t) * sc));
+  jput(&w, "", "peak_lr", jnum(schedopt_export_lr_max(t) * sc));
   jput(&w, "", "lr_scale", jnum(sc));
   jput(&w, "", "rows", json_integer((json_int_t)t->n));
   json_t *tot = json_object();

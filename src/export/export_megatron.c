@@ -118,7 +118,7 @@ schedopt_status schedopt_export_megatron_fit(const schedopt_export_table *t,
     schedopt_export_options_default(&def);
     o = &def;
   }
-  const int bconst = export_batch_constant(t);
+  const int bconst = schedopt_export_batch_constant(t);
   int samples = o->megatron_units == SCHEDOPT_MEGATRON_SAMPLES ||
                 (o->megatron_units == SCHEDOPT_MEGATRON_AUTO && !bconst);
   if (!samples && !bconst)
@@ -126,7 +126,7 @@ schedopt_status schedopt_export_megatron_fit(const schedopt_export_table *t,
                               "megatron: the batch size varies, and Megatron-LM advances an "
                               "iteration-based schedule by the samples of each iteration; use "
                               "sample units (--lr-*-samples) instead");
-  const double sc = export_lr_scale(t, o);
+  const double sc = schedopt_export_lr_scale(t, o);
   double *x = malloc(2 * t->n * sizeof *x);
   if (!x) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   double *y = x + t->n;
@@ -219,7 +219,7 @@ static void describe(FILE *fp, const schedopt_megatron_fit *f) {
     fprintf(fp, "a %s decay from %.6g to %.6g at %s %.15g", s, f->lr, f->min_lr, u, f->decay);
 }
 
-schedopt_status export_write_megatron(FILE *fp, const schedopt_export_table *t,
+schedopt_status schedopt_export_write_megatron(FILE *fp, const schedopt_export_table *t,
                                       const schedopt_export_options *o, schedopt_error *err) {
   schedopt_megatron_fit f;
   schedopt_status st = schedopt_export_megatron_fit(t, o, &f, err);
@@ -243,13 +243,13 @@ schedopt_status export_write_megatron(FILE *fp, const schedopt_export_table *t,
         "constant, linear, cosine, inverse-square-root or WSD (linear, cosine, exponential = "
         "2*0.5^z - 1, minus_sqrt) decays; export the table instead (--format pytorch), or "
         "accept the nearest with a larger tolerance (--tolerance)",
-        export_name(t), f.decay_style, f.wsd_style ? " --lr-wsd-decay-style " : "",
+        schedopt_export_name(t), f.decay_style, f.wsd_style ? " --lr-wsd-decay-style " : "",
         f.wsd_style ? f.wsd_style : "", what, 100 * f.max_dev, u, f.max_dev_at, 100 * tol);
   }
   const schedopt_row *last = &t->rows[t->n - 1];
   fputs("# Megatron-LM learning-rate flags for '", fp);
-  for (const char *c = export_name(t); *c; c++) fputc(*c == '\n' ? ' ' : *c, fp);
-  fprintf(fp, "' (%s), from schedopt %s.\n", export_label(t), SCHEDOPT_VERSION);
+  for (const char *c = schedopt_export_name(t); *c; c++) fputc(*c == '\n' ? ' ' : *c, fp);
+  fprintf(fp, "' (%s), from schedopt %s.\n", schedopt_export_label(t), SCHEDOPT_VERSION);
   fprintf(fp, "# Table: %zu rows over %.15g optimizer steps, %.15g samples", t->n, last->step,
           last->samples);
   if (t->seq_len > 1)

@@ -86,7 +86,7 @@ static void table_summary(FILE *fp, const schedopt_export_table *t, const char *
           last->samples);
   if (t->seq_len > 1) fprintf(fp, ", %.15g tokens (%.15g per sample)", last->samples * t->seq_len,
                               t->seq_len);
-  if (export_batch_constant(t))
+  if (schedopt_export_batch_constant(t))
     fprintf(fp, ";%sbatch %.15g samples per step", cont, t->rows[0].u.batch);
   else
     fprintf(fp, ";%sthe batch size varies (BATCH, batch_at)", cont);
@@ -96,12 +96,12 @@ static void table_summary(FILE *fp, const schedopt_export_table *t, const char *
 static void py_module(FILE *fp, schedopt_export_format f, const schedopt_export_table *t,
                       double sc, double peak) {
   const int hf = f == SCHEDOPT_EXPORT_HF;
-  const int mom = export_has_momentum(t);
+  const int mom = schedopt_export_has_momentum(t);
   const schedopt_row *last = &t->rows[t->n - 1];
   fputs("\"\"\"Learning-rate schedule '", fp);
-  py_text(fp, export_name(t), " ");
+  py_text(fp, schedopt_export_name(t), " ");
   fputs("' (", fp);
-  py_text(fp, export_label(t), " ");
+  py_text(fp, schedopt_export_label(t), " ");
   fprintf(fp, ") from schedopt %s, for %s.\n\n", SCHEDOPT_VERSION,
           hf ? "the Hugging Face Trainer" : "PyTorch");
   if (t->description) {
@@ -144,9 +144,9 @@ static void py_module(FILE *fp, schedopt_export_format f, const schedopt_export_
           fp);
   fputs("\"\"\"\n\nfrom bisect import bisect_right as _bisect_right\n\n", fp);
   fputs("PROBLEM = ", fp);
-  py_str(fp, export_name(t));
+  py_str(fp, schedopt_export_name(t));
   fputs("\nLABEL = ", fp);
-  py_str(fp, export_label(t));
+  py_str(fp, schedopt_export_label(t));
   fprintf(fp, "\nGENERATOR = \"schedopt %s\"\n", SCHEDOPT_VERSION);
   fprintf(fp, "SEQ_LEN = %.15g  # tokens per sample\n", t->seq_len);
   fprintf(fp, "PEAK_LR = %.15g\n", peak);
@@ -224,9 +224,9 @@ static void py_module(FILE *fp, schedopt_export_format f, const schedopt_export_
 /* nanoGPT: a get_lr(it) that replaces the one in train.py. */
 static void py_nanogpt(FILE *fp, const schedopt_export_table *t, double sc, double peak) {
   fputs("# Learning-rate schedule '", fp);
-  py_text(fp, export_name(t), " ");
+  py_text(fp, schedopt_export_name(t), " ");
   fputs("' (", fp);
-  py_text(fp, export_label(t), " ");
+  py_text(fp, schedopt_export_label(t), " ");
   fprintf(fp, ") from schedopt %s, as nanoGPT's get_lr.\n# ", SCHEDOPT_VERSION);
   if (t->description) {
     py_text(fp, t->description, "\n# ");
@@ -242,7 +242,7 @@ static void py_nanogpt(FILE *fp, const schedopt_export_table *t, double sc, doub
           "# (0-based) uses get_lr(it); between rows values are linear in it, outside the\n"
           "# table they are clamped.\n",
           floor(t->rows[t->n - 1].step + 0.5), peak);
-  if (!export_batch_constant(t))
+  if (!schedopt_export_batch_constant(t))
     fputs("# The batch size varies: nanoGPT keeps it fixed, so this table applies only if\n"
           "# you also change batch_size / gradient_accumulation_steps per iteration\n"
           "# (schedopt export --format pytorch gives batch_at(step)).\n",
@@ -268,12 +268,12 @@ static void py_nanogpt(FILE *fp, const schedopt_export_table *t, double sc, doub
         fp);
 }
 
-schedopt_status export_write_python(FILE *fp, schedopt_export_format f,
+schedopt_status schedopt_export_write_python(FILE *fp, schedopt_export_format f,
                                     const schedopt_export_table *t,
                                     const schedopt_export_options *o, schedopt_error *err) {
   (void)err;
-  const double sc = export_lr_scale(t, o);
-  const double peak = export_lr_max(t) * sc;
+  const double sc = schedopt_export_lr_scale(t, o);
+  const double peak = schedopt_export_lr_max(t) * sc;
   if (f == SCHEDOPT_EXPORT_NANOGPT)
     py_nanogpt(fp, t, sc, peak);
   else

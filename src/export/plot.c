@@ -160,7 +160,7 @@ static schedopt_status add_table_series(schedopt_plot *p, size_t panel,
     x[i] = t->rows[i].t;
     y[i] = field(&t->rows[i], f);
   }
-  const char *label = t->label && *t->label ? t->label : export_name(t);
+  const char *label = t->label && *t->label ? t->label : schedopt_export_name(t);
   schedopt_status st = schedopt_plot_add_series(p, panel, label, x, y, t->n, err);
   free(x);
   return st;
@@ -180,11 +180,11 @@ schedopt_status schedopt_plot_tables(schedopt_plot *p, const schedopt_export_tab
       return st;
     }
     loss |= tabs[i].has_loss;
-    batch |= !export_batch_constant(&tabs[i]);
-    mom |= export_has_momentum(&tabs[i]);
+    batch |= !schedopt_export_batch_constant(&tabs[i]);
+    mom |= schedopt_export_has_momentum(&tabs[i]);
   }
   /* the x axis counts the clock of the first table */
-  const char *clock = n ? export_clock_name(&tabs[0]) : "steps";
+  const char *clock = n ? schedopt_export_clock_name(&tabs[0]) : "steps";
   char xlab[64];
   snprintf(xlab, sizeof xlab, "%s", clock);
   const struct {

@@ -84,7 +84,7 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   schedopt_schedule *b = NULL;
   schedopt_design *d = NULL;
   schedopt_opt_result r = {0};
-  schedopt_status st = opt_schedule_copy(&b, base, err);
+  schedopt_status st = schedopt_opt_schedule_copy(&b, base, err);
   if (!st) st = schedopt_schedule_set(b, ch, v->c, err);
   if (!st) st = schedopt_design_alloc(&d, b, err);
   if (st) goto done;
@@ -162,8 +162,8 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
     set = *set_in;
   else
     schedopt_optimizer_settings_default(&set);
-  const double t_start = opt_now();
-  const double H = schedopt_schedule_horizon(base), tau = opt_time_unit(base);
+  const double t_start = schedopt_opt_now();
+  const double H = schedopt_schedule_horizon(base), tau = schedopt_opt_time_unit(base);
   const schedopt_control *given = schedopt_schedule_get(base, ch);
   const double lvl = 1e-4 * hi; /* lowest level searched */
   variant vs[4];
@@ -228,7 +228,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
       }
   } else if (T == &b_shape) {
     variant *v = &vs[nvs++];
-    double vmax = opt_control_max(given, H);
+    double vmax = schedopt_opt_control_max(given, H);
     if (!(vmax > 0)) {
       st = schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "baseline shape: the problem's schedule is zero everywhere");
@@ -276,7 +276,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
   out->J = bestJ;
 done:
   for (size_t k = 0; k < nvs; k++) schedopt_control_free(vs[k].c);
-  out->seconds = opt_now() - t_start;
+  out->seconds = schedopt_opt_now() - t_start;
   if (st) schedopt_baseline_clear(out);
   return st;
 }

@@ -46,13 +46,13 @@ void schedopt_channel_param_default(schedopt_channel_param *p) {
 
 /* ---- helpers shared with the other optimize_*.c ---------------------------- */
 
-double opt_now(void) {
+double schedopt_opt_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-schedopt_status opt_schedule_copy(schedopt_schedule **out, const schedopt_schedule *s,
+schedopt_status schedopt_opt_schedule_copy(schedopt_schedule **out, const schedopt_schedule *s,
                                   schedopt_error *err) {
   schedopt_schedule *c = NULL;
   schedopt_status st = schedopt_schedule_alloc(&c, schedopt_schedule_clock(s),
@@ -69,7 +69,7 @@ schedopt_status opt_schedule_copy(schedopt_schedule **out, const schedopt_schedu
   return SCHEDOPT_OK;
 }
 
-double opt_control_max(const schedopt_control *c, double H) {
+double schedopt_opt_control_max(const schedopt_control *c, double H) {
   double m = -INFINITY;
   size_t nk = schedopt_control_knots(c, H, NULL, NULL, 0);
   double *k = nk ? malloc(nk * sizeof *k) : NULL;
@@ -89,14 +89,14 @@ double opt_control_max(const schedopt_control *c, double H) {
   return m;
 }
 
-double opt_time_unit(const schedopt_schedule *s) {
+double schedopt_opt_time_unit(const schedopt_schedule *s) {
   if (schedopt_schedule_clock(s) == SCHEDOPT_CLOCK_STEPS) return 1;
   schedopt_uval u;
   schedopt_schedule_eval(s, 0, &u);
   return u.batch * schedopt_schedule_units_per_sample(s);
 }
 
-schedopt_status opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
+schedopt_status schedopt_opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
                           const schedopt_objective *obj, double *floor, schedopt_error *err) {
   double H = schedopt_schedule_horizon(s);
   schedopt_row r;
@@ -112,7 +112,7 @@ schedopt_status opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
   return SCHEDOPT_OK;
 }
 
-int opt_is_value_param(const schedopt_control_type *T, const char *name) {
+int schedopt_opt_is_value_param(const schedopt_control_type *T, const char *name) {
   static const char *const values[] = {"peak", "floor", "value", "start", "end", NULL};
   if (T->needs_table == 1) return !strcmp(name, "scale");
   for (int i = 0; values[i]; i++)
@@ -235,8 +235,8 @@ schedopt_status schedopt_design_alloc(schedopt_design **out, const schedopt_sche
   *out = NULL;
   schedopt_design *d = calloc(1, sizeof *d);
   if (!d) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  schedopt_status st = opt_schedule_copy(&d->base, base, err);
-  if (!st) st = opt_schedule_copy(&d->work, base, err);
+  schedopt_status st = schedopt_opt_schedule_copy(&d->base, base, err);
+  if (!st) st = schedopt_opt_schedule_copy(&d->work, base, err);
   if (st) {
     schedopt_design_free(d);
     return st;
@@ -341,10 +341,10 @@ static schedopt_status setup_family(schedopt_design *d, schedopt_channel ch, opt
   if (p->nvary == 0 || p->nvary > SCHEDOPT_DESIGN_MAXVARY)
     return bad(err, ch, "family: give 1 to %d parameters to vary ('vary')",
                SCHEDOPT_DESIGN_MAXVARY);
-  double tau = opt_time_unit(d->base), vmax = opt_control_max(c->base, d->H);
+  double tau = schedopt_opt_time_unit(d->base), vmax = schedopt_opt_control_max(c->base, d->H);
   int has_gain = 0, has_value = 0;
   for (size_t j = 0; j < np; j++)
-    if (opt_is_value_param(T, T->params[j].name)) {
+    if (schedopt_opt_is_value_param(T, T->params[j].name)) {
       c->gidx[c->ngain] = (int)j;
       c->gbase[c->ngain++] = c->base->p[j];
     }
@@ -388,7 +388,7 @@ static schedopt_status setup_family(schedopt_design *d, schedopt_channel ch, opt
                    "baselines try each choice)", nm);
       c->idx[k] = j;
       plo = pi->lo, phi = pi->hi, plo_open = pi->lo_open;
-      if (opt_is_value_param(T, nm)) {
+      if (schedopt_opt_is_value_param(T, nm)) {
         has_value = 1;
         lo = fmax(p->lo, plo), hi = fmin(p->hi, phi);
       } else if (!strcmp(nm, "decay_frac")) {
@@ -413,7 +413,7 @@ static schedopt_status setup_family(schedopt_design *d, schedopt_channel ch, opt
     if (lo < plo || hi > phi)
       return bad(err, ch, "%s: bounds [%g, %g] leave the parameter's range [%g, %g]", nm, lo,
                  hi, plo, phi);
-    if (c->idx[k] >= 0 && opt_is_value_param(T, nm) && (lo < p->lo || hi > p->hi))
+    if (c->idx[k] >= 0 && schedopt_opt_is_value_param(T, nm) && (lo < p->lo || hi > p->hi))
       return bad(err, ch, "%s: bounds [%g, %g] leave the channel's value range [min, max] = "
                  "[%g, %g] (set min / max to widen it)", nm, lo, hi, p->lo, p->hi);
     int lg = p->vary_log[k] < 0 ? log_default : p->vary_log[k] != 0;
@@ -482,7 +482,7 @@ static schedopt_status setup_freeform(schedopt_design *d, schedopt_channel ch, o
   if (!c->t || !c->v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   if (p->nrefine > SCHEDOPT_DESIGN_MAXREFINE)
     return bad(err, ch, "at most %d refinement points", SCHEDOPT_DESIGN_MAXREFINE);
-  schedopt_status st = schedopt_freeform_knots(d->H, opt_time_unit(d->base), K, p->refine,
+  schedopt_status st = schedopt_freeform_knots(d->H, schedopt_opt_time_unit(d->base), K, p->refine,
                                                p->nrefine, c->t, err);
   if (st == SCHEDOPT_EINVAL) schedopt_error_prefix(err, "optimize.controls.%s: ", channel_name[ch]);
   if (st) return st;
@@ -533,10 +533,10 @@ schedopt_status schedopt_design_set_channel(schedopt_design *d, schedopt_channel
     /* value bounds */
     /* default max: the given control's largest value, or a larger explicit
      * upper bound of a varied value parameter */
-    double vmax = opt_control_max(c->base, d->H);
+    double vmax = schedopt_opt_control_max(c->base, d->H);
     if (p->type == &family_type)
       for (size_t k = 0; k < p->nvary && k < SCHEDOPT_DESIGN_MAXVARY; k++)
-        if (opt_is_value_param(c->base->type, p->vary[k]) && !isnan(p->vary_hi[k]))
+        if (schedopt_opt_is_value_param(c->base->type, p->vary[k]) && !isnan(p->vary_hi[k]))
           vmax = fmax(vmax, p->vary_hi[k]);
     if (isnan(c->p.lo)) c->p.lo = channel_lo[ch];
     if (isnan(c->p.hi)) c->p.hi = vmax;

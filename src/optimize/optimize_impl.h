@@ -38,23 +38,23 @@ struct schedopt_design {
 };
 
 /* A copy of s (momentum only if s has it). */
-schedopt_status opt_schedule_copy(schedopt_schedule **out, const schedopt_schedule *s,
+schedopt_status schedopt_opt_schedule_copy(schedopt_schedule **out, const schedopt_schedule *s,
                                   schedopt_error *err);
 /* Largest value of c on [0, H] (knots and a dense grid). */
-double opt_control_max(const schedopt_control *c, double H);
+double schedopt_opt_control_max(const schedopt_control *c, double H);
 /* One optimizer step (step clock) or one batch (data clock) at t = 0. */
-double opt_time_unit(const schedopt_schedule *s);
+double schedopt_opt_time_unit(const schedopt_schedule *s);
 /* Seconds on a monotonic clock. */
-double opt_now(void);
+double schedopt_opt_now(void);
 /* J∞ = (σ² + approximation error)·Σw for obj, from one forward solve of s. */
-schedopt_status opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
+schedopt_status schedopt_opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
                           const schedopt_objective *obj, double *floor, schedopt_error *err);
 /* Whether name is a value parameter of a family (scaled by "gain"). */
-int opt_is_value_param(const schedopt_control_type *T, const char *name);
+int schedopt_opt_is_value_param(const schedopt_control_type *T, const char *name);
 
 /* A copy of built problem p with "key=value" overrides applied, built
  * (problem.c, the optimize: block). */
-schedopt_status opt_problem_variant(const schedopt_problem *p, const char *const *sets,
+schedopt_status schedopt_opt_problem_variant(const schedopt_problem *p, const char *const *sets,
                                     size_t nsets, schedopt_problem **out, schedopt_error *err);
 
 /* The name of an NLopt result code ("FTOL_REACHED", …; "UNKNOWN"). */

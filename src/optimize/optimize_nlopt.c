@@ -184,7 +184,7 @@ static double evaluate(run_ctx *c, const double *x, double *gJ) {
   }
   if (c->set->progress &&
       c->set->progress(c->set->progress_ctx, c->set->stage ? c->set->stage : "optimize",
-                       c->evals, c->best_J, opt_now() - c->t0)) {
+                       c->evals, c->best_J, schedopt_opt_now() - c->t0)) {
     if (!c->st) {
       c->st = SCHEDOPT_ESOLVER;
       schedopt_error_set(c->err, SCHEDOPT_ESOLVER, "optimization stopped by the caller");
@@ -315,7 +315,7 @@ static int golden(run_ctx *c, double lo, double hi, double x0, long maxeval, dou
   while (b - a > tol) {
     if (c->st) return NLOPT_FORCED_STOP;
     if (c->evals >= budget) return NLOPT_MAXEVAL_REACHED;
-    if (c->set->maxtime > 0 && opt_now() - c->t0 > c->set->maxtime) return NLOPT_MAXTIME_REACHED;
+    if (c->set->maxtime > 0 && schedopt_opt_now() - c->t0 > c->set->maxtime) return NLOPT_MAXTIME_REACHED;
     if (f1 <= f2) {
       b = x2, x2 = x1, f2 = f1;
       x1 = b - r * (b - a);
@@ -448,11 +448,11 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   c.d = d, c.it = it, c.obj = obj, c.set = &set, c.alg = alg, c.err = err;
   schedopt_integrator_get_tolerances(it, &c.rtol0, &c.atol0);
   c.best_J = HUGE_VAL;
-  c.t0 = opt_now();
+  c.t0 = schedopt_opt_now();
   c.floor = set.floor;
   if (isnan(c.floor)) {
     const schedopt_schedule *s;
-    if ((st = schedopt_design_apply(d, x0, &s, err)) || (st = opt_floor(it, s, obj, &c.floor, err)))
+    if ((st = schedopt_design_apply(d, x0, &s, err)) || (st = schedopt_opt_floor(it, s, obj, &c.floor, err)))
       goto done;
   }
   int freeform = 0;
@@ -512,7 +512,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
         x[i] = lo[i] + u * (hi[i] - lo[i]);
       }
     }
-    double left = set.maxtime > 0 ? set.maxtime - (opt_now() - c.t0) : 0;
+    double left = set.maxtime > 0 ? set.maxtime - (schedopt_opt_now() - c.t0) : 0;
     if (set.maxtime > 0 && left <= 0) break;
     c.improved = 0;
     c.start_evals = c.evals;
@@ -598,10 +598,10 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
                    !(gain > fmax(set.ftol_rel, 1e-12) * (before - c.floor))) {
           break;
         }
-        if (set.maxtime > 0 && opt_now() - c.t0 >= set.maxtime) break;
+        if (set.maxtime > 0 && schedopt_opt_now() - c.t0 >= set.maxtime) break;
         if (set.maxeval > 0 && c.evals - c.start_evals >= set.maxeval) break;
         if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval - (c.evals - c.start_evals)));
-        if (set.maxtime > 0) nlopt_set_maxtime(c.opt, set.maxtime - (opt_now() - c.t0));
+        if (set.maxtime > 0) nlopt_set_maxtime(c.opt, set.maxtime - (schedopt_opt_now() - c.t0));
         if (c.precond) { /* rescale at the best point: new bounds in z */
           set_scaling(&c);
           for (size_t i = 0; i < n; i++) c.xs[i] = lo[i] * c.sc[i];
@@ -660,7 +660,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   st = schedopt_design_apply(d, res->x, NULL, err);
 done:
   if (c.tol_changed) schedopt_integrator_set_tolerances(it, c.rtol0, c.atol0, NULL);
-  res->seconds = opt_now() - c.t0;
+  res->seconds = schedopt_opt_now() - c.t0;
   if (c.opt) nlopt_destroy(c.opt);
   free(lo);
   free(hi);

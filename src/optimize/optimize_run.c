@@ -140,7 +140,7 @@ static double contain_tol(const schedopt_optimization *o, double Jb, double rtol
 static schedopt_status with_control(const schedopt_schedule *s, schedopt_channel ch,
                                     const schedopt_control *c, schedopt_schedule **out,
                                     schedopt_error *err) {
-  schedopt_status st = opt_schedule_copy(out, s, err);
+  schedopt_status st = schedopt_opt_schedule_copy(out, s, err);
   if (!st) st = schedopt_schedule_set(*out, ch, c, err);
   if (st) {
     schedopt_schedule_free(*out);
@@ -186,7 +186,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_run: the problem is not built");
   schedopt_optimization *o = calloc(1, sizeof *o);
   if (!o) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  const double t_start = opt_now();
+  const double t_start = schedopt_opt_now();
   o->p = p;
   o->spec = *spec;
   const double H = schedopt_schedule_horizon(base);
@@ -239,7 +239,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     schedopt_row r;
     double tH = H;
     if ((st = schedopt_integrator_run(it, base, &tH, 1, &r, err)) ||
-        (st = opt_floor(it, base, &o->obj, &o->floor, err)))
+        (st = schedopt_opt_floor(it, base, &o->obj, &o->floor, err)))
       goto done;
     double W = o->floor / (r.r.loss - r.r.excess + r.r.approx);
     o->sig = (r.r.loss - r.r.excess) * (isfinite(W) ? W : 1);
@@ -250,8 +250,8 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   /* baselines, tuned on the lr channel up to its cap */
   const schedopt_channel_param *lrp = schedopt_design_channel(o->d, SCHEDOPT_LR);
   o->lr_lo = lrp->type ? lrp->lo : 0;
-  o->lr_hi = lrp->type ? lrp->hi : opt_control_max(schedopt_schedule_get(base, SCHEDOPT_LR), H);
-  const double tb = opt_now();
+  o->lr_hi = lrp->type ? lrp->hi : schedopt_opt_control_max(schedopt_schedule_get(base, SCHEDOPT_LR), H);
+  const double tb = schedopt_opt_now();
   schedopt_optimizer_settings bset = set; /* the lr alone: the step cap cannot bind */
   bset.max_steps = 0;
   for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++) {
@@ -263,7 +263,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     if (st) goto done;
     o->nb++;
   }
-  o->seconds_baselines = opt_now() - tb;
+  o->seconds_baselines = schedopt_opt_now() - tb;
 
   /* start: the best of the problem's schedule and the baselines, projected
    * (under a step cap the best feasible one, else the best) */
@@ -352,7 +352,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   const schedopt_schedule *sopt;
   if ((st = schedopt_design_steps(o->d, o->res.x, &o->steps, NULL, err)) ||
       (st = schedopt_design_apply(o->d, o->res.x, &sopt, err)) ||
-      (st = opt_schedule_copy(&o->best, sopt, err)))
+      (st = schedopt_opt_schedule_copy(&o->best, sopt, err)))
     goto done;
   for (size_t i = 0; i < o->nb; i++) {
     if (o->b[i].J < o->J) o->beaten++;
@@ -373,7 +373,7 @@ done:
   free(x);
   schedopt_schedule_free(cand);
   schedopt_integrator_free(it);
-  o->seconds = opt_now() - t_start;
+  o->seconds = schedopt_opt_now() - t_start;
   if (st) {
     schedopt_optimization_free(o);
     return st;
@@ -428,7 +428,7 @@ static schedopt_status outer_case(outer *s, double x, int (*better)(const outer 
     snprintf(set, sizeof set, "%s=%.17g", s->key, x);
   const char *sets[1] = {set};
   schedopt_problem *q = NULL;
-  schedopt_status st = opt_problem_variant(s->p, sets, 1, &q, err);
+  schedopt_status st = schedopt_opt_problem_variant(s->p, sets, 1, &q, err);
   if (st) {
     schedopt_error_prefix(err, "optimize (%s): ", set);
     return st;
@@ -518,7 +518,7 @@ static schedopt_optimization *outer_finish(outer *s, int kind, double t0) {
   o->nouter = s->n;
   o->ox = s->x, o->oJ = s->J, o->oloss = s->loss, o->osteps = s->steps;
   s->x = s->J = s->loss = s->steps = NULL;
-  o->oseconds = opt_now() - t0;
+  o->oseconds = schedopt_opt_now() - t0;
   o->spec.target = s->spec->target;
   o->spec.model_size_min = s->spec->model_size_min;
   o->spec.model_size_max = s->spec->model_size_max;
@@ -531,7 +531,7 @@ static schedopt_optimization *outer_finish(outer *s, int kind, double t0) {
 static schedopt_status search_model_size(schedopt_optimization **out, const schedopt_problem *p,
                                          const schedopt_optimize_spec *spec,
                                          schedopt_error *err) {
-  const double t0 = opt_now();
+  const double t0 = schedopt_opt_now();
   outer s = {0};
   s.p = p;
   s.spec = spec;
@@ -590,7 +590,7 @@ static int reached_shorter(const outer *s, double x, double J) {
 
 static schedopt_status search_target(schedopt_optimization **out, const schedopt_problem *p,
                                      const schedopt_optimize_spec *spec, schedopt_error *err) {
-  const double t0 = opt_now();
+  const double t0 = schedopt_opt_now();
   static const char *const keys[] = {"budget.steps", "budget.samples", "budget.tokens",
                                      "budget.compute"};
   double A;

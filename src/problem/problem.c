@@ -115,7 +115,7 @@ static const keyspec schema[] = {
     {"optimize.max_steps", K_NUM, 0, INF, 1, 0, NULL, "cap on optimizer steps (data clock)"},
     {"optimize.model_size", K_SECTION, 0, 0, 0, 0, NULL, "model sizes searched (compute budget)"},
 
-    /* ---- sweep: (schedopt sweep; read by problem_sweep_read) ---- */
+    /* ---- sweep: (schedopt sweep; read by schedopt_problem_sweep_read) ---- */
     {"sweep", K_SECTION, 0, 0, 0, 0, NULL, "sweep section"},
     {"sweep.key", K_STR, 0, 0, 0, 0, NULL, "the problem key each case sets"},
     {"sweep.values", K_NUMSEQ, 0, INF, 1, 0, NULL, "swept values"},
@@ -167,10 +167,10 @@ static const char *const fsl_only[] = {"model.c_approx", "model.c_signal", "mode
  * Small helpers
  * ====================================================================== */
 
-#define xstrdup ykv_strdup
+#define xstrdup schedopt_ykv_strdup
 
 /* "<loc>: error: <msg>" for entry e (key position if key). */
-#define fail(err, code, e, key, ...) ykv_error((err), (code), (e), (key), "problem", __VA_ARGS__)
+#define fail(err, code, e, key, ...) schedopt_ykv_error((err), (code), (e), (key), "problem", __VA_ARGS__)
 
 /* Error without an entry: "<source>: error: <msg>". */
 static schedopt_status fail_src(schedopt_error *err, const schedopt_problem *p,
@@ -194,7 +194,7 @@ static schedopt_status fail_src(schedopt_error *err, const schedopt_problem *p,
  * location: "<loc>: error: <context>: <msg>". */
 static void prefix_at(schedopt_error *err, const ykv_entry *e, int key, const char *ctx) {
   char loc[512];
-  ykv_loc(e, key, loc, sizeof loc);
+  schedopt_ykv_loc(e, key, loc, sizeof loc);
   schedopt_error_prefix(err, "%s: error: %s: ", loc, ctx);
 }
 
@@ -352,7 +352,7 @@ schedopt_status schedopt_problem_alloc(schedopt_problem **out, schedopt_error *e
   if (!out) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_alloc: NULL");
   *out = calloc(1, sizeof **out);
   if (!*out) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  ykv_init(&(*out)->entries);
+  schedopt_ykv_init(&(*out)->entries);
   (*out)->seq_len = 1;
   return SCHEDOPT_OK;
 }
@@ -360,7 +360,7 @@ schedopt_status schedopt_problem_alloc(schedopt_problem **out, schedopt_error *e
 void schedopt_problem_free(schedopt_problem *p) {
   if (!p) return;
   clear_built(p);
-  ykv_free(&p->entries);
+  schedopt_ykv_free(&p->entries);
   free(p->source);
   free(p->base_dir);
   free(p->stem);
@@ -371,20 +371,20 @@ void schedopt_problem_free(schedopt_problem *p) {
 static schedopt_status load_text(schedopt_problem *p, const char *text, size_t len,
                                  const char *name, const char *path, schedopt_error *err) {
   ykv_list l;
-  ykv_init(&l);
-  schedopt_status st = ykv_parse(&l, text, len, name, NULL, 1, err);
+  schedopt_ykv_init(&l);
+  schedopt_status st = schedopt_ykv_parse(&l, text, len, name, NULL, 1, err);
   if (st) return st;
-  char *src = xstrdup(name), *dir = path ? ykv_dir_of(path) : NULL,
-       *stem = path ? ykv_stem_of(path) : NULL;
+  char *src = xstrdup(name), *dir = path ? schedopt_ykv_dir_of(path) : NULL,
+       *stem = path ? schedopt_ykv_stem_of(path) : NULL;
   if (!src || (path && (!stem || (strrchr(path, '/') && !dir)))) {
     free(src);
     free(dir);
     free(stem);
-    ykv_free(&l);
+    schedopt_ykv_free(&l);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   clear_built(p);
-  ykv_free(&p->entries);
+  schedopt_ykv_free(&p->entries);
   p->entries = l;
   free(p->source);
   free(p->base_dir);
@@ -403,7 +403,7 @@ schedopt_status schedopt_problem_load_string(schedopt_problem *p, const char *te
   return load_text(p, text ? text : "", len, name ? name : "<string>", NULL, err);
 }
 
-schedopt_status problem_load_text(schedopt_problem *p, const char *text, size_t len,
+schedopt_status schedopt_problem_load_text(schedopt_problem *p, const char *text, size_t len,
                                   const char *path, schedopt_error *err) {
   return load_text(p, text, len, path, path, err);
 }
@@ -414,7 +414,7 @@ schedopt_status schedopt_problem_load_file(schedopt_problem *p, const char *path
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_load_file: NULL");
   char *buf;
   size_t n;
-  schedopt_status st = ykv_read_file(path, &buf, &n, err);
+  schedopt_status st = schedopt_ykv_read_file(path, &buf, &n, err);
   if (!st) st = load_text(p, buf, n, path, path, err);
   free(buf);
   return st;
@@ -459,7 +459,7 @@ static void drop_file_keys(ykv_list *l, const char *prefix,
   size_t plen = strlen(prefix);
   for (size_t i = 0; i < l->n;) {
     ykv_entry *e = &l->v[i];
-    if (!e->from_set && ykv_is_under(e->path, prefix)) {
+    if (!e->from_set && schedopt_ykv_is_under(e->path, prefix)) {
       char k[256];
       const char *rest = e->path + plen + 1;
       size_t m = strcspn(rest, ".");
@@ -469,7 +469,7 @@ static void drop_file_keys(ykv_list *l, const char *prefix,
       if (!keep(ctx, k)) {
         char path[512];
         snprintf(path, sizeof path, "%.*s.%s", (int)plen, prefix, k);
-        ykv_remove_tree(l, path, 1);
+        schedopt_ykv_remove_tree(l, path, 1);
         i = 0; /* restart: the list shifted */
         continue;
       }
@@ -501,22 +501,22 @@ static void problem_set_rules(ykv_list *l, const char *key, const char *val, voi
   for (int i = 0; i < 4; i++)
     if (!strcmp(key, budget_keys[i]))
       for (int j = 0; j < 4; j++)
-        if (j != i) ykv_remove_tree(l, budget_keys[j], 1);
+        if (j != i) schedopt_ykv_remove_tree(l, budget_keys[j], 1);
   for (size_t i = 0; i < sizeof alias_pairs / sizeof alias_pairs[0]; i++)
     for (int s = 0; s < 2; s++)
-      if (!strcmp(key, alias_pairs[i][s])) ykv_remove_tree(l, alias_pairs[i][1 - s], 1);
+      if (!strcmp(key, alias_pairs[i][s])) schedopt_ykv_remove_tree(l, alias_pairs[i][1 - s], 1);
   if (!strcmp(key, "output.points") || !strcmp(key, "output.spacing"))
-    ykv_remove_tree(l, "output.times", 1);
+    schedopt_ykv_remove_tree(l, "output.times", 1);
   /* sweep: values and from/to/points/spacing are alternatives */
   static const char *const sweep_range[] = {"sweep.from", "sweep.to", "sweep.points",
                                             "sweep.spacing", NULL};
   for (int i = 0; sweep_range[i]; i++) {
-    if (!strcmp(key, "sweep.values")) ykv_remove_tree(l, sweep_range[i], 1);
-    if (!strcmp(key, sweep_range[i])) ykv_remove_tree(l, "sweep.values", 1);
+    if (!strcmp(key, "sweep.values")) schedopt_ykv_remove_tree(l, sweep_range[i], 1);
+    if (!strcmp(key, sweep_range[i])) schedopt_ykv_remove_tree(l, "sweep.values", 1);
   }
   optimize_set_rules(l, key, val);
   if (!val) return;
-  if (ykv_depth(key) == 3 && !strncmp(key, "controls.", 9) && !strcmp(ykv_leaf(key), "type")) {
+  if (schedopt_ykv_depth(key) == 3 && !strncmp(key, "controls.", 9) && !strcmp(schedopt_ykv_leaf(key), "type")) {
     const schedopt_control_type *T = schedopt_control_type_find(val);
     if (T) {
       char ctl[512];
@@ -534,7 +534,7 @@ schedopt_status schedopt_problem_set(schedopt_problem *p, const char *assignment
                                      schedopt_error *err) {
   if (!p || !assignment)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_problem_set: NULL");
-  schedopt_status st = ykv_set(&p->entries, assignment, "model.b=2", problem_set_rules, NULL, err);
+  schedopt_status st = schedopt_ykv_set(&p->entries, assignment, "model.b=2", problem_set_rules, NULL, err);
   if (!st) clear_built(p);
   return st;
 }
@@ -578,7 +578,7 @@ static schedopt_status get_number(schedopt_error *err, const ykv_entry *e, const
                                   double *out) {
   char d[256];
   if (e->kind != YKV_SCALAR || e->is_null) {
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                 "%s: expected a number, got %s", name, d);
   }
@@ -599,7 +599,7 @@ static schedopt_status get_numseq(schedopt_error *err, const ykv_entry *e, const
   *n = 0;
   if (e->kind != YKV_SEQ) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                 "%s: expected a sequence of numbers like [1, 2, 3], got %s", name, d);
   }
@@ -612,7 +612,7 @@ static schedopt_status get_numseq(schedopt_error *err, const ykv_entry *e, const
       ykv_entry item = *e;
       item.line = e->item_line[i];
       item.col = e->item_col[i];
-      ykv_loc(&item, 0, loc, sizeof loc);
+      schedopt_ykv_loc(&item, 0, loc, sizeof loc);
       free(v);
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "%s: error: %s[%zu]: expected a %snumber, got '%.200s'", loc,
@@ -628,7 +628,7 @@ static schedopt_status check_leaf(schedopt_error *err, const keyspec *k, const y
                                   double *out) {
   char d[256];
   if (k->type != K_NUMSEQ && (e->kind != YKV_SCALAR || e->is_null)) {
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     const char *expect = k->type == K_STR    ? "a string"
                          : k->type == K_BOOL ? "true or false"
                          : k->type == K_FLAG ? "true, false, 0 or 1"
@@ -722,7 +722,7 @@ static void section_keys_text(const char *section, strbuf *b) {
 
 static schedopt_status unknown_key(schedopt_error *err, const ykv_entry *e, const char *section) {
   strbuf b = {{0}, 0};
-  const char *leaf = ykv_leaf(e->path);
+  const char *leaf = schedopt_ykv_leaf(e->path);
   suggest g = {leaf, NULL, 0};
   char sg[128];
   if (!section) {
@@ -756,7 +756,7 @@ static schedopt_status validate_entries(const schedopt_problem *p, settings *S,
   const ykv_list *l = &p->entries;
   for (size_t i = 0; i < l->n; i++) {
     const ykv_entry *e = &l->v[i];
-    int depth = ykv_depth(e->path);
+    int depth = schedopt_ykv_depth(e->path);
     char top[128];
     size_t m = strcspn(e->path, ".");
     snprintf(top, sizeof top, "%.*s", (int)(m < 127 ? m : 127), e->path);
@@ -767,7 +767,7 @@ static schedopt_status validate_entries(const schedopt_problem *p, settings *S,
       if (k->type == K_SECTION) {
         if (e->kind == YKV_MAP || (e->kind == YKV_SCALAR && e->is_null)) continue;
         char d[256];
-        ykv_describe(e, d, sizeof d);
+        schedopt_ykv_describe(e, d, sizeof d);
         strbuf b = {{0}, 0};
         if (!strcmp(top, "controls")) {
           for (size_t c = 0; c < NCHANNELS; c++) sb_add(&b, channels[c].key);
@@ -794,7 +794,7 @@ static schedopt_status validate_entries(const schedopt_problem *p, settings *S,
       if (e->kind == YKV_MAP) continue;
       if (e->kind != YKV_SCALAR || e->is_null) {
         char d[256];
-        ykv_describe(e, d, sizeof d);
+        schedopt_ykv_describe(e, d, sizeof d);
         return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                     "%s: expected a number (a constant %s) or a mapping with a 'type', got %s",
                     e->path, channels[c].what, d);
@@ -823,7 +823,7 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
   const char *cp = me->path; /* "controls.lr" */
   char tk[256];
   snprintf(tk, sizeof tk, "%s.type", cp);
-  const ykv_entry *te = ykv_get(l, tk);
+  const ykv_entry *te = schedopt_ykv_get(l, tk);
   strbuf types = {{0}, 0};
   for (int i = 0; schedopt_control_types[i]; i++) sb_add(&types, schedopt_control_types[i]->name);
   if (!te)
@@ -832,7 +832,7 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
                 types.s, ci->what);
   if (te->kind != YKV_SCALAR || te->is_null) {
     char d[256];
-    ykv_describe(te, d, sizeof d);
+    schedopt_ykv_describe(te, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, te, 0, "%s: expected a control type (one of: %s), got %s",
                 tk, types.s, d);
   }
@@ -858,8 +858,8 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
   char *path = NULL;
   for (size_t i = 0; i < l->n && !st; i++) {
     const ykv_entry *e = &l->v[i];
-    if (!ykv_is_under(e->path, cp) || ykv_depth(e->path) != 3) continue;
-    const char *k = ykv_leaf(e->path);
+    if (!schedopt_ykv_is_under(e->path, cp) || schedopt_ykv_depth(e->path) != 3) continue;
+    const char *k = schedopt_ykv_leaf(e->path);
     if (!strcmp(k, "type")) continue;
     if (!control_key_allowed(T, k)) {
       strbuf b = {{0}, 0};
@@ -887,7 +887,7 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
       }
       if (!ok) {
         char d[256];
-        ykv_describe(e, d, sizeof d);
+        schedopt_ykv_describe(e, d, sizeof d);
         st = fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                   "%s: expected one of %s, got %s", e->path, b.s, d);
         break;
@@ -913,7 +913,7 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
     else if (!strcmp(k, "factors")) fa_e = e;
     if ((e == file_e || e == tcol_e || e == vcol_e) && (e->kind != YKV_SCALAR || e->is_null)) {
       char d[256];
-      ykv_describe(e, d, sizeof d);
+      schedopt_ykv_describe(e, d, sizeof d);
       st = fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                 "%s: expected a %s, got %s", e->path, e == file_e ? "file name" : "column name",
                 d);
@@ -928,7 +928,7 @@ static schedopt_status build_control_map(const schedopt_problem *p, const channe
       st = fail(err, SCHEDOPT_EINVAL, tcol_e ? tcol_e : vcol_e, 1,
                 "%s: 't_column' and 'v_column' need 'file'", cp);
     else if (file_e) {
-      path = ykv_resolve(p->base_dir, file_e);
+      path = schedopt_ykv_resolve(p->base_dir, file_e);
       if (!path) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
       else if ((st = schedopt_control_load_csv(c, path, tcol_e ? tcol_e->value : "step",
                                                vcol_e ? vcol_e->value : ci->key, err)))
@@ -988,7 +988,7 @@ static schedopt_status build_channel(const schedopt_problem *p, const channel_in
                                      const ykv_entry **where, schedopt_error *err) {
   char key[64];
   snprintf(key, sizeof key, "controls.%s", ci->key);
-  const ykv_entry *e = ykv_get(&p->entries, key);
+  const ykv_entry *e = schedopt_ykv_get(&p->entries, key);
   *present = e != NULL;
   *where = e;
   if (!e) return SCHEDOPT_OK;
@@ -1011,7 +1011,7 @@ static schedopt_status build_channel(const schedopt_problem *p, const channel_in
   }
   if (!st && (st = schedopt_control_validate(c, H, ci->lo, ci->hi, ci->hi_open, key, err))) {
     char loc[512]; /* the message names the control already */
-    ykv_loc(e, 1, loc, sizeof loc);
+    schedopt_ykv_loc(e, 1, loc, sizeof loc);
     schedopt_error_prefix(err, "%s: error: ", loc);
   }
   if (!st && (st = schedopt_schedule_set(s, ci->ch, c, err))) prefix_at(err, e, 1, key);
@@ -1118,7 +1118,7 @@ static schedopt_status make_times(schedopt_problem *p, const settings *S, schedo
 static schedopt_status conflict(schedopt_error *err, const ykv_entry *first,
                                 const ykv_entry *second, const char *why) {
   char loc[512];
-  ykv_loc(first, 1, loc, sizeof loc);
+  schedopt_ykv_loc(first, 1, loc, sizeof loc);
   return fail(err, SCHEDOPT_EINVAL, second, 1,
               "%s = %s conflicts with %s = %s (at %s)%s%s; give only one of them", second->path,
               second->value, first->path, first->value, loc, why ? ": " : "", why ? why : "");
@@ -1127,7 +1127,7 @@ static schedopt_status conflict(schedopt_error *err, const ykv_entry *first,
 static int differ(double x, double y) { return fabs(x - y) > 1e-12 * fmax(fabs(x), fabs(y)); }
 
 static const ykv_entry *section_entry(const schedopt_problem *p, const char *sec) {
-  return ykv_get(&p->entries, sec);
+  return schedopt_ykv_get(&p->entries, sec);
 }
 
 static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
@@ -1178,7 +1178,7 @@ static schedopt_status check_work(const schedopt_problem *p, const settings *S,
   if (((double)nk + 1) * n > WORK_KNOTS) {
     char key[64];
     snprintf(key, sizeof key, "controls.%s", where ? where : "lr");
-    const ykv_entry *e = ykv_get(&p->entries, key);
+    const ykv_entry *e = schedopt_ykv_get(&p->entries, key);
     const char *fmt = "%s: the schedule has %zu knots (table points, milestones, warmup ends) "
                       "and the model %.0f states; the integrator stops at every knot, and "
                       "(knots + 1) x states = %.3g is over the limit of %.0e (hours of work): "
@@ -1260,7 +1260,7 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
     if (!e) continue;
     if (kind_e) {
       char loc[512];
-      ykv_loc(kind_e, 1, loc, sizeof loc);
+      schedopt_ykv_loc(kind_e, 1, loc, sizeof loc);
       return fail(err, SCHEDOPT_EINVAL, e, 1,
                   "%s: give exactly one budget kind (steps, samples, tokens or compute), but "
                   "%s is also given (at %s)", e->path, kind_e->path, loc);
@@ -1378,8 +1378,8 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
      * report a bad sweep: section too */
     problem_sweep sw;
     int present;
-    if ((st = problem_sweep_read(p, &sw, &present, err))) return st;
-    problem_sweep_free(&sw);
+    if ((st = schedopt_problem_sweep_read(p, &sw, &present, err))) return st;
+    schedopt_problem_sweep_free(&sw);
   }
   p->built = 1;
   return SCHEDOPT_OK;
@@ -1524,7 +1524,7 @@ static schedopt_status opt_choice(schedopt_error *err, const ykv_entry *e, const
   strbuf b = {{0}, 0};
   if (e->kind != YKV_SCALAR || e->is_null) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     opt_list_text(&b, NULL, choices);
     return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                 "%s: expected one of %s, got %s", what, b.s, d);
@@ -1550,7 +1550,7 @@ static schedopt_status opt_names(schedopt_error *err, const ykv_entry *e, const 
   }
   if (e->kind != YKV_SEQ || e->n == 0) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                 "%s: expected a name or a list of names like [peak, decay_frac], got %s", what,
                 d);
@@ -1578,7 +1578,7 @@ static schedopt_status opt_unknown(schedopt_error *err, const ykv_entry *e, cons
                                    const char *const *a1, const char *const *a2,
                                    const char *extra) {
   strbuf b = {{0}, 0};
-  const char *leaf = ykv_leaf(e->path);
+  const char *leaf = schedopt_ykv_leaf(e->path);
   suggest g = {leaf, NULL, 0};
   char sg[128];
   opt_list_text(&b, &g, a1);
@@ -1590,7 +1590,7 @@ static schedopt_status opt_unknown(schedopt_error *err, const ykv_entry *e, cons
 static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimize_spec *o,
                                      schedopt_error *err) {
   const ykv_list *l = &p->entries;
-  const ykv_entry *e = ykv_get(l, "optimize.objective");
+  const ykv_entry *e = schedopt_ykv_get(l, "optimize.objective");
   if (!e) return SCHEDOPT_OK;
   const double H = p->horizon;
   const int steps = schedopt_schedule_clock(p->schedule) == SCHEDOPT_CLOCK_STEPS;
@@ -1599,14 +1599,14 @@ static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimiz
   if (e->kind == YKV_SCALAR && !e->is_null) {
     te = e;
   } else if (e->kind == YKV_MAP) {
-    te = ykv_get(l, "optimize.objective.type");
+    te = schedopt_ykv_get(l, "optimize.objective.type");
     if (!te)
       return fail(err, SCHEDOPT_EINVAL, e, 1,
                   "optimize.objective: missing 'type' (final, mean, horizons or "
                   "steps_to_target)");
   } else {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, 1,
                 "optimize.objective: expected final, mean, horizons or a mapping with a "
                 "'type', got %s", d);
@@ -1621,8 +1621,8 @@ static schedopt_status opt_objective(const schedopt_problem *p, schedopt_optimiz
   const ykv_entry *ke[8] = {0};
   for (size_t i = 0; i < l->n && e->kind == YKV_MAP; i++) {
     const ykv_entry *c = &l->v[i];
-    if (!ykv_is_under(c->path, "optimize.objective") || ykv_depth(c->path) != 3) continue;
-    const char *k = ykv_leaf(c->path);
+    if (!schedopt_ykv_is_under(c->path, "optimize.objective") || schedopt_ykv_depth(c->path) != 3) continue;
+    const char *k = schedopt_ykv_leaf(c->path);
     if (!strcmp(k, "type")) continue;
     if (opt_in(mine, k)) {
       for (int j = 0; mine[j]; j++)
@@ -1765,13 +1765,13 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
     pe = ce;
   } else if (ce->kind == YKV_MAP) {
     snprintf(key, sizeof key, "%s.param", path);
-    pe = ykv_get(l, key);
+    pe = schedopt_ykv_get(l, key);
     if (!pe) { /* inferred from the keys given: knots… → freeform, vary… → family */
       int ff = 0, fam = 0;
       for (size_t i = 0; i < l->n; i++)
-        if (ykv_is_under(l->v[i].path, path) && ykv_depth(l->v[i].path) == 4) {
-          ff |= opt_in(opt_ch_freeform, ykv_leaf(l->v[i].path));
-          fam |= opt_in(opt_ch_family, ykv_leaf(l->v[i].path));
+        if (schedopt_ykv_is_under(l->v[i].path, path) && schedopt_ykv_depth(l->v[i].path) == 4) {
+          ff |= opt_in(opt_ch_freeform, schedopt_ykv_leaf(l->v[i].path));
+          fam |= opt_in(opt_ch_family, schedopt_ykv_leaf(l->v[i].path));
         }
       if (ff == fam)
         return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: missing 'param' (family or freeform)",
@@ -1780,7 +1780,7 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
     }
   } else {
     char d[256];
-    ykv_describe(ce, d, sizeof d);
+    schedopt_ykv_describe(ce, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, ce, 1, "%s: expected family, freeform or a mapping with "
                 "a 'param', got %s", path, d);
   }
@@ -1796,8 +1796,8 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
   const ykv_entry *min_e = NULL, *max_e = NULL, *vary_e = NULL, *bounds_e = NULL, *log_e = NULL;
   for (size_t i = 0; i < l->n && ce->kind == YKV_MAP; i++) {
     const ykv_entry *e = &l->v[i];
-    if (!ykv_is_under(e->path, path) || ykv_depth(e->path) != 4) continue;
-    const char *k = ykv_leaf(e->path);
+    if (!schedopt_ykv_is_under(e->path, path) || schedopt_ykv_depth(e->path) != 4) continue;
+    const char *k = schedopt_ykv_leaf(e->path);
     if (!strcmp(k, "param")) continue;
     if (!opt_in(opt_ch_common, k) && !opt_in(mine, k)) {
       if (opt_in(other, k))
@@ -1871,7 +1871,7 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
   cp->hi = hi;
   if (pt == 1) {
     /* the default max is the given control's largest value: it must exceed min */
-    double vmax = isnan(hi) ? opt_control_max(given, p->horizon) : hi;
+    double vmax = isnan(hi) ? schedopt_opt_control_max(given, p->horizon) : hi;
     double vmin = isnan(lo) ? ci->lo : lo;
     if (!(vmax > vmin))
       return fail(err, SCHEDOPT_EINVAL, max_e ? max_e : ce, max_e ? 0 : 1,
@@ -1935,14 +1935,14 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
   if (bounds_e) {
     if (bounds_e->kind != YKV_MAP) {
       char d[256];
-      ykv_describe(bounds_e, d, sizeof d);
+      schedopt_ykv_describe(bounds_e, d, sizeof d);
       return fail(err, SCHEDOPT_EINVAL, bounds_e, 1, "%s.bounds: expected a mapping like "
                   "{peak: [0.1, 1]}, got %s", path, d);
     }
     for (size_t i = 0; i < l->n; i++) {
       const ykv_entry *e = &l->v[i];
-      if (!ykv_is_under(e->path, bounds_e->path) || ykv_depth(e->path) != 5) continue;
-      const char *k = ykv_leaf(e->path);
+      if (!schedopt_ykv_is_under(e->path, bounds_e->path) || schedopt_ykv_depth(e->path) != 5) continue;
+      const char *k = schedopt_ykv_leaf(e->path);
       size_t q = 0;
       while (q < nv && strcmp(cp->vary[q], k)) q++;
       if (q == nv)
@@ -1978,11 +1978,11 @@ static schedopt_status opt_channel(const schedopt_problem *p, const ykv_entry *c
 static schedopt_status opt_controls(const schedopt_problem *p, schedopt_optimize_spec *o,
                                     schedopt_error *err) {
   const ykv_list *l = &p->entries;
-  const ykv_entry *e = ykv_get(l, "optimize.controls");
+  const ykv_entry *e = schedopt_ykv_get(l, "optimize.controls");
   if (!e || (e->kind == YKV_SCALAR && e->is_null)) return SCHEDOPT_OK;
   if (e->kind != YKV_MAP) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.controls: expected a mapping of "
                 "channels (lr, batch, momentum), got %s", d);
   }
@@ -1991,8 +1991,8 @@ static schedopt_status opt_controls(const schedopt_problem *p, schedopt_optimize
   for (size_t c = 0; c < NCHANNELS; c++) schedopt_channel_param_default(&cp[c]);
   for (size_t i = 0; i < l->n; i++) {
     const ykv_entry *ce = &l->v[i];
-    if (!ykv_is_under(ce->path, "optimize.controls") || ykv_depth(ce->path) != 3) continue;
-    const char *k = ykv_leaf(ce->path);
+    if (!schedopt_ykv_is_under(ce->path, "optimize.controls") || schedopt_ykv_depth(ce->path) != 3) continue;
+    const char *k = schedopt_ykv_leaf(ce->path);
     size_t c = 0;
     while (c < NCHANNELS && strcmp(channels[c].key, k)) c++;
     if (c == NCHANNELS) {
@@ -2010,7 +2010,7 @@ static schedopt_status opt_controls(const schedopt_problem *p, schedopt_optimize
 
 static schedopt_status opt_baselines(const schedopt_problem *p, schedopt_optimize_spec *o,
                                      schedopt_error *err) {
-  const ykv_entry *e = ykv_get(&p->entries, "optimize.baselines");
+  const ykv_entry *e = schedopt_ykv_get(&p->entries, "optimize.baselines");
   if (!e) return SCHEDOPT_OK;
   int b;
   if (e->kind == YKV_SCALAR && !e->is_null &&
@@ -2051,11 +2051,11 @@ static schedopt_status opt_baselines(const schedopt_problem *p, schedopt_optimiz
 static schedopt_status opt_model_size(const schedopt_problem *p, schedopt_optimize_spec *o,
                                       schedopt_error *err) {
   const ykv_list *l = &p->entries;
-  const ykv_entry *e = ykv_get(l, "optimize.model_size");
+  const ykv_entry *e = schedopt_ykv_get(l, "optimize.model_size");
   if (!e || (e->kind == YKV_SCALAR && e->is_null)) return SCHEDOPT_OK;
   if (e->kind != YKV_MAP) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, e->kind == YKV_SCALAR ? 0 : 1,
                 "optimize.model_size: expected a mapping like {min: 100, max: 10000}, got %s",
                 d);
@@ -2063,9 +2063,9 @@ static schedopt_status opt_model_size(const schedopt_problem *p, schedopt_optimi
   const ykv_entry *ke[3] = {0};
   for (size_t i = 0; i < l->n; i++) {
     const ykv_entry *c = &l->v[i];
-    if (!ykv_is_under(c->path, "optimize.model_size")) continue;
-    if (ykv_depth(c->path) != 3) continue;
-    const char *k = ykv_leaf(c->path);
+    if (!schedopt_ykv_is_under(c->path, "optimize.model_size")) continue;
+    if (schedopt_ykv_depth(c->path) != 3) continue;
+    const char *k = schedopt_ykv_leaf(c->path);
     int j = 0;
     while (opt_ms_keys[j] && strcmp(opt_ms_keys[j], k)) j++;
     if (!opt_ms_keys[j]) return opt_unknown(err, c, "optimize.model_size", opt_ms_keys,
@@ -2128,7 +2128,7 @@ static schedopt_status build_optimize(schedopt_problem *p, const settings *S,
     }
     o->settings.max_steps = val_or(S, "optimize.max_steps", 0);
   }
-  const ykv_entry *te = ykv_get(&p->entries, "optimize.objective");
+  const ykv_entry *te = schedopt_ykv_get(&p->entries, "optimize.objective");
   if (!isnan(o->target) && o->model_size_max > 0) {
     st = fail(err, SCHEDOPT_EINVAL, te, 1, "optimize.objective: steps_to_target cannot be "
               "combined with optimize.model_size (one outer search at a time)");
@@ -2228,8 +2228,8 @@ static void optimize_set_rules(ykv_list *l, const char *key, const char *scalar)
   if (klen >= sizeof parent) return;
   static const char *const type_key[] = {"type", NULL};
   const char *const *keep[3] = {NULL, NULL, NULL};
-  if (ykv_depth(key) == 4 && !strncmp(key, "optimize.controls.", 18) &&
-      !strcmp(ykv_leaf(key), "param")) {
+  if (schedopt_ykv_depth(key) == 4 && !strncmp(key, "optimize.controls.", 18) &&
+      !strcmp(schedopt_ykv_leaf(key), "param")) {
     snprintf(parent, sizeof parent, "%.*s", (int)(klen - 6), key);
     keep[0] = opt_ch_common;
     keep[1] = !strcmp(scalar, "family") ? opt_ch_family
@@ -2246,7 +2246,7 @@ static void optimize_set_rules(ykv_list *l, const char *key, const char *scalar)
 
 /* A copy of built problem p with the --set overrides `sets` applied, built
  * (the outer searches of optimize: vary model.N or the budget this way). */
-schedopt_status opt_problem_variant(const schedopt_problem *p, const char *const *sets,
+schedopt_status schedopt_opt_problem_variant(const schedopt_problem *p, const char *const *sets,
                                     size_t nsets, schedopt_problem **out, schedopt_error *err) {
   *out = NULL;
   schedopt_problem *q = NULL;
@@ -2326,11 +2326,11 @@ static schedopt_status ex_number(schedopt_error *err, const ykv_entry *e, double
 /* The keys of mapping `sec` must be in `allowed`. */
 static schedopt_status ex_known_keys(const ykv_list *l, const char *sec,
                                      const char *const *allowed, schedopt_error *err) {
-  const int depth = ykv_depth(sec) + 1;
+  const int depth = schedopt_ykv_depth(sec) + 1;
   for (size_t i = 0; i < l->n; i++) {
     const ykv_entry *c = &l->v[i];
-    if (ykv_is_under(c->path, sec) && ykv_depth(c->path) == depth &&
-        !opt_in(allowed, ykv_leaf(c->path)))
+    if (schedopt_ykv_is_under(c->path, sec) && schedopt_ykv_depth(c->path) == depth &&
+        !opt_in(allowed, schedopt_ykv_leaf(c->path)))
       return opt_unknown(err, c, sec, allowed, NULL, NULL);
   }
   return SCHEDOPT_OK;
@@ -2339,11 +2339,11 @@ static schedopt_status ex_known_keys(const ykv_list *l, const char *sec,
 static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
   schedopt_problem_extras *x = &p->extras;
   const ykv_list *l = &p->entries;
-  const ykv_entry *e = ykv_get(l, "output.export"), *fe = e, *c;
+  const ykv_entry *e = schedopt_ykv_get(l, "output.export"), *fe = e, *c;
   schedopt_status st;
   if (!e) return SCHEDOPT_OK;
   char loc[512];
-  ykv_loc(e, 1, loc, sizeof loc);
+  schedopt_ykv_loc(e, 1, loc, sizeof loc);
   if (!(p->export_loc = xstrdup(loc)))
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   x->export_loc = p->export_loc;
@@ -2351,7 +2351,7 @@ static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
   opt_list_text(&names, NULL, ex_formats);
   if (e->kind == YKV_MAP || (e->kind == YKV_SCALAR && e->is_null)) {
     if ((st = ex_known_keys(l, "output.export", ex_keys, err))) return st;
-    if (!(fe = ykv_get(l, "output.export.formats")))
+    if (!(fe = schedopt_ykv_get(l, "output.export.formats")))
       return fail(err, SCHEDOPT_EINVAL, e, 1, "output.export: missing 'formats' (a list of %s)",
                   names.s);
   }
@@ -2368,28 +2368,28 @@ static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
     }
   } else {
     char d[256];
-    ykv_describe(fe, d, sizeof d);
+    schedopt_ykv_describe(fe, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, fe, fe->kind == YKV_SCALAR ? 0 : 1,
                 "%s: expected a format or a list of formats like [pytorch, megatron] (%s), "
                 "got %s", fe->path, names.s, d);
   }
   if (fe == e) return SCHEDOPT_OK;
   double v;
-  if ((c = ykv_get(l, "output.export.points"))) {
+  if ((c = schedopt_ykv_get(l, "output.export.points"))) {
     if ((st = ex_number(err, c, 2, SCHEDOPT_EXPORT_MAX_POINTS, 0, 1, "table rows", &v)))
       return st;
     x->export_points = (size_t)v;
   }
-  if ((c = ykv_get(l, "output.export.peak_lr"))) {
+  if ((c = schedopt_ykv_get(l, "output.export.peak_lr"))) {
     if ((st = ex_number(err, c, 0, INF, 1, 0, "the exported learning rate's maximum", &v)))
       return st;
     x->peak_lr = v;
   }
-  if ((c = ykv_get(l, "output.export.batch"))) {
+  if ((c = schedopt_ykv_get(l, "output.export.batch"))) {
     if ((st = ex_number(err, c, 1, INF, 0, 0, "the trainer's batch size", &v))) return st;
     x->batch = v;
   }
-  if ((c = ykv_get(l, "output.export.seq_len"))) {
+  if ((c = schedopt_ykv_get(l, "output.export.seq_len"))) {
     if ((st = ex_number(err, c, 1, 1e9, 0, 1, "tokens per sample", &v))) return st;
     if (p->budget == SCHEDOPT_BUDGET_TOKENS && v != p->seq_len)
       return fail(err, SCHEDOPT_EINVAL, c, 0, "output.export.seq_len = %s differs from "
@@ -2397,12 +2397,12 @@ static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
                   c->value, p->seq_len);
     x->seq_len = v;
   }
-  if ((c = ykv_get(l, "output.export.tolerance"))) {
+  if ((c = schedopt_ykv_get(l, "output.export.tolerance"))) {
     if ((st = ex_number(err, c, 0, 1, 1, 0, "Megatron-LM fit, a fraction of the peak", &v)))
       return st;
     x->tolerance = v;
   }
-  if ((c = ykv_get(l, "output.export.megatron_units")) &&
+  if ((c = schedopt_ykv_get(l, "output.export.megatron_units")) &&
       (st = opt_choice(err, c, c->path, ex_units, &x->megatron_units)))
     return st;
   return SCHEDOPT_OK;
@@ -2411,7 +2411,7 @@ static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
 static schedopt_status build_plot(schedopt_problem *p, schedopt_error *err) {
   schedopt_problem_extras *x = &p->extras;
   const ykv_list *l = &p->entries;
-  const ykv_entry *e = ykv_get(l, "output.plot"), *c;
+  const ykv_entry *e = schedopt_ykv_get(l, "output.plot"), *c;
   schedopt_status st;
   x->plot_points = SCHEDOPT_EXPORT_GRID;
   if (!e) return SCHEDOPT_OK;
@@ -2423,20 +2423,20 @@ static schedopt_status build_plot(schedopt_problem *p, schedopt_error *err) {
   }
   if (e->kind != YKV_MAP && !(e->kind == YKV_SCALAR && e->is_null)) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, 1, "output.plot: expected true, false or a mapping "
                 "(points, title), got %s", d);
   }
   x->plot = 1;
   if ((st = ex_known_keys(l, "output.plot", plot_keys, err))) return st;
-  if ((c = ykv_get(l, "output.plot.points"))) {
+  if ((c = schedopt_ykv_get(l, "output.plot.points"))) {
     double v;
     if ((st = ex_number(err, c, 2, SCHEDOPT_EXPORT_MAX_POINTS, 0, 1, "schedule resolution",
                         &v)))
       return st;
     x->plot_points = (size_t)v;
   }
-  if ((c = ykv_get(l, "output.plot.title"))) {
+  if ((c = schedopt_ykv_get(l, "output.plot.title"))) {
     static const keyspec title = {"output.plot.title", K_STR, 0, 0, 0, 0, NULL, "title"};
     double unused;
     if ((st = check_leaf(err, &title, c, &unused))) return st;
@@ -2465,7 +2465,7 @@ void schedopt_problem_get_extras(const schedopt_problem *p, schedopt_problem_ext
  * sweep: — the cases of `schedopt sweep` (schema: docs/yaml.md, "sweep")
  * ====================================================================== */
 
-void problem_sweep_free(problem_sweep *sw) {
+void schedopt_problem_sweep_free(problem_sweep *sw) {
   if (!sw) return;
   free(sw->x);
   free(sw->text);
@@ -2476,18 +2476,18 @@ static schedopt_status sweep_alloc_values(problem_sweep *sw, size_t n, schedopt_
   sw->x = calloc(n, sizeof *sw->x);
   sw->text = calloc(n, sizeof *sw->text);
   if (!sw->x || !sw->text) {
-    problem_sweep_free(sw);
+    schedopt_problem_sweep_free(sw);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   sw->n = n;
   return SCHEDOPT_OK;
 }
 
-schedopt_status problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
+schedopt_status schedopt_problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
                                    schedopt_error *err) {
   memset(sw, 0, sizeof *sw);
   *present = 0;
-  const ykv_entry *se = ykv_get(&p->entries, "sweep");
+  const ykv_entry *se = schedopt_ykv_get(&p->entries, "sweep");
   if (!se) return SCHEDOPT_OK;
   *present = 1;
   settings S;
@@ -2529,7 +2529,7 @@ schedopt_status problem_sweep_read(const schedopt_problem *p, problem_sweep *sw,
       if (parse_number(values->items[i], &x) || !(x > 0) ||
           strlen(values->items[i]) >= sizeof sw->text[i]) {
         ykv_entry it = opt_item(values, i);
-        problem_sweep_free(sw);
+        schedopt_problem_sweep_free(sw);
         return fail(err, SCHEDOPT_EINVAL, &it, 0, "sweep.values[%zu]: expected a positive "
                     "number, got '%.60s'", i, values->items[i]);
       }
@@ -2562,7 +2562,7 @@ schedopt_status problem_sweep_read(const schedopt_problem *p, problem_sweep *sw,
     for (size_t j = 0; j < i; j++)
       if (sw->x[i] == sw->x[j]) {
         const double v = sw->x[i];
-        problem_sweep_free(sw);
+        schedopt_problem_sweep_free(sw);
         return fail(err, SCHEDOPT_EINVAL, values ? values : points, 0, "sweep: the value %g "
                     "appears twice (cases %zu and %zu)", v, j, i);
       }

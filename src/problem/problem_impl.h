@@ -43,7 +43,7 @@ struct schedopt_problem {
 /* Like schedopt_problem_load_string, but the text is the file `path` (its
  * name in messages, its folder for relative table files, its stem as the
  * default name). */
-schedopt_status problem_load_text(schedopt_problem *p, const char *text, size_t len,
+schedopt_status schedopt_problem_load_text(schedopt_problem *p, const char *text, size_t len,
                                   const char *path, schedopt_error *err);
 
 /* The sweep: section, read from the entries (file and overrides) before the
@@ -55,8 +55,8 @@ typedef struct problem_sweep {
   double *x;       /* the values (rounded if asked) */
   char (*text)[64];/* the values as applied ("1000", "3162", "0.25") */
 } problem_sweep;
-schedopt_status problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
+schedopt_status schedopt_problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
                                    schedopt_error *err);
-void problem_sweep_free(problem_sweep *sw);
+void schedopt_problem_sweep_free(problem_sweep *sw);
 
 #endif

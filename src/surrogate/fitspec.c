@@ -18,14 +18,14 @@
 
 /* ------------------------------------------------------------ helpers */
 
-#define xstrdup ykv_strdup
+#define xstrdup schedopt_ykv_strdup
 
 /* "<loc>: error: <msg>" for entry e (key position if key). */
-#define fail(err, code, e, key, ...) ykv_error((err), (code), (e), (key), "spec", __VA_ARGS__)
+#define fail(err, code, e, key, ...) schedopt_ykv_error((err), (code), (e), (key), "spec", __VA_ARGS__)
 
 static void prefix_at(schedopt_error *err, const ykv_entry *e) {
   char loc[512];
-  ykv_loc(e, 0, loc, sizeof loc);
+  schedopt_ykv_loc(e, 0, loc, sizeof loc);
   if (!strstr(err->msg, ": error: ")) schedopt_error_prefix(err, "%s: error: %s: ", loc, e->path);
 }
 
@@ -34,11 +34,11 @@ static schedopt_status load_entries(ykv_list *l, const char *path, const char *c
                                     size_t nsets, schedopt_error *err) {
   char *text = NULL;
   size_t len = 0;
-  schedopt_status st = ykv_read_file(path, &text, &len, err);
+  schedopt_status st = schedopt_ykv_read_file(path, &text, &len, err);
   if (st) return st;
-  st = ykv_parse(l, text, len, path, NULL, 1, err);
+  st = schedopt_ykv_parse(l, text, len, path, NULL, 1, err);
   free(text);
-  for (size_t i = 0; i < nsets && !st; i++) st = ykv_set(l, sets[i], "fit.starts=4", NULL, NULL, err);
+  for (size_t i = 0; i < nsets && !st; i++) st = schedopt_ykv_set(l, sets[i], "fit.starts=4", NULL, NULL, err);
   return st;
 }
 
@@ -50,7 +50,7 @@ static schedopt_status spec_open(ykv_list *l, const char *path, const char *cons
   schedopt_status st = load_entries(l, path, sets, nsets, err);
   if (st) return st;
   *source = xstrdup(path);
-  *base_dir = ykv_dir_of(path);
+  *base_dir = schedopt_ykv_dir_of(path);
   if (!*source) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   return SCHEDOPT_OK;
 }
@@ -60,11 +60,11 @@ static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_er
 /* `name:`, else the file name without .yaml/.yml. */
 static schedopt_status spec_name(const ykv_list *l, const char *path, char **name,
                                  schedopt_error *err) {
-  const ykv_entry *e = ykv_get(l, "name");
+  const ykv_entry *e = schedopt_ykv_get(l, "name");
   const char *str = NULL;
   schedopt_status st = e ? get_str(e, &str, err) : SCHEDOPT_OK;
   if (st) return st;
-  *name = e ? xstrdup(str) : ykv_stem_of(path);
+  *name = e ? xstrdup(str) : schedopt_ykv_stem_of(path);
   if (!*name) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   return SCHEDOPT_OK;
 }
@@ -73,7 +73,7 @@ static schedopt_status spec_name(const ykv_list *l, const char *path, char **nam
 static schedopt_status get_num(const ykv_entry *e, double *out, schedopt_error *err) {
   if (e->kind != YKV_SCALAR || e->is_null || e->quoted) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a number, got %s", e->path, d);
   }
   const char *s = e->value;
@@ -104,7 +104,7 @@ static schedopt_status get_range(const ykv_entry *e, double lo, double hi, int i
 static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err) {
   if (e->kind != YKV_SCALAR || e->is_null) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a name, got %s", e->path, d);
   }
   *out = e->value;
@@ -115,7 +115,7 @@ static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_er
 static schedopt_status get_seq(const ykv_entry *e, double **out, size_t *n, schedopt_error *err) {
   if (e->kind != YKV_SEQ) {
     char d[256];
-    ykv_describe(e, d, sizeof d);
+    schedopt_ykv_describe(e, d, sizeof d);
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a sequence of numbers, got %s", e->path, d);
   }
   double *v = malloc((e->n ? e->n : 1) * sizeof *v);
@@ -143,17 +143,17 @@ static schedopt_status get_seq(const ykv_entry *e, double **out, size_t *n, sche
 static const ykv_entry *at(const ykv_list *l, const char *prefix, const char *key) {
   char p[600];
   snprintf(p, sizeof p, "%s%s%s", prefix, *prefix ? "." : "", key);
-  return ykv_get(l, p);
+  return schedopt_ykv_get(l, p);
 }
 
 /* Every key directly under `prefix` must be in `allowed` (NULL-terminated). */
 static schedopt_status check_keys(const ykv_list *l, const char *prefix,
                                   const char *const *allowed, schedopt_error *err) {
-  int depth = *prefix ? ykv_depth(prefix) + 1 : 1;
+  int depth = *prefix ? schedopt_ykv_depth(prefix) + 1 : 1;
   for (size_t i = 0; i < l->n; i++) {
     const ykv_entry *e = &l->v[i];
-    if ((*prefix && !ykv_is_under(e->path, prefix)) || ykv_depth(e->path) != depth) continue;
-    const char *k = ykv_leaf(e->path);
+    if ((*prefix && !schedopt_ykv_is_under(e->path, prefix)) || schedopt_ykv_depth(e->path) != depth) continue;
+    const char *k = schedopt_ykv_leaf(e->path);
     int ok = 0;
     for (size_t j = 0; allowed[j] && !ok; j++) ok = !strcmp(allowed[j], k);
     if (!ok) {
@@ -174,7 +174,7 @@ static schedopt_status check_keys(const ykv_list *l, const char *prefix,
  * controls.lr, plus `horizon`): *H receives the horizon if given (else NAN). */
 static schedopt_status build_control(const ykv_list *l, const char *prefix, const char *base,
                                      schedopt_control **out, double *H, schedopt_error *err) {
-  const ykv_entry *me = ykv_get(l, prefix), *te = at(l, prefix, "type");
+  const ykv_entry *me = schedopt_ykv_get(l, prefix), *te = at(l, prefix, "type");
   *H = NAN;
   if (me && me->kind != YKV_MAP)
     return fail(err, SCHEDOPT_EINVAL, me, 0, "%s: expected a mapping with 'type' and the "
@@ -195,11 +195,11 @@ static schedopt_status build_control(const ykv_list *l, const char *prefix, cons
   if ((st = schedopt_control_alloc(&c, T, err))) return st;
   const ykv_entry *t_e = NULL, *v_e = NULL, *file_e = NULL, *tc_e = NULL, *vc_e = NULL, *ms_e = NULL,
                   *fa_e = NULL;
-  int depth = ykv_depth(prefix) + 1;
+  int depth = schedopt_ykv_depth(prefix) + 1;
   for (size_t i = 0; i < l->n && !st; i++) {
     const ykv_entry *e = &l->v[i];
-    if (!ykv_is_under(e->path, prefix) || ykv_depth(e->path) != depth) continue;
-    const char *k = ykv_leaf(e->path);
+    if (!schedopt_ykv_is_under(e->path, prefix) || schedopt_ykv_depth(e->path) != depth) continue;
+    const char *k = schedopt_ykv_leaf(e->path);
     const schedopt_param_info *pi = NULL;
     for (size_t j = 0; j < T->nparams; j++)
       if (!strcmp(T->params[j].name, k)) pi = &T->params[j];
@@ -241,7 +241,7 @@ static schedopt_status build_control(const ykv_list *l, const char *prefix, cons
       if ((tc_e && (st = get_str(tc_e, &tc, err))) || (vc_e && (st = get_str(vc_e, &vc, err)))) {
       } else if (file_e->kind != YKV_SCALAR || file_e->is_null) {
         st = fail(err, SCHEDOPT_EINVAL, file_e, 0, "%s: expected a file name", file_e->path);
-      } else if (!(path = ykv_resolve(base, file_e))) {
+      } else if (!(path = schedopt_ykv_resolve(base, file_e))) {
         st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
       } else if ((st = schedopt_control_load_csv(c, path, tc, vc, err))) {
         prefix_at(err, file_e);
@@ -293,7 +293,7 @@ static const char *const out_keys[] = {"dir", NULL};
 
 static schedopt_status get_model(const ykv_list *l, const char *source,
                                  const schedopt_surrogate_type **type, schedopt_error *err) {
-  const ykv_entry *e = ykv_get(l, "model");
+  const ykv_entry *e = schedopt_ykv_get(l, "model");
   char names[128] = "";
   size_t len = 0;
   for (int i = 0; schedopt_surrogate_types[i]; i++)
@@ -315,7 +315,7 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
   ykv_list *l = &s->l;
   char pre[64];
   snprintf(pre, sizeof pre, "curves.%zu", i);
-  const ykv_entry *me = ykv_get(l, pre);
+  const ykv_entry *me = schedopt_ykv_get(l, pre);
   if (!me || me->kind != YKV_MAP)
     return fail(err, SCHEDOPT_EINVAL, me, 0, "%s: expected a mapping with 'file'", pre);
   schedopt_status st = check_keys(l, pre, curve_keys, err);
@@ -328,7 +328,7 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
     return fail(err, SCHEDOPT_EINVAL, me, 1, "%s: missing 'file' (a CSV loss log: step,lr,loss)", pre);
   if (e->kind != YKV_SCALAR || e->is_null)
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a file name", e->path);
-  if (!(c->file = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if (!(c->file = schedopt_ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   const char *name = NULL;
   const ykv_entry *ne = at(l, pre, "name");
   if (ne && (st = get_str(ne, &name, err))) return st;
@@ -346,14 +346,14 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
   double smooth = (double)smooth_def, steps = 0;
   if ((e = at(l, pre, "smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
   if (((size_t)smooth) % 2 == 0)
-    return fail(err, SCHEDOPT_EINVAL, e ? e : ykv_get(l, "fit.smooth"), 0,
+    return fail(err, SCHEDOPT_EINVAL, e ? e : schedopt_ykv_get(l, "fit.smooth"), 0,
                 "smooth = %g must be an odd number of rows (a centered window)", smooth);
   if ((e = at(l, pre, "start_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->start, err))) return st;
   if ((e = at(l, pre, "end_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->end, err))) return st;
   if ((e = at(l, pre, "steps")) && (st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
   char sp[80];
   snprintf(sp, sizeof sp, "%s.schedule", pre);
-  if (ykv_get(l, sp)) {
+  if (schedopt_ykv_get(l, sp)) {
     schedopt_control *ctl = NULL;
     double H;
     if ((st = build_control(l, sp, s->base_dir, &ctl, &H, err))) return st;
@@ -361,7 +361,7 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
     if (steps > 0 && (size_t)steps > K) K = (size_t)steps;
     if (isnan(H)) H = (double)K;
     if ((st = schedopt_losscurve_set_schedule(c->curve, ctl, H, K, err)))
-      prefix_at(err, ykv_get(l, sp));
+      prefix_at(err, schedopt_ykv_get(l, sp));
     schedopt_control_free(ctl);
     if (st) return st;
   } else if (!schedopt_losscurve_has_schedule(c->curve)) {
@@ -386,7 +386,7 @@ static const char *const dtop_keys[] = {"name", "model", "curves", "fit", "param
 static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char *const *sets,
                                         size_t nsets, int embedded, schedopt_error *err);
 
-schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *sets, size_t nsets,
+schedopt_status schedopt_fitspec_load(fitspec *s, const char *path, const char *const *sets, size_t nsets,
                              schedopt_error *err) {
   return fitspec_load_ext(s, path, sets, nsets, 0, err);
 }
@@ -394,7 +394,7 @@ schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *se
 static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char *const *sets,
                                         size_t nsets, int embedded, schedopt_error *err) {
   memset(s, 0, sizeof *s);
-  ykv_init(&s->l);
+  schedopt_ykv_init(&s->l);
   schedopt_fit_options_default(&s->opts);
   schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
   if (st) return st;
@@ -411,15 +411,15 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
   /* fit: */
   schedopt_fit_options *o = &s->opts;
   double x, smooth = 1;
-  if ((e = ykv_get(l, "fit.starts"))) {
+  if ((e = schedopt_ykv_get(l, "fit.starts"))) {
     if ((st = get_range(e, 1, 10000, 1, &x, err))) return st;
     o->starts = (int)x;
   }
-  if ((e = ykv_get(l, "fit.seed"))) {
+  if ((e = schedopt_ykv_get(l, "fit.seed"))) {
     if ((st = get_range(e, 0, 4294967295.0, 1, &x, err))) return st;
     o->seed = (unsigned long)x;
   }
-  if ((e = ykv_get(l, "fit.algorithm"))) {
+  if ((e = schedopt_ykv_get(l, "fit.algorithm"))) {
     if ((st = get_str(e, &str, err))) return st;
     int a = schedopt_fit_algorithm_find(str);
     if (a < 0)
@@ -427,44 +427,44 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
                   "mma, bobyqa, neldermead)", str);
     o->algorithm = (schedopt_fit_algorithm)a;
   }
-  if ((e = ykv_get(l, "fit.huber_delta")) && (st = get_range(e, 1e-12, 10, 0, &o->huber_delta, err)))
+  if ((e = schedopt_ykv_get(l, "fit.huber_delta")) && (st = get_range(e, 1e-12, 10, 0, &o->huber_delta, err)))
     return st;
-  if ((e = ykv_get(l, "fit.max_points"))) {
+  if ((e = schedopt_ykv_get(l, "fit.max_points"))) {
     if ((st = get_range(e, 0, 1e8, 1, &x, err))) return st;
     o->max_points = (size_t)x;
   }
-  if ((e = ykv_get(l, "fit.maxeval"))) {
+  if ((e = schedopt_ykv_get(l, "fit.maxeval"))) {
     if ((st = get_range(e, 1, 1e8, 1, &x, err))) return st;
     o->maxeval = (int)x;
   }
-  if ((e = ykv_get(l, "fit.smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
-  if ((e = ykv_get(l, "fit.tol")) && (st = get_range(e, 1e-14, 1e-3, 0, &o->tol, err))) return st;
-  if ((e = ykv_get(l, "fit.method"))) {
+  if ((e = schedopt_ykv_get(l, "fit.smooth")) && (st = get_range(e, 1, 1e6, 1, &smooth, err))) return st;
+  if ((e = schedopt_ykv_get(l, "fit.tol")) && (st = get_range(e, 1e-14, 1e-3, 0, &o->tol, err))) return st;
+  if ((e = schedopt_ykv_get(l, "fit.method"))) {
     if ((st = get_str(e, &str, err))) return st;
     if (!strcmp(str, "fast")) o->method = SCHEDOPT_SURROGATE_FAST;
     else if (!strcmp(str, "direct")) o->method = SCHEDOPT_SURROGATE_DIRECT;
     else return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.method: expected fast or direct, got '%.100s'", str);
   }
-  if ((e = ykv_get(l, "uncertainty.bootstrap"))) {
+  if ((e = schedopt_ykv_get(l, "uncertainty.bootstrap"))) {
     if ((st = get_range(e, 0, 100000, 1, &x, err))) return st;
     o->bootstrap = (int)x;
   }
-  if ((e = ykv_get(l, "uncertainty.segments"))) {
+  if ((e = schedopt_ykv_get(l, "uncertainty.segments"))) {
     if ((st = get_range(e, 2, 100000, 1, &x, err))) return st;
     o->segments = (int)x;
   }
-  if ((e = ykv_get(l, "uncertainty.level")) && (st = get_range(e, 0.01, 0.999, 0, &o->level, err)))
+  if ((e = schedopt_ykv_get(l, "uncertainty.level")) && (st = get_range(e, 0.01, 0.999, 0, &o->level, err)))
     return st;
-  if (!embedded && (e = ykv_get(l, "output.dir"))) {
+  if (!embedded && (e = schedopt_ykv_get(l, "output.dir"))) {
     if ((st = get_str(e, &str, err))) return st;
-    if (!(s->outdir = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(s->outdir = schedopt_ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   /* params: */
   const schedopt_surrogate_type *T = s->type;
   for (size_t i = 0; i < l->n; i++) {
     const ykv_entry *pe = &l->v[i];
-    if (!ykv_is_under(pe->path, "params") || ykv_depth(pe->path) != 2) continue;
-    const char *pn = ykv_leaf(pe->path);
+    if (!schedopt_ykv_is_under(pe->path, "params") || schedopt_ykv_depth(pe->path) != 2) continue;
+    const char *pn = schedopt_ykv_leaf(pe->path);
     int k = -1;
     for (size_t j = 0; j < T->nparams; j++)
       if (!strcmp(T->params[j].name, pn)) k = (int)j;
@@ -502,7 +502,7 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     s->has_box[k] = lo || hi;
   }
   /* curves: */
-  e = ykv_get(l, "curves");
+  e = schedopt_ykv_get(l, "curves");
   if (!e)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'curves' (a list of loss logs)",
                               path);
@@ -510,7 +510,7 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
   for (;; nitems++) {
     char key[64];
     snprintf(key, sizeof key, "curves.%zu", nitems);
-    if (!ykv_get(l, key)) break;
+    if (!schedopt_ykv_get(l, key)) break;
   }
   if (e->kind != YKV_LIST || nitems == 0)
     return fail(err, SCHEDOPT_EINVAL, e, 0, "curves: expected a non-empty list of mappings "
@@ -522,19 +522,19 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     if ((st = load_curve(s, i, (size_t)smooth, err))) return st;
     nfit += s->cv[i].role == SCHEDOPT_CURVE_FIT;
   }
-  if (!nfit && !fitspec_all_fixed(s))
+  if (!nfit && !schedopt_fitspec_all_fixed(s))
     return fail(err, SCHEDOPT_EINVAL, e, 1, "curves: no curve with role 'fit' (and not every "
                 "parameter is fixed)");
   return SCHEDOPT_OK;
 }
 
-int fitspec_all_fixed(const fitspec *s) {
+int schedopt_fitspec_all_fixed(const fitspec *s) {
   for (size_t k = 0; k < s->type->nparams; k++)
     if (!s->has_fixed[k]) return 0;
   return 1;
 }
 
-void fitspec_free(fitspec *s) {
+void schedopt_fitspec_free(fitspec *s) {
   if (!s) return;
   for (size_t i = 0; i < s->ncv; i++) {
     schedopt_losscurve_free(s->cv[i].curve);
@@ -545,11 +545,11 @@ void fitspec_free(fitspec *s) {
   free(s->base_dir);
   free(s->name);
   free(s->outdir);
-  ykv_free(&s->l);
+  schedopt_ykv_free(&s->l);
   memset(s, 0, sizeof *s);
 }
 
-schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err) {
+schedopt_status schedopt_fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err) {
   schedopt_fit *f = NULL;
   schedopt_status st = schedopt_fit_alloc(&f, s->type, err);
   for (size_t i = 0; i < s->ncv && !st; i++) {
@@ -557,7 +557,7 @@ schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_
     if ((st = schedopt_fit_add_curve(f, c->curve, c->role, c->start, c->end, err))) {
       char pre[64];
       snprintf(pre, sizeof pre, "curves.%zu", i);
-      const ykv_entry *e = ykv_get(&s->l, pre);
+      const ykv_entry *e = schedopt_ykv_get(&s->l, pre);
       if (e) prefix_at(err, e);
     }
   }
@@ -577,7 +577,7 @@ schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_
 
 /* ------------------------------------------------------------ fit.json */
 
-schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
+schedopt_status schedopt_fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
                                     double *theta, double **boot, size_t *nboot, double *level,
                                     schedopt_error *err) {
   json_error_t je;
@@ -644,7 +644,7 @@ schedopt_status schedopt_fit_load_result(const char *path, schedopt_surrogate **
   const schedopt_surrogate_type *T = NULL;
   double th[MAXP], *boot = NULL, level;
   size_t nb = 0;
-  schedopt_status st = fitspec_read_result(path, &T, th, &boot, &nb, &level, err);
+  schedopt_status st = schedopt_fitspec_read_result(path, &T, th, &boot, &nb, &level, err);
   free(boot);
   if (st) return st;
   schedopt_surrogate *s = NULL;
@@ -669,20 +669,20 @@ static schedopt_status read_model(const ykv_list *l, const char *base_dir, const
   const ykv_entry *e;
   const char *str = NULL;
   schedopt_status st;
-  e = ykv_get(l, "model");
+  e = schedopt_ykv_get(l, "model");
   if (!e)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
                               "fit.json, or type: and params:)", path);
   if (e->kind == YKV_SCALAR && !e->is_null) {
-    if (!(*model_file = ykv_resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    if ((st = fitspec_read_result(*model_file, type, theta, boot, nboot, level, err))) {
+    if (!(*model_file = schedopt_ykv_resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if ((st = schedopt_fitspec_read_result(*model_file, type, theta, boot, nboot, level, err))) {
       prefix_at(err, e);
       return st;
     }
   } else if (e->kind == YKV_MAP) {
     static const char *const mk[] = {"type", "params", NULL};
     if ((st = check_keys(l, "model", mk, err))) return st;
-    const ykv_entry *te = ykv_get(l, "model.type");
+    const ykv_entry *te = schedopt_ykv_get(l, "model.type");
     if (!te) return fail(err, SCHEDOPT_EINVAL, e, 1, "model: missing 'type' (fsl-llm or mpl)");
     if ((st = get_str(te, &str, err))) return st;
     if (!((*type) = schedopt_surrogate_type_find(str)))
@@ -695,7 +695,7 @@ static schedopt_status read_model(const ykv_list *l, const char *base_dir, const
       const schedopt_surrogate_param *p = &(*type)->params[k];
       char key[64];
       snprintf(key, sizeof key, "model.params.%s", p->name);
-      const ykv_entry *pe = ykv_get(l, key);
+      const ykv_entry *pe = schedopt_ykv_get(l, key);
       if (!pe) return fail(err, SCHEDOPT_EINVAL, e, 1, "model.params: missing %s", p->name);
       if ((st = get_range(pe, p->lo, p->hi, 0, &theta[k], err))) return st;
     }
@@ -711,10 +711,10 @@ static const char *const psched_keys[] = {"steps", "lr", NULL};
 static const char *const pout_keys[] = {"file", "every", "steps", "start", NULL};
 static const char *const pcmp_keys[] = {"file", "smooth", "start_step", NULL};
 
-schedopt_status predspec_load(predspec *s, const char *path, const char *const *sets, size_t nsets,
+schedopt_status schedopt_predspec_load(predspec *s, const char *path, const char *const *sets, size_t nsets,
                               schedopt_error *err) {
   memset(s, 0, sizeof *s);
-  ykv_init(&s->l);
+  schedopt_ykv_init(&s->l);
   s->level = 0.9;
   s->compare_start = NAN;
   schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
@@ -731,11 +731,11 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
                        &s->nboot, &s->level, err)))
     return st;
   /* schedule */
-  if (!ykv_get(l, "schedule.lr"))
+  if (!schedopt_ykv_get(l, "schedule.lr"))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.lr' (the "
                               "learning-rate control)", path);
   double steps = 0, H;
-  if (!(e = ykv_get(l, "schedule.steps")))
+  if (!(e = schedopt_ykv_get(l, "schedule.steps")))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'schedule.steps' (the "
                               "number of steps)", path);
   if ((st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
@@ -751,7 +751,7 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
     double t = (double)k;
     s->eta[k] = schedopt_control_eval(ctl, H, t > H ? H : t, NULL);
     if (!(s->eta[k] >= 0) || !isfinite(s->eta[k]))
-      st = fail(err, SCHEDOPT_EINVAL, ykv_get(l, "schedule.lr"), 0,
+      st = fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "schedule.lr"), 0,
                 "schedule.lr gives lr = %g at step %zu (must be >= 0)", s->eta[k], k);
   }
   schedopt_control_free(ctl);
@@ -759,19 +759,19 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
   /* output steps: explicit list, or every N steps from `start` (default:
    * the first step with a nonzero learning rate before it) and the last */
   double every = 1, start = -1;
-  if ((e = ykv_get(l, "output.file"))) {
+  if ((e = schedopt_ykv_get(l, "output.file"))) {
     if ((st = get_str(e, &str, err))) return st;
-    if (!(s->outfile = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(s->outfile = schedopt_ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
-  if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &every, err))) return st;
-  if ((e = ykv_get(l, "output.start")) && (st = get_range(e, 0, steps - 1, 1, &start, err))) return st;
+  if ((e = schedopt_ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &every, err))) return st;
+  if ((e = schedopt_ykv_get(l, "output.start")) && (st = get_range(e, 0, steps - 1, 1, &start, err))) return st;
   size_t first = 0;
   double T = 0;
   while (first < s->K && !((T += s->eta[first]) > 0)) first++;
   if (first == s->K)
-    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "schedule.lr"), 0,
+    return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "schedule.lr"), 0,
                 "schedule.lr is zero at every step: the loss is undefined");
-  if ((e = ykv_get(l, "output.steps"))) {
+  if ((e = schedopt_ykv_get(l, "output.steps"))) {
     double *v;
     size_t n;
     if ((st = get_seq(e, &v, &n, err))) return st;
@@ -800,8 +800,8 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
     if (s->out[s->nout - 1] != s->K - 1) s->out[s->nout++] = s->K - 1;
   }
   /* compare: an observed curve scored at the output steps it logs */
-  if ((e = ykv_get(l, "compare.file"))) {
-    char *file = ykv_resolve(s->base_dir, e);
+  if ((e = schedopt_ykv_get(l, "compare.file"))) {
+    char *file = schedopt_ykv_resolve(s->base_dir, e);
     if (!file) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     st = schedopt_losscurve_load_csv(&s->compare, file, NULL, err);
     free(file);
@@ -810,21 +810,21 @@ schedopt_status predspec_load(predspec *s, const char *path, const char *const *
       return st;
     }
     double w = 1;
-    const ykv_entry *we = ykv_get(l, "compare.smooth");
+    const ykv_entry *we = schedopt_ykv_get(l, "compare.smooth");
     if (we && (st = get_range(we, 1, 1e6, 1, &w, err))) return st;
     if (((size_t)w) % 2 == 0)
       return fail(err, SCHEDOPT_EINVAL, we, 0, "compare.smooth = %g must be odd", w);
     if (w > 1 && (st = schedopt_losscurve_smooth(s->compare, (size_t)w, err))) return st;
-    if ((we = ykv_get(l, "compare.start_step")) &&
+    if ((we = schedopt_ykv_get(l, "compare.start_step")) &&
         (st = get_range(we, 0, MAX_STEPS, 0, &s->compare_start, err)))
       return st;
-  } else if (ykv_get(l, "compare")) {
-    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "compare"), 1, "compare: missing 'file'");
+  } else if (schedopt_ykv_get(l, "compare")) {
+    return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "compare"), 1, "compare: missing 'file'");
   }
   return SCHEDOPT_OK;
 }
 
-void predspec_free(predspec *s) {
+void schedopt_predspec_free(predspec *s) {
   if (!s) return;
   free(s->source);
   free(s->base_dir);
@@ -835,7 +835,7 @@ void predspec_free(predspec *s) {
   free(s->out);
   free(s->outfile);
   schedopt_losscurve_free(s->compare);
-  ykv_free(&s->l);
+  schedopt_ykv_free(&s->l);
   memset(s, 0, sizeof *s);
 }
 
@@ -875,10 +875,10 @@ static schedopt_status get_choice(const ykv_entry *e, const char *const *names, 
   return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: unknown '%.100s' (allowed: %s)", e->path, v, list);
 }
 
-schedopt_status designspec_load(designspec *s, const char *path, const char *const *sets,
+schedopt_status schedopt_designspec_load(designspec *s, const char *path, const char *const *sets,
                                 size_t nsets, schedopt_error *err) {
   memset(s, 0, sizeof *s);
-  ykv_init(&s->l);
+  schedopt_ykv_init(&s->l);
   s->level = 0.9;
   s->floor = 0;
   s->monotone = 1;
@@ -901,10 +901,10 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
   /* the surrogate: fitted here (curves:), or given (model: FILE or a mapping) */
   /* model: FILE beside curves (e.g. --set model=out/fit.json on a spec that
    * fits): the result is used as is and the curves are not refitted */
-  const ykv_entry *me = ykv_get(l, "model");
-  s->refit_skipped = ykv_get(l, "curves") && me && me->kind == YKV_SCALAR && !me->is_null &&
+  const ykv_entry *me = schedopt_ykv_get(l, "model");
+  s->refit_skipped = schedopt_ykv_get(l, "curves") && me && me->kind == YKV_SCALAR && !me->is_null &&
                      !schedopt_surrogate_type_find(me->value);
-  if (ykv_get(l, "curves") && !s->refit_skipped) {
+  if (schedopt_ykv_get(l, "curves") && !s->refit_skipped) {
     if ((st = fitspec_load_ext(&s->fit, path, sets, nsets, 1, err))) return st;
     s->has_fit = 1;
     s->type = s->fit.type;
@@ -912,7 +912,7 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
   } else {
     static const char *const no_fit[] = {"fit", "params", "uncertainty", NULL};
     for (int i = 0; no_fit[i] && !s->refit_skipped; i++)
-      if ((e = ykv_get(l, no_fit[i])))
+      if ((e = schedopt_ykv_get(l, no_fit[i])))
         return fail(err, SCHEDOPT_EINVAL, e, 1, "'%s' belongs to a fit: give 'curves' (loss logs "
                     "to fit) or drop it", no_fit[i]);
     if ((st = read_model(l, s->base_dir, path, &s->model_file, &s->type, s->theta, &s->boot,
@@ -920,13 +920,13 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
       return st;
   }
   /* budget */
-  const ykv_entry *se = ykv_get(l, "budget.steps"), *te = ykv_get(l, "budget.tokens");
-  if (!ykv_get(l, "budget") || (!se && !te) || (se && te))
-    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "budget"), 1,
+  const ykv_entry *se = schedopt_ykv_get(l, "budget.steps"), *te = schedopt_ykv_get(l, "budget.tokens");
+  if (!schedopt_ykv_get(l, "budget") || (!se && !te) || (se && te))
+    return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "budget"), 1,
                 "budget: give exactly one of 'steps' or 'tokens' (with batch and seq_len)");
   if (se && (st = get_range(se, 2, MAX_STEPS, 1, &s->steps, err))) return st;
   if (te) {
-    const ykv_entry *be = ykv_get(l, "budget.batch"), *qe = ykv_get(l, "budget.seq_len");
+    const ykv_entry *be = schedopt_ykv_get(l, "budget.batch"), *qe = schedopt_ykv_get(l, "budget.seq_len");
     if (!be || !qe)
       return fail(err, SCHEDOPT_EINVAL, te, 1, "budget.tokens needs budget.batch (sequences per "
                   "step) and budget.seq_len (tokens per sequence)");
@@ -939,69 +939,69 @@ schedopt_status designspec_load(designspec *s, const char *path, const char *con
       return fail(err, SCHEDOPT_EINVAL, te, 0, "budget.tokens = %g at %g tokens per step is %.0f "
                   "steps: must be in [2, %.0f]", s->tokens, s->batch * s->seq_len, K, MAX_STEPS);
   } else {
-    const ykv_entry *be = ykv_get(l, "budget.batch"), *qe = ykv_get(l, "budget.seq_len");
+    const ykv_entry *be = schedopt_ykv_get(l, "budget.batch"), *qe = schedopt_ykv_get(l, "budget.seq_len");
     if (be && (st = get_range(be, 1, 1e9, 0, &s->batch, err))) return st;
     if (qe && (st = get_range(qe, 1, 1e9, 0, &s->seq_len, err))) return st;
   }
   double K = se ? s->steps : floor(s->tokens / (s->batch * s->seq_len) * (1 + 1e-12));
   /* lr */
-  if (!(e = ykv_get(l, "lr.peak")))
-    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "lr"), 1, "lr: missing 'peak' (the largest "
+  if (!(e = schedopt_ykv_get(l, "lr.peak")))
+    return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "lr"), 1, "lr: missing 'peak' (the largest "
                 "learning rate allowed)");
   if ((st = get_range(e, 1e-12, 1e3, 0, &s->peak, err))) return st;
-  if ((e = ykv_get(l, "lr.floor"))) {
+  if ((e = schedopt_ykv_get(l, "lr.floor"))) {
     if ((st = get_range(e, 0, 1e3, 0, &s->floor, err))) return st;
     if (!(s->floor < s->peak))
       return fail(err, SCHEDOPT_EINVAL, e, 0, "lr.floor = %g must be below lr.peak = %g", s->floor,
                   s->peak);
   }
-  if ((e = ykv_get(l, "lr.warmup")) && (st = get_range(e, 0, K - 2, 1, &s->warmup, err)))
+  if ((e = schedopt_ykv_get(l, "lr.warmup")) && (st = get_range(e, 0, K - 2, 1, &s->warmup, err)))
     return st;
-  if ((e = ykv_get(l, "lr.warmup_shape")) &&
+  if ((e = schedopt_ykv_get(l, "lr.warmup_shape")) &&
       (st = get_choice(e, (const char *const[]){"linear", "cosine"}, 2, &s->warmup_shape, err)))
     return st;
-  if ((e = ykv_get(l, "lr.tune_peak")) && (st = get_bool(e, &s->tune_peak, err))) return st;
+  if ((e = schedopt_ykv_get(l, "lr.tune_peak")) && (st = get_bool(e, &s->tune_peak, err))) return st;
   /* design */
-  if ((e = ykv_get(l, "design.parametrization")) &&
+  if ((e = schedopt_ykv_get(l, "design.parametrization")) &&
       (st = get_choice(e, (const char *const[]){"knots", "steps", "wsd"}, 3, &s->param, err)))
     return st;
-  if ((e = ykv_get(l, "design.knots")) && (st = get_range(e, 2, 4096, 1, &s->knots, err))) return st;
-  if ((e = ykv_get(l, "design.monotone")) && (st = get_bool(e, &s->monotone, err))) return st;
-  if ((e = ykv_get(l, "design.algorithm")) &&
+  if ((e = schedopt_ykv_get(l, "design.knots")) && (st = get_range(e, 2, 4096, 1, &s->knots, err))) return st;
+  if ((e = schedopt_ykv_get(l, "design.monotone")) && (st = get_bool(e, &s->monotone, err))) return st;
+  if ((e = schedopt_ykv_get(l, "design.algorithm")) &&
       (st = get_choice(e, (const char *const[]){"lbfgs", "mma", "ccsaq"}, 3, &s->algorithm, err)))
     return st;
-  if ((e = ykv_get(l, "design.ftol_rel")) && (st = get_range(e, 0, 1e-2, 0, &s->ftol_rel, err)))
+  if ((e = schedopt_ykv_get(l, "design.ftol_rel")) && (st = get_range(e, 0, 1e-2, 0, &s->ftol_rel, err)))
     return st;
-  if ((e = ykv_get(l, "design.maxeval")) && (st = get_range(e, 1, 1e7, 1, &s->maxeval, err)))
+  if ((e = schedopt_ykv_get(l, "design.maxeval")) && (st = get_range(e, 1, 1e7, 1, &s->maxeval, err)))
     return st;
-  if ((e = ykv_get(l, "design.baselines")) && (st = get_bool(e, &s->baselines, err))) return st;
+  if ((e = schedopt_ykv_get(l, "design.baselines")) && (st = get_bool(e, &s->baselines, err))) return st;
   if (!s->monotone && s->type == schedopt_surrogate_mpl && s->param != 2)
-    return fail(err, SCHEDOPT_EINVAL, ykv_get(l, "design.monotone"), 0,
+    return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "design.monotone"), 0,
                 "design.monotone = false with mpl: the multi-power law rewards raising the "
                 "learning rate after a drop without bound (it models non-increasing schedules)");
   /* output */
-  if ((e = ykv_get(l, "output.dir"))) {
+  if ((e = schedopt_ykv_get(l, "output.dir"))) {
     if ((st = get_str(e, &str, err))) return st;
-    if (!(s->outdir = ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    if (!(s->outdir = schedopt_ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
-  if ((e = ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
+  if ((e = schedopt_ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
     return st;
-  if ((e = ykv_get(l, "output.format")) &&
+  if ((e = schedopt_ykv_get(l, "output.format")) &&
       (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf"},
                        6, &s->format, err)))
     return st;
   return SCHEDOPT_OK;
 }
 
-void designspec_free(designspec *s) {
+void schedopt_designspec_free(designspec *s) {
   if (!s) return;
-  if (s->has_fit) fitspec_free(&s->fit);
+  if (s->has_fit) schedopt_fitspec_free(&s->fit);
   free(s->source);
   free(s->base_dir);
   free(s->name);
   free(s->model_file);
   free(s->boot);
   free(s->outdir);
-  ykv_free(&s->l);
+  schedopt_ykv_free(&s->l);
   memset(s, 0, sizeof *s);
 }

@@ -53,17 +53,17 @@ typedef struct predspec {
 } predspec;
 
 /* Load (and --set KEY=VALUE overrides, in order) and build. */
-schedopt_status fitspec_load(fitspec *s, const char *path, const char *const *sets,
+schedopt_status schedopt_fitspec_load(fitspec *s, const char *path, const char *const *sets,
                              size_t nsets, schedopt_error *err);
-void fitspec_free(fitspec *s);
+void schedopt_fitspec_free(fitspec *s);
 /* A fit of s->type with s's curves, boxes, starts and fixed values. */
-schedopt_status fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err);
+schedopt_status schedopt_fitspec_make_fit(const fitspec *s, schedopt_fit **out, schedopt_error *err);
 /* 1 if every parameter is fixed (then the fit only scores). */
-int fitspec_all_fixed(const fitspec *s);
+int schedopt_fitspec_all_fixed(const fitspec *s);
 
-schedopt_status predspec_load(predspec *s, const char *path, const char *const *sets,
+schedopt_status schedopt_predspec_load(predspec *s, const char *path, const char *const *sets,
                               size_t nsets, schedopt_error *err);
-void predspec_free(predspec *s);
+void schedopt_predspec_free(predspec *s);
 
 /* The spec of `schedopt design` (docs/surrogates.md): a surrogate (fitted
  * from curves with the keys of a fit spec, or `model:` as in a predict
@@ -94,13 +94,13 @@ typedef struct designspec {
   int format;            /* output.format: an export format, −1 if none */
 } designspec;
 
-schedopt_status designspec_load(designspec *s, const char *path, const char *const *sets,
+schedopt_status schedopt_designspec_load(designspec *s, const char *path, const char *const *sets,
                                 size_t nsets, schedopt_error *err);
-void designspec_free(designspec *s);
+void schedopt_designspec_free(designspec *s);
 
 /* Read a fit result written by `schedopt fit` (fit.json): model type,
  * parameters and bootstrap sets (may be none). */
-schedopt_status fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
+schedopt_status schedopt_fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
                                     double *theta, double **boot, size_t *nboot,
                                     double *level, schedopt_error *err);
 

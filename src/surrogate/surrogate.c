@@ -14,7 +14,7 @@
 
 /* ------------------------------------------------------------- numerics */
 
-double sx_digamma(double x) {
+double schedopt_sx_digamma(double x) {
   double r = 0;
   while (x < 8) {
     r -= 1 / x;
@@ -36,7 +36,7 @@ static double lgamma_abs_complex(double p, double y) {
   return a + re / (12 * m2);
 }
 
-void sx_prefix(const double *eta, size_t kmax, double *T) {
+void schedopt_sx_prefix(const double *eta, size_t kmax, double *T) {
   double s = 0, comp = 0;
   for (size_t k = 0; k <= kmax; k++) {
     double y = eta[k] - comp, t = s + y;
@@ -46,7 +46,7 @@ void sx_prefix(const double *eta, size_t kmax, double *T) {
   }
 }
 
-int sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_max,
+int schedopt_sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_max,
             double xmax) {
   if (!(p > 0) || !isfinite(p) || !(tol > 0) || !isfinite(lnrho_min) ||
       !isfinite(lnrho_max) || !(xmax >= 0) || !isfinite(xmax))
@@ -85,7 +85,7 @@ int sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_ma
   return 0;
 }
 
-void sx_tables(sx_plan *pl, double *mem) {
+void schedopt_sx_tables(sx_plan *pl, double *mem) {
   double *q = mem, *b = mem + pl->J, c = log(pl->h) - pl->lgp;
   double top = pl->p * fmax(fabs(pl->jlo * pl->h), fabs(pl->jhi * pl->h)) + fabs(c);
   pl->tab = top < 600;
@@ -96,7 +96,7 @@ void sx_tables(sx_plan *pl, double *mem) {
   }
   pl->q = q;
   pl->b = b;
-  pl->psi = sx_digamma(pl->p);
+  pl->psi = schedopt_sx_digamma(pl->p);
 }
 
 /* First node index with q_j·s ≥ x (q_j = e^{(jlo + j) h}), clamped to [0, J];
@@ -149,7 +149,7 @@ static inline double expm_small(double z) {
   return 1 - z * (1 - 0.5 * z * (1 - z / 3 * (1 - 0.25 * z)));
 }
 
-double sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, double *dp,
+double schedopt_sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, double *dp,
                   double *sdlr, double *sdp) {
   const double *q = pl->q, p = pl->p, psi = pl->psi;
   double irho = exp(-lnrho), rp = exp(-p * lnrho), c = log(pl->h) - pl->lgp;
@@ -181,7 +181,7 @@ double sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, doubl
   return sum;
 }
 
-void sx_decay(const sx_plan *pl, double dt, double *dec) {
+void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec) {
   const double *q = pl->q;
   double ldt = log(dt);
   size_t J = pl->J, i1 = first_at_least(pl, dt, 1e-3, LN_1EM3 - ldt),
@@ -195,12 +195,12 @@ void sx_decay(const sx_plan *pl, double dt, double *dec) {
 size_t schedopt_expsum_kernel(double p, double rho, double xmax, double tol, double *q,
                               double *w, double *w0, size_t cap) {
   sx_plan pl;
-  if (!(rho > 0) || sx_make(&pl, p, tol, log(rho), log(rho), xmax) || pl.J > cap) return 0;
+  if (!(rho > 0) || schedopt_sx_make(&pl, p, tol, log(rho), log(rho), xmax) || pl.J > cap) return 0;
   double *mem = malloc(2 * pl.J * sizeof *mem);
   if (!mem) return 0;
-  sx_tables(&pl, mem);
+  schedopt_sx_tables(&pl, mem);
   memcpy(q, pl.q, pl.J * sizeof *q);
-  sx_weights(&pl, log(rho), w, NULL, NULL, NULL, NULL);
+  schedopt_sx_weights(&pl, log(rho), w, NULL, NULL, NULL, NULL);
   free(mem);
   /* the lumped nodes j < jlo, summed as a geometric series (e^{−e^v} ≈ 1
    * there), so that w_0 keeps its relative accuracy where (1 + ρx)^−p is tiny */
@@ -209,7 +209,7 @@ size_t schedopt_expsum_kernel(double p, double rho, double xmax, double tol, dou
   return pl.J;
 }
 
-void sx_powerlaw_guess(const double *T, const double *loss, size_t n, double frac,
+void schedopt_sx_powerlaw_guess(const double *T, const double *loss, size_t n, double frac,
                        double *L0, double *c, double *e) {
   double lmin = INFINITY;
   for (size_t i = 0; i < n; i++)
@@ -252,8 +252,8 @@ void sx_powerlaw_guess(const double *T, const double *loss, size_t n, double fra
 
 /* --------------------------------------------------------------- registry */
 
-const schedopt_surrogate_type *const schedopt_surrogate_types[] = {&sx_fsl_llm_type,
-                                                                   &sx_mpl_type, NULL};
+const schedopt_surrogate_type *const schedopt_surrogate_types[] = {&schedopt_sx_fsl_llm_type,
+                                                                   &schedopt_sx_mpl_type, NULL};
 
 const schedopt_surrogate_type *schedopt_surrogate_type_find(const char *name) {
   if (!name) return NULL;

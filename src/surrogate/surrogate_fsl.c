@@ -96,7 +96,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
   size_t kmax = in->out[in->nout - 1];
   double c2 = th[P_C2], c3 = th[P_C3], c4 = th[P_C4], s = th[P_S], g = th[P_GAMMA];
   sx_plan pl;
-  if (sx_make(&pl, g, tol, log(c4), log(c4), T[kmax]))
+  if (schedopt_sx_make(&pl, g, tol, log(c4), log(c4), T[kmax]))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "fsl-llm: cannot build the exponential sum for gamma = %g, "
                               "c4 = %g over T = %g (use the direct method)",
@@ -108,9 +108,9 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
   if (!buf) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   double *q = buf, *w = q + J, *wr = w + J, *wg = wr + J, *dec = wg + J, *P = dec + J,
          *Q = P + J, *R = Q + J;
-  sx_tables(&pl, Q + 2 * J); /* q and b live past R */
+  schedopt_sx_tables(&pl, Q + 2 * J); /* q and b live past R */
   q = (double *)pl.q;
-  sx_weights(&pl, log(c4), w, grad ? wr : NULL, grad ? wg : NULL, NULL, NULL);
+  schedopt_sx_weights(&pl, log(c4), w, grad ? wr : NULL, grad ? wg : NULL, NULL, NULL);
   double Ptot = 0, Qtot = 0, Rtot = 0, pend = 0, cached = -1;
   int any = 0; /* a source has been seen (states nonzero) */
   size_t m = 0;
@@ -121,7 +121,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
     if (de == 0 && !is_out) continue;
     if (any && pend > 0) { /* advance the states by ΔT = pend */
       if (pend != cached) {
-        sx_decay(&pl, pend, dec);
+        schedopt_sx_decay(&pl, pend, dec);
         cached = pend;
       }
       if (grad)
@@ -178,7 +178,7 @@ static schedopt_status fsl_predict(const double *th, const schedopt_surrogate_in
   if (!T) {
     if (!(Tm = malloc((kmax + 1) * sizeof *Tm)))
       return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    sx_prefix(in->lr, kmax, Tm);
+    schedopt_sx_prefix(in->lr, kmax, Tm);
     T = Tm;
   }
   schedopt_status st = need_time(T, in, err);
@@ -203,7 +203,7 @@ static schedopt_status fsl_grad_lr(const double *th, const schedopt_surrogate_in
     free(T), free(gT), free(gd);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
-  sx_prefix(eta, kmax, T);
+  schedopt_sx_prefix(eta, kmax, T);
   schedopt_status st = need_time(T, in, err);
   double c1 = th[P_C1], c2 = th[P_C2], c3 = th[P_C3], c4 = th[P_C4], s = th[P_S],
          g = th[P_GAMMA];
@@ -241,13 +241,13 @@ static schedopt_status fsl_grad_lr(const double *th, const schedopt_surrogate_in
 /* L0, c1, s from a power law through the curve's first part. */
 static void fsl_guess(const double *T, const double *loss, size_t n, double *th) {
   double L0, c, e;
-  sx_powerlaw_guess(T, loss, n, 0.6, &L0, &c, &e);
+  schedopt_sx_powerlaw_guess(T, loss, n, 0.6, &L0, &c, &e);
   th[P_L0] = L0;
   th[P_C1] = c;
   th[P_S] = e;
 }
 
-const schedopt_surrogate_type sx_fsl_llm_type = {
+const schedopt_surrogate_type schedopt_sx_fsl_llm_type = {
     "fsl-llm",
     "L(k) = L0 + c1*T(k)^-s - c2*sum_i (eta_{i-1} - eta_i)(c3 + T(i)^-s)"
     "(1 - (1 + c4 (T(k) - T(i)))^-gamma)",
@@ -256,4 +256,4 @@ const schedopt_surrogate_type sx_fsl_llm_type = {
     fsl_predict,
     fsl_grad_lr,
     fsl_guess};
-const schedopt_surrogate_type *const schedopt_surrogate_fsl_llm = &sx_fsl_llm_type;
+const schedopt_surrogate_type *const schedopt_surrogate_fsl_llm = &schedopt_sx_fsl_llm_type;

@@ -7,7 +7,7 @@
 #include "schedopt/surrogate.h"
 
 /* The types (surrogate_fsl.c, surrogate_mpl.c). */
-extern const schedopt_surrogate_type sx_fsl_llm_type, sx_mpl_type;
+extern const schedopt_surrogate_type schedopt_sx_fsl_llm_type, schedopt_sx_mpl_type;
 
 /* Most nodes a kernel may have (a bigger need is refused). */
 #define SX_MAX_NODES 4096
@@ -26,7 +26,7 @@ typedef struct sx_plan {
   double lnU;       /* log of the top cut U */
   int jlo, jhi;
   size_t J;         /* jhi − jlo + 1 */
-  /* tables (sx_tables): q_j = e^{jh}, b_j = h e^{p jh}/Γ(p) (tab = 0 when
+  /* tables (schedopt_sx_tables): q_j = e^{jh}, b_j = h e^{p jh}/Γ(p) (tab = 0 when
    * that would overflow: the weights then take one exp each), ψ(p) */
   const double *q, *b;
   int tab;
@@ -35,29 +35,29 @@ typedef struct sx_plan {
 
 /* 0 on success; −1 if the inputs are not finite/positive or J would exceed
  * SX_MAX_NODES. */
-int sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_max,
+int schedopt_sx_make(sx_plan *pl, double p, double tol, double lnrho_min, double lnrho_max,
             double xmax);
 /* Fill the tables into mem (2·J doubles, owned by the caller). */
-void sx_tables(sx_plan *pl, double *mem);
+void schedopt_sx_tables(sx_plan *pl, double *mem);
 /* Weights of a source with scale ln ρ: w[0..J); dlr = ∂w/∂ln ρ and dp = ∂w/∂p
  * (either may be NULL).  Returns Σ_j w_j (= 1 − w_0); *sdlr, *sdp receive
  * the sums of the derivatives when their arrays are given.  Nodes with
  * e^v ≤ 1e-3 use a Taylor series for e^{−e^v}, nodes with e^v > U get 0. */
-double sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, double *dp,
+double schedopt_sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, double *dp,
                   double *sdlr, double *sdp);
 /* dec[j] = e^{−q_j dt} (Taylor series below 1e-3, 0 above 40). */
-void sx_decay(const sx_plan *pl, double dt, double *dec);
+void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec);
 
 /* ψ(x) = Γ'(x)/Γ(x), x > 0. */
-double sx_digamma(double x);
+double schedopt_sx_digamma(double x);
 
 /* Prefix sums T[k] = Σ_{j≤k} η_j for k ≤ kmax (compensated). */
-void sx_prefix(const double *eta, size_t kmax, double *T);
+void schedopt_sx_prefix(const double *eta, size_t kmax, double *T);
 
 /* Power-law start for L ≈ L0 + c·T^−e on n points: tries L0 below the
  * smallest loss and fits log(L − L0) = log c − e log T by least squares
  * (points with the smallest T first: the first `frac` of them). */
-void sx_powerlaw_guess(const double *T, const double *loss, size_t n, double frac,
+void schedopt_sx_powerlaw_guess(const double *T, const double *loss, size_t n, double frac,
                        double *L0, double *c, double *e);
 
 #endif

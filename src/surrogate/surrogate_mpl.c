@@ -111,7 +111,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
   memset(&pl, 0, sizeof pl);
   if (emax > 0) {
     double l1 = log(C) - ga * log(emax), l2 = log(C) - ga * log(emin);
-    if (sx_make(&pl, be, tol, fmin(l1, l2), fmax(l1, l2), T[kmax]))
+    if (schedopt_sx_make(&pl, be, tol, fmin(l1, l2), fmax(l1, l2), T[kmax]))
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "mpl: cannot build the exponential sum for beta = %g, C = %g, "
                                 "gamma = %g (use the direct method)",
@@ -123,7 +123,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
   if (!buf) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   double *q = buf, *dec = q + J, *w = dec + J, *wr = w + J, *wp = wr + J, *S = wp + J,
          *Sr = S + J, *Sg = Sr + J, *Sp = Sg + J;
-  if (J) sx_tables(&pl, Sp + J); /* q and b live past Sp */
+  if (J) schedopt_sx_tables(&pl, Sp + J); /* q and b live past Sp */
   q = (double *)pl.q;
   double W = 0, Wr = 0, Wg = 0, Wp = 0, full = 0, pend = 0, cached = -1;
   int any = 0;
@@ -134,7 +134,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
       /* bring the states to T(t−1), then add the source there */
       if (any && pend > 0) {
         if (pend != cached) {
-          sx_decay(&pl, pend, dec);
+          schedopt_sx_decay(&pl, pend, dec);
           cached = pend;
         }
         if (grad)
@@ -146,7 +146,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
       pend = 0;
       if (eta[t] > 0) {
         double le = log(eta[t]), lr = log(C) - ga * le, sr = 0, sp = 0;
-        double sw = sx_weights(&pl, lr, w, grad ? wr : NULL, grad ? wp : NULL, &sr, &sp);
+        double sw = schedopt_sx_weights(&pl, lr, w, grad ? wr : NULL, grad ? wp : NULL, &sr, &sp);
         for (size_t j = 0; j < J; j++) S[j] += a * w[j];
         W += a * sw;
         if (grad) {
@@ -163,7 +163,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     if (in->out[m] != t) continue;
     if (any && pend > 0) {
       if (pend != cached) {
-        sx_decay(&pl, pend, dec);
+        schedopt_sx_decay(&pl, pend, dec);
         cached = pend;
       }
       if (grad)
@@ -206,7 +206,7 @@ static schedopt_status mpl_predict(const double *th, const schedopt_surrogate_in
   if (!T) {
     if (!(Tm = malloc((kmax + 1) * sizeof *Tm)))
       return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    sx_prefix(in->lr, kmax, Tm);
+    schedopt_sx_prefix(in->lr, kmax, Tm);
     T = Tm;
   }
   schedopt_status st = need_time(T, in, err);
@@ -231,7 +231,7 @@ static schedopt_status mpl_grad_lr(const double *th, const schedopt_surrogate_in
     free(T), free(gT), free(gd);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
-  sx_prefix(eta, kmax, T);
+  schedopt_sx_prefix(eta, kmax, T);
   schedopt_status st = need_time(T, in, err);
   double A = th[P_A], al = th[P_ALPHA], B = th[P_B], C = th[P_C], be = th[P_BETA],
          ga = th[P_GAMMA];
@@ -274,13 +274,13 @@ static schedopt_status mpl_grad_lr(const double *th, const schedopt_surrogate_in
 
 static void mpl_guess(const double *T, const double *loss, size_t n, double *th) {
   double L0, c, e;
-  sx_powerlaw_guess(T, loss, n, 0.6, &L0, &c, &e);
+  schedopt_sx_powerlaw_guess(T, loss, n, 0.6, &L0, &c, &e);
   th[P_L0] = L0;
   th[P_A] = c;
   th[P_ALPHA] = e;
 }
 
-const schedopt_surrogate_type sx_mpl_type = {
+const schedopt_surrogate_type schedopt_sx_mpl_type = {
     "mpl",
     "L(t) = L0 + A*T(t)^-alpha - B*sum_k (eta_{k-1} - eta_k)"
     "(1 - (C eta_k^-gamma (T(t) - T(k-1)) + 1)^-beta)",
@@ -289,4 +289,4 @@ const schedopt_surrogate_type sx_mpl_type = {
     mpl_predict,
     mpl_grad_lr,
     mpl_guess};
-const schedopt_surrogate_type *const schedopt_surrogate_mpl = &sx_mpl_type;
+const schedopt_surrogate_type *const schedopt_surrogate_mpl = &schedopt_sx_mpl_type;

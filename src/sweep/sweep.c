@@ -72,7 +72,7 @@ static void fingerprints(schedopt_sweep *s) {
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-schedopt_status sweep_alloc(schedopt_sweep **out, size_t n, schedopt_error *err) {
+schedopt_status schedopt_sweep_alloc(schedopt_sweep **out, size_t n, schedopt_error *err) {
   schedopt_sweep *s = calloc(1, sizeof *s);
   if (s) s->cases = calloc(n ? n : 1, sizeof *s->cases);
   if (!s || !s->cases) {
@@ -127,14 +127,14 @@ int schedopt_sweep_in_shard(const schedopt_sweep *s, size_t i) {
 
 /* The problem of case i (the file, every override, then key = value),
  * built, and its optimize: section. */
-schedopt_status sweep_build_case(const schedopt_sweep *s, size_t i, schedopt_problem **out,
+schedopt_status schedopt_sweep_build_case(const schedopt_sweep *s, size_t i, schedopt_problem **out,
                                  schedopt_optimize_spec *spec, schedopt_error *err) {
   schedopt_problem *p = NULL;
   schedopt_status st = schedopt_problem_alloc(&p, err);
   if (st) return st;
   char set[256];
   snprintf(set, sizeof set, "%s=%s", s->key, s->cases[i].value);
-  if ((st = problem_load_text(p, s->text, s->len, s->source, err))) goto done;
+  if ((st = schedopt_problem_load_text(p, s->text, s->len, s->source, err))) goto done;
   for (size_t k = 0; k < s->nsets; k++)
     if ((st = schedopt_problem_set(p, s->sets[k], err))) goto done;
   if ((st = schedopt_problem_set(p, set, err)) || (st = schedopt_problem_build(p, err))) {
@@ -162,16 +162,16 @@ static schedopt_status read_spec(schedopt_sweep **out, const char *text, size_t 
   int present = 0;
   memset(&sw, 0, sizeof sw);
   schedopt_status st = schedopt_problem_alloc(&p, err);
-  if (!st) st = problem_load_text(p, text, len, path, err);
+  if (!st) st = schedopt_problem_load_text(p, text, len, path, err);
   for (size_t k = 0; k < nsets && !st; k++) st = schedopt_problem_set(p, sets[k], err);
-  if (!st) st = problem_sweep_read(p, &sw, &present, err);
+  if (!st) st = schedopt_problem_sweep_read(p, &sw, &present, err);
   if (!st && !present)
     st = schedopt_error_set(err, SCHEDOPT_EINVAL,
                             "%s: error: no sweep: section (e.g. sweep: {key: budget.steps, "
                             "values: [1e3, 1e4, 1e5]}; docs/yaml.md)",
                             path);
   schedopt_sweep *s = NULL;
-  if (!st) st = sweep_alloc(&s, sw.n, err);
+  if (!st) st = schedopt_sweep_alloc(&s, sw.n, err);
   if (!st) {
     snprintf(s->key, sizeof s->key, "%s", sw.key);
     for (size_t i = 0; i < sw.n; i++) {
@@ -180,7 +180,7 @@ static schedopt_status read_spec(schedopt_sweep **out, const char *text, size_t 
     }
     *out = s;
   }
-  problem_sweep_free(&sw);
+  schedopt_problem_sweep_free(&sw);
   schedopt_problem_free(p);
   return st;
 }
@@ -193,14 +193,14 @@ schedopt_status schedopt_sweep_load_file(schedopt_sweep **out, const char *path,
   *out = NULL;
   char *text = NULL;
   size_t len = 0;
-  schedopt_status st = ykv_read_file(path, &text, &len, err);
+  schedopt_status st = schedopt_ykv_read_file(path, &text, &len, err);
   if (st) return st;
   schedopt_sweep *s = NULL;
   schedopt_problem *p = NULL;
   schedopt_optimize_spec *spec = NULL;
   for (size_t k = 0; k < nsets; k++) { /* is_sweep_set and the fingerprints need the keys */
     char key[512];
-    if ((st = ykv_set_key(sets[k], "model.b=2", key, sizeof key, err))) goto done;
+    if ((st = schedopt_ykv_set_key(sets[k], "model.b=2", key, sizeof key, err))) goto done;
   }
   if ((st = read_spec(&s, text, len, path, sets, nsets, err))) goto done;
   s->text = text;
@@ -227,7 +227,7 @@ schedopt_status schedopt_sweep_load_file(schedopt_sweep **out, const char *path,
     goto done;
   }
   for (size_t i = 0; i < s->n; i++) {
-    if ((st = sweep_build_case(s, i, &p, spec, err))) goto done;
+    if ((st = schedopt_sweep_build_case(s, i, &p, spec, err))) goto done;
     if (i == 0) {
       snprintf(s->name, sizeof s->name, "%s", schedopt_problem_name(p));
       schedopt_problem_get_extras(p, &s->extras);
@@ -299,7 +299,7 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
   c->message[0] = '\0';
   c->evals = c->grad_evals = 0;
   c->contained_beaten = 0;
-  if (!st) st = sweep_build_case(s, i, &p, spec, err);
+  if (!st) st = schedopt_sweep_build_case(s, i, &p, spec, err);
   if (!st) {
     schedopt_problem_exponents(p, &c->a, &c->b, NULL, NULL);
     c->sigma2 = schedopt_problem_sigma2(p);
@@ -347,7 +347,7 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
 
 /* ---- slopes ---------------------------------------------------------------------- */
 
-void sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
+void schedopt_sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
                   const char **rule_o) {
   *zc = (a - 1) / (a + b - 1);
   *zo = b < a ? (a - 1) / a : (a - 1) / b;
@@ -365,7 +365,7 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
   if (!ref) return;
   double zc, zo;
   const char *ph, *ro;
-  sweep_theory(ref->a, ref->b, &zc, &zo, &ph, &ro);
+  schedopt_sweep_theory(ref->a, ref->b, &zc, &zo, &ph, &ro);
   /* schedule names in order of first appearance */
   double *x = malloc((s->n ? s->n : 1) * sizeof *x), *y = malloc((s->n ? s->n : 1) * sizeof *y);
   if (!x || !y) {

@@ -25,10 +25,10 @@ struct schedopt_sweep {
   size_t shard_k, shard_n;
 };
 
-schedopt_status sweep_alloc(schedopt_sweep **out, size_t n, schedopt_error *err);
-schedopt_status sweep_build_case(const schedopt_sweep *s, size_t i, schedopt_problem **out,
+schedopt_status schedopt_sweep_alloc(schedopt_sweep **out, size_t n, schedopt_error *err);
+schedopt_status schedopt_sweep_build_case(const schedopt_sweep *s, size_t i, schedopt_problem **out,
                                  schedopt_optimize_spec *spec, schedopt_error *err);
-void sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
+void schedopt_sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
                   const char **rule_o);
 
 #endif

@@ -40,7 +40,7 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
   if (ref) {
     double zc, zo;
     const char *ph, *ro;
-    sweep_theory(ref->a, ref->b, &zc, &zo, &ph, &ro);
+    schedopt_sweep_theory(ref->a, ref->b, &zc, &zo, &ph, &ro);
     fprintf(f, "  model      a=%g b=%g sigma2=%g: %s phase (%s)\n", ref->a, ref->b, ref->sigma2,
             ph, ref->b < ref->a ? "b < a" : ref->b > ref->a ? "b > a" : "b = a");
     fprintf(f, "  theory     L - sigma^2 ~ T^-%.4g (best constant), T^-%.4g (optimal schedule) "
@@ -405,7 +405,7 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
   }
   schedopt_sweep *s = *ps;
   if (!s) {
-    if ((st = sweep_alloc(ps, nv, err))) goto done;
+    if ((st = schedopt_sweep_alloc(ps, nv, err))) goto done;
     s = *ps;
     snprintf(s->key, sizeof s->key, "%s", key);
     snprintf(s->name, sizeof s->name, "%s", name);
