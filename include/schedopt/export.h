@@ -122,8 +122,8 @@ schedopt_status schedopt_export_save(const char *path, schedopt_export_format f,
  * of it; with a varying batch every knot is added and a jump also adds its
  * left limit (1e-9·H earlier). */
 #define SCHEDOPT_EXPORT_MAX_EVERY_STEP 20001
-#define SCHEDOPT_EXPORT_GRID 2001
-#define SCHEDOPT_EXPORT_MAX_POINTS 1000000
+/* SCHEDOPT_EXPORT_GRID and SCHEDOPT_EXPORT_MAX_POINTS: schedopt/problem.h
+ * (the limits of output.export.points, checked when a problem is built). */
 schedopt_status schedopt_export_times(const schedopt_schedule *s, size_t points, double **t,
                                       size_t *n, schedopt_error *err);
 

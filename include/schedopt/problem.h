@@ -72,6 +72,11 @@ schedopt_status schedopt_problem_output_times(const schedopt_problem *p, double 
                                               size_t *n, schedopt_error *err);
 const char *schedopt_problem_output_file(const schedopt_problem *p);
 
+/* Export tables (schedopt/export.h): the default grid when a schedule has
+ * too many steps to list each, and the most rows a table may have. */
+#define SCHEDOPT_EXPORT_GRID 2001
+#define SCHEDOPT_EXPORT_MAX_POINTS 1000000
+
 /* What `simulate`, `optimize` and `sweep` write besides their main output
  * (output.export and output.plot in docs/yaml.md). */
 typedef struct schedopt_problem_extras {

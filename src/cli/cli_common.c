@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sweep/sweep_impl.h"
 
 int cli_exit_code(schedopt_status st) {
   switch (st) {
@@ -110,6 +111,20 @@ int cli_load_problem(const cli_problem_opts *o, schedopt_problem **out) {
   for (size_t k = 0; k < o->nsets; k++)
     if ((st = schedopt_problem_set(p, o->sets[k], &err))) goto failed;
   if ((st = schedopt_problem_build(p, &err))) goto failed;
+  /* Every command checks the whole file: the optimize: and sweep: sections
+   * are read by their own layers, so read them once here too. */
+  schedopt_optimize_spec *spec = malloc(sizeof *spec);
+  if (!spec) {
+    st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
+    goto failed;
+  }
+  st = schedopt_problem_optimize_spec(p, spec, &err);
+  free(spec);
+  if (st) goto failed;
+  sweep_spec sw;
+  int present;
+  if ((st = schedopt_sweep_spec_read(p, &sw, &present, &err))) goto failed;
+  schedopt_sweep_spec_free(&sw);
   *out = p;
   return 0;
 failed:

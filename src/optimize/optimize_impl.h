@@ -52,11 +52,6 @@ schedopt_status schedopt_opt_floor(schedopt_integrator *it, const schedopt_sched
 /* Whether name is a value parameter of a family (scaled by "gain"). */
 int schedopt_opt_is_value_param(const schedopt_control_type *T, const char *name);
 
-/* A copy of built problem p with "key=value" overrides applied, built
- * (problem.c, the optimize: block). */
-schedopt_status schedopt_opt_problem_variant(const schedopt_problem *p, const char *const *sets,
-                                    size_t nsets, schedopt_problem **out, schedopt_error *err);
-
 /* The name of an NLopt result code ("FTOL_REACHED", …; "UNKNOWN"). */
 const char *schedopt_nlopt_result_name(int code);
 

@@ -4,6 +4,7 @@
  * and the reports (schedule.csv, baselines.csv, summary.json, summary.txt). */
 #define _POSIX_C_SOURCE 200809L
 #include "optimize/optimize_impl.h"
+#include "problem/problem_impl.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -16,7 +17,7 @@
 
 #include "dynamics/control_impl.h"
 #include "core/outfile.h"
-#include "schedopt/schedopt.h"
+#include "schedopt/version.h"
 
 #define NBT 6 /* baseline types */
 
@@ -428,7 +429,7 @@ static schedopt_status outer_case(outer *s, double x, int (*better)(const outer 
     snprintf(set, sizeof set, "%s=%.17g", s->key, x);
   const char *sets[1] = {set};
   schedopt_problem *q = NULL;
-  schedopt_status st = schedopt_opt_problem_variant(s->p, sets, 1, &q, err);
+  schedopt_status st = schedopt_problem_variant(s->p, sets, 1, &q, err);
   if (st) {
     schedopt_error_prefix(err, "optimize (%s): ", set);
     return st;

@@ -2,9 +2,9 @@
 #ifndef SCHEDOPT_PROBLEM_IMPL_H
 #define SCHEDOPT_PROBLEM_IMPL_H
 
-#include "schedopt/optimize.h"
-#include "schedopt/problem.h"
 #include "core/yamlkv.h"
+#include "problem/schema.h"
+#include "schedopt/problem.h"
 
 struct schedopt_problem {
   /* ---- input: the YAML entries, then the --set overrides ---- */
@@ -31,8 +31,9 @@ struct schedopt_problem {
   double *times;     /* output clock times */
   size_t ntimes;
 
-  /* ---- optimize: section (after build; NULL if absent) ---- */
-  schedopt_optimize_spec *opt;
+  /* ---- every key's value, validated (after build): the optimize:
+   * section's reader takes its values from here ---- */
+  schedopt_settings S;
 
   /* ---- output.export, output.plot (after build) ---- */
   schedopt_problem_extras extras;
@@ -46,17 +47,10 @@ struct schedopt_problem {
 schedopt_status schedopt_problem_load_text(schedopt_problem *p, const char *text, size_t len,
                                   const char *path, schedopt_error *err);
 
-/* The sweep: section, read from the entries (file and overrides) before the
- * problem is built: every key checked, located errors.  *present = 0 and
- * nothing allocated when there is no section. */
-typedef struct problem_sweep {
-  char key[128];   /* the dotted problem key each case sets */
-  size_t n;        /* cases */
-  double *x;       /* the values (rounded if asked) */
-  char (*text)[64];/* the values as applied ("1000", "3162", "0.25") */
-} problem_sweep;
-schedopt_status schedopt_problem_sweep_read(const schedopt_problem *p, problem_sweep *sw, int *present,
-                                   schedopt_error *err);
-void schedopt_problem_sweep_free(problem_sweep *sw);
+/* A copy of built problem p with the --set overrides `sets` applied, built
+ * (the optimizer's outer searches vary model.N or the budget this way). */
+schedopt_status schedopt_problem_variant(const schedopt_problem *p, const char *const *sets,
+                                         size_t nsets, schedopt_problem **out,
+                                         schedopt_error *err);
 
 #endif

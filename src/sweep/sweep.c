@@ -158,13 +158,13 @@ static schedopt_status read_spec(schedopt_sweep **out, const char *text, size_t 
                                  const char *path, const char *const *sets, size_t nsets,
                                  schedopt_error *err) {
   schedopt_problem *p = NULL;
-  problem_sweep sw;
+  sweep_spec sw;
   int present = 0;
   memset(&sw, 0, sizeof sw);
   schedopt_status st = schedopt_problem_alloc(&p, err);
   if (!st) st = schedopt_problem_load_text(p, text, len, path, err);
   for (size_t k = 0; k < nsets && !st; k++) st = schedopt_problem_set(p, sets[k], err);
-  if (!st) st = schedopt_problem_sweep_read(p, &sw, &present, err);
+  if (!st) st = schedopt_sweep_spec_read(p, &sw, &present, err);
   if (!st && !present)
     st = schedopt_error_set(err, SCHEDOPT_EINVAL,
                             "%s: error: no sweep: section (e.g. sweep: {key: budget.steps, "
@@ -180,7 +180,7 @@ static schedopt_status read_spec(schedopt_sweep **out, const char *text, size_t 
     }
     *out = s;
   }
-  schedopt_problem_sweep_free(&sw);
+  schedopt_sweep_spec_free(&sw);
   schedopt_problem_free(p);
   return st;
 }

@@ -31,4 +31,17 @@ schedopt_status schedopt_sweep_build_case(const schedopt_sweep *s, size_t i, sch
 void schedopt_sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
                   const char **rule_o);
 
+/* The sweep: section, read from the entries (file and overrides) before the
+ * problem is built (sweep/spec.c): every key checked, located errors.  *present = 0 and
+ * nothing allocated when there is no section. */
+typedef struct sweep_spec {
+  char key[128];   /* the dotted problem key each case sets */
+  size_t n;        /* cases */
+  double *x;       /* the values (rounded if asked) */
+  char (*text)[64];/* the values as applied ("1000", "3162", "0.25") */
+} sweep_spec;
+schedopt_status schedopt_sweep_spec_read(const schedopt_problem *p, sweep_spec *sw, int *present,
+                                   schedopt_error *err);
+void schedopt_sweep_spec_free(sweep_spec *sw);
+
 #endif
