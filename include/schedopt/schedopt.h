@@ -2,8 +2,7 @@
 #ifndef SCHEDOPT_SCHEDOPT_H
 #define SCHEDOPT_SCHEDOPT_H
 
-#define SCHEDOPT_VERSION "0.1.0"
-
+#include "schedopt/version.h"
 #include "schedopt/error.h"
 #include "schedopt/control.h"
 #include "schedopt/schedule.h"

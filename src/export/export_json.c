@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "export/export_impl.h"
-#include "schedopt/schedopt.h"
+#include "schedopt/version.h"
 
 #define JFLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15) | JSON_ENCODE_ANY)
 

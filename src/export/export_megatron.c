@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "export/export_impl.h"
-#include "schedopt/schedopt.h"
+#include "schedopt/version.h"
 
 #define PI 3.14159265358979323846
 

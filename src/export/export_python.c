@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "export/export_impl.h"
-#include "schedopt/schedopt.h"
+#include "schedopt/version.h"
 
 /* A Python string literal. */
 static void py_str(FILE *fp, const char *s) {
