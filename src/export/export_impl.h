@@ -1,9 +1,12 @@
-/* export_impl.h — shared by the export writers (export*.c). */
+/* export_impl.h — the export layer's internals: the table helpers every
+ * writer uses (export_table.c) and the writers that export.c dispatches to. */
 #ifndef SCHEDOPT_EXPORT_IMPL_H
 #define SCHEDOPT_EXPORT_IMPL_H
 
 #include <stdio.h>
 #include "schedopt/export.h"
+
+/* ---- export_table.c ---- */
 
 /* Factor applied to every lr of the table (peak_lr / max lr, or 1). */
 double schedopt_export_lr_scale(const schedopt_export_table *t, const schedopt_export_options *o);
@@ -17,6 +20,8 @@ const char *schedopt_export_name(const schedopt_export_table *t);
 const char *schedopt_export_label(const schedopt_export_table *t);
 /* "steps", "samples" or "tokens": what rows[i].t counts. */
 const char *schedopt_export_clock_name(const schedopt_export_table *t);
+
+/* ---- the writers (export.c dispatches to them) ---- */
 
 schedopt_status schedopt_export_write_python(FILE *fp, schedopt_export_format f,
                                     const schedopt_export_table *t,
