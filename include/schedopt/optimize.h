@@ -351,8 +351,11 @@ typedef struct schedopt_optimize_spec {
  * default settings, all baselines, no output folder, no outer search. */
 void schedopt_optimize_spec_default(schedopt_optimize_spec *s);
 
-/* The problem's `optimize:` section (defaults if absent), after
- * schedopt_problem_build (which validated it).  Defined with the schema. */
+/* The problem's `optimize:` section (defaults if absent), read from built
+ * problem p.  schedopt_problem_build checked each plain key's type and
+ * range; the nested parts (objective, controls, baselines, model sizes) and
+ * their combinations are checked here, with located errors (file:line:col).
+ * *spec is unchanged on error. */
 schedopt_status schedopt_problem_optimize_spec(const schedopt_problem *p,
                                                schedopt_optimize_spec *spec,
                                                schedopt_error *err);
