@@ -11,7 +11,7 @@
 # its own or a lower layer only (and no internal header).  The public headers
 # belong to the layers:
 #
-#   error.h                                           core
+#   error.h version.h                                 core
 #   control.h schedule.h model.h integrator.h         dynamics
 #   problem.h                                         problem
 #   optimize.h                                        optimize
@@ -31,7 +31,7 @@ src=${1:?usage: test_layers.sh SOURCE_DIR}
 cd "$src"
 
 layers="core dynamics problem optimize surrogate export sweep"
-public="error.h=core
+public="error.h=core version.h=core
 control.h=dynamics schedule.h=dynamics model.h=dynamics integrator.h=dynamics
 problem.h=problem
 optimize.h=optimize
