@@ -6,20 +6,22 @@
 #include <string.h>
 
 #include "export/export_impl.h"
+#include "problem/schema.h"
 #include "core/outfile.h"
 #include "schedopt/control.h"
 
-static const char *const format_names[SCHEDOPT_EXPORT_NFORMATS] = {
-    "csv", "json", "pytorch", "megatron", "nanogpt", "hf"};
+/* The formats' names are the problem file's (output.export.formats). */
+_Static_assert(SCHEDOPT_SCHEMA_NFORMATS == SCHEDOPT_EXPORT_NFORMATS,
+               "problem/schema.c names every export format");
 
 const char *schedopt_export_format_name(schedopt_export_format f) {
-  return (unsigned)f < SCHEDOPT_EXPORT_NFORMATS ? format_names[f] : "unknown";
+  return (unsigned)f < SCHEDOPT_EXPORT_NFORMATS ? schedopt_schema_export_formats[f] : "unknown";
 }
 
 schedopt_status schedopt_export_format_find(const char *name, schedopt_export_format *f,
                                             schedopt_error *err) {
   for (int i = 0; name && i < SCHEDOPT_EXPORT_NFORMATS; i++)
-    if (!strcmp(name, format_names[i])) {
+    if (!strcmp(name, schedopt_schema_export_formats[i])) {
       *f = (schedopt_export_format)i;
       return SCHEDOPT_OK;
     }

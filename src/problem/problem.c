@@ -961,9 +961,6 @@ schedopt_status schedopt_problem_variant(const schedopt_problem *p, const char *
  * (schema: docs/yaml.md, "output")
  * ====================================================================== */
 
-/* In schedopt_export_format order. */
-static const char *const ex_formats[] = {"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
-                                         NULL};
 static const char *const ex_keys[] = {"formats", "points", "peak_lr", "batch", "seq_len",
                                       "tolerance", "megatron_units", NULL};
 static const char *const ex_units[] = {"auto", "iters", "samples", NULL};
@@ -1002,7 +999,7 @@ static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   x->export_loc = p->export_loc;
   strbuf names = {{0}, 0};
-  schedopt_schema_list_text(&names, NULL, ex_formats);
+  schedopt_schema_list_text(&names, NULL, schedopt_schema_export_formats);
   if (e->kind == YKV_MAP || (e->kind == YKV_SCALAR && e->is_null)) {
     if ((st = ex_known_keys(l, "output.export", ex_keys, err))) return st;
     if (!(fe = schedopt_ykv_get(l, "output.export.formats")))
@@ -1011,13 +1008,13 @@ static schedopt_status build_export(schedopt_problem *p, schedopt_error *err) {
   }
   if (fe->kind == YKV_SCALAR && !fe->is_null) {
     int f;
-    if ((st = schedopt_schema_choice(err, fe, fe->path, ex_formats, &f))) return st;
+    if ((st = schedopt_schema_choice(err, fe, fe->path, schedopt_schema_export_formats, &f))) return st;
     x->export_formats |= 1u << f;
   } else if (fe->kind == YKV_SEQ && fe->n > 0) {
     for (size_t i = 0; i < fe->n; i++) {
       ykv_entry it = schedopt_schema_item(fe, i);
       int f;
-      if ((st = schedopt_schema_choice(err, &it, fe->path, ex_formats, &f))) return st;
+      if ((st = schedopt_schema_choice(err, &it, fe->path, schedopt_schema_export_formats, &f))) return st;
       x->export_formats |= 1u << f;
     }
   } else {

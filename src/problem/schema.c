@@ -132,6 +132,11 @@ const char *const schedopt_schema_plrf_only[] = {"model.tail", "model.dynamics",
 const char *const schedopt_schema_fsl_only[] = {"model.c_approx", "model.c_signal", "model.c_noise",
                                        NULL};
 
+/* output.export.formats, in schedopt_export_format order: the export layer
+ * names its formats with this list (export.c). */
+const char *const schedopt_schema_export_formats[SCHEDOPT_SCHEMA_NFORMATS + 1] = {
+    "csv", "json", "pytorch", "megatron", "nanogpt", "hf", NULL};
+
 const char *const schedopt_schema_opt_obj_types[] = {"final", "mean", "horizons", "steps_to_target",
                                             NULL};
 const char *const schedopt_schema_opt_obj_mean[] = {"from", "to", "from_frac", "to_frac", NULL};
