@@ -1,7 +1,7 @@
 /* problem.c — YAML problem files and --set overrides → model, schedule,
  * solver settings, output times and the output extras (schema: schema.c,
  * docs/yaml.md).  The optimize: and sweep: sections are read by their own
- * layers (optimize/spec.c, sweep/spec.c) from the validated settings. */
+ * layers (optimize/optimize_spec.c, sweep/sweep_spec.c) from the validated settings. */
 #include "problem/problem_impl.h"
 
 #include <math.h>
@@ -810,7 +810,7 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   if ((st = build_extras(p, err))) return st;
-  p->S = S; /* read by the optimize: section's reader (optimize/spec.c) */
+  p->S = S; /* read by the optimize: section's reader (optimize/optimize_spec.c) */
   p->built = 1;
   return SCHEDOPT_OK;
 }

@@ -7,7 +7,7 @@
  * ranges) and records the values; the layer that owns a section then reads
  * its meaning from those values: problem.c the model, budget, controls,
  * solver and output sections, the optimizer the optimize: section
- * (optimize/spec.c), the sweep driver the sweep: section (sweep/spec.c). */
+ * (optimize/optimize_spec.c), the sweep driver the sweep: section (sweep/sweep_spec.c). */
 #ifndef SCHEDOPT_PROBLEM_SCHEMA_H
 #define SCHEDOPT_PROBLEM_SCHEMA_H
 
@@ -45,7 +45,7 @@ extern const keyspec schedopt_schema[]; /* SCHEDOPT_SCHEMA_NKEYS rows */
 /* Index of a full dotted key in the table, −1 if none. */
 int schedopt_schema_index(const char *key);
 
-/* sweep.points ≤ this (= SCHEDOPT_SWEEP_MAXCASES, checked in sweep/spec.c). */
+/* sweep.points ≤ this (= SCHEDOPT_SWEEP_MAXCASES, checked in sweep/sweep_spec.c). */
 #define SCHEDOPT_SCHEMA_SWEEP_MAXPOINTS 10000
 
 /* The three control channels of controls: (lr, batch, momentum). */

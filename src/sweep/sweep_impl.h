@@ -32,7 +32,7 @@ void schedopt_sweep_theory(double a, double b, double *zc, double *zo, const cha
                   const char **rule_o);
 
 /* The sweep: section, read from the entries (file and overrides) before the
- * problem is built (sweep/spec.c): every key checked, located errors.  *present = 0 and
+ * problem is built (sweep/sweep_spec.c): every key checked, located errors.  *present = 0 and
  * nothing allocated when there is no section. */
 typedef struct sweep_spec {
   char key[128];   /* the dotted problem key each case sets */

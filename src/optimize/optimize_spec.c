@@ -1,4 +1,4 @@
-/* spec.c — a problem's optimize: section → schedopt_optimize_spec
+/* optimize_spec.c — a problem's optimize: section → schedopt_optimize_spec
  * (schema: docs/yaml.md, "optimize").  Plain keys were checked with the
  * rest of the file (problem/schema.c); the nested parts (objective,
  * controls, baselines, model sizes) and the combinations are checked here,

@@ -1,4 +1,4 @@
-/* spec.c — the sweep: section → the cases of `schedopt sweep` (schema:
+/* sweep_spec.c — the sweep: section → the cases of `schedopt sweep` (schema:
  * docs/yaml.md, "sweep"). */
 #include <math.h>
 #include <stdio.h>
