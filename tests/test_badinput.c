@@ -180,16 +180,6 @@ static void check_no_output(const char *name, const char *base) {
   closedir(d);
 }
 
-static void write_bytes(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f) {
-    fprintf(stderr, "cannot write %s\n", path);
-    exit(1);
-  }
-  fwrite(data, 1, n, f);
-  fclose(f);
-}
-
 /* Run simulate on `path` with -o into dir; expect exit 2 and the fragment. */
 static void expect_bad(const char *name, const char *path, const char *args,
                        const char *fragment) {
@@ -219,7 +209,7 @@ static void run_case(const bad_case *c) {
   }
   text[k < sizeof text ? k : sizeof text - 1] = '\0';
   snprintf(path, sizeof path, "%s/%s.yaml", dir, c->name);
-  write_bytes(path, text, strlen(text));
+  test_write_bytes(path, text, strlen(text));
   expect_bad(c->name, path, c->args, c->fragment);
 }
 
@@ -237,11 +227,11 @@ int main(void) {
     bin[i] = (unsigned char)(s >> 16);
   }
   snprintf(path, sizeof path, "%s/binary.yaml", dir);
-  write_bytes(path, bin, sizeof bin);
+  test_write_bytes(path, bin, sizeof bin);
   expect_bad("binary", path, NULL, "binary.yaml:");
   /* valid UTF-8 with control characters */
   snprintf(path, sizeof path, "%s/control.yaml", dir);
-  write_bytes(path, M S "name: a\x01" "b\n", strlen(M S "name: a\x01" "b\n"));
+  test_write_bytes(path, M S "name: a\x01" "b\n", strlen(M S "name: a\x01" "b\n"));
   expect_bad("control", path, NULL, "control.yaml:3:");
   /* deep nesting, flow and block */
   static char deep[32768];
@@ -250,13 +240,13 @@ int main(void) {
   for (int i = 0; i < 200; i++) deep[k++] = ']';
   deep[k++] = '\n';
   snprintf(path, sizeof path, "%s/deep_flow.yaml", dir);
-  write_bytes(path, deep, k);
+  test_write_bytes(path, deep, k);
   expect_bad("deep_flow", path, NULL, "nesting is deeper than 64 levels");
   k = (size_t)snprintf(deep, sizeof deep, M S);
   for (int i = 0; i < 100; i++)
     k += (size_t)snprintf(deep + k, sizeof deep - k, "%*sk%d:\n", i, "", i);
   snprintf(path, sizeof path, "%s/deep_block.yaml", dir);
-  write_bytes(path, deep, k);
+  test_write_bytes(path, deep, k);
   expect_bad("deep_block", path, NULL, "nesting is deeper than 64 levels");
 
   /* oversized files: a 2 GiB problem file and a 2 GiB table (sparse: no
@@ -274,7 +264,7 @@ int main(void) {
   if (fd >= 0) close(fd);
   snprintf(yaml, sizeof yaml, M S "controls: {lr: {type: table, file: '%s'}}\n", csv);
   snprintf(path, sizeof path, "%s/bigcsv.yaml", dir);
-  write_bytes(path, yaml, strlen(yaml));
+  test_write_bytes(path, yaml, strlen(yaml));
   expect_bad("bigcsv", path, NULL, "big.csv: the file is larger than 256 MiB");
   unlink(csv);
   /* an over-long YAML file (17 MiB of comments): refused */

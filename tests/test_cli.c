@@ -11,19 +11,6 @@
 
 static char out[1 << 16];
 
-static size_t count_lines(const char *path, char *last, size_t cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  char line[4096];
-  size_t n = 0;
-  while (fgets(line, sizeof line, f)) {
-    n++;
-    if (last) snprintf(last, cap, "%s", line);
-  }
-  fclose(f);
-  return n;
-}
-
 static void expect_fail(const char *yaml_name, const char *yaml, const char *extra,
                         const char *fragment) {
   const char *path = test_write_tmp(yaml_name, yaml);
@@ -70,7 +57,7 @@ int main(void) {
              problems[i], csv);
     rc = test_run_cli(args, out, sizeof out);
     CHECK_MSG(rc == 0, "%s: exit %d: %s", problems[i], rc, out);
-    size_t n = count_lines(csv, last, sizeof last);
+    size_t n = test_count_lines(csv, last, sizeof last, 1);
     CHECK_MSG(n >= 100, "%s: %zu lines", problems[i], n);
     CHECK_MSG(strncmp(last, "10000,", 6) == 0, "%s: last row %s", problems[i], last);
   }

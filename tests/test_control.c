@@ -14,40 +14,11 @@
 /* A control of family `type` with "name=value" settings separated by spaces;
  * a non-numeric value selects an enum choice. */
 static schedopt_control *mk(const char *type, const char *spec) {
-  const schedopt_control_type *T = schedopt_control_type_find(type);
-  schedopt_control *c = NULL;
-  schedopt_error err = {0};
-  if (!T || schedopt_control_alloc(&c, T, &err)) {
-    fprintf(stderr, "cannot make %s: %s\n", type, err.msg);
-    exit(1);
-  }
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", spec);
-  for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-    char *eq = strchr(tok, '=');
-    if (!eq) exit(1);
-    *eq = '\0';
-    char *end;
-    double v = strtod(eq + 1, &end);
-    schedopt_status st = *end ? schedopt_control_set_choice(c, tok, eq + 1, &err)
-                              : schedopt_control_set(c, tok, v, &err);
-    if (st) {
-      fprintf(stderr, "cannot set %s: %s\n", tok, err.msg);
-      exit(1);
-    }
-  }
-  return c;
+  return test_ctl(schedopt_control_type_find(type), spec);
 }
 
 static double ev(const schedopt_control *c, double t) {
   return schedopt_control_eval(c, H, t, NULL);
-}
-
-/* err.msg contains every fragment (NULL-terminated list). */
-static int has(const schedopt_error *err, const char *a, const char *b) {
-  int ok = strstr(err->msg, a) != NULL && (!b || strstr(err->msg, b) != NULL);
-  if (!ok) fprintf(stderr, "  message was: %s\n", err->msg);
-  return ok;
 }
 
 static void test_values(void) {
@@ -311,47 +282,47 @@ static void test_validation(void) {
   schedopt_error err = {0};
   schedopt_control *c = mk("cosine", "");
   CHECK(schedopt_control_set(c, "floor", -1, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "cosine.floor = -1 is out of range: must be >= 0", NULL));
+  CHECK(test_err_has(&err, "cosine.floor = -1 is out of range: must be >= 0", NULL));
   CHECK(schedopt_control_set(c, "peak", NAN, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "cosine.peak = nan", "not a finite number"));
+  CHECK(test_err_has(&err, "cosine.peak = nan", "not a finite number"));
   CHECK(schedopt_control_set(c, "peak", INFINITY, &err) == SCHEDOPT_EINVAL);
   CHECK(schedopt_control_set(c, "warmup_init", 1.5, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "warmup_init = 1.5", "must be in [0, 1]"));
+  CHECK(test_err_has(&err, "warmup_init = 1.5", "must be in [0, 1]"));
   CHECK(schedopt_control_set(c, "peek", 1, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "unknown parameter 'peek'", "peak, floor"));
+  CHECK(test_err_has(&err, "unknown parameter 'peek'", "peak, floor"));
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "cosine: parameter 'peak' is required", "controls.lr"));
+  CHECK(test_err_has(&err, "cosine: parameter 'peak' is required", "controls.lr"));
   CHECK(schedopt_control_set(c, "peak", 0.1, &err) == SCHEDOPT_OK);
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_OK);
   CHECK(schedopt_control_set(c, "warmup", 1000, &err) == SCHEDOPT_OK);
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "warmup = 1000", "must be < the horizon"));
+  CHECK(test_err_has(&err, "warmup = 1000", "must be < the horizon"));
   schedopt_control_free(c);
 
   c = mk("polynomial", "peak=1");
   CHECK(schedopt_control_set(c, "delta", 0, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "polynomial.delta = 0 is out of range: must be > 0", NULL));
+  CHECK(test_err_has(&err, "polynomial.delta = 0 is out of range: must be > 0", NULL));
   schedopt_control_free(c);
 
   c = mk("wsd", "peak=1 warmup=900 decay_frac=0.2");
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "decay starts at t = H(1 - decay_frac) = 800", "warmup"));
+  CHECK(test_err_has(&err, "decay starts at t = H(1 - decay_frac) = 800", "warmup"));
   CHECK(schedopt_control_set(c, "decay_frac", 1.2, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "wsd.decay_frac = 1.2 is out of range: must be in [0, 1]", NULL));
+  CHECK(test_err_has(&err, "wsd.decay_frac = 1.2 is out of range: must be in [0, 1]", NULL));
   CHECK(schedopt_control_set_choice(c, "shape", "cubic", &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "wsd.shape = 'cubic' is not a valid choice", "linear, cosine"));
+  CHECK(test_err_has(&err, "wsd.shape = 'cubic' is not a valid choice", "linear, cosine"));
   CHECK(schedopt_control_set(c, "shape", 7, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "wsd.shape = 7", "not a valid choice"));
+  CHECK(test_err_has(&err, "wsd.shape = 7", "not a valid choice"));
   schedopt_control_free(c);
 
   c = mk("wsd", "peak=1 shape=exponential");
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "shape = exponential needs", "floor = 0"));
+  CHECK(test_err_has(&err, "shape = exponential needs", "floor = 0"));
   CHECK(schedopt_control_set(c, "floor", 0.01, &err) == SCHEDOPT_OK);
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_OK);
@@ -360,7 +331,7 @@ static void test_validation(void) {
   c = mk("exponential", "start=1 end=0");
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "exponential.end = 0 is out of range: must be > 0", NULL));
+  CHECK(test_err_has(&err, "exponential.end = 0 is out of range: must be > 0", NULL));
   schedopt_control_free(c);
 
   /* value range over the horizon */
@@ -368,18 +339,19 @@ static void test_validation(void) {
   c = mk("table", "");
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "no points", NULL));
+  CHECK(test_err_has(&err, "no points", NULL));
   schedopt_control_set_table(c, 3, pt, pv, NULL);
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "controls.lr = -0.0002 at t = 250.5 is out of range: must be >= 0", NULL));
+  CHECK(test_err_has(&err, "controls.lr = -0.0002 at t = 250.5 is out of range: must be >= 0",
+                     NULL));
   pv[1] = 0.05;
   CHECK(schedopt_control_set_table(c, 3, pt, pv, NULL) == SCHEDOPT_OK);
   CHECK(schedopt_control_validate(c, H, 0, INFINITY, 0, "controls.lr", &err) ==
         SCHEDOPT_OK);
   pt[2] = 500;
   CHECK(schedopt_control_set_table(c, 3, pt, pv, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "strictly increasing", NULL));
+  CHECK(test_err_has(&err, "strictly increasing", NULL));
   schedopt_control_free(c);
 
   /* a jump that leaves the range only on one side of a knot */
@@ -387,24 +359,24 @@ static void test_validation(void) {
   double m[1] = {0.3}, f[2] = {1, 2.5};
   CHECK(schedopt_control_validate(c, H, 0, 1, 1, "controls.momentum", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "milestones and factors", NULL));
+  CHECK(test_err_has(&err, "milestones and factors", NULL));
   schedopt_control_set_steps(c, 1, m, f, NULL);
   CHECK(schedopt_control_validate(c, H, 0, 1, 1, "controls.momentum", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "controls.momentum = 1.25 at t = 300", "must be in [0, 1)"));
+  CHECK(test_err_has(&err, "controls.momentum = 1.25 at t = 300", "must be in [0, 1)"));
   f[1] = 1.9;
   schedopt_control_set_steps(c, 1, m, f, NULL);
   CHECK(schedopt_control_validate(c, H, 0, 1, 1, "controls.momentum", &err) ==
         SCHEDOPT_OK);
   m[0] = 1.0;
   CHECK(schedopt_control_set_steps(c, 1, m, f, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "milestone[0] = 1", "(0, 1)"));
+  CHECK(test_err_has(&err, "milestone[0] = 1", "(0, 1)"));
   schedopt_control_free(c);
 
   c = mk("constant", "value=0.5");
   CHECK(schedopt_control_validate(c, H, 1, INFINITY, 0, "controls.batch", &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "controls.batch = 0.5 at t = 0", "must be >= 1"));
+  CHECK(test_err_has(&err, "controls.batch = 0.5 at t = 0", "must be >= 1"));
   CHECK(schedopt_control_set_table(c, 3, pt, pv, &err) == SCHEDOPT_EINVAL);
   schedopt_control_free(c);
 }
@@ -428,37 +400,37 @@ static void test_csv(void) {
 
   p = test_write_tmp("ctl_nocol.csv", "step,loss\n0,1\n");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "no column 'lr'", "columns found: 'step', 'loss'"));
-  CHECK(has(&err, "ctl_nocol.csv", NULL));
+  CHECK(test_err_has(&err, "no column 'lr'", "columns found: 'step', 'loss'"));
+  CHECK(test_err_has(&err, "ctl_nocol.csv", NULL));
   CHECK(c->n == 2); /* unchanged on failure */
 
   p = test_write_tmp("ctl_bad.csv", "step,lr\n0,0.1\n\n1,abc\n");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "ctl_bad.csv:4:", "'abc' is not a finite number"));
+  CHECK(test_err_has(&err, "ctl_bad.csv:4:", "'abc' is not a finite number"));
 
   p = test_write_tmp("ctl_inf.csv", "step,lr\r\n0,0.1\r\n1,inf\r\n");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "ctl_inf.csv:3:", "'inf'"));
+  CHECK(test_err_has(&err, "ctl_inf.csv:3:", "'inf'"));
 
   p = test_write_tmp("ctl_order.csv", "step,lr\n0,0.1\n5,0.2\n5,0.3\n");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "ctl_order.csv:4:", "strictly increasing"));
+  CHECK(test_err_has(&err, "ctl_order.csv:4:", "strictly increasing"));
 
   p = test_write_tmp("ctl_short.csv", "step,x,lr\n0,1,0.1\n1,2\n");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "ctl_short.csv:3:", "'lr' is missing"));
+  CHECK(test_err_has(&err, "ctl_short.csv:3:", "'lr' is missing"));
 
   p = test_write_tmp("ctl_empty.csv", "");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "ctl_empty.csv", "empty file"));
+  CHECK(test_err_has(&err, "ctl_empty.csv", "empty file"));
 
   p = test_write_tmp("ctl_hdr.csv", "step,lr\n");
   CHECK(schedopt_control_load_csv(c, p, "step", "lr", &err) == SCHEDOPT_EPARSE);
-  CHECK(has(&err, "no data rows", NULL));
+  CHECK(test_err_has(&err, "no data rows", NULL));
 
   CHECK(schedopt_control_load_csv(c, SCHEDOPT_TMP_DIR "/no/such.csv", "step", "lr",
                                   &err) == SCHEDOPT_EIO);
-  CHECK(has(&err, "no/such.csv", NULL));
+  CHECK(test_err_has(&err, "no/such.csv", NULL));
   schedopt_control_free(c);
 
   c = mk("cosine", "peak=1");

@@ -189,16 +189,6 @@ static void budgets_and_errors(void) {
   schedopt_surrogate_free(s);
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  static char buf[1 << 20];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  return buf;
-}
-
 static void cli(void) {
   char args[4096], path[2048];
   const char *dir = SCHEDOPT_TMP_DIR "/flagship";
@@ -213,18 +203,18 @@ static void cli(void) {
   CHECK_MSG(rc == 0, "exit %d:\n%s", rc, out);
   CHECK(strstr(out, "gain") != NULL);
   snprintf(path, sizeof path, "%s/schedule.csv", dir);
-  char *t = slurp(path);
+  const char *t = test_slurp_static(path);
   CHECK(t && !strncmp(t, "step,tokens,lr,batch,loss\n", 26));
   size_t lines = 0;
   for (const char *q = t; q && (q = strchr(q, '\n')); q++) lines++;
   CHECK_MSG(lines == 3814 + 1, "%zu lines", lines);
   CHECK(t && strstr(t, "\n3813,1999110144,") != NULL); /* the last step, its tokens */
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  t = slurp(path);
+  t = test_slurp_static(path);
   CHECK(t && strstr(t, "\"final_loss\"") && strstr(t, "\"nlopt_result\"") &&
         strstr(t, "\"gain\"") && strstr(t, "\"fsl-llm\""));
   snprintf(path, sizeof path, "%s/schedule.py", dir);
-  t = slurp(path);
+  t = test_slurp_static(path);
   CHECK(t && strstr(t, "def lr_lambda") != NULL);
   /* the fitted surrogate is kept (fit.json); given back as the model of the
    * same spec it is used as is, and the design comes out byte for byte */
@@ -238,9 +228,9 @@ static void cli(void) {
   rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 0 && strstr(out, "not refitted"), "exit %d:\n%s", rc, out);
   snprintf(path, sizeof path, "%s/schedule.csv", dir);
-  char *t1 = slurp(path) ? strdup(slurp(path)) : NULL; /* slurp's buffer is reused */
+  char *t1 = test_slurp(path, NULL);
   snprintf(path, sizeof path, "%s/schedule.csv", dir2);
-  char *t2 = slurp(path);
+  const char *t2 = test_slurp_static(path);
   CHECK(t1 && t2 && !strcmp(t1, t2));
   free(t1);
   snprintf(path, sizeof path, "%s/fit.json", dir2);
@@ -328,12 +318,12 @@ static void cli_band(void) {
   int rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 0, "exit %d:\n%s", rc, out);
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  char *t = slurp(path);
+  const char *t = test_slurp_static(path);
   const char *b = t ? strstr(t, "\"final_loss_band\"") : NULL;
   double blo = b && strstr(b, "\"lo\": ") ? strtod(strstr(b, "\"lo\": ") + 6, NULL) : NAN;
   CHECK_MSG(isfinite(blo), "no band in summary.json");
   snprintf(path, sizeof path, "%s/schedule.csv", dir);
-  t = slurp(path);
+  t = test_slurp_static(path);
   CHECK(t && !strncmp(t, "step,tokens,lr,batch,loss,loss_lo,loss_hi\n", 42));
   size_t rows = 0, banded = 0;
   double last_lo = NAN;

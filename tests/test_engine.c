@@ -375,9 +375,7 @@ static void test_sqrt_anneal(void) {
     double *t = NULL, rtol, atol;
     long ms;
     size_t n = 0;
-    schedopt_status st = schedopt_problem_alloc(&p, &err);
-    if (!st) st = schedopt_problem_load_string(p, y, strlen(y), "sqrt_anneal", &err);
-    if (!st) st = schedopt_problem_build(p, &err);
+    schedopt_status st = test_make_problem(&p, y, "sqrt_anneal", NULL, 0, &err);
     if (!st) st = schedopt_problem_output_times(p, &t, &n, &err);
     schedopt_row *rows = calloc(n ? n : 1, sizeof *rows);
     if (!st)

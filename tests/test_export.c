@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "schedopt/export.h"
@@ -62,9 +61,7 @@ static void tab_make(tab *T, const char *yaml, size_t points) {
   memset(T, 0, sizeof *T);
   double *times = NULL;
   size_t n = 0, nr = 0;
-  int ok = !schedopt_problem_alloc(&T->p, &err) &&
-           !schedopt_problem_load_string(T->p, yaml, strlen(yaml), "test", &err) &&
-           !schedopt_problem_build(T->p, &err) &&
+  int ok = !test_make_problem(&T->p, yaml, "test", NULL, 0, &err) &&
            !schedopt_export_times(schedopt_problem_schedule(T->p), points, &times, &n, &err) &&
            (T->rows = calloc(n, sizeof *T->rows)) &&
            !schedopt_export_simulate(T->p, NULL, times, n, T->rows, &nr, &err);
@@ -116,29 +113,13 @@ static double interp(const schedopt_export_table *t, double x, int c) {
   return val(&r[lo], c) + w * (val(&r[hi], c) - val(&r[lo], c));
 }
 
-static const char *tmp_path(const char *name) {
-  static char buf[8][4096];
-  static int k = 0;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", SCHEDOPT_TMP_DIR, name);
-  return buf[k];
-}
-
 static int have_python = -1;
 
 /* Run python3 on a script file with arguments; stdout into out. */
 static int run_python(const char *script, const char *args, char *out, size_t cap) {
   char cmd[16384];
   snprintf(cmd, sizeof cmd, "python3 '%s' %s 2>&1", script, args);
-  FILE *f = popen(cmd, "r");
-  if (!f) return -1;
-  size_t n = fread(out, 1, cap - 1, f);
-  out[n] = '\0';
-  char sink[4096];
-  while (fread(sink, 1, sizeof sink, f) > 0) {
-  }
-  int st = pclose(f);
-  return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
+  return test_run_cmd(cmd, out, cap);
 }
 
 static char pyout[1 << 20];
@@ -239,7 +220,7 @@ static void test_csv_json(void) {
   tab T;
   tab_make(&T, P_WSD, 0);
   schedopt_error err = {0};
-  const char *csv = tmp_path("wsd.csv");
+  const char *csv = test_tmp_path("wsd.csv");
   CHECK_MSG(schedopt_export_save(csv, SCHEDOPT_EXPORT_CSV, &T.t, NULL, &err) == SCHEDOPT_OK,
             "%s", err.msg);
   /* round trip: the lr column as a table control */
@@ -258,7 +239,7 @@ static void test_csv_json(void) {
   schedopt_export_options o;
   schedopt_export_options_default(&o);
   o.peak_lr = 3e-4;
-  const char *js = tmp_path("wsd.json");
+  const char *js = test_tmp_path("wsd.json");
   CHECK_MSG(schedopt_export_save(js, SCHEDOPT_EXPORT_JSON, &T.t, &o, &err) == SCHEDOPT_OK, "%s",
             err.msg);
   json_error_t je;
@@ -407,7 +388,8 @@ static void check_python_module(tab *T, schedopt_export_format f, double peak_lr
   schedopt_export_options_default(&o);
   o.peak_lr = peak_lr;
   char py[4096];
-  snprintf(py, sizeof py, "%s", tmp_path(f == SCHEDOPT_EXPORT_HF ? "hf_sched.py" : "pt_sched.py"));
+  snprintf(py, sizeof py, "%s",
+           test_tmp_path(f == SCHEDOPT_EXPORT_HF ? "hf_sched.py" : "pt_sched.py"));
   CHECK_MSG(schedopt_export_save(py, f, &T->t, &o, &err) == SCHEDOPT_OK, "%s", err.msg);
   if (!have_python) return;
   char script[4096];
@@ -463,7 +445,7 @@ static void check_python_module(tab *T, schedopt_export_format f, double peak_lr
 static void check_nanogpt(tab *T) {
   schedopt_error err = {0};
   char py[4096];
-  snprintf(py, sizeof py, "%s", tmp_path("nano_get_lr.py"));
+  snprintf(py, sizeof py, "%s", test_tmp_path("nano_get_lr.py"));
   CHECK_MSG(schedopt_export_save(py, SCHEDOPT_EXPORT_NANOGPT, &T->t, NULL, &err) == SCHEDOPT_OK,
             "%s", err.msg);
   if (!have_python) return;
@@ -548,8 +530,8 @@ static void test_megatron(void) {
   for (size_t i = 0; i < T.t.n; i += 13)
     CHECK_CLOSE(schedopt_megatron_lr(&f, T.rows[i].step), T.rows[i].u.lr, 1e-12, 1e-15);
   char flags[4096], csv[4096];
-  snprintf(flags, sizeof flags, "%s", tmp_path("wsd_megatron.sh"));
-  snprintf(csv, sizeof csv, "%s", tmp_path("wsd_megatron.csv"));
+  snprintf(flags, sizeof flags, "%s", test_tmp_path("wsd_megatron.sh"));
+  snprintf(csv, sizeof csv, "%s", test_tmp_path("wsd_megatron.csv"));
   CHECK(schedopt_export_save(flags, SCHEDOPT_EXPORT_MEGATRON, &T.t, &o, &err) == SCHEDOPT_OK);
   CHECK(schedopt_export_save(csv, SCHEDOPT_EXPORT_CSV, &T.t, &o, &err) == SCHEDOPT_OK);
   check_megatron_python(flags, csv, 1e-12);

@@ -11,16 +11,6 @@
 
 static char out[1 << 20];
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  static char buf[1 << 22];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
 static void expect_fail(const char *extra, const char *fragment) {
   char args[8192], file[4096];
   snprintf(file, sizeof file, "%s/fail.out", SCHEDOPT_TMP_DIR);
@@ -49,12 +39,12 @@ int main(void) {
              SCHEDOPT_SOURCE_DIR, formats[k], file);
     int rc = test_run_cli(args, out, sizeof out);
     CHECK_MSG(rc == 0 && strstr(out, "10001 rows"), "%s: exit %d: %s", formats[k], rc, out);
-    const char *s = slurp(file);
+    const char *s = test_slurp_static(file);
     CHECK_MSG(s && strstr(s, marks[k]), "%s: '%s' missing", formats[k], marks[k]);
   }
   /* the WSD flags of hard_phase: plateau to 8000, 2000-step linear anneal */
   snprintf(file, sizeof file, "%s/hard.megatron", SCHEDOPT_TMP_DIR);
-  const char *s = slurp(file);
+  const char *s = test_slurp_static(file);
   CHECK(s && strstr(s, "--lr-wsd-decay-style linear\n") && strstr(s, "--lr-wsd-decay-iters 2000\n") &&
         strstr(s, "--train-iters 10000\n") && strstr(s, "--lr-decay-iters 10000\n") &&
         strstr(s, "--global-batch-size 5\n") && strstr(s, "reproduces the table"));

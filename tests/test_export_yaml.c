@@ -13,16 +13,6 @@
 
 static char out[1 << 18];
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  static char buf[1 << 22];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
 static int exists(const char *dir, const char *name) {
   char p[4096];
   snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -90,26 +80,26 @@ static void simulate_exports(void) {
   /* steps -> samples -> tokens with the trainer's batch and sequence length:
    * after 1000 steps 256 000 samples and 262 144 000 tokens, at the peak 3e-4 */
   snprintf(file, sizeof file, "%s/curve_schedule.csv", d);
-  const char *s = slurp(file);
+  const char *s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, "\n0,0,0,0.0003,256,0,"), "first row");
   CHECK_MSG(s && strstr(s, "\n1,256,262144,0.0003,256,0,"), "step 1");
   CHECK_MSG(s && strstr(s, "\n1000,256000,262144000,0,256,0,"), "last row");
   snprintf(file, sizeof file, "%s/curve_megatron.sh", d);
-  s = slurp(file);
+  s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, "--lr-decay-style WSD\n") && strstr(s, "--lr-wsd-decay-iters 200\n") &&
                 strstr(s, "--global-batch-size 256\n") && strstr(s, "--lr 0.0003\n") &&
                 strstr(s, "--seq-length 1024"),
             "megatron: %s", s ? s : "(none)");
   snprintf(file, sizeof file, "%s/curve_schedule.json", d);
-  s = slurp(file);
+  s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, "\"clock\": \"steps\"") && strstr(s, "\"seq_len\": 1024"), "json");
   snprintf(file, sizeof file, "%s/curve.svg", d);
-  s = slurp(file);
+  s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, "<svg") && strstr(s, "a figure of the WSD run") && strstr(s, "</svg>"),
             "svg");
   /* the simulate table itself is unchanged: 20 rows + header */
   snprintf(file, sizeof file, "%s/curve.csv", d);
-  s = slurp(file);
+  s = test_slurp_static(file);
   size_t lines = 0;
   for (const char *q = s; q && (q = strchr(q, '\n')); q++) lines++;
   CHECK_MSG(lines == 21, "%zu lines", lines);
@@ -141,11 +131,11 @@ static void optimize_and_sweep(void) {
     CHECK_MSG(exists(d, files[i]), "%s missing", files[i]);
   CHECK_MSG(nfiles(d) == 7, "%d files", nfiles(d));
   snprintf(file, sizeof file, "%s/optimum_schedule.json", d);
-  const char *s = slurp(file);
+  const char *s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, "\"label\": \"optimum\"") && strstr(s, "\"rows\": 1001"), "json");
   /* the figure holds the optimum and the two tuned baselines */
   snprintf(file, sizeof file, "%s/optimum.svg", d);
-  s = slurp(file);
+  s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, ">optimum<") && strstr(s, ">constant<") && strstr(s, ">linear<"),
             "svg legend");
 
@@ -158,7 +148,7 @@ static void optimize_and_sweep(void) {
   rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
   snprintf(file, sizeof file, "%s/sweep.svg", d);
-  s = slurp(file);
+  s = test_slurp_static(file);
   CHECK_MSG(s && strstr(s, "optimum (\xce\xb6 = ") && strstr(s, "constant (\xce\xb6 = ") &&
                 strstr(s, "theory 0.500)"),
             "sweep svg");

@@ -34,45 +34,13 @@ static const char *small =
     "  batch: 4\n"
     "output: {points: 40}\n";
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void pause_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
 /* dir/name; the result is valid for the next 7 calls (a ring of buffers). */
-static const char *path_in(const char *name) {
-  static char p[8][4096];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-  return p[k];
-}
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "wb");
-  if (!f) {
-    fprintf(stderr, "cannot write %s\n", path);
-    exit(1);
-  }
-  fputs(text, f);
-  fclose(f);
-}
-
-/* Whole file into buf (NUL-terminated); returns its length or -1. */
-static long read_file(const char *path, char *buf, size_t cap) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, cap - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return (long)n;
-}
+static const char *path_in(const char *name) { return test_path_in(dir, name); }
 
 /* Files in dir whose name starts with prefix. */
 static int count_prefixed(const char *prefix) {
@@ -116,7 +84,7 @@ static void expect_diverge(const char *name, const char *sets) {
 }
 
 static void numerics(void) {
-  write_text(path_in("small.yaml"), small);
+  test_write_text(path_in("small.yaml"), small);
   expect_diverge("sgd", "--set controls.lr.peak=3");
   expect_diverge("sgd_recursion", "--set controls.lr.peak=3 --set model.dynamics=recursion");
   expect_diverge("momentum", "--set controls.momentum=0.9 --set controls.lr.peak=1");
@@ -167,7 +135,7 @@ static pid_t spawn(char *const argv[]) {
  * process dies of sig and leaves neither the table nor its temporary file. */
 static void interrupted(int sig, const char *base) {
   const char *yaml = path_in("long.yaml");
-  write_text(yaml,
+  test_write_text(yaml,
              "model: {a: 2.5, b: 1.5, N: 1000, dynamics: recursion}\n"
              "budget: {steps: 4e7}\n"
              "controls: {lr: 0.2}\n");
@@ -180,8 +148,8 @@ static void interrupted(int sig, const char *base) {
   CHECK(pid > 0);
   if (pid <= 0) return;
   /* wait (≤ 30 s) for the temporary file to appear */
-  double t0 = now();
-  while (count_prefixed(tmpprefix) == 0 && now() - t0 < 30) pause_ms(10);
+  double t0 = test_seconds();
+  while (count_prefixed(tmpprefix) == 0 && test_seconds() - t0 < 30) pause_ms(10);
   CHECK_MSG(count_prefixed(tmpprefix) == 1, "signal %d: no temporary file while running", sig);
   pause_ms(100);
   kill(pid, sig);
@@ -190,7 +158,7 @@ static void interrupted(int sig, const char *base) {
   CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == sig, "signal %d: status %#x", sig, status);
   CHECK_MSG(count_prefixed(base) == 0, "signal %d: %s or its temporary file left behind", sig,
             base);
-  CHECK_MSG(now() - t0 < 60, "signal %d: took %.1f s", sig, now() - t0);
+  CHECK_MSG(test_seconds() - t0 < 60, "signal %d: took %.1f s", sig, test_seconds() - t0);
 }
 
 /* Commands listed by `schedopt --help` (between "Commands:" and the next
@@ -216,9 +184,10 @@ static size_t list_commands(char names[][32], size_t max) {
 }
 
 static void keep_untouched(const char *what, const char *keep) {
-  char buf[64];
-  long n = read_file(keep, buf, sizeof buf);
-  CHECK_MSG(n == 9 && !strcmp(buf, "precious\n"), "%s: the existing file changed", what);
+  size_t n = 0;
+  char *buf = test_slurp(keep, &n);
+  CHECK_MSG(buf && n == 9 && !strcmp(buf, "precious\n"), "%s: the existing file changed", what);
+  free(buf);
   CHECK_MSG(count_prefixed("keep.csv.tmp") == 0, "%s: a temporary file was left", what);
 }
 
@@ -229,12 +198,14 @@ static void outputs(void) {
   /* -o - and -o FILE give the same bytes */
   int rc = run("simulate '%s' -q -o -", p);
   CHECK_MSG(rc == 0, "-o -: exit %d: %s", rc, out);
-  static char a[1 << 18], b[1 << 18];
+  static char a[1 << 18];
   snprintf(a, sizeof a, "%s", out);
   rc = run("simulate '%s' -q -o '%s'", p, path_in("file.csv"));
   CHECK(rc == 0 && out[0] == '\0');
-  long nb = read_file(path_in("file.csv"), b, sizeof b);
-  CHECK_MSG(nb > 100 && !strcmp(a, b), "-o - differs from -o FILE");
+  size_t nb = 0;
+  char *b = test_slurp(path_in("file.csv"), &nb);
+  CHECK_MSG(b && nb > 100 && !strcmp(a, b), "-o - differs from -o FILE");
+  free(b);
   const char *hdr = "step,tokens,lr,batch,momentum,loss,excess,bias,variance\n";
   CHECK(!strncmp(a, hdr, strlen(hdr)));
 
@@ -243,7 +214,7 @@ static void outputs(void) {
 
   /* a failing run leaves an existing file as it was: simulate failing at
    * load, at build and during the run (after the output was opened) */
-  write_text(keep, "precious\n");
+  test_write_text(keep, "precious\n");
   rc = run("simulate '%s' -q -o '%s' --set model.a=0.5", p, keep);
   CHECK(rc == 2);
   keep_untouched("simulate, bad value", keep);
@@ -254,7 +225,7 @@ static void outputs(void) {
   CHECK(rc == 1);
   keep_untouched("simulate, solver failure", keep);
   /* ... and so does every command the CLI has, given a bad problem */
-  write_text(path_in("bad.yaml"), "model: {a: 0.5, b: 1.5}\nbudget: {steps: 100}\n");
+  test_write_text(path_in("bad.yaml"), "model: {a: 0.5, b: 1.5}\nbudget: {steps: 100}\n");
   char cmds[32][32];
   size_t nc = list_commands(cmds, 32);
   CHECK_MSG(nc >= 1, "no commands in --help: %s", out);
@@ -295,9 +266,9 @@ static void determinism(void) {
 /* ---- limits ---------------------------------------------------------------- */
 
 static void refused(const char *what, const char *sets, const char *fragment) {
-  double t0 = now();
+  double t0 = test_seconds();
   int rc = run("simulate '%s' -q -o '%s' %s", path_in("small.yaml"), path_in("limit.csv"), sets);
-  double dt = now() - t0;
+  double dt = test_seconds() - t0;
   CHECK_MSG(rc == 2, "%s: exit %d, want 2: %s", what, rc, out);
   CHECK_MSG(strstr(out, fragment) != NULL, "%s: '%s' not in: %s", what, fragment, out);
   CHECK_MSG(dt < 20, "%s: took %.1f s", what, dt);

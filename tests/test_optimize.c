@@ -18,15 +18,6 @@
 
 static schedopt_error err;
 
-#define OK(call)                                                                \
-  do {                                                                          \
-    schedopt_status st_ = (call);                                               \
-    if (st_) {                                                                  \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, err.msg);   \
-      exit(1);                                                                  \
-    }                                                                           \
-  } while (0)
-
 static schedopt_control *constant(double v) {
   schedopt_control *c = NULL;
   OK(schedopt_control_alloc(&c, schedopt_control_constant, &err));
@@ -260,16 +251,9 @@ static void test_stages(void) {
 /* ---- optimum vs baselines ------------------------------------------------------ */
 
 static schedopt_optimization *run_yaml(const char *text, schedopt_problem **pp) {
-  schedopt_problem *p = NULL;
-  OK(schedopt_problem_alloc(&p, &err));
-  OK(schedopt_problem_load_string(p, text, strlen(text), "test.yaml", &err));
-  OK(schedopt_problem_build(p, &err));
-  schedopt_optimize_spec spec;
-  OK(schedopt_problem_optimize_spec(p, &spec, &err));
   schedopt_optimization *o = NULL;
-  OK(schedopt_optimization_run(&o, p, &spec, &err));
+  OK(test_optimize_yaml(text, "test.yaml", pp, &o, &err));
   schedopt_optimization_write_text(o, stdout, &err);
-  *pp = p;
   return o;
 }
 

@@ -20,21 +20,9 @@
 
 static schedopt_error err;
 
-#define OK(call)                                                                \
-  do {                                                                          \
-    schedopt_status st_ = (call);                                               \
-    if (st_) {                                                                  \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, err.msg);   \
-      exit(1);                                                                  \
-    }                                                                           \
-  } while (0)
-
 static schedopt_problem *load(const char *yaml, const char *const *sets, size_t nsets) {
   schedopt_problem *p = NULL;
-  OK(schedopt_problem_alloc(&p, &err));
-  OK(schedopt_problem_load_string(p, yaml, strlen(yaml), "test.yaml", &err));
-  for (size_t i = 0; i < nsets; i++) OK(schedopt_problem_set(p, sets[i], &err));
-  OK(schedopt_problem_build(p, &err));
+  OK(test_make_problem(&p, yaml, "test.yaml", sets, nsets, &err));
   return p;
 }
 
@@ -256,10 +244,7 @@ static void test_errors(void) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     schedopt_problem *p = NULL;
-    OK(schedopt_problem_alloc(&p, &err));
-    OK(schedopt_problem_load_string(p, cap_yaml, strlen(cap_yaml), "test.yaml", &err));
-    schedopt_status st = schedopt_problem_set(p, cases[i].set, &err);
-    if (!st) st = schedopt_problem_build(p, &err);
+    schedopt_status st = test_make_problem(&p, cap_yaml, "test.yaml", &cases[i].set, 1, &err);
     CHECK_MSG(st == SCHEDOPT_EINVAL && strstr(err.msg, cases[i].want), "%s: %s", cases[i].set,
               err.msg);
     schedopt_problem_free(p);
@@ -275,10 +260,7 @@ static void test_errors(void) {
   };
   for (size_t i = 0; i < sizeof ccases / sizeof ccases[0]; i++) {
     schedopt_problem *p = NULL;
-    OK(schedopt_problem_alloc(&p, &err));
-    OK(schedopt_problem_load_string(p, compute_yaml, strlen(compute_yaml), "c.yaml", &err));
-    schedopt_status st = schedopt_problem_set(p, ccases[i].set, &err);
-    if (!st) st = schedopt_problem_build(p, &err);
+    schedopt_status st = test_make_problem(&p, compute_yaml, "c.yaml", &ccases[i].set, 1, &err);
     CHECK_MSG(st == SCHEDOPT_EINVAL && strstr(err.msg, ccases[i].want), "%s: %s",
               ccases[i].set, err.msg);
     schedopt_problem_free(p);

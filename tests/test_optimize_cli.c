@@ -35,23 +35,6 @@ static int exists(const char *dir, const char *name) {
   return stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
 }
 
-static size_t count_lines(const char *path, char *header, size_t cap) {
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  char line[8192];
-  size_t n = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (n == 0 && header) {
-      size_t k = strlen(line) < cap ? strlen(line) : cap - 1;
-      memcpy(header, line, k);
-      header[k] = '\0';
-    }
-    n++;
-  }
-  fclose(f);
-  return n;
-}
-
 static void test_outputs(void) {
   const char *yaml = test_write_tmp("opt_tiny.yaml", problem);
   char dir[4096], args[16384], path[4200];
@@ -74,11 +57,11 @@ static void test_outputs(void) {
 
   char header[1024];
   snprintf(path, sizeof path, "%.4000s/schedule.csv", dir);
-  size_t rows = count_lines(path, header, sizeof header);
+  size_t rows = test_count_lines(path, header, sizeof header, 0);
   CHECK(!strcmp(header, "step,tokens,lr,batch,momentum,loss,excess\n"));
   CHECK_MSG(rows > 24, "schedule.csv has %zu lines", rows);
   snprintf(path, sizeof path, "%.4000s/baselines.csv", dir);
-  CHECK(count_lines(path, header, sizeof header) == rows);
+  CHECK(test_count_lines(path, header, sizeof header, 0) == rows);
   CHECK(!strncmp(header, "step,tokens,lr_optimum,loss_optimum,lr_constant,loss_constant,", 62));
 
   snprintf(path, sizeof path, "%.4000s/summary.json", dir);

@@ -13,15 +13,6 @@
 
 static schedopt_error err;
 
-#define OK(call)                                                   \
-  do {                                                             \
-    schedopt_status st_ = (call);                                  \
-    if (st_) {                                                     \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, err.msg); \
-      exit(1);                                                     \
-    }                                                              \
-  } while (0)
-
 static schedopt_control *ctl(const schedopt_control_type *T, const char *k1, double v1,
                              const char *k2, double v2) {
   schedopt_control *c = NULL;

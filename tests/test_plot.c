@@ -15,22 +15,6 @@
 #include "schedopt/schedopt.h"
 #include "testutil.h"
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = '\0';
-  fclose(f);
-  return s;
-}
-
 /* Balanced tags: every <name ...> closed by </name> in order, <.../> and
  * <?...?> and <!--...--> skipped; quotes in attributes respected. */
 static int xml_balanced(const char *s, char *why, size_t cap) {
@@ -110,7 +94,7 @@ static int coords_ok(const char *s, size_t *npts) {
 static int have_xmllint = -1;
 
 static void check_svg(const char *path, size_t want_series, size_t want_panels) {
-  char *s = slurp(path);
+  char *s = test_slurp(path, NULL);
   CHECK_MSG(s != NULL, "cannot read %s", path);
   if (!s) return;
   char why[256] = "";
@@ -160,7 +144,7 @@ static void test_figure(void) {
   snprintf(path, sizeof path, "%s/figure.svg", SCHEDOPT_TMP_DIR);
   CHECK_MSG(schedopt_plot_save_svg(p, path, &err) == SCHEDOPT_OK, "%s", err.msg);
   check_svg(path, 3, 2);
-  char *s = slurp(path);
+  char *s = test_slurp(path, NULL);
   if (s) {
     /* two legend entries (labels are shared), escaped text, log ticks */
     CHECK(count(s, "<g class=\"legend\">") == 1);
@@ -184,7 +168,7 @@ static void test_figure(void) {
   double neg[3] = {-1, 0, -2};
   CHECK(schedopt_plot_add_series(p, a, "all dropped", neg, neg, 3, &err) == SCHEDOPT_OK);
   CHECK(schedopt_plot_save_svg(p, path, &err) == SCHEDOPT_OK);
-  s = slurp(path);
+  s = test_slurp(path, NULL);
   CHECK(s && strstr(s, "no data") && xml_balanced(s, (char[256]){0}, 256));
   free(s);
   schedopt_plot_free(p);
@@ -204,9 +188,7 @@ static void test_tables(void) {
   double *t = NULL;
   size_t n = 0, nr = 0;
   schedopt_row *rows = NULL;
-  int ok = !schedopt_problem_alloc(&pb, &err) &&
-           !schedopt_problem_load_string(pb, yaml, strlen(yaml), "ramp", &err) &&
-           !schedopt_problem_build(pb, &err) &&
+  int ok = !test_make_problem(&pb, yaml, "ramp", NULL, 0, &err) &&
            !schedopt_export_times(schedopt_problem_schedule(pb), 400, &t, &n, &err) &&
            (rows = calloc(n, sizeof *rows)) &&
            !schedopt_export_simulate(pb, NULL, t, n, rows, &nr, &err);
@@ -227,7 +209,7 @@ static void test_tables(void) {
     snprintf(path, sizeof path, "%s/tables.svg", SCHEDOPT_TMP_DIR);
     CHECK(schedopt_plot_save_svg(p, path, &err) == SCHEDOPT_OK);
     check_svg(path, 7, 4);
-    char *s = slurp(path);
+    char *s = test_slurp(path, NULL);
     CHECK(s && strstr(s, ">tokens<")); /* the x axis counts the clock */
     free(s);
     schedopt_plot_free(p);

@@ -41,16 +41,9 @@ static const char *edit(const char *from, const char *to) {
 /* Load text as "t.yaml", apply the --set assignments (NULL-terminated), build. */
 static schedopt_status run(const char *text, const char *const *sets, schedopt_problem **out,
                            schedopt_error *err) {
-  schedopt_problem *p = NULL;
-  schedopt_status st = schedopt_problem_alloc(&p, err);
-  if (!st) st = schedopt_problem_load_string(p, text, strlen(text), "t.yaml", err);
-  for (int i = 0; !st && sets && sets[i]; i++) st = schedopt_problem_set(p, sets[i], err);
-  if (!st) st = schedopt_problem_build(p, err);
-  if (out)
-    *out = p;
-  else
-    schedopt_problem_free(p);
-  return st;
+  size_t n = 0;
+  while (sets && sets[n]) n++;
+  return test_make_problem(out, text, "t.yaml", sets, n, err);
 }
 
 static schedopt_problem *good(const char *text, const char *const *sets, int line) {

@@ -15,31 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
 static char out[1 << 16];
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, n = 0, k;
-  char *b = malloc(cap + 1);
-  while (b && (k = fread(b + n, 1, cap - n, f)) > 0) {
-    n += k;
-    if (n == cap) {
-      char *nb = realloc(b, 2 * cap + 1);
-      if (!nb) break;
-      b = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (b) b[n] = '\0';
-  return b;
-}
 
 /* 1 if the text has a top-level key `key:` (at the start of a line). */
 static int top_key(const char *text, const char *key) {
@@ -51,19 +31,13 @@ static int top_key(const char *text, const char *key) {
   return 0;
 }
 
-static double now(void) {
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
-}
-
 static int cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Lines of a CSV file, and 1 if a cell is nan or inf. */
 static size_t csv_lines(const char *path, int *bad) {
-  char *s = slurp(path);
+  char *s = test_slurp(path, NULL);
   size_t n = 0;
   *bad = 0;
   for (const char *q = s; q && (q = strchr(q, '\n')); q++) n++;
@@ -77,7 +51,7 @@ static int exists(const char *path) { return access(path, F_OK) == 0; }
 static void run_problem(const char *dir, const char *file) {
   char path[2048], args[8192], o[2048], f[2100];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  char *text = slurp(path);
+  char *text = test_slurp(path, NULL);
   CHECK_MSG(text != NULL, "%s: unreadable", path);
   if (!text) return;
   char stem[300];
@@ -115,9 +89,9 @@ static void run_problem(const char *dir, const char *file) {
   if (system(args) != 0) fprintf(stderr, "cannot remove %s\n", o);
   /* relative paths inside fit/predict specs are resolved against the spec */
   snprintf(args, sizeof args, "%s '%s' -q -o '%s' %s", cmd, path, o, smoke);
-  const double t0 = now();
+  const double t0 = test_seconds();
   int rc = test_run_cli(args, out, sizeof out);
-  const double secs = now() - t0;
+  const double secs = test_seconds() - t0;
   printf("%-34s %-8s %5.1f s  %s\n", file, cmd, secs, smoke);
   CHECK_MSG(rc == 0, "schedopt %s: exit %d:\n%s", args, rc, out);
   int bad = 0;
@@ -126,14 +100,14 @@ static void run_problem(const char *dir, const char *file) {
     CHECK_MSG(n >= 3 && !bad, "%s: %zu lines%s", o, n, bad ? ", nan or inf" : "");
   } else if (!strcmp(cmd, "optimize")) {
     snprintf(f, sizeof f, "%s/summary.json", o);
-    char *s = slurp(f);
+    char *s = test_slurp(f, NULL);
     CHECK_MSG(s && strstr(s, "\"optimum\"") && !strstr(s, "NaN"), "%s", f);
     free(s);
     snprintf(f, sizeof f, "%s/schedule.csv", o);
     CHECK_MSG(csv_lines(f, &bad) >= 3 && !bad, "%s", f);
   } else if (!strcmp(cmd, "design")) {
     snprintf(f, sizeof f, "%s/summary.json", o);
-    char *s = slurp(f);
+    char *s = test_slurp(f, NULL);
     CHECK_MSG(s && strstr(s, "\"final_loss\"") && !strstr(s, "NaN"), "%s", f);
     free(s);
     snprintf(f, sizeof f, "%s/schedule.csv", o);
@@ -144,7 +118,7 @@ static void run_problem(const char *dir, const char *file) {
     CHECK_MSG(n >= 3 && !bad, "%s: %zu lines", f, n);
   } else {
     snprintf(f, sizeof f, "%s/fit.json", o);
-    char *s = slurp(f);
+    char *s = test_slurp(f, NULL);
     CHECK_MSG(s && strstr(s, "\"params\"") && !strstr(s, "NaN"), "%s", f);
     free(s);
   }
@@ -167,11 +141,11 @@ int main(void) {
   closedir(d);
   qsort(names, n, sizeof *names, cmp);
   CHECK_MSG(n >= 10, "only %zu problems", n);
-  const double t0 = now();
+  const double t0 = test_seconds();
   for (size_t i = 0; i < n; i++) {
     run_problem(dir, names[i]);
     free(names[i]);
   }
-  printf("%zu problems in %.1f s\n", n, now() - t0);
+  printf("%zu problems in %.1f s\n", n, test_seconds() - t0);
   return test_finish();
 }

@@ -14,12 +14,6 @@ static schedopt_control *mk(const schedopt_control_type *T, const char *name,
   return c;
 }
 
-static int has(const schedopt_error *err, const char *a, const char *b) {
-  int ok = strstr(err->msg, a) != NULL && (!b || strstr(err->msg, b) != NULL);
-  if (!ok) fprintf(stderr, "  message was: %s\n", err->msg);
-  return ok;
-}
-
 static void test_defaults(void) {
   schedopt_error err = {0};
   schedopt_schedule *s = NULL;
@@ -46,11 +40,11 @@ static void test_defaults(void) {
   schedopt_schedule_free(s);
 
   CHECK(schedopt_schedule_alloc(&s, SCHEDOPT_CLOCK_STEPS, 0, 1, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "horizon = 0", "must be > 0"));
+  CHECK(test_err_has(&err, "horizon = 0", "must be > 0"));
   CHECK(s == NULL);
   CHECK(schedopt_schedule_alloc(&s, SCHEDOPT_CLOCK_DATA, 10, -1, &err) ==
         SCHEDOPT_EINVAL);
-  CHECK(has(&err, "units_per_sample = -1", NULL));
+  CHECK(test_err_has(&err, "units_per_sample = -1", NULL));
 }
 
 static void test_set_get(void) {
@@ -143,7 +137,7 @@ static void test_validate(void) {
   schedopt_schedule_set(s, SCHEDOPT_BATCH, c, NULL);
   schedopt_control_free(c);
   CHECK(schedopt_schedule_validate(s, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "controls.batch = ", "must be >= 1"));
+  CHECK(test_err_has(&err, "controls.batch = ", "must be >= 1"));
 
   c = mk(schedopt_control_constant, "value", 8);
   schedopt_schedule_set(s, SCHEDOPT_BATCH, c, NULL);
@@ -154,13 +148,13 @@ static void test_validate(void) {
   schedopt_schedule_set(s, SCHEDOPT_MOMENTUM, c, NULL);
   schedopt_control_free(c);
   CHECK(schedopt_schedule_validate(s, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "controls.momentum = 1 at t = 0", "must be in [0, 1)"));
+  CHECK(test_err_has(&err, "controls.momentum = 1 at t = 0", "must be in [0, 1)"));
 
   c = mk(schedopt_control_cosine, NULL, 0);
   schedopt_schedule_set(s, SCHEDOPT_LR, c, NULL);
   schedopt_control_free(c);
   CHECK(schedopt_schedule_validate(s, &err) == SCHEDOPT_EINVAL);
-  CHECK(has(&err, "controls.lr", "parameter 'peak' is required"));
+  CHECK(test_err_has(&err, "controls.lr", "parameter 'peak' is required"));
   schedopt_schedule_free(s);
 }
 

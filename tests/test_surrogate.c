@@ -13,27 +13,6 @@
 #include "schedopt/surrogate.h"
 #include "testutil.h"
 
-static schedopt_control *ctl(const schedopt_control_type *T, const char *spec) {
-  schedopt_control *c = NULL;
-  schedopt_error err = {0};
-  if (schedopt_control_alloc(&c, T, &err)) exit(1);
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", spec);
-  for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-    char *eq = strchr(tok, '=');
-    *eq = '\0';
-    char *end;
-    double v = strtod(eq + 1, &end);
-    schedopt_status st = *end ? schedopt_control_set_choice(c, tok, eq + 1, &err)
-                              : schedopt_control_set(c, tok, v, &err);
-    if (st) {
-      fprintf(stderr, "%s\n", err.msg);
-      exit(1);
-    }
-  }
-  return c;
-}
-
 /* η_k = v(k) for k < K on horizon H. */
 static double *sample(const schedopt_control *c, size_t K, double H) {
   double *eta = malloc(K * sizeof *eta);
@@ -51,20 +30,20 @@ static double *schedule_w(int i, size_t K, double peak, int warm) {
   switch (i) {
   case 0:
     snprintf(spec, sizeof spec, "peak=%g floor=%g warmup=%g", peak, peak / 10, 0.09 * H * wf);
-    c = ctl(schedopt_control_cosine, spec);
+    c = test_ctl(schedopt_control_cosine, spec);
     break;
   case 1:
     snprintf(spec, sizeof spec, "peak=%g floor=%g decay_frac=0.2 shape=exponential warmup=%g", peak,
              peak / 10, 0.05 * H * wf);
-    c = ctl(schedopt_control_wsd, spec);
+    c = test_ctl(schedopt_control_wsd, spec);
     break;
   case 2:
     snprintf(spec, sizeof spec, "peak=%g", peak);
-    c = ctl(schedopt_control_811, spec);
+    c = test_ctl(schedopt_control_811, spec);
     break;
   default: {
     snprintf(spec, sizeof spec, "peak=%g warmup=%g", peak, 0.05 * H * wf);
-    c = ctl(schedopt_control_multistep, spec);
+    c = test_ctl(schedopt_control_multistep, spec);
     double ms[] = {0.6}, fa[] = {1, 0.3};
     schedopt_control_set_steps(c, 1, ms, fa, NULL);
   }
@@ -258,16 +237,16 @@ static schedopt_losscurve *mpl_curve(const char *size, const char *file, schedop
 static void test_published_mpl(void) {
   schedopt_losscurve *wsd = mpl_curve(
       "100M", "wsd_20000_24000",
-      ctl(schedopt_control_wsd, "peak=3e-4 floor=3e-5 decay_frac=0.16666666666666666 "
-                                "shape=exponential warmup=2160"),
+      test_ctl(schedopt_control_wsd, "peak=3e-4 floor=3e-5 decay_frac=0.16666666666666666 "
+                                     "shape=exponential warmup=2160"),
       24000);
   if (!wsd) {
     printf("published MPL: %s/data not found, skipped\n", SCHEDOPT_SHARED_DIR);
     return;
   }
   schedopt_losscurve *con =
-      mpl_curve("100M", "constant_72000", ctl(schedopt_control_constant, "value=3e-4 warmup=2160"),
-                72000);
+      mpl_curve("100M", "constant_72000",
+                test_ctl(schedopt_control_constant, "value=3e-4 warmup=2160"), 72000);
   schedopt_fit *f = NULL;
   schedopt_error err = {0};
   CHECK(schedopt_fit_alloc(&f, schedopt_surrogate_mpl, &err) == SCHEDOPT_OK);
@@ -413,7 +392,7 @@ static void test_losscurve(void) {
   p = test_write_tmp("sparse.csv", "step,lr,loss\n100,1e-3,5\n228,1e-3,4\n");
   CHECK(schedopt_losscurve_load_csv(&c, p, "s", &err) == SCHEDOPT_OK);
   CHECK(!schedopt_losscurve_dense(c) && !schedopt_losscurve_has_schedule(c));
-  schedopt_control *w = ctl(schedopt_control_constant, "value=1e-3 warmup=50");
+  schedopt_control *w = test_ctl(schedopt_control_constant, "value=1e-3 warmup=50");
   CHECK(schedopt_losscurve_set_schedule(c, w, 229, 0, &err) == SCHEDOPT_OK);
   eta = schedopt_losscurve_lr(c, &K);
   CHECK(K == 229 && eta[0] == 0 && fabs(eta[25] - 5e-4) < 1e-18 && eta[100] == 1e-3);

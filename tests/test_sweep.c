@@ -27,24 +27,9 @@ static const char *sweep_yaml =
     "  values: [200, 400, 800, 1600, 3200]\n"
     "# a trailing comment\n";
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 1 << 16, len = 0;
-  char *b = malloc(cap);
-  size_t k;
-  while ((k = fread(b + len, 1, cap - len, f)) > 0) {
-    len += k;
-    if (len == cap) b = realloc(b, cap *= 2);
-  }
-  fclose(f);
-  *n = len;
-  return b;
-}
-
 static int same_file(const char *a, const char *b) {
   size_t na = 0, nb = 0;
-  char *x = slurp(a, &na), *y = slurp(b, &nb);
+  char *x = test_slurp(a, &na), *y = test_slurp(b, &nb);
   int same = x && y && na == nb && !memcmp(x, y, na);
   if (!same) fprintf(stderr, "files differ: %s %s\n", a, b);
   free(x);
@@ -130,7 +115,7 @@ static void synthetic_merge(void) {
   char csv[8192];
   snprintf(csv, sizeof csv, "%s/sweep.csv", o);
   size_t n;
-  char *t = slurp(csv, &n);
+  char *t = test_slurp(csv, &n);
   CHECK(t && n > 0 && !strncmp(t, "case,budget.steps,schedule,label,objective,excess,status\n",
                                  57));
   free(t);

@@ -32,15 +32,6 @@
 
 static schedopt_error err;
 
-#define OK(call)                                                                \
-  do {                                                                          \
-    schedopt_status st_ = (call);                                               \
-    if (st_) {                                                                  \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, err.msg);   \
-      exit(1);                                                                  \
-    }                                                                           \
-  } while (0)
-
 #define NC 7
 static const double cs[NC] = {0.25, 0.5, 0.75, 1, 1.5, 2, 4};
 
@@ -67,13 +58,8 @@ static double one(const char *dyn) {
            "  baselines: [constant]\n",
            dyn);
   schedopt_problem *p = NULL;
-  OK(schedopt_problem_alloc(&p, &err));
-  OK(schedopt_problem_load_string(p, y, strlen(y), "validate_batch", &err));
-  OK(schedopt_problem_build(p, &err));
-  schedopt_optimize_spec spec;
-  OK(schedopt_problem_optimize_spec(p, &spec, &err));
   schedopt_optimization *o = NULL;
-  OK(schedopt_optimization_run(&o, p, &spec, &err));
+  OK(test_optimize_yaml(y, "validate_batch", &p, &o, &err));
   const double sig = schedopt_problem_sigma2(p);
   const schedopt_schedule *sopt = schedopt_optimization_schedule(o);
   const double Jopt = schedopt_optimization_result(o)->J;
@@ -175,13 +161,8 @@ static void ramp(double b) {
              b, D, joint ? "  max_steps: 2500\n" : "",
              joint ? "    batch: {param: freeform, knots: 24, min: 1, max: 200}\n" : "");
     schedopt_problem *p = NULL;
-    OK(schedopt_problem_alloc(&p, &err));
-    OK(schedopt_problem_load_string(p, y, strlen(y), "validate_batch", &err));
-    OK(schedopt_problem_build(p, &err));
-    schedopt_optimize_spec spec;
-    OK(schedopt_problem_optimize_spec(p, &spec, &err));
     schedopt_optimization *o = NULL;
-    OK(schedopt_optimization_run(&o, p, &spec, &err));
+    OK(test_optimize_yaml(y, "validate_batch", &p, &o, &err));
     sig = schedopt_problem_sigma2(p);
     const schedopt_schedule *s = schedopt_optimization_schedule(o);
     J[joint] = schedopt_optimization_result(o)->J;

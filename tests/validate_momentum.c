@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "schedopt/schedopt.h"
 #include "schedopt/sweep.h"
@@ -28,18 +27,9 @@ typedef struct job {
   double T, mu0;
   int momentum;
   size_t knots;
-  int ok;
-  char msg[SCHEDOPT_ERRMSG_LEN];
-  double J, sigma2, seconds, mu_max, mu_mean, eff_max;
-  long evals;
-  char code[32];
+  test_opt_run r;
+  double mu_max, mu_mean, eff_max;
 } job;
-
-static double wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void run(job *j) {
   char y[1024], mu[48];
@@ -57,24 +47,10 @@ static void run(job *j) {
            "  baselines: [constant, wsd]\n",
            j->T, j->momentum ? mu : "", j->knots,
            j->momentum ? "    momentum: {param: freeform, knots: 48, max: 0.99}\n" : "");
-  schedopt_error e = {0};
   schedopt_problem *p = NULL;
   schedopt_optimization *o = NULL;
-  schedopt_optimize_spec *spec = malloc(sizeof *spec);
-  const double t0 = wall();
-  j->ok = spec && !schedopt_problem_alloc(&p, &e) &&
-          !schedopt_problem_load_string(p, y, strlen(y), "validate_momentum", &e) &&
-          !schedopt_problem_build(p, &e) && !schedopt_problem_optimize_spec(p, spec, &e) &&
-          !schedopt_optimization_run(&o, p, spec, &e);
-  j->seconds = wall() - t0;
-  if (!j->ok) {
-    snprintf(j->msg, sizeof j->msg, "%s", e.msg);
-  } else {
-    const schedopt_opt_result *r = schedopt_optimization_result(o);
-    j->J = r->J;
-    j->evals = r->evals;
-    snprintf(j->code, sizeof j->code, "%s", r->code_name);
-    j->sigma2 = schedopt_problem_sigma2(p);
+  test_optimize_run(y, "validate_momentum", &j->r, &p, &o);
+  if (j->r.ok) {
     const schedopt_schedule *s = schedopt_optimization_schedule(o);
     double sum = 0;
     const int M = 2000;
@@ -89,7 +65,6 @@ static void run(job *j) {
   }
   schedopt_optimization_free(o);
   schedopt_problem_free(p);
-  free(spec);
 }
 
 int main(int argc, char **argv) {
@@ -101,16 +76,17 @@ int main(int argc, char **argv) {
     jobs[2 * i] = (job){.T = horizons[i], .momentum = 0, .knots = K};
     jobs[2 * i + 1] = (job){.T = horizons[i], .mu0 = mu0, .momentum = 1, .knots = K};
   }
-  const double t0 = wall();
+  const double t0 = test_seconds();
 #pragma omp parallel for schedule(dynamic, 1)
   for (int k = 2 * NT - 1; k >= 0; k--) run(&jobs[k]);
   printf("validate_momentum: hard phase N=1000 a=3.5 b=5 sigma2=0.25 batch 5 eta<=1, matched "
          "ODE, free-form lr (%zu knots) and momentum (48 knots, mu <= 0.99, baselines at mu = %g); "
          "%.0f s\n\n",
-         K, mu0, wall() - t0);
+         K, mu0, test_seconds() - t0);
   for (int k = 0; k < 2 * NT; k++)
-    if (!jobs[k].ok) {
-      fprintf(stderr, "T=%g momentum=%d failed: %s\n", jobs[k].T, jobs[k].momentum, jobs[k].msg);
+    if (!jobs[k].r.ok) {
+      fprintf(stderr, "T=%g momentum=%d failed: %s\n", jobs[k].T, jobs[k].momentum,
+              jobs[k].r.msg);
       return 1;
     }
   printf("  %8s %14s %14s %8s %9s %9s %12s\n", "T", "SGD opt excess", "lr+mu excess", "ratio",
@@ -119,11 +95,11 @@ int main(int argc, char **argv) {
   for (int i = 0; i < NT; i++) {
     const job *s = &jobs[2 * i], *m = &jobs[2 * i + 1];
     x[i] = s->T;
-    ys[i] = s->J - s->sigma2;
-    ym[i] = m->J - m->sigma2;
+    ys[i] = s->r.J - s->r.sigma2;
+    ym[i] = m->r.J - m->r.sigma2;
     printf("  %8.0f %14.6e %14.6e %8.4f %9.4f %9.4f %12.4g   (%ld / %ld evals, %s / %s)\n", s->T,
-           ys[i], ym[i], ys[i] / ym[i], m->mu_max, m->mu_mean, m->eff_max, s->evals, m->evals,
-           s->code, m->code);
+           ys[i], ym[i], ys[i] / ym[i], m->mu_max, m->mu_mean, m->eff_max, s->r.evals,
+           m->r.evals, s->r.code, m->r.code);
   }
   printf("  slopes: SGD optimum %.4f, lr+momentum optimum %.4f (SGD theory (a-1)/b = 0.5)\n",
          schedopt_loglog_slope(x, ys, NT, NULL, NULL), schedopt_loglog_slope(x, ym, NT, NULL, NULL));

@@ -16,23 +16,12 @@
 
 static schedopt_error err;
 
-#define OK(call)                                                                \
-  do {                                                                          \
-    schedopt_status st_ = (call);                                               \
-    if (st_) {                                                                  \
-      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, err.msg);   \
-      exit(1);                                                                  \
-    }                                                                           \
-  } while (0)
-
 static void stiff_chain_rule(void) {
   const char *yaml = "model: {a: 3.5, b: 2, N: 40, sigma2: 0.25, split: false}\n"
                      "budget: {steps: 300}\n"
                      "controls: {lr: {type: polynomial, peak: 1, delta: 2}, batch: 5}\n";
   schedopt_problem *p = NULL;
-  OK(schedopt_problem_alloc(&p, &err));
-  OK(schedopt_problem_load_string(p, yaml, strlen(yaml), "stiff.yaml", &err));
-  OK(schedopt_problem_build(p, &err));
+  OK(test_make_problem(&p, yaml, "stiff.yaml", NULL, 0, &err));
   const schedopt_schedule *s = schedopt_problem_schedule(p);
   schedopt_design *d = NULL;
   OK(schedopt_design_alloc(&d, s, &err));

@@ -20,25 +20,6 @@
 #include "schedopt/surrogate.h"
 #include "testutil.h"
 
-static schedopt_control *ctl(const schedopt_control_type *T, const char *spec) {
-  schedopt_control *c = NULL;
-  schedopt_error err = {0};
-  if (schedopt_control_alloc(&c, T, &err)) exit(1);
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", spec);
-  for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-    char *eq = strchr(tok, '=');
-    *eq = '\0';
-    char *end;
-    double v = strtod(eq + 1, &end);
-    if (*end ? schedopt_control_set_choice(c, tok, eq + 1, &err) : schedopt_control_set(c, tok, v, &err)) {
-      fprintf(stderr, "%s\n", err.msg);
-      exit(1);
-    }
-  }
-  return c;
-}
-
 /* The five mpl-llama runs and their schedules (../shared/data/README.md). */
 enum { COS, CON24, WSDCON, WSD, CON72, NRUN };
 static const char *const run_name[NRUN] = {"cosine_24000", "constant_24000", "wsdcon_9",
@@ -56,20 +37,20 @@ static schedopt_losscurve *mpl_run(const char *size, int r) {
   schedopt_control *c;
   double H = 24000;
   switch (r) {
-  case COS: c = ctl(schedopt_control_cosine, "peak=3e-4 floor=3e-5 warmup=2160"); break;
-  case CON24: c = ctl(schedopt_control_constant, "value=3e-4 warmup=2160"); break;
+  case COS: c = test_ctl(schedopt_control_cosine, "peak=3e-4 floor=3e-5 warmup=2160"); break;
+  case CON24: c = test_ctl(schedopt_control_constant, "value=3e-4 warmup=2160"); break;
   case WSDCON: {
-    c = ctl(schedopt_control_multistep, "peak=3e-4 warmup=2160");
+    c = test_ctl(schedopt_control_multistep, "peak=3e-4 warmup=2160");
     double ms[] = {0.5}, fa[] = {1, 0.3};
     schedopt_control_set_steps(c, 1, ms, fa, NULL);
     H = 16000;
     break;
   }
   case WSD:
-    c = ctl(schedopt_control_wsd, "peak=3e-4 floor=3e-5 decay_frac=0.16666666666666666 "
-                                  "shape=exponential warmup=2160");
+    c = test_ctl(schedopt_control_wsd, "peak=3e-4 floor=3e-5 decay_frac=0.16666666666666666 "
+                                       "shape=exponential warmup=2160");
     break;
-  default: c = ctl(schedopt_control_constant, "value=3e-4 warmup=2160"); H = 72000;
+  default: c = test_ctl(schedopt_control_constant, "value=3e-4 warmup=2160"); H = 72000;
   }
   if (schedopt_losscurve_set_schedule(lc, c, H, 0, &err)) fprintf(stderr, "%s\n", err.msg);
   schedopt_control_free(c);

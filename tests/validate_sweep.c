@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -49,23 +48,14 @@ typedef struct job {
   size_t knots;
   long N;
   /* results */
-  int ok;
-  char msg[SCHEDOPT_ERRMSG_LEN];
-  double J, Jc, sigma2, seconds;
-  long evals;
-  char code[32];
+  test_opt_run r;
+  double Jc;
   double frac_cap, anneal_frac; /* hard-phase shape: at the cap; after the last ≥ 0.95 */
   double half_frac, area_frac;  /* after the last ≥ 0.5 η_max; 1 − ∫η/(η_max T) */
   double wsd_frac;              /* decay fraction of the tuned WSD */
   char wsd_label[48];
   double eta[NS];               /* η*(i T/(NS−1)) */
 } job;
-
-static double wall(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void run(job *j) {
   char y[1024];
@@ -83,24 +73,10 @@ static void run(job *j) {
            easy ? "{type: polynomial, peak: 1.0, delta: 2}"
                 : "{type: wsd, peak: 1.0, decay_frac: 0.2, shape: linear}",
            j->knots, easy ? ", monotone: true" : "");
-  schedopt_error e = {0};
   schedopt_problem *p = NULL;
   schedopt_optimization *o = NULL;
-  schedopt_optimize_spec *spec = malloc(sizeof *spec);
-  const double t0 = wall();
-  j->ok = spec && !schedopt_problem_alloc(&p, &e) &&
-          !schedopt_problem_load_string(p, y, strlen(y), "validate_sweep", &e) &&
-          !schedopt_problem_build(p, &e) && !schedopt_problem_optimize_spec(p, spec, &e) &&
-          !schedopt_optimization_run(&o, p, spec, &e);
-  j->seconds = wall() - t0;
-  if (!j->ok) {
-    snprintf(j->msg, sizeof j->msg, "%s", e.msg);
-  } else {
-    const schedopt_opt_result *r = schedopt_optimization_result(o);
-    j->J = r->J;
-    j->evals = r->evals;
-    snprintf(j->code, sizeof j->code, "%s", r->code_name);
-    j->sigma2 = schedopt_problem_sigma2(p);
+  test_optimize_run(y, "validate_sweep", &j->r, &p, &o);
+  if (j->r.ok) {
     j->Jc = NAN;
     j->wsd_frac = NAN;
     for (size_t i = 0; i < schedopt_optimization_nbaselines(o); i++) {
@@ -141,7 +117,6 @@ static void run(job *j) {
   }
   schedopt_optimization_free(o);
   schedopt_problem_free(p);
-  free(spec);
 }
 
 int main(int argc, char **argv) {
@@ -169,18 +144,18 @@ int main(int argc, char **argv) {
       order[b] = order[b - 1];
       order[b - 1] = t;
     }
-  const double t0 = wall();
+  const double t0 = test_seconds();
 #pragma omp parallel for schedule(dynamic, 1)
   for (int k = 0; k < NJ; k++) run(&jobs[order[k]]);
-  const double total = wall() - t0;
+  const double total = test_seconds() - t0;
   int threads = 1;
 #ifdef _OPENMP
   threads = omp_get_max_threads();
 #endif
   for (int k = 0; k < NJ; k++)
-    if (!jobs[k].ok) {
+    if (!jobs[k].r.ok) {
       fprintf(stderr, "case b=%g T=%g N=%ld failed: %s\n", jobs[k].b, jobs[k].T, jobs[k].N,
-              jobs[k].msg);
+              jobs[k].r.msg);
       return 1;
     }
 
@@ -197,10 +172,10 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NX; i++) {
       const job *j = &jobs[ph * NX + i];
       x[i] = j->T;
-      yo[i] = j->J - j->sigma2;
-      yc[i] = j->Jc - j->sigma2;
+      yo[i] = j->r.J - j->r.sigma2;
+      yc[i] = j->Jc - j->r.sigma2;
       printf("  %8.0f %12.5e %12.5e %8.3f %6ld %s (%.0f s)\n", j->T, yo[i], yc[i], yc[i] / yo[i],
-             j->evals, j->code, j->seconds);
+             j->r.evals, j->r.code, j->r.seconds);
     }
     zeta_opt[ph] = schedopt_loglog_slope(x, yo, NT, NULL, NULL);
     zeta_c[ph] = schedopt_loglog_slope(x, yc, NT, NULL, NULL);
@@ -230,13 +205,13 @@ int main(int argc, char **argv) {
   printf("\nconvergence (T = 1e5): relative change of the excess\n");
   for (int ph = 0; ph < 2; ph++) {
     const job *a = &jobs[ph * NX + NT - 1], *b = &jobs[2 * NX + ph];
-    double ea = a->J - a->sigma2, eb = b->J - b->sigma2;
+    double ea = a->r.J - a->r.sigma2, eb = b->r.J - b->r.sigma2;
     printf("  %s: %zu knots %.6e, %zu knots %.6e: %.2e\n", names[ph], a->knots, ea, b->knots, eb,
            (ea - eb) / eb);
   }
   {
     const job *a = &jobs[NT - 1], *b = &jobs[2 * NX + 2];
-    double ea = a->J - a->sigma2, eb = b->J - b->sigma2;
+    double ea = a->r.J - a->r.sigma2, eb = b->r.J - b->r.sigma2;
     printf("  %s: N = 1000 %.6e, N = 4000 %.6e: %.2e; anneal fraction %.4f vs %.4f\n",
            names[0], ea, eb, (ea - eb) / eb, a->anneal_frac, b->anneal_frac);
   }
