@@ -170,6 +170,12 @@ schedopt_status test_make_problem(schedopt_problem **out, const char *yaml, cons
   if (!st) st = schedopt_problem_load_string(p, yaml, strlen(yaml), name, err);
   for (size_t i = 0; !st && i < nsets; i++) st = schedopt_problem_set(p, sets[i], err);
   if (!st) st = schedopt_problem_build(p, err);
+  /* the whole file checked, as the CLI does: the optimize: section is read
+   * by the optimizer's layer */
+  schedopt_optimize_spec *spec = st ? NULL : malloc(sizeof *spec);
+  if (!st && !spec) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if (!st) st = schedopt_problem_optimize_spec(p, spec, err);
+  free(spec);
   if (out)
     *out = p;
   else

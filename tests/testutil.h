@@ -97,7 +97,8 @@ double test_seconds(void);
 schedopt_control *test_ctl(const schedopt_control_type *T, const char *spec);
 
 /* A problem: YAML text (named `name` in messages, as a file would be), the
- * --set assignments sets[0..nsets), built.  *out (when out is not NULL) is
+ * --set assignments sets[0..nsets), built, its optimize: section read (the
+ * whole file checked, as by the CLI).  *out (when out is not NULL) is
  * the problem as far as it got, also on failure (free it); with out NULL it
  * is freed.  Returns the status, the message in err. */
 schedopt_status test_make_problem(schedopt_problem **out, const char *yaml, const char *name,
