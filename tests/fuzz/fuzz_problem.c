@@ -3,6 +3,7 @@
  * The input is a problem file.  Lines that start with "#@set " (YAML comments,
  * so the parser ignores them) are also applied as --set assignments, in
  * order, after loading.  Then the problem is built and, when that succeeds,
+ * its optimize: and sweep: sections are read (a failure must be located),
  * every accessor is read and the promises of problem.h are checked: output
  * times increasing in (0, H] and ending at H, finite exponents in range,
  * controls finite and within their channel's range.  Small problems are also
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "schedopt/schedopt.h"
+#include "sweep/sweep_impl.h"
 
 #define MAX_SETS 8
 #define NAME "fuzz.yaml"
@@ -185,6 +187,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_error(st, &err);
   else
     check_built(p);
+  /* the sections read by the optimizer and the sweep: located errors too */
+  if (!st) {
+    schedopt_optimize_spec *spec = malloc(sizeof *spec);
+    schedopt_error e2 = {0};
+    schedopt_status s2 = spec ? schedopt_problem_optimize_spec(p, spec, &e2) : SCHEDOPT_OK;
+    if (s2) check_error(s2, &e2);
+    free(spec);
+    sweep_spec sw;
+    int present;
+    schedopt_error e3 = {0};
+    schedopt_status s3 = schedopt_sweep_spec_read(p, &sw, &present, &e3);
+    if (s3)
+      check_error(s3, &e3);
+    else
+      schedopt_sweep_spec_free(&sw);
+  }
   /* building twice gives the same result (build clears the previous one) */
   if (!st) {
     schedopt_error err2 = {0};
