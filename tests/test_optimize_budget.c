@@ -265,6 +265,23 @@ static void test_errors(void) {
               ccases[i].set, err.msg);
     schedopt_problem_free(p);
   }
+  /* a cap no schedule can meet (one step for 5000 samples, batch <= 100):
+   * the message says so; once the optimizer's best point was read before any
+   * feasible point was stored, and a NaN schedule came out instead */
+  {
+    const char *sets[] = {"optimize.max_steps=1", "optimize.maxeval=20"};
+    schedopt_problem *p = NULL;
+    schedopt_optimization *o = NULL;
+    schedopt_status st = test_make_problem(&p, cap_yaml, "test.yaml", sets, 2, &err);
+    schedopt_optimize_spec *spec = malloc(sizeof *spec);
+    CHECK(!st && spec && !schedopt_problem_optimize_spec(p, spec, &err));
+    if (!st && spec) st = schedopt_optimization_run(&o, p, spec, &err);
+    CHECK_MSG(st == SCHEDOPT_EINVAL && strstr(err.msg, "no schedule tried met the step cap of 1"),
+              "%s: %s", schedopt_status_name(st), err.msg);
+    free(spec);
+    schedopt_optimization_free(o);
+    schedopt_problem_free(p);
+  }
   /* file positions and the CLI's exit status */
   const char *path = test_write_tmp("bad_cap.yaml",
                                     "model: {type: plrf, a: 3.5, b: 2, N: 20}\n"

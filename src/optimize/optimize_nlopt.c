@@ -277,6 +277,7 @@ static int tighten(run_ctx *c, double rtol, double atol, int grad) {
   const size_t n = schedopt_design_size(c->d);
   schedopt_integrator_set_tolerances(c->it, rtol, atol, NULL);
   c->tol_changed = 0;
+  if (!isfinite(c->best_J)) return 0; /* no feasible point yet: nothing to evaluate again */
   memcpy(c->xs, c->best_x, n * sizeof *c->xs);
   c->best_J = HUGE_VAL;
   evaluate(c, c->xs, grad ? c->gs : NULL);
@@ -445,6 +446,9 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   else if ((st = schedopt_design_project(d, d->base, x0, err)))
     goto done;
   for (size_t i = 0; i < n; i++) x0[i] = fmin(hi[i], fmax(lo[i], x0[i]));
+  /* best_x is read (restarts, tighten) before a feasible point may exist:
+   * the start until one does */
+  memcpy(c.best_x, x0, n * sizeof *c.best_x);
   c.d = d, c.it = it, c.obj = obj, c.set = &set, c.alg = alg, c.err = err;
   schedopt_integrator_get_tolerances(it, &c.rtol0, &c.atol0);
   c.best_J = HUGE_VAL;
