@@ -350,6 +350,11 @@ static void test_errors(void) {
       "t.yaml:12:1: error: unknown key 'outptu' at the top level (allowed: name, description, "
       "model, budget, controls, solver, output, optimize, sweep); did you mean 'output'?");
   BAD(edit("  N: 1000", "  NN: 1000"), NULL, E, "t.yaml:5:3: error: unknown key 'NN' in model");
+  /* a name is a name, not a path: exports and figures are named after it */
+  BAD(BASE, SETS("name=../escaped"), E,
+      "--set name=../escaped: error: name = '../escaped' is used in file names");
+  BAD(BASE, SETS("name=/tmp/x"), E, "name = '/tmp/x' is used in file names");
+  BAD(BASE, SETS("name=.."), E, "name = '..' is used in file names");
   BAD(edit("a: 3.5", "a: 1"), NULL, E,
       "t.yaml:3:6: error: model.a = 1 is out of range: must be > 1 (signal decay exponent)");
   BAD(edit("b: 5", "b: 0.5"), NULL, E, "t.yaml:4:6: error: model.b = 0.5 is out of range: must be > 1");

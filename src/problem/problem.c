@@ -804,6 +804,14 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
   if ((st = make_times(p, &S, err))) return st;
 
   const ykv_entry *ne = schedopt_schema_given(&S, "name"), *fe = schedopt_schema_given(&S, "output.file");
+  /* the name becomes part of file names (exports, figures, sweep cases):
+   * one path component, so it can never point elsewhere */
+  if (ne && (strchr(ne->value, '/') || strchr(ne->value, '\\') || !strcmp(ne->value, ".") ||
+             !strcmp(ne->value, "..") || ne->value[0] == '-' || strlen(ne->value) > 200))
+    return fail(err, SCHEDOPT_EINVAL, ne, 0,
+                "name = '%.200s' is used in file names: it must be one name of at most 200 "
+                "characters, without '/' or '\\', not '.' or '..', not starting with '-'",
+                ne->value);
   p->name = xstrdup(ne ? ne->value : p->stem ? p->stem : "problem");
   if (!p->name || (fe && !(p->output_file = xstrdup(fe->value)))) {
     clear_built(p);
