@@ -1,8 +1,9 @@
 /* yamlkv.c — YAML text → flat list of dotted-path entries (see yamlkv.h). */
 #include "core/yamlkv.h"
 
+#include "core/infile.h"
+
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -217,62 +218,7 @@ schedopt_status schedopt_ykv_error(schedopt_error *err, schedopt_status code, co
 }
 
 schedopt_status schedopt_ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err) {
-  *text = NULL;
-  *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot open: %s", path,
-                              strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = NULL;
-  schedopt_status st = SCHEDOPT_OK;
-  if (fseek(f, 0, SEEK_END) == 0) { /* a regular file over the limit: refused unread */
-    long size = ftell(f);
-    if (size > (long)YKV_MAX_BYTES)
-      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
-                              path, YKV_MAX_BYTES >> 20);
-    rewind(f);
-  }
-  clearerr(f);
-  if (!st && !(buf = malloc(cap + 1)))
-    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  while (!st) {
-    if (n == cap) {
-      if (cap > YKV_MAX_BYTES) {
-        st = schedopt_error_set(err, SCHEDOPT_ENOMEM,
-                                "%s: error: the file is larger than %zu MiB", path,
-                                YKV_MAX_BYTES >> 20);
-        break;
-      }
-      char *nb = realloc(buf, 2 * cap + 1);
-      if (!nb) {
-        st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory reading %s", path);
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t k = fread(buf + n, 1, cap - n, f);
-    n += k;
-    if (k == 0) {
-      if (ferror(f))
-        st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: error: cannot read: %s", path,
-                                strerror(errno));
-      break;
-    }
-  }
-  fclose(f);
-  if (!st && n > YKV_MAX_BYTES)
-    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "%s: error: the file is larger than %zu MiB",
-                            path, YKV_MAX_BYTES >> 20);
-  if (st) {
-    free(buf);
-    return st;
-  }
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return SCHEDOPT_OK;
+  return schedopt_infile_read(path, YKV_MAX_BYTES, NULL, text, len, err);
 }
 
 schedopt_status schedopt_ykv_set_key(const char *assignment, const char *example, char *key, size_t cap,

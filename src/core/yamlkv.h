@@ -110,8 +110,9 @@ char *schedopt_ykv_stem_of(const char *path);
 char *schedopt_ykv_resolve(const char *base, const ykv_entry *e);
 
 /* A whole text file (malloc'ed, NUL-terminated) of at most YKV_MAX_BYTES (a
- * larger regular file is refused unread: SCHEDOPT_ENOMEM); "path: error: ..."
- * messages. */
+ * larger file is refused unread: SCHEDOPT_ENOMEM); a regular file only (a
+ * FIFO, directory or device is refused: SCHEDOPT_EIO); "path: error: ..."
+ * messages.  schedopt_infile_read (core/infile.h) with the YAML limit. */
 schedopt_status schedopt_ykv_read_file(const char *path, char **text, size_t *len, schedopt_error *err);
 
 /* --set overrides "KEY=VALUE" (VALUE a YAML scalar or flow collection).

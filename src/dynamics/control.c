@@ -3,6 +3,7 @@
  * stated in schedopt/control.h. */
 #include "dynamics/control_impl.h"
 #include "core/csvcell.h"
+#include "core/infile.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -925,25 +926,12 @@ schedopt_status schedopt_control_load_csv(schedopt_control *c, const char *path,
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "%s: only a table control can be loaded from %s",
                               c->type->name, path);
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot open %s: %s", path,
-                              strerror(errno));
-  /* A regular file over the limit is refused before reading it. */
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long size = ftell(f);
-    if (size > (long)SCHEDOPT_CSV_MAX_BYTES) {
-      fclose(f);
-      return schedopt_error_set(err, SCHEDOPT_ENOMEM,
-                                "%s: the file is larger than %d MiB (the limit for a "
-                                "table; thin the log)",
-                                path, (int)(SCHEDOPT_CSV_MAX_BYTES >> 20));
-    }
-    rewind(f);
-  } else {
-    clearerr(f);
-  }
-  schedopt_status st = schedopt_control_load_csv_stream(c, f, path, tcol, vcol, err);
+  /* a regular file only; over the limit it is refused before reading it */
+  FILE *f;
+  schedopt_status st = schedopt_infile_fopen(path, SCHEDOPT_CSV_MAX_BYTES,
+                                             "the limit for a table; thin the log", &f, err);
+  if (st) return st;
+  st = schedopt_control_load_csv_stream(c, f, path, tcol, vcol, err);
   fclose(f);
   return st;
 }

@@ -11,6 +11,7 @@
 
 #include "dynamics/control_impl.h"
 #include "core/csvcell.h"
+#include "core/infile.h"
 
 /* Largest step a log may reach (the schedule is stored per step). */
 #define LC_MAX_STEPS 10000000.0
@@ -193,9 +194,10 @@ schedopt_status schedopt_losscurve_load_csv(schedopt_losscurve **out, const char
   if (!out || !path)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "losscurve_load_csv: NULL argument");
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot open %s: %s", path, strerror(errno));
+  FILE *f;
+  schedopt_status st = schedopt_infile_fopen(path, SCHEDOPT_CSV_MAX_BYTES,
+                                             "the limit for a log; thin it", &f, err);
+  if (st) return st;
   lc_csv x;
   memset(&x, 0, sizeof x);
   x.path = path;
