@@ -2,6 +2,7 @@
 #include "core/csvcell.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,4 +35,99 @@ const char *schedopt_csv_printable(char *buf, size_t cap, const char *s, size_t 
   }
   buf[k] = '\0';
   return buf;
+}
+
+/* ---------------------------------------------------------------- header */
+
+schedopt_status schedopt_csv_header_add(schedopt_csv_header *h, const char *s, size_t len,
+                                        const char *path, size_t line, schedopt_error *err) {
+  if (h->n >= SCHEDOPT_CSV_MAX_COLUMNS)
+    return schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: the header has more than %d columns",
+                              path, line, SCHEDOPT_CSV_MAX_COLUMNS);
+  if (h->n == 0 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+    s += 3, len -= 3; /* UTF-8 byte-order mark */
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? 2 * h->cap : 8;
+    char **nn = realloc(h->names, cap * sizeof *nn);
+    if (!nn) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    h->names = nn;
+    h->cap = cap;
+  }
+  char *name = malloc(len + 1);
+  if (!name) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  memcpy(name, s, len);
+  name[len] = '\0';
+  h->names[h->n++] = name;
+  return SCHEDOPT_OK;
+}
+
+size_t schedopt_csv_header_find(const schedopt_csv_header *h, const char *name) {
+  for (size_t i = 0; i < h->n; i++)
+    if (!strcmp(h->names[i], name)) return i;
+  return (size_t)-1;
+}
+
+typedef struct named_col {
+  const char *name;
+  size_t i;
+} named_col;
+
+static int by_name(const void *a, const void *b) {
+  const named_col *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+schedopt_status schedopt_csv_header_check(const schedopt_csv_header *h, const char *path,
+                                          size_t line, schedopt_error *err) {
+  if (h->n < 2) return SCHEDOPT_OK;
+  named_col *v = malloc(h->n * sizeof *v);
+  if (!v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t i = 0; i < h->n; i++) v[i].name = h->names[i], v[i].i = i;
+  qsort(v, h->n, sizeof *v, by_name);
+  /* equal names are adjacent, in column order: of every run take its first
+   * two columns; report the run whose second column comes first */
+  size_t first = 0, second = (size_t)-1;
+  for (size_t k = 1; k < h->n; k++)
+    if (v[k].name[0] && !strcmp(v[k].name, v[k - 1].name) &&
+        (k < 2 || strcmp(v[k - 1].name, v[k - 2].name)) && v[k].i < second)
+      first = v[k - 1].i, second = v[k].i;
+  free(v);
+  if (second == (size_t)-1) return SCHEDOPT_OK;
+  char shown[64];
+  return schedopt_error_set(err, SCHEDOPT_EPARSE,
+                            "%s:%zu: column '%s' appears twice (columns %zu and %zu)", path,
+                            line,
+                            schedopt_csv_printable(shown, sizeof shown, h->names[first],
+                                                   strlen(h->names[first])),
+                            first + 1, second + 1);
+}
+
+const char *schedopt_csv_header_list(const schedopt_csv_header *h, char *buf, size_t cap) {
+  size_t len = 0;
+  if (cap) buf[0] = '\0';
+  for (size_t i = 0; i < h->n && len + 1 < cap; i++) {
+    char shown[48];
+    int k = snprintf(buf + len, cap - len, "%s'%s'", i ? ", " : "",
+                     schedopt_csv_printable(shown, sizeof shown, h->names[i],
+                                            strlen(h->names[i])));
+    if (k < 0) break;
+    len += (size_t)k;
+  }
+  return buf;
+}
+
+void schedopt_csv_header_free(schedopt_csv_header *h) {
+  for (size_t i = 0; i < h->n; i++) free(h->names[i]);
+  free(h->names);
+  h->names = NULL;
+  h->n = h->cap = 0;
+}
+
+schedopt_status schedopt_csv_row_width(const schedopt_csv_header *h, size_t nfields,
+                                       size_t row, const char *path, size_t line,
+                                       schedopt_error *err) {
+  if (nfields <= h->n) return SCHEDOPT_OK;
+  return schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: row %zu has %zu fields, the header %zu",
+                            path, line, row, nfields, h->n);
 }

@@ -713,8 +713,6 @@ schedopt_status schedopt_control_set_steps(schedopt_control *c, size_t n,
 
 /* -------------------------------------------------------------------- CSV */
 
-#define CSV_MAX_COLUMNS 10000
-
 typedef struct csv_ctx {
   const char *path, *tcol, *vcol;
   schedopt_error *err;
@@ -724,8 +722,8 @@ typedef struct csv_ctx {
   size_t field;    /* index of the current field */
   int nonblank;    /* the current row has a non-empty field */
   int have_header;
-  char **names;    /* header cells */
-  size_t nnames, names_cap;
+  schedopt_csv_header hdr;
+  size_t row;      /* data rows so far (1 = the first after the header) */
   size_t ti, vi;   /* column indices */
   double tv, vv;
   int got_t, got_v;
@@ -750,32 +748,7 @@ static void csv_on_field(void *s, size_t len, void *data) {
   if (x->st) return;
   if (len) x->nonblank = 1;
   if (!x->have_header) {
-    if (x->nnames >= CSV_MAX_COLUMNS) {
-      x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
-                                 "%s:%zu: the header has more than %d columns", x->path,
-                                 x->line, CSV_MAX_COLUMNS);
-      return;
-    }
-    if (x->field == 0 && len >= 3 && memcmp(str, "\xEF\xBB\xBF", 3) == 0)
-      str += 3, len -= 3; /* UTF-8 byte-order mark */
-    if (x->nnames == x->names_cap) {
-      size_t cap = x->names_cap ? 2 * x->names_cap : 8;
-      char **nn = realloc(x->names, cap * sizeof *nn);
-      if (!nn) {
-        x->st = schedopt_error_set(x->err, SCHEDOPT_ENOMEM, "out of memory");
-        return;
-      }
-      x->names = nn;
-      x->names_cap = cap;
-    }
-    char *name = malloc(len + 1);
-    if (!name) {
-      x->st = schedopt_error_set(x->err, SCHEDOPT_ENOMEM, "out of memory");
-      return;
-    }
-    memcpy(name, str, len);
-    name[len] = '\0';
-    x->names[x->nnames++] = name;
+    x->st = schedopt_csv_header_add(&x->hdr, str, len, x->path, x->line, x->err);
   } else {
     if (x->field == x->ti) {
       csv_parse_cell(x, str, len, x->tcol, &x->tv);
@@ -791,24 +764,16 @@ static void csv_on_field(void *s, size_t len, void *data) {
 
 static void csv_header(csv_ctx *x) {
   x->have_header = 1;
-  x->ti = x->vi = (size_t)-1;
-  for (size_t i = 0; i < x->nnames; i++) {
-    if (x->ti == (size_t)-1 && strcmp(x->names[i], x->tcol) == 0) x->ti = i;
-    if (x->vi == (size_t)-1 && strcmp(x->names[i], x->vcol) == 0) x->vi = i;
-  }
+  if ((x->st = schedopt_csv_header_check(&x->hdr, x->path, x->line, x->err))) return;
+  x->ti = schedopt_csv_header_find(&x->hdr, x->tcol);
+  x->vi = schedopt_csv_header_find(&x->hdr, x->vcol);
   if (x->ti != (size_t)-1 && x->vi != (size_t)-1) return;
-  char list[512] = "";
-  size_t len = 0;
-  for (size_t i = 0; i < x->nnames && len < sizeof list; i++) {
-    char shown[48];
-    len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", i ? ", " : "",
-                            schedopt_csv_printable(shown, sizeof shown, x->names[i],
-                                          strlen(x->names[i])));
-  }
+  char list[512];
   x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
                              "%s:%zu: no column '%s' in the header (columns found: %s)",
                              x->path, x->line,
-                             x->ti == (size_t)-1 ? x->tcol : x->vcol, list);
+                             x->ti == (size_t)-1 ? x->tcol : x->vcol,
+                             schedopt_csv_header_list(&x->hdr, list, sizeof list));
 }
 
 static void csv_on_row(int c, void *data) {
@@ -817,6 +782,8 @@ static void csv_on_row(int c, void *data) {
   if (!x->st && !empty) {
     if (!x->have_header) {
       csv_header(x);
+    } else if ((x->st = schedopt_csv_row_width(&x->hdr, x->field, ++x->row, x->path, x->line,
+                                               x->err))) {
     } else if (!x->got_t || !x->got_v) {
       x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
                                  "%s:%zu: row has %zu fields; column '%s' is missing",
@@ -906,8 +873,7 @@ schedopt_status schedopt_control_load_csv_stream(schedopt_control *c, FILE *f,
   if (!x.st && x.n == 0)
     x.st = schedopt_error_set(err, SCHEDOPT_EPARSE, "%s: no data rows after the header",
                               path);
-  for (size_t i = 0; i < x.nnames; i++) free(x.names[i]);
-  free(x.names);
+  schedopt_csv_header_free(&x.hdr);
   if (x.st) {
     free(x.t);
     free(x.v);

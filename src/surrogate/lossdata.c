@@ -38,7 +38,9 @@ typedef struct lc_csv {
   schedopt_status st;
   size_t line;
   int prev_cr, nonblank, have_header;
-  size_t field, nnames;
+  size_t field;
+  schedopt_csv_header hdr;
+  size_t row;          /* data rows so far (1 = the first after the header) */
   size_t col[NCOL];    /* field index of each column, or (size_t)-1 */
   double val[NCOL];
   int got[NCOL];
@@ -52,13 +54,7 @@ static void on_field(void *s, size_t len, void *data) {
   if (x->st) return;
   if (len) x->nonblank = 1;
   if (!x->have_header) {
-    if (x->field == 0 && len >= 3 && memcmp(str, "\xEF\xBB\xBF", 3) == 0)
-      str += 3, len -= 3; /* UTF-8 byte-order mark */
-    for (int c = 0; c < NCOL; c++)
-      if (x->col[c] == (size_t)-1 && strlen(col_name[c]) == len &&
-          !memcmp(col_name[c], str, len))
-        x->col[c] = x->field;
-    x->nnames++;
+    x->st = schedopt_csv_header_add(&x->hdr, str, len, x->path, x->line, x->err);
   } else {
     for (int c = 0; c < NCOL; c++) {
       if (x->col[c] != x->field) continue;
@@ -77,6 +73,8 @@ static void on_field(void *s, size_t len, void *data) {
 }
 
 static void check_row(lc_csv *x) {
+  if ((x->st = schedopt_csv_row_width(&x->hdr, x->field, ++x->row, x->path, x->line, x->err)))
+    return;
   for (int c = 0; c < NCOL; c++)
     if (x->col[c] != (size_t)-1 && !x->got[c]) {
       x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
@@ -106,6 +104,18 @@ static void check_row(lc_csv *x) {
   if (x->col[COL_LR] != (size_t)-1 && !(x->val[COL_LR] >= 0)) {
     x->st = schedopt_error_set(x->err, SCHEDOPT_EINVAL, "%s:%zu: lr = %.10g must be >= 0",
                                x->path, x->line, x->val[COL_LR]);
+    return;
+  }
+  if (x->col[COL_TOKENS] != (size_t)-1 && !(x->val[COL_TOKENS] >= 0)) {
+    x->st = schedopt_error_set(x->err, SCHEDOPT_EINVAL,
+                               "%s:%zu: tokens = %.10g at row %zu must be >= 0", x->path,
+                               x->line, x->val[COL_TOKENS], x->row);
+    return;
+  }
+  if (x->col[COL_BATCH] != (size_t)-1 && !(x->val[COL_BATCH] > 0)) {
+    x->st = schedopt_error_set(x->err, SCHEDOPT_EINVAL,
+                               "%s:%zu: batch = %.10g at row %zu must be > 0", x->path,
+                               x->line, x->val[COL_BATCH], x->row);
     return;
   }
   if (x->n >= SCHEDOPT_CSV_MAX_ROWS) {
@@ -138,7 +148,9 @@ static void on_row(int ch, void *data) {
   if (!x->st && !empty) {
     if (!x->have_header) {
       x->have_header = 1;
-      for (int c = 0; c <= COL_LOSS; c++)
+      x->st = schedopt_csv_header_check(&x->hdr, x->path, x->line, x->err);
+      for (int c = 0; c < NCOL; c++) x->col[c] = schedopt_csv_header_find(&x->hdr, col_name[c]);
+      for (int c = 0; c <= COL_LOSS && !x->st; c++)
         if (c != COL_LR && x->col[c] == (size_t)-1)
           x->st = schedopt_error_set(x->err, SCHEDOPT_EPARSE,
                                      "%s:%zu: no column '%s' in the header (a loss log needs "
@@ -228,6 +240,7 @@ schedopt_status schedopt_losscurve_load_csv(schedopt_losscurve **out, const char
   if (!x.st) csv_fini(&p, on_field, on_row, &x);
   csv_free(&p);
   fclose(f);
+  schedopt_csv_header_free(&x.hdr);
   if (!x.st && !x.have_header)
     x.st = schedopt_error_set(err, SCHEDOPT_EPARSE,
                               "%s: empty file (expected a header row: step,lr,loss)", path);
