@@ -750,7 +750,13 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   schedopt_status st;
   if ((st = check_options(opts, err)) || (st = select_points(f, opts->max_points, err)))
     return st;
-  size_t np = f->type->nparams;
+  size_t np = f->type->nparams, nfree = 0;
+  for (size_t i = 0; i < np; i++) nfree += !f->fixed[i];
+  if (f->npoints < nfree) /* the parameters are not determined: refused, not "fitted" */
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "%zu data point%s for %zu free parameters (%s): give more "
+                              "logged steps or fix parameters",
+                              f->npoints, f->npoints == 1 ? "" : "s", nfree, f->type->name);
   double t0 = now_seconds(), u0 = cpu_seconds();
   double th0[MAXP];
   if ((st = data_start(f, th0, err))) return st;
