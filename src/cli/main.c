@@ -1,5 +1,6 @@
 /* schedopt — command dispatch.  Each command lives in src/cli_<name>.c. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,23 @@ static void install_signal_handlers(void) {
     sa.sa_flags = SA_RESETHAND;
     sigaction(sigs[i], &sa, NULL);
   }
+  /* SIGXFSZ (a file over `ulimit -f`) would kill us silently and leave the
+   * temporary file; ignored, the write fails with EFBIG and outfile.c says
+   * "cannot write 'x.csv': File too large" and removes the temporary. */
+  signal(SIGXFSZ, SIG_IGN);
+}
+
+/* What is still buffered for stdout (help, a table written to "-") is
+ * flushed and checked here, not by exit(), which would drop the error:
+ * `schedopt ... > /dev/full` must not succeed.  A run that already failed
+ * has said why; one message is enough. */
+static int finish_stdout(int rc) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return rc;
+  int e = errno ? errno : EIO;
+  if (rc) return rc;
+  fprintf(stderr, "schedopt: error: cannot write to standard output: %s\n", strerror(e));
+  return cli_exit_code(SCHEDOPT_EIO);
 }
 
 extern const cli_command cli_fit, cli_predict, cli_design; /* cli_fit.c, cli_predict.c, cli_design.c */
@@ -61,15 +79,16 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
     help(stdout);
-    return 0;
+    return finish_stdout(0);
   }
   if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
     printf("schedopt %s\n", SCHEDOPT_VERSION);
-    return 0;
+    return finish_stdout(0);
   }
   install_signal_handlers();
   for (size_t i = 0; commands[i]; i++)
-    if (!strcmp(cmd, commands[i]->name)) return commands[i]->run(argc - 2, argv + 2);
+    if (!strcmp(cmd, commands[i]->name))
+      return finish_stdout(commands[i]->run(argc - 2, argv + 2));
   fprintf(stderr, "schedopt: unknown command '%s'\nTry 'schedopt --help'.\n", cmd);
   return CLI_EXIT_INPUT;
 }
