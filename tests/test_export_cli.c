@@ -69,6 +69,27 @@ int main(void) {
                 strstr(out, "--train-samples 50000\n"),
             "exit %d: %s", rc, out);
 
+  /* Megatron parses its integer flags with int(): plain digits, never 1e+15;
+   * a batch beyond 2^53 has no exact integer and is refused, before anything
+   * is written */
+  snprintf(args, sizeof args,
+           "export '%s/problems/hard_phase.yaml' -f megatron -q --set model.N=20 "
+           "--set model.dynamics=matched --set budget.steps=1e15",
+           SCHEDOPT_SOURCE_DIR);
+  rc = test_run_cli(args, out, sizeof out);
+  const char *flags = strstr(out, "SCHEDOPT_LR_ARGS=(");
+  CHECK_MSG(rc == 0 && flags && strstr(flags, "--train-iters 1000000000000000\n") &&
+                strstr(flags, "--lr-wsd-decay-iters 200000000000000\n") && !strstr(flags, "e+"),
+            "exit %d: %s", rc, out);
+  snprintf(args, sizeof args,
+           "export '%s/problems/hard_phase.yaml' -f megatron --set model.N=20 "
+           "--set controls.batch=1e300",
+           SCHEDOPT_SOURCE_DIR);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "--global-batch-size = 1e+300 is not an integer") &&
+                !strstr(out, "SCHEDOPT_LR_ARGS") && !strstr(out, "# Megatron"),
+            "exit %d: %s", rc, out);
+
   rc = test_run_cli("export --help", out, sizeof out);
   CHECK(rc == 0 && strstr(out, "--megatron-units"));
   expect_fail("", "missing --format");

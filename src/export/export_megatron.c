@@ -247,6 +247,24 @@ schedopt_status schedopt_export_write_megatron(FILE *fp, const schedopt_export_t
         f.wsd_style ? f.wsd_style : "", what, 100 * f.max_dev, u, f.max_dev_at, 100 * tol);
   }
   const schedopt_row *last = &t->rows[t->n - 1];
+  /* Megatron parses these flags with type=int: plain digits, exact */
+  const char *us = f.samples ? "samples" : "iters";
+  const struct {
+    const char *flag;
+    double v;
+    int on;
+  } ints[] = {{"train", f.train, 1},
+              {"lr-decay", f.decay, 1},
+              {"lr-warmup", f.warmup, 1},
+              {"lr-wsd-decay", f.wsd_decay, f.wsd_style != NULL},
+              {"global-batch-size", f.batch, f.batch > 0 && f.batch == floor(f.batch)}};
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+    if (ints[i].on && !(ints[i].v >= 0 && ints[i].v <= 9007199254740992.0 &&
+                        ints[i].v == floor(ints[i].v)))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "megatron: --%s%s%s = %.15g is not an integer Megatron can take "
+                                "exactly (0 ... 2^53)", ints[i].flag, i < 4 ? "-" : "",
+                                i < 4 ? us : "", ints[i].v);
   fputs("# Megatron-LM learning-rate flags for '", fp);
   for (const char *c = schedopt_export_name(t); *c; c++) fputc(*c == '\n' ? ' ' : *c, fp);
   fprintf(fp, "' (%s), from schedopt %s.\n", schedopt_export_label(t), SCHEDOPT_VERSION);
@@ -288,13 +306,12 @@ schedopt_status schedopt_export_write_megatron(FILE *fp, const schedopt_export_t
   if (f.warmup > 0 && f.init_lr != 0) fprintf(fp, "  --lr-warmup-init %.15g\n", f.init_lr);
   fprintf(fp, "  --lr-decay-style %s\n", f.decay_style);
   if (f.wsd_style) fprintf(fp, "  --lr-wsd-decay-style %s\n", f.wsd_style);
-  const char *us = f.samples ? "samples" : "iters";
-  fprintf(fp, "  --train-%s %.15g\n", us, f.train);
-  fprintf(fp, "  --lr-decay-%s %.15g\n", us, f.decay);
-  fprintf(fp, "  --lr-warmup-%s %.15g\n", us, f.warmup);
-  if (f.wsd_style) fprintf(fp, "  --lr-wsd-decay-%s %.15g\n", us, f.wsd_decay);
+  fprintf(fp, "  --train-%s %.0f\n", us, f.train);
+  fprintf(fp, "  --lr-decay-%s %.0f\n", us, f.decay);
+  fprintf(fp, "  --lr-warmup-%s %.0f\n", us, f.warmup);
+  if (f.wsd_style) fprintf(fp, "  --lr-wsd-decay-%s %.0f\n", us, f.wsd_decay);
   if (f.batch > 0 && f.batch == floor(f.batch))
-    fprintf(fp, "  --global-batch-size %.15g\n", f.batch);
+    fprintf(fp, "  --global-batch-size %.0f\n", f.batch);
   fputs(")\n", fp);
   return SCHEDOPT_OK;
 }
