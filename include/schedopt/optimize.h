@@ -402,7 +402,8 @@ const schedopt_problem *schedopt_optimization_problem(const schedopt_optimizatio
  * (so a bad place is reported before a long run). */
 schedopt_status schedopt_optimization_prepare_dir(const char *dir, schedopt_error *err);
 /* Reports: `dir` (created if missing) receives schedule.csv, baselines.csv,
- * summary.json and summary.txt, each written atomically. */
+ * summary.txt and summary.json, committed together: a failure leaves none
+ * of the new files and every existing one as it was. */
 schedopt_status schedopt_optimization_write(const schedopt_optimization *o, const char *dir,
                                             schedopt_error *err);
 schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o, FILE *f,

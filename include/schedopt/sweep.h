@@ -122,7 +122,8 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
 
 /* Reports.  A whole sweep writes DIR/sweep.csv (case,key,value,schedule,
  * label,objective,excess), DIR/sweep.json and DIR/summary.txt; a shard
- * writes DIR/sweep-shard-K-of-N.json only.  Atomic; DIR created if missing. */
+ * writes DIR/sweep-shard-K-of-N.json only.  Committed together (a failure
+ * leaves none of the new files); DIR created if missing. */
 schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
                                      schedopt_error *err);
 schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,

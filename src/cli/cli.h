@@ -87,14 +87,26 @@ schedopt_export_table cli_table(const schedopt_problem *p, const schedopt_schedu
 /* "name[: what] — model, exponents in both notations, phase, N, sigma^2". */
 void cli_plot_title(const schedopt_problem *p, const char *what, char *buf, size_t cap);
 
-/* Extra files, all written to temporary files first and renamed together
- * by cli_extras_commit (so a failure leaves none of them). */
+/* Every output file of one command — its main output, report files, exports
+ * and figures — in one output set (core/outfile.h): written to temporary
+ * files and renamed together by cli_extras_commit, so a failure leaves none
+ * of them and two outputs to one file are refused.  The paths opened with
+ * cli_extras_write/_write_plot (or _open with report) are listed by
+ * cli_extras_report. */
+#define CLI_MAXOUT 16
 typedef struct cli_extras {
-  schedopt_outfile f[SCHEDOPT_EXPORT_NFORMATS + 1];
-  char *path[SCHEDOPT_EXPORT_NFORMATS + 1];
+  schedopt_outset *set; /* allocated by the first open */
+  char *path[CLI_MAXOUT];
   size_t n, committed;
 } cli_extras;
 
+/* The command's set (allocated on first use), for library writers that
+ * open their files in a set (schedopt_optimization_write_set, …). */
+schedopt_status cli_extras_set(cli_extras *x, schedopt_outset **set, schedopt_error *err);
+/* Open one more output of the command; listed by cli_extras_report if
+ * report. */
+schedopt_status cli_extras_open(cli_extras *x, const char *path, int report, FILE **fp,
+                                schedopt_error *err);
 /* Where the extra files go: next to a main output file (its name without
  * the extension), inside a main output folder (DIR/leaf), or, with no file
  * or folder (NULL or "-"), in the current folder under the problem's name.
@@ -112,7 +124,9 @@ schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const
 /* A figure of one's own as STEM.svg. */
 schedopt_status cli_extras_write_plot(cli_extras *x, const char *stem, const schedopt_plot *fig,
                                       schedopt_error *err);
+/* Commit every output of the command together (or none). */
 schedopt_status cli_extras_commit(cli_extras *x, schedopt_error *err);
+/* Drop every output not yet committed. */
 void cli_extras_abort(cli_extras *x);
 void cli_extras_free(cli_extras *x);
 /* One line per committed file: prefix + path. */

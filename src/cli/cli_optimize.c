@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "optimize/optimize_impl.h"
 #include "schedopt/optimize.h"
 
 static const char *help =
@@ -147,8 +148,12 @@ static int run(int argc, char **argv) {
   st = schedopt_optimization_run(&opt, p, spec, &err);
   if (pg.shown) fprintf(stderr, "\r%79s\r", "");
   if (st) goto failed;
+  /* the report files, exports and figure: one set, committed together */
   if ((st = write_extras(opt, dir, &extras, &err))) goto failed;
-  if (dir && (st = schedopt_optimization_write(opt, dir, &err))) goto failed;
+  schedopt_outset *set;
+  if (dir && ((st = cli_extras_set(&extras, &set, &err)) ||
+              (st = schedopt_optimization_write_set(opt, set, dir, &err))))
+    goto failed;
   if ((st = cli_extras_commit(&extras, &err))) goto failed;
   if (!dir || !o.quiet) {
     if ((st = schedopt_optimization_write_text(opt, stdout, &err))) goto failed;

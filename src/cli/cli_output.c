@@ -103,23 +103,36 @@ void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, con
   }
 }
 
-static schedopt_status open_one(cli_extras *x, const char *stem, const char *sfx,
+schedopt_status cli_extras_set(cli_extras *x, schedopt_outset **set, schedopt_error *err) {
+  schedopt_status st = x->set ? SCHEDOPT_OK : schedopt_outset_alloc(&x->set, err);
+  *set = x->set;
+  return st;
+}
+
+schedopt_status cli_extras_open(cli_extras *x, const char *path, int report, FILE **fp,
+                                schedopt_error *err) {
+  schedopt_outset *set;
+  schedopt_status st = cli_extras_set(x, &set, err);
+  if (st) return st;
+  if (report && x->n == CLI_MAXOUT)
+    return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "more than %d outputs", CLI_MAXOUT);
+  char *copy = NULL;
+  if (report && !(copy = malloc(strlen(path) + 1)))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if ((st = schedopt_outset_open(set, path, fp, err))) {
+    free(copy);
+    return st;
+  }
+  if (report) x->path[x->n++] = strcpy(copy, path);
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status open_one(cli_extras *x, const char *stem, const char *sfx, FILE **fp,
                                 schedopt_error *err) {
   char path[4200];
   if ((size_t)snprintf(path, sizeof path, "%s%s", stem, sfx) >= sizeof path)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s%s: file name too long", stem, sfx);
-  schedopt_outfile *f = &x->f[x->n];
-  if (!(x->path[x->n] = malloc(strlen(path) + 1)))
-    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  strcpy(x->path[x->n], path);
-  schedopt_status st = schedopt_outfile_open(f, path, err);
-  if (st) {
-    free(x->path[x->n]);
-    x->path[x->n] = NULL;
-    return st;
-  }
-  x->n++;
-  return SCHEDOPT_OK;
+  return cli_extras_open(x, path, 1, fp, err);
 }
 
 schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const char *stem,
@@ -138,17 +151,19 @@ schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const
   schedopt_status st = SCHEDOPT_OK;
   for (int f = 0; f < SCHEDOPT_EXPORT_NFORMATS && !st && table; f++) {
     if (!(ex.export_formats & (1u << f))) continue;
-    if (!(st = open_one(x, stem, suffix[f], err)))
-      st = schedopt_export_write(x->f[x->n - 1].fp, (schedopt_export_format)f, table, &eo, err);
+    FILE *fp;
+    if (!(st = open_one(x, stem, suffix[f], &fp, err)))
+      st = schedopt_export_write(fp, (schedopt_export_format)f, table, &eo, err);
     if (st && ex.export_loc && !strstr(err->msg, ": error: "))
       schedopt_error_prefix(err, "%s: error: output.export: ", ex.export_loc);
   }
   if (!st && ex.plot && nfigs) {
     schedopt_plot *fig = NULL;
+    FILE *fp;
     if (!(st = schedopt_plot_alloc(&fig, ex.plot_title ? ex.plot_title : title, err)) &&
         !(st = schedopt_plot_tables(fig, figs, nfigs, err)) &&
-        !(st = open_one(x, stem, ".svg", err)))
-      st = schedopt_plot_write_svg(fig, x->f[x->n - 1].fp, err);
+        !(st = open_one(x, stem, ".svg", &fp, err)))
+      st = schedopt_plot_write_svg(fig, fp, err);
     schedopt_plot_free(fig);
   }
   if (st) cli_extras_abort(x);
@@ -157,37 +172,31 @@ schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const
 
 schedopt_status cli_extras_write_plot(cli_extras *x, const char *stem, const schedopt_plot *fig,
                                       schedopt_error *err) {
-  schedopt_status st = open_one(x, stem, ".svg", err);
-  if (!st) st = schedopt_plot_write_svg(fig, x->f[x->n - 1].fp, err);
+  FILE *fp;
+  schedopt_status st = open_one(x, stem, ".svg", &fp, err);
+  if (!st) st = schedopt_plot_write_svg(fig, fp, err);
   if (st) cli_extras_abort(x);
   return st;
 }
 
 schedopt_status cli_extras_commit(cli_extras *x, schedopt_error *err) {
-  schedopt_status st = SCHEDOPT_OK;
-  for (size_t i = 0; i < x->n; i++) {
-    if (st)
-      schedopt_outfile_abort(&x->f[i]);
-    else
-      st = schedopt_outfile_commit(&x->f[i], err);
-  }
-  x->committed = x->n;
-  x->n = 0;
+  schedopt_status st = x->set ? schedopt_outset_commit(x->set, err) : SCHEDOPT_OK;
+  x->committed = st ? 0 : x->n;
   return st;
 }
 
 void cli_extras_abort(cli_extras *x) {
+  if (x->set) schedopt_outset_abort(x->set);
   for (size_t i = 0; i < x->n; i++) {
-    schedopt_outfile_abort(&x->f[i]);
     free(x->path[i]);
     x->path[i] = NULL;
   }
-  x->n = 0;
+  x->n = x->committed = 0;
 }
 
 void cli_extras_free(cli_extras *x) {
   cli_extras_abort(x);
-  for (size_t i = 0; i < sizeof x->path / sizeof x->path[0]; i++) free(x->path[i]);
+  schedopt_outset_free(x->set);
   memset(x, 0, sizeof *x);
 }
 

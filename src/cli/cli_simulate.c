@@ -101,10 +101,9 @@ static int run(int argc, char **argv) {
   schedopt_row *rows = NULL;
   size_t n = 0;
   schedopt_status st;
-  schedopt_outfile of = {NULL, NULL, NULL, -1};
-  cli_extras extras;
+  cli_extras extras; /* every output, the main one first */
   memset(&extras, 0, sizeof extras);
-  int opened = 0;
+  FILE *fp = NULL;
   if ((rc = cli_load_problem(&o, &p))) goto cleanup;
   if ((st = schedopt_problem_output_times(p, &times, &n, &err))) goto failed;
   if (!(rows = calloc(n ? n : 1, sizeof *rows))) {
@@ -114,8 +113,7 @@ static int run(int argc, char **argv) {
   /* The output is opened (as a temporary file next to it) before the run, so
    * an unwritable place is reported at once, not after a long integration. */
   const char *out = o.output ? o.output : schedopt_problem_output_file(p);
-  if ((st = schedopt_outfile_open(&of, out, &err))) goto failed;
-  opened = 1;
+  if ((st = cli_extras_open(&extras, out, 0, &fp, &err))) goto failed;
   double rtol, atol;
   long max_steps;
   schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
@@ -126,11 +124,9 @@ static int run(int argc, char **argv) {
     goto failed;
   if ((st = schedopt_integrator_run(it, schedopt_problem_schedule(p), times, n, rows, &err)))
     goto failed;
-  if ((st = write_rows(of.fp, rows, n, schedopt_problem_seq_len(p), &err))) goto failed;
+  if ((st = write_rows(fp, rows, n, schedopt_problem_seq_len(p), &err))) goto failed;
   if ((st = write_extras(p, out, &extras, &err))) goto failed;
-  opened = 0;
-  if ((st = schedopt_outfile_commit(&of, &err)) || (st = cli_extras_commit(&extras, &err)))
-    goto failed;
+  if ((st = cli_extras_commit(&extras, &err))) goto failed;
   if (!o.quiet && n) {
     double a, b, s, beta;
     schedopt_problem_exponents(p, &a, &b, &s, &beta);
@@ -154,7 +150,6 @@ failed:
   rc = cli_fail(&err);
   cli_solver_hint(p, &err);
 cleanup:
-  if (opened) schedopt_outfile_abort(&of);
   cli_extras_free(&extras);
   free(rows);
   free(times);

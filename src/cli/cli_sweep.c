@@ -11,6 +11,7 @@
 #endif
 
 #include "cli/cli.h"
+#include "sweep/sweep_impl.h"
 #include "schedopt/sweep.h"
 
 static const char *help =
@@ -233,7 +234,9 @@ static int run(int argc, char **argv) {
     }
     schedopt_plot_free(fig);
   }
-  if ((dir && (st = schedopt_sweep_write(s, dir, &err))) ||
+  schedopt_outset *set; /* the files and the figure, committed together */
+  if ((dir && ((st = cli_extras_set(&extras, &set, &err)) ||
+               (st = schedopt_sweep_write_set(s, set, dir, &err)))) ||
       (st = cli_extras_commit(&extras, &err))) {
     rc = cli_fail(&err);
     goto cleanup;

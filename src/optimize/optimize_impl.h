@@ -2,6 +2,7 @@
 #ifndef SCHEDOPT_OPTIMIZE_IMPL_H
 #define SCHEDOPT_OPTIMIZE_IMPL_H
 
+#include "core/outfile.h"
 #include "schedopt/optimize.h"
 
 /* One parametrized channel: x[off .. off + nx) → the channel's control. */
@@ -54,5 +55,12 @@ int schedopt_opt_is_value_param(const schedopt_control_type *T, const char *name
 
 /* The name of an NLopt result code ("FTOL_REACHED", …; "UNKNOWN"). */
 const char *schedopt_nlopt_result_name(int code);
+
+/* schedopt_optimization_write's four files (schedule.csv, baselines.csv,
+ * summary.txt, summary.json) opened and filled in set, for a caller that
+ * commits them together with its own outputs. */
+schedopt_status schedopt_optimization_write_set(const schedopt_optimization *o,
+                                                schedopt_outset *set, const char *dir,
+                                                schedopt_error *err);
 
 #endif

@@ -1139,21 +1139,16 @@ static char *join(const char *dir, const char *name) {
   return s;
 }
 
-static schedopt_status write_file(const char *dir, const char *name,
-                                  schedopt_status (*fill)(const schedopt_optimization *, FILE *,
-                                                          schedopt_error *),
-                                  const schedopt_optimization *o, schedopt_error *err) {
+/* Open dir/name in set and fill it (the set commits). */
+static schedopt_status write_member(schedopt_outset *set, const char *dir, const char *name,
+                                    schedopt_status (*fill)(const schedopt_optimization *,
+                                                            FILE *, schedopt_error *),
+                                    const schedopt_optimization *o, schedopt_error *err) {
   char *path = join(dir, name);
   if (!path) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  schedopt_outfile of;
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
-  if (!st) {
-    st = fill(o, of.fp, err);
-    if (st)
-      schedopt_outfile_abort(&of);
-    else
-      st = schedopt_outfile_commit(&of, err);
-  }
+  FILE *fp;
+  schedopt_status st = schedopt_outset_open(set, path, &fp, err);
+  if (!st) st = fill(o, fp, err);
   free(path);
   return st;
 }
@@ -1167,8 +1162,8 @@ static schedopt_status fill_schedule(const schedopt_optimization *o, FILE *f,
     fprintf(f, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n", r->step, r->samples * seq,
             r->u.lr, r->u.batch, r->u.momentum, r->r.loss, r->r.excess);
   }
-  return ferror(f) ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write schedule.csv")
-                   : SCHEDOPT_OK;
+  (void)err; /* a write error is reported, with its reason, when the set commits */
+  return SCHEDOPT_OK;
 }
 
 static schedopt_status fill_baselines(const schedopt_optimization *o, FILE *f,
@@ -1185,8 +1180,8 @@ static schedopt_status fill_baselines(const schedopt_optimization *o, FILE *f,
       fprintf(f, ",%.10g,%.10g", o->brows[k][i].u.lr, o->brows[k][i].r.loss);
     fputc('\n', f);
   }
-  return ferror(f) ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write baselines.csv")
-                   : SCHEDOPT_OK;
+  (void)err; /* a write error is reported, with its reason, when the set commits */
+  return SCHEDOPT_OK;
 }
 
 static schedopt_status fill_json(const schedopt_optimization *o, FILE *f, schedopt_error *err) {
@@ -1195,18 +1190,31 @@ static schedopt_status fill_json(const schedopt_optimization *o, FILE *f, schedo
   int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(15) | JSON_PRESERVE_ORDER);
   json_decref(root);
   fputc('\n', f);
-  return rc || ferror(f) ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write summary.json")
-                         : SCHEDOPT_OK;
+  return rc && !ferror(f) ? schedopt_error_set(err, SCHEDOPT_EINTERNAL, "summary.json: JSON "
+                                               "encoding failed")
+                          : SCHEDOPT_OK; /* write errors: the set's commit */
+}
+
+schedopt_status schedopt_optimization_write_set(const schedopt_optimization *o,
+                                                schedopt_outset *set, const char *dir,
+                                                schedopt_error *err) {
+  if (!o || !set || !dir || !*dir)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_write: no folder");
+  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
+  if (!st) st = write_member(set, dir, "schedule.csv", fill_schedule, o, err);
+  if (!st) st = write_member(set, dir, "baselines.csv", fill_baselines, o, err);
+  if (!st) st = write_member(set, dir, "summary.txt", schedopt_optimization_write_text, o, err);
+  /* last: a summary.json beside the others marks a complete result */
+  if (!st) st = write_member(set, dir, "summary.json", fill_json, o, err);
+  return st;
 }
 
 schedopt_status schedopt_optimization_write(const schedopt_optimization *o, const char *dir,
                                             schedopt_error *err) {
-  if (!o || !dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_write: "
-                                                     "no folder");
-  schedopt_status st = schedopt_outfile_mkdirs(dir, err);
-  if (!st) st = write_file(dir, "schedule.csv", fill_schedule, o, err);
-  if (!st) st = write_file(dir, "baselines.csv", fill_baselines, o, err);
-  if (!st) st = write_file(dir, "summary.json", fill_json, o, err);
-  if (!st) st = write_file(dir, "summary.txt", schedopt_optimization_write_text, o, err);
+  schedopt_outset *set = NULL;
+  schedopt_status st = schedopt_outset_alloc(&set, err);
+  if (!st) st = schedopt_optimization_write_set(o, set, dir, err);
+  if (!st) st = schedopt_outset_commit(set, err);
+  schedopt_outset_free(set);
   return st;
 }

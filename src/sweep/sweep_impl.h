@@ -3,6 +3,7 @@
 #ifndef SCHEDOPT_SWEEP_IMPL_H
 #define SCHEDOPT_SWEEP_IMPL_H
 
+#include "core/outfile.h"
 #include "schedopt/optimize.h"
 #include "schedopt/problem.h"
 #include "schedopt/sweep.h"
@@ -43,5 +44,10 @@ typedef struct sweep_spec {
 schedopt_status schedopt_sweep_spec_read(const schedopt_problem *p, sweep_spec *sw, int *present,
                                    schedopt_error *err);
 void schedopt_sweep_spec_free(sweep_spec *sw);
+
+/* schedopt_sweep_write's files opened and filled in set, for a caller that
+ * commits them together with its own outputs (the figure). */
+schedopt_status schedopt_sweep_write_set(const schedopt_sweep *s, schedopt_outset *set,
+                                         const char *dir, schedopt_error *err);
 
 #endif

@@ -196,22 +196,16 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
-static schedopt_status write_json(const schedopt_sweep *s, const char *path,
-                                  schedopt_error *err) {
+static schedopt_status write_json(const schedopt_sweep *s, schedopt_outset *set,
+                                  const char *path, schedopt_error *err) {
   json_t *root = to_json(s);
   if (!root) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  schedopt_outfile of;
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
-  if (!st) {
-    if (json_dumpf(root, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17) |
-                                    JSON_PRESERVE_ORDER) != 0 ||
-        fputc('\n', of.fp) == EOF) {
-      schedopt_outfile_abort(&of);
-      st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write", path);
-    } else {
-      st = schedopt_outfile_commit(&of, err);
-    }
-  }
+  FILE *fp;
+  schedopt_status st = schedopt_outset_open(set, path, &fp, err);
+  if (!st && json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17) |
+                                      JSON_PRESERVE_ORDER) != 0 && !ferror(fp))
+    st = schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: JSON encoding failed", path);
+  if (!st) fputc('\n', fp); /* write errors: the set's commit reports them */
   json_decref(root);
   return st;
 }
@@ -229,12 +223,11 @@ static void csv_field(FILE *f, const char *t) {
   fputc('"', f);
 }
 
-static schedopt_status write_csv(const schedopt_sweep *s, const char *path,
-                                 schedopt_error *err) {
-  schedopt_outfile of;
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
+static schedopt_status write_csv(const schedopt_sweep *s, schedopt_outset *set,
+                                 const char *path, schedopt_error *err) {
+  FILE *f;
+  schedopt_status st = schedopt_outset_open(set, path, &f, err);
   if (st) return st;
-  FILE *f = of.fp;
   fputs("case,", f);
   csv_field(f, s->key);
   fputs(",schedule,label,objective,excess,status\n", f);
@@ -251,16 +244,12 @@ static schedopt_status write_csv(const schedopt_sweep *s, const char *path,
       fprintf(f, ",%.12g,%.12g,ok\n", c->res[j].J, c->res[j].excess);
     }
   }
-  if (ferror(f)) {
-    schedopt_outfile_abort(&of);
-    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write", path);
-  }
-  return schedopt_outfile_commit(&of, err);
+  return SCHEDOPT_OK; /* write errors: the set's commit reports them */
 }
 
-schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
-                                     schedopt_error *err) {
-  if (!s || !dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_write: NULL");
+schedopt_status schedopt_sweep_write_set(const schedopt_sweep *s, schedopt_outset *set,
+                                         const char *dir, schedopt_error *err) {
+  if (!s || !set || !dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_write: NULL");
   schedopt_status st = schedopt_outfile_mkdirs(dir, err);
   if (st) return st;
   if (is_shard(s)) {
@@ -268,27 +257,31 @@ schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
     snprintf(name, sizeof name, "sweep-shard-%zu-of-%zu.json", s->shard_k, s->shard_n);
     char *p = join(dir, name);
     if (!p) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    st = write_json(s, p, err);
+    st = write_json(s, set, p, err);
     free(p);
     return st;
   }
   char *pc = join(dir, "sweep.csv"), *pj = join(dir, "sweep.json"),
        *pt = join(dir, "summary.txt");
   if (!pc || !pj || !pt) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  if (!st) st = write_csv(s, pc, err);
-  if (!st) st = write_json(s, pj, err);
-  if (!st) {
-    schedopt_outfile of;
-    if (!(st = schedopt_outfile_open(&of, pt, err))) {
-      if ((st = schedopt_sweep_write_text(s, of.fp, err)))
-        schedopt_outfile_abort(&of);
-      else
-        st = schedopt_outfile_commit(&of, err);
-    }
-  }
+  if (!st) st = write_csv(s, set, pc, err);
+  FILE *fp;
+  if (!st && !(st = schedopt_outset_open(set, pt, &fp, err)))
+    st = schedopt_sweep_write_text(s, fp, err);
+  if (!st) st = write_json(s, set, pj, err); /* last: marks a complete result */
   free(pc);
   free(pj);
   free(pt);
+  return st;
+}
+
+schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
+                                     schedopt_error *err) {
+  schedopt_outset *set = NULL;
+  schedopt_status st = schedopt_outset_alloc(&set, err);
+  if (!st) st = schedopt_sweep_write_set(s, set, dir, err);
+  if (!st) st = schedopt_outset_commit(set, err);
+  schedopt_outset_free(set);
   return st;
 }
 
