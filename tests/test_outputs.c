@@ -393,6 +393,74 @@ static void test_set_signal_cleanup(void) {
   CHECK(access(a, F_OK) != 0 && access(b, F_OK) != 0);
 }
 
+/* ---- a command's outputs, committed together (the CLI) ------------------------------ */
+
+/* Files in folder d (not . and ..). */
+static int count_files(const char *d) {
+  DIR *dd = opendir(d);
+  int n = 0;
+  if (!dd) return -1;
+  for (struct dirent *e; (e = readdir(dd));)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+  closedir(dd);
+  return n;
+}
+
+static void test_commands_together(void) {
+  char args[8192], cmd[8192];
+  /* the table and its figure on one path: refused, nothing written */
+  const char *fig = P("fig.svg");
+  snprintf(args, sizeof args, "simulate -q '%s' -o '%s' --set output.plot=true", yaml, fig);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "two outputs to one file"), "exit %d: %s", rc, out);
+  CHECK(access(fig, F_OK) != 0);
+
+  /* optimize: a write that fails half-way (ulimit -f) leaves the previous
+   * run's files as they were and adds none */
+  const char *od = P("opt");
+  mkdir(od, 0777);
+  char old_json[4200], old_csv[4200];
+  snprintf(old_json, sizeof old_json, "%s/summary.json", od);
+  snprintf(old_csv, sizeof old_csv, "%s/schedule.csv", od);
+  test_write_text(old_json, "old\n");
+  test_write_text(old_csv, "old\n");
+  snprintf(cmd, sizeof cmd,
+           "sh -c \"ulimit -f 4; exec '%s' optimize -q '%s' -o '%s' --set output.plot=true\" 2>&1",
+           SCHEDOPT_CLI, yaml, od);
+  rc = test_run_cmd(cmd, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "File too large"), "exit %d: %s", rc, out);
+  CHECK(holds(old_json, "old\n") && holds(old_csv, "old\n"));
+  CHECK_MSG(count_files(od) == 2, "%d files in %s", count_files(od), od);
+  /* and without the limit, all of them */
+  snprintf(args, sizeof args, "optimize -q '%s' -o '%s' --set output.plot=true", yaml, od);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0 && count_files(od) == 5 && !holds(old_json, "old\n"), "exit %d: %s", rc,
+            out);
+
+  /* design: an export the trainer cannot express fails the whole design
+   * before any file is renamed (an existing summary.json stays) */
+  const char *spec = test_write_tmp(
+      "d.yaml",
+      "model: {type: mpl, params: {L0: 2.6514477, A: 0.60115152, alpha: 0.45295811, "
+      "B: 437.9464276, C: 2.13245612, beta: 0.59785199, gamma: 0.65523644}}\n"
+      "budget: {steps: 2000}\n"
+      "lr: {peak: 3.0e-4, floor: 1.0e-10, warmup: 200}\n");
+  const char *dd = P("design");
+  mkdir(dd, 0777);
+  snprintf(old_json, sizeof old_json, "%s/summary.json", dd);
+  test_write_text(old_json, "old\n");
+  snprintf(args, sizeof args, "design -q '%s' -o '%s' --set output.format=megatron", spec, dd);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "Megatron-LM has no learning-rate schedule"), "exit %d: %s",
+            rc, out);
+  CHECK(holds(old_json, "old\n") && count_files(dd) == 1);
+  /* a folder the failed design made is removed again */
+  const char *dd2 = P("design2");
+  snprintf(args, sizeof args, "design -q '%s' -o '%s' --set output.format=megatron", spec, dd2);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && access(dd2, F_OK) != 0, "exit %d: %s", rc, out);
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "%s", SCHEDOPT_TMP_DIR);
   yaml = test_write_tmp("p.yaml", problem);
@@ -413,6 +481,7 @@ int main(void) {
   test_set_failure();
   test_set_same_file();
   test_set_signal_cleanup();
+  test_commands_together();
   free(want);
   return test_finish();
 }

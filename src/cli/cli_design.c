@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -85,47 +86,49 @@ static schedopt_status table_band(ctx *c, const schedopt_lrdesign *d, schedopt_e
   return st;
 }
 
-static schedopt_status write_schedule(const ctx *c, const char *path, schedopt_error *err) {
-  schedopt_outfile of;
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
+static schedopt_status write_schedule(const ctx *c, cli_extras *x, const char *path,
+                                     schedopt_error *err) {
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
   if (st) return st;
   const int band = c->band_lo != NULL;
-  fprintf(of.fp, "step,tokens,lr,batch,loss%s\n", band ? ",loss_lo,loss_hi" : "");
+  fprintf(fp, "step,tokens,lr,batch,loss%s\n", band ? ",loss_lo,loss_hi" : "");
   for (size_t k = 0, row = 0; k < c->r.steps; k++) {
     if (!is_row(c, k)) continue;
-    fprintf(of.fp, "%zu,", k);
-    cell(of.fp, tokens_at(c, k), 0);
-    cell(of.fp, c->r.lr[k], 0);
-    cell(of.fp, c->batch, 0);
-    cell(of.fp, c->r.loss[k], !band);
+    fprintf(fp, "%zu,", k);
+    cell(fp, tokens_at(c, k), 0);
+    cell(fp, c->r.lr[k], 0);
+    cell(fp, c->batch, 0);
+    cell(fp, c->r.loss[k], !band);
     if (band) {
-      cell(of.fp, c->band_lo[row], 0);
-      cell(of.fp, c->band_hi[row], 1);
+      cell(fp, c->band_lo[row], 0);
+      cell(fp, c->band_hi[row], 1);
     }
     row++;
   }
-  return schedopt_outfile_commit(&of, err);
+  return SCHEDOPT_OK; /* write errors: the set's commit */
 }
 
 /* The lr of the design and of every baseline at the table rows, and the
  * baselines' final losses in the summary (their curves would cost a
  * prediction each). */
-static schedopt_status write_baselines(const ctx *c, const char *path, schedopt_error *err) {
-  schedopt_outfile of;
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
+static schedopt_status write_baselines(const ctx *c, cli_extras *x, const char *path,
+                                      schedopt_error *err) {
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
   if (st) return st;
-  fprintf(of.fp, "step,tokens,design");
-  for (size_t i = 0; i < c->r.nbaselines; i++) fprintf(of.fp, ",%s", c->r.baselines[i].name);
-  fputc('\n', of.fp);
+  fprintf(fp, "step,tokens,design");
+  for (size_t i = 0; i < c->r.nbaselines; i++) fprintf(fp, ",%s", c->r.baselines[i].name);
+  fputc('\n', fp);
   for (size_t k = 0; k < c->r.steps; k++) {
     if (!is_row(c, k)) continue;
-    fprintf(of.fp, "%zu,", k);
-    cell(of.fp, tokens_at(c, k), 0);
-    cell(of.fp, c->r.lr[k], c->r.nbaselines == 0);
+    fprintf(fp, "%zu,", k);
+    cell(fp, tokens_at(c, k), 0);
+    cell(fp, c->r.lr[k], c->r.nbaselines == 0);
     for (size_t i = 0; i < c->r.nbaselines; i++)
-      cell(of.fp, c->r.baselines[i].lr[k], i + 1 == c->r.nbaselines);
+      cell(fp, c->r.baselines[i].lr[k], i + 1 == c->r.nbaselines);
   }
-  return schedopt_outfile_commit(&of, err);
+  return SCHEDOPT_OK; /* write errors: the set's commit */
 }
 
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
@@ -282,15 +285,15 @@ static void summary_text(const ctx *c, FILE *fp) {
   }
 }
 
-static schedopt_status write_json(const char *path, json_t *j, schedopt_error *err) {
-  schedopt_outfile of;
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
+static schedopt_status write_json(cli_extras *x, const char *path, json_t *j,
+                                  schedopt_error *err) {
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
   if (st) return st;
-  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) || fputc('\n', of.fp) == EOF) {
-    schedopt_outfile_abort(&of);
-    return schedopt_error_set(err, SCHEDOPT_EIO, "error writing %s", path);
-  }
-  return schedopt_outfile_commit(&of, err);
+  if (json_dumpf(j, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) && !ferror(fp))
+    return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: JSON encoding failed", path);
+  fputc('\n', fp); /* write errors: the set's commit */
+  return SCHEDOPT_OK;
 }
 
 static const char *export_ext(int f) {
@@ -304,7 +307,8 @@ static const char *export_ext(int f) {
 
 /* The design as a schedule table for the export module (rows at every
  * step, steps clock, batch in sequences and seq_len in tokens). */
-static schedopt_status write_export(const ctx *c, const char *path, schedopt_error *err) {
+static schedopt_status write_export(const ctx *c, cli_extras *x, const char *path,
+                                   schedopt_error *err) {
   size_t K = c->r.steps;
   schedopt_row *rows = calloc(K, sizeof *rows);
   if (!rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
@@ -321,7 +325,9 @@ static schedopt_status write_export(const ctx *c, const char *path, schedopt_err
                              .seq_len = c->s.seq_len > 0 ? c->s.seq_len : 1,
                              .name = c->s.name,
                              .label = "design under a surrogate"};
-  schedopt_status st = schedopt_export_save(path, (schedopt_export_format)c->s.format, &t, NULL, err);
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
+  if (!st) st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, NULL, err);
   free(rows);
   return st;
 }
@@ -340,6 +346,9 @@ static int run(int argc, char **argv) {
   schedopt_surrogate *sur = NULL;
   schedopt_lrdesign *d = NULL;
   json_t *j = NULL, *jfit = NULL;
+  cli_extras out; /* every file of the design, committed together */
+  memset(&out, 0, sizeof out);
+  int made_dir = 0;
   schedopt_status st = schedopt_designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
@@ -398,32 +407,37 @@ static int run(int argc, char **argv) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
     goto failed;
   }
-  if (dir && mkdir(dir, 0777) && errno != EEXIST) {
-    st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
-                            strerror(errno));
-    goto failed;
+  if (dir && mkdir(dir, 0777)) {
+    if (errno != EEXIST) {
+      st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
+                              strerror(errno));
+      goto failed;
+    }
+  } else if (dir) {
+    made_dir = 1; /* removed again if nothing is written into it */
   }
   if (dir && isfinite(c.r.band_lo) && (st = table_band(&c, d, &err))) goto failed;
   if (dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/schedule.csv", dir);
-    if ((st = write_schedule(&c, path, &err))) goto failed;
+    if ((st = write_schedule(&c, &out, path, &err))) goto failed;
     snprintf(path, sizeof path, "%s/baselines.csv", dir);
-    if ((st = write_baselines(&c, path, &err))) goto failed;
-    snprintf(path, sizeof path, "%s/summary.json", dir);
-    if ((st = write_json(path, j, &err))) goto failed;
+    if ((st = write_baselines(&c, &out, path, &err))) goto failed;
     /* the fitted surrogate, for the next design (model: DIR/fit.json) or predict */
     snprintf(path, sizeof path, "%s/fit.json", dir);
-    if (jfit && (st = write_json(path, jfit, &err))) goto failed;
-    snprintf(path, sizeof path, "%s/summary.txt", dir);
-    schedopt_outfile of;
-    if ((st = schedopt_outfile_open(&of, path, &err))) goto failed;
-    summary_text(&c, of.fp);
-    if ((st = schedopt_outfile_commit(&of, &err))) goto failed;
+    if (jfit && (st = write_json(&out, path, jfit, &err))) goto failed;
     if (c.s.format >= 0) {
       snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
-      if ((st = write_export(&c, path, &err))) goto failed;
+      if ((st = write_export(&c, &out, path, &err))) goto failed;
     }
+    snprintf(path, sizeof path, "%s/summary.txt", dir);
+    FILE *fp;
+    if ((st = cli_extras_open(&out, path, 0, &fp, &err))) goto failed;
+    summary_text(&c, fp);
+    /* last: a summary.json beside the others marks a complete result */
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    if ((st = write_json(&out, path, j, &err))) goto failed;
+    if ((st = cli_extras_commit(&out, &err))) goto failed;
   }
   if (!dir || !o.quiet) {
     summary_text(&c, stdout);
@@ -446,7 +460,10 @@ static int run(int argc, char **argv) {
   goto cleanup;
 failed:
   rc = cli_fail(&err);
+  cli_extras_abort(&out);
+  if (made_dir) rmdir(dir); /* only if still empty */
 cleanup:
+  cli_extras_free(&out);
   json_decref(j);
   json_decref(jfit);
   free(c.band_lo), free(c.band_hi);

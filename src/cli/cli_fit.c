@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli/cli.h"
@@ -152,20 +153,21 @@ static schedopt_status write_predictions(FILE *fp, const schedopt_fit *f, schedo
       fprintf(fp, "%d\n", c.scored[k]);
     }
   }
-  if (ferror(fp)) return schedopt_error_set(err, SCHEDOPT_EIO, "error writing the predictions");
+  (void)err; /* write errors: the set's commit reports them */
   return SCHEDOPT_OK;
 }
 
 /* 17 digits: a fit.json read back (model: FILE) gives the same parameters, bit for bit */
-static schedopt_status write_json(const char *path, json_t *j, schedopt_error *err) {
-  schedopt_outfile of = {NULL, NULL, NULL, -1};
-  schedopt_status st = schedopt_outfile_open(&of, path, err);
+static schedopt_status write_json(cli_extras *x, const char *path, json_t *j,
+                                  schedopt_error *err) {
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path ? path : "-", 0, &fp, err);
   if (st) return st;
-  if (json_dumpf(j, of.fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) || fputc('\n', of.fp) == EOF) {
-    schedopt_outfile_abort(&of);
-    return schedopt_error_set(err, SCHEDOPT_EIO, "error writing %s", path ? path : "stdout");
-  }
-  return schedopt_outfile_commit(&of, err);
+  if (json_dumpf(j, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) && !ferror(fp))
+    return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: JSON encoding failed",
+                              path ? path : "fit.json");
+  fputc('\n', fp); /* write errors: the set's commit */
+  return SCHEDOPT_OK;
 }
 
 static void print_summary(const fitspec *s, const schedopt_fit *f, int fitted, const char *dir) {
@@ -231,14 +233,23 @@ static int run(int argc, char **argv) {
   fitspec s;
   schedopt_fit *f = NULL;
   json_t *j = NULL;
+  cli_extras out; /* predictions.csv and fit.json, committed together */
+  memset(&out, 0, sizeof out);
+  int made_dir = 0;
   schedopt_status st = schedopt_fitspec_load(&s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : s.outdir;
   int fitted = 0;
   if (st) goto failed;
-  if (dir && mkdir(dir, 0777) && errno != EEXIST) {
-    st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
-                            strerror(errno));
-    goto failed;
+  /* made before the fit, so an unwritable place is reported at once; removed
+   * again if the fit fails */
+  if (dir && mkdir(dir, 0777)) {
+    if (errno != EEXIST) {
+      st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
+                              strerror(errno));
+      goto failed;
+    }
+  } else if (dir) {
+    made_dir = 1;
   }
   if ((st = schedopt_fitspec_make_fit(&s, &f, &err))) goto failed;
   fitted = !schedopt_fitspec_all_fixed(&s);
@@ -258,24 +269,25 @@ static int run(int argc, char **argv) {
   if (dir) {
     char path[4096];
     snprintf(path, sizeof path, "%s/predictions.csv", dir);
-    schedopt_outfile of = {NULL, NULL, NULL, -1};
-    if ((st = schedopt_outfile_open(&of, path, &err))) goto failed;
-    if ((st = write_predictions(of.fp, f, &err))) {
-      schedopt_outfile_abort(&of);
+    FILE *fp;
+    if ((st = cli_extras_open(&out, path, 0, &fp, &err)) ||
+        (st = write_predictions(fp, f, &err)))
       goto failed;
-    }
-    if ((st = schedopt_outfile_commit(&of, &err))) goto failed;
     snprintf(path, sizeof path, "%s/fit.json", dir);
-    if ((st = write_json(path, j, &err))) goto failed;
-  } else if ((st = write_json(NULL, j, &err))) {
+    if ((st = write_json(&out, path, j, &err))) goto failed;
+  } else if ((st = write_json(&out, NULL, j, &err))) {
     goto failed;
   }
+  if ((st = cli_extras_commit(&out, &err))) goto failed;
   if (!o.quiet) print_summary(&s, f, fitted, dir);
   rc = 0;
   goto cleanup;
 failed:
   rc = cli_fail(&err);
+  cli_extras_abort(&out);
+  if (made_dir) rmdir(dir); /* only if still empty */
 cleanup:
+  cli_extras_free(&out);
   json_decref(j);
   schedopt_fit_free(f);
   schedopt_fitspec_free(&s);

@@ -1,6 +1,7 @@
 /* export.c — schedule tables: formats by name, sampling a problem, CSV, and
  * the dispatch to the writers (export_python.c, export_megatron.c,
  * export_json.c). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,8 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
   default: st = schedopt_error_set(err, SCHEDOPT_EINVAL, "export: unknown format %d", (int)f);
   }
   free(rows);
-  if (!st && ferror(fp)) st = schedopt_error_set(err, SCHEDOPT_EIO, "export: write error");
+  if (!st && ferror(fp)) /* errno: the failed write's (EFBIG, ENOSPC, EPIPE, …) */
+    st = schedopt_error_set(err, SCHEDOPT_EIO, "export: write error: %s", strerror(errno));
   return st;
 }
 

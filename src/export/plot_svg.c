@@ -4,6 +4,7 @@
  * and SVG is text; cairo or plplot would add a rendering stack (fonts,
  * pixman, X libraries) as a dependency of a numerical library for what is a
  * few hundred lines of printf. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,7 +394,8 @@ schedopt_status schedopt_plot_write_svg(const schedopt_plot *p, FILE *fp, schedo
   for (size_t i = 0; i < p->np; i++)
     draw_panel(fp, &p->p[i], i, CELL_W * (double)(i % ncol), head + CELL_H * (double)(i / ncol));
   fputs("</svg>\n", fp);
-  if (ferror(fp)) return schedopt_error_set(err, SCHEDOPT_EIO, "plot: write error");
+  if (ferror(fp)) /* errno: the failed write's */
+    return schedopt_error_set(err, SCHEDOPT_EIO, "plot: write error: %s", strerror(errno));
   return SCHEDOPT_OK;
 }
 
