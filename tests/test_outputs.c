@@ -406,6 +406,19 @@ static int count_files(const char *d) {
   return n;
 }
 
+/* Empty folder d (files only), left by an earlier run. */
+static void clear_dir(const char *d) {
+  DIR *dd = opendir(d);
+  if (!dd) return;
+  char p[4600];
+  for (struct dirent *e; (e = readdir(dd));)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+      snprintf(p, sizeof p, "%s/%s", d, e->d_name);
+      unlink(p);
+    }
+  closedir(dd);
+}
+
 static void test_commands_together(void) {
   char args[8192], cmd[8192];
   /* the table and its figure on one path: refused, nothing written */
@@ -419,6 +432,7 @@ static void test_commands_together(void) {
    * run's files as they were and adds none */
   const char *od = P("opt");
   mkdir(od, 0777);
+  clear_dir(od);
   char old_json[4200], old_csv[4200];
   snprintf(old_json, sizeof old_json, "%s/summary.json", od);
   snprintf(old_csv, sizeof old_csv, "%s/schedule.csv", od);
@@ -447,6 +461,7 @@ static void test_commands_together(void) {
       "lr: {peak: 3.0e-4, floor: 1.0e-10, warmup: 200}\n");
   const char *dd = P("design");
   mkdir(dd, 0777);
+  clear_dir(dd);
   snprintf(old_json, sizeof old_json, "%s/summary.json", dd);
   test_write_text(old_json, "old\n");
   snprintf(args, sizeof args, "design -q '%s' -o '%s' --set output.format=megatron", spec, dd);

@@ -800,3 +800,36 @@ schedopt_status schedopt_ykv_parse(ykv_list *l, const char *text, size_t len,
   schedopt_ykv_free(&st.out);
   return rc;
 }
+
+/* The integer part of a number starts with 0 and another digit ("010",
+ * "-07", "00.5"): YAML 1.1 reads 010 as octal 8, YAML 1.2 as 10. */
+static int has_leading_zero(const char *s) {
+  if (*s == '+' || *s == '-') s++;
+  return s[0] == '0' && isdigit((unsigned char)s[1]);
+}
+
+/* "'010' has a leading zero (octal in YAML 1.1): write 10 or 8" for a
+ * number s with has_leading_zero(s). */
+static const char *leading_zero_text(const char *s, char *buf, size_t cap) {
+  const char *q = s, *sign = "";
+  if (*q == '+' || *q == '-') sign = *q++ == '-' ? "-" : "";
+  const char *d = q; /* without the leading zeros (one before a non-digit) */
+  while (d[0] == '0' && isdigit((unsigned char)d[1])) d++;
+  size_t nd = strspn(q, "0123456789"), no = strspn(q, "01234567");
+  unsigned long long oct = 0;
+  int octal = !q[nd] && no == nd && nd <= 21; /* an integer YAML 1.1 reads as octal */
+  for (size_t i = 0; octal && i < nd; i++) oct = 8 * oct + (unsigned long long)(q[i] - '0');
+  char dec[32];
+  if (octal && snprintf(dec, sizeof dec, "%llu", oct) > 0 && strcmp(dec, d))
+    snprintf(buf, cap, "'%.200s' has a leading zero (octal in YAML 1.1): write %s%.200s or %s%s",
+             s, sign, d, sign, dec);
+  else
+    snprintf(buf, cap, "'%.200s' has a leading zero: write %s%.200s", s, sign, d);
+  return buf;
+}
+
+int schedopt_ykv_leading_zero(const char *s, char *buf, size_t cap) {
+  if (!has_leading_zero(s)) return 0;
+  if (buf && cap) leading_zero_text(s, buf, cap);
+  return 1;
+}

@@ -134,4 +134,10 @@ schedopt_status schedopt_ykv_set(ykv_list *l, const char *assignment, const char
  * "'abc'", "an empty value", "a sequence", "a mapping". */
 void schedopt_ykv_describe(const ykv_entry *e, char *buf, size_t cap);
 
+/* Whether number text s has a leading zero before a digit ("010", "-07",
+ * "00.5": YAML 1.1 reads 010 as octal 8, YAML 1.2 as 10, so both readers of
+ * a file must never disagree: refused).  With buf, the message
+ * "'010' has a leading zero (octal in YAML 1.1): write 10 or 8". */
+int schedopt_ykv_leading_zero(const char *s, char *buf, size_t cap);
+
 #endif

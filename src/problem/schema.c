@@ -198,33 +198,6 @@ static int ci_eq(const char *a, const char *b) {
   return *a == *b;
 }
 
-/* The integer part of a number starts with 0 and another digit ("010",
- * "-07", "00.5"): YAML 1.1 reads 010 as octal 8, YAML 1.2 as 10. */
-static int leading_zero(const char *s) {
-  if (*s == '+' || *s == '-') s++;
-  return s[0] == '0' && isdigit((unsigned char)s[1]);
-}
-
-/* "'010' has a leading zero (octal in YAML 1.1): write 10 or 8" for a
- * number s with leading_zero(s). */
-static const char *leading_zero_text(const char *s, char *buf, size_t cap) {
-  const char *q = s, *sign = "";
-  if (*q == '+' || *q == '-') sign = *q++ == '-' ? "-" : "";
-  const char *d = q; /* without the leading zeros (one before a non-digit) */
-  while (d[0] == '0' && isdigit((unsigned char)d[1])) d++;
-  size_t nd = strspn(q, "0123456789"), no = strspn(q, "01234567");
-  unsigned long long oct = 0;
-  int octal = !q[nd] && no == nd && nd <= 21; /* an integer YAML 1.1 reads as octal */
-  for (size_t i = 0; octal && i < nd; i++) oct = 8 * oct + (unsigned long long)(q[i] - '0');
-  char dec[32];
-  if (octal && snprintf(dec, sizeof dec, "%llu", oct) > 0 && strcmp(dec, d))
-    snprintf(buf, cap, "'%.200s' has a leading zero (octal in YAML 1.1): write %s%.200s or %s%s",
-             s, sign, d, sign, dec);
-  else
-    snprintf(buf, cap, "'%.200s' has a leading zero: write %s%.200s", s, sign, d);
-  return buf;
-}
-
 /* Parse a YAML number.  0: ok; 1: not a number (also a leading zero, like
  * 010: octal in YAML 1.1); 2: not finite. */
 int schedopt_schema_parse_number(const char *s, double *out) {
@@ -248,7 +221,7 @@ int schedopt_schema_parse_number(const char *s, double *out) {
     if (!isdigit((unsigned char)*q)) return 1;
     while (isdigit((unsigned char)*q)) q++;
   }
-  if (*q || leading_zero(s)) return 1;
+  if (*q || schedopt_ykv_leading_zero(s, NULL, 0)) return 1;
   errno = 0;
   double v = strtod(s, NULL);
   if (!isfinite(v)) return 2;
@@ -347,11 +320,9 @@ schedopt_status schedopt_schema_get_number(schedopt_error *err, const ykv_entry 
                 "%s: expected a number, got %s", name, d);
   }
   int rc = schedopt_schema_parse_number(e->value, out);
-  if (rc == 1 && leading_zero(e->value)) {
-    char lz[512];
-    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: %s", name,
-                leading_zero_text(e->value, lz, sizeof lz));
-  }
+  char lz[512];
+  if (rc == 1 && schedopt_ykv_leading_zero(e->value, lz, sizeof lz))
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: %s", name, lz);
   if (rc == 1)
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a number, got '%.200s'", name,
                 e->value);
@@ -383,11 +354,10 @@ schedopt_status schedopt_schema_get_numseq(schedopt_error *err, const ykv_entry 
       item.col = e->item_col[i];
       schedopt_ykv_loc(&item, 0, loc, sizeof loc);
       free(v);
-      if (rc == 1 && leading_zero(e->items[i])) {
-        char lz[512];
+      char lz[512];
+      if (rc == 1 && schedopt_ykv_leading_zero(e->items[i], lz, sizeof lz))
         return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: %s[%zu]: %s", loc, name, i,
-                                  leading_zero_text(e->items[i], lz, sizeof lz));
-      }
+                                  lz);
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "%s: error: %s[%zu]: expected a %snumber, got '%.200s'", loc,
                                 name, i, rc == 2 ? "finite " : "", e->items[i]);
@@ -469,7 +439,7 @@ schedopt_status schedopt_schema_check_leaf(schedopt_error *err, const keyspec *k
     schedopt_status st = schedopt_schema_get_number(err, e, k->key, out);
     if (st) {
       if (k->type == K_AUTONUM && schedopt_schema_parse_number(e->value, out) == 1 &&
-          !leading_zero(e->value))
+          !schedopt_ykv_leading_zero(e->value, NULL, 0))
         return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected 'auto' or a number, got '%.200s'",
                     k->key, e->value);
       return st;

@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "surrogate/fitspec.h"
 
+#include "core/infile.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -85,6 +87,9 @@ static schedopt_status get_num(const ykv_entry *e, double *out, schedopt_error *
   ok = ok && !*end;
   for (const char *q = s; ok && *q; q++)
     ok = strchr("0123456789+-.eE \t", *q) != NULL;
+  char lz[512];
+  if (ok && schedopt_ykv_leading_zero(s, lz, sizeof lz)) /* as in problem files */
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: %s", e->path, lz);
   if (!ok)
     return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: '%.100s' is not a finite number", e->path, s);
   *out = v;
@@ -584,7 +589,13 @@ schedopt_status schedopt_fitspec_read_result(const char *path, const schedopt_su
   *boot = NULL;
   *nboot = 0;
   *level = 0.9;
-  json_t *root = json_load_file(path, 0, &je);
+  char *text = NULL;
+  size_t len = 0;
+  schedopt_status rst = schedopt_infile_read(path, (size_t)256 << 20,
+                                             "the limit for a fit result", &text, &len, err);
+  if (rst) return rst;
+  json_t *root = json_loadb(text, len, 0, &je);
+  free(text);
   if (!root)
     return schedopt_error_set(err, je.line > 0 ? SCHEDOPT_EPARSE : SCHEDOPT_EIO,
                               "%s:%d:%d: %s", path, je.line, je.column, je.text);

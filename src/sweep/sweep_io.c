@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/infile.h"
 #include "core/outfile.h"
 
 #define FORMAT_FULL "schedopt-sweep"
@@ -364,7 +365,12 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
                                   const char **first, schedopt_error *err) {
   const char *file = files[fi];
   json_error_t je;
-  json_t *root = json_load_file(file, 0, &je);
+  char *text = NULL;
+  size_t len = 0;
+  schedopt_status rst = schedopt_infile_read(file, (size_t)256 << 20, NULL, &text, &len, err);
+  if (rst) return rst;
+  json_t *root = json_loadb(text, len, 0, &je);
+  free(text);
   if (!root)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s:%d:%d: error: %s", file, je.line,
                               je.column, je.text);
