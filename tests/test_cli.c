@@ -102,9 +102,9 @@ int main(void) {
   expect_fail("unknown.yaml", "model: {a: 2.5, b: 1.5}\nbudget: {steps: 10}\nlr: 0.1\n", NULL,
               "unknown.yaml:3:1: error: unknown key 'lr'");
   expect_fail("a_low.yaml", "model: {a: 0.9, b: 1.5}\nbudget: {steps: 10}\n", NULL,
-              "a_low.yaml:1:12: error: model.a = 0.9 is out of range: must be > 1");
+              "a_low.yaml:1:12: error: model.a = 0.9 is out of range: must be in (1, 1000]");
   expect_fail("b_low.yaml", "model: {a: 2.5, b: 1}\nbudget: {steps: 10}\n", NULL,
-              "model.b = 1 is out of range: must be > 1");
+              "model.b = 1 is out of range: must be in (1, 1000]");
   expect_fail("n_low.yaml", "model: {a: 2.5, b: 1.5, N: 0}\nbudget: {steps: 10}\n", NULL,
               "model.N = 0 is out of range");
   expect_fail("sigma.yaml", "model: {a: 2.5, b: 1.5, sigma2: -1}\nbudget: {steps: 10}\n", NULL,

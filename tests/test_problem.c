@@ -356,8 +356,8 @@ static void test_errors(void) {
   BAD(BASE, SETS("name=/tmp/x"), E, "name = '/tmp/x' is used in file names");
   BAD(BASE, SETS("name=.."), E, "name = '..' is used in file names");
   BAD(edit("a: 3.5", "a: 1"), NULL, E,
-      "t.yaml:3:6: error: model.a = 1 is out of range: must be > 1 (signal decay exponent)");
-  BAD(edit("b: 5", "b: 0.5"), NULL, E, "t.yaml:4:6: error: model.b = 0.5 is out of range: must be > 1");
+      "t.yaml:3:6: error: model.a = 1 is out of range: must be in (1, 1000] (signal decay exponent)");
+  BAD(edit("b: 5", "b: 0.5"), NULL, E, "t.yaml:4:6: error: model.b = 0.5 is out of range: must be in (1, 1000]");
   BAD(edit("N: 1000", "N: 0"), NULL, E, "t.yaml:5:6: error: model.N = 0 is out of range");
   BAD(edit("N: 1000", "N: 10.5"), NULL, E, "t.yaml:5:6: error: model.N = 10.5 must be an integer");
   BAD(edit("sigma2: 0.25", "sigma2: -1"), NULL, E,
@@ -430,7 +430,7 @@ static void test_set(void) {
     schedopt_problem_free(p);
   }
   BAD(BASE, SETS("model.a=0.5"), SCHEDOPT_EINVAL,
-      "--set model.a=0.5: error: model.a = 0.5 is out of range: must be > 1");
+      "--set model.a=0.5: error: model.a = 0.5 is out of range: must be in (1, 1000]");
   BAD(BASE, SETS("controls.lr.peak=abc"), SCHEDOPT_EINVAL,
       "--set controls.lr.peak=abc: error: controls.lr.peak: expected a number, got 'abc'");
   BAD(BASE, SETS("model.lrr=1"), SCHEDOPT_EINVAL, "--set model.lrr=1: error: unknown key 'lrr' in model");

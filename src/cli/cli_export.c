@@ -1,5 +1,6 @@
 /* schedopt export: the problem's schedule in a format a trainer reads. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,8 +100,9 @@ static int extra(int argc, char **argv, int i, void *ctx) {
     break;
   case 2:
     v = parse_nonneg(val);
-    if (!(v > 0)) {
-      cli_usage_error("export", "--peak-lr %s: must be a number > 0", val);
+    if (!(v >= DBL_MIN)) { /* 1e-320 is > 0 but subnormal: strtod reports ERANGE */
+      cli_usage_error("export", "--peak-lr %s: must be a number in [%g, %g]", val, DBL_MIN,
+                      DBL_MAX);
       return -1;
     }
     o->peak_lr = v;

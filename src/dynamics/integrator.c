@@ -847,8 +847,15 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
       }
       if (!(tB < tprev)) { /* a call that only moved to another check-point interval */
         if (++stuck > 3) {
-          st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "CVODES backward pass stalled at clock %g",
-                                  tprev);
+          /* the step CVODES asks for is below the clock's resolution there
+           * (one ulp of 1e15 is 0.125): the tolerance asks for more than a
+           * double can resolve at this horizon */
+          st = schedopt_error_set(err, SCHEDOPT_ESOLVER,
+                                  "CVODES backward pass stalled at clock %g: its steps there are "
+                                  "below the resolution of a double at that time (%g); loosen "
+                                  "solver.rtol (now %g; 1e-4 passes at a 1e15-step horizon) or "
+                                  "shorten the horizon", tprev, nextafter(tprev, INFINITY) - tprev,
+                                  it->rtol);
           goto done;
         }
         continue;

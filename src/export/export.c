@@ -76,6 +76,11 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
                               "finite and >= 1", o->batch, o->seq_len);
   schedopt_status st = schedopt_export_check(t, err);
   if (st) return st;
+  /* checked before the first byte is written: a stream cannot be taken back */
+  if (!isfinite(schedopt_export_lr_scale(t, o) * schedopt_export_lr_max(t)))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "export: peak_lr = %g scales the table's largest rate %g beyond "
+                              "the range of a double", o->peak_lr, schedopt_export_lr_max(t));
   schedopt_export_table tt;
   schedopt_row *rows = NULL;
   if (o->batch > 0 || o->seq_len > 0) { /* a trainer's batch and sequence length */

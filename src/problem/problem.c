@@ -670,6 +670,9 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
     return fail(err, SCHEDOPT_EINVAL, model_e, 1,
                 "model: missing 'a' (signal decay exponent, > 1; or 's', with a = 1 + s*b)");
   a = ea ? schedopt_schema_val_or(&S, "model.a", 0) : 1 + schedopt_schema_val_or(&S, "model.s", 0) * b;
+  if (!ea && !(a <= 1000))
+    return fail(err, SCHEDOPT_EINVAL, es, 0, "model.s = %s gives a = 1 + s*b = %.15g, out of "
+                "range: a must be in (1, 1000]", es->value, a);
   const ykv_entry *eN = schedopt_schema_given(&S, "model.N"), *eM = schedopt_schema_given(&S, "model.M");
   if (eN && eM && differ(schedopt_schema_val_or(&S, "model.N", 0), schedopt_schema_val_or(&S, "model.M", 0)))
     return schedopt_schema_conflict(err, eN, eM, "M is another name for N");
@@ -678,6 +681,9 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
   double sigma2 = es2 ? schedopt_schema_val_or(&S, "model.sigma2", 0) : 0;
   if (esg) {
     double sg = schedopt_schema_val_or(&S, "model.sigma", 0);
+    if (!isfinite(sg * sg))
+      return fail(err, SCHEDOPT_EINVAL, esg, 0, "model.sigma = %s is out of range: its square "
+                  "(the noise variance sigma2) overflows a double", esg->value);
     if (es2 && differ(sigma2, sg * sg)) return schedopt_schema_conflict(err, es2, esg, "sigma2 = sigma^2");
     sigma2 = sg * sg;
   }

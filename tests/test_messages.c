@@ -1,0 +1,60 @@
+/* test_messages: a bad value is reported as what it is, where it is — the
+ * misleading messages an attack on the CLI found, each with the message it
+ * must give now (exit status 2, or the solver's status with its cause). */
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char out[1 << 16];
+
+static const char *problem =
+    "name: o\n"
+    "model: {a: 3.5, b: 2, N: 20, sigma2: 0.25, split: false}\n"
+    "budget: {steps: 1000}\n"
+    "controls: {lr: {type: cosine, peak: 0.5}, batch: 5}\n"
+    "optimize: {maxeval: 3, baselines: [constant], controls: {lr: {knots: 16}}}\n";
+
+/* Run `schedopt CMD 'p.yaml' REST`; expect exit code want_rc, the fragment
+ * want in the output and, if not NULL, never the fragment bad. */
+static void expect(const char *what, const char *cmd, const char *p, const char *rest,
+                   int want_rc, const char *want, const char *bad) {
+  char args[8192];
+  snprintf(args, sizeof args, "%s '%s' %s", cmd, p, rest);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == want_rc, "%s: exit %d, want %d: %s", what, rc, want_rc, out);
+  CHECK_MSG(strstr(out, want) != NULL, "%s: '%s' not in: %s", what, want, out);
+  if (bad) CHECK_MSG(strstr(out, bad) == NULL, "%s: '%s' in: %s", what, bad, out);
+}
+
+int main(void) {
+  char p[4096]; /* a copy: test_write_tmp's buffers are reused */
+  snprintf(p, sizeof p, "%s", test_write_tmp("p.yaml", problem));
+  /* located at the value, not at the section */
+  expect("sigma 1e200", "simulate", p, "-q -o - --set model.sigma=1e200", 2,
+         "--set model.sigma=1e200: error: model.sigma = 1e200 is out of range: its square", NULL);
+  /* an exponent beyond what the model computes: a range, not a solver failure */
+  expect("a 1e200", "simulate", p, "-q -o - --set model.a=1e200", 2,
+         "model.a = 1e200 is out of range: must be in (1, 1000]", "lower learning rate");
+  expect("s 900", "simulate", p, "-q -o - --set model.s=900", 2,
+         "model.s = 900 gives a = 1 + s*b = 1801", NULL);
+  /* a peak that overflows the table, and one that is not a normal number */
+  expect("peak 1e308", "export", p, "-f json --peak-lr 1e308", 2,
+         "peak_lr = 1e+308 scales the table's largest rate", "JSON encoding");
+  expect("peak 1e-320", "export", p, "-f json --peak-lr 1e-320", 2,
+         "--peak-lr 1e-320: must be a number in [", "must be a number > 0");
+  /* a missing model file: its name and the reason, located at the key */
+  const char *d = test_write_tmp("nomodel.yaml", "model: nothere.json\nbudget: {steps: 100}\n");
+  expect("missing model file", "design", d, "-q", 2,
+         "nomodel.yaml:1:8: error: model: cannot open ", "-1:-1");
+  /* the recursion past its stability limit: divergence, never "-nan" */
+  expect("recursion lr 1e300", "simulate", p,
+         "-q -o - --set model.dynamics=recursion --set controls.lr=1e300", 1,
+         "the dynamics diverged at step 1", "nan");
+  /* the longest horizon: the backward pass says why it stalls and what helps */
+  expect("steps 1e15", "optimize", p, "-q -o - --set budget.steps=1e15", 1,
+         "below the resolution of a double at that time (0.125); loosen solver.rtol", NULL);
+  expect("steps 1e15, rtol 1e-4", "optimize", p,
+         "-q -o - --set budget.steps=1e15 --set solver.rtol=1e-4", 0, "optimum", NULL);
+  return test_finish();
+}
