@@ -44,7 +44,9 @@ int main(void) {
   expect("peak 1e-320", "export", p, "-f json --peak-lr 1e-320", 2,
          "--peak-lr 1e-320: must be a number in [", "must be a number > 0");
   /* a missing model file: its name and the reason, located at the key */
-  const char *d = test_write_tmp("nomodel.yaml", "model: nothere.json\nbudget: {steps: 100}\n");
+  char d[4096];
+  snprintf(d, sizeof d, "%s",
+           test_write_tmp("nomodel.yaml", "model: nothere.json\nbudget: {steps: 100}\n"));
   expect("missing model file", "design", d, "-q", 2,
          "nomodel.yaml:1:8: error: model: cannot open ", "-1:-1");
   /* the recursion past its stability limit: divergence, never "-nan" */
@@ -56,5 +58,13 @@ int main(void) {
          "below the resolution of a double at that time (0.125); loosen solver.rtol", NULL);
   expect("steps 1e15, rtol 1e-4", "optimize", p,
          "-q -o - --set budget.steps=1e15 --set solver.rtol=1e-4", 0, "optimum", NULL);
+  /* output folders are checked before the work: a file is not a folder */
+  const char *afile = test_write_tmp("afile", "x\n");
+  char rest[4200];
+  snprintf(rest, sizeof rest, "-q -o '%s'", afile);
+  const char *ds = test_write_tmp(
+      "d.yaml", "model: {type: mpl, params: {L0: 2.65, A: 0.6, alpha: 0.45, B: 438, C: 2.13, "
+                "beta: 0.6, gamma: 0.66}}\nbudget: {steps: 300}\nlr: {peak: 3.0e-4}\n");
+  expect("design -o FILE", "design", ds, rest, 2, "not a folder (an output folder is needed)", NULL);
   return test_finish();
 }

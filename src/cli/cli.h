@@ -87,6 +87,14 @@ schedopt_export_table cli_table(const schedopt_problem *p, const schedopt_schedu
 /* "name[: what] — model, exponents in both notations, phase, N, sigma^2". */
 void cli_plot_title(const schedopt_problem *p, const char *what, char *buf, size_t cap);
 
+/* An output folder, prepared before the work so that a bad place is
+ * reported at once: created (with its parents) if missing — *made = 1 then,
+ * and the command removes it again if it fails before writing into it
+ * (cli_unprepare_dir) — and checked to be a folder we may write into. */
+schedopt_status cli_prepare_dir(const char *dir, int *made, schedopt_error *err);
+/* After a failed command: the folder cli_prepare_dir made, if still empty. */
+void cli_unprepare_dir(const char *dir, int made);
+
 /* Every output file of one command — its main output, report files, exports
  * and figures — in one output set (core/outfile.h): written to temporary
  * files and renamed together by cli_extras_commit, so a failure leaves none

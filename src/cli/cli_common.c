@@ -1,4 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,4 +157,32 @@ void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit 
 void cli_fit_progress_clear(cli_fit_progress *pg) {
   if (pg->shown) fprintf(stderr, "\r%90s\r", "");
   pg->shown = 0;
+}
+
+schedopt_status cli_prepare_dir(const char *dir, int *made, schedopt_error *err) {
+  struct stat sb;
+  *made = 0;
+  if (!dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "no output folder");
+  if (stat(dir, &sb) != 0) {
+    if (errno != ENOENT)
+      return schedopt_error_set(err, SCHEDOPT_EIO, "%s: %s", dir, strerror(errno));
+    schedopt_status st = schedopt_outfile_mkdirs(dir, err);
+    if (st) return st;
+    *made = 1;
+  } else if (!S_ISDIR(sb.st_mode)) {
+    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder (an output folder is needed)",
+                              dir);
+  }
+  if (access(dir, W_OK | X_OK) != 0) {
+    schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write into the "
+                                            "folder: %s", dir, strerror(errno));
+    cli_unprepare_dir(dir, *made);
+    *made = 0;
+    return st;
+  }
+  return SCHEDOPT_OK;
+}
+
+void cli_unprepare_dir(const char *dir, int made) {
+  if (made && dir) rmdir(dir); /* fails, harmlessly, unless empty */
 }

@@ -327,7 +327,8 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
                              .label = "design under a surrogate"};
   FILE *fp;
   schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-  if (!st) st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, NULL, err);
+  if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, NULL, err)))
+    schedopt_error_prefix(err, "%s: ", path);
   free(rows);
   return st;
 }
@@ -353,6 +354,8 @@ static int run(int argc, char **argv) {
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
   if (st) goto failed;
+  /* the folder before the fit and the design: a bad place is reported at once */
+  if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   c.T = c.s.type;
   if (c.s.refit_skipped && !o.quiet)
     fprintf(stderr, "schedopt design: model is the fit result %s: the spec's curves are not "
@@ -407,15 +410,6 @@ static int run(int argc, char **argv) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
     goto failed;
   }
-  if (dir && mkdir(dir, 0777)) {
-    if (errno != EEXIST) {
-      st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
-                              strerror(errno));
-      goto failed;
-    }
-  } else if (dir) {
-    made_dir = 1; /* removed again if nothing is written into it */
-  }
   if (dir && isfinite(c.r.band_lo) && (st = table_band(&c, d, &err))) goto failed;
   if (dir) {
     char path[4096];
@@ -461,7 +455,7 @@ static int run(int argc, char **argv) {
 failed:
   rc = cli_fail(&err);
   cli_extras_abort(&out);
-  if (made_dir) rmdir(dir); /* only if still empty */
+  cli_unprepare_dir(dir, made_dir);
 cleanup:
   cli_extras_free(&out);
   json_decref(j);

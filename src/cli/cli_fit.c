@@ -240,17 +240,9 @@ static int run(int argc, char **argv) {
   const char *dir = o.output ? o.output : s.outdir;
   int fitted = 0;
   if (st) goto failed;
-  /* made before the fit, so an unwritable place is reported at once; removed
-   * again if the fit fails */
-  if (dir && mkdir(dir, 0777)) {
-    if (errno != EEXIST) {
-      st = schedopt_error_set(&err, SCHEDOPT_EIO, "cannot create the output folder %s: %s", dir,
-                              strerror(errno));
-      goto failed;
-    }
-  } else if (dir) {
-    made_dir = 1;
-  }
+  if (dir && !strcmp(dir, "-")) dir = NULL; /* "-": fit.json to standard output */
+  /* the folder before the fit: a bad place is reported at once */
+  if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   if ((st = schedopt_fitspec_make_fit(&s, &f, &err))) goto failed;
   fitted = !schedopt_fitspec_all_fixed(&s);
   if (fitted) {
@@ -285,7 +277,7 @@ static int run(int argc, char **argv) {
 failed:
   rc = cli_fail(&err);
   cli_extras_abort(&out);
-  if (made_dir) rmdir(dir); /* only if still empty */
+  cli_unprepare_dir(dir, made_dir);
 cleanup:
   cli_extras_free(&out);
   json_decref(j);

@@ -131,6 +131,8 @@ static int run(int argc, char **argv) {
   progress pg = {0, 0};
   cli_extras extras;
   memset(&extras, 0, sizeof extras);
+  int made_dir = 0;
+  const char *dir = NULL;
   if (!spec) {
     fprintf(stderr, "schedopt: error: out of memory\n");
     rc = 1;
@@ -142,9 +144,9 @@ static int run(int argc, char **argv) {
     spec->settings.progress = on_progress;
     spec->settings.progress_ctx = &pg;
   }
-  const char *dir = o.output ? o.output : spec->output[0] ? spec->output : NULL;
+  dir = o.output ? o.output : spec->output[0] ? spec->output : NULL;
   if (dir && !strcmp(dir, "-")) dir = NULL;
-  if (dir && (st = schedopt_optimization_prepare_dir(dir, &err))) goto failed;
+  if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   st = schedopt_optimization_run(&opt, p, spec, &err);
   if (pg.shown) fprintf(stderr, "\r%79s\r", "");
   if (st) goto failed;
@@ -176,6 +178,8 @@ static int run(int argc, char **argv) {
   goto cleanup;
 failed:
   rc = cli_fail(&err);
+  cli_extras_abort(&extras);
+  cli_unprepare_dir(dir, made_dir);
 cleanup:
   cli_extras_free(&extras);
   schedopt_optimization_free(opt);

@@ -153,6 +153,7 @@ static int run(int argc, char **argv) {
   schedopt_sweep *s = NULL;
   cli_extras extras;
   memset(&extras, 0, sizeof extras);
+  int made_dir = 0;
   schedopt_status st = schedopt_sweep_load_file(&s, o.path, o.sets, o.nsets, &err);
   if (!st) st = schedopt_sweep_set_shard(s, x.shard_k, x.shard_n, &err);
   if (st) {
@@ -160,7 +161,7 @@ static int run(int argc, char **argv) {
     goto cleanup;
   }
   /* the folder, before the run: an unwritable place is reported at once */
-  if (dir && (st = schedopt_optimization_prepare_dir(dir, &err))) {
+  if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) {
     rc = cli_fail(&err);
     goto cleanup;
   }
@@ -270,6 +271,7 @@ static int run(int argc, char **argv) {
   rc = failed || bugs ? 1 : 0;
 cleanup:
   cli_extras_free(&extras);
+  if (rc) cli_unprepare_dir(dir, made_dir); /* a failed sweep leaves no empty folder */
   schedopt_sweep_free(s);
   cli_problem_opts_free(&o);
   return rc;

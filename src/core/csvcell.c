@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <csv.h>
+
 int schedopt_csv_number(const char *s, size_t len, double *out) {
   char buf[128];
   if (len == 0 || len >= sizeof buf || memchr(s, '\0', len)) return 0;
@@ -130,4 +132,27 @@ schedopt_status schedopt_csv_row_width(const schedopt_csv_header *h, size_t nfie
   if (nfields <= h->n) return SCHEDOPT_OK;
   return schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: row %zu has %zu fields, the header %zu",
                             path, line, row, nfields, h->n);
+}
+
+/* libcsv's realloc for its field buffer: refuses past the bound (libcsv then
+ * stops with CSV_ENOMEM). */
+static void *capped_realloc(void *p, size_t n) {
+  return n > SCHEDOPT_CSV_MAX_CELL_BYTES + 1024 ? NULL : realloc(p, n);
+}
+
+int schedopt_csv_parser_init(struct csv_parser *p) {
+  if (csv_init(p, CSV_REPALL_NL | CSV_APPEND_NULL) != 0) return -1;
+  csv_set_realloc_func(p, capped_realloc);
+  return 0;
+}
+
+schedopt_status schedopt_csv_parse_error(struct csv_parser *p, const char *path, size_t line,
+                                         schedopt_error *err) {
+  if (csv_error(p) == CSV_ENOMEM)
+    return schedopt_error_set(err, SCHEDOPT_EPARSE,
+                              "%s:%zu: a cell longer than %d bytes (cells are numbers of at "
+                              "most 127 characters, or column names)",
+                              path, line, SCHEDOPT_CSV_MAX_CELL_BYTES);
+  return schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: %s", path, line,
+                            csv_strerror(csv_error(p)));
 }

@@ -7,6 +7,22 @@
 
 #include "schedopt/error.h"
 
+struct csv_parser;
+
+/* The longest cell the readers keep (bytes): a cell is a number of at most
+ * 127 characters or a column name, so this only bounds the parser's buffer. */
+#define SCHEDOPT_CSV_MAX_CELL_BYTES 65536
+
+/* csv_init with the readers' options (CSV_REPALL_NL | CSV_APPEND_NULL) and a
+ * buffer that stops growing at SCHEDOPT_CSV_MAX_CELL_BYTES: libcsv grows its
+ * field buffer by a fixed block, so an unbounded cell costs quadratic
+ * copying (minutes under AddressSanitizer for a 50 MiB cell).  0 on success. */
+int schedopt_csv_parser_init(struct csv_parser *p);
+/* The message for csv_parse stopping early: "path:line: a cell longer than
+ * 65536 bytes (…)" when the buffer hit its bound, else libcsv's reason. */
+schedopt_status schedopt_csv_parse_error(struct csv_parser *p, const char *path, size_t line,
+                                         schedopt_error *err);
+
 /* Most columns a header may have. */
 #define SCHEDOPT_CSV_MAX_COLUMNS 10000
 

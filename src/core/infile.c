@@ -55,6 +55,12 @@ schedopt_status schedopt_infile_open(const char *path, size_t max_bytes, const c
   *fd = -1;
   if (size) *size = 0;
   if (!path) return schedopt_error_set(err, SCHEDOPT_EINVAL, "infile_open: NULL path");
+  /* stat first: a device is refused without being opened (opening one can
+   * act: rewind a tape, arm a watchdog); fstat below confirms the file that
+   * was opened is the regular file seen here */
+  struct stat pre;
+  if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode))
+    return not_regular(err, path, note, pre.st_mode);
   int d;
   do d = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   while (d < 0 && errno == EINTR);

@@ -844,7 +844,7 @@ schedopt_status schedopt_control_load_csv_stream(schedopt_control *c, FILE *f,
   x.err = err;
   x.line = 1;
   struct csv_parser p;
-  if (csv_init(&p, CSV_REPALL_NL | CSV_APPEND_NULL) != 0)
+  if (schedopt_csv_parser_init(&p) != 0)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   char buf[1 << 16];
   size_t got, total = 0;
@@ -858,8 +858,7 @@ schedopt_status schedopt_control_load_csv_stream(schedopt_control *c, FILE *f,
       break;
     }
     if (csv_parse(&p, buf, got, csv_on_field, csv_on_row, &x) != got && !x.st)
-      x.st = schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: %s", path, x.line,
-                                csv_strerror(csv_error(&p)));
+      x.st = schedopt_csv_parse_error(&p, path, x.line, err);
   }
   if (!x.st && ferror(f))
     x.st = schedopt_error_set(err, SCHEDOPT_EIO, "error reading %s", path);

@@ -4,6 +4,7 @@
  * key per line and one column per line, so that a 10^4-row table stays
  * readable without holding a tree of every number in memory at once. */
 #include <jansson.h>
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -148,6 +149,8 @@ schedopt_status schedopt_export_write_json(FILE *fp, const schedopt_export_table
     jput(&wc, "  ", col_names[c], a);
   }
   fputs("\n}\n}\n", fp);
+  if (ferror(fp)) /* a failed write also fails json_dumpf: say which it was */
+    return schedopt_error_set(err, SCHEDOPT_EIO, "export: write error: %s", strerror(errno));
   if (w.failed || wc.failed)
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "export: JSON encoding failed");
   return SCHEDOPT_OK;

@@ -217,7 +217,7 @@ schedopt_status schedopt_losscurve_load_csv(schedopt_losscurve **out, const char
   x.line = 1;
   for (int c = 0; c < NCOL; c++) x.col[c] = (size_t)-1;
   struct csv_parser p;
-  if (csv_init(&p, CSV_REPALL_NL | CSV_APPEND_NULL) != 0) {
+  if (schedopt_csv_parser_init(&p) != 0) {
     fclose(f);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
@@ -233,8 +233,7 @@ schedopt_status schedopt_losscurve_load_csv(schedopt_losscurve **out, const char
       break;
     }
     if (csv_parse(&p, buf, got, on_field, on_row, &x) != got && !x.st)
-      x.st = schedopt_error_set(err, SCHEDOPT_EPARSE, "%s:%zu: %s", path, x.line,
-                                csv_strerror(csv_error(&p)));
+      x.st = schedopt_csv_parse_error(&p, path, x.line, err);
   }
   if (!x.st && ferror(f)) x.st = schedopt_error_set(err, SCHEDOPT_EIO, "error reading %s", path);
   if (!x.st) csv_fini(&p, on_field, on_row, &x);
