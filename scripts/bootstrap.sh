@@ -46,7 +46,7 @@ case "${1:-run}" in
             -DSCHEDOPT_BUILD_TESTS=OFF -DSCHEDOPT_BUILD_BENCH=OFF \
             -DSCHEDOPT_BUILD_EXAMPLES=OFF >/dev/null
       cmake --build build-fuzz -j"$jobs"
-      for t in problem csv losscurve; do
+      for t in problem csv losscurve outset; do
         corpus=build-fuzz/ci-corpus/$t
         rm -rf "$corpus" && mkdir -p "$corpus" && cp tests/fuzz/corpus/$t/* "$corpus"/
         dict=()
