@@ -90,6 +90,15 @@ static void test_bad_fit(void) {
       {"model: mpl\ncurves:\n  - file: dense.csv\nfit:\n  starts: 0\n", "bad.yaml:5:11: error",
        "out of range"},
       {"model: mpl\ncurves:\n  - file: sparse.csv\n", "bad.yaml:3:5: error: curves.0", "sparse log"},
+      /* the rebuilt schedule against the logged lr: a milestone typo */
+      {"model: mpl\ncurves:\n  - file: sparse.csv\n    schedule: {type: multistep, peak: 1.0e-3, "
+       "milestones: [0.5], factors: [1, 0.3], horizon: 30}\n",
+       "bad.yaml:4:15: error: curves.0.schedule: sparse: the schedule gives lr = 0.0003 at step 20, "
+       "the log 0.001", "agree within 1e-3 relative"},
+      /* a schedule that depends on its horizon, without one */
+      {"model: mpl\ncurves:\n  - file: sparse.csv\n    schedule: {type: cosine, peak: 1.0e-3}\n",
+       "bad.yaml:4:5: error: curves.0.schedule: the schedule depends on its horizon",
+       "give 'horizon'"},
       {"model: mpl\ncurves:\n  - file: nope.csv\n", "bad.yaml:3:11: error", "cannot open"},
       {"model: mpl\ncurves:\n  - file: badrow.csv\n", "bad.yaml:3:11: error",
        "badrow.csv:3: column 'loss': 'x' is not a finite number"},
@@ -270,7 +279,37 @@ static void test_progress_tty(void) {
   CHECK(test_run_cli(cmd, out, sizeof out) == 0 && !strstr(out, "\r"));
 }
 
+/* predict's observed column: filled at every logged step, also off the
+ * output grid (here a grid of every 1000 steps against a log of every 128) */
+static void test_observed(void) {
+  char args[4096], out[1 << 14];
+  const char *o = test_tmp_path("observed.csv");
+  snprintf(args, sizeof args,
+           "predict '%s/problems/fit_predict_wsd_100m.yaml' -q -o '%s' --set output.every=1000",
+           SCHEDOPT_SOURCE_DIR, o);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  char log[2048];
+  snprintf(log, sizeof log, "%s/examples/data/mpl-llama-100M/wsd_20000_24000.csv",
+           SCHEDOPT_SOURCE_DIR);
+  size_t nlog = 0, nobs = 0;
+  FILE *f = fopen(log, "r");
+  char line[256];
+  while (f && fgets(line, sizeof line, f))
+    if (atof(line) >= 2176) nlog++; /* logged steps inside the prediction */
+  if (f) fclose(f);
+  f = fopen(o, "r");
+  while (f && fgets(line, sizeof line, f)) {
+    size_t k = strlen(line);
+    if (k > 1 && line[k - 2] != ',' && strchr(line, ',') && line[0] != 's') nobs++;
+  }
+  if (f) fclose(f);
+  CHECK_MSG(nlog > 100 && nobs == nlog, "%zu logged steps, %zu rows with an observed loss", nlog,
+            nobs);
+}
+
 int main(void) {
+  test_observed();
   test_progress_lib();
   test_progress_tty();
   test_bundled();

@@ -364,7 +364,25 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
     if ((st = build_control(l, sp, s->base_dir, &ctl, &H, err))) return st;
     size_t K = (size_t)schedopt_losscurve_steps(c->curve)[schedopt_losscurve_npoints(c->curve) - 1] + 1;
     if (steps > 0 && (size_t)steps > K) K = (size_t)steps;
-    if (isnan(H)) H = (double)K;
+    if (isnan(H)) {
+      /* a schedule that depends on its horizon needs it given: the log's
+       * last step + 1 would be a guess (it moves a two-stage drop) */
+      int depends = 0;
+      for (int i = 0; i <= 16 && !depends; i++) {
+        const double t = (double)K * i / 16;
+        const double a = schedopt_control_eval(ctl, (double)K, t, NULL),
+                     b = schedopt_control_eval(ctl, 2.0 * (double)K, t, NULL);
+        depends = fabs(a - b) > 1e-12 * fmax(fabs(a), fabs(b));
+      }
+      if (depends) {
+        st = fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, sp), 1,
+                  "%s: the schedule depends on its horizon: give 'horizon' (the run's planned "
+                  "length in steps; the log ends at step %zu)", sp, K - 1);
+        schedopt_control_free(ctl);
+        return st;
+      }
+      H = (double)K;
+    }
     if ((st = schedopt_losscurve_set_schedule(c->curve, ctl, H, K, err)))
       prefix_at(err, schedopt_ykv_get(l, sp));
     schedopt_control_free(ctl);
@@ -829,6 +847,28 @@ schedopt_status schedopt_predspec_load(predspec *s, const char *path, const char
     if ((we = schedopt_ykv_get(l, "compare.start_step")) &&
         (st = get_range(we, 0, MAX_STEPS, 0, &s->compare_start, err)))
       return st;
+    /* every logged step inside the prediction is an output row too, so the
+     * observed column is filled wherever the run logged a loss */
+    const size_t cn = schedopt_losscurve_npoints(s->compare);
+    const double *cs = schedopt_losscurve_steps(s->compare);
+    size_t *m = malloc((s->nout + cn + 1) * sizeof *m), nm = 0, i = 0, j = 0;
+    if (!m) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    while (i < s->nout || j < cn) {
+      const int logged_ok = j < cn && cs[j] >= (double)first && cs[j] < (double)s->K;
+      if (j < cn && !logged_ok) {
+        j++;
+        continue;
+      }
+      size_t next;
+      if (j >= cn || (i < s->nout && (double)s->out[i] <= cs[j]))
+        next = s->out[i++];
+      else
+        next = (size_t)cs[j++];
+      if (!nm || m[nm - 1] != next) m[nm++] = next;
+    }
+    free(s->out);
+    s->out = m;
+    s->nout = nm;
   } else if (schedopt_ykv_get(l, "compare")) {
     return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "compare"), 1, "compare: missing 'file'");
   }
