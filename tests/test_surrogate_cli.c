@@ -308,8 +308,28 @@ static void test_observed(void) {
             nobs);
 }
 
+/* a parameter left on a bound of its box is reported, on stderr and in
+ * fit.json (here L0's box is moved above the fitted level) */
+static void test_bound_warning(void) {
+  char args[4096], out[1 << 15];
+  const char *dir = test_tmp_path("bound_fit");
+  snprintf(args, sizeof args,
+           "fit '%s/problems/fit_mpl_100m.yaml' -o '%s' --set fit.starts=1 "
+           "--set 'params.L0={lo: 2.7, hi: 3.0}'",
+           SCHEDOPT_SOURCE_DIR, dir);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0 && strstr(out, "warning: L0 = 2.7 is on the lower bound of its search box"),
+            "exit %d: %s", rc, out);
+  char fj[4200];
+  snprintf(fj, sizeof fj, "%s/fit.json", dir);
+  const char *j = test_slurp_static(fj);
+  CHECK_MSG(j && strstr(j, "\"warnings\": [") && strstr(j, "L0 = 2.7 is on the lower bound"),
+            "%s", j ? j : "(no fit.json)");
+}
+
 int main(void) {
   test_observed();
+  test_bound_warning();
   test_progress_lib();
   test_progress_tty();
   test_bundled();

@@ -138,6 +138,9 @@ typedef struct schedopt_fit_summary {
                                 the starts within 1e-3 of the best objective */
   int bootstrap;             /* refits done */
   const double *boot_theta;  /* their parameters (bootstrap × nparams), or NULL */
+  const int *at_bound;       /* per parameter: −1 / +1 when the best point lies on the
+                                lower / upper bound of its search box (the box, not the
+                                data, pins it), 0 inside or fixed */
 } schedopt_fit_summary;
 
 void schedopt_fit_get_summary(const schedopt_fit *f, schedopt_fit_summary *s);

@@ -54,6 +54,17 @@ static void smoothing_text(const schedopt_losscurve *c, char *buf, size_t cap) {
     snprintf(buf, cap, "none (the logged loss)");
 }
 
+/* "c3 = 10000 is on the upper bound of its search box: …" for parameter k,
+ * or NULL when it is inside. */
+static const char *bound_warning(const schedopt_surrogate_type *T, const schedopt_fit_summary *sm,
+                                 size_t k, char *buf, size_t cap) {
+  if (!sm->at_bound || !sm->at_bound[k]) return NULL;
+  snprintf(buf, cap, "%s = %.6g is on the %s bound of its search box: the box, not the data, "
+           "pins it (fix it under params, or widen its box with params.NAME.lo/hi, and check held-out curves)",
+           T->params[k].name, sm->theta[k], sm->at_bound[k] < 0 ? "lower" : "upper");
+  return buf;
+}
+
 json_t *cli_fit_result_json(const fitspec *s, const schedopt_fit *f,
                             const schedopt_fit_options *o, int fitted) {
   const schedopt_surrogate_type *T = schedopt_fit_type(f);
@@ -86,6 +97,11 @@ json_t *cli_fit_result_json(const fitspec *s, const schedopt_fit *f,
   json_object_set_new(fit, "seconds", json_real(sm.seconds));
   json_object_set_new(fit, "cpu_seconds", json_real(sm.cpu_seconds));
   json_object_set_new(fit, "start_spread", json_real(sm.start_spread));
+  json_t *warn = json_array();
+  char wb[512];
+  for (size_t k = 0; k < T->nparams; k++)
+    if (bound_warning(T, &sm, k, wb, sizeof wb)) json_array_append_new(warn, json_string(wb));
+  json_object_set_new(fit, "warnings", warn);
   json_object_set_new(fit, "method", json_string(o->method == SCHEDOPT_SURROGATE_DIRECT ? "direct" : "fast"));
   json_object_set_new(fit, "tol", json_real(o->tol));
   json_object_set_new(r, "fit", fit);
@@ -189,6 +205,10 @@ static void print_summary(const fitspec *s, const schedopt_fit *f, int fitted, c
             "evaluations, %.3f s (cpu %.3f s); final-loss spread over near-best starts %.2g\n",
             sm.objective, sm.npoints, sm.starts, sm.best_start, sm.evals, sm.seconds,
             sm.cpu_seconds, sm.start_spread);
+  char wb[512];
+  for (size_t k = 0; k < T->nparams; k++)
+    if (fitted && bound_warning(T, &sm, k, wb, sizeof wb))
+      fprintf(stderr, "  warning: %s\n", wb);
   fprintf(stderr, "  %-22s %-4s %7s %8s %9s %9s %9s %9s%s\n", "curve", "role", "points", "R2", "MAE",
           "RMSE", "PredE", "WorstE", sm.bootstrap ? "  band@end" : "");
   for (size_t i = 0; i < schedopt_fit_ncurves(f); i++) {

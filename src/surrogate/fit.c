@@ -42,6 +42,7 @@ struct schedopt_fit {
   double theta[MAXP], sd[MAXP];
   double *boot; /* bootstrap parameter sets, nboot × nparams */
   int have_sd, scored;
+  int at_bound[MAXP]; /* −1 / +1: the best point on the lower / upper bound of its box */
   double objective, seconds, cpu, spread;
   size_t npoints;
   int starts, best_start, nboot;
@@ -813,6 +814,13 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     goto done;
   }
   x_to_theta(&c, best_x, f->theta);
+  /* a parameter the optimum leaves on a bound of its search box is pinned
+   * by the box, not by the data: reported, never silent */
+  memset(f->at_bound, 0, sizeof f->at_bound);
+  for (int i = 0; i < c.nx; i++) {
+    const double tol = 1e-6 * (xu[i] - xl[i]);
+    f->at_bound[c.map[i]] = best_x[i] <= xl[i] + tol ? -1 : best_x[i] >= xu[i] - tol ? 1 : 0;
+  }
   f->objective = best_f;
   f->starts = opts->starts;
   /* spread of the starts that reach (nearly) the best objective: the final
@@ -1003,6 +1011,7 @@ void schedopt_fit_get_summary(const schedopt_fit *f, schedopt_fit_summary *s) {
   s->seconds = f->seconds;
   s->cpu_seconds = f->cpu;
   s->start_spread = f->spread;
+  s->at_bound = f->at_bound;
   s->bootstrap = f->nboot;
 }
 
