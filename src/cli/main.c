@@ -1,39 +1,70 @@
 /* schedopt — command dispatch.  Each command lives in src/cli_<name>.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/outfile.h"
 
-/* SIGINT, SIGTERM, SIGHUP: remove the temporary files of outputs being
- * written (outfile.c keeps their names), then die of the same signal so the
- * caller sees the usual status (130 after Ctrl-C in a shell).  Only
+/* Signals whose default action ends the process (SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF): remove
+ * the temporary files of outputs being written (outfile.c keeps their
+ * names), then die of the same signal so the caller sees the usual status
+ * (130 after Ctrl-C in a shell; a core where the default makes one).  Only
  * async-signal-safe calls: unlink() inside, raise() here (the signal stays
- * blocked until the handler returns, and SA_RESETHAND restored the default). */
+ * blocked until the handler returns, and SA_RESETHAND restored the default).
+ * SIGKILL and SIGSTOP cannot be caught. */
+static const int fatal_sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGUSR1,
+                                 SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF};
+#define NFATAL (sizeof fatal_sigs / sizeof fatal_sigs[0])
+
 static void on_signal(int sig) {
   schedopt_outfile_unlink_pending();
   raise(sig);
 }
 
 static void install_signal_handlers(void) {
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+  sigset_t all; /* one handler at a time */
+  sigemptyset(&all);
+  for (size_t i = 0; i < NFATAL; i++) sigaddset(&all, fatal_sigs[i]);
+  for (size_t i = 0; i < NFATAL; i++) {
     struct sigaction sa, old;
-    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+    if (sigaction(fatal_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
       continue; /* ignored by the parent (nohup, background jobs): keep it so */
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
+    sa.sa_mask = all;
     sa.sa_flags = SA_RESETHAND;
-    sigaction(sigs[i], &sa, NULL);
+    sigaction(fatal_sigs[i], &sa, NULL);
   }
-  /* SIGXFSZ (a file over `ulimit -f`) would kill us silently and leave the
-   * temporary file; ignored, the write fails with EFBIG and outfile.c says
-   * "cannot write 'x.csv': File too large" and removes the temporary. */
+  /* SIGXFSZ (a file over `ulimit -f`) and SIGPIPE (stdout or a FIFO whose
+   * reader is gone: `schedopt ... -o - | head`) would kill us silently and
+   * leave the temporary files; ignored, the write fails with EFBIG or EPIPE
+   * and outfile.c says "cannot write 'x.csv': File too large" or "cannot
+   * write to standard output: Broken pipe" and removes the temporaries. */
   signal(SIGXFSZ, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+/* A descriptor 0, 1 or 2 closed by the caller (`>&-`) would be taken by the
+ * first file we open: a temporary file would become stdout, and `-o -`
+ * would write the table into an export.  Each closed one gets /dev/null,
+ * read-only: writing to it still fails as on a closed descriptor (EBADF),
+ * and outfile.c refuses `-o -` at once ("standard output is closed"). */
+static void take_closed_std_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int nfd = open("/dev/null", O_RDONLY | O_NOCTTY);
+    if (nfd < 0) nfd = open("/", O_RDONLY); /* no /dev/null (a bare chroot) */
+    if (nfd >= 0 && nfd != fd) {
+      dup2(nfd, fd);
+      close(nfd);
+    }
+  }
 }
 
 /* What is still buffered for stdout (help, a table written to "-") is
@@ -72,6 +103,7 @@ static void help(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  take_closed_std_fds();
   if (argc < 2) {
     help(stderr);
     return CLI_EXIT_INPUT;
