@@ -1,8 +1,9 @@
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath, S_ISVTX */
 #include "core/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,16 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/xattr.h>
+#endif
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
 /* Temporary files that exist right now, for schedopt_outfile_unlink_pending.
  *
  * This is the one piece of process-global state in schedopt, and it exists
@@ -50,55 +61,110 @@ void schedopt_outfile_unlink_pending(void) {
     if (atomic_load(&pending_state[i]) == SLOT_LIVE) unlink(pending_path[i]);
 }
 
+/* ---- messages ---------------------------------------------------------------------------- */
+
+/* A message holds SCHEDOPT_ERRMSG_LEN bytes: a path longer than SHOWN_MAX is
+ * shown as "…" and its last SHOWN_MAX bytes (from a character's first byte),
+ * so that the reason after it always fits.  Use as "%s%s" with SHOW(p). */
+#define SHOWN_MAX 300
+static const char *tail_of(const char *p) {
+  size_t n = strlen(p);
+  if (n <= SHOWN_MAX) return p;
+  const char *t = p + n - SHOWN_MAX;
+  while ((*t & 0xC0) == 0x80) t++; /* a UTF-8 continuation byte */
+  return t;
+}
+#define SHOW(p) (tail_of(p) == (p) ? "" : "\xe2\x80\xa6"), tail_of(p)
+
 /* ---- what the name is -------------------------------------------------------------------- */
 
 /* Hops before a chain of symbolic links is a loop (the kernel's own limit). */
 #define MAX_LINKS 40
 
-/* Names that are this process's standard output: its stream is used, so
- * that nothing else printed to stdout interleaves with a second stream and
- * `-o /dev/stdout >> log` appends as the shell asked. */
-static int is_stdout(const char *path) {
-  return !path || !strcmp(path, "-") || !strcmp(path, "/dev/stdout") ||
-         !strcmp(path, "/dev/fd/1") || !strcmp(path, "/proc/self/fd/1");
+/* How a name is written. */
+enum {
+  OUT_FILE,    /* a temporary file renamed onto it */
+  OUT_STDOUT,  /* this process's stdout stream */
+  OUT_FD,      /* a descriptor of ours, through a dup() of it */
+  OUT_DIRECT,  /* opened and written in place (a device, a FIFO, a name in /dev) */
+  OUT_REFUSED  /* not an output (a folder, a socket, a name under /proc) */
+};
+
+/* The folder part of p, malloc'ed: "." when p has no slash, "/" for "/x". */
+static char *folder_of(const char *p) {
+  const char *slash = strrchr(p, '/');
+  size_t d = !slash ? 0 : slash == p ? 1 : (size_t)(slash - p);
+  char *dir = malloc(d + 2);
+  if (!dir) return NULL;
+  if (d) memcpy(dir, p, d);
+  else dir[d++] = '.';
+  dir[d] = '\0';
+  return dir;
 }
 
-/* The name a chain of symbolic links ends at (path itself when it is not a
- * link), malloc'ed in *out; a relative link is read from the link's folder,
- * as the kernel does.  The end need not exist: a dangling link names the
- * file to create.  0 or an errno. */
-static int resolve_links(const char *path, char **out) {
-  char *cur = strdup(path);
-  if (!cur) return ENOMEM;
-  for (int hop = 0;; hop++) {
-    struct stat sb;
-    if (lstat(cur, &sb) != 0) {
-      if (errno == ENOENT) break;
-      int e = errno;
-      free(cur);
-      return e;
-    }
-    if (!S_ISLNK(sb.st_mode)) break;
-    char to[PENDING_PATH];
-    ssize_t n = hop < MAX_LINKS ? readlink(cur, to, sizeof to) : -1;
-    if (n < 0 || (size_t)n >= sizeof to) {
-      int e = hop >= MAX_LINKS ? ELOOP : n < 0 ? errno : ENAMETOOLONG;
-      free(cur);
-      return e;
-    }
-    to[n] = '\0';
-    const char *slash = strrchr(cur, '/');
-    size_t d = to[0] == '/' || !slash ? 0 : (size_t)(slash - cur) + 1;
-    char *next = malloc(d + (size_t)n + 1);
-    if (next) {
-      memcpy(next, cur, d);
-      memcpy(next + d, to, (size_t)n + 1);
-    }
-    free(cur);
-    if (!(cur = next)) return ENOMEM;
+static const char *base_of(const char *p) {
+  const char *slash = strrchr(p, '/');
+  return slash ? slash + 1 : p;
+}
+
+/* A descriptor number: digits only, at most 9 of them; else -1. */
+static int fd_number(const char *s) {
+  if (!*s || strlen(s) > 9) return -1;
+  int n = 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return -1;
+    n = 10 * n + (*s - '0');
   }
-  *out = cur;
-  return 0;
+  return n;
+}
+
+/* A canonical folder that lists this process's descriptors: /proc/PID/fd or
+ * /proc/PID/task/TID/fd with our PID (what /dev/fd, /proc/self/fd and
+ * /proc/thread-self/fd resolve to), or a real /dev/fd. */
+static int own_fd_folder(const char *c) {
+  if (!strcmp(c, "/dev/fd")) return 1;
+  char own[64];
+  int k = snprintf(own, sizeof own, "/proc/%ld", (long)getpid());
+  if (k <= 0 || strncmp(c, own, (size_t)k)) return 0;
+  c += k;
+  if (!strncmp(c, "/task/", 6)) {
+    c += 6;
+    size_t t = strspn(c, "0123456789");
+    if (!t) return 0;
+    c += t;
+  }
+  return !strcmp(c, "/fd");
+}
+
+/* What a name is by the folder it is in, canonical (realpath: /dev/./stdout,
+ * //dev/stdout, a link to /dev are /dev): this process's descriptor N
+ * (/dev/fd/N, /proc/self/fd/N, /proc/PID/fd/N; /dev/stdin, stdout, stderr
+ * are 0, 1, 2) in *fd, any other name in /dev (written in place, never
+ * renamed over), a name under /proc (refused), or a plain name.  A folder
+ * that cannot be resolved is plain: the open says why.  -1: no memory. */
+static int kind_by_folder(const char *name, int *fd) {
+  static const char *const std_names[] = {"stdin", "stdout", "stderr"};
+  const char *base = base_of(name);
+  char *dir = folder_of(name);
+  if (!dir) return -1;
+  char *canon = realpath(dir, NULL);
+  free(dir);
+  if (!canon) return errno == ENOMEM ? -1 : OUT_FILE;
+  int kind = OUT_FILE;
+  if (!strcmp(canon, "/dev")) {
+    kind = OUT_DIRECT;
+    for (int i = 0; i < 3; i++)
+      if (!strcmp(base, std_names[i])) {
+        kind = OUT_FD;
+        *fd = i;
+      }
+  } else if (own_fd_folder(canon)) {
+    kind = (*fd = fd_number(base)) >= 0 ? OUT_FD : OUT_REFUSED;
+  } else if (!strcmp(canon, "/proc") || !strncmp(canon, "/proc/", 6)) {
+    kind = OUT_REFUSED;
+  }
+  free(canon);
+  return kind == OUT_FD && *fd == STDOUT_FILENO ? OUT_STDOUT : kind;
 }
 
 static const char *kind_name(mode_t m) {
@@ -107,6 +173,112 @@ static const char *kind_name(mode_t m) {
   if (S_ISSOCK(m)) return "is a socket";
   return "is not a regular file, a character device or a FIFO";
 }
+
+/* What a path given as an output is, and how it is written. */
+typedef struct examined {
+  int kind;        /* OUT_* */
+  int fd;          /* OUT_FD: the descriptor */
+  int err;         /* an errno: the name cannot be examined */
+  const char *why; /* OUT_REFUSED: what it is */
+  int exists;      /* OUT_FILE, OUT_DIRECT: stat() reached a file ... */
+  struct stat sb;  /* ... this one */
+  char *final;     /* OUT_FILE: the name renamed onto (malloc'ed) */
+} examined;
+
+/* The chain of symbolic links from path is followed hop by hop (a relative
+ * link is read from the link's folder, as the kernel does) and every name on
+ * it is classified by its folder: the first that is a descriptor of ours or
+ * under /proc decides; one in /dev makes the whole chain written in place.
+ * Otherwise the chain's end (which need not exist: a dangling link names the
+ * file to create) is the file renamed onto. */
+static void examine(const char *path, examined *x) {
+  memset(x, 0, sizeof *x);
+  if (!path || !strcmp(path, "-")) {
+    x->kind = OUT_STDOUT;
+    return;
+  }
+  if (!*path) {
+    x->err = ENOENT;
+    return;
+  }
+  int direct = 0;
+  char *cur = strdup(path);
+  for (int hop = 0; cur; hop++) {
+    int k = kind_by_folder(cur, &x->fd);
+    if (k < 0) break; /* no memory */
+    if (k == OUT_STDOUT || k == OUT_FD || k == OUT_REFUSED) {
+      free(cur);
+      x->kind = k;
+      if (k == OUT_REFUSED) x->why = "not an output file (a name under /proc)";
+      return;
+    }
+    direct |= k == OUT_DIRECT;
+    struct stat sb;
+    if (lstat(cur, &sb) != 0) {
+      if (errno == ENOENT) break; /* the end: a file to create */
+      x->err = errno;
+      free(cur);
+      return;
+    }
+    if (!S_ISLNK(sb.st_mode)) break;
+    char to[PENDING_PATH];
+    ssize_t n = hop < MAX_LINKS ? readlink(cur, to, sizeof to) : -1;
+    if (n < 0 || (size_t)n >= sizeof to) {
+      x->err = hop >= MAX_LINKS ? ELOOP : n < 0 ? errno : ENAMETOOLONG;
+      free(cur);
+      return;
+    }
+    to[n] = '\0';
+    size_t d = to[0] == '/' ? 0 : (size_t)(base_of(cur) - cur);
+    char *next = malloc(d + (size_t)n + 1);
+    if (next) {
+      memcpy(next, cur, d);
+      memcpy(next + d, to, (size_t)n + 1);
+    }
+    free(cur);
+    cur = next;
+  }
+  if (!cur) {
+    x->err = ENOMEM;
+    return;
+  }
+  x->exists = stat(path, &x->sb) == 0;
+  if (!x->exists && errno != ENOENT) {
+    x->err = errno;
+    free(cur);
+    return;
+  }
+  if (x->exists && !S_ISREG(x->sb.st_mode) && !S_ISCHR(x->sb.st_mode) &&
+      !S_ISFIFO(x->sb.st_mode)) {
+    free(cur);
+    x->kind = OUT_REFUSED;
+    x->why = kind_name(x->sb.st_mode);
+    return;
+  }
+  /* The chain must end at the file stat() reached; a name the kernel
+   * resolves otherwise is written in place rather than renamed onto a name
+   * that is not it. */
+  struct stat fb;
+  if (x->exists && (!S_ISREG(x->sb.st_mode) || lstat(cur, &fb) != 0 || !S_ISREG(fb.st_mode) ||
+                    fb.st_dev != x->sb.st_dev || fb.st_ino != x->sb.st_ino))
+    direct = 1;
+  if (direct) {
+    free(cur);
+    x->kind = OUT_DIRECT;
+  } else {
+    x->kind = OUT_FILE;
+    x->final = cur;
+  }
+}
+
+int schedopt_outfile_is_stream(const char *path) {
+  examined x;
+  examine(path, &x);
+  free(x.final);
+  return !x.err && (x.kind == OUT_STDOUT || x.kind == OUT_FD || x.kind == OUT_DIRECT);
+}
+
+/* ---- open -------------------------------------------------------------------------------- */
 
 /* The name as given (for messages): it follows the final name's NUL. */
 static const char *given(const schedopt_outfile *of) {
@@ -132,20 +304,63 @@ static void discard(schedopt_outfile *of) {
 }
 
 static schedopt_status open_failed(schedopt_outfile *of, schedopt_error *err, const char *why) {
-  schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s': %s", given(of),
-                                          why);
+  schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s",
+                                          SHOW(given(of)), why);
   discard(of);
   return st;
 }
 
-/* A device or a FIFO: opened for writing in place.  A FIFO is opened
- * non-blocking first because with no reader a blocking open waits forever;
- * ENXIO then means "no reader". */
-static schedopt_status open_direct(schedopt_outfile *of, const struct stat *sb,
+/* Standard output itself.  A closed one is refused before anything is
+ * written ("standard output is closed"): closed, or /dev/null (or a folder)
+ * open read-only, which is how the CLI keeps a closed descriptor 1 taken so
+ * that no file it opens becomes its stdout. */
+static schedopt_status open_stdout(schedopt_outfile *of, schedopt_error *err) {
+  int fl = fcntl(STDOUT_FILENO, F_GETFL);
+  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) {
+    of->fp = stdout;
+    return SCHEDOPT_OK;
+  }
+  struct stat sb, nb;
+  int closed = fl < 0 || (fstat(STDOUT_FILENO, &sb) == 0 &&
+                          (S_ISDIR(sb.st_mode) || (S_ISCHR(sb.st_mode) &&
+                                                   stat("/dev/null", &nb) == 0 &&
+                                                   sb.st_rdev == nb.st_rdev)));
+  return schedopt_error_set(err, SCHEDOPT_EIO, closed ? "standard output is closed"
+                                                      : "standard output is open only for "
+                                                        "reading");
+}
+
+/* A descriptor of ours other than stdout (/dev/fd/3, /dev/stderr): written
+ * through a dup() of it, so the shell's `3>>log` appends and `2>log`
+ * continues at its offset; never renamed over what it is open on. */
+static schedopt_status open_fd(schedopt_outfile *of, int n, schedopt_error *err) {
+  char why[64];
+  int fl = fcntl(n, F_GETFL);
+  if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+    if (fl < 0 && errno != EBADF) return open_failed(of, err, strerror(errno));
+    snprintf(why, sizeof why, "descriptor %d is %s", n,
+             fl < 0 ? "not open" : "open only for reading");
+    return open_failed(of, err, why);
+  }
+  int fd = fcntl(n, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0 || !(of->fp = fdopen(fd, "w"))) {
+    int e = errno;
+    if (fd >= 0) close(fd);
+    return open_failed(of, err, strerror(e));
+  }
+  return SCHEDOPT_OK;
+}
+
+/* A device, a FIFO, a name in /dev: opened for writing in place (created if
+ * missing, as the shell's > does).  A FIFO is opened non-blocking first
+ * because with no reader a blocking open waits forever; ENXIO then means
+ * "no reader". */
+static schedopt_status open_direct(schedopt_outfile *of, int exists, mode_t m,
                                    schedopt_error *err) {
-  const int fifo = S_ISFIFO(sb->st_mode);
+  const int fifo = exists && S_ISFIFO(m);
   int fd = open(given(of), O_WRONLY | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0) |
-                               (S_ISREG(sb->st_mode) ? O_TRUNC : 0));
+                               (!exists ? O_CREAT : 0) | (!exists || S_ISREG(m) ? O_TRUNC : 0),
+                0666);
   if (fd < 0)
     return open_failed(of, err, fifo && errno == ENXIO ? "a FIFO with no reader"
                                                        : strerror(errno));
@@ -159,11 +374,11 @@ static schedopt_status open_direct(schedopt_outfile *of, const struct stat *sb,
   return SCHEDOPT_OK;
 }
 
-/* NAME.tmpXXXXXX: created with O_EXCL and mode 0666, so the kernel applies
- * the umask (mkstemp's 0600 would need umask(), which is process-wide and
- * racy between threads).  The suffix mixes pid, clock and a counter; a name
+/* Fills the last six bytes of tmp (a name of length len) and creates it
+ * with O_EXCL and `mode` (0600 for a temporary: nobody else may open it
+ * while it is written).  The suffix mixes pid, clock and a counter; a name
  * taken by someone else is retried. */
-static int create_temp(char *tmp, size_t len) {
+static int create_temp(char *tmp, size_t len, mode_t mode) {
   static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   static atomic_uint counter;
   for (int attempt = 0; attempt < 100; attempt++) {
@@ -176,39 +391,135 @@ static int create_temp(char *tmp, size_t len) {
     v *= 0xbf58476d1ce4e5b9ull;
     v ^= v >> 29;
     for (size_t i = len - 6; i < len; i++, v /= 62) tmp[i] = digits[v % 62];
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd >= 0 || errno != EEXIST) return fd;
   }
   errno = EEXIST;
   return -1;
 }
 
-/* A new or regular file: a temporary beside the final name.  An existing
- * file keeps its permission bits and, when we may give them (root), its
- * owner: replacing a 0600 file must not publish it, and root rewriting a
- * user's file must not take it from them. */
+/* The process's umask, read without umask() (which also sets it: racy
+ * between threads) from /proc/self/status (Linux 4.7 and later); -1 if
+ * unknown. */
+static int read_umask(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  int m = -1;
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, "Umask:", 6)) {
+      char *end;
+      long v = strtol(line + 6, &end, 8);
+      if (end != line + 6 && v >= 0 && v <= 0777) m = (int)v;
+      break;
+    }
+  fclose(f);
+  return m;
+}
+
+/* A folder with a default ACL gives new files the ACL's mode, not the
+ * umask's. */
+static int has_default_acl(const char *folder) {
+#ifdef __linux__
+  return getxattr(folder, "system.posix_acl_default", NULL, 0) > 0;
+#else
+  (void)folder;
+  return 0;
+#endif
+}
+
+/* The permission bits a new file gets in the folder of tmp: 0666 & ~umask;
+ * where that cannot be computed (a default ACL, no /proc), those of an
+ * empty probe file created there with 0666 and removed at once.  -1 and
+ * errno if the probe fails. */
+static int new_file_mode(const char *tmp, const char *folder) {
+  int m = has_default_acl(folder) ? -1 : read_umask();
+  if (m >= 0) return 0666 & ~m;
+  size_t len = strlen(tmp);
+  char *probe = strdup(tmp);
+  if (!probe) return -1;
+  int fd = create_temp(probe, len, 0666), mode = -1;
+  if (fd >= 0) {
+    int slot = pending_add(probe);
+    struct stat sb;
+    if (fstat(fd, &sb) == 0) mode = (int)(sb.st_mode & 07777);
+    int e = errno;
+    close(fd);
+    unlink(probe);
+    pending_drop(slot);
+    errno = e;
+  }
+  free(probe);
+  return mode;
+}
+
+/* A new or regular file: a temporary beside the final name, mode 0600 until
+ * it is complete (settle() gives it its mode and owner just before the
+ * rename). */
 static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
                                  schedopt_error *err) {
   /* the shell's > refuses a file we may not write: so do we (a rename
    * would replace it, which only the folder's permission guards) */
   if (old && faccessat(AT_FDCWD, of->path, W_OK, AT_EACCESS) != 0)
     return open_failed(of, err, strerror(errno));
-  size_t len = strlen(of->path) + 10;
-  if (!(of->tmp = malloc(len + 1))) return open_failed(of, err, strerror(ENOMEM));
-  snprintf(of->tmp, len + 1, "%s.tmpXXXXXX", of->path);
-  int fd = create_temp(of->tmp, len);
+  char *folder = folder_of(of->path);
+  if (!folder) return open_failed(of, err, strerror(ENOMEM));
+  /* In a sticky folder (/tmp) only the file's owner, the folder's owner or
+   * root (CAP_FOWNER) may rename onto a file, whatever the file's mode: a
+   * rename that would fail is refused now, not in phase 2 of a set after
+   * other members were renamed. */
+  struct stat ds;
+  const uid_t me = geteuid();
+  if (old && me != 0 && old->st_uid != me && stat(folder, &ds) == 0 && (ds.st_mode & S_ISVTX) &&
+      ds.st_uid != me) {
+    schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO,
+                                            "cannot replace '%s%s': the folder is sticky and "
+                                            "the file belongs to another user",
+                                            SHOW(given(of)));
+    free(folder);
+    discard(of);
+    return st;
+  }
+  /* NAME.tmpXXXXXX, or .schedopt-XXXXXX in the same folder when that would
+   * be a name or a path too long for the system (a NAME of 246 bytes) */
+  const char *base = base_of(of->path);
+  long name_max = pathconf(folder, _PC_NAME_MAX);
+  if (name_max <= 0) name_max = NAME_MAX;
+  const size_t lp = strlen(of->path);
+  const int short_name = strlen(base) + 10 > (size_t)name_max || lp + 10 >= PATH_MAX;
+  size_t d = (size_t)(base - of->path);
+  size_t len = short_name ? d + 16 : lp + 10;
+  if (!(of->tmp = malloc(len + 1))) {
+    free(folder);
+    return open_failed(of, err, strerror(ENOMEM));
+  }
+  if (short_name) {
+    memcpy(of->tmp, of->path, d);
+    memcpy(of->tmp + d, ".schedopt-XXXXXX", 17);
+  } else {
+    snprintf(of->tmp, len + 1, "%s.tmpXXXXXX", of->path);
+  }
+  int fd = create_temp(of->tmp, len, 0600);
   if (fd < 0) {
     int e = errno;
     free(of->tmp);
     of->tmp = NULL; /* not created: nothing to unlink */
+    if (old && (e == EACCES || e == EPERM)) {
+      /* the file may be writable, but it is replaced by a rename */
+      schedopt_status st = schedopt_error_set(
+          err, SCHEDOPT_EIO,
+          "cannot create a temporary file in '%s%s' (the folder is not writable): %s; schedopt "
+          "replaces a file by renaming a new one onto it", SHOW(folder), strerror(e));
+      free(folder);
+      discard(of);
+      return st;
+    }
+    free(folder);
     return open_failed(of, err, strerror(e));
   }
   of->slot = pending_add(of->tmp);
-  if (old && (old->st_uid != geteuid() || old->st_gid != getegid()) &&
-      fchown(fd, old->st_uid, old->st_gid) != 0) {
-    /* not ours to give (not root): the new file is the writer's, as after cp */
-  }
-  if ((old && fchmod(fd, old->st_mode & 07777) != 0) || !(of->fp = fdopen(fd, "w"))) {
+  free(folder);
+  if (!(of->fp = fdopen(fd, "w"))) {
     int e = errno;
     close(fd);
     return open_failed(of, err, strerror(e));
@@ -220,42 +531,26 @@ schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
                                       schedopt_error *err) {
   memset(of, 0, sizeof *of);
   of->slot = -1;
-  if (is_stdout(path)) {
-    of->fp = stdout;
-    return SCHEDOPT_OK;
-  }
-  if (!*path)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '': %s", strerror(ENOENT));
-  struct stat sb;
-  const int exists = stat(path, &sb) == 0;
-  if (!exists && errno != ENOENT)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s': %s", path, strerror(errno));
-  if (exists && !S_ISREG(sb.st_mode) && !S_ISCHR(sb.st_mode) && !S_ISFIFO(sb.st_mode))
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s': %s", path,
-                              kind_name(sb.st_mode));
-  int direct = exists && !S_ISREG(sb.st_mode);
-  char *final = NULL;
-  if (!direct) {
-    int e = resolve_links(path, &final);
-    if (e) return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s': %s", path, strerror(e));
-    /* The chain must end at the file stat() reached; a link the kernel
-     * resolves otherwise (/proc/self/fd/N: an open, maybe deleted file) is
-     * written in place rather than renamed onto a name that is not it. */
-    struct stat fb;
-    if (exists && (lstat(final, &fb) != 0 || !S_ISREG(fb.st_mode) || fb.st_dev != sb.st_dev ||
-                   fb.st_ino != sb.st_ino))
-      direct = 1;
-  }
-  const char *target = direct ? path : final;
+  examined x;
+  examine(path, &x);
+  if (x.kind == OUT_STDOUT && !x.err) return open_stdout(of, err);
+  if (x.err || x.kind == OUT_REFUSED)
+    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(path),
+                              x.err ? strerror(x.err) : x.why);
+  const char *target = x.kind == OUT_FILE ? x.final : path;
   size_t lt = strlen(target), lg = strlen(path);
   if (!(of->path = malloc(lt + lg + 2))) {
-    free(final);
+    free(x.final);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
   memcpy(of->path, target, lt + 1);
   memcpy(of->path + lt + 1, path, lg + 1);
-  free(final);
-  return direct ? open_direct(of, &sb, err) : open_temp(of, exists ? &sb : NULL, err);
+  free(x.final);
+  switch (x.kind) {
+  case OUT_FD: return open_fd(of, x.fd, err);
+  case OUT_DIRECT: return open_direct(of, x.exists, x.sb.st_mode, err);
+  default: return open_temp(of, x.exists ? &x.sb : NULL, err);
+  }
 }
 
 /* ---- commit ------------------------------------------------------------------------------ */
@@ -269,12 +564,45 @@ static int stream_errno(const schedopt_outfile *of) {
   return EIO;
 }
 
+/* A temporary's final attributes, given after its data are written and
+ * synced (until then it is 0600 and only ours), from the file it replaces
+ * as that is now: its owner and group where they differ (root may give
+ * both; an owner may give a group they belong to; a setgid folder gives its
+ * own), then its permission bits; a new file's are new_file_mode().  A
+ * group that cannot be kept gets no more access than others have (0640
+ * becomes 0600, 0664 becomes 0644): the new group is not the one the file
+ * was shared with. */
+static int settle(schedopt_outfile *of) {
+  const int fd = fileno(of->fp);
+  struct stat old, tb;
+  if (stat(of->path, &old) != 0 || !S_ISREG(old.st_mode)) {
+    char *folder = folder_of(of->path);
+    int m = folder ? new_file_mode(of->tmp, folder) : -1;
+    int e = folder ? errno : ENOMEM;
+    free(folder);
+    return m < 0 ? e : fchmod(fd, (mode_t)m) != 0 ? errno : 0;
+  }
+  mode_t mode = old.st_mode & 07777;
+  if (fstat(fd, &tb) != 0) return errno;
+  if (tb.st_uid != old.st_uid || tb.st_gid != old.st_gid) {
+    if (fchown(fd, tb.st_uid != old.st_uid ? old.st_uid : (uid_t)-1,
+               tb.st_gid != old.st_gid ? old.st_gid : (gid_t)-1) != 0 &&
+        tb.st_gid != old.st_gid && fchown(fd, (uid_t)-1, old.st_gid) != 0) {
+      /* not ours to give: the file stays the writer's, as after cp */
+    }
+    if (fstat(fd, &tb) != 0) return errno;
+    if (tb.st_gid != old.st_gid) mode &= ~(mode_t)070 | (mode & 07) << 3;
+  }
+  return fchmod(fd, mode) != 0 ? errno : 0;
+}
+
 /* Phase 1: flush, check, fsync (the data are on disk before the rename
  * makes them the file: a crash leaves the old file or the new one, never an
- * empty one), close. */
+ * empty one), attributes, close. */
 static schedopt_status finish(schedopt_outfile *of, schedopt_error *err) {
   if (!of->fp) return SCHEDOPT_OK;
   int e = 0;
+  errno = 0;
   if (fflush(of->fp) != 0)
     e = errno ? errno : EIO;
   else if (ferror(of->fp))
@@ -284,9 +612,10 @@ static schedopt_status finish(schedopt_outfile *of, schedopt_error *err) {
                                   strerror(e))
              : SCHEDOPT_OK;
   if (!e && of->tmp && fsync(fileno(of->fp)) != 0) e = errno;
+  if (!e && of->tmp) e = settle(of);
   if (fclose(of->fp) != 0 && !e) e = errno;
   of->fp = NULL;
-  return e ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s': %s", given(of),
+  return e ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(given(of)),
                                 strerror(e))
            : SCHEDOPT_OK;
 }
@@ -295,7 +624,7 @@ static schedopt_status finish(schedopt_outfile *of, schedopt_error *err) {
 static schedopt_status place(schedopt_outfile *of, schedopt_error *err) {
   if (!of->tmp) return SCHEDOPT_OK;
   if (rename(of->tmp, of->path) != 0)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s': %s", given(of),
+    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(given(of)),
                               strerror(errno));
   pending_drop(of->slot); /* after the rename: a signal before it still removes tmp */
   of->slot = -1;
@@ -346,14 +675,9 @@ void schedopt_outset_free(schedopt_outset *set) {
  * and its last component.  Names differ (./a, dir/../a, a link) where the
  * folder does not. */
 static int member_key(outset_member *m) {
-  const char *p = m->of.path, *slash = strrchr(p, '/');
-  m->base = slash ? slash + 1 : p;
-  size_t d = !slash ? 0 : slash == p ? 1 : (size_t)(slash - p);
-  char *dir = malloc(d + 2);
+  m->base = base_of(m->of.path);
+  char *dir = folder_of(m->of.path);
   if (!dir) return ENOMEM;
-  if (d) memcpy(dir, p, d);
-  else dir[d++] = '.';
-  dir[d] = '\0';
   struct stat sb;
   int e = stat(dir, &sb) == 0 ? 0 : errno;
   free(dir);
@@ -385,7 +709,8 @@ schedopt_status schedopt_outset_open(schedopt_outset *set, const char *path, FIL
     for (size_t i = 0; i < set->n; i++)
       if (set->m[i].keyed && set->m[i].dev == m->dev && set->m[i].ino == m->ino &&
           !strcmp(set->m[i].base, m->base)) {
-        st = schedopt_error_set(err, SCHEDOPT_EINVAL, "two outputs to one file '%s'", path);
+        st = schedopt_error_set(err, SCHEDOPT_EINVAL, "two outputs to one file '%s%s'",
+                                SHOW(path));
         discard(&m->of);
         return st;
       }
@@ -425,8 +750,9 @@ schedopt_status schedopt_outfile_mkdirs(const char *dir, schedopt_error *err) {
     char c = d[i];
     d[i] = '\0';
     if (mkdir(d, 0777) != 0 && errno != EEXIST) {
-      schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot create the folder: "
-                                              "%s", d, strerror(errno));
+      schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO,
+                                              "%s%s: cannot create the folder: %s", SHOW(d),
+                                              strerror(errno));
       free(d);
       return st;
     }
@@ -435,6 +761,6 @@ schedopt_status schedopt_outfile_mkdirs(const char *dir, schedopt_error *err) {
   free(d);
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder", dir);
+    return schedopt_error_set(err, SCHEDOPT_EIO, "%s%s: not a folder", SHOW(dir));
   return SCHEDOPT_OK;
 }

@@ -4,13 +4,39 @@
  *
  * What the name is decides how it is written (the file system, not the
  * caller, knows what it is):
- *   missing, or a regular file      temporary NAME.tmpXXXXXX in its folder,
- *                                   fsync'ed, renamed onto NAME (a crash
- *                                   leaves the old file or the new one);
- *                                   an existing file's permission bits are
- *                                   kept (0600 stays 0600), a new one gets
- *                                   0666 & ~umask; a file we may not write
- *                                   is refused, as the shell's > would
+ *   missing, or a regular file      temporary NAME.tmpXXXXXX in its folder
+ *                                   (.schedopt-XXXXXX there when NAME is too
+ *                                   long for the suffix: over NAME_MAX or
+ *                                   PATH_MAX), fsync'ed, renamed onto NAME (a
+ *                                   crash leaves the old file or the new one).
+ *                                   The temporary is 0600 until its data are
+ *                                   written and synced; then it gets the
+ *                                   existing file's permission bits (0600
+ *                                   stays 0600) and owner and group (see
+ *                                   below), or for a new file 0666 & ~umask
+ *                                   (the umask read from /proc/self/status,
+ *                                   never set; where it is unknown or the
+ *                                   folder has a default ACL, the mode an
+ *                                   empty probe file gets there).  Refused
+ *                                   at open, before anything is written:
+ *                                   a file we may not write (as the shell's
+ *                                   > does); in a sticky folder (/tmp) a file
+ *                                   of another user when we are not root
+ *                                   ("the folder is sticky and the file
+ *                                   belongs to another user": its rename
+ *                                   would fail); a folder where no temporary
+ *                                   file can be created ("the folder is not
+ *                                   writable": a writable file there cannot
+ *                                   be replaced by a rename)
+ *   owner and group                 kept where they differ from the new
+ *                                   file's: root gives both; an owner gives
+ *                                   a group they belong to (a setgid folder
+ *                                   would give its own).  A group that cannot
+ *                                   be kept gets no more access than others
+ *                                   (0640 becomes 0600): the new group is not
+ *                                   the one the file was shared with.  An
+ *                                   owner that cannot be kept (not root):
+ *                                   the file becomes the writer's, as cp
  *   a symbolic link                 written THROUGH: the chain is followed
  *                                   and the file it ends at is replaced as
  *                                   above (the link stays a link); a dangling
@@ -20,13 +46,30 @@
  *                                   -o /dev/null must stay /dev/null); a FIFO
  *                                   without a reader is refused (no reader:
  *                                   the open would block forever)
- *   /dev/stdout, /dev/fd/1          standard output itself (its stream, so
- *                                   nothing printed to stdout interleaves)
- *   a directory, a block device,    refused, naming what the path is
+ *   this process's descriptors      by the canonical folder (realpath of the
+ *                                   folder part, every name on a link chain):
+ *                                   /dev/fd/N, /proc/self/fd/N, /proc/PID/fd/N
+ *                                   and /dev/stdin, /dev/stdout, /dev/stderr
+ *                                   (also /dev/./stdout, //dev/stdout, a link
+ *                                   to them) are descriptor N, 0, 1, 2: 1 is
+ *                                   standard output itself (its stream, so
+ *                                   nothing printed to stdout interleaves),
+ *                                   another is written through a dup() of it
+ *                                   (`3>>log` appends); never renamed over the
+ *                                   file it is open on.  A descriptor not
+ *                                   open, or open only for reading, is
+ *                                   refused; so is a closed stdout ("standard
+ *                                   output is closed": the CLI keeps a closed
+ *                                   0, 1, 2 taken by /dev/null read-only)
+ *   any other name in /dev          written in place, never renamed over
+ *   a name under /proc (not fd),    refused, naming what the path is
+ *   a directory, a block device,
  *   a socket
  * Every write, flush, fsync and close is checked: a full disk, a file over
- * `ulimit -f` (the CLI ignores SIGXFSZ so that is EFBIG) or a closed pipe is
- * "cannot write 'NAME': <reason>" and the temporary file is removed. */
+ * `ulimit -f` (the CLI ignores SIGXFSZ so that is EFBIG) or a closed pipe
+ * (the CLI ignores SIGPIPE so that is EPIPE) is "cannot write 'NAME':
+ * <reason>" and the temporary file is removed.  A path over 300 bytes is
+ * shown in messages as "…" and its last 300 bytes, so the reason fits. */
 #ifndef SCHEDOPT_OUTFILE_H
 #define SCHEDOPT_OUTFILE_H
 
@@ -51,9 +94,16 @@ schedopt_status schedopt_outfile_commit(schedopt_outfile *of, schedopt_error *er
 /* Drop the temporary file (what went to a device, a FIFO or stdout stays). */
 void schedopt_outfile_abort(schedopt_outfile *of);
 
+/* 1 if path is written as a stream, not replaced by a file: standard output
+ * (NULL, "-", an alias of it), a descriptor of ours, a device, a FIFO, a name
+ * in /dev.  Callers that put more files next to an output (STEM.svg) use
+ * it: /dev/null_schedule.csv is no place for them. */
+int schedopt_outfile_is_stream(const char *path);
+
 /* Unlink every temporary file that is open right now (not yet committed or
- * aborted).  Async-signal-safe: the CLI's SIGINT/SIGTERM handler calls it so
- * that an interrupted run leaves no temporary file behind. */
+ * aborted).  Async-signal-safe: the CLI's handler of SIGINT, SIGTERM and the
+ * other signals that end a process calls it so that an interrupted run
+ * leaves no temporary file behind. */
 void schedopt_outfile_unlink_pending(void);
 
 /* mkdir -p: dir and its missing parents; an existing non-folder is an error. */
@@ -92,8 +142,10 @@ schedopt_status schedopt_outset_open(schedopt_outset *set, const char *path, FIL
  * file that marks a complete result, e.g. summary.json, last).  A failure in
  * phase 1 unlinks every temporary file and leaves every existing file as it
  * was.  Phase 2 fails only if the folder changes under us (renames in one
- * folder do not fail for lack of space); the members renamed stay, the rest
- * are removed.  Members written directly (device, FIFO, stdout) got their
+ * folder do not fail for lack of space; what would refuse a rename, a
+ * sticky folder's file of another user, is refused at open): a name became
+ * a folder, the folder was made read-only or removed, its owner or a file's
+ * changed meanwhile.  Then the members renamed stay, the rest are removed.  Members written directly (device, FIFO, stdout) got their
  * bytes as they were written: only files are all-or-nothing.  After commit,
  * success or not, the set is empty and may be reused. */
 schedopt_status schedopt_outset_commit(schedopt_outset *set, schedopt_error *err);
