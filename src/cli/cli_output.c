@@ -90,7 +90,8 @@ static const char *const suffix[SCHEDOPT_EXPORT_NFORMATS] = {
 
 void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, const char *leaf,
                      char *stem, size_t cap) {
-  if (!out || !strcmp(out, "-")) {
+  if (!out || !strcmp(out, "-") || (!is_dir && schedopt_outfile_is_stream(out))) {
+    /* standard output, a device, a FIFO: /dev/null_schedule.csv is no place */
     snprintf(stem, cap, "%s", schedopt_problem_name(p));
   } else if (is_dir) {
     size_t k = strlen(out);
