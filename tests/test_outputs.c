@@ -9,7 +9,21 @@
  *                  /dev/full is "No space left on device"; both non-zero,
  *                  no temporary left, the old file untouched
  *   output sets    members are renamed together or not at all; the same
- *                  file twice is refused; signal clean-up sees members */
+ *                  file twice is refused; signal clean-up sees members
+ *   signals        a closed pipe is "Broken pipe" (exit 2), not SIGPIPE; the
+ *                  signals that end a process remove the temporaries first
+ *   attributes     a temporary is 0600 until it is complete; a rewritten
+ *                  file keeps its group (setgid folders), or its group
+ *                  loses what others may not do
+ *   descriptors    /dev/stderr, /dev/fd/3, /dev/./stdout, /proc/self/fd/3:
+ *                  written through the descriptor (2>>log appends), never
+ *                  renamed over; a closed stdout is refused; /proc refused
+ *   refusals       at open, before anything is renamed: a sticky folder's
+ *                  file of another user, a read-only folder (with why)
+ *   names          a 255-byte name, a path near PATH_MAX; a reason that
+ *                  fits after a very long path
+ * Tests that need an unprivileged user run the CLI as 65534 through setpriv
+ * when this runs as root (else they are skipped with a note). */
 #define _XOPEN_SOURCE 700 /* mknod */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +35,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/xattr.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +47,7 @@
 static char out[1 << 16];
 static char dir[2048];
 static const char *yaml; /* the problem file */
+static char yaml_buf[4200], pe_yaml[4200], csv_yaml[4200]; /* p.yaml; + exports and plot; + csv */
 static char *want;       /* the table the problem gives, written to a plain file */
 static size_t nwant;
 
@@ -48,15 +66,31 @@ static int holds(const char *path, const char *text) {
   return b && !strcmp(b, text);
 }
 
-/* Files in the scratch folder whose name contains ".tmp". */
-static int count_temps(void) {
-  DIR *d = opendir(dir);
+/* Temporary files in folder d: names with ".tmp" or ".schedopt-". */
+static int count_temps_in(const char *d) {
+  DIR *dd = opendir(d);
   int n = 0;
-  if (!d) return -1;
-  for (struct dirent *e; (e = readdir(d));)
-    if (strstr(e->d_name, ".tmp")) n++;
-  closedir(d);
+  if (!dd) return -1;
+  for (struct dirent *e; (e = readdir(dd));)
+    if (strstr(e->d_name, ".tmp") || strstr(e->d_name, ".schedopt-")) n++;
+  closedir(dd);
   return n;
+}
+
+static int count_temps(void) { return count_temps_in(dir); }
+
+/* Remove the temporary files a failed earlier run left in the scratch
+ * folder (it persists between runs). */
+static void remove_stale_temps(void) {
+  DIR *dd = opendir(dir);
+  if (!dd) return;
+  char p[4400];
+  for (struct dirent *e; (e = readdir(dd));)
+    if (strstr(e->d_name, ".tmp") || strstr(e->d_name, ".schedopt-")) {
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      unlink(p);
+    }
+  closedir(dd);
 }
 
 static int simulate_to(const char *target) {
@@ -476,9 +510,558 @@ static void test_commands_together(void) {
   CHECK_MSG(rc == 2 && access(dd2, F_OK) != 0, "exit %d: %s", rc, out);
 }
 
+/* ---- signals, attributes, descriptors, refusals, names ------------------------------ */
+
+/* The exports and figure of pe.yaml when the stem is the problem's name
+ * ("o") in the scratch folder. */
+static const char *const o_extras[] = {"o_schedule.csv", "o_schedule.json", "o.svg"};
+
+static void remove_o_extras(void) {
+  for (size_t i = 0; i < 3; i++) unlink(P(o_extras[i]));
+}
+
+static int o_extras_present(void) {
+  int n = 0;
+  for (size_t i = 0; i < 3; i++) n += access(P(o_extras[i]), F_OK) == 0;
+  return n;
+}
+
+/* Run `sh -c cmd` with its standard output on a pipe whose reader is gone
+ * (closed before the fork: no race) and SIGPIPE at its default; the wait
+ * status, or -1. */
+static int run_on_broken_pipe(const char *cmd) {
+  int p[2];
+  if (pipe(p) != 0) return -1;
+  close(p[0]);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
+    dup2(p[1], STDOUT_FILENO);
+    close(p[1]);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+  return status;
+}
+
+/* `-o - | true`: the write fails with EPIPE (SIGPIPE ignored), the commit
+ * says so, exit 2, no temporary of the exports left. */
+static void test_broken_pipe(void) {
+  const char *errf = P("pipe_err.txt");
+  char cmd[12000];
+  remove_o_extras();
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && exec '%s' simulate '%s' -o - -q --set output.points=20 2>'%s'", dir,
+           SCHEDOPT_CLI, pe_yaml, errf);
+  int status = run_on_broken_pipe(cmd);
+  CHECK_MSG(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 2,
+            "status %#x (signal %d)", (unsigned)status,
+            status != -1 && WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  const char *msg = test_slurp_static(errf);
+  CHECK_MSG(msg && strstr(msg, "cannot write to standard output: Broken pipe"), "%s",
+            msg ? msg : "(no stderr)");
+  CHECK(count_temps() == 0);
+  CHECK(o_extras_present() == 0);
+  unlink(errf);
+  remove_o_extras();
+}
+
+/* Whether folder d holds a name starting with prefix; its path in found. */
+static int find_prefixed(const char *d, const char *prefix, char *found, size_t cap) {
+  DIR *dd = opendir(d);
+  int hit = 0;
+  if (!dd) return 0;
+  for (struct dirent *e; !hit && (e = readdir(dd));)
+    if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+      hit = 1;
+      if (found) snprintf(found, cap, "%s/%s", d, e->d_name);
+    }
+  closedir(dd);
+  return hit;
+}
+
+static void pause_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* `simulate -q csv.yaml -o DIR/NAME.csv` in the background (after the shell
+ * commands `pre`), with its export DIR/NAME_schedule.csv a FIFO that nobody
+ * reads: the run blocks writing it (the export is over 64 kB, more than a
+ * pipe holds) with its main output's temporary file open.  Returns once
+ * that temporary exists (its path in tmp): the pid, or -1; the FIFO's read
+ * end in *rd. */
+static pid_t start_blocked(const char *name, const char *pre, int *rd, char *tmp, size_t cap) {
+  char fifo[4200], prefix[300], cmd[12000];
+  snprintf(fifo, sizeof fifo, "%s/%s_schedule.csv", dir, name);
+  snprintf(prefix, sizeof prefix, "%s.csv.tmp", name);
+  unlink(fifo);
+  *rd = -1;
+  if (mkfifo(fifo, 0600) != 0 || (*rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+    return -1;
+  snprintf(cmd, sizeof cmd, "%s exec '%s' simulate -q '%s' -o '%s/%s.csv' >/dev/null 2>&1", pre,
+           SCHEDOPT_CLI, csv_yaml, dir, name);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core); /* SIGQUIT, SIGXCPU dump core by default */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < 32; sig++)
+      if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  if (pid < 0) return -1;
+  for (int i = 0; i < 3000 && !find_prefixed(dir, prefix, tmp, cap); i++) pause_ms(10);
+  return pid;
+}
+
+/* Read the FIFO until its writer closes it; the wait status of pid. */
+static int drain_and_wait(int rd, pid_t pid) {
+  char buf[8192];
+  int seen = 0, fl = fcntl(rd, F_GETFL);
+  fcntl(rd, F_SETFL, fl & ~O_NONBLOCK);
+  for (int idle = 0; idle < 3000;) {
+    ssize_t n = read(rd, buf, sizeof buf);
+    if (n > 0) seen = 1;
+    else if (n == 0 && seen) break;
+    else { /* no writer yet */
+      pause_ms(10);
+      idle++;
+    }
+  }
+  close(rd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+/* Each signal that ends a process, sent while an output is being written:
+ * the CLI removes its temporary file and dies of that signal. */
+static void test_fatal_signals(void) {
+  static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGUSR1,
+                             SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF};
+  const char *fifo = P("sig_schedule.csv"), *main_out = P("sig.csv");
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    int rd;
+    char tmp[4400] = "";
+    unlink(main_out);
+    pid_t pid = start_blocked("sig", "", &rd, tmp, sizeof tmp);
+    CHECK_MSG(pid > 0 && *tmp, "signal %d: the run did not start", sigs[i]);
+    if (pid <= 0) {
+      if (rd >= 0) close(rd);
+      continue;
+    }
+    kill(pid, sigs[i]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(rd);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == sigs[i], "signal %d: status %#x",
+              sigs[i], (unsigned)status);
+    CHECK_MSG(count_temps() == 0, "signal %d left %s", sigs[i], tmp);
+    CHECK(access(main_out, F_OK) != 0);
+    unlink(tmp);
+  }
+  unlink(fifo);
+  unlink(main_out);
+}
+
+/* A temporary file is 0600 while it is written, whatever the final mode;
+ * the final mode is given after the data: 0666 & ~umask for a new file
+ * (the umask set by the shell), the old mode for an existing one. */
+static void test_temp_mode(void) {
+  const char *fresh = P("fresh3.csv"), *kept = P("kept3.csv");
+  unlink(fresh);
+  test_write_text(kept, "old\n");
+  CHECK(chmod(kept, 0640) == 0);
+  const char *names[] = {"fresh3", "kept3"};
+  const mode_t final[] = {0664, 0640};
+  for (int k = 0; k < 2; k++) {
+    int rd;
+    char tmp[4400] = "";
+    pid_t pid = start_blocked(names[k], "umask 002;", &rd, tmp, sizeof tmp);
+    CHECK_MSG(pid > 0 && *tmp, "%s: the run did not start", names[k]);
+    if (pid <= 0) {
+      if (rd >= 0) close(rd);
+      continue;
+    }
+    struct stat sb;
+    CHECK_MSG(stat(tmp, &sb) == 0 && (sb.st_mode & 07777) == 0600, "%s: %o while written",
+              tmp, (unsigned)(sb.st_mode & 07777));
+    int status = drain_and_wait(rd, pid);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", (unsigned)status);
+    const char *f = k ? kept : fresh;
+    CHECK_MSG(stat(f, &sb) == 0 && (sb.st_mode & 07777) == final[k], "%s: %o", f,
+              (unsigned)(sb.st_mode & 07777));
+    CHECK(same_as_want(f));
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/%s_schedule.csv", dir, names[k]);
+    unlink(fifo);
+  }
+  CHECK(count_temps() == 0);
+  unlink(fresh);
+  unlink(kept);
+}
+
+/* A folder with a default ACL (user and group rw, others nothing): a new
+ * file gets the ACL's mode, as `touch` would, not 0666 & ~umask. */
+static void test_default_acl(void) {
+#ifdef __linux__
+  const char *d = P("acl"), *f = P("acl/n.csv");
+  unsigned char blob[4 + 3 * 8];
+  const unsigned short tags[3] = {0x01, 0x04, 0x20}, perms[3] = {6, 6, 0}; /* user, group, other */
+  memset(blob, 0, sizeof blob);
+  blob[0] = 2; /* version, little-endian */
+  for (int i = 0; i < 3; i++) {
+    unsigned char *e = blob + 4 + 8 * i;
+    e[0] = (unsigned char)tags[i];
+    e[2] = (unsigned char)perms[i];
+    memset(e + 4, 0xff, 4); /* no id */
+  }
+  mkdir(d, 0777);
+  unlink(f);
+  if (setxattr(d, "system.posix_acl_default", blob, sizeof blob, 0) != 0) {
+    fprintf(stderr, "test_outputs: default ACL: %s: skipped\n", strerror(errno));
+    rmdir(d);
+    return;
+  }
+  CHECK_MSG(simulate_to(f) == 0, "%s", out);
+  struct stat sb;
+  CHECK_MSG(stat(f, &sb) == 0 && (sb.st_mode & 07777) == 0660, "%o",
+            (unsigned)(sb.st_mode & 07777));
+  CHECK(count_temps_in(d) == 0);
+  unlink(f);
+  rmdir(d);
+#endif
+}
+
+/* ---- an unprivileged user ------------------------------------------------------------ */
+
+static const char *setpriv_bin; /* NULL: no unprivileged runs */
+static char nbdir[4200];        /* a folder everyone may write, for them */
+
+/* Root with setpriv: set up nbdir and return 1; else say what is skipped. */
+static int nb_ready(const char *what) {
+  static int state; /* 0 unknown, 1 ready, -1 not */
+  if (!state) {
+    state = -1;
+    if (geteuid() == 0)
+      for (const char *const *b = (const char *const[]){"/usr/bin/setpriv", "/bin/setpriv", NULL};
+           *b && !setpriv_bin; b++)
+        if (access(*b, X_OK) == 0) setpriv_bin = *b;
+    snprintf(nbdir, sizeof nbdir, "%s/nb", dir);
+    if (setpriv_bin && (mkdir(nbdir, 0777) == 0 || errno == EEXIST) && chmod(nbdir, 0777) == 0 &&
+        chmod(yaml, 0644) == 0 && chmod(pe_yaml, 0644) == 0) {
+      char cmd[12000];
+      snprintf(cmd, sizeof cmd,
+               "'%s' --reuid=65534 --regid=65534 --clear-groups sh -c \"test -r '%s' && test -w "
+               "'%s' && test -x '%s'\" 2>&1",
+               setpriv_bin, yaml, nbdir, SCHEDOPT_CLI);
+      if (test_run_cmd(cmd, out, sizeof out) == 0) state = 1;
+    }
+  }
+  if (state < 0)
+    fprintf(stderr, "test_outputs: %s: needs root and setpriv (an unprivileged user): skipped\n",
+            what);
+  return state > 0;
+}
+
+/* The CLI as user and group 65534 (no other groups) in nbdir; stdout and
+ * stderr in out, the exit code. */
+static int nb_cli(const char *args) {
+  char cmd[16384];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && '%s' --reuid=65534 --regid=65534 --clear-groups '%s' %s 2>&1", nbdir,
+           setpriv_bin, SCHEDOPT_CLI, args);
+  return test_run_cmd(cmd, out, sizeof out);
+}
+
+static ino_t inode_of(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* A sticky folder, files of the user's earlier run, one of them root's
+ * now (mode 666: writable): its rename would fail (EPERM) after the others
+ * were renamed.  Refused at open: every file stays as it was. */
+static void test_sticky_folder(void) {
+  if (!nb_ready("sticky folder")) return;
+  char st[4300], args[12000], f[4][4400];
+  snprintf(st, sizeof st, "%s/sticky", nbdir);
+  mkdir(st, 0777);
+  clear_dir(st);
+  CHECK(chmod(st, 01777) == 0);
+  const char *names[] = {"x.csv", "x_schedule.csv", "x_schedule.json", "x.svg"};
+  for (int i = 0; i < 4; i++) snprintf(f[i], sizeof f[i], "%s/%s", st, names[i]);
+  snprintf(args, sizeof args, "simulate '%s' -q -o sticky/x.csv", pe_yaml);
+  int rc = nb_cli(args);
+  CHECK_MSG(rc == 0 && count_files(st) == 4, "exit %d: %s", rc, out);
+  CHECK(chown(f[3], 0, 0) == 0 && chmod(f[3], 0666) == 0);
+  ino_t ino[4];
+  for (int i = 0; i < 4; i++) ino[i] = inode_of(f[i]);
+  rc = nb_cli(args);
+  CHECK_MSG(rc == 2 && strstr(out, "cannot replace 'sticky/x.svg': the folder is sticky and the "
+                                   "file belongs to another user"),
+            "exit %d: %s", rc, out);
+  for (int i = 0; i < 4; i++) CHECK_MSG(inode_of(f[i]) == ino[i], "%s was replaced", f[i]);
+  CHECK(count_temps_in(st) == 0);
+  clear_dir(st);
+  rmdir(st);
+}
+
+/* A writable file in a folder the user may not write: the message says
+ * that the folder is the reason. */
+static void test_readonly_folder(void) {
+  if (!nb_ready("read-only folder")) return;
+  char ro[4300], x[4400], args[12000];
+  snprintf(ro, sizeof ro, "%s/ro2", nbdir);
+  snprintf(x, sizeof x, "%s/x.csv", ro);
+  mkdir(ro, 0777);
+  chmod(ro, 0755);
+  test_write_text(x, "old\n");
+  CHECK(chown(x, 65534, 65534) == 0 && chmod(x, 0644) == 0 && chmod(ro, 0555) == 0);
+  snprintf(args, sizeof args, "simulate '%s' -q -o ro2/x.csv", yaml);
+  int rc = nb_cli(args);
+  CHECK_MSG(rc == 2 && strstr(out, "cannot create a temporary file in 'ro2' (the folder is not "
+                                   "writable): Permission denied"),
+            "exit %d: %s", rc, out);
+  CHECK(holds(x, "old\n"));
+  chmod(ro, 0755);
+  unlink(x);
+  rmdir(ro);
+}
+
+/* A setgid folder gives new files its group: a rewritten file keeps its
+ * own.  Root keeps any group; a user keeps a group of theirs, and where a
+ * group cannot be kept it gets no more than others. */
+static void test_setgid_folder(void) {
+  if (geteuid() != 0) {
+    fprintf(stderr, "test_outputs: setgid folder: needs root (chown): skipped\n");
+    return;
+  }
+  const char *sg = P("sg"), *x = P("sg/x.csv");
+  mkdir(sg, 0777);
+  test_write_text(x, "s\n");
+  CHECK(chown(sg, (uid_t)-1, 65534) == 0 && chmod(sg, 02775) == 0);
+  CHECK(chown(x, (uid_t)-1, 0) == 0 && chmod(x, 0640) == 0);
+  CHECK_MSG(simulate_to(x) == 0, "%s", out);
+  struct stat sb;
+  CHECK_MSG(stat(x, &sb) == 0 && sb.st_gid == 0 && (sb.st_mode & 07777) == 0640,
+            "group %ld, mode %o", (long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
+  CHECK(same_as_want(x));
+  unlink(x);
+  rmdir(sg);
+
+  if (!nb_ready("setgid folder, unprivileged")) return;
+  char sgn[4300], a[4400], b[4400], args[12000];
+  snprintf(sgn, sizeof sgn, "%s/sgn", nbdir);
+  snprintf(a, sizeof a, "%s/a.csv", sgn);
+  snprintf(b, sizeof b, "%s/b.csv", sgn);
+  mkdir(sgn, 0777);
+  CHECK(chown(sgn, 0, 0) == 0 && chmod(sgn, 02777) == 0);
+  test_write_text(a, "a\n");
+  test_write_text(b, "b\n");
+  /* a: the user's own group (kept); b: group 1, which the user is not in */
+  CHECK(chown(a, 65534, 65534) == 0 && chmod(a, 0660) == 0);
+  CHECK(chown(b, 65534, 1) == 0 && chmod(b, 0664) == 0);
+  for (int k = 0; k < 2; k++) {
+    snprintf(args, sizeof args, "simulate '%s' -q -o sgn/%s", yaml, k ? "b.csv" : "a.csv");
+    int rc = nb_cli(args);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  }
+  CHECK_MSG(stat(a, &sb) == 0 && sb.st_gid == 65534 && (sb.st_mode & 07777) == 0660,
+            "a.csv: group %ld, mode %o", (long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
+  CHECK_MSG(stat(b, &sb) == 0 && sb.st_gid == 0 && (sb.st_mode & 07777) == 0644,
+            "b.csv: group %ld, mode %o", (long)sb.st_gid, (unsigned)(sb.st_mode & 07777));
+  CHECK(same_as_want(a) && same_as_want(b));
+  CHECK(count_temps_in(sgn) == 0);
+  unlink(a);
+  unlink(b);
+  rmdir(sgn);
+}
+
+/* ---- descriptors and stream outputs -------------------------------------------------- */
+
+/* The file holds "prev\n" and then the table. */
+static int appended(const char *path) {
+  size_t n = 0;
+  char *got = test_slurp(path, &n);
+  int ok = got && n == 5 + nwant && !memcmp(got, "prev\n", 5) && !memcmp(got + 5, want, nwant);
+  free(got);
+  return ok;
+}
+
+static void test_descriptor_aliases(void) {
+  static const struct {
+    const char *target, *redirect;
+  } cases[] = {
+      {"/dev/stderr", "2>>alias.log"},       {"/dev/fd/3", "3>>alias.log"},
+      {"/dev/./stdout", ">>alias.log"},      {"//dev/stdout", ">>alias.log"},
+      {"/proc/self/fd/3", "3>>alias.log"},   {"/proc/$$/fd/4", "4>>alias.log"},
+      {"stderr_link", "2>>alias.log"},       {"/dev/fd/../fd/3", "3>>alias.log"},
+  };
+  const char *log = P("alias.log"), *link = P("stderr_link");
+  unlink(link);
+  CHECK(symlink("/dev/stderr", link) == 0);
+  char cmd[12000];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    test_write_text(log, "prev\n");
+    ino_t ino = inode_of(log);
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' simulate -q '%s' -o '%s' %s", dir,
+             SCHEDOPT_CLI, yaml, cases[i].target, cases[i].redirect);
+    /* '$$' in single quotes: the shell's own pid, which exec gives the CLI */
+    if (strstr(cases[i].target, "$$"))
+      snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' simulate -q '%s' -o /proc/$$/fd/4 %s", dir,
+               SCHEDOPT_CLI, yaml, cases[i].redirect);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    CHECK_MSG(rc == 0, "%s: exit %d", cases[i].target, rc);
+    CHECK_MSG(appended(log), "%s %s: the file was not appended to", cases[i].target,
+              cases[i].redirect);
+    CHECK_MSG(inode_of(log) == ino, "%s: the file was replaced", cases[i].target);
+  }
+  CHECK(count_temps() == 0);
+  /* a descriptor open only for reading, one not open, a name under /proc */
+  test_write_text(log, "prev\n");
+  snprintf(cmd, sizeof cmd, "'%s' simulate -q '%s' -o /dev/stdin <'%s' 2>&1", SCHEDOPT_CLI, yaml,
+           log);
+  CHECK(test_run_cmd(cmd, out, sizeof out) == 2);
+  CHECK_MSG(strstr(out, "descriptor 0 is open only for reading"), "%s", out);
+  CHECK(holds(log, "prev\n"));
+  snprintf(cmd, sizeof cmd, "'%s' simulate -q '%s' -o /dev/fd/7 7<&- 2>&1", SCHEDOPT_CLI, yaml);
+  CHECK(test_run_cmd(cmd, out, sizeof out) == 2);
+  CHECK_MSG(strstr(out, "descriptor 7 is not open"), "%s", out);
+  CHECK(simulate_to("/proc/self/status") == 2);
+  CHECK_MSG(strstr(out, "not an output file"), "%s", out);
+  unlink(log);
+  unlink(link);
+}
+
+/* A closed stdout (`>&-`): `-o -` is refused before anything is written;
+ * no export takes descriptor 1 and gets the table. */
+static void test_closed_stdout(void) {
+  char cmd[12000];
+  remove_o_extras();
+  snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' simulate -q '%s' -o - 2>&1 >&-", dir,
+           SCHEDOPT_CLI, pe_yaml);
+  int rc = test_run_cmd(cmd, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "standard output is closed"), "exit %d: %s", rc, out);
+  CHECK(o_extras_present() == 0);
+  CHECK(count_temps() == 0);
+  remove_o_extras();
+}
+
+/* Exports and figure of a run whose table goes to a device, a FIFO or
+ * stdout: named after the problem in the current folder. */
+static void test_stream_stem(void) {
+  static const char *const targets[] = {"/dev/null", "/dev/stdout", "/dev/fd/1"};
+  static const char *const strays[] = {
+      "/dev/null_schedule.csv",   "/dev/null_schedule.json",   "/dev/null.svg",
+      "/dev/stdout_schedule.csv", "/dev/stdout_schedule.json", "/dev/stdout.svg"};
+  char cmd[12000];
+  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+    remove_o_extras();
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' simulate -q '%s' -o %s 2>&1 >/dev/null", dir,
+             SCHEDOPT_CLI, pe_yaml, targets[i]);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    CHECK_MSG(rc == 0 && o_extras_present() == 3, "-o %s: exit %d, %d extras: %s", targets[i], rc,
+              o_extras_present(), out);
+  }
+  for (size_t i = 0; i < sizeof strays / sizeof strays[0]; i++) {
+    struct stat sb;
+    CHECK_MSG(lstat(strays[i], &sb) != 0, "%s was made", strays[i]);
+    if (lstat(strays[i], &sb) == 0 && S_ISREG(sb.st_mode)) unlink(strays[i]);
+  }
+  remove_o_extras();
+  CHECK(count_temps() == 0);
+}
+
+/* ---- names ----------------------------------------------------------------------------- */
+
+/* A last component of 255 bytes (NAME.tmpXXXXXX would be too long) and a
+ * path 6 bytes under PATH_MAX (4096): both written, through a short
+ * temporary name in the same folder. */
+static void test_long_names(void) {
+  char name[300], path[4400];
+  memset(name, 'n', 251);
+  memcpy(name + 251, ".csv", 5);
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  unlink(path);
+  CHECK_MSG(simulate_to(path) == 0, "%s", out);
+  CHECK(same_as_want(path));
+  CHECK(count_temps() == 0);
+  unlink(path);
+
+  /* dir/deep/ddd…/ddd…/…/nnn….csv, 4090 bytes in all, each part < NAME_MAX */
+  char deep[4200];
+  int levels = 0;
+  snprintf(deep, sizeof deep, "%s/deep", dir);
+  mkdir(deep, 0777);
+  while (strlen(deep) + 101 + 1 + 150 <= 4090) {
+    size_t k = strlen(deep);
+    deep[k] = '/';
+    memset(deep + k + 1, 'd', 100);
+    deep[k + 101] = '\0';
+    if (mkdir(deep, 0777) != 0 && errno != EEXIST) break;
+    levels++;
+  }
+  size_t k = strlen(deep), nl = 4090 - k - 1;
+  CHECK(nl >= 150 && nl + 10 <= 255);
+  memcpy(path, deep, k);
+  path[k] = '/';
+  memset(path + k + 1, 'n', nl - 4);
+  memcpy(path + k + 1 + nl - 4, ".csv", 5);
+  CHECK(strlen(path) == 4090);
+  char *cmd = malloc(12000);
+  if (cmd) {
+    snprintf(cmd, 12000, "'%s' simulate -q '%s' -o '%s' 2>&1", SCHEDOPT_CLI, yaml, path);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    CHECK_MSG(rc == 0, "exit %d: %.300s", rc, out);
+    CHECK(same_as_want(path));
+    CHECK(count_temps_in(deep) == 0);
+    free(cmd);
+  }
+  unlink(path);
+  for (; levels >= 0; levels--) {
+    rmdir(deep);
+    char *slash = strrchr(deep, '/');
+    if (slash) *slash = '\0';
+  }
+}
+
+/* A path of 1500 bytes: the message shows its end after "…" and the reason
+ * still fits (the message holds 1024 bytes). */
+static void test_long_messages(void) {
+  char path[1600], part[101];
+  memset(part, 'm', 100);
+  part[100] = '\0';
+  int k = snprintf(path, sizeof path, "%s/missing", dir);
+  while (k < 1480) k += snprintf(path + k, sizeof path - (size_t)k, "/%s", part);
+  snprintf(path + k, sizeof path - (size_t)k, "/x.csv");
+  schedopt_error err = {0};
+  schedopt_outfile of;
+  CHECK(schedopt_outfile_open(&of, path, &err) == SCHEDOPT_EIO);
+  CHECK(test_err_has(&err, "No such file or directory", "'\xe2\x80\xa6"));
+  CHECK(test_err_has(&err, "/x.csv': ", NULL));
+  CHECK(strlen(err.msg) < SCHEDOPT_ERRMSG_LEN - 1);
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "%s", SCHEDOPT_TMP_DIR);
-  yaml = test_write_tmp("p.yaml", problem);
+  remove_stale_temps();
+  snprintf(yaml_buf, sizeof yaml_buf, "%s", test_write_tmp("p.yaml", problem));
+  yaml = yaml_buf;
+  char text[2048];
+  snprintf(text, sizeof text, "%soutput: {export: [csv, json], plot: true}\n", problem);
+  snprintf(pe_yaml, sizeof pe_yaml, "%s", test_write_tmp("pe.yaml", text));
+  snprintf(text, sizeof text, "%soutput: {export: [csv]}\n", problem);
+  snprintf(csv_yaml, sizeof csv_yaml, "%s", test_write_tmp("csv.yaml", text));
   char ref[4200];
   snprintf(ref, sizeof ref, "%s", P("reference.csv"));
   int rc = simulate_to(ref);
@@ -497,6 +1080,19 @@ int main(void) {
   test_set_same_file();
   test_set_signal_cleanup();
   test_commands_together();
+  test_broken_pipe();
+  test_fatal_signals();
+  test_temp_mode();
+  test_default_acl();
+  test_sticky_folder();
+  test_readonly_folder();
+  test_setgid_folder();
+  test_descriptor_aliases();
+  test_closed_stdout();
+  test_stream_stem();
+  test_long_names();
+  test_long_messages();
+  if (nbdir[0]) rmdir(nbdir);
   free(want);
   return test_finish();
 }
