@@ -117,7 +117,9 @@ schedopt_status cli_extras_open(cli_extras *x, const char *path, int report, FIL
                                 schedopt_error *err);
 /* Where the extra files go: next to a main output file (its name without
  * the extension), inside a main output folder (DIR/leaf), or, with no file
- * or folder (NULL or "-"), in the current folder under the problem's name.
+ * or folder (NULL or "-") or a stream (a device, a FIFO, /dev/stdout and the
+ * like: schedopt_outfile_is_stream), in the current folder under the
+ * problem's name.
  * The files are STEM.svg and STEM_schedule.csv, STEM_schedule.json,
  * STEM_pytorch.py, STEM_megatron.sh, STEM_nanogpt.py, STEM_hf.py. */
 void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, const char *leaf,
