@@ -24,7 +24,7 @@
  *                  fits after a very long path
  * Tests that need an unprivileged user run the CLI as 65534 through setpriv
  * when this runs as root (else they are skipped with a note). */
-#define _XOPEN_SOURCE 700 /* mknod */
+#define _GNU_SOURCE /* mknod, setresuid, setgroups */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/xattr.h>
@@ -646,8 +647,12 @@ static int drain_and_wait(int rd, pid_t pid) {
 /* Each signal that ends a process, sent while an output is being written:
  * the CLI removes its temporary file and dies of that signal. */
 static void test_fatal_signals(void) {
-  static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGUSR1,
-                             SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF};
+  const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,    SIGQUIT, SIGUSR1, SIGUSR2,
+                      SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF, SIGSYS,  SIGTRAP,
+#ifdef SIGPWR
+                      SIGPWR,
+#endif
+                      SIGRTMIN, SIGRTMAX};
   const char *fifo = P("sig_schedule.csv"), *main_out = P("sig.csv");
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
     int rd;
@@ -982,6 +987,222 @@ static void test_stream_stem(void) {
   CHECK(count_temps() == 0);
 }
 
+/* ---- second attack: identities, order, flags, signals, links, xattrs, check ---------- */
+
+/* A. stdout (or a descriptor) on the file an export replaces: refused, not
+ * renamed over the table. */
+static void test_stream_aliases_member(void) {
+  char cmd[12000];
+  const char *cases[] = {"-o - -q > o_schedule.csv", "-o /dev/fd/3 -q 3> o.svg"};
+  for (int k = 0; k < 2; k++) {
+    remove_o_extras();
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' simulate '%s' 2>&1 %s", dir, SCHEDOPT_CLI,
+             pe_yaml, cases[k]);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    CHECK_MSG(rc == 2 && strstr(out, "two outputs to one file") && strstr(out, "is that file"),
+              "%s: exit %d: %s", cases[k], rc, out);
+    CHECK_MSG(access(P("o_schedule.json"), F_OK) != 0, "%s: an export was renamed", cases[k]);
+    CHECK(count_temps() == 0);
+  }
+  remove_o_extras();
+}
+
+/* B. Two members on one descriptor: the first's bytes all come before the
+ * second's (not interleaved at buffer boundaries). */
+static void test_set_same_descriptor_order(void) {
+  const char *f = P("order.txt");
+  int fd = open(f, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  CHECK(fd >= 0);
+  if (fd < 0) return;
+  char name[64], big[20000];
+  snprintf(name, sizeof name, "/dev/fd/%d", fd);
+  schedopt_error err = {0};
+  schedopt_outset *set = NULL;
+  FILE *a = NULL, *b = NULL;
+  OK(schedopt_outset_alloc(&set, &err));
+  OK(schedopt_outset_open(set, name, &a, &err));
+  memset(big, 'A', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  put(a, big);
+  OK(schedopt_outset_open(set, name, &b, &err));
+  memset(big, 'B', sizeof big - 1);
+  put(b, big);
+  OK(schedopt_outset_commit(set, &err));
+  schedopt_outset_free(set);
+  close(fd);
+  size_t n = 0;
+  char *got = test_slurp(f, &n);
+  int ordered = got && n == 2 * (sizeof big - 1);
+  for (size_t i = 0; ordered && i < n; i++) ordered = got[i] == (i < n / 2 ? 'A' : 'B');
+  CHECK_MSG(ordered, "the two members' bytes are interleaved");
+  free(got);
+  unlink(f);
+}
+
+/* C. An append-only (or immutable) file: refused at open, by name. */
+static void test_append_only(void) {
+  const char *x = P("ao.svg");
+  char cmd[4400];
+  test_write_text(x, "old\n");
+  snprintf(cmd, sizeof cmd, "chattr +a '%s' 2>&1", x);
+  if (test_run_cmd(cmd, out, sizeof out) != 0) {
+    fprintf(stderr, "test_outputs: chattr +a: %s: append-only test skipped\n", out);
+    unlink(x);
+    return;
+  }
+  int rc = simulate_to(x);
+  CHECK_MSG(rc == 2 && strstr(out, "ao.svg': it is append-only (chattr +a)"), "exit %d: %s", rc,
+            out);
+  schedopt_error err = {0};
+  CHECK(schedopt_outfile_check(x, &err) != SCHEDOPT_OK);
+  CHECK(test_err_has(&err, "append-only", NULL));
+  CHECK(holds(x, "old\n"));
+  CHECK(count_temps() == 0);
+  snprintf(cmd, sizeof cmd, "chattr -a '%s' 2>&1", x);
+  CHECK(test_run_cmd(cmd, out, sizeof out) == 0);
+  unlink(x);
+}
+
+/* E. A link of another user in a sticky world-writable folder (root's) is
+ * not followed, as the kernel's fs.protected_symlinks would not; root's own
+ * link there is. */
+static void test_protected_symlinks(void) {
+  if (geteuid() != 0) {
+    fprintf(stderr, "test_outputs: protected symlinks: needs root (lchown): skipped\n");
+    return;
+  }
+  const char *st = P("stk"), *link = P("stk/link.csv"), *mine = P("stk/mine.csv"),
+             *real = P("stk/real.csv");
+  mkdir(st, 0777);
+  clear_dir(st);
+  CHECK(chown(st, 0, 0) == 0 && chmod(st, 01777) == 0);
+  CHECK(symlink("real.csv", link) == 0 && lchown(link, 65534, 65534) == 0);
+  int rc = simulate_to(link);
+  CHECK_MSG(rc == 2 && strstr(out, "stk/link.csv' is a symbolic link in a sticky world-writable "
+                                   "folder owned by another user: not followed"),
+            "exit %d: %s", rc, out);
+  CHECK(access(real, F_OK) != 0);
+  schedopt_error err = {0};
+  CHECK(schedopt_outfile_check(link, &err) != SCHEDOPT_OK);
+  CHECK(test_err_has(&err, "not followed", NULL));
+  CHECK(symlink("real.csv", mine) == 0);
+  CHECK_MSG(simulate_to(mine) == 0, "%s", out);
+  CHECK(same_as_want(real));
+  CHECK(count_temps_in(st) == 0);
+  clear_dir(st);
+  rmdir(st);
+}
+
+#ifdef __linux__
+/* An access ACL: user rw, user 65534 rw, group r, mask rw, other none. */
+static size_t acl_blob(unsigned char *blob) {
+  static const unsigned short tags[5] = {0x01, 0x02, 0x04, 0x10, 0x20}, perms[5] = {6, 6, 4, 6, 0};
+  memset(blob, 0, 4 + 5 * 8);
+  blob[0] = 2;
+  for (int i = 0; i < 5; i++) {
+    unsigned char *e = blob + 4 + 8 * i;
+    e[0] = (unsigned char)tags[i];
+    e[2] = (unsigned char)perms[i];
+    if (tags[i] == 0x02) {
+      unsigned id = 65534;
+      e[4] = (unsigned char)id;
+      e[5] = (unsigned char)(id >> 8);
+    } else {
+      memset(e + 4, 0xff, 4);
+    }
+  }
+  return 4 + 5 * 8;
+}
+#endif
+
+/* F. A rewritten file keeps its extended attributes and its access ACL. */
+static void test_xattrs_kept(void) {
+#ifdef __linux__
+  const char *x = P("xa.csv"), *y = P("acl2.csv");
+  char v[64];
+  test_write_text(x, "old\n");
+  if (setxattr(x, "user.note", "kept", 4, 0) != 0) {
+    fprintf(stderr, "test_outputs: user xattr: %s: skipped\n", strerror(errno));
+  } else {
+    CHECK_MSG(simulate_to(x) == 0, "%s", out);
+    ssize_t n = getxattr(x, "user.note", v, sizeof v);
+    CHECK_MSG(n == 4 && !memcmp(v, "kept", 4), "user.note lost");
+    CHECK(same_as_want(x));
+  }
+  unlink(x);
+  unsigned char blob[64], got[64];
+  size_t nb = acl_blob(blob);
+  test_write_text(y, "old\n");
+  CHECK(chmod(y, 0640) == 0);
+  if (setxattr(y, "system.posix_acl_access", blob, nb, 0) != 0) {
+    fprintf(stderr, "test_outputs: access ACL: %s: skipped\n", strerror(errno));
+  } else {
+    CHECK_MSG(simulate_to(y) == 0, "%s", out);
+    ssize_t n = getxattr(y, "system.posix_acl_access", got, sizeof got);
+    CHECK_MSG(n == (ssize_t)nb && !memcmp(got, blob, nb), "the access ACL was lost (%zd)", n);
+    struct stat sb;
+    CHECK_MSG(stat(y, &sb) == 0 && (sb.st_mode & 07777) == 0660, "mode %o",
+              (unsigned)(sb.st_mode & 07777));
+  }
+  CHECK(count_temps() == 0);
+  unlink(y);
+#endif
+}
+
+/* G. schedopt_outfile_check: the open's verdict, nothing created. */
+static void test_outfile_check(void) {
+  schedopt_error err = {0};
+  const char *sub = P("chk"), *fresh = P("chk/new.csv");
+  mkdir(sub, 0777);
+  clear_dir(sub);
+  CHECK(schedopt_outfile_check(sub, &err) != SCHEDOPT_OK);
+  CHECK(test_err_has(&err, "is a directory", NULL));
+  OK(schedopt_outfile_check(fresh, &err));
+  OK(schedopt_outfile_check("-", &err));
+  OK(schedopt_outfile_check("/dev/null", &err));
+  CHECK(count_files(sub) == 0);
+  CHECK(schedopt_outfile_check(P("nope/x.csv"), &err) != SCHEDOPT_OK);
+  CHECK(test_err_has(&err, "No such file or directory", NULL));
+  /* as user 65534: a writable file in a read-only folder, the open's message */
+  if (geteuid() == 0) {
+    char x[4400];
+    snprintf(x, sizeof x, "%s/x.csv", sub);
+    test_write_text(x, "old\n");
+    CHECK(chown(x, 65534, 65534) == 0 && chmod(x, 0644) == 0 && chmod(sub, 0555) == 0);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(p[0]);
+      schedopt_error e1 = {0}, e2 = {0};
+      schedopt_outfile of;
+      if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+          setresuid(65534, 65534, 65534) != 0)
+        _exit(3);
+      int c = schedopt_outfile_check(x, &e1) != SCHEDOPT_OK;
+      int o = schedopt_outfile_open(&of, x, &e2) != SCHEDOPT_OK;
+      if (!o) schedopt_outfile_abort(&of);
+      dprintf(p[1], "%s\n%s", e1.msg, e2.msg);
+      _exit(c && o && !strcmp(e1.msg, e2.msg) ? 0 : 1);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], out, sizeof out - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                  strstr(out, "(the folder is not writable)"),
+              "status %#x: %s", (unsigned)status, out);
+    CHECK(holds(x, "old\n"));
+    chmod(sub, 0755);
+    unlink(x);
+  }
+  CHECK(count_temps_in(sub) == 0);
+  rmdir(sub);
+}
+
 /* ---- names ----------------------------------------------------------------------------- */
 
 /* A last component of 255 bytes (NAME.tmpXXXXXX would be too long) and a
@@ -1092,6 +1313,12 @@ int main(void) {
   test_stream_stem();
   test_long_names();
   test_long_messages();
+  test_stream_aliases_member();
+  test_set_same_descriptor_order();
+  test_append_only();
+  test_protected_symlinks();
+  test_xattrs_kept();
+  test_outfile_check();
   if (nbdir[0]) rmdir(nbdir);
   free(want);
   return test_finish();

@@ -11,15 +11,31 @@
 #include "core/outfile.h"
 
 /* Signals whose default action ends the process (SIGINT, SIGTERM, SIGHUP,
- * SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF): remove
- * the temporary files of outputs being written (outfile.c keeps their
- * names), then die of the same signal so the caller sees the usual status
- * (130 after Ctrl-C in a shell; a core where the default makes one).  Only
- * async-signal-safe calls: unlink() inside, raise() here (the signal stays
- * blocked until the handler returns, and SA_RESETHAND restored the default).
- * SIGKILL and SIGSTOP cannot be caught. */
-static const int fatal_sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGUSR1,
-                                 SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF};
+ * SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF, SIGTRAP,
+ * SIGSYS, SIGIO/SIGPOLL, SIGPWR and SIGSTKFLT where they exist, and every
+ * real-time signal SIGRTMIN..SIGRTMAX): remove the temporary files of
+ * outputs being written (outfile.c keeps their names), then die of the same
+ * signal so the caller sees the usual status (130 after Ctrl-C in a shell; a
+ * core where the default makes one).  Only async-signal-safe calls: unlink()
+ * inside, raise() here (the signal stays blocked until the handler returns,
+ * and SA_RESETHAND restored the default).  A signal the parent ignores stays
+ * ignored.  SIGKILL and SIGSTOP cannot be caught; SIGPIPE and SIGXFSZ are
+ * ignored (below); the hardware faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGABRT) are bugs and keep their default. */
+static const int fatal_sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,   SIGUSR1, SIGUSR2,
+                                 SIGALRM, SIGXCPU, SIGVTALRM, SIGPROF, SIGTRAP, SIGSYS,
+#if defined(SIGPOLL)
+                                 SIGPOLL,
+#elif defined(SIGIO)
+                                 SIGIO,
+#endif
+#ifdef SIGPWR
+                                 SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+                                 SIGSTKFLT,
+#endif
+};
 #define NFATAL (sizeof fatal_sigs / sizeof fatal_sigs[0])
 
 static void on_signal(int sig) {
@@ -27,20 +43,28 @@ static void on_signal(int sig) {
   raise(sig);
 }
 
+static void catch_fatal(int sig, const sigset_t *all) {
+  struct sigaction sa, old;
+  if (sigaction(sig, NULL, &old) != 0 || old.sa_handler == SIG_IGN)
+    return; /* ignored by the parent (nohup, background jobs): keep it so */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_mask = *all;
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(sig, &sa, NULL);
+}
+
 static void install_signal_handlers(void) {
   sigset_t all; /* one handler at a time */
   sigemptyset(&all);
   for (size_t i = 0; i < NFATAL; i++) sigaddset(&all, fatal_sigs[i]);
-  for (size_t i = 0; i < NFATAL; i++) {
-    struct sigaction sa, old;
-    if (sigaction(fatal_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-      continue; /* ignored by the parent (nohup, background jobs): keep it so */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_mask = all;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(fatal_sigs[i], &sa, NULL);
-  }
+#ifdef SIGRTMIN
+  for (int s = SIGRTMIN; s <= SIGRTMAX; s++) sigaddset(&all, s);
+#endif
+  for (size_t i = 0; i < NFATAL; i++) catch_fatal(fatal_sigs[i], &all);
+#ifdef SIGRTMIN
+  for (int s = SIGRTMIN; s <= SIGRTMAX; s++) catch_fatal(s, &all);
+#endif
   /* SIGXFSZ (a file over `ulimit -f`) and SIGPIPE (stdout or a FIFO whose
    * reader is gone: `schedopt ... -o - | head`) would kill us silently and
    * leave the temporary files; ignored, the write fails with EFBIG or EPIPE

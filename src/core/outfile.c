@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <linux/fs.h> /* FS_IOC_GETFLAGS */
+#include <sys/ioctl.h>
 #include <sys/xattr.h>
 #endif
 
@@ -183,7 +185,21 @@ typedef struct examined {
   int exists;      /* OUT_FILE, OUT_DIRECT: stat() reached a file ... */
   struct stat sb;  /* ... this one */
   char *final;     /* OUT_FILE: the name renamed onto (malloc'ed) */
+  char *bad_link;  /* a link not followed (fs.protected_symlinks), malloc'ed; err is EACCES */
 } examined;
+
+/* The kernel's fs.protected_symlinks rule, which our own following of a
+ * chain would bypass: in a sticky world-writable folder a link is followed
+ * only if it belongs to us (the effective user) or to the folder's owner. */
+static int link_followable(const char *link, const struct stat *lb) {
+  if (lb->st_uid == geteuid()) return 1;
+  char *dir = folder_of(link);
+  struct stat ds;
+  int ok = !dir || stat(dir, &ds) != 0 || !(ds.st_mode & S_ISVTX) || !(ds.st_mode & S_IWOTH) ||
+           ds.st_uid == lb->st_uid;
+  free(dir);
+  return ok;
+}
 
 /* The chain of symbolic links from path is followed hop by hop (a relative
  * link is read from the link's folder, as the kernel does) and every name on
@@ -221,6 +237,11 @@ static void examine(const char *path, examined *x) {
       return;
     }
     if (!S_ISLNK(sb.st_mode)) break;
+    if (!link_followable(cur, &sb)) {
+      x->err = EACCES;
+      x->bad_link = cur;
+      return;
+    }
     char to[PENDING_PATH];
     ssize_t n = hop < MAX_LINKS ? readlink(cur, to, sizeof to) : -1;
     if (n < 0 || (size_t)n >= sizeof to) {
@@ -275,6 +296,7 @@ int schedopt_outfile_is_stream(const char *path) {
   examined x;
   examine(path, &x);
   free(x.final);
+  free(x.bad_link);
   return !x.err && (x.kind == OUT_STDOUT || x.kind == OUT_FD || x.kind == OUT_DIRECT);
 }
 
@@ -314,12 +336,13 @@ static schedopt_status open_failed(schedopt_outfile *of, schedopt_error *err, co
  * written ("standard output is closed"): closed, or /dev/null (or a folder)
  * open read-only, which is how the CLI keeps a closed descriptor 1 taken so
  * that no file it opens becomes its stdout. */
-static schedopt_status open_stdout(schedopt_outfile *of, schedopt_error *err) {
+/* Standard output itself.  A closed one is refused before anything is
+ * written ("standard output is closed"): closed, or /dev/null (or a folder)
+ * open read-only, which is how the CLI keeps a closed descriptor 1 taken so
+ * that no file it opens becomes its stdout. */
+static schedopt_status check_stdout(schedopt_error *err) {
   int fl = fcntl(STDOUT_FILENO, F_GETFL);
-  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) {
-    of->fp = stdout;
-    return SCHEDOPT_OK;
-  }
+  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) return SCHEDOPT_OK;
   struct stat sb, nb;
   int closed = fl < 0 || (fstat(STDOUT_FILENO, &sb) == 0 &&
                           (S_ISDIR(sb.st_mode) || (S_ISCHR(sb.st_mode) &&
@@ -330,17 +353,31 @@ static schedopt_status open_stdout(schedopt_outfile *of, schedopt_error *err) {
                                                         "reading");
 }
 
+static schedopt_status open_stdout(schedopt_outfile *of, schedopt_error *err) {
+  schedopt_status st = check_stdout(err);
+  if (!st) of->fp = stdout;
+  return st;
+}
+
+/* A descriptor of ours open for writing; else why not. */
+static schedopt_status check_fd(int n, const char *shown, schedopt_error *err) {
+  char why[64];
+  int fl = fcntl(n, F_GETFL);
+  if (fl >= 0 && (fl & O_ACCMODE) != O_RDONLY) return SCHEDOPT_OK;
+  if (fl < 0 && errno != EBADF) snprintf(why, sizeof why, "%s", strerror(errno));
+  else snprintf(why, sizeof why, "descriptor %d is %s", n,
+                fl < 0 ? "not open" : "open only for reading");
+  return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(shown), why);
+}
+
 /* A descriptor of ours other than stdout (/dev/fd/3, /dev/stderr): written
  * through a dup() of it, so the shell's `3>>log` appends and `2>log`
  * continues at its offset; never renamed over what it is open on. */
 static schedopt_status open_fd(schedopt_outfile *of, int n, schedopt_error *err) {
-  char why[64];
-  int fl = fcntl(n, F_GETFL);
-  if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
-    if (fl < 0 && errno != EBADF) return open_failed(of, err, strerror(errno));
-    snprintf(why, sizeof why, "descriptor %d is %s", n,
-             fl < 0 ? "not open" : "open only for reading");
-    return open_failed(of, err, why);
+  schedopt_status st = check_fd(n, given(of), err);
+  if (st) {
+    discard(of);
+    return st;
   }
   int fd = fcntl(n, F_DUPFD_CLOEXEC, 0);
   if (fd < 0 || !(of->fp = fdopen(fd, "w"))) {
@@ -456,14 +493,45 @@ static int new_file_mode(const char *tmp, const char *folder) {
 /* A new or regular file: a temporary beside the final name, mode 0600 until
  * it is complete (settle() gives it its mode and owner just before the
  * rename). */
-static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
-                                 schedopt_error *err) {
+/* The inode flags of an existing file (chattr): 0 where the file system
+ * keeps none or they cannot be read. */
+static int inode_flags(const char *path) {
+#ifdef FS_IOC_GETFLAGS
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int flags = 0;
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) flags = 0; /* ENOTTY, EOPNOTSUPP: none */
+  close(fd);
+  return flags;
+#else
+  (void)path;
+  return 0;
+#endif
+}
+
+/* What refuses a new or regular file before anything is created: the same
+ * checks for schedopt_outfile_open and schedopt_outfile_check.  final is the
+ * name renamed onto, shown the name as given, old its stat (NULL: new). */
+static schedopt_status file_checks(const char *final, const char *shown, const struct stat *old,
+                                   schedopt_error *err) {
+  /* an append-only or immutable file cannot be renamed over (EPERM), though
+   * it may pass the W_OK check: refused now, not in phase 2 of a set */
+  int fl = old ? inode_flags(final) : 0;
+#ifdef FS_IOC_GETFLAGS
+  if (fl & (FS_APPEND_FL | FS_IMMUTABLE_FL))
+    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot replace '%s%s': it is %s", SHOW(shown),
+                              fl & FS_IMMUTABLE_FL ? "immutable (chattr +i)"
+                                                   : "append-only (chattr +a)");
+#else
+  (void)fl;
+#endif
   /* the shell's > refuses a file we may not write: so do we (a rename
    * would replace it, which only the folder's permission guards) */
-  if (old && faccessat(AT_FDCWD, of->path, W_OK, AT_EACCESS) != 0)
-    return open_failed(of, err, strerror(errno));
-  char *folder = folder_of(of->path);
-  if (!folder) return open_failed(of, err, strerror(ENOMEM));
+  if (old && faccessat(AT_FDCWD, final, W_OK, AT_EACCESS) != 0)
+    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(shown),
+                              strerror(errno));
+  char *folder = folder_of(final);
+  if (!folder) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   /* In a sticky folder (/tmp) only the file's owner, the folder's owner or
    * root (CAP_FOWNER) may rename onto a file, whatever the file's mode: a
    * rename that would fail is refused now, not in phase 2 of a set after
@@ -472,14 +540,39 @@ static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
   const uid_t me = geteuid();
   if (old && me != 0 && old->st_uid != me && stat(folder, &ds) == 0 && (ds.st_mode & S_ISVTX) &&
       ds.st_uid != me) {
-    schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO,
-                                            "cannot replace '%s%s': the folder is sticky and "
-                                            "the file belongs to another user",
-                                            SHOW(given(of)));
     free(folder);
+    return schedopt_error_set(err, SCHEDOPT_EIO,
+                              "cannot replace '%s%s': the folder is sticky and the file belongs "
+                              "to another user", SHOW(shown));
+  }
+  free(folder);
+  return SCHEDOPT_OK;
+}
+
+/* The message of a temporary that cannot be created in folder (errno e). */
+static schedopt_status temp_failed(const char *folder, const char *shown, int replacing, int e,
+                                   schedopt_error *err) {
+  if (replacing && (e == EACCES || e == EPERM)) /* the file may be writable, but it is replaced by a rename */
+    return schedopt_error_set(
+        err, SCHEDOPT_EIO,
+        "cannot create a temporary file in '%s%s' (the folder is not writable): %s; schedopt "
+        "replaces a file by renaming a new one onto it", SHOW(folder), strerror(e));
+  return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(shown),
+                            strerror(e));
+}
+
+/* A new or regular file: a temporary beside the final name, mode 0600 until
+ * it is complete (settle() gives it its mode and owner just before the
+ * rename). */
+static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
+                                 schedopt_error *err) {
+  schedopt_status st = file_checks(of->path, given(of), old, err);
+  if (st) {
     discard(of);
     return st;
   }
+  char *folder = folder_of(of->path);
+  if (!folder) return open_failed(of, err, strerror(ENOMEM));
   /* NAME.tmpXXXXXX, or .schedopt-XXXXXX in the same folder when that would
    * be a name or a path too long for the system (a NAME of 246 bytes) */
   const char *base = base_of(of->path);
@@ -504,18 +597,10 @@ static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
     int e = errno;
     free(of->tmp);
     of->tmp = NULL; /* not created: nothing to unlink */
-    if (old && (e == EACCES || e == EPERM)) {
-      /* the file may be writable, but it is replaced by a rename */
-      schedopt_status st = schedopt_error_set(
-          err, SCHEDOPT_EIO,
-          "cannot create a temporary file in '%s%s' (the folder is not writable): %s; schedopt "
-          "replaces a file by renaming a new one onto it", SHOW(folder), strerror(e));
-      free(folder);
-      discard(of);
-      return st;
-    }
+    st = temp_failed(folder, given(of), old != NULL, e, err);
     free(folder);
-    return open_failed(of, err, strerror(e));
+    discard(of);
+    return st;
   }
   of->slot = pending_add(of->tmp);
   free(folder);
@@ -527,6 +612,52 @@ static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
   return SCHEDOPT_OK;
 }
 
+/* The message of a name examine() refused; frees what x holds. */
+static schedopt_status examine_failed(examined *x, const char *path, schedopt_error *err) {
+  schedopt_status st;
+  if (x->bad_link && strcmp(x->bad_link, path))
+    st = schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': '%s%s' is a symbolic link in "
+                            "a sticky world-writable folder owned by another user: not followed",
+                            SHOW(path), SHOW(x->bad_link));
+  else if (x->bad_link)
+    st = schedopt_error_set(err, SCHEDOPT_EIO, "'%s%s' is a symbolic link in a sticky "
+                            "world-writable folder owned by another user: not followed",
+                            SHOW(path));
+  else
+    st = schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(path),
+                            x->err ? strerror(x->err) : x->why);
+  free(x->bad_link);
+  free(x->final);
+  x->bad_link = x->final = NULL;
+  return st;
+}
+
+schedopt_status schedopt_outfile_check(const char *path, schedopt_error *err) {
+  examined x;
+  examine(path, &x);
+  if (x.kind == OUT_STDOUT && !x.err) return check_stdout(err);
+  if (x.err || x.kind == OUT_REFUSED) return examine_failed(&x, path, err);
+  if (x.kind == OUT_FD) return check_fd(x.fd, path, err);
+  schedopt_status st = SCHEDOPT_OK;
+  const char *final = x.kind == OUT_FILE ? x.final : path;
+  if (x.kind == OUT_FILE) st = file_checks(final, path, x.exists ? &x.sb : NULL, err);
+  if (!st && x.kind == OUT_DIRECT && x.exists) {
+    if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0)
+      st = schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(path),
+                              strerror(errno));
+  } else if (!st) { /* a temporary, or a new name in /dev, is created in the folder */
+    char *folder = folder_of(final);
+    if (!folder) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    else if (faccessat(AT_FDCWD, folder, W_OK | X_OK, AT_EACCESS) != 0)
+      st = x.kind == OUT_FILE ? temp_failed(folder, path, x.exists, errno, err)
+                              : schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s",
+                                                   SHOW(path), strerror(errno));
+    free(folder);
+  }
+  free(x.final);
+  return st;
+}
+
 schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
                                       schedopt_error *err) {
   memset(of, 0, sizeof *of);
@@ -534,9 +665,7 @@ schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
   examined x;
   examine(path, &x);
   if (x.kind == OUT_STDOUT && !x.err) return open_stdout(of, err);
-  if (x.err || x.kind == OUT_REFUSED)
-    return schedopt_error_set(err, SCHEDOPT_EIO, "cannot write '%s%s': %s", SHOW(path),
-                              x.err ? strerror(x.err) : x.why);
+  if (x.err || x.kind == OUT_REFUSED) return examine_failed(&x, path, err);
   const char *target = x.kind == OUT_FILE ? x.final : path;
   size_t lt = strlen(target), lg = strlen(path);
   if (!(of->path = malloc(lt + lg + 2))) {
@@ -562,6 +691,45 @@ schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
 static int stream_errno(const schedopt_outfile *of) {
   if (of->tmp && write(fileno(of->fp), "\n", 1) < 0) return errno;
   return EIO;
+}
+
+/* Every extended attribute of the file at from (the file being replaced)
+ * onto the temporary fd: user.*, security.* and trusted.* where allowed,
+ * and system.posix_acl_access (the access ACL; the mode's group bits then
+ * show its mask); not security.capability (privileges of a program are not
+ * given to new contents).  One that cannot be copied (a name the file system or our
+ * privileges refuse) is skipped: the commit goes on.  An ACL that cannot be
+ * copied leaves the plain mode bits of the old file (st_mode & 07777, which
+ * settle() gives anyway), never more. */
+static void copy_xattrs(const char *from, int fd) {
+#ifdef __linux__
+  ssize_t n = llistxattr(from, NULL, 0);
+  if (n <= 0) return;
+  char *names = malloc((size_t)n + 1);
+  if (!names) return;
+  n = llistxattr(from, names, (size_t)n);
+  char *val = NULL;
+  size_t cap = 0;
+  for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+    const char *name = names + i;
+    if (!strcmp(name, "security.capability")) continue; /* privileges are not data */
+    ssize_t v = lgetxattr(from, name, NULL, 0);
+    if (v < 0) continue;
+    if ((size_t)v + 1 > cap) {
+      char *bigger = realloc(val, (size_t)v + 1);
+      if (!bigger) continue;
+      val = bigger;
+      cap = (size_t)v + 1;
+    }
+    v = lgetxattr(from, name, val, cap);
+    if (v >= 0) (void)fsetxattr(fd, name, val, (size_t)v, 0); /* refused: skipped */
+  }
+  free(val);
+  free(names);
+#else
+  (void)from;
+  (void)fd;
+#endif
 }
 
 /* A temporary's final attributes, given after its data are written and
@@ -593,20 +761,23 @@ static int settle(schedopt_outfile *of) {
     if (fstat(fd, &tb) != 0) return errno;
     if (tb.st_gid != old.st_gid) mode &= ~(mode_t)070 | (mode & 07) << 3;
   }
+  copy_xattrs(of->path, fd);
+  /* last: with an access ACL copied, chmod sets its mask to these group
+   * bits (the old mask, or narrower): never wider than the old file */
   return fchmod(fd, mode) != 0 ? errno : 0;
 }
 
 /* Phase 1: flush, check, fsync (the data are on disk before the rename
  * makes them the file: a crash leaves the old file or the new one, never an
  * empty one), attributes, close. */
-static schedopt_status finish(schedopt_outfile *of, schedopt_error *err) {
+static schedopt_status finish(schedopt_outfile *of, int werr, schedopt_error *err) {
   if (!of->fp) return SCHEDOPT_OK;
   int e = 0;
   errno = 0;
   if (fflush(of->fp) != 0)
     e = errno ? errno : EIO;
   else if (ferror(of->fp))
-    e = stream_errno(of);
+    e = werr ? werr : stream_errno(of);
   if (!of->path) /* stdout: stays open; main() checks it once more at exit */
     return e ? schedopt_error_set(err, SCHEDOPT_EIO, "cannot write to standard output: %s",
                                   strerror(e))
@@ -634,7 +805,7 @@ static schedopt_status place(schedopt_outfile *of, schedopt_error *err) {
 }
 
 schedopt_status schedopt_outfile_commit(schedopt_outfile *of, schedopt_error *err) {
-  schedopt_status st = finish(of, err);
+  schedopt_status st = finish(of, 0, err);
   if (!st) st = place(of, err);
   discard(of); /* what is left: the temporary of a failure */
   return st;
@@ -650,6 +821,10 @@ typedef struct outset_member {
   dev_t dev;            /* its folder, as the file system names it */
   ino_t ino;
   const char *base;     /* its last component (in of.path) */
+  int has_id;           /* the regular file it writes (a stream's, or the file replaced) */
+  dev_t id_dev;
+  ino_t id_ino;
+  int werr;             /* errno of an early flush that failed (written directly), or 0 */
 } outset_member;
 
 struct schedopt_outset {
@@ -701,8 +876,44 @@ schedopt_status schedopt_outset_open(schedopt_outset *set, const char *path, FIL
   }
   outset_member *m = &set->m[set->n];
   memset(m, 0, sizeof *m);
+  /* What earlier members wrote directly goes out before this one starts:
+   * two on one descriptor or device come out one after the other. */
+  for (size_t i = 0; i < set->n; i++)
+    if (set->m[i].of.fp && !set->m[i].of.tmp && !set->m[i].werr) {
+      errno = 0;
+      if (fflush(set->m[i].of.fp) != 0) set->m[i].werr = errno ? errno : EIO; /* for the commit */
+    }
   schedopt_status st = schedopt_outfile_open(&m->of, path, err);
   if (st) return st;
+  /* Its identity: the regular file a stream is open on, or the existing file
+   * a temporary will replace.  One already written by an earlier member
+   * (stdout redirected to o_schedule.csv, then the export o_schedule.csv)
+   * would be renamed over, the earlier output silently lost. */
+  struct stat ib;
+  if (m->of.tmp ? stat(m->of.path, &ib) == 0 : fstat(fileno(m->of.fp), &ib) == 0) {
+    if (S_ISREG(ib.st_mode)) {
+      m->has_id = 1;
+      m->id_dev = ib.st_dev;
+      m->id_ino = ib.st_ino;
+    }
+  }
+  for (size_t i = 0; m->has_id && i < set->n; i++) {
+    const outset_member *o = &set->m[i];
+    if (!o->has_id || o->id_dev != m->id_dev || o->id_ino != m->id_ino) continue;
+    if (!o->of.tmp && !m->of.tmp) continue; /* streams on one file: in turn, nothing renamed */
+    const char *name = path ? path : "-";
+    if (!o->of.path) /* the earlier one is standard output */
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "two outputs to one file '%s%s' (standard "
+                              "output is that file)", SHOW(name));
+    else if (!m->of.path)
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "two outputs to one file '%s%s' (standard "
+                              "output is that file)", SHOW(given(&o->of)));
+    else
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "two outputs to one file '%s%s' ('%s%s' is "
+                              "that file)", SHOW(name), SHOW(given(&o->of)));
+    discard(&m->of);
+    return st;
+  }
   if (m->of.tmp) {
     int e = member_key(m);
     if (e) return open_failed(&m->of, err, strerror(e));
@@ -723,7 +934,7 @@ schedopt_status schedopt_outset_open(schedopt_outset *set, const char *path, FIL
 schedopt_status schedopt_outset_commit(schedopt_outset *set, schedopt_error *err) {
   if (!set) return schedopt_error_set(err, SCHEDOPT_EINVAL, "outset_commit: NULL");
   schedopt_status st = SCHEDOPT_OK;
-  for (size_t i = 0; i < set->n && !st; i++) st = finish(&set->m[i].of, err);
+  for (size_t i = 0; i < set->n && !st; i++) st = finish(&set->m[i].of, set->m[i].werr, err);
   for (size_t i = 0; i < set->n; i++) { /* renames only when every member is on disk */
     if (!st) st = place(&set->m[i].of, err);
     discard(&set->m[i].of);

@@ -27,7 +27,18 @@
  *                                   would fail); a folder where no temporary
  *                                   file can be created ("the folder is not
  *                                   writable": a writable file there cannot
- *                                   be replaced by a rename)
+ *                                   be replaced by a rename); a file that is
+ *                                   append-only or immutable (chattr +a, +i:
+ *                                   inode flags read with FS_IOC_GETFLAGS;
+ *                                   a file system without flags has none)
+ *   extended attributes             of a replaced file are copied onto the
+ *                                   new one (user.*, the access ACL
+ *                                   system.posix_acl_access, security.* and
+ *                                   trusted.* where allowed; never
+ *                                   security.capability).  One that cannot be
+ *                                   copied is skipped; an ACL that cannot be
+ *                                   copied leaves the old plain mode bits
+ *                                   (st_mode & 07777), never wider ones
  *   owner and group                 kept where they differ from the new
  *                                   file's: root gives both; an owner gives
  *                                   a group they belong to (a setgid folder
@@ -40,7 +51,14 @@
  *   a symbolic link                 written THROUGH: the chain is followed
  *                                   and the file it ends at is replaced as
  *                                   above (the link stays a link); a dangling
- *                                   link creates the file it names, as > does
+ *                                   link creates the file it names, as > does.
+ *                                   As the kernel's fs.protected_symlinks: a
+ *                                   link in a sticky world-writable folder
+ *                                   that belongs neither to us (euid) nor to
+ *                                   the folder's owner is not followed, at
+ *                                   any link of the chain ("'st/l.csv' is a
+ *                                   symbolic link in a sticky world-writable
+ *                                   folder owned by another user")
  *   a character device or a FIFO    written directly, no temporary and no
  *                                   rename (a device cannot be replaced, and
  *                                   -o /dev/null must stay /dev/null); a FIFO
@@ -87,6 +105,14 @@ typedef struct schedopt_outfile {
 
 schedopt_status schedopt_outfile_open(schedopt_outfile *of, const char *path,
                                       schedopt_error *err);
+/* Examine path exactly as schedopt_outfile_open would (what kind of name it
+ * is, its symlink chain, the folder writable, the sticky, append-only and
+ * immutable rules, name length) and report the same error, but create
+ * nothing, open nothing for writing and leave no trace: for a caller about
+ * to start a long computation.  Not checked (it would need an open for
+ * writing): whether a FIFO has a reader.  What it found may change before
+ * the open, which checks again. */
+schedopt_status schedopt_outfile_check(const char *path, schedopt_error *err);
 /* Flush, check, fsync, close and rename; on failure the temporary file is
  * removed and an existing file is left as it was.  For stdout: flush and
  * check ("cannot write to standard output: <reason>"). */
@@ -133,7 +159,18 @@ void schedopt_outset_free(schedopt_outset *set);
 /* Open a member: its stream in *fp.  The same file twice is refused ("two
  * outputs to one file 'fig.svg'": the second rename would silently replace
  * the first); names are compared as resolved (./a, a, a link to a: one
- * file).  Devices, FIFOs and stdout may repeat: they take both in turn. */
+ * file), and by identity (device and inode): a stream or descriptor member
+ * open on a regular file (`-o - > o_schedule.csv`, `-o /dev/fd/3 3> o.svg`)
+ * and a file member replacing that same existing file are refused ("two
+ * outputs to one file 'o_schedule.csv' (standard output is that file)").
+ * Devices, FIFOs and stdout may repeat: they take both in turn, and so may
+ * two stream members on one regular file (nothing is renamed over it).
+ * Order: opening a member first flushes every earlier member written
+ * directly (stdout, a descriptor, a device, a FIFO), so members that share a
+ * descriptor or device come out one after the other when each is filled
+ * before the next is opened (as in the pattern above), not interleaved at
+ * buffer boundaries.  A failure of that early flush is reported by the
+ * commit, with its reason. */
 schedopt_status schedopt_outset_open(schedopt_outset *set, const char *path, FILE **fp,
                                      schedopt_error *err);
 
