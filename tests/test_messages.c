@@ -3,6 +3,7 @@
  * must give now (exit status 2, or the solver's status with its cause). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 
@@ -60,11 +61,49 @@ int main(void) {
          "-q -o - --set budget.steps=1e15 --set solver.rtol=1e-4", 0, "optimum", NULL);
   /* output folders are checked before the work: a file is not a folder */
   const char *afile = test_write_tmp("afile", "x\n");
-  char rest[4200];
+  char rest[8600];
   snprintf(rest, sizeof rest, "-q -o '%s'", afile);
   const char *ds = test_write_tmp(
       "d.yaml", "model: {type: mpl, params: {L0: 2.65, A: 0.6, alpha: 0.45, B: 438, C: 2.13, "
                 "beta: 0.6, gamma: 0.66}}\nbudget: {steps: 300}\nlr: {peak: 3.0e-4}\n");
   expect("design -o FILE", "design", ds, rest, 2, "not a folder (an output folder is needed)", NULL);
+  /* every output of a command is checked before the work: an obstacle to
+   * the figure, a report file or a fit result is reported at once — here the
+   * work itself would fail otherwise (a diverging schedule, an unmeetable
+   * step cap, a one-row log), so the message tells which came first */
+  {
+    char pe[4096], o[4200], dirp[4200];
+    snprintf(pe, sizeof pe, "%s",
+             test_write_tmp("pe.yaml", "name: pe\n"
+                                       "model: {a: 3.5, b: 2, N: 20, sigma2: 0.25}\n"
+                                       "budget: {samples: 5000}\n"
+                                       "controls: {lr: {type: cosine, peak: 0.5}, batch: 5}\n"
+                                       "optimize: {maxeval: 20, max_steps: 1, baselines: [constant],\n"
+                                       "  controls: {batch: {param: freeform, knots: 16, min: 1, "
+                                       "max: 100}}}\n"
+                                       "output: {export: [csv], plot: true}\n"));
+    snprintf(o, sizeof o, "%s", test_tmp_path("x.csv"));
+    snprintf(dirp, sizeof dirp, "%s", test_tmp_path("x.svg"));
+    mkdir(dirp, 0777);
+    snprintf(rest, sizeof rest, "-q -o '%s' --set controls.lr.peak=1e4", o);
+    expect("figure is a folder", "simulate", pe, rest, 2, "x.svg': is a directory", "diverged");
+    char od[4200], obst[4300];
+    snprintf(od, sizeof od, "%s", test_tmp_path("optdir"));
+    snprintf(obst, sizeof obst, "%s/summary.json", od);
+    mkdir(od, 0777);
+    mkdir(obst, 0777);
+    snprintf(rest, sizeof rest, "-q -o '%s'", od);
+    expect("report file is a folder", "optimize", pe, rest, 2, "summary.json': is a directory",
+           "step cap");
+    snprintf(obst, sizeof obst, "%s/fit.json", od);
+    mkdir(obst, 0777);
+    char one[4200], fs[4200];
+    snprintf(one, sizeof one, "%s", test_write_tmp("one.csv", "step,lr,loss\n0,0.0003,3.1\n"));
+    char spec[8600];
+    snprintf(spec, sizeof spec, "model: mpl\ncurves:\n  - file: '%s'\n", one);
+    snprintf(fs, sizeof fs, "%s", test_write_tmp("f.yaml", spec));
+    expect("fit result is a folder", "fit", fs, rest, 2, "fit.json': is a directory",
+           "data point");
+  }
   return test_finish();
 }

@@ -131,6 +131,15 @@ schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const
                                  const schedopt_export_table *table,
                                  const schedopt_export_table *figs, size_t nfigs,
                                  const char *title, schedopt_error *err);
+/* Before the work: every file cli_extras_write would write for p under
+ * stem (the exports output.export lists, and STEM.svg if output.plot, or
+ * always with plot), then the names in files[0..n) (NULL-terminated if n
+ * is 0), examined as an output would be (schedopt_outfile_check: a folder,
+ * a read-only place, an append-only file … reported at once, not after a
+ * long run); nothing is created. */
+schedopt_status cli_outputs_check(const schedopt_problem *p, const char *stem, int plot,
+                                  const char *dir, const char *const *files,
+                                  schedopt_error *err);
 /* A figure of one's own as STEM.svg. */
 schedopt_status cli_extras_write_plot(cli_extras *x, const char *stem, const schedopt_plot *fig,
                                       schedopt_error *err);

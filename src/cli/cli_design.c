@@ -356,6 +356,14 @@ static int run(int argc, char **argv) {
   if (st) goto failed;
   /* the folder before the fit and the design: a bad place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
+  if (dir) { /* every file of the design, checked before the fit and the design */
+    char ext[64];
+    snprintf(ext, sizeof ext, "schedule.%s", c.s.format >= 0 ? export_ext(c.s.format) : "csv");
+    const char *files[] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json",
+                           c.s.has_fit ? "fit.json" : NULL, NULL, NULL};
+    if (c.s.format >= 0) files[c.s.has_fit ? 5 : 4] = ext;
+    if ((st = cli_outputs_check(NULL, NULL, 0, dir, files, &err))) goto failed;
+  }
   c.T = c.s.type;
   if (c.s.refit_skipped && !o.quiet)
     fprintf(stderr, "schedopt design: model is the fit result %s: the spec's curves are not "

@@ -263,6 +263,8 @@ static int run(int argc, char **argv) {
   if (dir && !strcmp(dir, "-")) dir = NULL; /* "-": fit.json to standard output */
   /* the folder before the fit: a bad place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
+  static const char *const fit_files[] = {"predictions.csv", "fit.json", NULL};
+  if (dir && (st = cli_outputs_check(NULL, NULL, 0, dir, fit_files, &err))) goto failed;
   if ((st = schedopt_fitspec_make_fit(&s, &f, &err))) goto failed;
   fitted = !schedopt_fitspec_all_fixed(&s);
   if (fitted) {

@@ -136,6 +136,38 @@ static schedopt_status open_one(cli_extras *x, const char *stem, const char *sfx
   return cli_extras_open(x, path, 1, fp, err);
 }
 
+schedopt_status cli_outputs_check(const schedopt_problem *p, const char *stem, int plot,
+                                  const char *dir, const char *const *files,
+                                  schedopt_error *err) {
+  char path[4200];
+  schedopt_status st = SCHEDOPT_OK;
+  if (p && stem) {
+    schedopt_problem_extras ex;
+    schedopt_problem_get_extras(p, &ex);
+    for (int f = 0; f < SCHEDOPT_EXPORT_NFORMATS && !st; f++)
+      if (ex.export_formats & (1u << f)) {
+        snprintf(path, sizeof path, "%s%s", stem, suffix[f]);
+        st = schedopt_outfile_check(path, err);
+      }
+    plot = plot || ex.plot;
+  }
+  if (!st && stem && plot) {
+    snprintf(path, sizeof path, "%s.svg", stem);
+    st = schedopt_outfile_check(path, err);
+  }
+  for (size_t i = 0; files && files[i] && !st; i++) {
+    if (dir) {
+      size_t k = strlen(dir);
+      while (k > 1 && dir[k - 1] == '/') k--;
+      snprintf(path, sizeof path, "%.*s/%s", (int)k, dir, files[i]);
+    } else {
+      snprintf(path, sizeof path, "%s", files[i]);
+    }
+    st = schedopt_outfile_check(path, err);
+  }
+  return st;
+}
+
 schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const char *stem,
                                  const schedopt_export_table *table,
                                  const schedopt_export_table *figs, size_t nfigs,

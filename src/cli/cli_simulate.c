@@ -114,6 +114,11 @@ static int run(int argc, char **argv) {
    * an unwritable place is reported at once, not after a long integration. */
   const char *out = o.output ? o.output : schedopt_problem_output_file(p);
   if ((st = cli_extras_open(&extras, out, 0, &fp, &err))) goto failed;
+  {
+    char stem[4096]; /* the exports and figure: checked now, written after the run */
+    cli_extras_stem(out, 0, p, NULL, stem, sizeof stem);
+    if ((st = cli_outputs_check(p, stem, 0, NULL, NULL, &err))) goto failed;
+  }
   double rtol, atol;
   long max_steps;
   schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);

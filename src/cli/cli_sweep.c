@@ -165,6 +165,22 @@ static int run(int argc, char **argv) {
     rc = cli_fail(&err);
     goto cleanup;
   }
+  { /* every file of the result, checked before the cases run */
+    schedopt_problem_extras ex0;
+    schedopt_sweep_get_extras(s, &ex0);
+    char stem[4096], shard[96];
+    const int plot = ex0.plot && x.shard_n == 1;
+    if (dir) cli_extras_stem(dir, 1, NULL, "sweep", stem, sizeof stem);
+    else snprintf(stem, sizeof stem, "%s_sweep", schedopt_sweep_problem_name(s));
+    snprintf(shard, sizeof shard, "sweep-shard-%zu-of-%zu.json", x.shard_k, x.shard_n);
+    const char *whole[] = {"sweep.csv", "sweep.json", "summary.txt", NULL};
+    const char *part[] = {shard, NULL};
+    if ((st = cli_outputs_check(NULL, plot ? stem : NULL, plot, dir,
+                                dir ? (x.shard_n > 1 ? part : whole) : NULL, &err))) {
+      rc = cli_fail(&err);
+      goto cleanup;
+    }
+  }
   const size_t n = schedopt_sweep_ncases(s);
   size_t *mine = malloc((n ? n : 1) * sizeof *mine), nm = 0;
   if (!mine) {
