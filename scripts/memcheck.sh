@@ -15,6 +15,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DSCHEDOPT_BUILD_TESTS=OFF \
       -DSCHEDOPT_BUILD_BENCH=OFF -DSCHEDOPT_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build" -j2 --target schedopt_cli >/dev/null
 cli=$build/schedopt
+root=$(pwd)
+cli_abs=$(cd "$build" && pwd)/schedopt
 work=$build/memcheck
 rm -rf "$work" && mkdir -p "$work"
 
@@ -51,7 +53,10 @@ small=(--set output.points=20)
 for p in problems/*.yaml; do
   name=$(basename "$p" .yaml)
   want=0
-  "$cli" simulate "$p" -q -o /dev/null "${small[@]}" >/dev/null 2>&1 || want=$?
+  # (in the scratch folder: with -o /dev/null a problem's exports and figure
+  # are named after it in the current folder)
+  (cd "$work" && "$cli_abs" simulate "$root/$p" -q -o /dev/null "${small[@]}") >/dev/null 2>&1 ||
+    want=$?
   check "simulate_$name" "$want" simulate "$p" -q -o "$work/$name.csv" "${small[@]}"
 done
 check recursion 0 simulate problems/hard_phase.yaml -q -o - "${small[@]}" \
