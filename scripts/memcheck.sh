@@ -122,5 +122,25 @@ if "$cli" --help | grep -q '^  design '; then
     --set "model=$work/design/fit.json" --set budget.tokens=2e9
 fi
 
+# the output and input layers: a set refused for two outputs to one file, an
+# export the trainer cannot express (the whole set dropped), an output name
+# that is a folder (checked before the work), a FIFO as input, too few points
+# for a fit
+check two_outputs 2 simulate problems/hard_phase.yaml -q -o "$work/fig.svg" \
+  --set output.plot=true "${small[@]}"
+mkdir -p "$work/blocked/summary.json"
+check blocked_output 2 optimize problems/hard_phase.yaml -q -o "$work/blocked" \
+  --set optimize.maxeval=3
+mkfifo "$work/fifo.csv"
+check fifo_input 2 simulate problems/hard_phase.yaml -q -o - \
+  --set controls.lr.type=table --set "controls.lr.file=$work/fifo.csv"
+printf 'step,lr,loss\n0,0.0003,3.1\n' >"$work/one.csv"
+printf 'model: mpl\ncurves:\n  - file: %s\n' "$work/one.csv" >"$work/one.yaml"
+check fit_one_point 2 fit "$work/one.yaml" -q -o "$work/one_fit"
+if "$cli" --help | grep -q '^  design '; then
+  check design_megatron 2 design problems/llm_wsd_token_budget.yaml -q -o "$work/design3" \
+    --set "model=$work/design/fit.json" --set budget.tokens=2e9 --set output.format=megatron
+fi
+
 echo "memcheck: $runs runs, $failed with errors"
 [ "$failed" -eq 0 ]
