@@ -45,6 +45,19 @@ int main(void) {
   CHECK(rc == 2 && strstr(out, "missing PROBLEM.yaml"));
   rc = test_run_cli("simulate x.yaml --bogus", out, sizeof out);
   CHECK(rc == 2 && strstr(out, "unknown option '--bogus'"));
+  /* schedopt help CMD, and "did you mean" for commands and options */
+  rc = test_run_cli("help optimize", out, sizeof out);
+  CHECK_MSG(rc == 0 && strstr(out, "Usage: schedopt optimize"), "exit %d: %s", rc, out);
+  rc = test_run_cli("help", out, sizeof out);
+  CHECK(rc == 0 && strstr(out, "Commands:"));
+  rc = test_run_cli("optimse x.yaml", out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "unknown command 'optimse'; did you mean 'optimize'?"), "%s",
+            out);
+  rc = test_run_cli("help simulat", out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "did you mean 'simulate'?"), "%s", out);
+  rc = test_run_cli("simulate x.yaml --qiet", out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "unknown option '--qiet'; did you mean '--quiet'?"), "%s",
+            out);
   rc = test_run_cli("simulate /nonexistent/p.yaml", out, sizeof out);
   CHECK_MSG(rc == 2 && strstr(out, "/nonexistent/p.yaml"), "rc %d: %s", rc, out);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "problem/schema.h" /* "did you mean" */
 #include "sweep/sweep_impl.h"
 
 int cli_exit_code(schedopt_status st) {
@@ -86,7 +87,14 @@ int cli_parse_problem_opts(const char *cmd, int argc, char **argv, cli_problem_o
     } else if (a[0] == '-' && a[1]) {
       int used = extra ? extra(argc, argv, i, ctx) : 0;
       if (used < 0) return CLI_EXIT_INPUT;
-      if (used == 0) return cli_usage_error(cmd, "unknown option '%s'", a);
+      if (used == 0) {
+        static const char *const common[] = {"--output", "--set", "--quiet", "--help", NULL};
+        suggest g = {a, NULL, 0};
+        char sg[128];
+        for (int k = 0; common[k]; k++) schedopt_suggest_add(&g, common[k]);
+        return cli_usage_error(cmd, "unknown option '%s'%s", a,
+                               schedopt_suggest_text(&g, sg, sizeof sg));
+      }
       i += used - 1;
     } else if (!o->path) {
       o->path = a;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "problem/schema.h" /* "did you mean" */
 #include "core/outfile.h"
 
 /* Signals whose default action ends the process (SIGINT, SIGTERM, SIGHUP,
@@ -133,9 +134,26 @@ int main(int argc, char **argv) {
     return CLI_EXIT_INPUT;
   }
   const char *cmd = argv[1];
-  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+  if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || (!strcmp(cmd, "help") && argc == 2)) {
     help(stdout);
     return finish_stdout(0);
+  }
+  int nargs = argc - 2;
+  char **args = argv + 2;
+  char help_flag[] = "--help";
+  char *help_only[2] = {help_flag, NULL};
+  if (!strcmp(cmd, "help")) { /* schedopt help CMD = schedopt CMD --help */
+    if (argc > 3) {
+      fprintf(stderr, "schedopt help: one command at a time\nTry 'schedopt --help'.\n");
+      return CLI_EXIT_INPUT;
+    }
+    cmd = argv[2];
+    nargs = 1;
+    args = help_only;
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+      help(stdout);
+      return finish_stdout(0);
+    }
   }
   if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
     printf("schedopt %s\n", SCHEDOPT_VERSION);
@@ -144,7 +162,11 @@ int main(int argc, char **argv) {
   install_signal_handlers();
   for (size_t i = 0; commands[i]; i++)
     if (!strcmp(cmd, commands[i]->name))
-      return finish_stdout(commands[i]->run(argc - 2, argv + 2));
-  fprintf(stderr, "schedopt: unknown command '%s'\nTry 'schedopt --help'.\n", cmd);
+      return finish_stdout(commands[i]->run(nargs, args));
+  suggest g = {cmd, NULL, 0};
+  char sg[128];
+  for (size_t i = 0; commands[i]; i++) schedopt_suggest_add(&g, commands[i]->name);
+  fprintf(stderr, "schedopt: unknown command '%s'%s\nTry 'schedopt --help'.\n", cmd,
+          schedopt_suggest_text(&g, sg, sizeof sg));
   return CLI_EXIT_INPUT;
 }
