@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -104,6 +105,18 @@ int main(void) {
     snprintf(fs, sizeof fs, "%s", test_write_tmp("f.yaml", spec));
     expect("fit result is a folder", "fit", fs, rest, 2, "fit.json': is a directory",
            "data point");
+  }
+  /* a closed standard output is found before the work when the command
+   * prints its summary there (it was found after the files were replaced) */
+  {
+    char cmd[12000], od2[4200];
+    snprintf(od2, sizeof od2, "%s", test_tmp_path("closed_stdout"));
+    rmdir(od2);
+    snprintf(cmd, sizeof cmd, "'%s' optimize '%s' -o '%s' 2>&1 >&-", SCHEDOPT_CLI, p, od2);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    CHECK_MSG(rc == 2 && strstr(out, "standard output is closed"), "exit %d: %s", rc, out);
+    struct stat sb;
+    CHECK_MSG(stat(od2, &sb) != 0, "the folder was made: the run went ahead");
   }
   return test_finish();
 }

@@ -87,6 +87,11 @@ schedopt_export_table cli_table(const schedopt_problem *p, const schedopt_schedu
 /* "name[: what] — model, exponents in both notations, phase, N, sigma^2". */
 void cli_plot_title(const schedopt_problem *p, const char *what, char *buf, size_t cap);
 
+/* Whether standard output can take the summary a command prints: a closed
+ * stdout is /dev/null opened read-only (main.c), and a summary would fail
+ * only after the work.  0 and "standard output is closed" in err if not. */
+int cli_stdout_ok(schedopt_error *err);
+
 /* An output folder, prepared before the work so that a bad place is
  * reported at once: created (with its parents) if missing — *made = 1 then,
  * and the command removes it again if it fails before writing into it

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,4 +194,12 @@ schedopt_status cli_prepare_dir(const char *dir, int *made, schedopt_error *err)
 
 void cli_unprepare_dir(const char *dir, int made) {
   if (made && dir) rmdir(dir); /* fails, harmlessly, unless empty */
+}
+
+int cli_stdout_ok(schedopt_error *err) {
+  const int fl = fcntl(STDOUT_FILENO, F_GETFL);
+  if (fl != -1 && (fl & O_ACCMODE) != O_RDONLY) return 1;
+  schedopt_error_set(err, SCHEDOPT_EIO, "standard output is closed: the summary goes there "
+                     "(use -q with an output folder, or give the command a standard output)");
+  return 0;
 }

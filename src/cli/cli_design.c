@@ -354,6 +354,10 @@ static int run(int argc, char **argv) {
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
   if (st) goto failed;
+  if ((!dir || !o.quiet) && !cli_stdout_ok(&err)) { /* the summary, found before the work */
+    st = SCHEDOPT_EIO;
+    goto failed;
+  }
   /* the folder before the fit and the design: a bad place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   if (dir) { /* every file of the design, checked before the fit and the design */

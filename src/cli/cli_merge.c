@@ -60,6 +60,10 @@ static int run(int argc, char **argv) {
   }
   if (out && !strcmp(out, "-")) out = NULL;
   schedopt_error err = {0};
+  if ((!out || !quiet) && !cli_stdout_ok(&err)) { /* the summary, found before the merge */
+    free(paths);
+    return cli_fail(&err);
+  }
   schedopt_sweep *s = NULL;
   schedopt_status st = schedopt_sweep_merge(&s, paths, np, &err);
   if (!st && out) st = schedopt_sweep_write(s, out, &err);

@@ -146,6 +146,10 @@ static int run(int argc, char **argv) {
   }
   dir = o.output ? o.output : spec->output[0] ? spec->output : NULL;
   if (dir && !strcmp(dir, "-")) dir = NULL;
+  if ((!dir || !o.quiet) && !cli_stdout_ok(&err)) { /* the summary, found before the run */
+    st = SCHEDOPT_EIO;
+    goto failed;
+  }
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   if (dir) { /* every file of the report, checked before the run */
     static const char *const files[] = {"schedule.csv", "baselines.csv", "summary.txt",

@@ -160,6 +160,10 @@ static int run(int argc, char **argv) {
     rc = cli_fail(&err);
     goto cleanup;
   }
+  if ((!dir || !o.quiet) && !cli_stdout_ok(&err)) { /* the summary, found before the cases */
+    rc = cli_fail(&err);
+    goto cleanup;
+  }
   /* the folder, before the run: an unwritable place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) {
     rc = cli_fail(&err);
