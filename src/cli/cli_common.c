@@ -170,26 +170,18 @@ void cli_fit_progress_clear(cli_fit_progress *pg) {
 
 schedopt_status cli_prepare_dir(const char *dir, int *made, schedopt_error *err) {
   struct stat sb;
+  const int exists = dir && stat(dir, &sb) == 0;
   *made = 0;
-  if (!dir || !*dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "no output folder");
-  if (stat(dir, &sb) != 0) {
-    if (errno != ENOENT)
-      return schedopt_error_set(err, SCHEDOPT_EIO, "%s: %s", dir, strerror(errno));
-    schedopt_status st = schedopt_outfile_mkdirs(dir, err);
-    if (st) return st;
-    *made = 1;
-  } else if (!S_ISDIR(sb.st_mode)) {
+  if (exists && !S_ISDIR(sb.st_mode))
     return schedopt_error_set(err, SCHEDOPT_EIO, "%s: not a folder (an output folder is needed)",
                               dir);
-  }
-  if (access(dir, W_OK | X_OK) != 0) {
-    schedopt_status st = schedopt_error_set(err, SCHEDOPT_EIO, "%s: cannot write into the "
-                                            "folder: %s", dir, strerror(errno));
+  *made = dir && *dir && !exists;
+  schedopt_status st = schedopt_optimization_prepare_dir(dir, err); /* mkdir -p, writable */
+  if (st) {
     cli_unprepare_dir(dir, *made);
     *made = 0;
-    return st;
   }
-  return SCHEDOPT_OK;
+  return st;
 }
 
 void cli_unprepare_dir(const char *dir, int made) {

@@ -152,11 +152,10 @@ static int run(int argc, char **argv) {
   }
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   if (dir) { /* every file of the report, checked before the run */
-    static const char *const files[] = {"schedule.csv", "baselines.csv", "summary.txt",
-                                        "summary.json", NULL};
     char stem[4096];
     cli_extras_stem(dir, 1, p, "optimum", stem, sizeof stem);
-    if ((st = cli_outputs_check(p, stem, 0, dir, files, &err))) goto failed;
+    if ((st = cli_outputs_check(p, stem, 0, dir, schedopt_optimization_files, &err)))
+      goto failed;
   }
   st = schedopt_optimization_run(&opt, p, spec, &err);
   if (pg.shown) fprintf(stderr, "\r%79s\r", "");

@@ -176,11 +176,11 @@ static int run(int argc, char **argv) {
     const int plot = ex0.plot && x.shard_n == 1;
     if (dir) cli_extras_stem(dir, 1, NULL, "sweep", stem, sizeof stem);
     else snprintf(stem, sizeof stem, "%s_sweep", schedopt_sweep_problem_name(s));
-    snprintf(shard, sizeof shard, "sweep-shard-%zu-of-%zu.json", x.shard_k, x.shard_n);
-    const char *whole[] = {"sweep.csv", "sweep.json", "summary.txt", NULL};
+    schedopt_sweep_shard_name(x.shard_k, x.shard_n, shard, sizeof shard);
     const char *part[] = {shard, NULL};
     if ((st = cli_outputs_check(NULL, plot ? stem : NULL, plot, dir,
-                                dir ? (x.shard_n > 1 ? part : whole) : NULL, &err))) {
+                                dir ? (x.shard_n > 1 ? part : schedopt_sweep_files) : NULL,
+                                &err))) {
       rc = cli_fail(&err);
       goto cleanup;
     }

@@ -56,6 +56,9 @@ int schedopt_opt_is_value_param(const schedopt_control_type *T, const char *name
 /* The name of an NLopt result code ("FTOL_REACHED", …; "UNKNOWN"). */
 const char *schedopt_nlopt_result_name(int code);
 
+/* The report's file names (NULL-terminated), for callers that check them
+ * before the run. */
+extern const char *const schedopt_optimization_files[5];
 /* schedopt_optimization_write's four files (schedule.csv, baselines.csv,
  * summary.txt, summary.json) opened and filled in set, for a caller that
  * commits them together with its own outputs. */

@@ -1195,17 +1195,20 @@ static schedopt_status fill_json(const schedopt_optimization *o, FILE *f, schedo
                           : SCHEDOPT_OK; /* write errors: the set's commit */
 }
 
+/* In commit order: summary.json last, so that it marks a complete result. */
+const char *const schedopt_optimization_files[5] = {"schedule.csv", "baselines.csv",
+                                                    "summary.txt", "summary.json", NULL};
+
 schedopt_status schedopt_optimization_write_set(const schedopt_optimization *o,
                                                 schedopt_outset *set, const char *dir,
                                                 schedopt_error *err) {
   if (!o || !set || !dir || !*dir)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "optimization_write: no folder");
+  schedopt_status (*const fill[])(const schedopt_optimization *, FILE *, schedopt_error *) = {
+      fill_schedule, fill_baselines, schedopt_optimization_write_text, fill_json};
   schedopt_status st = schedopt_outfile_mkdirs(dir, err);
-  if (!st) st = write_member(set, dir, "schedule.csv", fill_schedule, o, err);
-  if (!st) st = write_member(set, dir, "baselines.csv", fill_baselines, o, err);
-  if (!st) st = write_member(set, dir, "summary.txt", schedopt_optimization_write_text, o, err);
-  /* last: a summary.json beside the others marks a complete result */
-  if (!st) st = write_member(set, dir, "summary.json", fill_json, o, err);
+  for (int i = 0; i < 4 && !st; i++)
+    st = write_member(set, dir, schedopt_optimization_files[i], fill[i], o, err);
   return st;
 }
 

@@ -45,6 +45,10 @@ schedopt_status schedopt_sweep_spec_read(const schedopt_problem *p, sweep_spec *
                                    schedopt_error *err);
 void schedopt_sweep_spec_free(sweep_spec *sw);
 
+/* A whole sweep's file names (NULL-terminated) and a shard's file name, for
+ * callers that check them before the run. */
+extern const char *const schedopt_sweep_files[4];
+void schedopt_sweep_shard_name(size_t k, size_t n, char *buf, size_t cap);
 /* schedopt_sweep_write's files opened and filled in set, for a caller that
  * commits them together with its own outputs (the figure). */
 schedopt_status schedopt_sweep_write_set(const schedopt_sweep *s, schedopt_outset *set,

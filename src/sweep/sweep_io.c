@@ -248,6 +248,13 @@ static schedopt_status write_csv(const schedopt_sweep *s, schedopt_outset *set,
   return SCHEDOPT_OK; /* write errors: the set's commit reports them */
 }
 
+/* In commit order: sweep.json last, so that it marks a complete result. */
+const char *const schedopt_sweep_files[4] = {"sweep.csv", "summary.txt", "sweep.json", NULL};
+
+void schedopt_sweep_shard_name(size_t k, size_t n, char *buf, size_t cap) {
+  snprintf(buf, cap, "sweep-shard-%zu-of-%zu.json", k, n);
+}
+
 schedopt_status schedopt_sweep_write_set(const schedopt_sweep *s, schedopt_outset *set,
                                          const char *dir, schedopt_error *err) {
   if (!s || !set || !dir) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_write: NULL");
@@ -255,15 +262,15 @@ schedopt_status schedopt_sweep_write_set(const schedopt_sweep *s, schedopt_outse
   if (st) return st;
   if (is_shard(s)) {
     char name[96];
-    snprintf(name, sizeof name, "sweep-shard-%zu-of-%zu.json", s->shard_k, s->shard_n);
+    schedopt_sweep_shard_name(s->shard_k, s->shard_n, name, sizeof name);
     char *p = join(dir, name);
     if (!p) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     st = write_json(s, set, p, err);
     free(p);
     return st;
   }
-  char *pc = join(dir, "sweep.csv"), *pj = join(dir, "sweep.json"),
-       *pt = join(dir, "summary.txt");
+  char *pc = join(dir, schedopt_sweep_files[0]), *pt = join(dir, schedopt_sweep_files[1]),
+       *pj = join(dir, schedopt_sweep_files[2]);
   if (!pc || !pj || !pt) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   if (!st) st = write_csv(s, set, pc, err);
   FILE *fp;
