@@ -20,6 +20,29 @@
  * contiguous segments, drawn with replacement), started from the best fit;
  * the band at a step is the central `level` interval of the refits'
  * predictions.
+ *
+ * Regularization (prior): a Gaussian prior on the parameters that the
+ * curves pin only in combination (mpl: B, C, beta, gamma; fsl-llm: c3, c4,
+ * gamma), centred on physically scaled values (the MPL paper's typical fit;
+ * docs/surrogates.md), adds ρ·δ²/2·Σ_i z_i² to the objective (z_i: the
+ * parameter's distance from the centre in prior widths, on a log scale for
+ * scales).  ρ is chosen by cross-validation (default): leave one fit curve
+ * out (with two or more fit curves), and leave the last third of the
+ * horizon out (fit the first two thirds of every fit curve, score the
+ * rest); the ρ of the grid with the smallest mean held-out MAE wins (the
+ * largest within 2 % of it: the simplest model the data allow).
+ *
+ * Covariates (extrapolation): a curve may carry its model size N, its
+ * tokens per step b and a run label.
+ *   size laws      θ_i(N) = θ_i (N/N_ref)^κ_i           (power)
+ *                  θ_i(N) = θ_i + κ_i ln(N/N_ref)         (log)
+ *                  θ_i(N) = E + (θ_i − E)(N/N_ref)^κ_i    (shifted, E given)
+ *                  with θ at the largest fitted size N_ref and κ_i fitted;
+ *   tokens         the noise amplitude (mpl B, fsl-llm c2: the loss that the
+ *                  learning rate's noise adds and a decay removes) scales as
+ *                  (b_ref/b)^ω, ω = 1 by default (SGD noise ∝ η/b);
+ *   run offsets    L0 + δ_r per run, Σ_r δ_r = 0 over the fitted runs (so an
+ *                  unseen run is predicted at the mean level).
  */
 #ifndef SCHEDOPT_FIT_H
 #define SCHEDOPT_FIT_H
@@ -53,6 +76,38 @@ typedef enum schedopt_fit_algorithm {
 const char *schedopt_fit_algorithm_name(schedopt_fit_algorithm a);
 int schedopt_fit_algorithm_find(const char *name);
 
+/* Most extended parameters (θ + run offsets + size exponents) and grid
+ * points of the prior's cross-validation. */
+#define SCHEDOPT_FIT_MAXX 64
+#define SCHEDOPT_FIT_MAXGRID 8
+
+typedef enum schedopt_size_law {
+  SCHEDOPT_SIZE_NONE = 0,   /* the same at every size */
+  SCHEDOPT_SIZE_POWER = 1,  /* θ (N/N_ref)^κ */
+  SCHEDOPT_SIZE_LOG = 2,    /* θ + κ ln(N/N_ref) */
+  SCHEDOPT_SIZE_SHIFTED = 3 /* E + (θ − E)(N/N_ref)^κ */
+} schedopt_size_law;
+
+/* Name ("none", "power", "log", "shifted") and lookup (−1 if unknown). */
+const char *schedopt_size_law_name(schedopt_size_law l);
+int schedopt_size_law_find(const char *name);
+
+/* How θ depends on the covariates (stored with a fit result). */
+typedef struct schedopt_fit_laws {
+  int size_law[SCHEDOPT_SURROGATE_MAXP];      /* schedopt_size_law per parameter */
+  double size_shift[SCHEDOPT_SURROGATE_MAXP]; /* E of a shifted law */
+  double size_exp[SCHEDOPT_SURROGATE_MAXP];   /* κ (fitted) */
+  double size_ref;                            /* N_ref (NAN: no size) */
+  int noise_param;                            /* index of the noise amplitude, −1: none */
+  double tokens_ref, tokens_exp;              /* b_ref (NAN: no tokens), ω */
+} schedopt_fit_laws;
+
+/* θ at model size N and tokens per step b (NAN: the reference) from θ_ref,
+ * clamped into the parameters' valid ranges. */
+schedopt_status schedopt_fit_laws_apply(const schedopt_surrogate_type *T,
+                                        const schedopt_fit_laws *laws, const double *theta_ref,
+                                        double N, double b, double *theta, schedopt_error *err);
+
 typedef struct schedopt_fit_options {
   double huber_delta;     /* δ (default 1e-3) */
   int starts;             /* multi-start count ≥ 1 (default 8) */
@@ -67,6 +122,9 @@ typedef struct schedopt_fit_options {
   double level;           /* band coverage (default 0.9) */
   schedopt_surrogate_method method; /* evaluation (default fast) */
   double tol;             /* exponential-sum accuracy (default 1e-9) */
+  double prior;           /* prior strength ρ ≥ 0; NAN (default): chosen by cross-validation */
+  int offsets;            /* 1: a level offset per run (default 0) */
+  double tokens_exp;      /* ω of the tokens-per-step law (default 1) */
 } schedopt_fit_options;
 
 void schedopt_fit_options_default(schedopt_fit_options *o);
@@ -89,6 +147,18 @@ const schedopt_surrogate_type *schedopt_fit_type(const schedopt_fit *f);
 schedopt_status schedopt_fit_add_curve(schedopt_fit *f, const schedopt_losscurve *c,
                                        schedopt_curve_role role, double start_step,
                                        double end_step, schedopt_error *err);
+
+/* Covariates of curve i (in the order added): model size N > 0, tokens per
+ * step > 0 (NAN: not given) and a run label (NULL: the curve's name; used
+ * with options.offsets).  Fit curves must all give N (or none), and the same
+ * for tokens. */
+schedopt_status schedopt_fit_set_curve_info(schedopt_fit *f, size_t i, double model_size,
+                                            double tokens_per_step, const char *run,
+                                            schedopt_error *err);
+/* The law of a parameter's dependence on model size (default: none). */
+schedopt_status schedopt_fit_set_size_law(schedopt_fit *f, const char *name,
+                                          schedopt_size_law law, double shift,
+                                          schedopt_error *err);
 
 /* Per parameter: search box (inside the valid range), a start value that
  * replaces the data-driven one, or a fixed value (not fitted). */
@@ -138,9 +208,31 @@ typedef struct schedopt_fit_summary {
                                 the starts within 1e-3 of the best objective */
   int bootstrap;             /* refits done */
   const double *boot_theta;  /* their parameters (bootstrap × nparams), or NULL */
-  const int *at_bound;       /* per parameter: −1 / +1 when the best point lies on the
-                                lower / upper bound of its search box (the box, not the
-                                data, pins it), 0 inside or fixed */
+  const int *at_bound;       /* per extended parameter: −1 / +1 when the best point lies
+                                on the lower / upper bound of its search box (the box, not
+                                the data, pins it), 0 inside or fixed */
+  /* extended parameters: theta[nparams .. nparams + nextra) are the run
+   * offsets and the size exponents, named by names[] (all nparams + nextra) */
+  size_t nextra;
+  const char *const *names;
+  const double *boot_extra;  /* the refits' extras (bootstrap × nextra), or NULL */
+  const schedopt_fit_laws *laws; /* covariate laws with the fitted exponents */
+  const char *const *runs;   /* labels of the offsets' runs (noffsets + 1), or NULL */
+  int noffsets;
+  /* regularization */
+  double prior;              /* ρ used */
+  size_t ngrid;              /* cross-validation grid (0: ρ was given) */
+  const double *grid, *cv_error; /* ρ values, mean held-out MAE of each */
+  int folds;
+  /* identifiability (Gauss–Newton Hessian of the objective in the search
+   * variables at the optimum): condition number, and the direction it is
+   * flattest along (unit vector over the free extended parameters, 0 for
+   * fixed ones) */
+  double condition;
+  const double *weakest;
+  /* what the fit saw, over its fit curves: [min, max] of the peak lr, the
+   * schedule length, tokens per step, model size (NAN when not given) */
+  const double (*range)[2];
 } schedopt_fit_summary;
 
 void schedopt_fit_get_summary(const schedopt_fit *f, schedopt_fit_summary *s);

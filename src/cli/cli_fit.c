@@ -61,7 +61,29 @@ static const char *bound_warning(const schedopt_surrogate_type *T, const schedop
   if (!sm->at_bound || !sm->at_bound[k]) return NULL;
   snprintf(buf, cap, "%s = %.6g is on the %s bound of its search box: the box, not the data, "
            "pins it (fix it under params, or widen its box with params.NAME.lo/hi, and check held-out curves)",
-           T->params[k].name, sm->theta[k], sm->at_bound[k] < 0 ? "lower" : "upper");
+           k < T->nparams ? T->params[k].name : sm->names[k], sm->theta[k],
+           sm->at_bound[k] < 0 ? "lower" : "upper");
+  return buf;
+}
+
+/* The fit's flattest direction, when the Hessian is badly conditioned:
+ * "the curves pin only a combination: 0.71 ln B - 0.70 beta (Hessian
+ * condition 3e9)". */
+static const char *ident_warning(const schedopt_surrogate_type *T, const schedopt_fit_summary *sm,
+                                 char *buf, size_t cap) {
+  if (!(sm->condition > 1e8) || !sm->weakest) return NULL;
+  size_t len = (size_t)snprintf(buf, cap, "Hessian condition %.2g: the curves pin only a "
+                                "combination along", sm->condition);
+  for (size_t k = 0; k < T->nparams + sm->nextra && len < cap; k++) {
+    double v = sm->weakest[k];
+    if (fabs(v) < 0.2) continue;
+    int lg = k < T->nparams && T->params[k].log_scale;
+    len += (size_t)snprintf(buf + len, cap - len, " %s%.2f %s%s%s", v < 0 ? "-" : "+", fabs(v),
+                            lg ? "ln(" : "", sm->names[k], lg ? ")" : "");
+  }
+  if (len < cap)
+    snprintf(buf + len, cap - len, " (moving along it barely changes the fit: predictions that "
+             "depend on it are guesses; fix one of them or add curves that separate them)");
   return buf;
 }
 
@@ -98,10 +120,88 @@ json_t *cli_fit_result_json(const fitspec *s, const schedopt_fit *f,
   json_object_set_new(fit, "cpu_seconds", json_real(sm.cpu_seconds));
   json_object_set_new(fit, "start_spread", json_real(sm.start_spread));
   json_t *warn = json_array();
-  char wb[512];
-  for (size_t k = 0; k < T->nparams; k++)
+  char wb[1024];
+  for (size_t k = 0; k < T->nparams + sm.nextra; k++)
     if (bound_warning(T, &sm, k, wb, sizeof wb)) json_array_append_new(warn, json_string(wb));
+  if (fitted && ident_warning(T, &sm, wb, sizeof wb)) json_array_append_new(warn, json_string(wb));
   json_object_set_new(fit, "warnings", warn);
+  if (fitted) {
+    json_t *reg = json_object(), *g = json_array();
+    json_object_set_new(reg, "prior_strength", json_real(sm.prior));
+    json_object_set_new(reg, "chosen_by", json_string(sm.ngrid ? "cross-validation" : "given"));
+    json_object_set_new(reg, "folds", json_integer(sm.folds));
+    for (size_t i = 0; i < sm.ngrid; i++) {
+      json_t *e = json_object();
+      json_object_set_new(e, "prior_strength", json_real(sm.grid[i]));
+      json_object_set_new(e, "held_out_mae", json_real(sm.cv_error[i]));
+      json_array_append_new(g, e);
+    }
+    json_object_set_new(reg, "grid", g);
+    json_object_set_new(fit, "regularization", reg);
+    json_t *id = json_object(), *w = json_object();
+    json_object_set_new(id, "hessian_condition", isfinite(sm.condition) ? json_real(sm.condition) : json_null());
+    for (size_t k = 0; k < T->nparams + sm.nextra; k++)
+      if (fabs(sm.weakest[k]) >= 0.05) json_object_set_new(w, sm.names[k], json_real(sm.weakest[k]));
+    json_object_set_new(id, "flattest_direction", w);
+    json_object_set_new(id, "variables", json_string("search variables: ln of scales, ln(C*peak_lr^-gamma) for mpl's C, others as they are"));
+    json_object_set_new(fit, "identifiability", id);
+  }
+  /* what the fit saw (design and predict warn outside it) */
+  static const char *const rn[4] = {"peak_lr", "steps", "tokens_per_step", "model_size"};
+  json_t *rg = json_object(), *kinds = json_array();
+  for (int a = 0; a < 4; a++) {
+    json_t *pr = json_null();
+    if (isfinite(sm.range[a][0])) {
+      pr = json_array();
+      json_array_append_new(pr, json_real(sm.range[a][0]));
+      json_array_append_new(pr, json_real(sm.range[a][1]));
+    }
+    json_object_set_new(rg, rn[a], pr);
+  }
+  for (size_t i = 0; i < s->ncv; i++) {
+    if (s->cv[i].role != SCHEDOPT_CURVE_FIT) continue;
+    int seen = 0;
+    for (size_t j = 0; j < json_array_size(kinds); j++)
+      seen |= !strcmp(json_string_value(json_array_get(kinds, j)), s->cv[i].kind);
+    if (!seen) json_array_append_new(kinds, json_string(s->cv[i].kind));
+  }
+  json_object_set_new(rg, "schedules", kinds);
+  json_object_set_new(fit, "range", rg);
+  /* covariates: how θ depends on model size, tokens per step and run */
+  json_t *cov = json_object();
+  const schedopt_fit_laws *lw = sm.laws;
+  if (lw && isfinite(lw->size_ref)) {
+    json_t *ms = json_object(), *laws = json_object();
+    json_object_set_new(ms, "reference", json_real(lw->size_ref));
+    for (size_t k = 0; k < T->nparams; k++) {
+      if (!lw->size_law[k]) continue;
+      json_t *e = json_object();
+      json_object_set_new(e, "law", json_string(schedopt_size_law_name((schedopt_size_law)lw->size_law[k])));
+      if (lw->size_law[k] == SCHEDOPT_SIZE_SHIFTED) json_object_set_new(e, "shift", json_real(lw->size_shift[k]));
+      json_object_set_new(e, "exponent", json_real(lw->size_exp[k]));
+      json_object_set_new(laws, T->params[k].name, e);
+    }
+    json_object_set_new(ms, "laws", laws);
+    json_object_set_new(cov, "model_size", ms);
+  }
+  if (lw && isfinite(lw->tokens_ref) && lw->noise_param >= 0) {
+    json_t *tk = json_object();
+    json_object_set_new(tk, "reference", json_real(lw->tokens_ref));
+    json_object_set_new(tk, "scales", json_string(T->params[lw->noise_param].name));
+    json_object_set_new(tk, "exponent", json_real(lw->tokens_exp));
+    json_object_set_new(cov, "tokens_per_step", tk);
+  }
+  if (sm.noffsets > 0) {
+    json_t *of = json_object();
+    double sum = 0;
+    for (int r = 0; r < sm.noffsets; r++) {
+      json_object_set_new(of, sm.runs[r], json_real(sm.theta[T->nparams + (size_t)r]));
+      sum += sm.theta[T->nparams + (size_t)r];
+    }
+    json_object_set_new(of, sm.runs[sm.noffsets], json_real(-sum));
+    json_object_set_new(cov, "run_offsets", of);
+  }
+  json_object_set_new(r, "covariates", cov);
   json_object_set_new(fit, "method", json_string(o->method == SCHEDOPT_SURROGATE_DIRECT ? "direct" : "fast"));
   json_object_set_new(fit, "tol", json_real(o->tol));
   json_object_set_new(r, "fit", fit);
@@ -138,6 +238,18 @@ json_t *cli_fit_result_json(const fitspec *s, const schedopt_fit *f,
       json_array_append_new(rows, row);
     }
     json_object_set_new(b, "params", rows);
+    if (sm.nextra && sm.boot_extra) {
+      json_t *xn = json_array(), *xr = json_array();
+      for (size_t k = 0; k < sm.nextra; k++) json_array_append_new(xn, json_string(sm.names[T->nparams + k]));
+      for (int i = 0; i < sm.bootstrap; i++) {
+        json_t *row = json_array();
+        for (size_t k = 0; k < sm.nextra; k++)
+          json_array_append_new(row, json_real(sm.boot_extra[(size_t)i * sm.nextra + k]));
+        json_array_append_new(xr, row);
+      }
+      json_object_set_new(b, "extra_names", xn);
+      json_object_set_new(b, "extras", xr);
+    }
     json_object_set_new(r, "bootstrap", b);
   }
   return r;
@@ -205,10 +317,23 @@ static void print_summary(const fitspec *s, const schedopt_fit *f, int fitted, c
             "evaluations, %.3f s (cpu %.3f s); final-loss spread over near-best starts %.2g\n",
             sm.objective, sm.npoints, sm.starts, sm.best_start, sm.evals, sm.seconds,
             sm.cpu_seconds, sm.start_spread);
-  char wb[512];
-  for (size_t k = 0; k < T->nparams; k++)
+  if (fitted && sm.nextra) {
+    fprintf(stderr, "  covariates:");
+    for (size_t k = T->nparams; k < T->nparams + sm.nextra; k++)
+      fprintf(stderr, " %s=%.6g", sm.names[k], sm.theta[k]);
+    fputc('\n', stderr);
+  }
+  if (fitted && sm.ngrid) {
+    fprintf(stderr, "  prior strength %g, chosen by %d-fold cross-validation (held-out MAE:", sm.prior,
+            sm.folds);
+    for (size_t i = 0; i < sm.ngrid; i++) fprintf(stderr, " %g: %.5f", sm.grid[i], sm.cv_error[i]);
+    fprintf(stderr, ")\n");
+  }
+  char wb[1024];
+  for (size_t k = 0; k < T->nparams + sm.nextra; k++)
     if (fitted && bound_warning(T, &sm, k, wb, sizeof wb))
       fprintf(stderr, "  warning: %s\n", wb);
+  if (fitted && ident_warning(T, &sm, wb, sizeof wb)) fprintf(stderr, "  warning: %s\n", wb);
   fprintf(stderr, "  %-22s %-4s %7s %8s %9s %9s %9s %9s%s\n", "curve", "role", "points", "R2", "MAE",
           "RMSE", "PredE", "WorstE", sm.bootstrap ? "  band@end" : "");
   for (size_t i = 0; i < schedopt_fit_ncurves(f); i++) {

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define MAXP SCHEDOPT_SURROGATE_MAXP
+#define MAXX SCHEDOPT_FIT_MAXX /* base parameters + run offsets + size exponents */
 
 typedef struct fcurve {
   const schedopt_losscurve *c;
@@ -28,9 +29,14 @@ typedef struct fcurve {
   size_t nf;
   double *flog;      /* log observed loss at the fitted points */
   double *wt;        /* their weights (1, or bootstrap counts) */
+  char *hold;        /* 1: held out in the current cross-validation fold */
   double *T;         /* intrinsic time of every step (cache) */
   double *pred, *lo, *hi;
   schedopt_fit_metrics m, mraw;
+  /* covariates */
+  double size, tokens; /* model size N, tokens per step (NAN: not given) */
+  char *run;           /* run label (NULL: the curve's name) */
+  int runi;            /* index of its run's offset, −1: none (mean level) */
 } fcurve;
 
 struct schedopt_fit {
@@ -39,10 +45,28 @@ struct schedopt_fit {
   size_t ncv, cap;
   double lo[MAXP], hi[MAXP], start[MAXP], fixval[MAXP];
   int has_start[MAXP], fixed[MAXP];
-  double theta[MAXP], sd[MAXP];
-  double *boot; /* bootstrap parameter sets, nboot × nparams */
+  /* extended parameters: θ (nparams) at the reference covariates, then the
+   * run offsets (noff) and the size exponents (nsz, of the parameters szp) */
+  double theta[MAXX], sd[MAXX];
+  size_t next;                 /* nparams + noff + nsz */
+  int noff, nsz, szp[MAXP];
+  char ename[MAXX][64];
+  const char *names_ptr[MAXX + 1]; /* → ename, NULL-terminated */
+  char *runs[MAXX];            /* the fitted runs' labels (noff + 1 when offsets are on) */
+  schedopt_fit_laws laws;      /* size laws (set_size_law) and the references of the run */
+  double *boot;  /* bootstrap parameter sets, nboot × nparams (at the references) */
+  double *bootx; /* their extras, nboot × (next − nparams) */
   int have_sd, scored;
-  int at_bound[MAXP]; /* −1 / +1: the best point on the lower / upper bound of its box */
+  int at_bound[MAXX]; /* −1 / +1: the best point on the lower / upper bound of its box */
+  /* regularization and its cross-validation */
+  double prior_used;
+  size_t ngrid;
+  double grid[SCHEDOPT_FIT_MAXGRID], cverr[SCHEDOPT_FIT_MAXGRID];
+  int nfolds;
+  /* identifiability at the optimum */
+  double cond;
+  double weak[MAXX];
+  double ranges[4][2]; /* seen by the fit: peak lr, horizon, tokens per step, model size */
   double objective, seconds, cpu, spread;
   size_t npoints;
   int starts, best_start, nboot;
@@ -50,6 +74,8 @@ struct schedopt_fit {
   schedopt_fit_progress_fn progress;
   void *progress_ctx;
 };
+
+static int noise_param(const schedopt_surrogate_type *T);
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -108,6 +134,9 @@ void schedopt_fit_options_default(schedopt_fit_options *o) {
   o->level = 0.9;
   o->method = SCHEDOPT_SURROGATE_FAST;
   o->tol = 1e-9;
+  o->prior = NAN;
+  o->offsets = 0;
+  o->tokens_exp = 1;
 }
 
 static schedopt_status check_options(const schedopt_fit_options *o, schedopt_error *err) {
@@ -128,6 +157,12 @@ static schedopt_status check_options(const schedopt_fit_options *o, schedopt_err
   if (!(o->level > 0 && o->level < 1))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: level = %g must be in (0, 1)",
                               o->level);
+  if (!isnan(o->prior) && !(o->prior >= 0 && o->prior <= 1e6))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: prior = %g must be in [0, 1e6] (or "
+                              "auto: chosen by cross-validation)", o->prior);
+  if (!(o->tokens_exp >= 0 && o->tokens_exp <= 4))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: tokens_exponent = %g must be in "
+                              "[0, 4]", o->tokens_exp);
   if (!(o->tol >= 1e-14 && o->tol <= 1e-3))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: tol = %g must be in [1e-14, 1e-3]",
                               o->tol);
@@ -149,6 +184,10 @@ schedopt_status schedopt_fit_alloc(schedopt_fit **out, const schedopt_surrogate_
     f->hi[i] = T->params[i].fit_hi;
     f->theta[i] = T->params[i].def;
   }
+  f->next = T->nparams;
+  f->laws.size_ref = f->laws.tokens_ref = NAN;
+  f->laws.tokens_exp = 1;
+  f->laws.noise_param = noise_param(T);
   *out = f;
   return SCHEDOPT_OK;
 }
@@ -161,6 +200,8 @@ static void fcurve_free(fcurve *c) {
   free(c->fout);
   free(c->flog);
   free(c->wt);
+  free(c->hold);
+  free(c->run);
   free(c->pred);
   free(c->lo);
   free(c->hi);
@@ -171,6 +212,8 @@ void schedopt_fit_free(schedopt_fit *f) {
   for (size_t i = 0; i < f->ncv; i++) fcurve_free(&f->cv[i]);
   free(f->cv);
   free(f->boot);
+  free(f->bootx);
+  for (int r = 0; r < MAXX; r++) free(f->runs[r]);
   free(f);
 }
 
@@ -199,6 +242,8 @@ schedopt_status schedopt_fit_add_curve(schedopt_fit *f, const schedopt_losscurve
   memset(fc, 0, sizeof *fc);
   fc->c = c;
   fc->role = role;
+  fc->size = fc->tokens = NAN;
+  fc->runi = -1;
   fc->start = isnan(start_step) ? schedopt_losscurve_warmup(c) : start_step;
   fc->end = isnan(end_step) ? INFINITY : end_step;
   size_t n = schedopt_losscurve_npoints(c);
@@ -321,13 +366,51 @@ schedopt_status schedopt_fit_fix(schedopt_fit *f, const char *name, double value
   return SCHEDOPT_OK;
 }
 
+schedopt_status schedopt_fit_set_curve_info(schedopt_fit *f, size_t i, double model_size,
+                                            double tokens_per_step, const char *run,
+                                            schedopt_error *err) {
+  if (!f || i >= f->ncv)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit_set_curve_info: no curve %zu", i);
+  const char *name = schedopt_losscurve_name(f->cv[i].c);
+  if (!isnan(model_size) && !(model_size >= 1 && model_size <= 1e15))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: model_size = %g must be in [1, 1e15] "
+                              "(parameters)", name, model_size);
+  if (!isnan(tokens_per_step) && !(tokens_per_step >= 1 && tokens_per_step <= 1e12))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: tokens_per_step = %g must be in "
+                              "[1, 1e12]", name, tokens_per_step);
+  char *r = NULL;
+  if (run && !(r = strdup(run))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  fcurve *c = &f->cv[i];
+  free(c->run);
+  c->run = r;
+  c->size = model_size;
+  c->tokens = tokens_per_step;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_fit_set_size_law(schedopt_fit *f, const char *name,
+                                          schedopt_size_law law, double shift,
+                                          schedopt_error *err) {
+  int i;
+  schedopt_status st;
+  if ((st = find_param(f, name, &i, err))) return st;
+  if ((unsigned)law > SCHEDOPT_SIZE_SHIFTED)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "size law of %s: unknown law %d", name, law);
+  if (law == SCHEDOPT_SIZE_SHIFTED && !isfinite(shift))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "size law of %s: shift = %g must be finite",
+                              name, shift);
+  f->laws.size_law[i] = (int)law;
+  f->laws.size_shift[i] = law == SCHEDOPT_SIZE_SHIFTED ? shift : 0;
+  return SCHEDOPT_OK;
+}
+
 /* Thin the scored points of every fit curve to at most max_points. */
 static schedopt_status select_points(schedopt_fit *f, size_t max_points, schedopt_error *err) {
   f->npoints = 0;
   for (size_t ci = 0; ci < f->ncv; ci++) {
     fcurve *c = &f->cv[ci];
-    free(c->fout), free(c->flog), free(c->wt);
-    c->fout = NULL, c->flog = NULL, c->wt = NULL, c->nf = 0;
+    free(c->fout), free(c->flog), free(c->wt), free(c->hold);
+    c->fout = NULL, c->flog = NULL, c->wt = NULL, c->hold = NULL, c->nf = 0;
     if (c->role != SCHEDOPT_CURVE_FIT) continue;
     size_t ns = 0;
     for (size_t p = 0; p < c->np; p++) ns += c->scored[c->pidx[p]];
@@ -338,7 +421,8 @@ static schedopt_status select_points(schedopt_fit *f, size_t max_points, schedop
     c->fout = malloc(take * sizeof *c->fout);
     c->flog = malloc(take * sizeof *c->flog);
     c->wt = malloc(take * sizeof *c->wt);
-    if (!c->fout || !c->flog || !c->wt) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    c->hold = calloc(take ? take : 1, 1);
+    if (!c->fout || !c->flog || !c->wt || !c->hold) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     const double *loss = schedopt_losscurve_loss(c->c);
     size_t r = 0;
     for (size_t p = 0; p < c->np && c->nf < take; p++) {
@@ -356,17 +440,109 @@ static schedopt_status select_points(schedopt_fit *f, size_t max_points, schedop
   return SCHEDOPT_OK;
 }
 
-/* -------------------------------------------------------------- objective */
+/* --------------------------------------------------------- covariate laws */
+
+static const char *const law_names[] = {"none", "power", "log", "shifted"};
+
+const char *schedopt_size_law_name(schedopt_size_law l) {
+  return (unsigned)l < 4 ? law_names[l] : "unknown";
+}
+
+int schedopt_size_law_find(const char *name) {
+  for (int i = 0; name && i < 4; i++)
+    if (!strcmp(law_names[i], name)) return i;
+  return -1;
+}
+
+/* The noise amplitude of a type: the loss that the learning rate's noise
+ * adds and a decay removes (∝ 1/b for SGD noise). */
+static int noise_param(const schedopt_surrogate_type *T) {
+  const char *n = !strcmp(T->name, "mpl") ? "B" : !strcmp(T->name, "fsl-llm") ? "c2" : NULL;
+  for (size_t i = 0; n && i < T->nparams; i++)
+    if (!strcmp(T->params[i].name, n)) return (int)i;
+  return -1;
+}
+
+/* θ_c at (N, b) from θ_ref and the exponents κ (kappa[k] for parameter k);
+ * jt[k] = ∂θ_c[k]/∂θ_ref[k], jk[k] = ∂θ_c[k]/∂κ_k (either may be NULL).
+ * Values are clamped into the valid range (derivatives 0 there). */
+static void laws_eval(const schedopt_surrogate_type *T, const schedopt_fit_laws *lw,
+                      const double *th, const double *kappa, double N, double b, double *out,
+                      double *jt, double *jk) {
+  double l = (isfinite(N) && isfinite(lw->size_ref)) ? log(N / lw->size_ref) : 0;
+  double sb = (isfinite(b) && isfinite(lw->tokens_ref)) ? pow(lw->tokens_ref / b, lw->tokens_exp)
+                                                       : 1;
+  for (size_t k = 0; k < T->nparams; k++) {
+    double v = th[k], d = 1, dk = 0, kp = kappa ? kappa[k] : 0;
+    switch (l != 0 ? lw->size_law[k] : SCHEDOPT_SIZE_NONE) {
+    case SCHEDOPT_SIZE_POWER: {
+      double g = exp(kp * l);
+      v = th[k] * g, d = g, dk = v * l;
+      break;
+    }
+    case SCHEDOPT_SIZE_LOG: v = th[k] + kp * l, dk = l; break;
+    case SCHEDOPT_SIZE_SHIFTED: {
+      double g = exp(kp * l), E = lw->size_shift[k];
+      v = E + (th[k] - E) * g, d = g, dk = (th[k] - E) * g * l;
+      break;
+    }
+    default: break;
+    }
+    if ((int)k == lw->noise_param) v *= sb, d *= sb, dk *= sb;
+    const schedopt_surrogate_param *p = &T->params[k];
+    double lo = p->log_scale ? fmax(p->lo, 1e-300) : p->lo;
+    if (!(v >= lo)) v = lo, d = dk = 0;
+    if (!(v <= p->hi)) v = p->hi, d = dk = 0;
+    out[k] = v;
+    if (jt) jt[k] = d;
+    if (jk) jk[k] = dk;
+  }
+}
+
+schedopt_status schedopt_fit_laws_apply(const schedopt_surrogate_type *T,
+                                        const schedopt_fit_laws *laws, const double *theta_ref,
+                                        double N, double b, double *theta, schedopt_error *err) {
+  if (!T || !laws || !theta_ref || !theta)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit_laws_apply: NULL argument");
+  if ((!isnan(N) && !(N > 0 && isfinite(N))) || (!isnan(b) && !(b > 0 && isfinite(b))))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "model size %g and tokens per step %g must be > 0", N, b);
+  laws_eval(T, laws, theta_ref, laws->size_exp, N, b, theta, NULL, NULL);
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------------------ prior */
+
+/* Centres and widths (log scale for scales: width in e-folds) of the prior
+ * on the parameters the curves pin only in combination.  mpl: the
+ * multi-power-law paper's fits of 25M–400M LLaMA models (C ≈ 2.1, β ≈ 0.59,
+ * γ ≈ 0.64, B 360–520); fsl-llm: the type's defaults. */
+typedef struct prior_entry {
+  const char *type, *param;
+  double centre, width;
+} prior_entry;
+static const prior_entry priors[] = {
+    {"mpl", "B", 450, 1.0},       {"mpl", "C", 2.0, 1.0},
+    {"mpl", "beta", 0.6, 0.15},   {"mpl", "gamma", 0.6, 0.15},
+    {"fsl-llm", "c3", 0.5, 2.3},  {"fsl-llm", "c4", 300, 2.3},
+    {"fsl-llm", "gamma", 0.6, 0.3},
+};
+
+/* ------------------------------------------------------------- objective */
 
 typedef struct objctx {
   schedopt_fit *f;
   const schedopt_fit_options *o;
-  int nx, map[MAXP];
-  int cpl[MAXP];      /* per x: θ index of its lr exponent (coupled scale), or −1 */
+  int nx, map[MAXX];  /* search variable → extended parameter */
+  int cpl[MAXX];      /* per x: θ index of its lr exponent (coupled scale), or −1 */
   double lnref;       /* ln of the peak lr of the fitted curves */
-  double base[MAXP];
+  double base[MAXX];  /* extended parameters (the fixed ones stay) */
+  double rho;         /* prior strength */
+  int has_prior[MAXP];
+  double pc[MAXP], pw[MAXP]; /* prior centre (log for scales) and width */
   double *L, *dL;
   size_t *steps;
+  double *H;          /* if set: Gauss–Newton Σ w ∇r∇rᵀ over the extended parameters */
   long evals;
   double wsum;
   schedopt_status st;
@@ -376,14 +552,18 @@ typedef struct objctx {
   double t0;
 } objctx;
 
+static int ext_log_scale(const schedopt_fit *f, int k) {
+  return k < (int)f->type->nparams && f->type->params[k].log_scale;
+}
+
 /* Search variables x: θ, ln θ for scales, and ln(θ·η_ref^−p) for a scale
  * coupled to an lr exponent p (θ = e^{x + p ln η_ref}, kept in its valid
- * range). */
+ * range); offsets and exponents as they are. */
 static void x_to_theta(const objctx *c, const double *x, double *th) {
-  memcpy(th, c->base, c->f->type->nparams * sizeof *th);
+  memcpy(th, c->base, c->f->next * sizeof *th);
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    th[k] = c->f->type->params[k].log_scale ? exp(x[i]) : x[i];
+    th[k] = ext_log_scale(c->f, k) ? exp(x[i]) : x[i];
   }
   for (int i = 0; i < c->nx; i++) {
     if (c->cpl[i] < 0) continue;
@@ -395,41 +575,89 @@ static void x_to_theta(const objctx *c, const double *x, double *th) {
 static void theta_to_x(const objctx *c, const double *th, double *x) {
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    x[i] = c->f->type->params[k].log_scale ? log(th[k]) : th[k];
+    x[i] = ext_log_scale(c->f, k) ? log(th[k]) : th[k];
     if (c->cpl[i] >= 0) x[i] -= th[c->cpl[i]] * c->lnref;
   }
 }
 
+/* ∂θ/∂x as a matrix (next × nx, row-major). */
+static void dtheta_dx(const objctx *c, const double *th, double *J) {
+  size_t n = c->f->next;
+  memset(J, 0, n * (size_t)c->nx * sizeof *J);
+  for (int i = 0; i < c->nx; i++) {
+    int k = c->map[i];
+    J[(size_t)k * c->nx + i] = ext_log_scale(c->f, k) ? th[k] : 1;
+  }
+  for (int i = 0; i < c->nx; i++) /* θ_k = e^{x + θ_p ln η_ref} */
+    if (c->cpl[i] >= 0)
+      for (int j = 0; j < c->nx; j++)
+        if (c->map[j] == c->cpl[i]) J[(size_t)c->map[i] * c->nx + j] += th[c->map[i]] * c->lnref;
+}
+
 /* ∂f/∂x from ∂f/∂θ. */
 static void grad_to_x(const objctx *c, const double *th, const double *gth, double *gx) {
-  double g[MAXP];
-  memcpy(g, gth, c->f->type->nparams * sizeof *g);
+  double g[MAXX];
+  memcpy(g, gth, c->f->next * sizeof *g);
   for (int i = 0; i < c->nx; i++) /* θ_k = e^{x + θ_p ln η_ref}: ∂θ_k/∂θ_p = θ_k ln η_ref */
     if (c->cpl[i] >= 0) g[c->cpl[i]] += gth[c->map[i]] * th[c->map[i]] * c->lnref;
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    gx[i] = g[k] * (c->f->type->params[k].log_scale ? th[k] : 1);
+    gx[i] = g[k] * (ext_log_scale(c->f, k) ? th[k] : 1);
+  }
+}
+
+/* θ of curve fc from the extended parameters: the laws at its covariates
+ * and its run's offset; jt, jk as in laws_eval. */
+static void curve_theta(const schedopt_fit *f, const fcurve *fc, const double *ext, double *th,
+                        double *jt, double *jk) {
+  size_t np = f->type->nparams;
+  double kappa[MAXP] = {0};
+  for (int j = 0; j < f->nsz; j++) kappa[f->szp[j]] = ext[np + (size_t)f->noff + (size_t)j];
+  laws_eval(f->type, &f->laws, ext, kappa, fc->size, fc->tokens, th, jt, jk);
+  if (fc->runi >= 0 && f->noff > 0) {
+    double d = 0;
+    if (fc->runi < f->noff) d = ext[np + (size_t)fc->runi];
+    else
+      for (int r = 0; r < f->noff; r++) d -= ext[np + (size_t)r];
+    th[0] += d; /* L0 is every type's first parameter */
+  }
+}
+
+/* Add ∂/∂ext of a quantity with ∂/∂θ_c = g into gext. */
+static void curve_grad(const schedopt_fit *f, const fcurve *fc, const double *g, const double *jt,
+                       const double *jk, double *gext) {
+  size_t np = f->type->nparams;
+  for (size_t k = 0; k < np; k++) gext[k] += g[k] * jt[k];
+  for (int j = 0; j < f->nsz; j++) gext[np + (size_t)f->noff + (size_t)j] += g[f->szp[j]] * jk[f->szp[j]];
+  if (fc->runi >= 0 && f->noff > 0) {
+    if (fc->runi < f->noff) gext[np + (size_t)fc->runi] += g[0];
+    else
+      for (int r = 0; r < f->noff; r++) gext[np + (size_t)r] -= g[0];
   }
 }
 
 static double now_seconds(void);
 
-/* Mean weighted Huber loss at θ, and its gradient with respect to θ. */
+/* Mean weighted Huber loss at the extended parameters th (+ the prior), and
+ * its gradient with respect to them. */
 static double objective_theta(objctx *c, const double *th, double *gth) {
   schedopt_fit *f = c->f;
-  size_t np = f->type->nparams;
+  size_t np = f->type->nparams, ne = f->next;
   double d = c->o->huber_delta, sum = 0;
-  if (gth) memset(gth, 0, np * sizeof *gth);
+  if (gth) memset(gth, 0, ne * sizeof *gth);
   if (c->st) return HUGE_VAL; /* stopped: NLopt may still finish a line search */
+  int need = gth || c->H;
   for (size_t ci = 0; ci < f->ncv && !c->st; ci++) {
     fcurve *fc = &f->cv[ci];
     if (!fc->nf) continue;
     size_t K;
     const double *eta = schedopt_losscurve_lr(fc->c, &K);
+    double thc[MAXP], jt[MAXP], jk[MAXP], g[MAXP] = {0};
+    curve_theta(f, fc, th, thc, jt, jk);
     for (size_t m = 0; m < fc->nf; m++) c->steps[m] = fc->pout[fc->fout[m]];
     schedopt_surrogate_input in = {eta, K, c->steps, fc->nf, fc->T};
-    schedopt_status st = f->type->predict(th, &in, c->o->method, c->o->tol, c->L,
-                                          gth ? c->dL : NULL, c->err);
+    schedopt_status st = f->type->predict(thc, &in, c->o->method, c->o->tol, c->L,
+                                          need ? c->dL : NULL, c->err);
     if (st) {
       c->st = st;
       return HUGE_VAL;
@@ -446,14 +674,33 @@ static double objective_theta(objctx *c, const double *th, double *gth) {
       sum += w * (ar <= d ? 0.5 * r * r : d * (ar - 0.5 * d));
       if (gth) {
         double dr = (ar <= d ? r : (r > 0 ? d : -d)) * w / Lp;
-        for (size_t k = 0; k < np; k++) gth[k] += dr * c->dL[m * np + k];
+        for (size_t k = 0; k < np; k++) g[k] += dr * c->dL[m * np + k];
+      }
+      if (c->H) { /* ∇r over the extended parameters, then w ∇r∇rᵀ */
+        double gr[MAXP], ge[MAXX] = {0};
+        for (size_t k = 0; k < np; k++) gr[k] = c->dL[m * np + k] / Lp;
+        curve_grad(f, fc, gr, jt, jk, ge);
+        for (size_t a = 0; a < ne; a++)
+          for (size_t b = 0; b < ne; b++) c->H[a * ne + b] += w * ge[a] * ge[b];
       }
     }
+    if (gth) curve_grad(f, fc, g, jt, jk, gth);
   }
   c->evals++;
   if (gth)
-    for (size_t k = 0; k < np; k++) gth[k] /= c->wsum;
-  const double v = sum / c->wsum;
+    for (size_t k = 0; k < ne; k++) gth[k] /= c->wsum;
+  double v = sum / c->wsum;
+  if (c->rho > 0) { /* prior: ρ δ²/2 Σ z², z = (u(θ) − centre)/width */
+    double s2 = c->rho * d * d, pen = 0;
+    for (size_t k = 0; k < np; k++) {
+      if (!c->has_prior[k] || f->fixed[k]) continue;
+      int lg = f->type->params[k].log_scale;
+      double u = lg ? log(th[k]) : th[k], z = (u - c->pc[k]) / c->pw[k];
+      pen += z * z;
+      if (gth) gth[k] += s2 * z / c->pw[k] * (lg ? 1 / th[k] : 1);
+    }
+    v += 0.5 * s2 * pen;
+  }
   if (f->progress) {
     if (v < c->pg.best) c->pg.best = v;
     c->pg.evals = c->evals;
@@ -470,7 +717,7 @@ static double objective_theta(objctx *c, const double *th, double *gth) {
 
 static double nl_objective(unsigned n, const double *x, double *grad, void *data) {
   objctx *c = data;
-  double th[MAXP], gth[MAXP];
+  double th[MAXX], gth[MAXX];
   x_to_theta(c, x, th);
   double v = objective_theta(c, th, grad ? gth : NULL);
   if (c->st) {
@@ -489,7 +736,7 @@ static double local_opt(objctx *c, double *x, const double *xl, const double *xu
                                          NLOPT_LN_NELDERMEAD};
   double fval = HUGE_VAL;
   if (c->nx == 0) {
-    double th[MAXP];
+    double th[MAXX];
     x_to_theta(c, x, th);
     return objective_theta(c, th, NULL);
   }
@@ -506,7 +753,7 @@ static double local_opt(objctx *c, double *x, const double *xl, const double *xu
   nlopt_set_xtol_rel(opt, c->o->xtol_rel);
   nlopt_set_maxeval(opt, c->o->maxeval);
   if (c->o->algorithm == SCHEDOPT_FIT_LBFGS) nlopt_set_vector_storage(opt, 10);
-  double x0[MAXP];
+  double x0[MAXX];
   memcpy(x0, x, (size_t)c->nx * sizeof *x);
   nlopt_result r = nlopt_optimize(opt, x, &fval);
   /* a gradient method that stops on round-off keeps its best point; one that
@@ -531,13 +778,12 @@ static double local_opt(objctx *c, double *x, const double *xl, const double *xu
   nlopt_destroy(opt);
   c->opt = NULL;
   if (!isfinite(fval)) {
-    double th[MAXP];
+    double th[MAXX];
     x_to_theta(c, x, th);
     fval = objective_theta(c, th, NULL);
   }
   return fval;
 }
-
 /* splitmix64: the generator of the starts and the bootstrap draws. */
 static uint64_t rng_next(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -618,7 +864,8 @@ static schedopt_status data_start(schedopt_fit *f, double *th, schedopt_error *e
   return SCHEDOPT_OK;
 }
 
-/* Predictions of every curve at its predicted points (NaN elsewhere). */
+/* Predictions of every curve at its predicted points (NaN elsewhere), from
+ * the extended parameters th. */
 static schedopt_status predict_all(schedopt_fit *f, const double *th,
                                    const schedopt_fit_options *o, double **dst,
                                    schedopt_error *err) {
@@ -626,11 +873,12 @@ static schedopt_status predict_all(schedopt_fit *f, const double *th,
     fcurve *c = &f->cv[ci];
     size_t K;
     const double *eta = schedopt_losscurve_lr(c->c, &K);
-    double *L = malloc((c->np ? c->np : 1) * sizeof *L);
+    double *L = malloc((c->np ? c->np : 1) * sizeof *L), thc[MAXP];
     if (!L) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    curve_theta(f, c, th, thc, NULL, NULL);
     schedopt_surrogate_input in = {eta, K, c->pout, c->np, c->T};
     schedopt_status st =
-        c->np ? f->type->predict(th, &in, o->method, o->tol, L, NULL, err) : SCHEDOPT_OK;
+        c->np ? f->type->predict(thc, &in, o->method, o->tol, L, NULL, err) : SCHEDOPT_OK;
     if (st) {
       free(L);
       schedopt_error_prefix(err, "%s: ", schedopt_losscurve_name(c->c));
@@ -678,6 +926,99 @@ static double quantile(const double *v, size_t n, double q) {
   return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
 }
 
+/* The extended parameters of this run: run offsets (with options.offsets),
+ * size exponents (laws set and fit curves of two or more sizes), the
+ * references, and what the fit curves span. */
+static schedopt_status prepare_ext(schedopt_fit *f, const schedopt_fit_options *o,
+                                   schedopt_error *err) {
+  size_t np = f->type->nparams;
+  for (int r = 0; r < MAXX; r++) free(f->runs[r]), f->runs[r] = NULL;
+  f->noff = f->nsz = 0;
+  schedopt_fit_laws *lw = &f->laws;
+  lw->size_ref = lw->tokens_ref = NAN;
+  lw->tokens_exp = o->tokens_exp;
+  lw->noise_param = noise_param(f->type);
+  for (int a = 0; a < 4; a++) f->ranges[a][0] = f->ranges[a][1] = NAN;
+  int nsize = 0, ntok = 0, nfit = 0;
+  double smin = INFINITY, smax = -INFINITY, bref = NAN;
+  for (size_t ci = 0; ci < f->ncv; ci++) {
+    fcurve *c = &f->cv[ci];
+    if (c->role != SCHEDOPT_CURVE_FIT) continue;
+    nfit++;
+    if (isfinite(c->size)) nsize++, smin = fmin(smin, c->size), smax = fmax(smax, c->size);
+    if (isfinite(c->tokens)) {
+      if (!ntok) bref = c->tokens;
+      ntok++;
+    }
+    size_t K;
+    const double *eta = schedopt_losscurve_lr(c->c, &K);
+    double pk = 0;
+    for (size_t k = 0; k < K; k++) pk = fmax(pk, eta[k]);
+    double v[4] = {pk, (double)K, c->tokens, c->size};
+    for (int a = 0; a < 4; a++) {
+      if (isnan(v[a])) continue;
+      f->ranges[a][0] = isnan(f->ranges[a][0]) ? v[a] : fmin(f->ranges[a][0], v[a]);
+      f->ranges[a][1] = isnan(f->ranges[a][1]) ? v[a] : fmax(f->ranges[a][1], v[a]);
+    }
+  }
+  if ((nsize && nsize < nfit) || (ntok && ntok < nfit))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "fit: %s is given for %d of the %d fit curves: give it for every "
+                              "fit curve or for none",
+                              nsize && nsize < nfit ? "model_size" : "tokens_per_step",
+                              nsize && nsize < nfit ? nsize : ntok, nfit);
+  int anylaw = 0;
+  for (size_t k = 0; k < np; k++) anylaw |= lw->size_law[k] != SCHEDOPT_SIZE_NONE;
+  if (nsize) lw->size_ref = smax; /* θ is reported at the largest fitted size */
+  if (nsize && smax > smin && !anylaw)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "fit: the fit curves have models of %g to %g parameters: give "
+                              "size laws (e.g. size: {L0: {law: shifted, shift: 1.7}, A: power})",
+                              smin, smax);
+  if (anylaw && !(nsize && smax > smin))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "fit: size laws need fit curves of at least two model sizes "
+                              "(model_size per curve)");
+  if (ntok) lw->tokens_ref = bref;
+  if (ntok && lw->noise_param < 0)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "fit: %s has no noise amplitude for tokens_per_step", f->type->name);
+  /* runs: labels of the fit curves, in order of appearance */
+  int nrun = 0;
+  for (size_t ci = 0; ci < f->ncv; ci++) f->cv[ci].runi = -1;
+  if (o->offsets) {
+    for (size_t ci = 0; ci < f->ncv; ci++) {
+      fcurve *c = &f->cv[ci];
+      const char *lab = c->run ? c->run : schedopt_losscurve_name(c->c);
+      int r = 0;
+      while (r < nrun && strcmp(f->runs[r], lab)) r++;
+      if (r == nrun) {
+        if (c->role != SCHEDOPT_CURVE_FIT) continue; /* an unseen run: the mean level */
+        if (nrun == MAXX / 2)
+          return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: more than %d runs", MAXX / 2);
+        if (!(f->runs[nrun++] = strdup(lab)))
+          return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      }
+      c->runi = r;
+    }
+    f->noff = nrun > 1 ? nrun - 1 : 0;
+    if (nrun < 2)
+      for (size_t ci = 0; ci < f->ncv; ci++) f->cv[ci].runi = -1;
+  }
+  for (size_t k = 0; k < np; k++)
+    if (lw->size_law[k] != SCHEDOPT_SIZE_NONE) f->szp[f->nsz++] = (int)k;
+  f->next = np + (size_t)f->noff + (size_t)f->nsz;
+  for (size_t k = 0; k < np; k++) snprintf(f->ename[k], sizeof f->ename[k], "%s", f->type->params[k].name);
+  for (int r = 0; r < f->noff; r++)
+    snprintf(f->ename[np + (size_t)r], sizeof f->ename[0], "offset[%.50s]", f->runs[r]);
+  for (int j = 0; j < f->nsz; j++)
+    snprintf(f->ename[np + (size_t)f->noff + (size_t)j], sizeof f->ename[0], "size_exponent[%s]",
+             f->type->params[f->szp[j]].name);
+  for (size_t k = np; k < f->next; k++) f->theta[k] = 0;
+  for (size_t k = 0; k <= MAXX; k++) f->names_ptr[k] = k < f->next ? f->ename[k] : NULL;
+  return SCHEDOPT_OK;
+}
+
 static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o, objctx *c,
                                  double *xl, double *xu, schedopt_error *err) {
   memset(c, 0, sizeof *c);
@@ -692,6 +1033,13 @@ static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o,
   c->dL = malloc(maxnf * np * sizeof *c->dL);
   c->steps = malloc(maxnf * sizeof *c->steps);
   if (!c->L || !c->dL || !c->steps) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t k = 0; k < np; k++)
+    for (size_t e = 0; e < sizeof priors / sizeof *priors; e++)
+      if (!strcmp(priors[e].type, f->type->name) && !strcmp(priors[e].param, f->type->params[k].name)) {
+        c->has_prior[k] = 1;
+        c->pc[k] = f->type->params[k].log_scale ? log(priors[e].centre) : priors[e].centre;
+        c->pw[k] = priors[e].width;
+      }
   /* the peak lr over the fitted curves (the reference of coupled scales) */
   double emax = 0;
   for (size_t ci = 0; ci < f->ncv; ci++) {
@@ -701,15 +1049,24 @@ static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o,
     for (size_t k = 0; k < K; k++) emax = fmax(emax, eta[k]);
   }
   c->lnref = emax > 0 ? log(emax) : 0;
-  for (size_t k = 0; k < np; k++) {
-    if (f->fixed[k]) continue;
+  for (size_t k = 0; k < f->next; k++) {
+    if (k < np && f->fixed[k]) continue;
+    c->cpl[c->nx] = -1;
+    if (k >= np) { /* offsets (loss units) and size exponents */
+      int sz = k >= np + (size_t)f->noff;
+      xl[c->nx] = sz ? -3 : -1;
+      xu[c->nx] = sz ? 3 : 1;
+      if (sz && f->laws.size_law[f->szp[k - np - (size_t)f->noff]] == SCHEDOPT_SIZE_LOG)
+        xl[c->nx] = -10, xu[c->nx] = 10;
+      c->map[c->nx++] = (int)k;
+      continue;
+    }
     const schedopt_surrogate_param *p = &f->type->params[k];
     double lo = f->lo[k], hi = f->hi[k];
     if (p->log_scale) {
       lo = log(lo > 0 ? lo : 1e-300);
       hi = log(hi);
     }
-    c->cpl[c->nx] = -1;
     if (p->log_scale && p->lr_exponent) {
       for (size_t g = 0; g < np; g++)
         if (!strcmp(f->type->params[g].name, p->lr_exponent)) c->cpl[c->nx] = (int)g;
@@ -740,6 +1097,182 @@ static double weight_sum(const schedopt_fit *f) {
   return w;
 }
 
+/* ------------------------------------------------------- cross-validation */
+
+/* Fold k of the prior's cross-validation: weights 1 on its training points,
+ * 0 on the rest; hold[] marks the held-out points.  Folds: one per fit curve
+ * left out (with ≥ 2 fit curves, no offsets, and the remaining curves still
+ * spanning the fitted sizes), then the horizon fold (the last third of the
+ * fitted steps).  Returns 0 when fold k does not exist or is unusable. */
+static int set_fold(schedopt_fit *f, int k, size_t nfree, const schedopt_fit_options *o) {
+  size_t nfit = 0, maxstep = 0;
+  for (size_t ci = 0; ci < f->ncv; ci++) {
+    fcurve *c = &f->cv[ci];
+    if (!c->nf) continue;
+    nfit++;
+    size_t s = c->pout[c->fout[c->nf - 1]];
+    if (s > maxstep) maxstep = s;
+  }
+  int loco = nfit >= 2 && !o->offsets;
+  size_t cut = maxstep * 2 / 3;
+  size_t train = 0, held = 0, idx = 0;
+  int found = 0;
+  for (size_t ci = 0; ci < f->ncv; ci++) {
+    fcurve *c = &f->cv[ci];
+    if (!c->nf) continue;
+    int out = loco && (int)idx == k;
+    if (out) found = 1;
+    for (size_t m = 0; m < c->nf; m++) {
+      int h = out || (k == (loco ? (int)nfit : 0) && c->pout[c->fout[m]] > cut);
+      c->hold[m] = (char)h;
+      c->wt[m] = h ? 0 : 1;
+      train += !h;
+      held += (size_t)h;
+    }
+    idx++;
+  }
+  if (k == (loco ? (int)nfit : 0)) found = 1;
+  if (!found || !held || train < nfree) return 0;
+  /* sizes: the training curves must still span two sizes if laws are fitted */
+  if (f->nsz) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t ci = 0; ci < f->ncv; ci++) {
+      fcurve *c = &f->cv[ci];
+      int any = 0;
+      for (size_t m = 0; m < c->nf; m++) any |= c->wt[m] > 0;
+      if (any) lo = fmin(lo, c->size), hi = fmax(hi, c->size);
+    }
+    if (!(hi > lo)) return 0;
+  }
+  return 1;
+}
+
+static int nfolds_max(const schedopt_fit *f) {
+  int n = 1;
+  for (size_t ci = 0; ci < f->ncv; ci++) n += f->cv[ci].nf > 0;
+  return n;
+}
+
+/* MAE (observed scale) over the held-out points at the extended θ. */
+static double held_mae(objctx *c, const double *th) {
+  schedopt_fit *f = c->f;
+  double s = 0;
+  size_t n = 0;
+  for (size_t ci = 0; ci < f->ncv && !c->st; ci++) {
+    fcurve *fc = &f->cv[ci];
+    size_t nh = 0;
+    for (size_t m = 0; m < fc->nf; m++) nh += (size_t)fc->hold[m];
+    if (!nh) continue;
+    size_t K;
+    const double *eta = schedopt_losscurve_lr(fc->c, &K);
+    double thc[MAXP];
+    curve_theta(f, fc, th, thc, NULL, NULL);
+    for (size_t m = 0; m < fc->nf; m++) c->steps[m] = fc->pout[fc->fout[m]];
+    schedopt_surrogate_input in = {eta, K, c->steps, fc->nf, fc->T};
+    if ((c->st = f->type->predict(thc, &in, c->o->method, c->o->tol, c->L, NULL, c->err)))
+      return HUGE_VAL;
+    for (size_t m = 0; m < fc->nf; m++)
+      if (fc->hold[m]) s += fabs(c->L[m] - exp(fc->flog[m])), n++;
+  }
+  return n ? s / (double)n : HUGE_VAL;
+}
+
+/* ------------------------------------------------------- identifiability */
+
+/* Eigenvalues (ascending into ev) and vectors (columns of V) of the
+ * symmetric n × n matrix A (destroyed), by cyclic Jacobi rotations. */
+static void sym_eigen(double *A, int n, double *ev, double *V) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) V[i * n + j] = i == j;
+  for (int sweep = 0; sweep < 100; sweep++) {
+    double off = 0;
+    for (int p = 0; p < n; p++)
+      for (int q = p + 1; q < n; q++) off += A[p * n + q] * A[p * n + q];
+    if (off < 1e-30) break;
+    for (int p = 0; p < n; p++)
+      for (int q = p + 1; q < n; q++) {
+        double apq = A[p * n + q];
+        if (fabs(apq) < 1e-300) continue;
+        double th = (A[q * n + q] - A[p * n + p]) / (2 * apq);
+        double t = (th >= 0 ? 1 : -1) / (fabs(th) + sqrt(th * th + 1));
+        double cs = 1 / sqrt(t * t + 1), sn = t * cs;
+        for (int k = 0; k < n; k++) { /* A ← Jᵀ A J */
+          double akp = A[k * n + p], akq = A[k * n + q];
+          A[k * n + p] = cs * akp - sn * akq;
+          A[k * n + q] = sn * akp + cs * akq;
+        }
+        for (int k = 0; k < n; k++) {
+          double apk = A[p * n + k], aqk = A[q * n + k];
+          A[p * n + k] = cs * apk - sn * aqk;
+          A[q * n + k] = sn * apk + cs * aqk;
+        }
+        for (int k = 0; k < n; k++) {
+          double vkp = V[k * n + p], vkq = V[k * n + q];
+          V[k * n + p] = cs * vkp - sn * vkq;
+          V[k * n + q] = sn * vkp + cs * vkq;
+        }
+      }
+  }
+  for (int i = 0; i < n; i++) ev[i] = A[i * n + i];
+  for (int i = 0; i < n; i++) /* selection sort, ascending, with the vectors */
+    for (int j = i + 1; j < n; j++)
+      if (ev[j] < ev[i]) {
+        double t = ev[i];
+        ev[i] = ev[j], ev[j] = t;
+        for (int k = 0; k < n; k++) t = V[k * n + i], V[k * n + i] = V[k * n + j], V[k * n + j] = t;
+      }
+}
+
+/* Condition of the Gauss–Newton Hessian of the objective in the search
+ * variables at th (data part + prior), and its flattest direction. */
+static schedopt_status identifiability(objctx *c, const double *th, schedopt_error *err) {
+  schedopt_fit *f = c->f;
+  size_t ne = f->next;
+  int nx = c->nx;
+  f->cond = NAN;
+  memset(f->weak, 0, sizeof f->weak);
+  if (!nx) return SCHEDOPT_OK;
+  double *He = calloc(ne * ne, sizeof *He), *J = malloc(ne * (size_t)nx * sizeof *J),
+         *Hx = calloc((size_t)nx * (size_t)nx, sizeof *Hx), *V = malloc((size_t)nx * (size_t)nx * sizeof *V),
+         ev[MAXX] = {0};
+  if (!He || !J || !Hx || !V) {
+    free(He), free(J), free(Hx), free(V);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  c->H = He;
+  objective_theta(c, th, NULL);
+  c->H = NULL;
+  if (c->st) {
+    free(He), free(J), free(Hx), free(V);
+    return c->st;
+  }
+  for (size_t a = 0; a < ne * ne; a++) He[a] /= c->wsum;
+  double d2 = c->rho * c->o->huber_delta * c->o->huber_delta;
+  for (size_t k = 0; k < f->type->nparams; k++) /* the prior's curvature, in u = ln θ or θ */
+    if (c->rho > 0 && c->has_prior[k] && !f->fixed[k]) {
+      double du = f->type->params[k].log_scale ? 1 / th[k] : 1;
+      He[k * ne + k] += d2 / (c->pw[k] * c->pw[k]) * du * du;
+    }
+  dtheta_dx(c, th, J);
+  for (int i = 0; i < nx; i++)
+    for (int j = 0; j < nx; j++) {
+      double s = 0;
+      for (size_t a = 0; a < ne; a++) {
+        double Ja = J[a * (size_t)nx + (size_t)i];
+        if (Ja == 0) continue;
+        for (size_t b = 0; b < ne; b++) s += Ja * He[a * ne + b] * J[b * (size_t)nx + (size_t)j];
+      }
+      Hx[i * nx + j] = s;
+    }
+  sym_eigen(Hx, nx, ev, V);
+  f->cond = ev[0] > 0 ? ev[nx - 1] / ev[0] : INFINITY;
+  for (int i = 0; i < nx; i++) f->weak[c->map[i]] = V[i * nx + 0];
+  free(He), free(J), free(Hx), free(V);
+  return SCHEDOPT_OK;
+}
+
+/* ------------------------------------------------------------------- run */
+
 schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *opts,
                                  schedopt_error *err) {
   if (!f) return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit_run: NULL argument");
@@ -749,49 +1282,109 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     opts = &def;
   }
   schedopt_status st;
-  if ((st = check_options(opts, err)) || (st = select_points(f, opts->max_points, err)))
+  if ((st = check_options(opts, err)) || (st = select_points(f, opts->max_points, err)) ||
+      (st = prepare_ext(f, opts, err)))
     return st;
-  size_t np = f->type->nparams, nfree = 0;
+  size_t np = f->type->nparams, nfree = 0, ne = f->next;
   for (size_t i = 0; i < np; i++) nfree += !f->fixed[i];
+  nfree += ne - np;
   if (f->npoints < nfree) /* the parameters are not determined: refused, not "fitted" */
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "%zu data point%s for %zu free parameters (%s): give more "
                               "logged steps or fix parameters",
                               f->npoints, f->npoints == 1 ? "" : "s", nfree, f->type->name);
   double t0 = now_seconds(), u0 = cpu_seconds();
-  double th0[MAXP];
+  double th0[MAXX] = {0};
   if ((st = data_start(f, th0, err))) return st;
   objctx c;
-  double xl[MAXP], xu[MAXP];
+  double xl[MAXX], xu[MAXX];
   if ((st = setup_ctx(f, opts, &c, xl, xu, err))) {
     free_ctx(&c);
     return st;
   }
   memcpy(c.base, th0, sizeof c.base);
-  c.wsum = weight_sum(f);
   c.t0 = t0;
-  c.pg.stage = "start";
-  c.pg.n = opts->starts;
   c.pg.best = HUGE_VAL;
   uint64_t rng = (uint64_t)opts->seed * 0x2545F4914F6CDD1Dull + 1;
-  double x0[MAXP], best_x[MAXP], best_f = HUGE_VAL;
+  double x0[MAXX], best_x[MAXX], best_f = HUGE_VAL;
   theta_to_x(&c, th0, x0);
-  double (*sx)[MAXP] = calloc((size_t)opts->starts, sizeof *sx);
+  double (*sx)[MAXX] = calloc((size_t)opts->starts, sizeof *sx);
   double *sf = calloc((size_t)opts->starts, sizeof *sf);
   if (!sx || !sf) {
     free(sx), free(sf), free_ctx(&c);
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
+
+  /* the prior's strength: given, or chosen by cross-validation — for each
+   * fold, fits along the grid from strong to weak (each from the previous
+   * one), scored on the fold's held-out points */
+  static const double grid[] = {1, 0.1, 0.01, 0.001, 0};
+  const size_t ng = sizeof grid / sizeof *grid;
+  f->ngrid = 0;
+  f->nfolds = 0;
+  f->prior_used = isnan(opts->prior) ? 0 : opts->prior;
+  int any_prior = 0;
+  for (size_t k = 0; k < np; k++) any_prior |= c.has_prior[k] && !f->fixed[k];
+  if (isnan(opts->prior) && any_prior) {
+    int nfm = nfolds_max(f);
+    double cvs[SCHEDOPT_FIT_MAXGRID] = {0};
+    c.pg.stage = "cross-validation";
+    c.pg.n = nfm;
+    for (int k = 0; k < nfm && !c.st; k++) {
+      if (!set_fold(f, k, nfree, opts)) continue;
+      c.pg.k = k + 1;
+      c.wsum = weight_sum(f);
+      double x[MAXX];
+      memcpy(x, x0, sizeof x);
+      for (size_t g = 0; g < ng && !c.st; g++) {
+        c.rho = grid[g];
+        local_opt(&c, x, xl, xu);
+        double th[MAXX];
+        x_to_theta(&c, x, th);
+        cvs[g] += held_mae(&c, th);
+      }
+      f->nfolds++;
+    }
+    for (size_t ci = 0; ci < f->ncv; ci++)
+      for (size_t m = 0; m < f->cv[ci].nf; m++) f->cv[ci].wt[m] = 1, f->cv[ci].hold[m] = 0;
+    if (c.st) {
+      st = c.st;
+      goto done;
+    }
+    if (f->nfolds) {
+      size_t gb = 0;
+      f->ngrid = ng;
+      for (size_t g = 0; g < ng; g++) {
+        f->grid[g] = grid[g];
+        f->cverr[g] = cvs[g] / f->nfolds;
+        if (f->cverr[g] < f->cverr[gb]) gb = g;
+      }
+      /* the strongest prior within 2 % of the best held-out error */
+      size_t gs = gb;
+      for (size_t g = 0; g < gb; g++)
+        if (f->cverr[g] <= 1.02 * f->cverr[gb]) {
+          gs = g;
+          break;
+        }
+      f->prior_used = grid[gs];
+    }
+  }
+  c.rho = f->prior_used;
+  c.wsum = weight_sum(f);
+
+  /* multi-start fit at the chosen strength */
+  c.pg.stage = "start";
+  c.pg.n = opts->starts;
+  c.pg.best = HUGE_VAL;
   f->best_start = 0;
   for (int s = 0; s < opts->starts && !c.st; s++) {
-    double x[MAXP];
+    double x[MAXX];
     c.pg.k = s + 1;
     memcpy(x, x0, sizeof x);
     if (s > 0)
       for (int i = 0; i < c.nx; i++) {
-        const schedopt_surrogate_param *p = &f->type->params[c.map[i]];
         double u = 2 * rng_unif(&rng) - 1;
-        x[i] += p->log_scale ? u * log(10.0) : 0.25 * u * (xu[i] - xl[i]);
+        x[i] += ext_log_scale(f, c.map[i]) ? u * log(10.0) : 0.25 * u * (xu[i] - xl[i]);
         x[i] = fmin(fmax(x[i], xl[i]), xu[i]);
       }
     double fv = local_opt(&c, x, xl, xu);
@@ -814,6 +1407,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     goto done;
   }
   x_to_theta(&c, best_x, f->theta);
+  for (int j = 0; j < f->nsz; j++) f->laws.size_exp[f->szp[j]] = f->theta[np + (size_t)f->noff + (size_t)j];
   /* a parameter the optimum leaves on a bound of its search box is pinned
    * by the box, not by the data: reported, never silent */
   memset(f->at_bound, 0, sizeof f->at_bound);
@@ -823,6 +1417,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   }
   f->objective = best_f;
   f->starts = opts->starts;
+  if ((st = identifiability(&c, f->theta, err))) goto done;
   /* spread of the starts that reach (nearly) the best objective: the final
    * loss they predict on every curve */
   f->spread = 0;
@@ -831,13 +1426,15 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     size_t K, last = fc->pout[fc->np - 1];
     const double *eta = schedopt_losscurve_lr(fc->c, &K);
     schedopt_surrogate_input in = {eta, K, &last, 1, fc->T};
-    double ref, lo = HUGE_VAL, hi = -HUGE_VAL;
-    if ((st = f->type->predict(f->theta, &in, opts->method, opts->tol, &ref, NULL, err))) break;
+    double ref, lo = HUGE_VAL, hi = -HUGE_VAL, thc[MAXP];
+    curve_theta(f, fc, f->theta, thc, NULL, NULL);
+    if ((st = f->type->predict(thc, &in, opts->method, opts->tol, &ref, NULL, err))) break;
     for (int s = 0; s < opts->starts; s++) {
       if (!(sf[s] <= best_f + 1e-3 * fabs(best_f) + 1e-15)) continue;
-      double th[MAXP], v;
+      double th[MAXX], v;
       x_to_theta(&c, sx[s], th);
-      if ((st = f->type->predict(th, &in, opts->method, opts->tol, &v, NULL, err))) break;
+      curve_theta(f, fc, th, thc, NULL, NULL);
+      if ((st = f->type->predict(thc, &in, opts->method, opts->tol, &v, NULL, err))) break;
       lo = fmin(lo, v), hi = fmax(hi, v);
     }
     if (!st && hi >= lo) f->spread = fmax(f->spread, (hi - lo) / fabs(ref));
@@ -849,16 +1446,17 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   /* bootstrap refits */
   f->have_sd = 0;
   f->nboot = 0;
-  free(f->boot);
-  f->boot = NULL;
+  free(f->boot), free(f->bootx);
+  f->boot = f->bootx = NULL;
   for (size_t ci = 0; ci < f->ncv; ci++) {
     free(f->cv[ci].lo), free(f->cv[ci].hi);
     f->cv[ci].lo = f->cv[ci].hi = NULL;
   }
   if (opts->bootstrap > 0) {
     int B = opts->bootstrap;
+    size_t nxe = ne - np;
     double **preds = calloc(f->ncv * (size_t)B, sizeof *preds);
-    double *thb = calloc((size_t)B * np, sizeof *thb);
+    double *thb = calloc((size_t)B * ne, sizeof *thb);
     if (!preds || !thb) {
       free(preds), free(thb);
       st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
@@ -883,21 +1481,21 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
         }
       }
       c.wsum = weight_sum(f);
-      double x[MAXP];
+      double x[MAXX];
       memcpy(x, best_x, sizeof x);
       local_opt(&c, x, xl, xu);
       if (c.st) {
         st = c.st;
         break;
       }
-      x_to_theta(&c, x, thb + (size_t)b * np);
+      x_to_theta(&c, x, thb + (size_t)b * ne);
       double **row = preds + (size_t)b * f->ncv;
       for (size_t ci = 0; ci < f->ncv; ci++)
         if (!(row[ci] = malloc((f->cv[ci].n ? f->cv[ci].n : 1) * sizeof **row))) {
           st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
           break;
         }
-      if (!st) st = predict_all(f, thb + (size_t)b * np, opts, row, err);
+      if (!st) st = predict_all(f, thb + (size_t)b * ne, opts, row, err);
       f->nboot++;
     }
     for (size_t ci = 0; ci < f->ncv; ci++)
@@ -925,12 +1523,12 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
       }
       if (!v && !st) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
       free(v);
-      for (size_t k = 0; k < np && !st; k++) {
+      for (size_t k = 0; k < ne && !st; k++) {
         double mean = 0, ss = 0;
-        for (int b = 0; b < B; b++) mean += thb[(size_t)b * np + k];
+        for (int b = 0; b < B; b++) mean += thb[(size_t)b * ne + k];
         mean /= B;
         for (int b = 0; b < B; b++) {
-          double d = thb[(size_t)b * np + k] - mean;
+          double d = thb[(size_t)b * ne + k] - mean;
           ss += d * d;
         }
         f->sd[k] = B > 1 ? sqrt(ss / (B - 1)) : 0;
@@ -939,7 +1537,17 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     }
     for (size_t i = 0; i < f->ncv * (size_t)B; i++) free(preds[i]);
     free(preds);
-    f->boot = thb;
+    /* split into θ at the references and the extras */
+    f->boot = malloc((size_t)B * np * sizeof *f->boot);
+    f->bootx = nxe ? malloc((size_t)B * nxe * sizeof *f->bootx) : NULL;
+    if (!f->boot || (nxe && !f->bootx)) {
+      if (!st) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    } else
+      for (int b = 0; b < B; b++) {
+        memcpy(f->boot + (size_t)b * np, thb + (size_t)b * ne, np * sizeof *thb);
+        if (nxe) memcpy(f->bootx + (size_t)b * nxe, thb + (size_t)b * ne + np, nxe * sizeof *thb);
+      }
+    free(thb);
   }
   if (!st) st = predict_all(f, f->theta, opts, NULL, err);
   if (!st) st = score(f, err);
@@ -968,23 +1576,32 @@ schedopt_status schedopt_fit_evaluate(schedopt_fit *f, const double *theta,
   if ((st = check_options(opts, err))) return st;
   for (size_t i = 0; i < f->type->nparams; i++)
     if ((st = in_valid(f, (int)i, theta[i], "value", err))) return st;
+  schedopt_fit_options o2 = *opts;
+  o2.offsets = 0; /* given parameters: no offsets, exponents 0 */
+  if ((st = prepare_ext(f, &o2, err))) {
+    /* scoring given parameters needs no size laws */
+    if (f->nsz == 0) return st;
+  }
   memcpy(f->theta, theta, f->type->nparams * sizeof *theta);
   f->have_sd = 0;
   f->nboot = 0;
-  free(f->boot);
-  f->boot = NULL;
+  free(f->boot), free(f->bootx);
+  f->boot = f->bootx = NULL;
   f->starts = 0;
   f->evals = 0;
   f->seconds = 0;
   f->cpu = 0;
   f->spread = 0;
   f->objective = NAN;
+  f->ngrid = 0;
+  f->prior_used = 0;
+  f->cond = NAN;
   int any_fit = 0;
   for (size_t ci = 0; ci < f->ncv; ci++) any_fit |= f->cv[ci].role == SCHEDOPT_CURVE_FIT;
   if (any_fit) {
     if ((st = select_points(f, opts->max_points, err))) return st;
     objctx c;
-    double xl[MAXP], xu[MAXP];
+    double xl[MAXX], xu[MAXX];
     if (!(st = setup_ctx(f, opts, &c, xl, xu, err))) {
       c.wsum = weight_sum(f);
       f->objective = objective_theta(&c, f->theta, NULL);
@@ -1000,9 +1617,11 @@ schedopt_status schedopt_fit_evaluate(schedopt_fit *f, const double *theta,
 void schedopt_fit_get_summary(const schedopt_fit *f, schedopt_fit_summary *s) {
   memset(s, 0, sizeof *s);
   if (!f) return;
+  static const char *const none[1] = {NULL};
   s->theta = f->theta;
   s->theta_sd = f->have_sd ? f->sd : NULL;
   s->boot_theta = f->have_sd ? f->boot : NULL;
+  s->boot_extra = f->have_sd ? f->bootx : NULL;
   s->objective = f->objective;
   s->npoints = f->npoints;
   s->starts = f->starts;
@@ -1013,6 +1632,19 @@ void schedopt_fit_get_summary(const schedopt_fit *f, schedopt_fit_summary *s) {
   s->start_spread = f->spread;
   s->at_bound = f->at_bound;
   s->bootstrap = f->nboot;
+  s->nextra = f->next > f->type->nparams ? f->next - f->type->nparams : 0;
+  s->names = f->names_ptr[0] ? (const char *const *)f->names_ptr : none;
+  s->laws = &f->laws;
+  s->runs = f->noff ? (const char *const *)f->runs : NULL;
+  s->noffsets = f->noff;
+  s->prior = f->prior_used;
+  s->ngrid = f->ngrid;
+  s->grid = f->grid;
+  s->cv_error = f->cverr;
+  s->folds = f->nfolds;
+  s->condition = f->cond;
+  s->weakest = f->weak;
+  s->range = (const double(*)[2])f->ranges;
 }
 
 size_t schedopt_fit_ncurves(const schedopt_fit *f) { return f ? f->ncv : 0; }
@@ -1036,3 +1668,4 @@ schedopt_status schedopt_fit_get_curve(const schedopt_fit *f, size_t i, schedopt
   c->scored = fc->scored;
   return SCHEDOPT_OK;
 }
+

@@ -58,6 +58,7 @@ static schedopt_status spec_open(ykv_list *l, const char *path, const char *cons
 }
 
 static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err);
+static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err);
 
 /* `name:`, else the file name without .yaml/.yml. */
 static schedopt_status spec_name(const ykv_list *l, const char *path, char **name,
@@ -287,11 +288,14 @@ static schedopt_status build_control(const ykv_list *l, const char *prefix, cons
 /* ------------------------------------------------------------- fit spec */
 
 static const char *const top_keys[] = {"name", "model", "curves", "fit", "params", "uncertainty",
-                                       "output", NULL};
+                                       "size", "output", NULL};
 static const char *const curve_keys[] = {"file", "name", "role", "smooth", "start_step", "end_step",
-                                         "steps", "schedule", "warmup", NULL};
+                                         "steps", "schedule", "warmup", "model_size",
+                                         "tokens_per_step", "run", NULL};
 static const char *const fit_keys[] = {"starts", "seed", "algorithm", "huber_delta", "max_points",
-                                       "maxeval", "smooth", "tol", "method", NULL};
+                                       "maxeval", "smooth", "tol", "method", "prior", "offsets",
+                                       "tokens_exponent", NULL};
+static const char *const size_keys[] = {"law", "shift", NULL};
 static const char *const param_keys[] = {"start", "lo", "hi", "fixed", NULL};
 static const char *const unc_keys[] = {"bootstrap", "segments", "level", NULL};
 static const char *const out_keys[] = {"dir", NULL};
@@ -327,6 +331,8 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
   if (st) return st;
   fitspec_curve *c = &s->cv[i];
   c->start = c->end = NAN;
+  c->size = c->tokens = NAN;
+  snprintf(c->kind, sizeof c->kind, "logged");
   c->role = SCHEDOPT_CURVE_FIT;
   const ykv_entry *e;
   if (!(e = at(l, pre, "file")))
@@ -356,12 +362,25 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
   if ((e = at(l, pre, "start_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->start, err))) return st;
   if ((e = at(l, pre, "end_step")) && (st = get_range(e, 0, MAX_STEPS, 0, &c->end, err))) return st;
   if ((e = at(l, pre, "steps")) && (st = get_range(e, 1, MAX_STEPS, 1, &steps, err))) return st;
+  if ((e = at(l, pre, "model_size")) && (st = get_range(e, 1, 1e15, 0, &c->size, err))) return st;
+  if ((e = at(l, pre, "tokens_per_step")) && (st = get_range(e, 1, 1e12, 0, &c->tokens, err)))
+    return st;
+  if ((e = at(l, pre, "run"))) {
+    const char *r = NULL;
+    if ((st = get_str(e, &r, err))) return st;
+    if (!(c->run = strdup(r))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
   char sp[80];
   snprintf(sp, sizeof sp, "%s.schedule", pre);
   if (schedopt_ykv_get(l, sp)) {
     schedopt_control *ctl = NULL;
     double H;
     if ((st = build_control(l, sp, s->base_dir, &ctl, &H, err))) return st;
+    char tk[96];
+    snprintf(tk, sizeof tk, "%s.type", sp);
+    const ykv_entry *te = schedopt_ykv_get(l, tk);
+    const char *tn = NULL;
+    if (te && !get_str(te, &tn, NULL)) snprintf(c->kind, sizeof c->kind, "%.40s", tn);
     size_t K = (size_t)schedopt_losscurve_steps(c->curve)[schedopt_losscurve_npoints(c->curve) - 1] + 1;
     if (steps > 0 && (size_t)steps > K) K = (size_t)steps;
     if (isnan(H)) {
@@ -402,7 +421,8 @@ static schedopt_status load_curve(fitspec *s, size_t i, size_t smooth_def, sched
 }
 
 static const char *const dtop_keys[] = {"name", "model", "curves", "fit", "params", "uncertainty",
-                                        "budget", "lr", "design", "output", NULL};
+                                        "size", "model_size", "tokens_per_step", "budget", "lr",
+                                        "design", "output", NULL};
 
 /* embedded: the fit part of a design spec (its top-level and output keys are
  * the design's) */
@@ -467,6 +487,52 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     if (!strcmp(str, "fast")) o->method = SCHEDOPT_SURROGATE_FAST;
     else if (!strcmp(str, "direct")) o->method = SCHEDOPT_SURROGATE_DIRECT;
     else return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.method: expected fast or direct, got '%.100s'", str);
+  }
+  if ((e = schedopt_ykv_get(l, "fit.prior"))) {
+    if (e->kind == YKV_SCALAR && !e->is_null && !strcmp(e->value, "auto")) o->prior = NAN;
+    else if (get_range(e, 0, 1e6, 0, &o->prior, NULL))
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.prior: expected auto (chosen by "
+                  "cross-validation) or a strength in [0, 1e6], got '%.60s'",
+                  e->kind == YKV_SCALAR ? e->value : "a collection");
+  }
+  if ((e = schedopt_ykv_get(l, "fit.offsets"))) {
+    int b = 0;
+    if ((st = get_bool(e, &b, err))) return st;
+    o->offsets = b;
+  }
+  if ((e = schedopt_ykv_get(l, "fit.tokens_exponent")) &&
+      (st = get_range(e, 0, 4, 0, &o->tokens_exp, err)))
+    return st;
+  /* size: {PARAM: law | {law: LAW, shift: E}} */
+  for (size_t i = 0; i < l->n; i++) {
+    const ykv_entry *pe = &l->v[i];
+    if (!schedopt_ykv_is_under(pe->path, "size") || schedopt_ykv_depth(pe->path) != 2) continue;
+    const char *pn = schedopt_ykv_leaf(pe->path);
+    int k = -1;
+    for (size_t j = 0; j < s->type->nparams; j++)
+      if (!strcmp(s->type->params[j].name, pn)) k = (int)j;
+    if (k < 0)
+      return fail(err, SCHEDOPT_EINVAL, pe, 1, "size: unknown parameter '%s' of %s", pn,
+                  s->type->name);
+    const ykv_entry *le = pe;
+    if (pe->kind != YKV_SCALAR) {
+      if ((st = check_keys(l, pe->path, size_keys, err))) return st;
+      if (!(le = at(l, pe->path, "law")))
+        return fail(err, SCHEDOPT_EINVAL, pe, 1, "%s: missing 'law' (power, log or shifted)",
+                    pe->path);
+    }
+    const char *ln = NULL;
+    if ((st = get_str(le, &ln, err))) return st;
+    int law = schedopt_size_law_find(ln);
+    if (law < 0)
+      return fail(err, SCHEDOPT_EINVAL, le, 0, "%s: unknown size law '%.60s' (allowed: none, "
+                  "power, log, shifted)", le->path, ln);
+    s->size_law[k] = law;
+    const ykv_entry *se = pe->kind != YKV_SCALAR ? at(l, pe->path, "shift") : NULL;
+    if (law == SCHEDOPT_SIZE_SHIFTED && !se)
+      return fail(err, SCHEDOPT_EINVAL, pe, 1, "%s: a shifted law needs 'shift' (the value at "
+                  "infinite size, e.g. the irreducible loss)", pe->path);
+    if (se && (st = get_range(se, -1e6, 1e6, 0, &s->size_shift[k], err))) return st;
   }
   if ((e = schedopt_ykv_get(l, "uncertainty.bootstrap"))) {
     if ((st = get_range(e, 0, 100000, 1, &x, err))) return st;
@@ -562,6 +628,7 @@ void schedopt_fitspec_free(fitspec *s) {
   for (size_t i = 0; i < s->ncv; i++) {
     schedopt_losscurve_free(s->cv[i].curve);
     free(s->cv[i].file);
+    free(s->cv[i].run);
   }
   free(s->cv);
   free(s->source);
@@ -577,7 +644,8 @@ schedopt_status schedopt_fitspec_make_fit(const fitspec *s, schedopt_fit **out, 
   schedopt_status st = schedopt_fit_alloc(&f, s->type, err);
   for (size_t i = 0; i < s->ncv && !st; i++) {
     const fitspec_curve *c = &s->cv[i];
-    if ((st = schedopt_fit_add_curve(f, c->curve, c->role, c->start, c->end, err))) {
+    if ((st = schedopt_fit_add_curve(f, c->curve, c->role, c->start, c->end, err)) ||
+        (st = schedopt_fit_set_curve_info(f, i, c->size, c->tokens, c->run, err))) {
       char pre[64];
       snprintf(pre, sizeof pre, "curves.%zu", i);
       const ykv_entry *e = schedopt_ykv_get(&s->l, pre);
@@ -589,6 +657,8 @@ schedopt_status schedopt_fitspec_make_fit(const fitspec *s, schedopt_fit **out, 
     if (s->has_box[k]) st = schedopt_fit_set_bounds(f, n, s->lo[k], s->hi[k], err);
     if (!st && s->has_start[k]) st = schedopt_fit_set_start(f, n, s->start[k], err);
     if (!st && s->has_fixed[k]) st = schedopt_fit_fix(f, n, s->fixed[k], err);
+    if (!st && s->size_law[k])
+      st = schedopt_fit_set_size_law(f, n, (schedopt_size_law)s->size_law[k], s->size_shift[k], err);
   }
   if (st) {
     schedopt_fit_free(f);
@@ -600,7 +670,59 @@ schedopt_status schedopt_fitspec_make_fit(const fitspec *s, schedopt_fit **out, 
 
 /* ------------------------------------------------------------ fit.json */
 
+/* The covariate laws stored in a fit result (none: references NAN). */
+static schedopt_status read_laws(const char *path, json_t *root, const schedopt_surrogate_type *T,
+                                 schedopt_fit_laws *lw, schedopt_error *err) {
+  memset(lw, 0, sizeof *lw);
+  lw->size_ref = lw->tokens_ref = NAN;
+  lw->noise_param = -1;
+  lw->tokens_exp = 1;
+  json_t *cov = json_object_get(root, "covariates");
+  json_t *ms = cov ? json_object_get(cov, "model_size") : NULL;
+  json_t *tk = cov ? json_object_get(cov, "tokens_per_step") : NULL;
+  if (json_is_object(ms)) {
+    json_t *ref = json_object_get(ms, "reference"), *laws = json_object_get(ms, "laws");
+    if (!json_is_number(ref) || !(json_number_value(ref) > 0) || !json_is_object(laws))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: covariates.model_size needs a "
+                                "positive reference and laws", path);
+    lw->size_ref = json_number_value(ref);
+    for (size_t k = 0; k < T->nparams; k++) {
+      json_t *e = json_object_get(laws, T->params[k].name);
+      if (!e) continue;
+      int law = schedopt_size_law_find(json_string_value(json_object_get(e, "law")));
+      json_t *ex = json_object_get(e, "exponent"), *sh = json_object_get(e, "shift");
+      if (law < 0 || !json_is_number(ex) || (law == SCHEDOPT_SIZE_SHIFTED && !json_is_number(sh)))
+        return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: covariates.model_size.laws.%s: "
+                                  "needs law (power, log, shifted), exponent (and shift)",
+                                  path, T->params[k].name);
+      lw->size_law[k] = law;
+      lw->size_exp[k] = json_number_value(ex);
+      lw->size_shift[k] = sh ? json_number_value(sh) : 0;
+    }
+  }
+  if (json_is_object(tk)) {
+    json_t *ref = json_object_get(tk, "reference"), *ex = json_object_get(tk, "exponent");
+    const char *sc = json_string_value(json_object_get(tk, "scales"));
+    for (size_t k = 0; sc && k < T->nparams; k++)
+      if (!strcmp(T->params[k].name, sc)) lw->noise_param = (int)k;
+    if (!json_is_number(ref) || !(json_number_value(ref) > 0) || lw->noise_param < 0 ||
+        !json_is_number(ex))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: covariates.tokens_per_step needs a "
+                                "positive reference, the parameter it scales and an exponent", path);
+    lw->tokens_ref = json_number_value(ref);
+    lw->tokens_exp = json_number_value(ex);
+  }
+  return SCHEDOPT_OK;
+}
+
 schedopt_status schedopt_fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
+                                    double *theta, double **boot, size_t *nboot, double *level,
+                                    schedopt_error *err) {
+  return schedopt_fitspec_read_result_at(path, NAN, NAN, type, theta, boot, nboot, level, err);
+}
+
+schedopt_status schedopt_fitspec_read_result_at(const char *path, double N, double bt,
+                                    const schedopt_surrogate_type **type,
                                     double *theta, double **boot, size_t *nboot, double *level,
                                     schedopt_error *err) {
   json_error_t je;
@@ -662,6 +784,43 @@ schedopt_status schedopt_fitspec_read_result(const char *path, const schedopt_su
       if (json_is_number(lv)) *level = json_number_value(lv);
     }
   }
+  if (!st) { /* θ at the requested model size and tokens per step */
+    schedopt_fit_laws lw;
+    if ((st = read_laws(path, root, *type, &lw, err))) goto done;
+    if (!isnan(N) && !isfinite(lw.size_ref)) {
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: model_size = %g: this fit has no size "
+                              "laws (its curves had one model size; fit curves of two or more "
+                              "sizes with model_size and size laws)", path, N);
+      goto done;
+    }
+    if (!isnan(bt) && !isfinite(lw.tokens_ref)) {
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: tokens_per_step = %g: this fit has no "
+                              "tokens-per-step reference (give tokens_per_step for its curves)",
+                              path, bt);
+      goto done;
+    }
+    double th[MAXP];
+    if ((st = schedopt_fit_laws_apply(*type, &lw, theta, N, bt, th, err))) goto done;
+    memcpy(theta, th, (*type)->nparams * sizeof *th);
+    /* every refit with its own exponents, when stored */
+    json_t *xn = json_object_get(json_object_get(root, "bootstrap"), "extra_names");
+    json_t *xr = json_object_get(json_object_get(root, "bootstrap"), "extras");
+    size_t np = (*type)->nparams;
+    for (size_t i = 0; i < *nboot && !st; i++) {
+      schedopt_fit_laws li = lw;
+      json_t *row = json_is_array(xr) ? json_array_get(xr, i) : NULL;
+      for (size_t k = 0; row && k < np; k++) {
+        char nm[80];
+        snprintf(nm, sizeof nm, "size_exponent[%s]", (*type)->params[k].name);
+        for (size_t j = 0; j < json_array_size(xn); j++)
+          if (!strcmp(json_string_value(json_array_get(xn, j)) ? json_string_value(json_array_get(xn, j)) : "", nm) &&
+              json_is_number(json_array_get(row, j)))
+            li.size_exp[k] = json_number_value(json_array_get(row, j));
+      }
+      st = schedopt_fit_laws_apply(*type, &li, *boot + i * np, N, bt, th, err);
+      if (!st) memcpy(*boot + i * np, th, np * sizeof *th);
+    }
+  }
 done:
   json_decref(root);
   return st;
@@ -698,17 +857,27 @@ static schedopt_status read_model(const ykv_list *l, const char *base_dir, const
   const ykv_entry *e;
   const char *str = NULL;
   schedopt_status st;
+  /* where to predict: a model size and tokens per step the fit may not have seen */
+  double N = NAN, b = NAN;
+  const ykv_entry *ne = schedopt_ykv_get(l, "model_size"), *be = schedopt_ykv_get(l, "tokens_per_step");
+  if (ne && (st = get_range(ne, 1, 1e15, 0, &N, err))) return st;
+  if (be && (st = get_range(be, 1, 1e12, 0, &b, err))) return st;
   e = schedopt_ykv_get(l, "model");
   if (!e)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: error: missing 'model' (a fit result "
                               "fit.json, or type: and params:)", path);
   if (e->kind == YKV_SCALAR && !e->is_null) {
     if (!(*model_file = schedopt_ykv_resolve(base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    if ((st = schedopt_fitspec_read_result(*model_file, type, theta, boot, nboot, level, err))) {
-      prefix_at(err, e);
+    if ((st = schedopt_fitspec_read_result_at(*model_file, N, b, type, theta, boot, nboot, level,
+                                              err))) {
+      prefix_at(err, ne && strstr(err->msg, "model_size") ? ne : be && strstr(err->msg, "tokens_per_step") ? be : e);
       return st;
     }
   } else if (e->kind == YKV_MAP) {
+    if (ne || be)
+      return fail(err, SCHEDOPT_EINVAL, ne ? ne : be, 0, "%s: only a fit result (model: "
+                  "fit.json) fitted with that covariate can be moved to another %s",
+                  ne ? "model_size" : "tokens_per_step", ne ? "model size" : "batch");
     static const char *const mk[] = {"type", "params", NULL};
     if ((st = check_keys(l, "model", mk, err))) return st;
     const ykv_entry *te = schedopt_ykv_get(l, "model.type");
@@ -735,7 +904,8 @@ static schedopt_status read_model(const ykv_list *l, const char *base_dir, const
   return SCHEDOPT_OK;
 }
 
-static const char *const ptop_keys[] = {"name", "model", "schedule", "output", "compare", NULL};
+static const char *const ptop_keys[] = {"name", "model", "model_size", "tokens_per_step",
+                                        "schedule", "output", "compare", NULL};
 static const char *const psched_keys[] = {"steps", "lr", NULL};
 static const char *const pout_keys[] = {"file", "every", "steps", "start", NULL};
 static const char *const pcmp_keys[] = {"file", "smooth", "start_step", NULL};

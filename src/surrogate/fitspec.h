@@ -17,6 +17,9 @@ typedef struct fitspec_curve {
   char *file;           /* as resolved */
   schedopt_curve_role role;
   double start, end;    /* NAN: default */
+  double size, tokens;  /* model_size, tokens_per_step (NAN: not given) */
+  char *run;            /* run label, NULL if none */
+  char kind[48];        /* schedule family (or "logged": a dense log's own lr) */
 } fitspec_curve;
 
 typedef struct fitspec {
@@ -31,6 +34,9 @@ typedef struct fitspec {
   double start[SCHEDOPT_SURROGATE_MAXP], fixed[SCHEDOPT_SURROGATE_MAXP];
   int has_box[SCHEDOPT_SURROGATE_MAXP], has_start[SCHEDOPT_SURROGATE_MAXP];
   int has_fixed[SCHEDOPT_SURROGATE_MAXP];
+  /* size: laws per parameter (SCHEDOPT_SIZE_NONE: none) */
+  int size_law[SCHEDOPT_SURROGATE_MAXP];
+  double size_shift[SCHEDOPT_SURROGATE_MAXP];
   char *outdir; /* output.dir, NULL if none */
 } fitspec;
 
@@ -103,5 +109,12 @@ void schedopt_designspec_free(designspec *s);
 schedopt_status schedopt_fitspec_read_result(const char *path, const schedopt_surrogate_type **type,
                                     double *theta, double **boot, size_t *nboot,
                                     double *level, schedopt_error *err);
+/* The same at model size N and tokens per step b (NAN: the fit's reference),
+ * through the covariate laws stored in the result; an error if the result
+ * has no such law. */
+schedopt_status schedopt_fitspec_read_result_at(const char *path, double N, double b,
+                                       const schedopt_surrogate_type **type, double *theta,
+                                       double **boot, size_t *nboot, double *level,
+                                       schedopt_error *err);
 
 #endif
