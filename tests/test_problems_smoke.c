@@ -82,7 +82,7 @@ static void run_problem(const char *dir, const char *file) {
   } else if (!strcmp(cmd, "sweep")) {
     snprintf(smoke, sizeof smoke, "--set model.N=50 --set optimize.maxeval=30");
   } else if (!strcmp(cmd, "fit")) {
-    snprintf(smoke, sizeof smoke, "--set fit.starts=1 --set fit.maxeval=300");
+    snprintf(smoke, sizeof smoke, "--set fit.starts=1 --set fit.maxeval=300 --set fit.prior=0");
   }
   snprintf(o, sizeof o, "%s/%s%s", SCHEDOPT_TMP_DIR, stem, to_dir ? "" : ".csv");
   snprintf(args, sizeof args, "rm -rf '%s'", o);
