@@ -1,14 +1,26 @@
-/* bench_fit: time of an fsl-llm fit of a dense loss log (docs/performance.md,
- * "Surrogate fits").
+/* bench_fit: CPU time of surrogate fits and of one objective evaluation
+ * (docs/performance.md, "Surrogate fits").
  *
- *   bench_fit [LOG.csv] [REPEATS]     default: ../shared/data/gpt-100m/811.csv, 5
+ *   bench_fit [LOG.csv] [REPEATS] [--sparse DIR] [--sparse-repeats N] [--only dense|sparse]
  *
- * The log is smoothed by a centered 201-step rolling mean and fitted from
- * step 1000 on with the default options (8 starts, at most 1000 fitted
- * points, LBFGS).  Reported: the median over the repeats of the wall and CPU
- * time of the fit, of a one-start fit, and of one evaluation at the fitted
- * parameters (fast: loss + gradient at every 33rd step from 1000, loss at
- * every step; direct: loss + gradient at every 33rd step). */
+ * Two cases:
+ *   dense   fsl-llm fit of a dense log (default ../shared/data/gpt-100m/811.csv),
+ *           smoothed by a centered 201-step rolling mean, fitted from step 1000 on;
+ *   sparse  mpl and fsl-llm fits of three sparse 100M mpl-llama runs (in DIR,
+ *           default ../shared/data/mpl-llama/100M): cosine_24000, constant_24000
+ *           and wsdcon_9, their per-step schedules rebuilt as in
+ *           problems/fit_mpl_100m.yaml (warmup 2160 linear; cosine to 3e-5 over
+ *           24,000 steps / constant 3e-4 / 3e-4 then 9e-5 from step 8000), fitted
+ *           from the warmup's end.
+ * Every fit uses the default options (8 starts, at most 1000 fitted points per
+ * curve, LBFGS with the exact gradient, kernel accuracy 1e-9).  Reported:
+ * the median over the repeats of the process CPU time (and the wall time) of
+ * the fit, its evaluations and CPU per evaluation; then the CPU time of one
+ * objective evaluation at the fitted parameters, measured alone: the loss and
+ * its gradient at the fitted points of every fit curve (what the fit's
+ * objective asks for), with the fast method, the fast method without the
+ * gradient, and the direct double sum.  REPEATS (default 5) applies to the
+ * dense fit, N (default 1) to the slower sparse fits. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "schedopt/control.h"
 #include "schedopt/fit.h"
 #include "schedopt/losscurve.h"
 #include "schedopt/surrogate.h"
@@ -42,19 +55,36 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* One fit; returns 0 and fills wall/cpu seconds and evaluations. */
-static int one_fit(const schedopt_losscurve *c, int starts, double *w, double *u, long *evals,
+#define MAXC 3
+
+/* A fit case: its curves (borrowed), the first fitted step of each (NAN: the
+ * warmup's end). */
+typedef struct fitcase {
+  const char *name;
+  const schedopt_surrogate_type *type;
+  size_t n;
+  const schedopt_losscurve *c[MAXC];
+  double start[MAXC];
+} fitcase;
+
+/* One fit; returns 0 and fills wall/cpu seconds, evaluations and the best θ. */
+static int one_fit(const fitcase *fc, int starts, double *w, double *u, long *evals,
                    double *theta) {
   schedopt_fit *f = NULL;
   schedopt_error err = {0};
   schedopt_fit_options o;
   schedopt_fit_options_default(&o);
   o.starts = starts;
-  if (schedopt_fit_alloc(&f, schedopt_surrogate_fsl_llm, &err) ||
-      schedopt_fit_add_curve(f, c, SCHEDOPT_CURVE_FIT, 1000, NAN, &err)) {
+  if (schedopt_fit_alloc(&f, fc->type, &err)) {
     fprintf(stderr, "bench_fit: %s\n", err.msg);
     return 1;
   }
+  for (size_t i = 0; i < fc->n; i++)
+    if (schedopt_fit_add_curve(f, fc->c[i], SCHEDOPT_CURVE_FIT, fc->start[i], NAN, &err)) {
+      fprintf(stderr, "bench_fit: %s\n", err.msg);
+      schedopt_fit_free(f);
+      return 1;
+    }
   double w0 = wall(), u0 = cpu();
   schedopt_status st = schedopt_fit_run(f, &o, &err);
   *w = wall() - w0;
@@ -67,76 +97,243 @@ static int one_fit(const schedopt_losscurve *c, int starts, double *w, double *u
   schedopt_fit_summary sm;
   schedopt_fit_get_summary(f, &sm);
   *evals = sm.evals;
-  memcpy(theta, sm.theta, 7 * sizeof *theta);
+  memcpy(theta, sm.theta, fc->type->nparams * sizeof *theta);
   schedopt_fit_free(f);
   return 0;
 }
 
-int main(int argc, char **argv) {
-  const char *path = argc > 1 ? argv[1] : "../shared/data/gpt-100m/811.csv";
-  int reps = argc > 2 ? atoi(argv[2]) : 5;
-  if (reps < 1) reps = 1;
+/* The fitted points of a curve as the fit selects them: logged steps from the
+ * start on with T > 0, every stride-th of them so that at most 1000 remain. */
+static size_t fitted_steps(const schedopt_losscurve *c, double start, const double *T,
+                           size_t *out) {
+  size_t n = schedopt_losscurve_npoints(c), ns = 0, K;
+  const double *st = schedopt_losscurve_steps(c);
+  schedopt_losscurve_lr(c, &K);
+  if (isnan(start)) start = schedopt_losscurve_warmup(c);
+  for (size_t i = 0; i < n; i++) ns += st[i] >= start && T[(size_t)st[i]] > 0;
+  size_t stride = ns > 1000 ? (ns + 999) / 1000 : 1, r = 0, m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!(st[i] >= start && T[(size_t)st[i]] > 0)) continue;
+    if (r++ % stride) continue;
+    out[m++] = (size_t)st[i];
+  }
+  return m;
+}
+
+/* CPU seconds of one objective evaluation (every fit curve once), the mean
+ * over as many evaluations as fit in about `budget` seconds (at least 3). */
+static int eval_cpu(const fitcase *fc, const double *theta, schedopt_surrogate_method method,
+                    int grad, double budget, double *sec, size_t *npts) {
+  schedopt_error err = {0};
+  schedopt_surrogate *m = NULL;
+  if (schedopt_surrogate_alloc(&m, fc->type, &err) ||
+      schedopt_surrogate_set_params(m, theta, &err)) {
+    fprintf(stderr, "bench_fit: %s\n", err.msg);
+    schedopt_surrogate_free(m);
+    return 1;
+  }
+  schedopt_surrogate_set_method(m, method);
+  schedopt_surrogate_input in[MAXC];
+  double *T[MAXC] = {0};
+  size_t *out[MAXC] = {0}, nmax = 0;
+  *npts = 0;
+  int rc = 1;
+  for (size_t i = 0; i < fc->n; i++) {
+    size_t K;
+    const double *eta = schedopt_losscurve_lr(fc->c[i], &K);
+    T[i] = malloc(K * sizeof *T[i]);
+    out[i] = malloc(schedopt_losscurve_npoints(fc->c[i]) * sizeof *out[i]);
+    if (!T[i] || !out[i]) goto done;
+    double s = 0, comp = 0;
+    for (size_t k = 0; k < K; k++) {
+      double y = eta[k] - comp, t = s + y;
+      comp = (t - s) - y;
+      s = t;
+      T[i][k] = s;
+    }
+    size_t n = fitted_steps(fc->c[i], fc->start[i], T[i], out[i]);
+    in[i] = (schedopt_surrogate_input){eta, K, out[i], n, T[i]};
+    if (n > nmax) nmax = n;
+    *npts += n;
+  }
+  double *L = malloc((nmax ? nmax : 1) * sizeof *L),
+         *G = malloc((nmax ? nmax : 1) * SCHEDOPT_SURROGATE_MAXP * sizeof *G);
+  if (!L || !G) {
+    free(L), free(G);
+    goto done;
+  }
+  long reps = 0;
+  double u0 = cpu(), u = 0;
+  do {
+    for (size_t i = 0; i < fc->n; i++)
+      if (schedopt_surrogate_predict(m, &in[i], L, grad ? G : NULL, &err)) {
+        fprintf(stderr, "bench_fit: %s\n", err.msg);
+        free(L), free(G);
+        goto done;
+      }
+    reps++;
+    u = cpu() - u0;
+  } while (reps < 3 || u < budget);
+  *sec = u / (double)reps;
+  free(L), free(G);
+  rc = 0;
+done:
+  for (size_t i = 0; i < fc->n; i++) free(T[i]), free(out[i]);
+  schedopt_surrogate_free(m);
+  return rc;
+}
+
+static int run_case(const fitcase *fc, int reps) {
+  double *w = malloc((size_t)reps * sizeof *w), *u = malloc((size_t)reps * sizeof *u);
+  double theta[SCHEDOPT_SURROGATE_MAXP];
+  long evals = 0;
+  if (!w || !u) return 1;
+  for (int r = 0; r < reps; r++)
+    if (one_fit(fc, 8, &w[r], &u[r], &evals, theta)) {
+      free(w), free(u);
+      return 1;
+    }
+  double mw = median(w, reps), mu = median(u, reps);
+  printf("%s: fit, 8 starts: cpu %.3f s, wall %.3f s (median of %d), %ld evaluations, "
+         "%.3f ms cpu per evaluation\n",
+         fc->name, mu, mw, reps, evals, 1e3 * mu / (double)evals);
+  printf("%s: fitted", fc->name);
+  for (size_t k = 0; k < fc->type->nparams; k++)
+    printf(" %s=%.6g", fc->type->params[k].name, theta[k]);
+  printf("\n");
+  const char *what[3] = {"fast, loss + gradient", "fast, loss", "direct, loss + gradient"};
+  for (int v = 0; v < 3; v++) {
+    double sec;
+    size_t npts;
+    if (eval_cpu(fc, theta, v == 2 ? SCHEDOPT_SURROGATE_DIRECT : SCHEDOPT_SURROGATE_FAST, v != 1,
+                 v == 2 ? 1.0 : 0.5, &sec, &npts)) {
+      free(w), free(u);
+      return 1;
+    }
+    printf("%s: one evaluation, %s at %zu points: %.4f ms cpu\n", fc->name, what[v], npts,
+           1e3 * sec);
+  }
+  free(w), free(u);
+  return 0;
+}
+
+/* The dense case, with the loss at every step too (as before). */
+static int dense_case(const char *path, int reps) {
   schedopt_error err = {0};
   schedopt_losscurve *c = NULL;
   double t0 = wall();
   if (schedopt_losscurve_load_csv(&c, path, NULL, &err) ||
       schedopt_losscurve_smooth(c, 201, &err)) {
     fprintf(stderr, "bench_fit: %s\n", err.msg);
+    schedopt_losscurve_free(c);
     return 1;
   }
   double tload = wall() - t0;
   size_t K;
-  const double *eta = schedopt_losscurve_lr(c, &K);
-  if (!eta) {
+  if (!schedopt_losscurve_lr(c, &K) || !schedopt_losscurve_dense(c)) {
     fprintf(stderr, "bench_fit: %s is not a dense log\n", path);
+    schedopt_losscurve_free(c);
     return 1;
   }
-  printf("bench_fit: %s: %zu steps (dense), read + smoothed in %.3f s\n", path, K, tload);
-
-  double *w = malloc((size_t)reps * sizeof *w), *u = malloc((size_t)reps * sizeof *u);
-  double theta[7];
-  long evals = 0;
-  for (int s = 0; s < 2; s++) {
-    int starts = s ? 1 : 8;
-    for (int r = 0; r < reps; r++)
-      if (one_fit(c, starts, &w[r], &u[r], &evals, theta)) return 1;
-    printf("fit, %d start%s, <= 1000 points: wall %.3f s, cpu %.3f s (median of %d), %ld "
-           "evaluations\n", starts, starts > 1 ? "s" : "", median(w, reps), median(u, reps), reps,
-           evals);
-  }
-
-  /* single evaluations at the fitted parameters */
-  schedopt_surrogate *m = NULL;
-  schedopt_surrogate_alloc(&m, schedopt_surrogate_fsl_llm, &err);
-  schedopt_surrogate_set_params(m, theta, &err);
-  size_t *out = malloc(K * sizeof *out), nthin = 0;
-  for (size_t k = 1000; k < K; k += 33) out[nthin++] = k;
-  double *L = malloc(K * sizeof *L), *G = malloc(K * 7 * sizeof *G);
-  /* fast: at the thinned points (loss + gradient) and at every step (loss);
-   * direct: at the thinned points only (O(K·n) pow calls) */
-  const char *what[3] = {"fast, loss + gradient", "fast, loss", "direct, loss + gradient"};
-  for (int v = 0; v < 3; v++) {
-    size_t n = v == 1 ? K - 1 : nthin;
-    if (v == 1)
-      for (size_t k = 1; k < K; k++) out[k - 1] = k;
-    if (v == 2) {
-      nthin = 0;
-      for (size_t k = 1000; k < K; k += 33) out[nthin++] = k;
-    }
-    schedopt_surrogate_set_method(m, v == 2 ? SCHEDOPT_SURROGATE_DIRECT : SCHEDOPT_SURROGATE_FAST);
-    schedopt_surrogate_input in = {eta, K, out, n, NULL};
-    for (int r = 0; r < reps; r++) {
-      double a = wall();
-      if (schedopt_surrogate_predict(m, &in, L, v == 1 ? NULL : G, &err)) {
-        fprintf(stderr, "bench_fit: %s\n", err.msg);
-        return 1;
-      }
-      w[r] = wall() - a;
-    }
-    printf("one evaluation, %s at %zu steps: %.3f ms\n", what[v], n, 1e3 * median(w, reps));
-  }
-  free(out), free(L), free(G), free(w), free(u);
-  schedopt_surrogate_free(m);
+  printf("dense: %s: %zu steps, read + smoothed in %.3f s\n", path, K, tload);
+  fitcase fc = {"dense fsl-llm", schedopt_surrogate_fsl_llm, 1, {c}, {1000}};
+  int rc = run_case(&fc, reps);
   schedopt_losscurve_free(c);
+  return rc;
+}
+
+/* A sparse log with its schedule rebuilt: control family, its settings
+ * ("name=value ..."), horizon; two-stage factors when milestone > 0. */
+static schedopt_losscurve *sparse_curve(const char *dir, const char *file,
+                                        const schedopt_control_type *T, const char *spec, double H,
+                                        double milestone, double factor) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.csv", dir, file);
+  schedopt_error err = {0};
+  schedopt_losscurve *lc = NULL;
+  schedopt_control *c = NULL;
+  if (schedopt_losscurve_load_csv(&lc, path, NULL, &err) || schedopt_control_alloc(&c, T, &err))
+    goto fail;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", spec);
+  for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+    char *eq = strchr(tok, '=');
+    if (!eq) continue;
+    *eq = '\0';
+    if (schedopt_control_set(c, tok, strtod(eq + 1, NULL), &err)) goto fail;
+  }
+  if (milestone > 0) {
+    double ms[1] = {milestone}, fa[2] = {1, factor};
+    if (schedopt_control_set_steps(c, 1, ms, fa, &err)) goto fail;
+  }
+  if (schedopt_losscurve_set_schedule(lc, c, H, 0, &err)) goto fail;
+  /* the rebuilt schedule must match the logged rates */
+  size_t n = schedopt_losscurve_npoints(lc), K;
+  const double *st = schedopt_losscurve_steps(lc), *lg = schedopt_losscurve_logged_lr(lc),
+               *eta = schedopt_losscurve_lr(lc, &K);
+  for (size_t i = 0; lg && i < n; i++)
+    if (fabs(eta[(size_t)st[i]] - lg[i]) > 1e-3 * fabs(lg[i])) {
+      fprintf(stderr, "bench_fit: %s: rebuilt lr %g at step %g, logged %g\n", path,
+              eta[(size_t)st[i]], st[i], lg[i]);
+      schedopt_control_free(c);
+      schedopt_losscurve_free(lc);
+      return NULL;
+    }
+  schedopt_control_free(c);
+  return lc;
+fail:
+  fprintf(stderr, "bench_fit: %s: %s\n", path, err.msg);
+  schedopt_control_free(c);
+  schedopt_losscurve_free(lc);
+  return NULL;
+}
+
+static int sparse_cases(const char *dir, int reps) {
+  schedopt_losscurve *c[3];
+  c[0] = sparse_curve(dir, "cosine_24000", schedopt_control_cosine,
+                      "peak=3e-4 floor=3e-5 warmup=2160", 24000, 0, 0);
+  c[1] = sparse_curve(dir, "constant_24000", schedopt_control_constant, "value=3e-4 warmup=2160",
+                      24000, 0, 0);
+  c[2] = sparse_curve(dir, "wsdcon_9", schedopt_control_multistep, "peak=3e-4 warmup=2160",
+                      16000, 0.5, 0.3);
+  int rc = !c[0] || !c[1] || !c[2];
+  if (!rc) {
+    size_t K[3];
+    for (int i = 0; i < 3; i++) schedopt_losscurve_lr(c[i], &K[i]);
+    printf("sparse: %s: cosine_24000, constant_24000, wsdcon_9 (%zu, %zu, %zu steps)\n", dir,
+           K[0], K[1], K[2]);
+    fitcase mpl = {"sparse mpl", schedopt_surrogate_mpl, 3, {c[0], c[1], c[2]}, {NAN, NAN, NAN}};
+    fitcase fsl = {"sparse fsl-llm", schedopt_surrogate_fsl_llm, 3, {c[0], c[1], c[2]},
+                   {NAN, NAN, NAN}};
+    rc = run_case(&mpl, reps) || run_case(&fsl, reps);
+  }
+  for (int i = 0; i < 3; i++) schedopt_losscurve_free(c[i]);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *path = "../shared/data/gpt-100m/811.csv",
+             *dir = "../shared/data/mpl-llama/100M", *only = NULL;
+  int reps = 5, sreps = 1, npos = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--sparse") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!strcmp(argv[i], "--sparse-repeats") && i + 1 < argc)
+      sreps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
+    else if (argv[i][0] == '-') {
+      fprintf(stderr, "usage: bench_fit [LOG.csv] [REPEATS] [--sparse DIR] "
+                      "[--sparse-repeats N] [--only dense|sparse]\n");
+      return 2;
+    } else if (npos++ == 0)
+      path = argv[i];
+    else
+      reps = atoi(argv[i]);
+  }
+  if (reps < 1) reps = 1;
+  if (sreps < 1) sreps = 1;
+  if ((!only || !strcmp(only, "dense")) && dense_case(path, reps)) return 1;
+  if ((!only || !strcmp(only, "sparse")) && sparse_cases(dir, sreps)) return 1;
   return 0;
 }
