@@ -1226,3 +1226,17 @@ void schedopt_designspec_free(designspec *s) {
   schedopt_ykv_free(&s->l);
   memset(s, 0, sizeof *s);
 }
+
+schedopt_status schedopt_designspec_covariates(const designspec *s, double *N, double *b,
+                                               const ykv_entry **ne, const ykv_entry **be,
+                                               schedopt_error *err) {
+  const ykv_list *l = s->has_fit ? &s->fit.l : &s->l;
+  const ykv_entry *n = schedopt_ykv_get(l, "model_size"), *t = schedopt_ykv_get(l, "tokens_per_step");
+  schedopt_status st;
+  *N = *b = NAN;
+  if (ne) *ne = n;
+  if (be) *be = t;
+  if (n && (st = get_range(n, 1, 1e15, 0, N, err))) return st;
+  if (t && (st = get_range(t, 1, 1e12, 0, b, err))) return st;
+  return SCHEDOPT_OK;
+}

@@ -117,4 +117,12 @@ schedopt_status schedopt_fitspec_read_result_at(const char *path, double N, doub
                                        double **boot, size_t *nboot, double *level,
                                        schedopt_error *err);
 
+/* The top-level model_size and tokens_per_step of a design spec (NAN when
+ * not given; their entries in *ne and *be, NULL when not given; either may
+ * be NULL), checked as a predict or design spec's model: fit.json checks
+ * them.  A spec that fits its own curves gives them here only. */
+schedopt_status schedopt_designspec_covariates(const designspec *s, double *N, double *b,
+                                               const ykv_entry **ne, const ykv_entry **be,
+                                               schedopt_error *err);
+
 #endif
