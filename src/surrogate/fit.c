@@ -538,6 +538,8 @@ typedef struct objctx {
   double lnref;       /* ln of the peak lr of the fitted curves */
   double base[MAXX];  /* extended parameters (the fixed ones stay) */
   double rho;         /* prior strength */
+  double ftol, xtol;  /* NLopt stopping tolerances of the next local fit */
+  int maxeval;
   int has_prior[MAXP];
   double pc[MAXP], pw[MAXP]; /* prior centre (log for scales) and width */
   double *L, *dL;
@@ -749,9 +751,9 @@ static double local_opt(objctx *c, double *x, const double *xl, const double *xu
   nlopt_set_lower_bounds(opt, xl);
   nlopt_set_upper_bounds(opt, xu);
   nlopt_set_min_objective(opt, nl_objective, c);
-  nlopt_set_ftol_rel(opt, c->o->ftol_rel);
-  nlopt_set_xtol_rel(opt, c->o->xtol_rel);
-  nlopt_set_maxeval(opt, c->o->maxeval);
+  nlopt_set_ftol_rel(opt, c->ftol);
+  nlopt_set_xtol_rel(opt, c->xtol);
+  nlopt_set_maxeval(opt, c->maxeval);
   if (c->o->algorithm == SCHEDOPT_FIT_LBFGS) nlopt_set_vector_storage(opt, 10);
   double x0[MAXX];
   memcpy(x0, x, (size_t)c->nx * sizeof *x);
@@ -770,8 +772,8 @@ static double local_opt(objctx *c, double *x, const double *xl, const double *xu
     nlopt_set_lower_bounds(opt, xl);
     nlopt_set_upper_bounds(opt, xu);
     nlopt_set_min_objective(opt, nl_objective, c);
-    nlopt_set_ftol_rel(opt, c->o->ftol_rel);
-    nlopt_set_maxeval(opt, c->o->maxeval);
+    nlopt_set_ftol_rel(opt, c->ftol);
+    nlopt_set_maxeval(opt, c->maxeval);
     if (!isfinite(fval)) memcpy(x, x0, (size_t)c->nx * sizeof *x);
     nlopt_optimize(opt, x, &fval);
   }
@@ -1025,6 +1027,9 @@ static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o,
   c->f = f;
   c->o = o;
   c->err = err;
+  c->ftol = o->ftol_rel;
+  c->xtol = o->xtol_rel;
+  c->maxeval = o->maxeval;
   size_t maxnf = 1;
   for (size_t ci = 0; ci < f->ncv; ci++)
     if (f->cv[ci].nf > maxnf) maxnf = f->cv[ci].nf;
@@ -1330,6 +1335,11 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     double cvs[SCHEDOPT_FIT_MAXGRID] = {0};
     c.pg.stage = "cross-validation";
     c.pg.n = nfm;
+    /* the folds rank ρ by held-out MAE: fits to 1e-7 of the objective are
+     * enough for that (the final fit uses the full tolerances) */
+    c.ftol = fmax(opts->ftol_rel, 1e-7);
+    c.xtol = fmax(opts->xtol_rel, 1e-5);
+    c.maxeval = opts->maxeval < 600 ? opts->maxeval : 600;
     for (int k = 0; k < nfm && !c.st; k++) {
       if (!set_fold(f, k, nfree, opts)) continue;
       c.pg.k = k + 1;
@@ -1372,11 +1382,16 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   c.rho = f->prior_used;
   c.wsum = weight_sum(f);
 
-  /* multi-start fit at the chosen strength */
+  /* multi-start fit at the chosen strength: every start to a loose
+   * tolerance, then the best ones polished to the full tolerance (a start
+   * that ends far above the best is not worth the evaluations) */
   c.pg.stage = "start";
   c.pg.n = opts->starts;
   c.pg.best = HUGE_VAL;
   f->best_start = 0;
+  c.ftol = opts->starts > 1 ? fmax(opts->ftol_rel, 1e-8) : opts->ftol_rel;
+  c.xtol = opts->starts > 1 ? fmax(opts->xtol_rel, 1e-6) : opts->xtol_rel;
+  c.maxeval = opts->starts > 1 && opts->maxeval > 400 ? opts->maxeval / 4 : opts->maxeval;
   for (int s = 0; s < opts->starts && !c.st; s++) {
     double x[MAXX];
     c.pg.k = s + 1;
@@ -1396,6 +1411,27 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
       f->best_start = s;
     }
   }
+  if (!c.st && opts->starts > 1) { /* polish: the starts within 10 % of the best */
+    c.ftol = opts->ftol_rel;
+    c.xtol = opts->xtol_rel;
+    c.maxeval = opts->maxeval;
+    double cut = best_f + 0.1 * fabs(best_f);
+    for (int s = 0; s < opts->starts && !c.st; s++) {
+      if (!(sf[s] <= cut)) continue;
+      c.pg.k = s + 1;
+      sf[s] = local_opt(&c, sx[s], xl, xu);
+    }
+    best_f = HUGE_VAL;
+    for (int s = 0; s < opts->starts; s++)
+      if (sf[s] < best_f) {
+        best_f = sf[s];
+        memcpy(best_x, sx[s], sizeof best_x);
+        f->best_start = s;
+      }
+  }
+  c.ftol = opts->ftol_rel;
+  c.xtol = opts->xtol_rel;
+  c.maxeval = opts->maxeval;
   if (c.st) {
     st = c.st;
     goto done;
