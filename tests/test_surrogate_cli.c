@@ -184,21 +184,30 @@ typedef struct {
   long calls, last_evals, stop_at;
   int bad_order, starts_seen, boots_seen, best_up;
   double last_best, last_seconds;
-  char last_stage[16];
+  char last_stage[24];
   int last_k;
 } pgcount;
+
+static int stage_index(const char *s) {
+  static const char *const order[] = {"cross-validation", "start", "polish", "bootstrap"};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(s, order[i])) return i;
+  return -1;
+}
 
 static int count_progress(void *ctx, const schedopt_fit_progress *p) {
   pgcount *c = ctx;
   const int start = !strcmp(p->stage, "start"), boot = !strcmp(p->stage, "bootstrap");
   const int same_stage = c->calls && !strcmp(p->stage, c->last_stage);
+  /* stages in their order; k counts 1..n and never falls within a stage */
   c->bad_order += p->evals != c->last_evals + 1 || p->seconds < c->last_seconds || p->k < 1 ||
-                  p->k > p->n || !(start || boot) || p->k < (same_stage ? c->last_k : 1) ||
-                  (start && !strcmp(c->last_stage, "bootstrap"));
+                  p->k > p->n || stage_index(p->stage) < 0 ||
+                  p->k < (same_stage ? c->last_k : 1) ||
+                  (c->calls && stage_index(p->stage) < stage_index(c->last_stage));
   if (start && p->k > c->starts_seen) c->starts_seen = p->k;
   if (boot && p->k > c->boots_seen) c->boots_seen = p->k;
   /* the best never rises over the starts, nor within a refit */
-  if (same_stage && (start || p->k == c->last_k)) c->best_up += p->best > c->last_best;
+  if (same_stage && (!boot || p->k == c->last_k)) c->best_up += p->best > c->last_best;
   c->calls++;
   c->last_evals = p->evals;
   c->last_seconds = p->seconds;
@@ -243,7 +252,8 @@ static void test_progress_lib(void) {
   schedopt_fit_set_progress(f, count_progress, &stop);
   schedopt_status sst = schedopt_fit_run(f, &o, &err);
   CHECK_MSG(sst == SCHEDOPT_ESOLVER && stop.calls == 5, "%s, %ld calls: %s", schedopt_status_name(sst), stop.calls, err.msg);
-  CHECK(strstr(err.msg, "stopped by the caller (start 1 of 3, 5 evaluations)") != NULL);
+  CHECK_MSG(strstr(err.msg, "stopped by the caller (") && strstr(err.msg, " 1 of ") &&
+            strstr(err.msg, ", 5 evaluations)"), "%s", err.msg);
   schedopt_fit_set_progress(f, NULL, NULL);
   CHECK(schedopt_fit_run(f, &o, &err) == SCHEDOPT_OK);
   schedopt_fit_free(f);

@@ -174,7 +174,10 @@ schedopt_status schedopt_fit_fix(schedopt_fit *f, const char *name, double value
  * itself).  A nonzero return stops the fit: schedopt_fit_run then fails with
  * SCHEDOPT_ESOLVER ("stopped by the caller"). */
 typedef struct schedopt_fit_progress {
-  const char *stage; /* "start" (the multi-start fit) or "bootstrap" (the refits) */
+  const char *stage; /* in this order: "cross-validation" (the prior's folds, k of
+                        at most n), "start" (the multi-start fit to a loose
+                        tolerance), "polish" (the best starts to the full
+                        tolerance), "bootstrap" (the refits) */
   int k, n;          /* start (refit) k of n, 1-based */
   long evals;        /* objective evaluations so far, all stages */
   double best;       /* lowest objective of the stage so far: over the starts

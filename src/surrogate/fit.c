@@ -1416,9 +1416,14 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     c.xtol = opts->xtol_rel;
     c.maxeval = opts->maxeval;
     double cut = best_f + 0.1 * fabs(best_f);
+    int npol = 0, kp = 0;
+    for (int s = 0; s < opts->starts; s++) npol += sf[s] <= cut;
+    c.pg.stage = "polish";
+    c.pg.n = npol;
+    c.pg.best = HUGE_VAL;
     for (int s = 0; s < opts->starts && !c.st; s++) {
       if (!(sf[s] <= cut)) continue;
-      c.pg.k = s + 1;
+      c.pg.k = ++kp;
       sf[s] = local_opt(&c, sx[s], xl, xu);
     }
     best_f = HUGE_VAL;
