@@ -126,6 +126,16 @@ typedef struct schedopt_lrdesign_result {
   const schedopt_lrdesign_baseline *baselines;
   int best_baseline;      /* index of the lowest baseline, −1 if none */
   double gain, gain_pct;  /* best baseline's final loss − final_loss, and in % of it */
+  /* the gain against the band (set_band with nboot ≥ 2 and a best baseline;
+   * else NAN, and gain_within_band −1): */
+  double gain_band_half_width; /* (band_hi − band_lo)/2 */
+  int gain_within_band;   /* 1: gain < the half-width, or the best baseline's
+                             final loss inside [band_lo, band_hi]: the
+                             refits' spread is as large as the gain; 0: not */
+  double gain_lo, gain_hi;/* central `level` interval of the refits' own gains
+                             (each parameter set's loss of the best baseline
+                             minus its loss of the design: paired, so a shift
+                             common to both cancels) */
   size_t beaten;          /* baselines below the design */
   size_t beaten_contained;/* … of which the design contains (a bug if > 0) */
   /* the wsd parametrization's values (NAN otherwise) */

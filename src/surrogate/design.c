@@ -65,6 +65,7 @@ struct schedopt_lrdesign {
   /* results */
   int done;
   double *eta, *loss, final_loss, band_lo, band_hi;
+  double gain_lo, gain_hi; /* the refits' paired gains over the best baseline */
   schedopt_lrdesign_baseline base[NBASE_MAX];
   double *blr[NBASE_MAX]; /* their schedules (owned) */
   size_t nbase;
@@ -677,22 +678,30 @@ static schedopt_status finish(schedopt_lrdesign *d, schedopt_error *err) {
     free(out);
     if (st) return st;
   }
-  /* band: the central `level` interval of the refits' final losses */
-  d->band_lo = d->band_hi = NAN;
+  /* band: the central `level` interval of the refits' final losses; and of
+   * their own gains over the best baseline (each refit's loss of that
+   * baseline minus its loss of the design) */
+  d->band_lo = d->band_hi = d->gain_lo = d->gain_hi = NAN;
   if (d->nboot > 1) {
-    size_t np = schedopt_surrogate_get_type(d->user)->nparams;
-    double *v = malloc(d->nboot * sizeof *v);
+    size_t np = schedopt_surrogate_get_type(d->user)->nparams, ib = 0;
+    for (size_t i = 1; i < d->nbase; i++)
+      if (d->base[i].final_loss < d->base[ib].final_loss) ib = i;
+    const int paired = d->baselines_on && d->nbase > 0;
+    double *v = malloc(2 * d->nboot * sizeof *v), *gv = v ? v + d->nboot : NULL;
     if (!v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     for (size_t b = 0; b < d->nboot; b++) {
+      double lb = NAN;
       if ((st = schedopt_surrogate_set_params(d->ds, d->boot + b * np, err)) ||
-          evaluate(d, d->eta, &v[b], NULL)) {
+          evaluate(d, d->eta, &v[b], NULL) || (paired && evaluate(d, d->blr[ib], &lb, NULL))) {
         free(v);
         schedopt_surrogate_set_params(d->ds, schedopt_surrogate_params(d->user), NULL);
         return st ? st : schedopt_error_set(err, d->fail, "band: %s", d->ferr.msg);
       }
+      gv[b] = lb - v[b];
     }
     schedopt_surrogate_set_params(d->ds, schedopt_surrogate_params(d->user), NULL);
     central_interval(v, d->nboot, d->level, &d->band_lo, &d->band_hi);
+    if (paired) central_interval(gv, d->nboot, d->level, &d->gain_lo, &d->gain_hi);
     free(v);
   }
   /* which baselines the parametrization represents exactly */
@@ -846,10 +855,19 @@ schedopt_status schedopt_lrdesign_get_result(const schedopt_lrdesign *d, schedop
       r->beaten_contained += b->contained != 0;
     }
   }
+  r->gain_band_half_width = r->gain_lo = r->gain_hi = NAN;
+  r->gain_within_band = -1;
   if (r->best_baseline >= 0) {
     double bl = d->base[r->best_baseline].final_loss;
     r->gain = bl - d->final_loss;
     r->gain_pct = 100 * r->gain / bl;
+    if (isfinite(d->band_lo)) {
+      r->gain_band_half_width = (d->band_hi - d->band_lo) / 2;
+      r->gain_within_band = r->gain < r->gain_band_half_width ||
+                            (bl >= d->band_lo && bl <= d->band_hi);
+      r->gain_lo = d->gain_lo;
+      r->gain_hi = d->gain_hi;
+    }
   } else {
     r->gain = r->gain_pct = NAN;
   }
