@@ -2,7 +2,9 @@
  * published optimum reproduced and beaten, the reference objective's
  * gradient against central differences, optimum vs contained baselines,
  * monotone schedules, token budgets, the WSD family, the CLI on the flagship
- * problem and bad input, the loss band at every row of schedule.csv. */
+ * problem and bad input, the loss band at every row of schedule.csv, the
+ * warnings of a design outside what the fit saw and the gain judged against
+ * the band. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -213,6 +215,16 @@ static void cli(void) {
   t = test_slurp_static(path);
   CHECK(t && strstr(t, "\"final_loss\"") && strstr(t, "\"nlopt_result\"") &&
         strstr(t, "\"gain\"") && strstr(t, "\"fsl-llm\""));
+  /* the range of the fit made here: 3814 steps is shorter than every fitted
+   * run; the budget's tokens per step, which the curves did not record; no
+   * bootstrap, no band */
+  CHECK_MSG(t && strstr(t, "\"warnings\": [") && strstr(t, "the shortest fitted run (") &&
+            strstr(t, "tokens per step 524288 (budget batch × seq_len): the fit's curves "
+                      "recorded none") &&
+            strstr(t, "no prediction band: refit with uncertainty.bootstrap: N"),
+            "%s", t ? t : "(no summary.json)");
+  CHECK(strstr(out, "schedopt: warning: horizon 3814 steps is 0.239× the shortest fitted run") !=
+        NULL);
   snprintf(path, sizeof path, "%s/schedule.py", dir);
   t = test_slurp_static(path);
   CHECK(t && strstr(t, "def lr_lambda") != NULL);
@@ -235,6 +247,33 @@ static void cli(void) {
   free(t1);
   snprintf(path, sizeof path, "%s/fit.json", dir2);
   CHECK(access(path, F_OK) != 0); /* nothing fitted, nothing written */
+  /* tokens per step at the top level moves a fit made here as it moves the
+   * fit result it writes: the same design, byte for byte, either way */
+  char sets[1024];
+  snprintf(sets, sizeof sets, "--set curves.0.tokens_per_step=524288 --set "
+           "curves.1.tokens_per_step=524288 --set curves.2.tokens_per_step=524288 --set "
+           "fit.maxeval=100 --set budget.tokens=2e9 --set uncertainty.bootstrap=2 --set "
+           "tokens_per_step=1e6");
+  const char *dir3 = SCHEDOPT_TMP_DIR "/tokens", *dir4 = SCHEDOPT_TMP_DIR "/tokens2";
+  snprintf(args, sizeof args, "rm -rf '%s' '%s'", dir3, dir4);
+  CHECK(system(args) == 0);
+  snprintf(args, sizeof args, "design '%s/problems/llm_wsd_token_budget.yaml' -o '%s' -q %s",
+           SCHEDOPT_SOURCE_DIR, dir3, sets);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0 && strstr(out, "tokens per step 1000000 (tokens_per_step) is 1.91× the "
+                                   "largest of the fitted runs (524288)") &&
+            strstr(out, "the budget runs 524288 tokens per step (batch × seq_len), but the "
+                        "surrogate is at 1000000 (tokens_per_step)"), "exit %d:\n%s", rc, out);
+  snprintf(args, sizeof args, "design '%s/problems/llm_wsd_token_budget.yaml' -o '%s' -q %s "
+           "--set model='%s/fit.json'", SCHEDOPT_SOURCE_DIR, dir4, sets, dir3);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d:\n%s", rc, out);
+  snprintf(path, sizeof path, "%s/schedule.csv", dir3);
+  t1 = test_slurp(path, NULL);
+  snprintf(path, sizeof path, "%s/schedule.csv", dir4);
+  t2 = test_slurp_static(path);
+  CHECK(t1 && t2 && !strcmp(t1, t2) && strstr(t1, "loss_lo,loss_hi"));
+  free(t1);
   /* bad input: located message, exit 2, no output */
   struct {
     const char *set, *want;
@@ -246,6 +285,9 @@ static void cli(void) {
       {"--set lr.warmup=1e9", "out of range"},
       {"--set design.colour=red", "unknown key 'colour'"},
       {"--set model=mpl --set design.monotone=false", "monotone = false with mpl"},
+      /* the spec's fit curves give no model size: nothing to move the fit along */
+      {"--set model_size=1e9", "model_size = 1e+09: the fit curves give no model_size"},
+      {"--set tokens_per_step=x", "tokens_per_step: 'x' is not a finite number"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     const char *bd = SCHEDOPT_TMP_DIR "/bad";
@@ -341,6 +383,197 @@ static void cli_band(void) {
   CHECK_CLOSE(last_lo, blo, 1e-8, 0);
 }
 
+/* The number of strings in summary.json's "warnings" (−1: none there); the
+ * warnings hold no double quotes. */
+static int nwarnings(const char *json) {
+  const char *w = json ? strstr(json, "\"warnings\": [") : NULL;
+  if (!w) return -1;
+  int q = 0;
+  for (w += 14; *w && *w != ']'; w++) q += *w == '"';
+  return q / 2;
+}
+
+/* A hand-written fit.json of the published mpl parameters: what its fit saw
+ * (fit.range: peak 3e-4, runs of 1000–2000 steps at 5e5 tokens per step of
+ * models of 2.5e7–1e8 parameters, the schedule families of the JSON list
+ * kinds; no fit.range when kinds is NULL), its covariates, and refits with
+ * L0 − s, L0, L0 + s (none when s < 0). */
+static const char *range_fit(const char *name, double s, const char *kinds) {
+  static char json[8192];
+  int n = snprintf(json, sizeof json, "{\"model\": \"mpl\", \"params\": {\"L0\": %.10g, "
+                   "\"A\": %.10g, \"alpha\": %.10g, \"B\": %.10g, \"C\": %.10g, "
+                   "\"beta\": %.10g, \"gamma\": %.10g}", MPL100M[0], MPL100M[1], MPL100M[2],
+                   MPL100M[3], MPL100M[4], MPL100M[5], MPL100M[6]);
+  if (kinds)
+    n += snprintf(json + n, sizeof json - (size_t)n,
+                  ", \"fit\": {\"range\": {\"peak_lr\": [3.0e-4, 3.0e-4], \"steps\": [1000, 2000], "
+                  "\"tokens_per_step\": [5.0e5, 5.0e5], \"model_size\": [2.5e7, 1.0e8], "
+                  "\"schedules\": %s}}, \"covariates\": "
+                  "{\"model_size\": {\"reference\": 1.0e8, \"laws\": {\"L0\": {\"law\": "
+                  "\"power\", \"exponent\": -0.01}}}, \"tokens_per_step\": {\"reference\": "
+                  "5.0e5, \"scales\": \"B\", \"exponent\": 1}}", kinds);
+  if (s >= 0) {
+    n += snprintf(json + n, sizeof json - (size_t)n, ", \"bootstrap\": {\"level\": 0.9, "
+                  "\"params\": [");
+    for (int b = 0; b < 3; b++) {
+      n += snprintf(json + n, sizeof json - (size_t)n, "%s[%.10g", b ? ", " : "",
+                    MPL100M[0] + s * (b - 1));
+      for (int k = 1; k < 7; k++)
+        n += snprintf(json + n, sizeof json - (size_t)n, ", %.10g", MPL100M[k]);
+      n += snprintf(json + n, sizeof json - (size_t)n, "]");
+    }
+    n += snprintf(json + n, sizeof json - (size_t)n, "]}");
+  }
+  snprintf(json + n, sizeof json - (size_t)n, "}\n");
+  static char paths[8][2048]; /* valid for the next 7 calls */
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(paths[k], sizeof paths[k], "%s", test_write_tmp(name, json));
+  return paths[k];
+}
+
+/* One design of a spec (model: fit, then the lines of extra) into DIR:
+ * its exit code; its standard error in err_out, summary.json and
+ * summary.txt (static storage, until the next call). */
+static int design_run(const char *fit, const char *extra, const char *sets, char *err_out,
+                      size_t cap, const char **json, const char **txt) {
+  static char sj[1 << 16], st[1 << 16];
+  char spec[4096], cmd[8192], path[2048];
+  const char *dir = SCHEDOPT_TMP_DIR "/range";
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK(system(cmd) == 0);
+  snprintf(spec, sizeof spec, "model: '%s'\n%s", fit, extra);
+  const char *sp = test_write_tmp("range.yaml", spec);
+  /* standard error only (-q: no summary on standard output) */
+  snprintf(cmd, sizeof cmd, "'%s' design '%s' -o '%s' -q %s 2>&1 >/dev/null", SCHEDOPT_CLI, sp,
+           dir, sets);
+  int rc = test_run_cmd(cmd, err_out, cap);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  const char *t = test_slurp_static(path);
+  snprintf(sj, sizeof sj, "%s", t ? t : "");
+  snprintf(path, sizeof path, "%s/summary.txt", dir);
+  t = test_slurp_static(path);
+  snprintf(st, sizeof st, "%s", t ? t : "");
+  *json = sj;
+  *txt = st;
+  return rc;
+}
+
+/* A design against what its fit saw (fit.range): a horizon, peak, tokens
+ * per step or model size outside it is a warning on standard error, in
+ * summary.json and in summary.txt, and the run still succeeds; inside it,
+ * none.  The gain over the best baseline is judged against the band. */
+static void cli_range(void) {
+  char err[1 << 14];
+  const char *j, *t;
+  const char *seen = "[\"constant\", \"cosine\", \"wsd\"]";
+  const char *fit = range_fit("range_fit.json", 0.01, seen);
+  /* the WSD family (seen by the fit) at the fitted peak: inside at 1500 steps */
+  const char *base = "lr: {peak: 3.0e-4, warmup: 100}\ndesign: {parametrization: wsd}\n"
+                     "output: {every: 100}\n";
+  char extra[1024];
+  snprintf(extra, sizeof extra, "budget: {steps: 1500}\n%s", base);
+  int rc = design_run(fit, extra, "", err, sizeof err, &j, &t);
+  CHECK_MSG(rc == 0 && !strstr(err, "warning"), "exit %d: %s", rc, err);
+  CHECK_MSG(nwarnings(j) == 0, "%d warnings: %s", nwarnings(j), j);
+  CHECK(!strstr(t, "warning"));
+  /* the band of L0 ± 0.01 (half-width 0.009) is wider than any gain of the
+   * wsd family over the tuned wsd baselines; every refit moves both
+   * schedules' losses alike, so the refits' own gains are the gain */
+  const char *g = strstr(j, "\"gain_vs_best_baseline\"");
+  CHECK_MSG(g && strstr(g, "\"within_band\": true"), "%s", j);
+  const char *hw = g ? strstr(g, "\"band_half_width\": ") : NULL;
+  CHECK_CLOSE(hw ? strtod(hw + 19, NULL) : NAN, 0.009, 1e-9, 0);
+  CHECK_MSG(strstr(t, ": within the prediction band (half-width 0.009000)") != NULL, "%s", t);
+  double gv = g && strstr(g, "\"value\": ") ? strtod(strstr(g, "\"value\": ") + 9, NULL) : NAN;
+  const char *gr = g ? strstr(g, "\"refits\": {") : NULL;
+  double glo = gr && strstr(gr, "\"lo\": ") ? strtod(strstr(gr, "\"lo\": ") + 6, NULL) : NAN;
+  double ghi = gr && strstr(gr, "\"hi\": ") ? strtod(strstr(gr, "\"hi\": ") + 6, NULL) : NAN;
+  CHECK_MSG(gv >= 0 && gv < 0.009, "gain %g", gv);
+  CHECK_CLOSE(glo, gv, 0, 1e-9);
+  CHECK_CLOSE(ghi, gv, 0, 1e-9);
+  /* 4000 steps: twice the longest fitted run */
+  snprintf(extra, sizeof extra, "budget: {steps: 4000}\n%s", base);
+  rc = design_run(fit, extra, "", err, sizeof err, &j, &t);
+  const char *want = "horizon 4000 steps is 2× the longest fitted run (2000): the prediction "
+                     "extrapolates in horizon";
+  CHECK_MSG(rc == 0 && strstr(err, "schedopt: warning: ") && strstr(err, want), "exit %d: %s",
+            rc, err);
+  CHECK_MSG(strstr(j, want) && nwarnings(j) == 1, "%s", j);
+  CHECK(strstr(t, want) != NULL);
+  /* a peak three times the fitted one; a shorter run than any fitted */
+  snprintf(extra, sizeof extra, "budget: {steps: 500}\n%s", base);
+  rc = design_run(fit, extra, "--set lr.peak=9e-4", err, sizeof err, &j, &t);
+  CHECK_MSG(rc == 0 && strstr(err, "peak lr 0.0009 is 3× the largest fitted peak (0.0003): the "
+                                   "prediction extrapolates in learning rate") &&
+            strstr(err, "horizon 500 steps is 0.5× the shortest fitted run (1000)"),
+            "exit %d: %s", rc, err);
+  CHECK(nwarnings(j) == 2);
+  /* tokens per step: the key (the surrogate moved there), the budget's
+   * batch × seq_len (and then the surrogate is not where the budget runs) */
+  snprintf(extra, sizeof extra, "budget: {steps: 1500}\n%s", base);
+  rc = design_run(fit, extra, "--set tokens_per_step=1e6", err, sizeof err, &j, &t);
+  want = "tokens per step 1000000 (tokens_per_step) is 2× the largest of the fitted runs (500000): "
+         "the prediction extrapolates in batch size";
+  CHECK_MSG(rc == 0 && strstr(err, want) && strstr(j, want) && nwarnings(j) == 1, "exit %d: %s",
+            rc, err);
+  rc = design_run(fit, extra, "--set budget.batch=1000 --set budget.seq_len=1000", err, sizeof err,
+                  &j, &t);
+  CHECK_MSG(rc == 0 &&
+            strstr(err, "tokens per step 1000000 (budget batch × seq_len) is 2× the largest") &&
+            strstr(err, "the budget runs 1000000 tokens per step (batch × seq_len), but the "
+                        "surrogate is at 500000 (the fit's reference): give tokens_per_step: "
+                        "1000000") && nwarnings(j) == 2,
+            "exit %d: %s", rc, err);
+  /* inside the tokens and size ranges: no warning */
+  rc = design_run(fit, extra, "--set tokens_per_step=5e5 --set model_size=5e7", err, sizeof err,
+                  &j, &t);
+  CHECK_MSG(rc == 0 && nwarnings(j) == 0, "exit %d: %s", rc, err);
+  rc = design_run(fit, extra, "--set model_size=1e9", err, sizeof err, &j, &t);
+  CHECK_MSG(rc == 0 && strstr(err, "model size 1000000000 is 10× the largest fitted model "
+                                   "(100000000): the prediction extrapolates in model size") &&
+            nwarnings(j) == 1, "exit %d: %s", rc, err);
+  /* the free form: once, mildly; baselines of a family the fit did not see */
+  rc = design_run(fit, extra, "--set design.parametrization=knots --set design.knots=8 "
+                  "--set lr.floor=1e-5", err, sizeof err, &j, &t);
+  CHECK_MSG(rc == 0 && strstr(err, "the designed schedule is free-form (knots), outside the "
+                                   "schedule families the fit saw (constant, cosine, wsd)") &&
+            nwarnings(j) == 1, "exit %d: %s", rc, err);
+  const char *fitc = range_fit("range_fit_nowsd.json", 0.01, "[\"cosine\", \"logged\"]");
+  rc = design_run(fitc, extra, "", err, sizeof err, &j, &t);
+  CHECK_MSG(rc == 0 && strstr(err, "schedule family wsd (the design; baselines wsd-linear, "
+                                   "wsd-cosine, wsd-sqrt) is not among the fitted runs' (cosine, "
+                                   "logged): their predictions extrapolate in schedule shape") &&
+            strstr(err, "schedule family constant (baseline constant) is not among the fitted "
+                        "runs' (cosine, logged): its prediction extrapolates") &&
+            nwarnings(j) == 2, "exit %d: %s", rc, err);
+  /* identical refits: a band of width 0, the gain is beyond it */
+  const char *fit0 = range_fit("range_fit_0.json", 0, seen);
+  rc = design_run(fit0, extra, "--set design.parametrization=knots --set design.knots=8", err,
+                  sizeof err, &j, &t);
+  g = strstr(j, "\"gain_vs_best_baseline\"");
+  CHECK_MSG(rc == 0 && g && strstr(g, "\"within_band\": false") &&
+            strstr(t, ": beyond the prediction band (half-width 0.000000)"), "exit %d: %s\n%s",
+            rc, err, j);
+  /* no refits: no band, said so; the gain is not judged */
+  const char *fitn = range_fit("range_fit_noboot.json", -1, seen);
+  rc = design_run(fitn, extra, "", err, sizeof err, &j, &t);
+  want = "no prediction band: refit with uncertainty.bootstrap: N";
+  CHECK_MSG(rc == 0 && strstr(err, want) && strstr(j, want) && strstr(t, want) &&
+            nwarnings(j) == 1, "exit %d: %s", rc, err);
+  g = strstr(j, "\"gain_vs_best_baseline\"");
+  CHECK_MSG(g && strstr(g, "\"within_band\": null") && strstr(g, "\"band_half_width\": null"),
+            "%s", j);
+  CHECK(!strstr(t, "prediction band (half-width"));
+  /* a fit result that does not record what it saw: one warning, no other
+   * (the 4000 steps are not judged) */
+  const char *fito = range_fit("range_fit_old.json", 0.01, NULL);
+  snprintf(extra, sizeof extra, "budget: {steps: 4000}\n%s", base);
+  rc = design_run(fito, extra, "--set lr.peak=9e-4", err, sizeof err, &j, &t);
+  CHECK_MSG(rc == 0 && strstr(err, "the fit result does not record what it saw") &&
+            nwarnings(j) == 1, "exit %d: %s", rc, err);
+}
+
 int main(void) {
   reference_gradient();
   mpl_reference();
@@ -348,5 +581,6 @@ int main(void) {
   budgets_and_errors();
   cli();
   cli_band();
+  cli_range();
   return test_finish();
 }

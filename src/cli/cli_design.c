@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,198 @@ typedef struct ctx {
   schedopt_lrdesign_result r;
   double batch; /* sequences per step (1 if not given) */
   double *band_lo, *band_hi; /* band of the loss at the table rows, or NULL */
+  double N, b;  /* top-level model_size and tokens_per_step (NAN: not given) */
+  double theta_at[SCHEDOPT_SURROGATE_MAXP]; /* a fit here, moved to N and b */
+  double *boot_at; /* its refits moved likewise (owned), or NULL */
+  json_t *warn; /* warnings (strings): standard error, summary.json, summary.txt */
 } ctx;
+
+static void warnf(ctx *c, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void warnf(ctx *c, const char *fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  json_array_append_new(c->warn, json_string(buf));
+}
+
+/* ------------------------------------------- what the surrogate's fit saw */
+
+#define RANGE_RTOL 1e-9 /* relative tolerance of "outside" */
+#define NBASE_FAMILIES 8
+
+/* [lo, hi] of fit.range.<key>: 1 when recorded (a pair of numbers) */
+static int range_of(const json_t *rg, const char *key, double *lo, double *hi) {
+  json_t *a = json_object_get(rg, key);
+  if (!json_is_array(a) || json_array_size(a) != 2 || !json_is_number(json_array_get(a, 0)) ||
+      !json_is_number(json_array_get(a, 1)))
+    return 0;
+  *lo = json_number_value(json_array_get(a, 0));
+  *hi = json_number_value(json_array_get(a, 1));
+  return 1;
+}
+
+/* −1 below lo, +1 above hi, 0 inside (relative tolerance RANGE_RTOL) */
+static int outside(double v, double lo, double hi) {
+  return v < lo - RANGE_RTOL * fabs(lo) ? -1 : v > hi + RANGE_RTOL * fabs(hi) ? 1 : 0;
+}
+
+/* How far v is from ref: "1.96×", or "0.26% above" when within 10 %. */
+static const char *how_far(char *buf, size_t cap, double v, double ref) {
+  double q = v / ref;
+  if (q >= 1.095 || q <= 0.905) snprintf(buf, cap, "%.3g×", q);
+  else snprintf(buf, cap, "%.2g%% %s", 100 * fabs(q - 1), q > 1 ? "above" : "below");
+  return buf;
+}
+
+/* One axis of fit.range: what (e.g. "horizon 47000 steps") against the
+ * fitted [lo, hi]; hi_ref/lo_ref name the ends ("the longest fitted run"),
+ * axis what the prediction extrapolates in.  Returns 0 when the fit did not
+ * record the axis. */
+static int check_axis(ctx *c, const json_t *rg, const char *key, double v, const char *what,
+                      const char *lo_ref, const char *hi_ref, const char *axis) {
+  double lo, hi;
+  if (!range_of(rg, key, &lo, &hi)) return 0;
+  int o = outside(v, lo, hi);
+  char f[64];
+  if (o)
+    warnf(c, "%s is %s %s (%.10g): the prediction extrapolates in %s", what,
+          how_far(f, sizeof f, v, o > 0 ? hi : lo), o > 0 ? hi_ref : lo_ref, o > 0 ? hi : lo,
+          axis);
+  return 1;
+}
+
+static int seen_family(const json_t *kinds, const char *fam) {
+  for (size_t i = 0; i < json_array_size(kinds); i++) {
+    const char *k = json_string_value(json_array_get(kinds, i));
+    if (k && !strcmp(k, fam)) return 1;
+  }
+  return 0;
+}
+
+/* The schedule family of a baseline ("wsd-linear" → "wsd"). */
+static const char *baseline_family(const char *name) {
+  return !strncmp(name, "wsd-", 4) ? "wsd" : name;
+}
+
+/* Warnings for a design outside what the fit saw (res: the fit result,
+ * as schedopt fit writes it), then the band's. */
+static void range_warnings(ctx *c, const json_t *res) {
+  const designspec *s = &c->s;
+  const schedopt_lrdesign_result *r = &c->r;
+  const json_t *rg = json_object_get(json_object_get(res, "fit"), "range");
+  char what[256];
+  if (res && !json_is_object(rg)) {
+    warnf(c, "the fit result does not record what it saw (no fit.range: written by an older "
+             "schedopt fit): whether the design extrapolates is unknown");
+  } else if (res) {
+    /* horizon */
+    snprintf(what, sizeof what, "horizon %zu steps", r->steps);
+    check_axis(c, rg, "steps", (double)r->steps, what, "the shortest fitted run",
+               "the longest fitted run", "horizon");
+    /* peak lr: the design's, and the baselines' where tuned to another */
+    double pk = s->param == SCHEDOPT_LRDESIGN_WSD && isfinite(r->wsd_peak) ? r->wsd_peak : s->peak,
+           lo, hi;
+    snprintf(what, sizeof what, "peak lr %.10g%s", pk,
+             s->tune_peak && s->param == SCHEDOPT_LRDESIGN_WSD ? " (tuned)" : "");
+    check_axis(c, rg, "peak_lr", pk, what, "the smallest fitted peak", "the largest fitted peak",
+               "learning rate");
+    if (range_of(rg, "peak_lr", &lo, &hi)) {
+      char list[1024] = "";
+      size_t n = 0, len = 0;
+      for (size_t i = 0; i < r->nbaselines; i++) {
+        const schedopt_lrdesign_baseline *x = &r->baselines[i];
+        if (!outside(x->peak, pk, pk) || !outside(x->peak, lo, hi)) continue; /* said */
+        int w = snprintf(list + len, sizeof list - len, "%s%s %.4g", n ? ", " : "", x->name,
+                         x->peak);
+        if (w > 0 && (size_t)w < sizeof list - len) len += (size_t)w;
+        n++;
+      }
+      if (n)
+        warnf(c, "the tuned peak lr of baseline%s %s %s outside the fitted peaks [%.10g, "
+                 "%.10g]: %s extrapolate%s in learning rate", n == 1 ? "" : "s", list,
+              n == 1 ? "is" : "are", lo, hi, n == 1 ? "its prediction" : "their predictions",
+              n == 1 ? "s" : "");
+    }
+    /* tokens per step: tokens_per_step, else the budget's batch × seq_len */
+    double bt = r->tokens_per_step > 0 ? r->tokens_per_step
+                : s->batch > 0 && s->seq_len > 0 ? s->batch * s->seq_len : NAN;
+    double tv = !isnan(c->b) ? c->b : bt;
+    const char *tsrc = !isnan(c->b) ? "tokens_per_step" : "budget batch × seq_len";
+    if (!isnan(tv)) {
+      snprintf(what, sizeof what, "tokens per step %.10g (%s)", tv, tsrc);
+      if (!check_axis(c, rg, "tokens_per_step", tv, what, "the smallest of the fitted runs",
+                      "the largest of the fitted runs", "batch size"))
+        warnf(c, "%s: the fit's curves recorded none, so the prediction is for the fitted "
+                 "runs' batch size, whatever it was", what);
+    }
+    /* the budget's batch against where the surrogate is */
+    json_t *tref = json_object_get(json_object_get(json_object_get(res, "covariates"),
+                                                   "tokens_per_step"), "reference");
+    double sb = !isnan(c->b) ? c->b : json_is_number(tref) ? json_number_value(tref) : NAN;
+    if (!isnan(bt) && !isnan(sb) && outside(bt, sb, sb))
+      warnf(c, "the budget runs %.10g tokens per step (batch × seq_len), but the surrogate is at "
+               "%.10g (%s): give tokens_per_step: %.10g to move it there", bt, sb,
+            !isnan(c->b) ? "tokens_per_step" : "the fit's reference", bt);
+    /* model size */
+    if (!isnan(c->N)) {
+      snprintf(what, sizeof what, "model size %.10g", c->N);
+      if (!check_axis(c, rg, "model_size", c->N, what, "the smallest fitted model",
+                      "the largest fitted model", "model size (through the size laws)"))
+        warnf(c, "%s: the fit's curves recorded no model_size", what);
+    }
+    /* schedule families: the design's and the baselines' */
+    const json_t *kinds = json_object_get(rg, "schedules");
+    if (json_is_array(kinds)) {
+      char saw[512] = "";
+      for (size_t i = 0, len = 0; i < json_array_size(kinds); i++) {
+        const char *k = json_string_value(json_array_get(kinds, i));
+        int w = snprintf(saw + len, sizeof saw - len, "%s%s", i ? ", " : "", k ? k : "?");
+        if (w > 0 && (size_t)w < sizeof saw - len) len += (size_t)w;
+      }
+      if (s->param != SCHEDOPT_LRDESIGN_WSD)
+        warnf(c, "the designed schedule is free-form (%s), outside the schedule families the fit "
+                 "saw (%s): its predicted loss assumes the surrogate carries over to new shapes",
+              schedopt_lrdesign_param_name(s->param), saw);
+      /* each unseen family once, with its members */
+      const char *fams[NBASE_FAMILIES];
+      size_t nf = 0;
+      if (s->param == SCHEDOPT_LRDESIGN_WSD && !seen_family(kinds, "wsd")) fams[nf++] = "wsd";
+      for (size_t i = 0; i < r->nbaselines; i++) {
+        const char *fm = baseline_family(r->baselines[i].name);
+        int dup = 0;
+        for (size_t j = 0; j < nf; j++) dup |= !strcmp(fams[j], fm);
+        if (!dup && !seen_family(kinds, fm) && nf < NBASE_FAMILIES) fams[nf++] = fm;
+      }
+      for (size_t j = 0; j < nf; j++) {
+        int design = s->param == SCHEDOPT_LRDESIGN_WSD && !strcmp(fams[j], "wsd");
+        char who[512], names[400] = "";
+        size_t nb = 0, len = 0;
+        for (size_t i = 0; i < r->nbaselines; i++) {
+          if (strcmp(baseline_family(r->baselines[i].name), fams[j])) continue;
+          int w = snprintf(names + len, sizeof names - len, "%s%s", nb ? ", " : "",
+                           r->baselines[i].name);
+          if (w > 0 && (size_t)w < sizeof names - len) len += (size_t)w;
+          nb++;
+        }
+        snprintf(who, sizeof who, "%s%s%s%s", design ? "the design" : "", design && nb ? "; " : "",
+                 nb ? (nb > 1 ? "baselines " : "baseline ") : "", names);
+        warnf(c, "schedule family %s (%s) is not among the fitted runs' (%s): %s in schedule "
+                 "shape", fams[j], who, saw, (size_t)design + nb > 1 ? "their predictions extrapolate"
+                                                            : "its prediction extrapolates");
+      }
+    }
+  }
+  if (!isfinite(r->band_lo))
+    warnf(c, "no prediction band: refit with uncertainty.bootstrap: N (N >= 2); without "
+             "bootstrap refits neither the final loss nor the gain over the baselines has an "
+             "uncertainty");
+}
 
 static double tokens_at(const ctx *c, size_t k) {
   return c->r.tokens_per_step > 0 ? (double)k * c->r.tokens_per_step
@@ -148,6 +340,8 @@ static json_t *summary_json(const ctx *c) {
   json_object_set_new(sur, "params", p);
   json_object_set_new(sur, "source", json_string(s->has_fit ? "fitted from the spec's curves"
                                                  : s->model_file ? s->model_file : "given params"));
+  if (!isnan(c->N)) json_object_set_new(sur, "model_size", json_real(c->N));
+  if (!isnan(c->b)) json_object_set_new(sur, "tokens_per_step", json_real(c->b));
   if (c->fit) {
     json_t *cv = json_array();
     for (size_t i = 0; i < schedopt_fit_ncurves(c->fit); i++) {
@@ -205,6 +399,22 @@ static json_t *summary_json(const ctx *c) {
     json_object_set_new(res, "best_baseline", json_string(r->baselines[r->best_baseline].name));
     json_object_set_new(res, "gain", json_real(r->gain));
     json_object_set_new(res, "gain_percent", json_real(r->gain_pct));
+    /* the gain judged against the band of the design's final loss */
+    json_t *g = json_object();
+    json_object_set_new(g, "value", json_real(r->gain));
+    json_object_set_new(g, "band_half_width", jnum(r->gain_band_half_width));
+    json_object_set_new(g, "within_band", r->gain_within_band < 0 ? json_null()
+                                          : json_boolean(r->gain_within_band));
+    if (isfinite(r->gain_lo)) {
+      json_t *rg = json_object();
+      json_object_set_new(rg, "lo", json_real(r->gain_lo));
+      json_object_set_new(rg, "hi", json_real(r->gain_hi));
+      json_object_set_new(rg, "level", json_real(s->level));
+      json_object_set_new(g, "refits", rg);
+    } else {
+      json_object_set_new(g, "refits", json_null());
+    }
+    json_object_set_new(res, "gain_vs_best_baseline", g);
   }
   if (s->param == SCHEDOPT_LRDESIGN_WSD) {
     json_t *w = json_object();
@@ -232,10 +442,13 @@ static json_t *summary_json(const ctx *c) {
     json_array_append_new(bl, e);
   }
   json_object_set_new(o, "baselines", bl);
+  json_object_set_new(o, "warnings", json_copy(c->warn));
   return o;
 }
 
-static void summary_text(const ctx *c, FILE *fp) {
+/* with_warnings: also the warnings (summary.txt; on standard output they
+ * are on standard error already). */
+static void summary_text(const ctx *c, FILE *fp, int with_warnings) {
   const designspec *s = &c->s;
   const schedopt_lrdesign_result *r = &c->r;
   fprintf(fp, "schedopt design: %s\n", s->name);
@@ -280,9 +493,54 @@ static void summary_text(const ctx *c, FILE *fp) {
       else fprintf(fp, "%10s", "-");
       fprintf(fp, " %8ld%s\n", x->evals, x->contained ? "  (contained)" : "");
     }
-    fprintf(fp, "  gain       %.6f (%.3f%%) below the best baseline, %s\n", r->gain, r->gain_pct,
+    fprintf(fp, "  gain       %.6f (%.3f%%) below the best baseline, %s", r->gain, r->gain_pct,
             r->baselines[r->best_baseline].name);
+    if (r->gain_within_band >= 0)
+      fprintf(fp, ": %s the prediction band (half-width %.6f)",
+              r->gain_within_band ? "within" : "beyond", r->gain_band_half_width);
+    fputc('\n', fp);
+    if (isfinite(r->gain_lo))
+      fprintf(fp, "             the refits' own gains (same parameters for both schedules): "
+                  "[%.6f, %.6f]\n", r->gain_lo, r->gain_hi);
   }
+  for (size_t i = 0; with_warnings && i < json_array_size(c->warn); i++)
+    fprintf(fp, "  warning    %s\n", json_string_value(json_array_get(c->warn, i)));
+}
+
+/* The fit made here at the spec's model_size and tokens_per_step (c->N,
+ * c->b), through its covariate laws, as a fit result moves (every refit with
+ * its own size exponents); *boot becomes the moved refits. */
+static schedopt_status move_fit(ctx *c, const schedopt_fit_summary *fs, const ykv_entry *ne,
+                                const ykv_entry *be, const double **boot, size_t nboot,
+                                schedopt_error *err) {
+  const schedopt_fit_laws *lw = fs->laws;
+  if (!isnan(c->N) && (!lw || !isfinite(lw->size_ref)))
+    return schedopt_ykv_error(err, SCHEDOPT_EINVAL, ne, 0, "spec", "model_size = %g: this fit has "
+                              "no size laws (its curves had one model size; fit curves of two or "
+                              "more sizes with model_size and size laws)", c->N);
+  if (!isnan(c->b) && (!lw || !isfinite(lw->tokens_ref)))
+    return schedopt_ykv_error(err, SCHEDOPT_EINVAL, be, 0, "spec", "tokens_per_step = %g: this "
+                              "fit has no tokens-per-step reference", c->b);
+  schedopt_status st = schedopt_fit_laws_apply(c->T, lw, fs->theta, c->N, c->b, c->theta_at, err);
+  if (st) return st;
+  c->theta = c->theta_at;
+  if (!*boot || !nboot) return SCHEDOPT_OK;
+  size_t np = c->T->nparams;
+  if (!(c->boot_at = malloc(nboot * np * sizeof *c->boot_at)))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t i = 0; i < nboot && !st; i++) {
+    schedopt_fit_laws li = *lw;
+    for (size_t j = 0; fs->boot_extra && j < fs->nextra; j++)
+      for (size_t k = 0; k < np; k++) {
+        char nm[80];
+        snprintf(nm, sizeof nm, "size_exponent[%s]", c->T->params[k].name);
+        if (fs->names && fs->names[np + j] && !strcmp(fs->names[np + j], nm))
+          li.size_exp[k] = fs->boot_extra[i * fs->nextra + j];
+      }
+    st = schedopt_fit_laws_apply(c->T, &li, *boot + i * np, c->N, c->b, c->boot_at + i * np, err);
+  }
+  *boot = c->boot_at;
+  return st;
 }
 
 static schedopt_status write_json(cli_extras *x, const char *path, json_t *j,
@@ -346,14 +604,36 @@ static int run(int argc, char **argv) {
   memset(&c, 0, sizeof c);
   schedopt_surrogate *sur = NULL;
   schedopt_lrdesign *d = NULL;
-  json_t *j = NULL, *jfit = NULL;
+  json_t *j = NULL, *jfit = NULL, *jres = NULL; /* jres: the fit result given as model */
   cli_extras out; /* every file of the design, committed together */
   memset(&out, 0, sizeof out);
   int made_dir = 0;
+  c.N = c.b = NAN;
+  const ykv_entry *ne = NULL, *be = NULL;
   schedopt_status st = schedopt_designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
-  if (st) goto failed;
+  if (st || (st = schedopt_designspec_covariates(&c.s, &c.N, &c.b, &ne, &be, &err))) goto failed;
+  if (!(c.warn = json_array())) {
+    st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
+    goto failed;
+  }
+  if (c.s.has_fit) { /* a covariate the spec's fit curves do not carry cannot move the fit */
+    int size = 0, tok = 0;
+    for (size_t i = 0; i < c.s.fit.ncv; i++)
+      if (c.s.fit.cv[i].role == SCHEDOPT_CURVE_FIT)
+        size |= isfinite(c.s.fit.cv[i].size), tok |= isfinite(c.s.fit.cv[i].tokens);
+    if ((ne && !size) || (be && !tok)) {
+      st = schedopt_ykv_error(&err, SCHEDOPT_EINVAL, ne && !size ? ne : be, 0, "spec",
+                              "%s = %g: the fit curves give no %s, so the fit cannot be moved "
+                              "there (give %s for the fit curves%s)",
+                              ne && !size ? "model_size" : "tokens_per_step",
+                              ne && !size ? c.N : c.b, ne && !size ? "model_size" : "tokens_per_step",
+                              ne && !size ? "model_size" : "tokens_per_step",
+                              ne && !size ? ", of two or more sizes, with size laws" : "");
+      goto failed;
+    }
+  }
   if ((!dir || !o.quiet) && !cli_stdout_ok(&err)) { /* the summary, found before the work */
     st = SCHEDOPT_EIO;
     goto failed;
@@ -397,6 +677,9 @@ static int run(int argc, char **argv) {
     }
     boot = fs.boot_theta;
     nboot = fs.boot_theta ? (size_t)fs.bootstrap : 0;
+    if ((!isnan(c.N) || !isnan(c.b)) &&
+        (st = move_fit(&c, &fs, ne, be, &boot, nboot, &err)))
+      goto failed;
   } else {
     c.theta = c.s.theta;
   }
@@ -418,6 +701,9 @@ static int run(int argc, char **argv) {
   schedopt_lrdesign_set_baselines(d, c.s.baselines);
   if ((st = schedopt_lrdesign_run(d, &err)) || (st = schedopt_lrdesign_get_result(d, &c.r, &err)))
     goto failed;
+  /* what the fit saw: the fit here, or the fit result given as the model */
+  if (c.s.model_file && !(jres = json_load_file(c.s.model_file, 0, NULL))) jres = json_object();
+  range_warnings(&c, c.s.has_fit ? jfit : jres);
   if (!(j = summary_json(&c))) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
     goto failed;
@@ -439,20 +725,22 @@ static int run(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/summary.txt", dir);
     FILE *fp;
     if ((st = cli_extras_open(&out, path, 0, &fp, &err))) goto failed;
-    summary_text(&c, fp);
+    summary_text(&c, fp, 1);
     /* last: a summary.json beside the others marks a complete result */
     snprintf(path, sizeof path, "%s/summary.json", dir);
     if ((st = write_json(&out, path, j, &err))) goto failed;
     if ((st = cli_extras_commit(&out, &err))) goto failed;
   }
   if (!dir || !o.quiet) {
-    summary_text(&c, stdout);
+    summary_text(&c, stdout, 0);
     if (dir)
       printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s}%s%s\n",
              dir, jfit ? ", fit.json" : "", c.s.format >= 0 ? " and schedule." : "",
              c.s.format >= 0 ? export_ext(c.s.format) : "");
   }
   rc = 0;
+  for (size_t i = 0; i < json_array_size(c.warn); i++)
+    fprintf(stderr, "schedopt: warning: %s\n", json_string_value(json_array_get(c.warn, i)));
   if (c.r.beaten_contained) {
     fprintf(stderr, "schedopt: error: %zu tuned baseline%s that the design contains beat%s it: "
                     "this is a bug\n", c.r.beaten_contained, c.r.beaten_contained == 1 ? "" : "s",
@@ -472,6 +760,9 @@ cleanup:
   cli_extras_free(&out);
   json_decref(j);
   json_decref(jfit);
+  json_decref(jres);
+  json_decref(c.warn);
+  free(c.boot_at);
   free(c.band_lo), free(c.band_hi);
   schedopt_lrdesign_free(d);
   schedopt_surrogate_free(sur);
