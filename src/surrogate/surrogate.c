@@ -192,6 +192,365 @@ void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec) {
   for (size_t j = i2; j < J; j++) dec[j] = 0;
 }
 
+/* --------------------------------------------------- sums over many sources */
+
+int schedopt_sx_engine_init(sx_engine *e, const sx_plan *pl, size_t M, const double *X,
+                            double eps, size_t cap) {
+  memset(e, 0, sizeof *e);
+  size_t J = pl->J ? pl->J : 1;
+  if (!cap) cap = 1;
+  e->pl = pl;
+  e->J = pl->J;
+  e->M = M;
+  e->cap = cap;
+  e->eps = eps;
+  e->X = X;
+  e->dec_dt = -1;
+  /* phi: SX_MAXM·J; dec, lnq, z, g: J; y: SX_MAXM·J; pw, yh, w, dl: cap */
+  size_t nd = 2 * SX_MAXM * J + 4 * J + 4 * cap;
+  e->mem = calloc(nd, sizeof *e->mem);
+  if (!e->mem) return -1;
+  double *p = e->mem;
+  for (size_t i = 0; i < SX_MAXM; i++, p += J) e->phi[i] = p;
+  for (size_t i = 0; i < SX_MAXM; i++, p += J) e->y[i] = p;
+  e->dec = p, p += J;
+  e->lnq = p, p += J;
+  e->z = p, p += J;
+  e->g = p, p += J;
+  e->pw = p, p += cap;
+  e->yh = p, p += cap;
+  e->w = p, p += cap;
+  e->dl = p;
+  for (size_t j = 0; j < pl->J; j++) e->lnq[j] = (pl->jlo + (double)j) * pl->h;
+  /* zl[n]: the largest z ≤ SX_ZMAX whose remainder at degree n is ≤ eps,
+   * by Newton's method on (n+1) u + 2e^u = ln eps + ln (n+1)!, u = ln z
+   * (convex in u: from the right the iterates decrease to the root), then
+   * a hair below */
+  double lf = 0; /* ln (n+1)! */
+  for (int n = 0; n <= SX_TMAX; n++) {
+    lf += log(n + 1.0);
+    double c = log(eps) + lf, u = log(SX_ZMAX);
+    if ((n + 1) * u + 2 * exp(u) <= c) {
+      e->zl[n] = SX_ZMAX;
+      continue;
+    }
+    for (int it = 0; it < 8; it++) u -= ((n + 1) * u + 2 * exp(u) - c) / ((n + 1) + 2 * exp(u));
+    e->zl[n] = exp(u) * (1 - 1e-9);
+  }
+  return 0;
+}
+
+void schedopt_sx_engine_free(sx_engine *e) {
+  free(e->mem);
+  e->mem = NULL;
+}
+
+void schedopt_sx_engine_decay(sx_engine *e, double dt) {
+  if (!e->any || !(dt > 0)) return;
+  const double *q = e->pl->q;
+  double *dec = e->dec;
+  size_t J = e->J;
+  if (dt != e->dec_dt) {
+    for (size_t j = 0; j < J; j++) dec[j] = sx_exp(-q[j] * dt);
+    e->dec_dt = dt;
+  }
+  for (size_t i = 0; i < e->M; i++) {
+    double *ph = e->phi[i];
+    for (size_t j = 0; j < J; j++) ph[j] *= dec[j];
+  }
+}
+
+/* Low nodes j < jT: the block through its Taylor moments. */
+static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const double *const *m,
+                    double dmin, double dmid, double r, double fb, double fc) {
+  const double *q = e->pl->q, *X = e->X, *lnq = e->lnq;
+  double *z = e->z, *g = e->g;
+  size_t M = e->M;
+  /* nodes above the highest one with a share above its cut get nothing */
+  size_t jt = jT;
+  while (jt > 0 && !(q[jt - 1] * dmin <= X[jt - 1])) jt--;
+  if (!jt) return;
+  /* degrees: n_j is the first n with z_j ≤ zl[n]; js[a] = first node of
+   * degree ≥ a (z grows with j) */
+  size_t js[SX_TMAX + 2];
+  int nt = 0;
+  js[0] = 0;
+  for (size_t j = 0; j < jt; j++) {
+    double zj = q[j] * r;
+    while (nt < SX_TMAX && zj > e->zl[nt]) js[++nt] = j;
+  }
+  double mom[SX_MAXM][SX_TMAX + 1];
+  for (size_t i = 0; i < M; i++) {
+    double s0 = 0, s1 = 0;
+    const double *mi = m[i];
+    size_t k = 0;
+    for (; k + 2 <= n; k += 2) s0 += mi[k], s1 += mi[k + 1];
+    if (k < n) s0 += mi[k];
+    mom[i][0] = s0 + s1;
+  }
+  if (nt > 0) {
+    double *yh = e->yh, *pw = e->pw, ir = 1 / r;
+    for (size_t k = 0; k < n; k++) yh[k] = (d[k] - dmid) * ir, pw[k] = yh[k];
+    for (int a = 1; a <= nt; a++) {
+      if (a > 1)
+        for (size_t k = 0; k < n; k++) pw[k] *= yh[k];
+      for (size_t i = 0; i < M; i++) {
+        const double *mi = m[i];
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        size_t k = 0;
+        for (; k + 4 <= n; k += 4) {
+          s0 += mi[k] * pw[k];
+          s1 += mi[k + 1] * pw[k + 1];
+          s2 += mi[k + 2] * pw[k + 2];
+          s3 += mi[k + 3] * pw[k + 3];
+        }
+        for (; k < n; k++) s0 += mi[k] * pw[k];
+        mom[i][a] = (s0 + s1) + (s2 + s3);
+      }
+    }
+    double f = 1;
+    for (int a = 2; a <= nt; a++) {
+      f /= a;
+      for (size_t i = 0; i < M; i++) mom[i][a] *= f;
+    }
+  }
+  for (size_t j = 0; j < jt; j++) {
+    z[j] = -q[j] * r;
+    g[j] = sx_exp(-q[j] * dmid + fb * lnq[j] + fc);
+  }
+  /* Horner over all nodes at once: y_j ← y_j·(−z_j) + mom[a] for the nodes
+   * of degree ≥ a */
+  for (size_t i = 0; i < M; i++) {
+    double *y = e->y[i], *ph = e->phi[i];
+    for (size_t j = 0; j < jt; j++) y[j] = 0;
+    for (int a = nt; a >= 0; a--) {
+      double ma = mom[i][a];
+      for (size_t j = js[a]; j < jt; j++) y[j] = y[j] * z[j] + ma;
+    }
+    for (size_t j = 0; j < jt; j++) ph[j] += g[j] * y[j];
+  }
+}
+
+#define SX_NG 6 /* high nodes per pass at most (their states stay in registers) */
+
+#if defined(__GNUC__) && !defined(SCHEDOPT_NO_VECTOR_EXT)
+/* Two lanes of doubles (GCC/Clang vector extension: SSE2 on x86-64, NEON on
+ * AArch64); loops with carried states over a few nodes are not
+ * vectorized by the compilers on their own (SCHEDOPT_NO_VECTOR_EXT: the
+ * plain loops). */
+#define SX_VEC 1
+typedef double sx_v2 __attribute__((vector_size(16)));
+static inline sx_v2 v2_set(double a, double b) {
+  sx_v2 v = {a, b};
+  return v;
+}
+static inline sx_v2 v2_load(const double *p) {
+  sx_v2 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void v2_store(double *p, sx_v2 v) { memcpy(p, &v, sizeof v); }
+#else
+/* e^{−y} for |y| ≤ 1e-2 (degree 6, error < 2e-18). */
+static inline double expm_poly6(double y) {
+  const double c2 = 1.0 / 2, c3 = 1.0 / 6, c4 = 1.0 / 24, c5 = 1.0 / 120, c6 = 1.0 / 720;
+  return 1 - y * (1 - y * (c2 - y * (c3 - y * (c4 - y * (c5 - y * c6)))));
+}
+/* e^{−y} for |y| ≤ 1e-4 (degree 3, error < 5e-18). */
+static inline double expm_poly3(double y) {
+  const double c3 = 1.0 / 6;
+  return 1 - y * (1 - y * (0.5 - y * c3));
+}
+#endif
+
+/* One pass of the recursion over the sources k = ks … n−1 for SX_NG nodes
+ * (rates qq; padding nodes have rate 0):
+ *   ψ_j ← ψ_j G_j + m_k,   G_j = e^{−q_j Δ_k},  Δ_k = d_{k−1} − d_k (dl1),
+ * where G_j follows from the previous step's: order 0 or 1, G ← G e^{−q δ_k}
+ * with δ_k = Δ_k − Δ_{k−1} (dl2) by a series of degree 6 (|q δ| ≤ 1e-2) or
+ * 3 (≤ 1e-4); order 2, H = e^{−q δ_k} itself by H ← H (1 − q (δ_k − δ_{k−1}))
+ * (|q (δ_k − δ_{k−1})| ≤ 1e-8) and G ← G H.
+ * On return ps[i][j] = Σ_k m_ik e^{−q_j (d_k − d_{n−1})}. */
+static inline void high_run(int M, int order, int NV, const double *qq, size_t ks, size_t n,
+                            const double *const *m, const double *dl1, const double *dl2,
+                            double ps[][SX_NG]) {
+#ifdef SX_VEC
+  sx_v2 Q[SX_NG / 2], G[SX_NG / 2], H[SX_NG / 2], P[SX_MAXM][SX_NG / 2];
+  for (int v = 0; v < NV; v++) {
+    const double *qv = qq + 2 * v;
+    Q[v] = v2_load(qv);
+    G[v] = v2_set(sx_exp(-qv[0] * dl1[ks]), sx_exp(-qv[1] * dl1[ks]));
+    H[v] = order == 2 ? v2_set(sx_exp(-qv[0] * dl2[ks]), sx_exp(-qv[1] * dl2[ks])) : G[v];
+    for (int i = 0; i < M; i++) P[i][v] = v2_set(m[i][ks], m[i][ks]);
+  }
+  const sx_v2 one = v2_set(1, 1);
+  for (size_t k = ks + 1; k < n; k++) {
+    double xs = order == 2 ? dl2[k] - dl2[k - 1] : dl2[k];
+    sx_v2 x = v2_set(xs, xs), a[SX_MAXM];
+    for (int i = 0; i < M; i++) a[i] = v2_set(m[i][k], m[i][k]);
+    for (int v = 0; v < NV; v++) {
+      sx_v2 y = Q[v] * x, t;
+      if (order == 2) {
+        H[v] *= one - y;
+        t = H[v];
+      } else if (order == 1) {
+        t = one - y * (one - y * (v2_set(0.5, 0.5) - y * v2_set(1.0 / 6, 1.0 / 6)));
+      } else {
+        t = v2_set(1.0 / 720, 1.0 / 720);
+        t = v2_set(1.0 / 120, 1.0 / 120) - y * t;
+        t = v2_set(1.0 / 24, 1.0 / 24) - y * t;
+        t = v2_set(1.0 / 6, 1.0 / 6) - y * t;
+        t = v2_set(0.5, 0.5) - y * t;
+        t = one - y * t;
+        t = one - y * t;
+      }
+      G[v] *= t;
+      for (int i = 0; i < M; i++) P[i][v] = P[i][v] * G[v] + a[i];
+    }
+  }
+  for (int v = 0; v < NV; v++)
+    for (int i = 0; i < M; i++) v2_store(ps[i] + 2 * v, P[i][v]);
+#else
+  double G[SX_NG], H[SX_NG], P[SX_MAXM][SX_NG];
+  for (int j = 0; j < 2 * NV; j++) {
+    G[j] = sx_exp(-qq[j] * dl1[ks]);
+    H[j] = order == 2 ? sx_exp(-qq[j] * dl2[ks]) : 1;
+    for (int i = 0; i < M; i++) P[i][j] = m[i][ks];
+  }
+  for (size_t k = ks + 1; k < n; k++) {
+    double x = order == 2 ? dl2[k] - dl2[k - 1] : dl2[k];
+    for (int j = 0; j < 2 * NV; j++) {
+      double y = qq[j] * x, t;
+      if (order == 2) {
+        H[j] *= 1 - y;
+        t = H[j];
+      } else {
+        t = order == 1 ? expm_poly3(y) : expm_poly6(y);
+      }
+      G[j] *= t;
+      for (int i = 0; i < M; i++) P[i][j] = P[i][j] * G[j] + m[i][k];
+    }
+  }
+  for (int j = 0; j < 2 * NV; j++)
+    for (int i = 0; i < M; i++) ps[i][j] = P[i][j];
+#endif
+}
+
+/* High nodes j ≥ jT: every source within the node's reach. */
+static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const double *const *m,
+                     double fb, double fc) {
+  const double *q = e->pl->q, *X = e->X, *lnq = e->lnq;
+  size_t J = e->J, M = e->M;
+  /* a smooth block: Δ_k = d_{k−1} − d_k ≥ 0 (dl1, Δ_0 = Δ_1) with small
+   * differences δ_k = Δ_k − Δ_{k−1} (dl2), or small second differences
+   * (counted against the limits of the highest node that may take a source) */
+  double *dl1 = e->pw, *dl2 = e->dl, *pm = e->yh;
+  dl1[0] = d[0] - d[1];
+  for (size_t k = 1; k < n; k++) dl1[k] = d[k - 1] - d[k];
+  dl2[0] = 0;
+  for (size_t k = 1; k < n; k++) dl2[k] = dl1[k] - dl1[k - 1];
+  long neg = 0;
+  for (size_t k = 0; k < n; k++) neg += dl1[k] < 0;
+  /* node j takes the sources from the first k with q_j min(d_0 … d_k) ≤ X[j]
+   * (on a smooth block, d decreases) */
+  if (neg) {
+    pm[0] = d[0];
+    for (size_t k = 1; k < n; k++) pm[k] = d[k] < pm[k - 1] ? d[k] : pm[k - 1];
+  } else {
+    pm = (double *)d;
+  }
+  size_t jE = jT;
+  for (size_t j = jT; j < J; j++)
+    if (X[j] >= 0 && q[j] * pm[n - 1] <= X[j]) jE = j + 1;
+  if (jE == jT) return;
+  double qt = q[jE - 1], l0 = 1e-2 / qt, l1 = 1e-4 / qt, l2 = 1e-8 / qt;
+  long c0 = 0, c1 = 0, c2 = 0;
+  for (size_t k = 0; k < n; k++) {
+    double a1 = fabs(dl2[k]);
+    c0 += a1 > l0;
+    c1 += a1 > l1;
+  }
+  for (size_t k = 1; k < n; k++) c2 += fabs(dl2[k] - dl2[k - 1]) > l2;
+  int order = neg || c0 ? -1 : !c2 ? 2 : !c1;
+  for (size_t j0 = jT; j0 < jE;) {
+    size_t left = jE - j0;
+    int NV = left >= 5 && M <= 3 ? 3 : left >= 3 ? 2 : 1;
+    size_t ng = left < (size_t)(2 * NV) ? left : (size_t)(2 * NV);
+    /* the pass starts where its lowest node's reach does (its higher
+     * nodes take a few more sources: exact, only more work) */
+    size_t ks = 0;
+    {
+      double lim = X[j0] >= 0 ? X[j0] / q[j0] : -1;
+      size_t lo = 0, hi = n - 1;
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (pm[mid] <= lim) hi = mid;
+        else lo = mid + 1;
+      }
+      ks = lo;
+    }
+    if (order >= 0 && n - ks >= 2) {
+      double qq[SX_NG], ps[SX_MAXM][SX_NG];
+      for (size_t j = 0; j < SX_NG; j++) qq[j] = j < ng ? q[j0 + j] : 0;
+#define HR(MM, OO, NN) high_run(MM, OO, NN, qq, ks, n, m, dl1, dl2, ps)
+#define HR3(MM, OO) (NV == 3 ? HR(MM, OO, 3) : NV == 2 ? HR(MM, OO, 2) : HR(MM, OO, 1))
+      switch (M * 3 + (size_t)order) {
+      case 3: HR3(1, 0); break;
+      case 4: HR3(1, 1); break;
+      case 5: HR3(1, 2); break;
+      case 6: HR3(2, 0); break;
+      case 7: HR3(2, 1); break;
+      case 8: HR3(2, 2); break;
+      case 9: HR3(3, 0); break;
+      case 10: HR3(3, 1); break;
+      case 11: HR3(3, 2); break;
+      case 12: HR(4, 0, NV == 1 ? 1 : 2); break;
+      case 13: HR(4, 1, NV == 1 ? 1 : 2); break;
+      default: HR(4, 2, NV == 1 ? 1 : 2); break;
+      }
+#undef HR3
+#undef HR
+      for (size_t j = 0; j < ng; j++) {
+        double gj = sx_exp(-q[j0 + j] * d[n - 1] + fb * lnq[j0 + j] + fc);
+        for (size_t i = 0; i < M; i++) e->phi[i][j0 + j] += gj * ps[i][j];
+      }
+    } else {
+      /* otherwise one exponential per source and node */
+      double *w = e->w;
+      for (size_t j = j0; j < j0 + ng; j++) {
+        for (size_t k = ks; k < n; k++) w[k] = sx_exp(-q[j] * d[k]);
+        double gj = sx_exp(fb * lnq[j] + fc);
+        for (size_t i = 0; i < M; i++) {
+          const double *mi = m[i];
+          double s0 = 0, s1 = 0;
+          size_t k = ks;
+          for (; k + 2 <= n; k += 2) s0 += mi[k] * w[k], s1 += mi[k + 1] * w[k + 1];
+          if (k < n) s0 += mi[k] * w[k];
+          e->phi[i][j] += gj * (s0 + s1);
+        }
+      }
+    }
+    j0 += ng;
+  }
+}
+
+void schedopt_sx_engine_add(sx_engine *e, size_t n, const double *d, const double *const *m,
+                            double fb, double fc) {
+  if (!n || !e->J) return;
+  const double *q = e->pl->q;
+  double dmin = d[0], dmax = d[0];
+  for (size_t k = 1; k < n; k++) {
+    dmin = d[k] < dmin ? d[k] : dmin;
+    dmax = d[k] > dmax ? d[k] : dmax;
+  }
+  double r = 0.5 * (dmax - dmin), dmid = 0.5 * (dmax + dmin);
+  size_t jT = 0;
+  while (jT < e->J && q[jT] * r <= SX_ZMAX) jT++;
+  add_low(e, jT, n, d, m, dmin, dmid, r, fb, fc);
+  if (jT < e->J) add_high(e, jT, n, d, m, fb, fc);
+  e->any = 1;
+}
+
 size_t schedopt_expsum_kernel(double p, double rho, double xmax, double tol, double *q,
                               double *w, double *w0, size_t cap) {
   sx_plan pl;

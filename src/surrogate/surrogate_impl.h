@@ -4,6 +4,9 @@
 #define SCHEDOPT_SURROGATE_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "schedopt/surrogate.h"
 
 /* The types (surrogate_fsl.c, surrogate_mpl.c). */
@@ -47,6 +50,116 @@ double schedopt_sx_weights(const sx_plan *pl, double lnrho, double *w, double *d
                   double *sdlr, double *sdp);
 /* dec[j] = e^{−q_j dt} (Taylor series below 1e-3, 0 above 40). */
 void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec);
+
+/* ---- fast sums over many sources (surrogate.c) -------------------------
+
+   The fast evaluations keep, for every node j and measure μ, a state
+     Φ^μ_j = Σ_k F_jk m^μ_k e^{−q_j d_k}
+   over the sources k seen so far, d_k ≥ 0 being the distance (in intrinsic
+   time) from source k to the current reference point (the next output step).
+   Sources come in blocks: sx_engine_add adds one block, sx_engine_decay moves
+   the reference forward by dt (Φ_j ← e^{−q_j dt} Φ_j).  Within a block of
+   distances [dmin, dmax], half-width r = (dmax − dmin)/2:
+     low nodes   (q_j r ≤ SX_ZMAX) take the block at once through its Taylor
+                 moments about the middle: e^{−q d} = e^{−q dmid} Σ_n (−q r ŷ)^n/n!,
+                 ŷ = (d − dmid)/r, to the degree that bounds the remainder by
+                 eps relative to every term (z^{n+1} e^{2z}/(n+1)! ≤ eps, z = q_j r);
+     high nodes  take every source, but only those with q_j d_k ≤ X[j] (the
+                 others are below e^{−X[j]}: the caller sets X so that this
+                 is negligible, at this output and every later one); on a
+                 smooth run of sources the factors e^{−q_j (d_{k−1} − d_k)}
+                 follow from the previous step's by a short series in
+                 q_j·(second difference of d), otherwise one exponential each.
+   The block factor F_j = exp(fb ln q_j + fc) is the same for all sources of a
+   block (1 when fb = fc = 0); per-source factors go into the masses. */
+#define SX_MAXM 4      /* measures */
+#define SX_ZMAX 1.0    /* low nodes: q_j r ≤ SX_ZMAX */
+#define SX_TMAX 24     /* highest Taylor degree */
+#define SX_BLOCK 128   /* sources per block */
+#define SX_CUT 1e-3    /* dropped shares and Taylor remainders: SX_CUT·tol */
+
+typedef struct sx_engine {
+  const sx_plan *pl;
+  size_t J, M, cap;  /* nodes, measures, largest block */
+  double eps;        /* relative truncation bound of the Taylor tier */
+  const double *X;   /* per node: pairs with q_j d > X[j] are dropped */
+  double *phi[SX_MAXM];
+  int any;           /* a source has been added */
+  double dec_dt;     /* the dt of the cached decay factors (−1: none) */
+  double zl[SX_TMAX + 1]; /* degree n suffices for q_j r ≤ zl[n] */
+  double *dec, *lnq, *z, *g, *y[SX_MAXM], *pw, *yh, *w, *dl, *mem;
+} sx_engine;
+
+/* 0 on success, −1 when out of memory; X (J values) is borrowed. */
+int schedopt_sx_engine_init(sx_engine *e, const sx_plan *pl, size_t M, const double *X,
+                            double eps, size_t cap);
+void schedopt_sx_engine_free(sx_engine *e);
+void schedopt_sx_engine_decay(sx_engine *e, double dt);
+/* n ≤ cap sources: distances d[k] ≥ 0 and masses m[μ][k], μ < M. */
+void schedopt_sx_engine_add(sx_engine *e, size_t n, const double *d, const double *const *m,
+                            double fb, double fc);
+
+/* e^x for finite x, |x| ≤ 708 (clamped outside), branch-free so that loops over it
+ * vectorize: x = k ln2 + r, |r| ≤ ln2/2, e^r by its Taylor polynomial of
+ * degree 13 (relative error < 1e-17), 2^k assembled in the exponent bits. */
+static inline double sx_exp(double x) {
+  const double shift = 0x1.8p52, log2e = 1.4426950408889634;
+  const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+  double lo = x < -708.0, hi = x > 708.0; /* (a blend: ternaries stop the vectorizer) */
+  x += lo * (-708.0 - x) + hi * (708.0 - x);
+  double kd = x * log2e + shift;
+  uint64_t kb;
+  memcpy(&kb, &kd, sizeof kb);
+  kd -= shift;
+  double r = (x - kd * ln2hi) - kd * ln2lo;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  uint64_t sb = (kb + 1023) << 52; /* the low bits of kb hold k */
+  double sc;
+  memcpy(&sc, &sb, sizeof sc);
+  return p * sc;
+}
+
+/* ln x for a positive normal x, branch-free: x = 2^k z with z in [√½, √2)
+ * (integer arithmetic on the bits), ln z = 2 atanh f, f = (z − 1)/(z + 1),
+ * |f| ≤ 0.172, by its series to f^21. */
+static inline double sx_log(double x) {
+  const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
+  const uint64_t off = 0x3fe6a09e667f3bcdULL; /* √½ */
+  uint64_t ix, tmp, kb, iz;
+  memcpy(&ix, &x, sizeof ix);
+  tmp = ix - off;
+  kb = ((tmp + (1023ULL << 52)) >> 52) | 0x4330000000000000ULL; /* 2^52 + k + 1023 */
+  iz = ix - (tmp & (0xfffULL << 52));
+  double z, k;
+  memcpy(&z, &iz, sizeof z);
+  memcpy(&k, &kb, sizeof k);
+  k -= 0x1p52 + 1023.0;
+  double f = (z - 1.0) / (z + 1.0), f2 = f * f;
+  double p = 1.0 / 21;
+  p = p * f2 + 1.0 / 19;
+  p = p * f2 + 1.0 / 17;
+  p = p * f2 + 1.0 / 15;
+  p = p * f2 + 1.0 / 13;
+  p = p * f2 + 1.0 / 11;
+  p = p * f2 + 1.0 / 9;
+  p = p * f2 + 1.0 / 7;
+  p = p * f2 + 1.0 / 5;
+  p = p * f2 + 1.0 / 3;
+  return k * ln2hi + (2 * f + (2 * f * f2 * p + k * ln2lo));
+}
 
 /* ψ(x) = Γ'(x)/Γ(x), x > 0. */
 double schedopt_sx_digamma(double x);
