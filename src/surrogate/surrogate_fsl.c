@@ -101,70 +101,103 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
                               "fsl-llm: cannot build the exponential sum for gamma = %g, "
                               "c4 = %g over T = %g (use the direct method)",
                               g, c4, T[kmax]);
-  size_t J = pl.J;
+  size_t J = pl.J, CH = SX_BLOCK;
   int grad = dtheta != NULL;
-  /* q, w, dw/dln c4, dw/dγ, decay factors, states P, Q, R */
-  double *buf = calloc(10 * J, sizeof *buf);
+  size_t M = grad ? 3 : 1;
+  /* tables (2J), w, dw/dln c4, dw/dγ, cuts X (4J); per block: d, ln T and
+   * three columns of masses (loss only: the masses, then T^−s) */
+  double *buf = malloc((6 * J + 5 * CH) * sizeof *buf);
   if (!buf) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  double *q = buf, *w = q + J, *wr = w + J, *wg = wr + J, *dec = wg + J, *P = dec + J,
-         *Q = P + J, *R = Q + J;
-  schedopt_sx_tables(&pl, Q + 2 * J); /* q and b live past R */
-  q = (double *)pl.q;
+  schedopt_sx_tables(&pl, buf);
+  double *w = buf + 2 * J, *wr = w + J, *wg = wr + J, *X = wg + J, *d = X + J, *lt = d + CH;
+  double *mm[SX_MAXM] = {lt + CH, lt + 2 * CH, lt + 3 * CH, NULL};
   schedopt_sx_weights(&pl, log(c4), w, grad ? wr : NULL, grad ? wg : NULL, NULL, NULL);
-  double Ptot = 0, Qtot = 0, Rtot = 0, pend = 0, cached = -1;
-  int any = 0; /* a source has been seen (states nonzero) */
-  size_t m = 0;
-  for (size_t k = 0; k <= kmax; k++) {
-    double de = k ? eta[k - 1] - eta[k] : 0;
-    if (k) pend += eta[k];
-    int is_out = in->out[m] == k;
-    if (de == 0 && !is_out) continue;
-    if (any && pend > 0) { /* advance the states by ΔT = pend */
-      if (pend != cached) {
-        schedopt_sx_decay(&pl, pend, dec);
-        cached = pend;
+  /* a source's share below SX_CUT·tol at node j (relative to the source)
+   * is dropped: q_j d > X_j = ln(w_j/(SX_CUT·tol)) */
+  for (size_t j = 0; j < J; j++) X[j] = w[j] > SX_CUT * tol ? log(w[j] / (SX_CUT * tol)) : -1;
+  sx_engine en;
+  if (schedopt_sx_engine_init(&en, &pl, M, X, SX_CUT * tol, CH)) {
+    free(buf);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  const double *const *mc = (const double *const *)mm;
+  double Ptot = 0, Qtot = 0, Rtot = 0;
+  size_t k = 1, tprev = 0;
+  for (size_t m = 0; m < in->nout; m++) {
+    size_t t = in->out[m];
+    /* the states move to T(t); without a source in between, the rate is
+     * constant and the gap (t − t')·η repeats exactly, so that the decay
+     * factors are reused */
+    while (k <= t && eta[k - 1] == eta[k]) k++;
+    if (m) schedopt_sx_engine_decay(&en, k > t ? (double)(t - tprev) * eta[t] : T[t] - T[tprev]);
+    /* the sources up to t, in blocks of at most CH */
+    while (k <= t) {
+      size_t nb = 0;
+      int tiny = 0;
+      for (; k <= t && nb < CH; k++) {
+        double de = eta[k - 1] - eta[k];
+        if (de == 0) continue;
+        d[nb] = T[t] - T[k];
+        lt[nb] = T[k]; /* ln T below */
+        tiny |= !(T[k] >= 1e-300);
+        mm[0][nb] = de;
+        nb++;
       }
-      if (grad)
-        for (size_t j = 0; j < J; j++) P[j] *= dec[j], Q[j] *= dec[j], R[j] *= dec[j];
+      if (!nb) break;
+      if (tiny) /* (denormal T) */
+        for (size_t i = 0; i < nb; i++) lt[i] = log(lt[i]);
       else
-        for (size_t j = 0; j < J; j++) P[j] *= dec[j], Q[j] *= dec[j];
-    }
-    pend = 0;
-    if (de != 0) {
-      double lt = log(T[k]), ts = exp(-s * lt), qs = de * ts, rs = -qs * lt;
-      for (size_t j = 0; j < J; j++) P[j] += de, Q[j] += qs;
-      if (grad)
-        for (size_t j = 0; j < J; j++) R[j] += rs;
-      Ptot += de, Qtot += qs, Rtot += rs;
-      any = 1;
-    }
-    if (!is_out) continue;
-    double d[NP] = {0};
-    double L = powerlaw(th, T[k], d);
-    double A = c3 * Ptot + Qtot, D = 0, dc3 = 0, ds = 0, dc4 = 0, dg = 0;
-    for (size_t j = 0; j < (any ? J : 0); j++) {
-      double diff = A - (c3 * P[j] + Q[j]);
-      D += w[j] * diff;
+        for (size_t i = 0; i < nb; i++) lt[i] = sx_log(lt[i]);
+      /* T^−s into the second column, by the branch-free exponential when in
+       * range (T grows along the block) */
+      int inr = fabs(s * lt[0]) < 700 && fabs(s * lt[nb - 1]) < 700;
+      double *ts = mm[1];
+      if (inr)
+        for (size_t i = 0; i < nb; i++) ts[i] = sx_exp(-s * lt[i]);
+      else
+        for (size_t i = 0; i < nb; i++) ts[i] = exp(-s * lt[i]);
       if (grad) {
+        for (size_t i = 0; i < nb; i++) {
+          mm[1][i] *= mm[0][i];
+          mm[2][i] = -mm[1][i] * lt[i];
+        }
+        for (size_t i = 0; i < nb; i++) Ptot += mm[0][i], Qtot += mm[1][i], Rtot += mm[2][i];
+      } else {
+        for (size_t i = 0; i < nb; i++) mm[0][i] *= c3 + ts[i];
+        for (size_t i = 0; i < nb; i++) Ptot += mm[0][i];
+      }
+      schedopt_sx_engine_add(&en, nb, d, mc, 0, 0);
+    }
+    tprev = t;
+    double dd[NP] = {0};
+    double L = powerlaw(th, T[t], dd);
+    double D = 0;
+    if (grad) {
+      const double *P = en.phi[0], *Q = en.phi[1], *R = en.phi[2];
+      double A = c3 * Ptot + Qtot, dc3 = 0, ds = 0, dc4 = 0, dg = 0;
+      for (size_t j = 0; j < J; j++) {
+        double diff = A - (c3 * P[j] + Q[j]);
+        D += w[j] * diff;
         dc3 += w[j] * (Ptot - P[j]);
         ds += w[j] * (Rtot - R[j]);
         dc4 += wr[j] * diff;
         dg += wg[j] * diff;
       }
-    }
-    loss[m] = L - c2 * D;
-    if (grad) {
       double *r = dtheta + m * NP;
       r[P_L0] = 1;
-      r[P_C1] = d[P_C1];
+      r[P_C1] = dd[P_C1];
       r[P_C2] = -D;
       r[P_C3] = -c2 * dc3;
       r[P_C4] = -c2 * dc4 / c4;
-      r[P_S] = d[P_S] - c2 * ds;
+      r[P_S] = dd[P_S] - c2 * ds;
       r[P_GAMMA] = -c2 * dg;
+    } else {
+      const double *P = en.phi[0];
+      for (size_t j = 0; j < J; j++) D += w[j] * (Ptot - P[j]);
     }
-    if (++m == in->nout) break;
+    loss[m] = L - c2 * D;
   }
+  schedopt_sx_engine_free(&en);
   free(buf);
   return SCHEDOPT_OK;
 }
