@@ -92,13 +92,135 @@ static schedopt_status mpl_direct(const double *th, const schedopt_surrogate_inp
   return SCHEDOPT_OK;
 }
 
+/* ---- the sums of the weights over the nodes, as functions of s = ln(1/ρ)
+
+   sw(s) = Σ_j f(v_j),  sr(s) = Σ_j f(v_j)(e^{v_j} − β),  sp(s) = Σ_j f(v_j)(v_j − ψ(β)),
+   f(v) = h e^{βv − e^v}/Γ(β),  v_j = (jlo + j) h + s,  j < J:
+   a source's Σ_j w_j, Σ_j ∂w_j/∂ln ρ and Σ_j ∂w_j/∂β.  They are tabulated on
+   a grid of step ds = h/WT_SUB over the sources' range of s with their first
+   two derivatives (sw' = −sr, sw'' = −sr', sp', sp''), all from one lattice
+   of f at the spacing ds (the grid shifted by whole nodes), and interpolated
+   by quintic Hermite polynomials: error ≤ ds^6 max|g^(6)|/46080.  Over the
+   nodes' range the sums are the constant 1 of the trapezoid rule plus its
+   Poisson ripple (period h, below tol/80 by the choice of h) and the tails
+   beyond the first and the last node (below tol by the choice of the
+   range), whose sixth derivatives are at most of order e^{6v}·f(v) ≤ U^7·tol
+   at the top: with ds = h/6 ≤ 0.1 the interpolation error stays below
+   1e-3·tol there (and far below elsewhere). */
+#define WT_SUB 6
+#define WT_MAX 200000 /* grid points; a wider range takes the sums directly */
+
+typedef struct wtab {
+  double s0, ids;
+  size_t n;     /* grid points */
+  double *g;    /* per point: sw, sw', sw'', sr'', sp, sp', sp'' (7) */
+} wtab;
+
+/* Lattice values at v: f, f L, f(L² − u), f(−L³ + 3Lu + u), f(v − ψ),
+ * f(L(v − ψ) + 1), f(L P + L − u(v − ψ)) with u = e^v, L = β − u, P = L(v − ψ) + 1. */
+static void wlat(double v, double be, double c, double psi, double *o) {
+  double u = exp(v), f = exp(c + be * v - u), L = be - u, w = v - psi, P = L * w + 1;
+  o[0] = f;
+  o[1] = f * L;
+  o[2] = f * (L * L - u);
+  o[3] = f * (-L * L * L + 3 * L * u + u);
+  o[4] = f * w;
+  o[5] = f * P;
+  o[6] = f * (L * P + L - u * w);
+}
+
+/* 0, or −1 when out of memory or the range is too wide (t->g = NULL). */
+static int wtab_build(wtab *t, const sx_plan *pl, double be, double smin, double smax) {
+  double ds = pl->h / WT_SUB;
+  t->g = NULL;
+  t->ids = 1 / ds;
+  t->s0 = smin - ds;
+  double span = (smax - t->s0) / ds + 2;
+  if (!(span < WT_MAX)) return -1;
+  size_t n = (size_t)span + 1, J = pl->J, L = (J - 1) * WT_SUB + n;
+  t->n = n;
+  double *lat = malloc(7 * L * sizeof *lat), *g = calloc(7 * n, sizeof *g);
+  if (!lat || !g) {
+    free(lat), free(g);
+    return -1;
+  }
+  double c = log(pl->h) - pl->lgp, v0 = pl->jlo * pl->h + t->s0;
+  for (size_t l = 0; l < L; l++) wlat(v0 + (double)l * ds, be, c, pl->psi, lat + 7 * l);
+  /* point i sums the lattice at i, i + WT_SUB, …, i + (J−1) WT_SUB: the
+   * first point of each residue directly, the next ones by a sliding window */
+  for (size_t i = 0; i < n; i++) {
+    double *gi = g + 7 * i;
+    if (i < WT_SUB) {
+      for (size_t j = 0; j < J; j++)
+        for (int a = 0; a < 7; a++) gi[a] += lat[7 * (i + j * WT_SUB) + a];
+    } else {
+      const double *gp = g + 7 * (i - WT_SUB), *out = lat + 7 * (i - WT_SUB),
+                   *in = lat + 7 * (i + (J - 1) * WT_SUB);
+      for (int a = 0; a < 7; a++) gi[a] = gp[a] + in[a] - out[a];
+    }
+  }
+  free(lat);
+  /* stored: sw, sw', sw'' and sr'' as A0..A3, then sp, sp', sp'' */
+  t->g = g;
+  return 0;
+}
+
+/* sw, and with sr (and sp) not NULL the other two sums, at s. */
+static void wtab_eval(const wtab *t, double s, double *sw, double *sr, double *sp) {
+  double x = (s - t->s0) * t->ids;
+  size_t i = (size_t)x;
+  if (i > t->n - 2) i = t->n - 2;
+  double u = x - (double)i, ds = 1 / t->ids, ds2 = ds * ds;
+  double u2 = u * u, u3 = u2 * u, u4 = u3 * u, u5 = u4 * u;
+  double h1 = 10 * u3 - 15 * u4 + 6 * u5, h0 = 1 - h1;
+  double h2 = (u - 6 * u3 + 8 * u4 - 3 * u5) * ds, h3 = (-4 * u3 + 7 * u4 - 3 * u5) * ds;
+  double h4 = 0.5 * (u2 - 3 * u3 + 3 * u4 - u5) * ds2, h5 = 0.5 * (u3 - 2 * u4 + u5) * ds2;
+  const double *a = t->g + 7 * i, *b = a + 7;
+  *sw = a[0] * h0 + b[0] * h1 + a[1] * h2 + b[1] * h3 + a[2] * h4 + b[2] * h5;
+  if (sr) /* sr = −sw', sr' = −sw'', sr'' = A3 */
+    *sr = -(a[1] * h0 + b[1] * h1 + a[2] * h2 + b[2] * h3) + a[3] * h4 + b[3] * h5;
+  if (sp) *sp = a[4] * h0 + b[4] * h1 + a[5] * h2 + b[5] * h3 + a[6] * h4 + b[6] * h5;
+}
+
+/* The three sums directly (J exponentials; for ranges too wide to tabulate). */
+static void wsum_direct(const sx_plan *pl, double be, double s, double *sw, double *sr,
+                        double *sp) {
+  double c = log(pl->h) - pl->lgp, a = 0, b = 0, d = 0;
+  for (size_t j = 0; j < pl->J; j++) {
+    double v = (pl->jlo + (double)j) * pl->h + s, u = exp(v), f = exp(c + be * v - u);
+    a += f, b += f * (u - be), d += f * (v - pl->psi);
+  }
+  *sw = a;
+  if (sr) *sr = b;
+  if (sp) *sp = d;
+}
+
+/* Relevance cut: a pair (source, node) at q_j d = X adds at most
+ * (h/Γ(β)) X^β e^{−X} of its source (u = q_j ζ ≤ X): dropped when that is
+ * below eps, i.e. beyond the root X* > β of ln(h/Γ(β)) + β ln X − X = ln eps. */
+static double mpl_cut(const sx_plan *pl, double be, double eps) {
+  double c = log(pl->h) - pl->lgp - log(eps), X = be > 1 ? be : 1;
+  if (c + be * log(X) - X <= 0) return X;
+  X += 50 + c;
+  for (int it = 0; it < 60; it++) {
+    double g = c + be * log(X) - X, Xn = X + g / (1 - be / X);
+    if (fabs(Xn - X) <= 1e-12 * X) {
+      X = Xn;
+      break;
+    }
+    X = Xn;
+  }
+  return X * (1 + 1e-12) + 1e-12;
+}
+
 static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input *in,
                                 const double *T, double tol, double *loss, double *dtheta,
                                 schedopt_error *err) {
   const double *eta = in->lr;
   size_t kmax = in->out[in->nout - 1];
-  double B = th[P_B], C = th[P_C], be = th[P_BETA], ga = th[P_GAMMA];
+  double B = th[P_B], C = th[P_C], be = th[P_BETA], ga = th[P_GAMMA], lC = log(C);
   int grad = dtheta != NULL;
+  size_t M = grad ? 4 : 1, CH = SX_BLOCK;
   /* range of ln ρ over the sources */
   double emin = INFINITY, emax = 0;
   for (size_t k = 1; k <= kmax; k++)
@@ -110,7 +232,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
   sx_plan pl;
   memset(&pl, 0, sizeof pl);
   if (emax > 0) {
-    double l1 = log(C) - ga * log(emax), l2 = log(C) - ga * log(emin);
+    double l1 = lC - ga * log(emax), l2 = lC - ga * log(emin);
     if (schedopt_sx_make(&pl, be, tol, fmin(l1, l2), fmax(l1, l2), T[kmax]))
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "mpl: cannot build the exponential sum for beta = %g, C = %g, "
@@ -118,81 +240,130 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
                                 be, C, ga);
     J = pl.J;
   }
-  /* q, decay, weights w, dw/dlnρ, dw/dβ, states S, Sr (ln ρ), Sg (γ), Sp (β) */
-  double *buf = calloc(11 * (J ? J : 1), sizeof *buf);
+  /* tables (2J), cuts (J); per block: d, ln η, s, a, four columns of masses */
+  double *buf = malloc((3 * (J ? J : 1) + 8 * CH) * sizeof *buf);
   if (!buf) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  double *q = buf, *dec = q + J, *w = dec + J, *wr = w + J, *wp = wr + J, *S = wp + J,
-         *Sr = S + J, *Sg = Sr + J, *Sp = Sg + J;
-  if (J) schedopt_sx_tables(&pl, Sp + J); /* q and b live past Sp */
-  q = (double *)pl.q;
-  double W = 0, Wr = 0, Wg = 0, Wp = 0, full = 0, pend = 0, cached = -1;
-  int any = 0;
-  size_t m = 0;
-  for (size_t t = 0; t <= kmax; t++) {
-    double a = t ? eta[t - 1] - eta[t] : 0;
-    if (a != 0) {
-      /* bring the states to T(t−1), then add the source there */
-      if (any && pend > 0) {
-        if (pend != cached) {
-          schedopt_sx_decay(&pl, pend, dec);
-          cached = pend;
-        }
-        if (grad)
-          for (size_t j = 0; j < J; j++)
-            S[j] *= dec[j], Sr[j] *= dec[j], Sg[j] *= dec[j], Sp[j] *= dec[j];
-        else
-          for (size_t j = 0; j < J; j++) S[j] *= dec[j];
-      }
-      pend = 0;
-      if (eta[t] > 0) {
-        double le = log(eta[t]), lr = log(C) - ga * le, sr = 0, sp = 0;
-        double sw = schedopt_sx_weights(&pl, lr, w, grad ? wr : NULL, grad ? wp : NULL, &sr, &sp);
-        for (size_t j = 0; j < J; j++) S[j] += a * w[j];
-        W += a * sw;
-        if (grad) {
-          for (size_t j = 0; j < J; j++)
-            Sr[j] += a * wr[j], Sg[j] += -le * a * wr[j], Sp[j] += a * wp[j];
-          Wr += a * sr, Wg += -le * a * sr, Wp += a * sp;
-        }
-        any = 1;
-      } else {
-        full += a;
-      }
+  double *X = buf + 2 * J, *d = X + (J ? J : 1), *le = d + CH, *sv = le + CH, *av = sv + CH;
+  double *mm[SX_MAXM] = {av + CH, av + 2 * CH, av + 3 * CH, av + 4 * CH};
+  const double *const *mc = (const double *const *)mm;
+  wtab wt = {0, 0, 0, NULL};
+  sx_engine en;
+  memset(&en, 0, sizeof en);
+  int direct_w = 0;
+  if (J) {
+    schedopt_sx_tables(&pl, buf);
+    double xs = mpl_cut(&pl, be, SX_CUT * tol);
+    for (size_t j = 0; j < J; j++) X[j] = xs;
+    double s1 = ga * log(emin) - lC, s2 = ga * log(emax) - lC;
+    direct_w = wtab_build(&wt, &pl, be, fmin(s1, s2), fmax(s1, s2)) != 0;
+    if (schedopt_sx_engine_init(&en, &pl, M, X, SX_CUT * tol, CH)) {
+      free(wt.g), free(buf);
+      return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     }
-    if (t) pend += eta[t];
-    if (in->out[m] != t) continue;
-    if (any && pend > 0) {
-      if (pend != cached) {
-        schedopt_sx_decay(&pl, pend, dec);
-        cached = pend;
+  }
+  double lnh = J ? log(pl.h) - pl.lgp : 0, psi = pl.psi, W = 0, Wr = 0, Wg = 0, Wp = 0,
+         full = 0, rmax = be * ga > 0 ? exp(fmin(600 / (be * ga), 700)) : INFINITY;
+  size_t k = 1, tprev = 0;
+  for (size_t m = 0; m < in->nout; m++) {
+    size_t t = in->out[m];
+    /* the states move to T(t) (see surrogate_fsl.c) */
+    while (k <= t && eta[k - 1] == eta[k]) k++;
+    if (m && J) schedopt_sx_engine_decay(&en, k > t ? (double)(t - tprev) * eta[t] : T[t] - T[tprev]);
+    while (k <= t) {
+      /* a block of sources: steps with a_k = η_{k−1} − η_k ≠ 0 and η_k > 0
+       * (η_k = 0 is a full drop, G = 1) */
+      size_t nb = 0;
+      int tiny = 0;
+      double emn = INFINITY, emx = 0;
+      for (; k <= t && nb < CH; k++) {
+        double a = eta[k - 1] - eta[k], ek = eta[k];
+        if (a == 0) continue;
+        if (!(ek > 0)) {
+          full += a;
+          continue;
+        }
+        /* a block keeps β·(spread of ln ζ) = βγ ln(η_max/η_min) ≤ 600, so
+         * that the masses' factors (ζ_k/ζ_B)^β stay in range */
+        emn = ek < emn ? ek : emn;
+        emx = ek > emx ? ek : emx;
+        if (nb && emx > emn * rmax) break;
+        tiny |= ek < 1e-300;
+        le[nb] = ek;
+        d[nb] = T[t] - T[k - 1];
+        av[nb] = a;
+        nb++;
+      }
+      if (!nb) break;
+      if (tiny) /* (denormal rates) */
+        for (size_t i = 0; i < nb; i++) le[i] = log(le[i]);
+      else
+        for (size_t i = 0; i < nb; i++) le[i] = sx_log(le[i]);
+      for (size_t i = 0; i < nb; i++) sv[i] = ga * le[i] - lC;
+      double sB = sv[0];
+      for (size_t i = 1; i < nb; i++) sB = sv[i] > sB ? sv[i] : sB;
+      /* ζ = e^s, masses a (ζ/ζ_B)^β × {1, ζ, ln η, ζ ln η}, distances x + ζ */
+      double *zt = mm[1], *mt = mm[0];
+      for (size_t i = 0; i < nb; i++) {
+        zt[i] = sx_exp(sv[i]);
+        mt[i] = av[i] * sx_exp(be * (sv[i] - sB));
+        d[i] += zt[i];
       }
       if (grad)
-        for (size_t j = 0; j < J; j++)
-          S[j] *= dec[j], Sr[j] *= dec[j], Sg[j] *= dec[j], Sp[j] *= dec[j];
-      else
-        for (size_t j = 0; j < J; j++) S[j] *= dec[j];
+        for (size_t i = 0; i < nb; i++) {
+          mm[1][i] = mt[i] * zt[i];
+          mm[2][i] = mt[i] * le[i];
+          mm[3][i] = mm[1][i] * le[i];
+        }
+      /* W: the sums of the weights */
+      for (size_t i = 0; i < nb; i++) {
+        double sw, sr, sp;
+        if (direct_w) wsum_direct(&pl, be, sv[i], &sw, grad ? &sr : NULL, grad ? &sp : NULL);
+        else wtab_eval(&wt, sv[i], &sw, grad ? &sr : NULL, grad ? &sp : NULL);
+        W += av[i] * sw;
+        if (grad) {
+          Wr += av[i] * sr;
+          Wg -= le[i] * av[i] * sr;
+          Wp += av[i] * sp;
+        }
+      }
+      schedopt_sx_engine_add(&en, nb, d, mc, be, be * sB + lnh);
     }
-    pend = 0;
-    double d[NP] = {0};
-    double L = powerlaw(th, T[t], d);
-    double ss = 0, ssr = 0, ssg = 0, ssp = 0;
-    for (size_t j = 0; j < (any ? J : 0); j++) ss += S[j];
-    if (grad && any)
-      for (size_t j = 0; j < J; j++) ssr += Sr[j], ssg += Sg[j], ssp += Sp[j];
-    double LD = W - ss + full;
+    tprev = t;
+    double dd[NP] = {0};
+    double L = powerlaw(th, T[t], dd);
+    double S = 0, Sr = 0, Sg = 0, Sp = 0;
+    if (J) {
+      const double *q = pl.q, *P1 = en.phi[0];
+      for (size_t j = 0; j < J; j++) S += P1[j];
+      if (grad) {
+        const double *P2 = en.phi[1], *P3 = en.phi[2], *P4 = en.phi[3];
+        double sp1 = 0;
+        for (size_t j = 0; j < J; j++) {
+          Sr += q[j] * P2[j];
+          Sg += q[j] * P4[j];
+          Sp += P3[j];
+          sp1 += (pl.jlo + (double)j) * pl.h * P1[j];
+        }
+        Sr -= be * S;
+        Sg = -(Sg - be * Sp);
+        Sp = sp1 - (lC + psi) * S + ga * Sp;
+      }
+    }
+    double LD = W - S + full;
     loss[m] = L - B * LD;
     if (grad) {
       double *r = dtheta + m * NP;
       r[P_L0] = 1;
-      r[P_A] = d[P_A];
-      r[P_ALPHA] = d[P_ALPHA];
+      r[P_A] = dd[P_A];
+      r[P_ALPHA] = dd[P_ALPHA];
       r[P_B] = -LD;
-      r[P_C] = -B * (Wr - ssr) / C;
-      r[P_BETA] = -B * (Wp - ssp);
-      r[P_GAMMA] = -B * (Wg - ssg);
+      r[P_C] = -B * (Wr - Sr) / C;
+      r[P_BETA] = -B * (Wp - Sp);
+      r[P_GAMMA] = -B * (Wg - Sg);
     }
-    if (++m == in->nout) break;
   }
+  if (J) schedopt_sx_engine_free(&en);
+  free(wt.g);
   free(buf);
   return SCHEDOPT_OK;
 }
