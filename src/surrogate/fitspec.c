@@ -439,6 +439,9 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
   memset(s, 0, sizeof *s);
   schedopt_ykv_init(&s->l);
   schedopt_fit_options_default(&s->opts);
+  /* a design reports its prediction band by default: 20 bootstrap refits
+   * of the fit it makes (uncertainty.bootstrap: 0 turns them off) */
+  if (embedded) s->opts.bootstrap = 20;
   schedopt_status st = spec_open(&s->l, path, sets, nsets, &s->source, &s->base_dir, err);
   if (st) return st;
   ykv_list *l = &s->l;
