@@ -67,13 +67,12 @@ static const char *bound_warning(const schedopt_surrogate_type *T, const schedop
 }
 
 /* The fit's flattest direction, when the Hessian is badly conditioned:
- * "the curves pin only a combination: 0.71 ln B - 0.70 beta (Hessian
- * condition 3e9)". */
+ * "Hessian condition 2.1e+07: the fit barely changes along +0.98 ln(C) (…)". */
 static const char *ident_warning(const schedopt_surrogate_type *T, const schedopt_fit_summary *sm,
                                  char *buf, size_t cap) {
-  if (!(sm->condition > 1e8) || !sm->weakest) return NULL;
-  size_t len = (size_t)snprintf(buf, cap, "Hessian condition %.2g: the curves pin only a "
-                                "combination along", sm->condition);
+  if (!(sm->condition > 1e6) || !sm->weakest) return NULL;
+  size_t len = (size_t)snprintf(buf, cap, "Hessian condition %.2g: the fit barely changes "
+                                "along", sm->condition);
   for (size_t k = 0; k < T->nparams + sm->nextra && len < cap; k++) {
     double v = sm->weakest[k];
     if (fabs(v) < 0.2) continue;
@@ -82,8 +81,8 @@ static const char *ident_warning(const schedopt_surrogate_type *T, const schedop
                             lg ? "ln(" : "", sm->names[k], lg ? ")" : "");
   }
   if (len < cap)
-    snprintf(buf + len, cap - len, " (moving along it barely changes the fit: predictions that "
-             "depend on it are guesses; fix one of them or add curves that separate them)");
+    snprintf(buf + len, cap - len, " (the curves do not pin this direction: predictions that "
+             "depend on it are guesses; fix a parameter in it, or add curves that separate them)");
   return buf;
 }
 
