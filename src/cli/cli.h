@@ -72,6 +72,41 @@ struct json_t;
 struct json_t *cli_fit_result_json(const struct fitspec *s, const schedopt_fit *f,
                             const schedopt_fit_options *o, int fitted);
 
+/* ---- what the surrogate's fit saw (cli_range.c) ---- */
+
+/* A baseline tuned beside the schedule (design): its name, schedule family
+ * ("wsd-linear" is "wsd") and peak lr. */
+typedef struct cli_range_baseline {
+  const char *name, *family;
+  double peak;
+} cli_range_baseline;
+
+/* Where a prediction is made, to check against the fit's record. */
+typedef struct cli_range_query {
+  const char *subject;    /* what may extrapolate: "the design", "the prediction" */
+  const char *self;       /* the schedule in a family warning: "the design", "the schedule" */
+  size_t steps;           /* horizon K */
+  double peak;            /* peak lr (NAN: not checked) */
+  const char *peak_note;  /* after the peak, e.g. " (tuned)"; NULL: nothing */
+  double tokens_per_step; /* top-level tokens_per_step (NAN: not given) */
+  double budget_tokens;   /* a budget's batch × seq_len (NAN: none) */
+  double model_size;      /* top-level model_size (NAN: not given) */
+  const char *family;     /* the schedule's family (lr type), NULL when free-form */
+  const char *free_form;  /* a free-form parametrization ("knots"), else NULL */
+  const cli_range_baseline *baselines;
+  size_t nbaselines;
+} cli_range_query;
+
+/* Append to warn (a JSON array) one string per way q lies outside what the
+ * fit result res saw (its fit.range; docs/surrogates.md, "Design outside
+ * what the fit saw"): horizon, peak lr (the baselines' too), tokens per
+ * step (and a budget's against where the surrogate is), model size,
+ * schedule families.  res NULL (an inline model): nothing; a result without
+ * fit.range: the one warning that it does not record what it saw. */
+void cli_range_warnings(const struct json_t *res, const cli_range_query *q, struct json_t *warn);
+/* Each string of warn on standard error as "schedopt: warning: <text>". */
+void cli_warnings_print(const struct json_t *warn);
+
 /* ---- tables, figures and the extra files of output.export / output.plot
  * (cli_output.c) ---- */
 

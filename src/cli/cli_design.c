@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,191 +57,44 @@ typedef struct ctx {
   json_t *warn; /* warnings (strings): standard error, summary.json, summary.txt */
 } ctx;
 
-static void warnf(ctx *c, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void warnf(ctx *c, const char *fmt, ...) {
-  char buf[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  json_array_append_new(c->warn, json_string(buf));
-}
-
-/* ------------------------------------------- what the surrogate's fit saw */
-
-#define RANGE_RTOL 1e-9 /* relative tolerance of "outside" */
-#define NBASE_FAMILIES 8
-
-/* [lo, hi] of fit.range.<key>: 1 when recorded (a pair of numbers) */
-static int range_of(const json_t *rg, const char *key, double *lo, double *hi) {
-  json_t *a = json_object_get(rg, key);
-  if (!json_is_array(a) || json_array_size(a) != 2 || !json_is_number(json_array_get(a, 0)) ||
-      !json_is_number(json_array_get(a, 1)))
-    return 0;
-  *lo = json_number_value(json_array_get(a, 0));
-  *hi = json_number_value(json_array_get(a, 1));
-  return 1;
-}
-
-/* −1 below lo, +1 above hi, 0 inside (relative tolerance RANGE_RTOL) */
-static int outside(double v, double lo, double hi) {
-  return v < lo - RANGE_RTOL * fabs(lo) ? -1 : v > hi + RANGE_RTOL * fabs(hi) ? 1 : 0;
-}
-
-/* How far v is from ref: "1.96×", or "0.26% above" when within 10 %. */
-static const char *how_far(char *buf, size_t cap, double v, double ref) {
-  double q = v / ref;
-  if (q >= 1.095 || q <= 0.905) snprintf(buf, cap, "%.3g×", q);
-  else snprintf(buf, cap, "%.2g%% %s", 100 * fabs(q - 1), q > 1 ? "above" : "below");
-  return buf;
-}
-
-/* One axis of fit.range: what (e.g. "horizon 47000 steps") against the
- * fitted [lo, hi]; hi_ref/lo_ref name the ends ("the longest fitted run"),
- * axis what the prediction extrapolates in.  Returns 0 when the fit did not
- * record the axis. */
-static int check_axis(ctx *c, const json_t *rg, const char *key, double v, const char *what,
-                      const char *lo_ref, const char *hi_ref, const char *axis) {
-  double lo, hi;
-  if (!range_of(rg, key, &lo, &hi)) return 0;
-  int o = outside(v, lo, hi);
-  char f[64];
-  if (o)
-    warnf(c, "%s is %s %s (%.10g): the prediction extrapolates in %s", what,
-          how_far(f, sizeof f, v, o > 0 ? hi : lo), o > 0 ? hi_ref : lo_ref, o > 0 ? hi : lo,
-          axis);
-  return 1;
-}
-
-static int seen_family(const json_t *kinds, const char *fam) {
-  for (size_t i = 0; i < json_array_size(kinds); i++) {
-    const char *k = json_string_value(json_array_get(kinds, i));
-    if (k && !strcmp(k, fam)) return 1;
-  }
-  return 0;
-}
-
 /* The schedule family of a baseline ("wsd-linear" → "wsd"). */
 static const char *baseline_family(const char *name) {
   return !strncmp(name, "wsd-", 4) ? "wsd" : name;
 }
 
 /* Warnings for a design outside what the fit saw (res: the fit result,
- * as schedopt fit writes it), then the band's. */
+ * as schedopt fit writes it; NULL: an inline model), then the band's. */
 static void range_warnings(ctx *c, const json_t *res) {
   const designspec *s = &c->s;
   const schedopt_lrdesign_result *r = &c->r;
-  const json_t *rg = json_object_get(json_object_get(res, "fit"), "range");
-  char what[256];
-  if (res && !json_is_object(rg)) {
-    warnf(c, "the fit result does not record what it saw (no fit.range: written by an older "
-             "schedopt fit): whether the design extrapolates is unknown");
-  } else if (res) {
-    /* horizon */
-    snprintf(what, sizeof what, "horizon %zu steps", r->steps);
-    check_axis(c, rg, "steps", (double)r->steps, what, "the shortest fitted run",
-               "the longest fitted run", "horizon");
-    /* peak lr: the design's, and the baselines' where tuned to another */
-    double pk = s->param == SCHEDOPT_LRDESIGN_WSD && isfinite(r->wsd_peak) ? r->wsd_peak : s->peak,
-           lo, hi;
-    snprintf(what, sizeof what, "peak lr %.10g%s", pk,
-             s->tune_peak && s->param == SCHEDOPT_LRDESIGN_WSD ? " (tuned)" : "");
-    check_axis(c, rg, "peak_lr", pk, what, "the smallest fitted peak", "the largest fitted peak",
-               "learning rate");
-    if (range_of(rg, "peak_lr", &lo, &hi)) {
-      char list[1024] = "";
-      size_t n = 0, len = 0;
-      for (size_t i = 0; i < r->nbaselines; i++) {
-        const schedopt_lrdesign_baseline *x = &r->baselines[i];
-        if (!outside(x->peak, pk, pk) || !outside(x->peak, lo, hi)) continue; /* said */
-        int w = snprintf(list + len, sizeof list - len, "%s%s %.4g", n ? ", " : "", x->name,
-                         x->peak);
-        if (w > 0 && (size_t)w < sizeof list - len) len += (size_t)w;
-        n++;
-      }
-      if (n)
-        warnf(c, "the tuned peak lr of baseline%s %s %s outside the fitted peaks [%.10g, "
-                 "%.10g]: %s extrapolate%s in learning rate", n == 1 ? "" : "s", list,
-              n == 1 ? "is" : "are", lo, hi, n == 1 ? "its prediction" : "their predictions",
-              n == 1 ? "s" : "");
-    }
-    /* tokens per step: tokens_per_step, else the budget's batch × seq_len */
-    double bt = r->tokens_per_step > 0 ? r->tokens_per_step
-                : s->batch > 0 && s->seq_len > 0 ? s->batch * s->seq_len : NAN;
-    double tv = !isnan(c->b) ? c->b : bt;
-    const char *tsrc = !isnan(c->b) ? "tokens_per_step" : "budget batch × seq_len";
-    if (!isnan(tv)) {
-      snprintf(what, sizeof what, "tokens per step %.10g (%s)", tv, tsrc);
-      if (!check_axis(c, rg, "tokens_per_step", tv, what, "the smallest of the fitted runs",
-                      "the largest of the fitted runs", "batch size"))
-        warnf(c, "%s: the fit's curves recorded none, so the prediction is for the fitted "
-                 "runs' batch size, whatever it was", what);
-    }
-    /* the budget's batch against where the surrogate is */
-    json_t *tref = json_object_get(json_object_get(json_object_get(res, "covariates"),
-                                                   "tokens_per_step"), "reference");
-    double sb = !isnan(c->b) ? c->b : json_is_number(tref) ? json_number_value(tref) : NAN;
-    if (!isnan(bt) && !isnan(sb) && outside(bt, sb, sb))
-      warnf(c, "the budget runs %.10g tokens per step (batch × seq_len), but the surrogate is at "
-               "%.10g (%s): give tokens_per_step: %.10g to move it there", bt, sb,
-            !isnan(c->b) ? "tokens_per_step" : "the fit's reference", bt);
-    /* model size */
-    if (!isnan(c->N)) {
-      snprintf(what, sizeof what, "model size %.10g", c->N);
-      if (!check_axis(c, rg, "model_size", c->N, what, "the smallest fitted model",
-                      "the largest fitted model", "model size (through the size laws)"))
-        warnf(c, "%s: the fit's curves recorded no model_size", what);
-    }
-    /* schedule families: the design's and the baselines' */
-    const json_t *kinds = json_object_get(rg, "schedules");
-    if (json_is_array(kinds)) {
-      char saw[512] = "";
-      for (size_t i = 0, len = 0; i < json_array_size(kinds); i++) {
-        const char *k = json_string_value(json_array_get(kinds, i));
-        int w = snprintf(saw + len, sizeof saw - len, "%s%s", i ? ", " : "", k ? k : "?");
-        if (w > 0 && (size_t)w < sizeof saw - len) len += (size_t)w;
-      }
-      if (s->param != SCHEDOPT_LRDESIGN_WSD)
-        warnf(c, "the designed schedule is free-form (%s), outside the schedule families the fit "
-                 "saw (%s): its predicted loss assumes the surrogate carries over to new shapes",
-              schedopt_lrdesign_param_name(s->param), saw);
-      /* each unseen family once, with its members */
-      const char *fams[NBASE_FAMILIES];
-      size_t nf = 0;
-      if (s->param == SCHEDOPT_LRDESIGN_WSD && !seen_family(kinds, "wsd")) fams[nf++] = "wsd";
-      for (size_t i = 0; i < r->nbaselines; i++) {
-        const char *fm = baseline_family(r->baselines[i].name);
-        int dup = 0;
-        for (size_t j = 0; j < nf; j++) dup |= !strcmp(fams[j], fm);
-        if (!dup && !seen_family(kinds, fm) && nf < NBASE_FAMILIES) fams[nf++] = fm;
-      }
-      for (size_t j = 0; j < nf; j++) {
-        int design = s->param == SCHEDOPT_LRDESIGN_WSD && !strcmp(fams[j], "wsd");
-        char who[512], names[400] = "";
-        size_t nb = 0, len = 0;
-        for (size_t i = 0; i < r->nbaselines; i++) {
-          if (strcmp(baseline_family(r->baselines[i].name), fams[j])) continue;
-          int w = snprintf(names + len, sizeof names - len, "%s%s", nb ? ", " : "",
-                           r->baselines[i].name);
-          if (w > 0 && (size_t)w < sizeof names - len) len += (size_t)w;
-          nb++;
-        }
-        snprintf(who, sizeof who, "%s%s%s%s", design ? "the design" : "", design && nb ? "; " : "",
-                 nb ? (nb > 1 ? "baselines " : "baseline ") : "", names);
-        warnf(c, "schedule family %s (%s) is not among the fitted runs' (%s): %s in schedule "
-                 "shape", fams[j], who, saw, (size_t)design + nb > 1 ? "their predictions extrapolate"
-                                                            : "its prediction extrapolates");
-      }
-    }
-  }
+  cli_range_baseline bl[16]; /* six at most */
+  size_t nb = r->nbaselines < sizeof bl / sizeof *bl ? r->nbaselines : sizeof bl / sizeof *bl;
+  for (size_t i = 0; i < nb; i++)
+    bl[i] = (cli_range_baseline){r->baselines[i].name, baseline_family(r->baselines[i].name),
+                                 r->baselines[i].peak};
+  const int wsd = s->param == SCHEDOPT_LRDESIGN_WSD;
+  cli_range_query q = {
+      .subject = "the design",
+      .self = "the design",
+      .steps = r->steps,
+      /* the design's peak: the wsd family's when tuned */
+      .peak = wsd && isfinite(r->wsd_peak) ? r->wsd_peak : s->peak,
+      .peak_note = s->tune_peak && wsd ? " (tuned)" : "",
+      .tokens_per_step = c->b,
+      .budget_tokens = r->tokens_per_step > 0 ? r->tokens_per_step
+                       : s->batch > 0 && s->seq_len > 0 ? s->batch * s->seq_len : NAN,
+      .model_size = c->N,
+      .family = wsd ? "wsd" : NULL,
+      .free_form = wsd ? NULL : schedopt_lrdesign_param_name(s->param),
+      .baselines = bl,
+      .nbaselines = nb,
+  };
+  cli_range_warnings(res, &q, c->warn);
   if (!isfinite(r->band_lo))
-    warnf(c, "no prediction band: refit with uncertainty.bootstrap: N (N >= 2); without "
-             "bootstrap refits neither the final loss nor the gain over the baselines has an "
-             "uncertainty");
+    json_array_append_new(c->warn,
+                          json_string("no prediction band: refit with uncertainty.bootstrap: N "
+                                      "(N >= 2); without bootstrap refits neither the final loss "
+                                      "nor the gain over the baselines has an uncertainty"));
 }
 
 static double tokens_at(const ctx *c, size_t k) {
@@ -739,8 +591,7 @@ static int run(int argc, char **argv) {
              c.s.format >= 0 ? export_ext(c.s.format) : "");
   }
   rc = 0;
-  for (size_t i = 0; i < json_array_size(c.warn); i++)
-    fprintf(stderr, "schedopt: warning: %s\n", json_string_value(json_array_get(c.warn, i)));
+  cli_warnings_print(c.warn);
   if (c.r.beaten_contained) {
     fprintf(stderr, "schedopt: error: %zu tuned baseline%s that the design contains beat%s it: "
                     "this is a bug\n", c.r.beaten_contained, c.r.beaten_contained == 1 ? "" : "s",
