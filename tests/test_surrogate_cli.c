@@ -339,7 +339,83 @@ static void test_bound_warning(void) {
             "%s", j ? j : "(no fit.json)");
 }
 
+/* The number of "schedopt: warning: " lines in out. */
+static int nwarn(void) {
+  int n = 0;
+  for (const char *p = out; (p = strstr(p, "schedopt: warning: ")); p++) n++;
+  return n;
+}
+
+/* predict against what the fit saw (fit.json's fit.range, as design checks
+ * it): a horizon, peak, tokens per step or schedule family outside it is a
+ * warning on standard error (also with -q) and the CSV is still written;
+ * inside it, or with an inline model, none. */
+static void test_predict_range(void) {
+  static const char *params = "\"L0\": 2.6514477, \"A\": 0.60115152, \"alpha\": 0.45295811, "
+                              "\"B\": 437.9464276, \"C\": 2.13245612, \"beta\": 0.59785199, "
+                              "\"gamma\": 0.65523644";
+  char json[2048], args[4096];
+  snprintf(json, sizeof json,
+           "{\"model\": \"mpl\", \"params\": {%s}, \"fit\": {\"range\": {\"peak_lr\": [3.0e-4, "
+           "3.0e-4], \"steps\": [1000, 2000], \"tokens_per_step\": [5.0e5, 5.0e5], "
+           "\"model_size\": null, \"schedules\": [\"cosine\", \"wsd\"]}}, \"covariates\": "
+           "{\"tokens_per_step\": {\"reference\": 5.0e5, \"scales\": \"B\", \"exponent\": 1}}}\n",
+           params);
+  test_write_tmp("range_fit.json", json);
+  snprintf(json, sizeof json, "{\"model\": \"mpl\", \"params\": {%s}}\n", params);
+  char old[2200]; /* --set names a file from the current folder */
+  snprintf(old, sizeof old, "--set 'model=%s' --set schedule.steps=4000",
+           test_write_tmp("range_fit_old.json", json));
+  const char *spec = test_write_tmp("range_pred.yaml",
+                                    "model: range_fit.json\n"
+                                    "schedule:\n  steps: 1500\n"
+                                    "  lr: {type: wsd, peak: 3.0e-4, decay_frac: 0.2, warmup: 100}\n"
+                                    "output: {every: 100}\n");
+  const char *csv = test_tmp_path("range_pred.csv");
+  struct {
+    const char *sets, *want; /* want NULL: no warning */
+  } cases[] = {
+      {"", NULL},
+      {"--set schedule.steps=4000",
+       "schedopt: warning: horizon 4000 steps is 2× the longest fitted run (2000): the "
+       "prediction extrapolates in horizon"},
+      {"--set tokens_per_step=1e6",
+       "schedopt: warning: tokens per step 1000000 (tokens_per_step) is 2× the largest of the "
+       "fitted runs (500000): the prediction extrapolates in batch size"},
+      {"--set tokens_per_step=5e5", NULL},
+      {"--set schedule.lr.peak=9e-4",
+       "schedopt: warning: peak lr 0.0009 is 3× the largest fitted peak (0.0003): the "
+       "prediction extrapolates in learning rate"},
+      {"--set 'schedule.lr={type: constant, value: 3.0e-4}'",
+       "schedopt: warning: schedule family constant (the schedule) is not among the fitted "
+       "runs' (cosine, wsd): its prediction extrapolates in schedule shape"},
+      {old,
+       "schedopt: warning: the fit result does not record what it saw (no fit.range: written by "
+       "an older schedopt fit): whether the prediction extrapolates is unknown"},
+      {"--set 'model={type: mpl, params: {L0: 2.6514477, A: 0.60115152, alpha: 0.45295811, "
+       "B: 437.9464276, C: 2.13245612, beta: 0.59785199, gamma: 0.65523644}}' "
+       "--set schedule.steps=4000",
+       NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    remove(csv);
+    snprintf(args, sizeof args, "predict '%s' -q -o '%s' %s", spec, csv, cases[i].sets);
+    int rc = test_run_cli(args, out, sizeof out);
+    CHECK_MSG(rc == 0, "case %zu: exit %d: %s", i, rc, out);
+    CHECK_MSG(test_count_lines(csv, NULL, 0, 0) > 10, "case %zu: no table in %s", i, csv);
+    if (cases[i].want) CHECK_MSG(has(cases[i].want) && nwarn() == 1, "case %zu", i);
+    else CHECK_MSG(nwarn() == 0 && !strstr(out, "warning"), "case %zu: %s", i, out);
+  }
+  /* without -q: the summary, then the warning */
+  snprintf(args, sizeof args, "predict '%s' -o '%s' --set schedule.steps=4000", spec, csv);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0 && has("schedopt predict: range_pred: mpl over 4000 steps") &&
+                has("warning: horizon 4000 steps is 2×") && nwarn() == 1,
+            "exit %d", rc);
+}
+
 int main(void) {
+  test_predict_range();
   test_observed();
   test_bound_warning();
   test_progress_lib();

@@ -1,6 +1,7 @@
 /* schedopt predict: the loss curve a fitted surrogate predicts for a
  * schedule. */
 #define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,43 @@ static const char *help =
     "  -q, --quiet           no summary on standard error\n"
     "  -h, --help            this help\n"
     "\n"
-    "The spec format is described in docs/surrogates.md.\n";
+    "A schedule outside what the fit saw (its horizon, peak lr, tokens per step,\n"
+    "model size or schedule family against the fit.json's record) is a warning on\n"
+    "standard error, also with -q.  The spec format is described in\n"
+    "docs/surrogates.md.\n";
+
+/* A top-level number of the spec (already checked by the spec's loader),
+ * NAN when not given. */
+static double spec_number(const predspec *s, const char *key) {
+  const ykv_entry *e = schedopt_ykv_get(&s->l, key);
+  return e && e->kind == YKV_SCALAR && !e->is_null ? strtod(e->value, NULL) : NAN;
+}
+
+/* Warnings for a schedule outside what the fit result saw (none for an
+ * inline model); NULL when out of memory. */
+static json_t *range_warnings(const predspec *s) {
+  json_t *warn = json_array();
+  if (!warn || !s->model_file) return warn;
+  json_t *res = json_load_file(s->model_file, 0, NULL);
+  if (!res) res = json_object(); /* read by the loader: not expected */
+  double peak = 0;
+  for (size_t k = 0; k < s->K; k++)
+    if (s->eta[k] > peak) peak = s->eta[k];
+  const ykv_entry *te = schedopt_ykv_get(&s->l, "schedule.lr.type");
+  cli_range_query q = {
+      .subject = "the prediction",
+      .self = "the schedule",
+      .steps = s->K,
+      .peak = peak,
+      .tokens_per_step = spec_number(s, "tokens_per_step"),
+      .budget_tokens = NAN,
+      .model_size = spec_number(s, "model_size"),
+      .family = te && te->kind == YKV_SCALAR ? te->value : NULL,
+  };
+  if (res) cli_range_warnings(res, &q, warn);
+  json_decref(res);
+  return warn;
+}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -59,8 +96,13 @@ static int run(int argc, char **argv) {
   schedopt_outfile of = {NULL, NULL, NULL, -1};
   int opened = 0;
   schedopt_fit_metrics cm;
+  json_t *warn = NULL; /* what the fit did not see */
   schedopt_status st = schedopt_predspec_load(&s, o.path, o.sets, o.nsets, &err);
   if (st) goto failed;
+  if (!(warn = range_warnings(&s))) {
+    st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
+    goto failed;
+  }
   if ((st = schedopt_surrogate_alloc(&sur, s.type, &err)) ||
       (st = schedopt_surrogate_set_params(sur, s.theta, &err)))
     goto failed;
@@ -164,6 +206,7 @@ static int run(int argc, char **argv) {
               cm.rmse, cm.prede, cm.worste);
     if (out && strcmp(out, "-")) fprintf(stderr, "schedopt: wrote %zu rows to %s\n", n, out);
   }
+  cli_warnings_print(warn);
   rc = 0;
   goto cleanup;
 failed:
@@ -171,6 +214,7 @@ failed:
 cleanup:
   if (opened) schedopt_outfile_abort(&of);
   free(L), free(band), free(lo), free(hi), free(obs), free(cpred), free(cobs), free(cout_);
+  json_decref(warn);
   schedopt_surrogate_free(sur);
   schedopt_predspec_free(&s);
   cli_problem_opts_free(&o);
