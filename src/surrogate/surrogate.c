@@ -222,20 +222,14 @@ int schedopt_sx_engine_init(sx_engine *e, const sx_plan *pl, size_t M, const dou
   e->w = p, p += cap;
   e->dl = p;
   for (size_t j = 0; j < pl->J; j++) e->lnq[j] = (pl->jlo + (double)j) * pl->h;
-  /* zl[n]: the largest z ≤ SX_ZMAX whose remainder at degree n is ≤ eps,
-   * by Newton's method on (n+1) u + 2e^u = ln eps + ln (n+1)!, u = ln z
-   * (convex in u: from the right the iterates decrease to the root), then
-   * a hair below */
+  /* zl[n]: a z ≤ SX_ZMAX whose remainder at degree n is ≤ eps: one step
+   * of z ← ((n+1)! eps e^{−2z})^{1/(n+1)} from SX_ZMAX (below the root, so
+   * the bound holds) */
   double lf = 0; /* ln (n+1)! */
   for (int n = 0; n <= SX_TMAX; n++) {
     lf += log(n + 1.0);
-    double c = log(eps) + lf, u = log(SX_ZMAX);
-    if ((n + 1) * u + 2 * exp(u) <= c) {
-      e->zl[n] = SX_ZMAX;
-      continue;
-    }
-    for (int it = 0; it < 8; it++) u -= ((n + 1) * u + 2 * exp(u) - c) / ((n + 1) + 2 * exp(u));
-    e->zl[n] = exp(u) * (1 - 1e-9);
+    double z = exp((log(eps) + lf - 2 * SX_ZMAX) / (n + 1));
+    e->zl[n] = z < SX_ZMAX ? z : SX_ZMAX;
   }
   return 0;
 }
@@ -260,6 +254,53 @@ void schedopt_sx_engine_decay(sx_engine *e, double dt) {
   }
 }
 
+#ifndef SX_VEC
+/* e^{−y} for |y| ≤ 1e-2 (degree 6, error < 2e-18). */
+static inline double expm_poly6(double y) {
+  const double c2 = 1.0 / 2, c3 = 1.0 / 6, c4 = 1.0 / 24, c5 = 1.0 / 120, c6 = 1.0 / 720;
+  return 1 - y * (1 - y * (c2 - y * (c3 - y * (c4 - y * (c5 - y * c6)))));
+}
+/* e^{−y} for |y| ≤ 1e-4 (degree 3, error < 5e-18). */
+static inline double expm_poly3(double y) {
+  const double c3 = 1.0 / 6;
+  return 1 - y * (1 - y * (0.5 - y * c3));
+}
+#endif
+
+/* One pass over a block's sources for DG Taylor moments: pw holds ŷ^a on
+ * entry and ŷ^{a+DG} on return; out[b][i] = Σ_k m_ik ŷ_k^{a+b}. */
+static inline void mom_pass(int M, int DG, size_t n, const double *yh, double *pw,
+                            const double *const *m, double out[][SX_MAXM]) {
+  double s[3][SX_MAXM] = {{0}};
+  size_t k = 0;
+#ifdef SX_VEC
+  sx_v2 acc[3][SX_MAXM];
+  for (int b = 0; b < DG; b++)
+    for (int i = 0; i < M; i++) acc[b][i] = v2_set(0, 0);
+  for (; k + 2 <= n; k += 2) {
+    sx_v2 y = v2_load(yh + k), p = v2_load(pw + k), mv[SX_MAXM];
+    for (int i = 0; i < M; i++) mv[i] = v2_load(m[i] + k);
+    for (int b = 0; b < DG; b++) {
+      for (int i = 0; i < M; i++) acc[b][i] += mv[i] * p;
+      p *= y;
+    }
+    v2_store(pw + k, p);
+  }
+  for (int b = 0; b < DG; b++)
+    for (int i = 0; i < M; i++) s[b][i] = acc[b][i][0] + acc[b][i][1];
+#endif
+  for (; k < n; k++) {
+    double p = pw[k];
+    for (int b = 0; b < DG; b++) {
+      for (int i = 0; i < M; i++) s[b][i] += m[i][k] * p;
+      p *= yh[k];
+    }
+    pw[k] = p;
+  }
+  for (int b = 0; b < DG; b++)
+    for (int i = 0; i < M; i++) out[b][i] = s[b][i];
+}
+
 /* Low nodes j < jT: the block through its Taylor moments. */
 static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const double *const *m,
                     double dmin, double dmid, double r, double fb, double fc) {
@@ -269,7 +310,6 @@ static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const do
   /* nodes above the highest one with a share above its cut get nothing */
   size_t jt = jT;
   while (jt > 0 && !(q[jt - 1] * dmin <= X[jt - 1])) jt--;
-  if (!jt) return;
   /* degrees: n_j is the first n with z_j ≤ zl[n]; js[a] = first node of
    * degree ≥ a (z grows with j) */
   size_t js[SX_TMAX + 2];
@@ -279,40 +319,38 @@ static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const do
     double zj = q[j] * r;
     while (nt < SX_TMAX && zj > e->zl[nt]) js[++nt] = j;
   }
+  /* the moments Σ_k m_ik ŷ_k^a/a!, a ≤ nt (a = 0: the block's sums, kept) */
   double mom[SX_MAXM][SX_TMAX + 1];
-  for (size_t i = 0; i < M; i++) {
-    double s0 = 0, s1 = 0;
-    const double *mi = m[i];
-    size_t k = 0;
-    for (; k + 2 <= n; k += 2) s0 += mi[k], s1 += mi[k + 1];
-    if (k < n) s0 += mi[k];
-    mom[i][0] = s0 + s1;
+  double *yh = e->yh, *pw = e->pw, ir = r > 0 ? 1 / r : 0;
+  for (size_t k = 0; k < n; k++) yh[k] = (d[k] - dmid) * ir, pw[k] = 1;
+  for (int a = 0; a <= nt; a += 3) {
+    double o[3][SX_MAXM];
+    int dg = nt - a + 1 < 3 ? nt - a + 1 : 3;
+#define MP(MM, DD) mom_pass(MM, DD, n, yh, pw, m, o)
+    switch (M * 4 + (size_t)dg) {
+    case 5: MP(1, 1); break;
+    case 6: MP(1, 2); break;
+    case 7: MP(1, 3); break;
+    case 9: MP(2, 1); break;
+    case 10: MP(2, 2); break;
+    case 11: MP(2, 3); break;
+    case 13: MP(3, 1); break;
+    case 14: MP(3, 2); break;
+    case 15: MP(3, 3); break;
+    case 17: MP(4, 1); break;
+    case 18: MP(4, 2); break;
+    default: MP(4, 3); break;
+    }
+#undef MP
+    for (int b = 0; b < dg; b++)
+      for (size_t i = 0; i < M; i++) mom[i][a + b] = o[b][i];
   }
-  if (nt > 0) {
-    double *yh = e->yh, *pw = e->pw, ir = 1 / r;
-    for (size_t k = 0; k < n; k++) yh[k] = (d[k] - dmid) * ir, pw[k] = yh[k];
-    for (int a = 1; a <= nt; a++) {
-      if (a > 1)
-        for (size_t k = 0; k < n; k++) pw[k] *= yh[k];
-      for (size_t i = 0; i < M; i++) {
-        const double *mi = m[i];
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        size_t k = 0;
-        for (; k + 4 <= n; k += 4) {
-          s0 += mi[k] * pw[k];
-          s1 += mi[k + 1] * pw[k + 1];
-          s2 += mi[k + 2] * pw[k + 2];
-          s3 += mi[k + 3] * pw[k + 3];
-        }
-        for (; k < n; k++) s0 += mi[k] * pw[k];
-        mom[i][a] = (s0 + s1) + (s2 + s3);
-      }
-    }
-    double f = 1;
-    for (int a = 2; a <= nt; a++) {
-      f /= a;
-      for (size_t i = 0; i < M; i++) mom[i][a] *= f;
-    }
+  for (size_t i = 0; i < M; i++) e->sum[i] = mom[i][0];
+  if (!jt) return;
+  double f = 1;
+  for (int a = 2; a <= nt; a++) {
+    f /= a;
+    for (size_t i = 0; i < M; i++) mom[i][a] *= f;
   }
   for (size_t j = 0; j < jt; j++) {
     z[j] = -q[j] * r;
@@ -333,35 +371,6 @@ static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const do
 
 #define SX_NG 6 /* high nodes per pass at most (their states stay in registers) */
 
-#if defined(__GNUC__) && !defined(SCHEDOPT_NO_VECTOR_EXT)
-/* Two lanes of doubles (GCC/Clang vector extension: SSE2 on x86-64, NEON on
- * AArch64); loops with carried states over a few nodes are not
- * vectorized by the compilers on their own (SCHEDOPT_NO_VECTOR_EXT: the
- * plain loops). */
-#define SX_VEC 1
-typedef double sx_v2 __attribute__((vector_size(16)));
-static inline sx_v2 v2_set(double a, double b) {
-  sx_v2 v = {a, b};
-  return v;
-}
-static inline sx_v2 v2_load(const double *p) {
-  sx_v2 v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline void v2_store(double *p, sx_v2 v) { memcpy(p, &v, sizeof v); }
-#else
-/* e^{−y} for |y| ≤ 1e-2 (degree 6, error < 2e-18). */
-static inline double expm_poly6(double y) {
-  const double c2 = 1.0 / 2, c3 = 1.0 / 6, c4 = 1.0 / 24, c5 = 1.0 / 120, c6 = 1.0 / 720;
-  return 1 - y * (1 - y * (c2 - y * (c3 - y * (c4 - y * (c5 - y * c6)))));
-}
-/* e^{−y} for |y| ≤ 1e-4 (degree 3, error < 5e-18). */
-static inline double expm_poly3(double y) {
-  const double c3 = 1.0 / 6;
-  return 1 - y * (1 - y * (0.5 - y * c3));
-}
-#endif
 
 /* One pass of the recursion over the sources k = ks … n−1 for SX_NG nodes
  * (rates qq; padding nodes have rate 0):
@@ -441,14 +450,14 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
                      double fb, double fc) {
   const double *q = e->pl->q, *X = e->X, *lnq = e->lnq;
   size_t J = e->J, M = e->M;
-  /* a smooth block: Δ_k = d_{k−1} − d_k ≥ 0 (dl1, Δ_0 = Δ_1) with small
+  /* a smooth block: Δ_k = d_{k−1} − d_k ≥ 0 (dl1, Δ_0 extrapolated) with small
    * differences δ_k = Δ_k − Δ_{k−1} (dl2), or small second differences
    * (counted against the limits of the highest node that may take a source) */
   double *dl1 = e->pw, *dl2 = e->dl, *pm = e->yh;
-  dl1[0] = d[0] - d[1];
   for (size_t k = 1; k < n; k++) dl1[k] = d[k - 1] - d[k];
-  dl2[0] = 0;
+  dl1[0] = n >= 3 ? 2 * dl1[1] - dl1[2] : dl1[1]; /* (extrapolated: smooth differences) */
   for (size_t k = 1; k < n; k++) dl2[k] = dl1[k] - dl1[k - 1];
+  dl2[0] = n >= 3 ? dl2[1] : 0;
   long neg = 0;
   for (size_t k = 0; k < n; k++) neg += dl1[k] < 0;
   /* node j takes the sources from the first k with q_j min(d_0 … d_k) ≤ X[j]

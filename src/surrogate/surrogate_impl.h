@@ -84,6 +84,7 @@ typedef struct sx_engine {
   double eps;        /* relative truncation bound of the Taylor tier */
   const double *X;   /* per node: pairs with q_j d > X[j] are dropped */
   double *phi[SX_MAXM];
+  double sum[SX_MAXM]; /* Σ_k m_ik of the last block */
   int any;           /* a source has been added */
   double dec_dt;     /* the dt of the cached decay factors (−1: none) */
   double zl[SX_TMAX + 1]; /* degree n suffices for q_j r ≤ zl[n] */
@@ -159,6 +160,48 @@ static inline double sx_log(double x) {
   p = p * f2 + 1.0 / 5;
   p = p * f2 + 1.0 / 3;
   return k * ln2hi + (2 * f + (2 * f * f2 * p + k * ln2lo));
+}
+
+#if defined(__GNUC__) && !defined(SCHEDOPT_NO_VECTOR_EXT)
+/* Two lanes of doubles (GCC/Clang vector extension: SSE2 on x86-64, NEON on
+ * AArch64); loops with carried states over a few nodes are not
+ * vectorized by the compilers on their own (SCHEDOPT_NO_VECTOR_EXT: the
+ * plain loops). */
+#define SX_VEC 1
+typedef double sx_v2 __attribute__((vector_size(16)));
+static inline sx_v2 v2_set(double a, double b) {
+  sx_v2 v = {a, b};
+  return v;
+}
+static inline sx_v2 v2_load(const double *p) {
+  sx_v2 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static inline void v2_store(double *p, sx_v2 v) { memcpy(p, &v, sizeof v); }
+#endif
+
+/* Σ_k a_k b_k (four interleaved partial sums). */
+static inline double sx_dot(const double *a, const double *b, size_t n) {
+  size_t k = 0;
+#ifdef SX_VEC
+  sx_v2 s0 = v2_set(0, 0), s1 = s0;
+  for (; k + 4 <= n; k += 4) {
+    s0 += v2_load(a + k) * v2_load(b + k);
+    s1 += v2_load(a + k + 2) * v2_load(b + k + 2);
+  }
+  s0 += s1;
+  double r = s0[0] + s0[1];
+#else
+  double r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+  for (; k + 4 <= n; k += 4) {
+    r0 += a[k] * b[k], r1 += a[k + 1] * b[k + 1];
+    r2 += a[k + 2] * b[k + 2], r3 += a[k + 3] * b[k + 3];
+  }
+  double r = (r0 + r1) + (r2 + r3);
+#endif
+  for (; k < n; k++) r += a[k] * b[k];
+  return r;
 }
 
 /* ψ(x) = Γ'(x)/Γ(x), x > 0. */
