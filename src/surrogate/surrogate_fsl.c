@@ -133,40 +133,38 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
     /* the sources up to t, in blocks of at most CH */
     while (k <= t) {
       size_t nb = 0;
-      int tiny = 0;
       for (; k <= t && nb < CH; k++) {
         double de = eta[k - 1] - eta[k];
         if (de == 0) continue;
         d[nb] = T[t] - T[k];
-        lt[nb] = T[k]; /* ln T below */
-        tiny |= !(T[k] >= 1e-300);
+        lt[nb] = T[k];
         mm[0][nb] = de;
         nb++;
       }
       if (!nb) break;
-      if (tiny) /* (denormal T) */
-        for (size_t i = 0; i < nb; i++) lt[i] = log(lt[i]);
-      else
-        for (size_t i = 0; i < nb; i++) lt[i] = sx_log(lt[i]);
-      /* T^−s into the second column, by the branch-free exponential when in
-       * range (T grows along the block) */
-      int inr = fabs(s * lt[0]) < 700 && fabs(s * lt[nb - 1]) < 700;
+      /* ln T and T^−s (in the second column), by the branch-free log and
+       * exponential when in range (T grows along the block) */
       double *ts = mm[1];
-      if (inr)
+      if (lt[0] >= 1e-300 && fabs(s * log(lt[0])) < 700 && fabs(s * log(lt[nb - 1])) < 700) {
+        for (size_t i = 0; i < nb; i++) lt[i] = sx_log(lt[i]);
         for (size_t i = 0; i < nb; i++) ts[i] = sx_exp(-s * lt[i]);
-      else
-        for (size_t i = 0; i < nb; i++) ts[i] = exp(-s * lt[i]);
+      } else {
+        for (size_t i = 0; i < nb; i++) {
+          lt[i] = log(lt[i]);
+          ts[i] = exp(-s * lt[i]);
+        }
+      }
       if (grad) {
         for (size_t i = 0; i < nb; i++) {
           mm[1][i] *= mm[0][i];
           mm[2][i] = -mm[1][i] * lt[i];
         }
-        for (size_t i = 0; i < nb; i++) Ptot += mm[0][i], Qtot += mm[1][i], Rtot += mm[2][i];
       } else {
         for (size_t i = 0; i < nb; i++) mm[0][i] *= c3 + ts[i];
-        for (size_t i = 0; i < nb; i++) Ptot += mm[0][i];
       }
       schedopt_sx_engine_add(&en, nb, d, mc, 0, 0);
+      Ptot += en.sum[0];
+      if (grad) Qtot += en.sum[1], Rtot += en.sum[2];
     }
     tprev = t;
     double dd[NP] = {0};
@@ -174,15 +172,41 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
     double D = 0;
     if (grad) {
       const double *P = en.phi[0], *Q = en.phi[1], *R = en.phi[2];
-      double A = c3 * Ptot + Qtot, dc3 = 0, ds = 0, dc4 = 0, dg = 0;
-      for (size_t j = 0; j < J; j++) {
-        double diff = A - (c3 * P[j] + Q[j]);
-        D += w[j] * diff;
-        dc3 += w[j] * (Ptot - P[j]);
-        ds += w[j] * (Rtot - R[j]);
-        dc4 += wr[j] * diff;
-        dg += wg[j] * diff;
+      double A = c3 * Ptot + Qtot, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, b0 = 0, b1 = 0,
+             b2 = 0, b3 = 0, b4 = 0;
+      size_t j = 0;
+#ifdef SX_VEC
+      {
+        sx_v2 Av = v2_set(A, A), c3v = v2_set(c3, c3), Pt = v2_set(Ptot, Ptot),
+              Rt = v2_set(Rtot, Rtot), s0 = v2_set(0, 0), s1 = s0, s2 = s0, s3 = s0, s4 = s0;
+        for (; j + 2 <= J; j += 2) {
+          sx_v2 Pj = v2_load(P + j), wj = v2_load(w + j);
+          sx_v2 x = Av - (c3v * Pj + v2_load(Q + j));
+          s0 += wj * x;
+          s1 += wj * (Pt - Pj);
+          s2 += wj * (Rt - v2_load(R + j));
+          s3 += v2_load(wr + j) * x;
+          s4 += v2_load(wg + j) * x;
+        }
+        a0 = s0[0], a1 = s1[0], a2 = s2[0], a3 = s3[0], a4 = s4[0];
+        b0 = s0[1], b1 = s1[1], b2 = s2[1], b3 = s3[1], b4 = s4[1];
       }
+#endif
+      for (; j + 2 <= J; j += 2) { /* (two interleaved sums each, for speed) */
+        double x = A - (c3 * P[j] + Q[j]), y = A - (c3 * P[j + 1] + Q[j + 1]);
+        a0 += w[j] * x, b0 += w[j + 1] * y;
+        a1 += w[j] * (Ptot - P[j]), b1 += w[j + 1] * (Ptot - P[j + 1]);
+        a2 += w[j] * (Rtot - R[j]), b2 += w[j + 1] * (Rtot - R[j + 1]);
+        a3 += wr[j] * x, b3 += wr[j + 1] * y;
+        a4 += wg[j] * x, b4 += wg[j + 1] * y;
+      }
+      if (j < J) {
+        double x = A - (c3 * P[j] + Q[j]);
+        a0 += w[j] * x, a1 += w[j] * (Ptot - P[j]), a2 += w[j] * (Rtot - R[j]);
+        a3 += wr[j] * x, a4 += wg[j] * x;
+      }
+      D = a0 + b0;
+      double dc3 = a1 + b1, ds = a2 + b2, dc4 = a3 + b3, dg = a4 + b4;
       double *r = dtheta + m * NP;
       r[P_L0] = 1;
       r[P_C1] = dd[P_C1];
