@@ -112,12 +112,14 @@ static schedopt_status mpl_direct(const double *th, const schedopt_surrogate_inp
 
 typedef struct wtab {
   double s0, ids;
-  size_t n;     /* grid points */
-  double *g;    /* per point: sw, sw', sw'', sr'', sp, sp', sp'' (7) */
+  size_t n;     /* intervals */
+  double *c;    /* per interval: sw, sr, sp as polynomials of degree 5 in the
+                   offset u in [0, 1) (6 coefficients each, from u^0 up) */
 } wtab;
 
 /* Lattice values at v: f, f L, f(L² − u), f(−L³ + 3Lu + u), f(v − ψ),
- * f(L(v − ψ) + 1), f(L P + L − u(v − ψ)) with u = e^v, L = β − u, P = L(v − ψ) + 1. */
+ * f(L(v − ψ) + 1), f(L P + L − u(v − ψ)) with u = e^v, L = β − u, P = L(v − ψ) + 1
+ * (sw, sw' = −sr, sw'' = −sr', sr'', sp, sp', sp''). */
 static void wlat(double v, double be, double c, double psi, double *o) {
   double u = exp(v), f = exp(c + be * v - u), L = be - u, w = v - psi, P = L * w + 1;
   o[0] = f;
@@ -129,24 +131,37 @@ static void wlat(double v, double be, double c, double psi, double *o) {
   o[6] = f * (L * P + L - u * w);
 }
 
-/* 0, or −1 when out of memory or the range is too wide (t->g = NULL). */
+/* The quintic Hermite interpolant on [0, 1] of values p0, p1, derivatives
+ * d0, d1 and second derivatives e0, e1 (in u), in powers of u. */
+static void hermite5(double p0, double p1, double d0, double d1, double e0, double e1,
+                     double *c) {
+  c[0] = p0;
+  c[1] = d0;
+  c[2] = 0.5 * e0;
+  c[3] = 10 * (p1 - p0) - 6 * d0 - 4 * d1 - 1.5 * e0 + 0.5 * e1;
+  c[4] = 15 * (p0 - p1) + 8 * d0 + 7 * d1 + 1.5 * e0 - e1;
+  c[5] = 6 * (p1 - p0) - 3 * (d0 + d1) - 0.5 * (e0 - e1);
+}
+
+/* 0, or −1 when out of memory or the range is too wide (t->c = NULL). */
 static int wtab_build(wtab *t, const sx_plan *pl, double be, double smin, double smax) {
-  double ds = pl->h / WT_SUB;
-  t->g = NULL;
+  double ds = pl->h / WT_SUB, ds2 = ds * ds;
+  t->c = NULL;
   t->ids = 1 / ds;
   t->s0 = smin - ds;
   double span = (smax - t->s0) / ds + 2;
   if (!(span < WT_MAX)) return -1;
   size_t n = (size_t)span + 1, J = pl->J, L = (J - 1) * WT_SUB + n;
-  t->n = n;
-  double *lat = malloc(7 * L * sizeof *lat), *g = calloc(7 * n, sizeof *g);
-  if (!lat || !g) {
-    free(lat), free(g);
+  t->n = n - 1;
+  double *lat = malloc(7 * L * sizeof *lat), *g = calloc(7 * n, sizeof *g),
+         *c = malloc(18 * (n - 1) * sizeof *c);
+  if (!lat || !g || !c) {
+    free(lat), free(g), free(c);
     return -1;
   }
-  double c = log(pl->h) - pl->lgp, v0 = pl->jlo * pl->h + t->s0;
-  for (size_t l = 0; l < L; l++) wlat(v0 + (double)l * ds, be, c, pl->psi, lat + 7 * l);
-  /* point i sums the lattice at i, i + WT_SUB, …, i + (J−1) WT_SUB: the
+  double cf = log(pl->h) - pl->lgp, v0 = pl->jlo * pl->h + t->s0;
+  for (size_t l = 0; l < L; l++) wlat(v0 + (double)l * ds, be, cf, pl->psi, lat + 7 * l);
+  /* grid point i sums the lattice at i, i + WT_SUB, …, i + (J−1) WT_SUB: the
    * first point of each residue directly, the next ones by a sliding window */
   for (size_t i = 0; i < n; i++) {
     double *gi = g + 7 * i;
@@ -159,27 +174,54 @@ static int wtab_build(wtab *t, const sx_plan *pl, double be, double smin, double
       for (int a = 0; a < 7; a++) gi[a] = gp[a] + in[a] - out[a];
     }
   }
-  free(lat);
-  /* stored: sw, sw', sw'' and sr'' as A0..A3, then sp, sp', sp'' */
-  t->g = g;
+  for (size_t i = 0; i + 1 < n; i++) {
+    const double *a = g + 7 * i, *b = a + 7;
+    hermite5(a[0], b[0], a[1] * ds, b[1] * ds, a[2] * ds2, b[2] * ds2, c + 18 * i);
+    hermite5(-a[1], -b[1], -a[2] * ds, -b[2] * ds, a[3] * ds2, b[3] * ds2, c + 18 * i + 6);
+    hermite5(a[4], b[4], a[5] * ds, b[5] * ds, a[6] * ds2, b[6] * ds2, c + 18 * i + 12);
+  }
+  free(lat), free(g);
+  t->c = c;
   return 0;
 }
 
-/* sw, and with sr (and sp) not NULL the other two sums, at s. */
-static void wtab_eval(const wtab *t, double s, double *sw, double *sr, double *sp) {
-  double x = (s - t->s0) * t->ids;
-  size_t i = (size_t)x;
-  if (i > t->n - 2) i = t->n - 2;
-  double u = x - (double)i, ds = 1 / t->ids, ds2 = ds * ds;
-  double u2 = u * u, u3 = u2 * u, u4 = u3 * u, u5 = u4 * u;
-  double h1 = 10 * u3 - 15 * u4 + 6 * u5, h0 = 1 - h1;
-  double h2 = (u - 6 * u3 + 8 * u4 - 3 * u5) * ds, h3 = (-4 * u3 + 7 * u4 - 3 * u5) * ds;
-  double h4 = 0.5 * (u2 - 3 * u3 + 3 * u4 - u5) * ds2, h5 = 0.5 * (u3 - 2 * u4 + u5) * ds2;
-  const double *a = t->g + 7 * i, *b = a + 7;
-  *sw = a[0] * h0 + b[0] * h1 + a[1] * h2 + b[1] * h3 + a[2] * h4 + b[2] * h5;
-  if (sr) /* sr = −sw', sr' = −sw'', sr'' = A3 */
-    *sr = -(a[1] * h0 + b[1] * h1 + a[2] * h2 + b[2] * h3) + a[3] * h4 + b[3] * h5;
-  if (sp) *sp = a[4] * h0 + b[4] * h1 + a[5] * h2 + b[5] * h3 + a[6] * h4 + b[6] * h5;
+/* The weight sums of n sources at s[k] (drops a[k], ln η in le[k]) into
+ * acc: Σ a sw, and with grad Σ a sr, −Σ ln η a sr, Σ a sp.  Sources of one
+ * interval in a row share its polynomials (a smooth schedule's block falls
+ * in one or two). */
+static void wtab_acc(const wtab *t, size_t n, const double *s, const double *a,
+                     const double *le, int grad, double *ux, double *v0, double *v1,
+                     double *v2, double *acc) {
+  for (size_t k = 0; k < n; k++) {
+    double x = (s[k] - t->s0) * t->ids;
+    ux[k] = x;
+  }
+  size_t k = 0;
+  while (k < n) {
+    size_t i = (size_t)ux[k], e = k + 1;
+    if (i >= t->n) i = t->n - 1;
+    while (e < n && (size_t)ux[e] == i) e++;
+    const double *c = t->c + 18 * i;
+    double fi = (double)i;
+    for (size_t m = k; m < e; m++) {
+      double u = ux[m] - fi;
+      v0[m] = c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * (c[4] + u * c[5]))));
+    }
+    if (grad)
+      for (size_t m = k; m < e; m++) {
+        double u = ux[m] - fi;
+        v1[m] = c[6] + u * (c[7] + u * (c[8] + u * (c[9] + u * (c[10] + u * c[11]))));
+        v2[m] = c[12] + u * (c[13] + u * (c[14] + u * (c[15] + u * (c[16] + u * c[17]))));
+      }
+    k = e;
+  }
+  acc[0] += sx_dot(a, v0, n);
+  if (grad) {
+    acc[1] += sx_dot(a, v1, n);
+    acc[3] += sx_dot(a, v2, n);
+    for (size_t m = 0; m < n; m++) v1[m] *= a[m];
+    acc[2] -= sx_dot(le, v1, n);
+  }
 }
 
 /* The three sums directly (J exponentials; for ranges too wide to tabulate). */
@@ -223,11 +265,11 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
   size_t M = grad ? 4 : 1, CH = SX_BLOCK;
   /* range of ln ρ over the sources */
   double emin = INFINITY, emax = 0;
-  for (size_t k = 1; k <= kmax; k++)
-    if (eta[k - 1] != eta[k] && eta[k] > 0) {
-      if (eta[k] < emin) emin = eta[k];
-      if (eta[k] > emax) emax = eta[k];
-    }
+  for (size_t k = 1; k <= kmax; k++) {
+    double e = eta[k], lo = eta[k - 1] != e && e > 0 ? e : INFINITY;
+    emin = lo < emin ? lo : emin;
+    emax = lo != INFINITY && e > emax ? e : emax;
+  }
   size_t J = 0;
   sx_plan pl;
   memset(&pl, 0, sizeof pl);
@@ -240,11 +282,12 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
                                 be, C, ga);
     J = pl.J;
   }
-  /* tables (2J), cuts (J); per block: d, ln η, s, a, four columns of masses */
-  double *buf = malloc((3 * (J ? J : 1) + 8 * CH) * sizeof *buf);
+  /* tables (2J), cuts (J); per block: d, ln η, s, a, four columns of masses
+   * and four of scratch */
+  double *buf = malloc((3 * (J ? J : 1) + 12 * CH) * sizeof *buf);
   if (!buf) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   double *X = buf + 2 * J, *d = X + (J ? J : 1), *le = d + CH, *sv = le + CH, *av = sv + CH;
-  double *mm[SX_MAXM] = {av + CH, av + 2 * CH, av + 3 * CH, av + 4 * CH};
+  double *mm[SX_MAXM] = {av + CH, av + 2 * CH, av + 3 * CH, av + 4 * CH}, *scr = av + 5 * CH;
   const double *const *mc = (const double *const *)mm;
   wtab wt = {0, 0, 0, NULL};
   sx_engine en;
@@ -257,7 +300,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     double s1 = ga * log(emin) - lC, s2 = ga * log(emax) - lC;
     direct_w = wtab_build(&wt, &pl, be, fmin(s1, s2), fmax(s1, s2)) != 0;
     if (schedopt_sx_engine_init(&en, &pl, M, X, SX_CUT * tol, CH)) {
-      free(wt.g), free(buf);
+      free(wt.c), free(buf);
       return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     }
   }
@@ -315,16 +358,21 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
           mm[3][i] = mm[1][i] * le[i];
         }
       /* W: the sums of the weights */
-      for (size_t i = 0; i < nb; i++) {
-        double sw, sr, sp;
-        if (direct_w) wsum_direct(&pl, be, sv[i], &sw, grad ? &sr : NULL, grad ? &sp : NULL);
-        else wtab_eval(&wt, sv[i], &sw, grad ? &sr : NULL, grad ? &sp : NULL);
-        W += av[i] * sw;
-        if (grad) {
-          Wr += av[i] * sr;
-          Wg -= le[i] * av[i] * sr;
-          Wp += av[i] * sp;
+      if (direct_w) {
+        for (size_t i = 0; i < nb; i++) {
+          double sw, sr, sp;
+          wsum_direct(&pl, be, sv[i], &sw, grad ? &sr : NULL, grad ? &sp : NULL);
+          W += av[i] * sw;
+          if (grad) {
+            Wr += av[i] * sr;
+            Wg -= le[i] * av[i] * sr;
+            Wp += av[i] * sp;
+          }
         }
+      } else {
+        double acc[4] = {W, Wr, Wg, Wp};
+        wtab_acc(&wt, nb, sv, av, le, grad, scr, scr + CH, scr + 2 * CH, scr + 3 * CH, acc);
+        W = acc[0], Wr = acc[1], Wg = acc[2], Wp = acc[3];
       }
       schedopt_sx_engine_add(&en, nb, d, mc, be, be * sB + lnh);
     }
@@ -333,20 +381,39 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     double L = powerlaw(th, T[t], dd);
     double S = 0, Sr = 0, Sg = 0, Sp = 0;
     if (J) {
-      const double *q = pl.q, *P1 = en.phi[0];
-      for (size_t j = 0; j < J; j++) S += P1[j];
-      if (grad) {
+      const double *q = pl.q, *lq = en.lnq, *P1 = en.phi[0];
+      size_t j = 0;
+      if (!grad) {
+        double s0 = 0, s1 = 0;
+        for (; j + 2 <= J; j += 2) s0 += P1[j], s1 += P1[j + 1];
+        S = s0 + s1 + (j < J ? P1[j] : 0);
+      } else {
+        /* S = Σ Φ1, Sr = Σ q Φ2 − β S, Sg = −(Σ q Φ4 − β Σ Φ3),
+         * Sp = Σ (ln q − ln C − ψ) Φ1 + γ Σ Φ3 */
         const double *P2 = en.phi[1], *P3 = en.phi[2], *P4 = en.phi[3];
-        double sp1 = 0;
-        for (size_t j = 0; j < J; j++) {
-          Sr += q[j] * P2[j];
-          Sg += q[j] * P4[j];
-          Sp += P3[j];
-          sp1 += (pl.jlo + (double)j) * pl.h * P1[j];
+        double a[5] = {0}, b[5] = {0};
+#ifdef SX_VEC
+        sx_v2 s0 = v2_set(0, 0), s1 = s0, s2 = s0, s3 = s0, s4 = s0;
+        for (; j + 2 <= J; j += 2) {
+          sx_v2 qj = v2_load(q + j), p1 = v2_load(P1 + j);
+          s0 += p1;
+          s1 += qj * v2_load(P2 + j);
+          s2 += qj * v2_load(P4 + j);
+          s3 += v2_load(P3 + j);
+          s4 += v2_load(lq + j) * p1;
         }
-        Sr -= be * S;
-        Sg = -(Sg - be * Sp);
-        Sp = sp1 - (lC + psi) * S + ga * Sp;
+        a[0] = s0[0], a[1] = s1[0], a[2] = s2[0], a[3] = s3[0], a[4] = s4[0];
+        b[0] = s0[1], b[1] = s1[1], b[2] = s2[1], b[3] = s3[1], b[4] = s4[1];
+#endif
+        for (; j < J; j++) {
+          a[0] += P1[j], a[1] += q[j] * P2[j], a[2] += q[j] * P4[j], a[3] += P3[j];
+          a[4] += lq[j] * P1[j];
+        }
+        S = a[0] + b[0];
+        double S3 = a[3] + b[3];
+        Sr = (a[1] + b[1]) - be * S;
+        Sg = -((a[2] + b[2]) - be * S3);
+        Sp = (a[4] + b[4]) - (lC + psi) * S + ga * S3;
       }
     }
     double LD = W - S + full;
@@ -363,7 +430,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     }
   }
   if (J) schedopt_sx_engine_free(&en);
-  free(wt.g);
+  free(wt.c);
   free(buf);
   return SCHEDOPT_OK;
 }
