@@ -245,7 +245,10 @@ void schedopt_sx_engine_decay(sx_engine *e, double dt) {
   double *dec = e->dec;
   size_t J = e->J;
   if (dt != e->dec_dt) {
-    for (size_t j = 0; j < J; j++) dec[j] = sx_exp(-q[j] * dt);
+    size_t jz = 0; /* (q_j dt > 700: e^{−q_j dt} is 0 for the states) */
+    while (jz < J && q[jz] * dt <= 700) jz++;
+    for (size_t j = 0; j < jz; j++) dec[j] = sx_exp(-q[j] * dt);
+    for (size_t j = jz; j < J; j++) dec[j] = 0;
     e->dec_dt = dt;
   }
   for (size_t i = 0; i < e->M; i++) {
@@ -303,7 +306,7 @@ static inline void mom_pass(int M, int DG, size_t n, const double *yh, double *p
 
 /* Low nodes j < jT: the block through its Taylor moments. */
 static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const double *const *m,
-                    double dmin, double dmid, double r, double fb, double fc) {
+                    double dmin, double dmid, double r, double fb, double fc, double dt) {
   const double *q = e->pl->q, *X = e->X, *lnq = e->lnq;
   double *z = e->z, *g = e->g;
   size_t M = e->M;
@@ -346,15 +349,27 @@ static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const do
       for (size_t i = 0; i < M; i++) mom[i][a + b] = o[b][i];
   }
   for (size_t i = 0; i < M; i++) e->sum[i] = mom[i][0];
+  for (size_t j = 0; j < jt; j++) {
+    z[j] = -q[j] * r;
+    g[j] = sx_exp_c(-q[j] * dmid + fb * lnq[j] + fc);
+  }
+  if (dt > 0) {
+    /* the states move by dt = 2 dmid first: e^{−q_j dt} = g_j² for these
+     * nodes (fb = fc = 0) */
+    double *dec = e->dec;
+    for (size_t j = 0; j < jt; j++) dec[j] = g[j] * g[j];
+    for (size_t j = jt; j < e->J; j++) dec[j] = sx_exp_c(-q[j] * dt);
+    e->dec_dt = -1;
+    for (size_t i = 0; i < M; i++) {
+      double *ph = e->phi[i];
+      for (size_t j = 0; j < e->J; j++) ph[j] *= dec[j];
+    }
+  }
   if (!jt) return;
   double f = 1;
   for (int a = 2; a <= nt; a++) {
     f /= a;
     for (size_t i = 0; i < M; i++) mom[i][a] *= f;
-  }
-  for (size_t j = 0; j < jt; j++) {
-    z[j] = -q[j] * r;
-    g[j] = sx_exp(-q[j] * dmid + fb * lnq[j] + fc);
   }
   /* Horner over all nodes at once: y_j ← y_j·(−z_j) + mom[a] for the nodes
    * of degree ≥ a */
@@ -388,8 +403,8 @@ static inline void high_run(int M, int order, int NV, const double *qq, size_t k
   for (int v = 0; v < NV; v++) {
     const double *qv = qq + 2 * v;
     Q[v] = v2_load(qv);
-    G[v] = v2_set(sx_exp(-qv[0] * dl1[ks]), sx_exp(-qv[1] * dl1[ks]));
-    H[v] = order == 2 ? v2_set(sx_exp(-qv[0] * dl2[ks]), sx_exp(-qv[1] * dl2[ks])) : G[v];
+    G[v] = v2_set(sx_exp_c(-qv[0] * dl1[ks]), sx_exp_c(-qv[1] * dl1[ks]));
+    H[v] = order == 2 ? v2_set(sx_exp_c(-qv[0] * dl2[ks]), sx_exp_c(-qv[1] * dl2[ks])) : G[v];
     for (int i = 0; i < M; i++) P[i][v] = v2_set(m[i][ks], m[i][ks]);
   }
   const sx_v2 one = v2_set(1, 1);
@@ -422,8 +437,8 @@ static inline void high_run(int M, int order, int NV, const double *qq, size_t k
 #else
   double G[SX_NG], H[SX_NG], P[SX_MAXM][SX_NG];
   for (int j = 0; j < 2 * NV; j++) {
-    G[j] = sx_exp(-qq[j] * dl1[ks]);
-    H[j] = order == 2 ? sx_exp(-qq[j] * dl2[ks]) : 1;
+    G[j] = sx_exp_c(-qq[j] * dl1[ks]);
+    H[j] = order == 2 ? sx_exp_c(-qq[j] * dl2[ks]) : 1;
     for (int i = 0; i < M; i++) P[i][j] = m[i][ks];
   }
   for (size_t k = ks + 1; k < n; k++) {
@@ -520,15 +535,15 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
 #undef HR3
 #undef HR
       for (size_t j = 0; j < ng; j++) {
-        double gj = sx_exp(-q[j0 + j] * d[n - 1] + fb * lnq[j0 + j] + fc);
+        double gj = sx_exp_c(-q[j0 + j] * d[n - 1] + fb * lnq[j0 + j] + fc);
         for (size_t i = 0; i < M; i++) e->phi[i][j0 + j] += gj * ps[i][j];
       }
     } else {
       /* otherwise one exponential per source and node */
       double *w = e->w;
       for (size_t j = j0; j < j0 + ng; j++) {
-        for (size_t k = ks; k < n; k++) w[k] = sx_exp(-q[j] * d[k]);
-        double gj = sx_exp(fb * lnq[j] + fc);
+        for (size_t k = ks; k < n; k++) w[k] = sx_exp_c(-q[j] * d[k]);
+        double gj = sx_exp_c(fb * lnq[j] + fc);
         for (size_t i = 0; i < M; i++) {
           const double *mi = m[i];
           double s0 = 0, s1 = 0;
@@ -543,9 +558,14 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
   }
 }
 
-void schedopt_sx_engine_add(sx_engine *e, size_t n, const double *d, const double *const *m,
-                            double fb, double fc) {
-  if (!n || !e->J) return;
+void schedopt_sx_engine_add(sx_engine *e, double dt, size_t n, const double *d,
+                            const double *const *m, double fb, double fc) {
+  if (!e->J) return;
+  if (!n || !e->any || !(dt > 0)) {
+    schedopt_sx_engine_decay(e, dt);
+    dt = 0;
+  }
+  if (!n) return;
   const double *q = e->pl->q;
   double dmin = d[0], dmax = d[0];
   for (size_t k = 1; k < n; k++) {
@@ -553,9 +573,21 @@ void schedopt_sx_engine_add(sx_engine *e, size_t n, const double *d, const doubl
     dmax = d[k] > dmax ? d[k] : dmax;
   }
   double r = 0.5 * (dmax - dmin), dmid = 0.5 * (dmax + dmin);
+  /* a block inside the step dt (a smooth run between two output steps):
+   * the Taylor centre at dt/2 serves the decay as well (with the block
+   * factor 1) */
+  if (dt > 0) {
+    double c = 0.5 * dt, rc = fmax(dmax - c, c - dmin);
+    if (fb == 0 && fc == 0 && dmin >= 0 && dmax <= dt && rc <= 1.1 * r) {
+      dmid = c, r = rc;
+    } else {
+      schedopt_sx_engine_decay(e, dt);
+      dt = 0;
+    }
+  }
   size_t jT = 0;
   while (jT < e->J && q[jT] * r <= SX_ZMAX) jT++;
-  add_low(e, jT, n, d, m, dmin, dmid, r, fb, fc);
+  add_low(e, jT, n, d, m, dmin, dmid, r, fb, fc, dt);
   if (jT < e->J) add_high(e, jT, n, d, m, fb, fc);
   e->any = 1;
 }

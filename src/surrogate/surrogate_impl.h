@@ -96,41 +96,41 @@ int schedopt_sx_engine_init(sx_engine *e, const sx_plan *pl, size_t M, const dou
                             double eps, size_t cap);
 void schedopt_sx_engine_free(sx_engine *e);
 void schedopt_sx_engine_decay(sx_engine *e, double dt);
-/* n ≤ cap sources: distances d[k] ≥ 0 and masses m[μ][k], μ < M. */
-void schedopt_sx_engine_add(sx_engine *e, size_t n, const double *d, const double *const *m,
-                            double fb, double fc);
+/* Move the reference forward by dt ≥ 0 (as sx_engine_decay), then add
+ * n ≤ cap sources at distances d[k] ≥ 0 from the new reference, masses
+ * m[μ][k], μ < M. */
+void schedopt_sx_engine_add(sx_engine *e, double dt, size_t n, const double *d,
+                            const double *const *m, double fb, double fc);
 
-/* e^x for finite x, |x| ≤ 708 (clamped outside), branch-free so that loops over it
- * vectorize: x = k ln2 + r, |r| ≤ ln2/2, e^r by its Taylor polynomial of
- * degree 13 (relative error < 1e-17), 2^k assembled in the exponent bits. */
+/* e^x for |x| ≤ 708, branch-free so that loops over it vectorize:
+ * x = k ln2 + r, |r| ≤ ln2/2, e^r by its Taylor polynomial of degree 13
+ * (relative error < 1e-17) in Estrin's scheme, 2^k assembled in the
+ * exponent bits.  Outside that range the result is wrong: see sx_exp_c. */
 static inline double sx_exp(double x) {
   const double shift = 0x1.8p52, log2e = 1.4426950408889634;
   const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
-  double lo = x < -708.0, hi = x > 708.0; /* (a blend: ternaries stop the vectorizer) */
-  x += lo * (-708.0 - x) + hi * (708.0 - x);
   double kd = x * log2e + shift;
   uint64_t kb;
   memcpy(&kb, &kd, sizeof kb);
   kd -= shift;
-  double r = (x - kd * ln2hi) - kd * ln2lo;
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
+  double r = (x - kd * ln2hi) - kd * ln2lo, r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  double a0 = 1 + r, a1 = 1.0 / 2 + r * (1.0 / 6), a2 = 1.0 / 24 + r * (1.0 / 120),
+         a3 = 1.0 / 720 + r * (1.0 / 5040), a4 = 1.0 / 40320 + r * (1.0 / 362880),
+         a5 = 1.0 / 3628800 + r * (1.0 / 39916800),
+         a6 = 1.0 / 479001600 + r * (1.0 / 6227020800.0);
+  double p = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + r8 * ((a4 + r2 * a5) + r4 * a6);
   uint64_t sb = (kb + 1023) << 52; /* the low bits of kb hold k */
   double sc;
   memcpy(&sc, &sb, sizeof sc);
   return p * sc;
+}
+
+/* sx_exp for any finite x: clamped to [−708, 708] first (a blend: a
+ * conditional would stop the vectorizer). */
+static inline double sx_exp_c(double x) {
+  double lo = x < -708.0, hi = x > 708.0;
+  x += lo * (-708.0 - x) + hi * (708.0 - x);
+  return sx_exp(x);
 }
 
 /* ln x for a positive normal x, branch-free: x = 2^k z with z in [√½, √2)
@@ -148,17 +148,12 @@ static inline double sx_log(double x) {
   memcpy(&z, &iz, sizeof z);
   memcpy(&k, &kb, sizeof k);
   k -= 0x1p52 + 1023.0;
-  double f = (z - 1.0) / (z + 1.0), f2 = f * f;
-  double p = 1.0 / 21;
-  p = p * f2 + 1.0 / 19;
-  p = p * f2 + 1.0 / 17;
-  p = p * f2 + 1.0 / 15;
-  p = p * f2 + 1.0 / 13;
-  p = p * f2 + 1.0 / 11;
-  p = p * f2 + 1.0 / 9;
-  p = p * f2 + 1.0 / 7;
-  p = p * f2 + 1.0 / 5;
-  p = p * f2 + 1.0 / 3;
+  double f = (z - 1.0) / (z + 1.0), f2 = f * f, f4 = f2 * f2, f8 = f4 * f4;
+  /* 1/3 + f2/5 + … + f2^9/21, in Estrin's scheme */
+  double a0 = 1.0 / 3 + f2 * (1.0 / 5), a1 = 1.0 / 7 + f2 * (1.0 / 9),
+         a2 = 1.0 / 11 + f2 * (1.0 / 13), a3 = 1.0 / 15 + f2 * (1.0 / 17),
+         a4 = 1.0 / 19 + f2 * (1.0 / 21);
+  double p = (a0 + f4 * a1) + f8 * ((a2 + f4 * a3) + f8 * a4);
   return k * ln2hi + (2 * f + (2 * f * f2 * p + k * ln2lo));
 }
 
