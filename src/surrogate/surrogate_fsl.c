@@ -129,7 +129,8 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
      * constant and the gap (t − t')·η repeats exactly, so that the decay
      * factors are reused */
     while (k <= t && eta[k - 1] == eta[k]) k++;
-    if (m) schedopt_sx_engine_decay(&en, k > t ? (double)(t - tprev) * eta[t] : T[t] - T[tprev]);
+    double dt = !m ? 0 : k > t ? (double)(t - tprev) * eta[t] : T[t] - T[tprev];
+    if (k > t) schedopt_sx_engine_decay(&en, dt);
     /* the sources up to t, in blocks of at most CH */
     while (k <= t) {
       size_t nb = 0;
@@ -162,7 +163,8 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
       } else {
         for (size_t i = 0; i < nb; i++) mm[0][i] *= c3 + ts[i];
       }
-      schedopt_sx_engine_add(&en, nb, d, mc, 0, 0);
+      schedopt_sx_engine_add(&en, dt, nb, d, mc, 0, 0);
+      dt = 0;
       Ptot += en.sum[0];
       if (grad) Qtot += en.sum[1], Rtot += en.sum[2];
     }

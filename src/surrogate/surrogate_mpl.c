@@ -311,7 +311,8 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     size_t t = in->out[m];
     /* the states move to T(t) (see surrogate_fsl.c) */
     while (k <= t && eta[k - 1] == eta[k]) k++;
-    if (m && J) schedopt_sx_engine_decay(&en, k > t ? (double)(t - tprev) * eta[t] : T[t] - T[tprev]);
+    double dt = !m ? 0 : k > t ? (double)(t - tprev) * eta[t] : T[t] - T[tprev];
+    if (J) schedopt_sx_engine_decay(&en, dt);
     while (k <= t) {
       /* a block of sources: steps with a_k = η_{k−1} − η_k ≠ 0 and η_k > 0
        * (η_k = 0 is a full drop, G = 1) */
@@ -342,12 +343,19 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
       else
         for (size_t i = 0; i < nb; i++) le[i] = sx_log(le[i]);
       for (size_t i = 0; i < nb; i++) sv[i] = ga * le[i] - lC;
-      double sB = sv[0];
-      for (size_t i = 1; i < nb; i++) sB = sv[i] > sB ? sv[i] : sB;
-      /* ζ = e^s, masses a (ζ/ζ_B)^β × {1, ζ, ln η, ζ ln η}, distances x + ζ */
+      double sB = sv[0], sA = sv[0];
+      for (size_t i = 1; i < nb; i++) {
+        sB = sv[i] > sB ? sv[i] : sB;
+        sA = sv[i] < sA ? sv[i] : sA;
+      }
+      /* ζ = e^s, masses a (ζ/ζ_B)^β × {1, ζ, ln η, ζ ln η}, distances x + ζ
+       * (β (s − s_B) ≥ −600 in a block) */
       double *zt = mm[1], *mt = mm[0];
+      if (sA >= -700 && sB <= 700)
+        for (size_t i = 0; i < nb; i++) zt[i] = sx_exp(sv[i]);
+      else
+        for (size_t i = 0; i < nb; i++) zt[i] = sx_exp_c(sv[i]);
       for (size_t i = 0; i < nb; i++) {
-        zt[i] = sx_exp(sv[i]);
         mt[i] = av[i] * sx_exp(be * (sv[i] - sB));
         d[i] += zt[i];
       }
@@ -374,7 +382,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
         wtab_acc(&wt, nb, sv, av, le, grad, scr, scr + CH, scr + 2 * CH, scr + 3 * CH, acc);
         W = acc[0], Wr = acc[1], Wg = acc[2], Wp = acc[3];
       }
-      schedopt_sx_engine_add(&en, nb, d, mc, be, be * sB + lnh);
+      schedopt_sx_engine_add(&en, 0, nb, d, mc, be, be * sB + lnh);
     }
     tprev = t;
     double dd[NP] = {0};
