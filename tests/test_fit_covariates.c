@@ -1,8 +1,9 @@
 /* Fits with covariates and a chosen prior (fit.h), on synthetic curves made
  * by the multi-power law itself, so that the truth is known:
  *   - run offsets: two runs 0.02 apart are fitted with their offsets found;
- *   - tokens per step: the noise amplitude B ∝ 1/b; fitted on two batch
- *     sizes, a third is predicted within 1 % of its excess loss;
+ *   - tokens per step: the noise amplitude B ∝ 1/(b − c); fitted on two
+ *     batch sizes (c found), a third is predicted within 1 % of its excess
+ *     loss;
  *   - model size: laws L0(N) = E + (L0 − E)(N/N_ref)^κ, A(N) = A (N/N_ref)^κ
  *     fitted on two sizes recover κ and predict a third size;
  *   - the prior's cross-validation reports its grid and picks the best;
@@ -106,7 +107,7 @@ static void tokens(void) {
   for (int i = 0; i < 3; i++) {
     double th[7];
     memcpy(th, TRUTH, sizeof th);
-    th[3] *= pow(1e5 / bs[i], 1.0); /* B ∝ 1/b */
+    th[3] *= (1e5 - 3e4) / (bs[i] - 3e4); /* B ∝ 1/(b − c), c = 3e4 */
     char nm[16];
     snprintf(nm, sizeof nm, "b%d", i);
     c[i] = synth(nm, i == 2 ? 2 : 1 + i % 2, th, 0);
@@ -123,6 +124,9 @@ static void tokens(void) {
       schedopt_fit_summary sm;
       schedopt_fit_get_summary(f, &sm);
       CHECK_CLOSE(sm.laws->tokens_ref, 1e5, 0, 0);
+      /* two batch sizes fitted: c is fitted too (the last extended parameter) */
+      CHECK(sm.nextra == 1 && !strcmp(sm.names[7], "tokens_offset"));
+      CHECK_CLOSE(sm.laws->tokens_offset, 3e4, 0.05, 0);
       schedopt_fit_curve fc;
       if (Q(schedopt_fit_get_curve(f, 2, &fc, &err))) {
         /* within 1 % of the excess loss L − L0 */

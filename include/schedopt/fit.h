@@ -40,7 +40,10 @@
  *                  with θ at the largest fitted size N_ref and κ_i fitted;
  *   tokens         the noise amplitude (mpl B, fsl-llm c2: the loss that the
  *                  learning rate's noise adds and a decay removes) scales as
- *                  (b_ref/b)^ω, ω = 1 by default (SGD noise ∝ η/b);
+ *                  ((b_ref − c)/(b − c))^ω, ω = 1 by default (SGD noise ∝ η/b),
+ *                  c fitted when two or more batch sizes are fitted (SGD's
+ *                  constant-lr noise floor is ∝ s/(b − s), s a sum over the
+ *                  spectrum: the noise feeds back through the loss), else 0;
  *   run offsets    L0 + δ_r per run, Σ_r δ_r = 0 over the fitted runs (so an
  *                  unseen run is predicted at the mean level).
  */
@@ -100,6 +103,7 @@ typedef struct schedopt_fit_laws {
   double size_ref;                            /* N_ref (NAN: no size) */
   int noise_param;                            /* index of the noise amplitude, −1: none */
   double tokens_ref, tokens_exp;              /* b_ref (NAN: no tokens), ω */
+  double tokens_offset;                       /* c (fitted or given; 0: none) */
 } schedopt_fit_laws;
 
 /* θ at model size N and tokens per step b (NAN: the reference) from θ_ref,
@@ -125,6 +129,8 @@ typedef struct schedopt_fit_options {
   double prior;           /* prior strength ρ ≥ 0; NAN (default): chosen by cross-validation */
   int offsets;            /* 1: a level offset per run (default 0) */
   double tokens_exp;      /* ω of the tokens-per-step law (default 1) */
+  double tokens_offset;   /* c of the tokens-per-step law; NAN (default): fitted when the fit
+                             curves have two or more batch sizes, else 0 */
 } schedopt_fit_options;
 
 void schedopt_fit_options_default(schedopt_fit_options *o);

@@ -188,6 +188,8 @@ json_t *cli_fit_result_json(const fitspec *s, const schedopt_fit *f,
     json_object_set_new(tk, "reference", json_real(lw->tokens_ref));
     json_object_set_new(tk, "scales", json_string(T->params[lw->noise_param].name));
     json_object_set_new(tk, "exponent", json_real(lw->tokens_exp));
+    json_object_set_new(tk, "offset", json_real(lw->tokens_offset));
+    json_object_set_new(tk, "law", json_string("noise amplitude x ((reference - offset)/(tokens_per_step - offset))^exponent"));
     json_object_set_new(cov, "tokens_per_step", tk);
   }
   if (sm.noffsets > 0) {

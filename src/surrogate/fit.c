@@ -48,8 +48,10 @@ struct schedopt_fit {
   /* extended parameters: θ (nparams) at the reference covariates, then the
    * run offsets (noff) and the size exponents (nsz, of the parameters szp) */
   double theta[MAXX], sd[MAXX];
-  size_t next;                 /* nparams + noff + nsz */
+  size_t next;                 /* nparams + noff + nsz + ntok */
   int noff, nsz, szp[MAXP];
+  int ntok;                    /* 1: the tokens offset c is fitted (last extended parameter) */
+  double tokmin;               /* smallest fitted tokens per step */
   char ename[MAXX][64];
   const char *names_ptr[MAXX + 1]; /* → ename, NULL-terminated */
   char *runs[MAXX];            /* the fitted runs' labels (noff + 1 when offsets are on) */
@@ -137,6 +139,7 @@ void schedopt_fit_options_default(schedopt_fit_options *o) {
   o->prior = NAN;
   o->offsets = 0;
   o->tokens_exp = 1;
+  o->tokens_offset = NAN;
 }
 
 static schedopt_status check_options(const schedopt_fit_options *o, schedopt_error *err) {
@@ -187,6 +190,7 @@ schedopt_status schedopt_fit_alloc(schedopt_fit **out, const schedopt_surrogate_
   f->next = T->nparams;
   f->laws.size_ref = f->laws.tokens_ref = NAN;
   f->laws.tokens_exp = 1;
+  f->laws.tokens_offset = 0;
   f->laws.noise_param = noise_param(T);
   *out = f;
   return SCHEDOPT_OK;
@@ -467,11 +471,17 @@ static int noise_param(const schedopt_surrogate_type *T) {
  * jt[k] = ∂θ_c[k]/∂θ_ref[k], jk[k] = ∂θ_c[k]/∂κ_k (either may be NULL).
  * Values are clamped into the valid range (derivatives 0 there). */
 static void laws_eval(const schedopt_surrogate_type *T, const schedopt_fit_laws *lw,
-                      const double *th, const double *kappa, double N, double b, double *out,
-                      double *jt, double *jk) {
+                      const double *th, const double *kappa, double tc, double N, double b,
+                      double *out, double *jt, double *jk, double *jc) {
   double l = (isfinite(N) && isfinite(lw->size_ref)) ? log(N / lw->size_ref) : 0;
-  double sb = (isfinite(b) && isfinite(lw->tokens_ref)) ? pow(lw->tokens_ref / b, lw->tokens_exp)
-                                                       : 1;
+  /* noise amplitude ((b_ref − c)/(b − c))^ω; ∂/∂c = ω s (1/(b − c) − 1/(b_ref − c)) */
+  double sb = 1, dsb = 0;
+  if (isfinite(b) && isfinite(lw->tokens_ref)) {
+    double bc = fmax(b - tc, 1e-12 * b), rc = fmax(lw->tokens_ref - tc, 1e-12 * lw->tokens_ref);
+    sb = pow(rc / bc, lw->tokens_exp);
+    dsb = lw->tokens_exp * sb * (1 / bc - 1 / rc);
+  }
+  if (jc) *jc = 0;
   for (size_t k = 0; k < T->nparams; k++) {
     double v = th[k], d = 1, dk = 0, kp = kappa ? kappa[k] : 0;
     switch (l != 0 ? lw->size_law[k] : SCHEDOPT_SIZE_NONE) {
@@ -488,11 +498,16 @@ static void laws_eval(const schedopt_surrogate_type *T, const schedopt_fit_laws 
     }
     default: break;
     }
-    if ((int)k == lw->noise_param) v *= sb, d *= sb, dk *= sb;
+    if ((int)k == lw->noise_param) {
+      if (jc) *jc = v * dsb;
+      v *= sb, d *= sb, dk *= sb;
+    }
     const schedopt_surrogate_param *p = &T->params[k];
     double lo = p->log_scale ? fmax(p->lo, 1e-300) : p->lo;
-    if (!(v >= lo)) v = lo, d = dk = 0;
-    if (!(v <= p->hi)) v = p->hi, d = dk = 0;
+    if (!(v >= lo) || !(v <= p->hi)) {
+      v = !(v >= lo) ? lo : p->hi, d = dk = 0;
+      if (jc && (int)k == lw->noise_param) *jc = 0;
+    }
     out[k] = v;
     if (jt) jt[k] = d;
     if (jk) jk[k] = dk;
@@ -507,7 +522,8 @@ schedopt_status schedopt_fit_laws_apply(const schedopt_surrogate_type *T,
   if ((!isnan(N) && !(N > 0 && isfinite(N))) || (!isnan(b) && !(b > 0 && isfinite(b))))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "model size %g and tokens per step %g must be > 0", N, b);
-  laws_eval(T, laws, theta_ref, laws->size_exp, N, b, theta, NULL, NULL);
+  laws_eval(T, laws, theta_ref, laws->size_exp, laws->tokens_offset, N, b, theta, NULL, NULL,
+            NULL);
   return SCHEDOPT_OK;
 }
 
@@ -535,6 +551,8 @@ typedef struct objctx {
   const schedopt_fit_options *o;
   int nx, map[MAXX];  /* search variable → extended parameter */
   int cpl[MAXX];      /* per x: θ index of its lr exponent (coupled scale), or −1 */
+  double xs[MAXX];    /* per x: unit of a linear variable (θ = x·xs; the tokens offset in
+                         units of the smallest batch, so that its gradient is not tiny) */
   double lnref;       /* ln of the peak lr of the fitted curves */
   double base[MAXX];  /* extended parameters (the fixed ones stay) */
   double rho;         /* prior strength */
@@ -565,7 +583,7 @@ static void x_to_theta(const objctx *c, const double *x, double *th) {
   memcpy(th, c->base, c->f->next * sizeof *th);
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    th[k] = ext_log_scale(c->f, k) ? exp(x[i]) : x[i];
+    th[k] = ext_log_scale(c->f, k) ? exp(x[i]) : x[i] * c->xs[i];
   }
   for (int i = 0; i < c->nx; i++) {
     if (c->cpl[i] < 0) continue;
@@ -577,7 +595,7 @@ static void x_to_theta(const objctx *c, const double *x, double *th) {
 static void theta_to_x(const objctx *c, const double *th, double *x) {
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    x[i] = ext_log_scale(c->f, k) ? log(th[k]) : th[k];
+    x[i] = ext_log_scale(c->f, k) ? log(th[k]) : th[k] / c->xs[i];
     if (c->cpl[i] >= 0) x[i] -= th[c->cpl[i]] * c->lnref;
   }
 }
@@ -588,7 +606,7 @@ static void dtheta_dx(const objctx *c, const double *th, double *J) {
   memset(J, 0, n * (size_t)c->nx * sizeof *J);
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    J[(size_t)k * c->nx + i] = ext_log_scale(c->f, k) ? th[k] : 1;
+    J[(size_t)k * c->nx + i] = ext_log_scale(c->f, k) ? th[k] : c->xs[i];
   }
   for (int i = 0; i < c->nx; i++) /* θ_k = e^{x + θ_p ln η_ref} */
     if (c->cpl[i] >= 0)
@@ -604,18 +622,19 @@ static void grad_to_x(const objctx *c, const double *th, const double *gth, doub
     if (c->cpl[i] >= 0) g[c->cpl[i]] += gth[c->map[i]] * th[c->map[i]] * c->lnref;
   for (int i = 0; i < c->nx; i++) {
     int k = c->map[i];
-    gx[i] = g[k] * (ext_log_scale(c->f, k) ? th[k] : 1);
+    gx[i] = g[k] * (ext_log_scale(c->f, k) ? th[k] : c->xs[i]);
   }
 }
 
 /* θ of curve fc from the extended parameters: the laws at its covariates
  * and its run's offset; jt, jk as in laws_eval. */
 static void curve_theta(const schedopt_fit *f, const fcurve *fc, const double *ext, double *th,
-                        double *jt, double *jk) {
+                        double *jt, double *jk, double *jc) {
   size_t np = f->type->nparams;
   double kappa[MAXP] = {0};
   for (int j = 0; j < f->nsz; j++) kappa[f->szp[j]] = ext[np + (size_t)f->noff + (size_t)j];
-  laws_eval(f->type, &f->laws, ext, kappa, fc->size, fc->tokens, th, jt, jk);
+  double tc = f->ntok ? ext[f->next - 1] : f->laws.tokens_offset;
+  laws_eval(f->type, &f->laws, ext, kappa, tc, fc->size, fc->tokens, th, jt, jk, jc);
   if (fc->runi >= 0 && f->noff > 0) {
     double d = 0;
     if (fc->runi < f->noff) d = ext[np + (size_t)fc->runi];
@@ -627,8 +646,9 @@ static void curve_theta(const schedopt_fit *f, const fcurve *fc, const double *e
 
 /* Add ∂/∂ext of a quantity with ∂/∂θ_c = g into gext. */
 static void curve_grad(const schedopt_fit *f, const fcurve *fc, const double *g, const double *jt,
-                       const double *jk, double *gext) {
+                       const double *jk, double jc, double *gext) {
   size_t np = f->type->nparams;
+  if (f->ntok && f->laws.noise_param >= 0) gext[f->next - 1] += g[f->laws.noise_param] * jc;
   for (size_t k = 0; k < np; k++) gext[k] += g[k] * jt[k];
   for (int j = 0; j < f->nsz; j++) gext[np + (size_t)f->noff + (size_t)j] += g[f->szp[j]] * jk[f->szp[j]];
   if (fc->runi >= 0 && f->noff > 0) {
@@ -654,8 +674,8 @@ static double objective_theta(objctx *c, const double *th, double *gth) {
     if (!fc->nf) continue;
     size_t K;
     const double *eta = schedopt_losscurve_lr(fc->c, &K);
-    double thc[MAXP], jt[MAXP], jk[MAXP], g[MAXP] = {0};
-    curve_theta(f, fc, th, thc, jt, jk);
+    double thc[MAXP], jt[MAXP], jk[MAXP], jc = 0, g[MAXP] = {0};
+    curve_theta(f, fc, th, thc, jt, jk, &jc);
     for (size_t m = 0; m < fc->nf; m++) c->steps[m] = fc->pout[fc->fout[m]];
     schedopt_surrogate_input in = {eta, K, c->steps, fc->nf, fc->T};
     schedopt_status st = f->type->predict(thc, &in, c->o->method, c->o->tol, c->L,
@@ -681,12 +701,12 @@ static double objective_theta(objctx *c, const double *th, double *gth) {
       if (c->H) { /* ∇r over the extended parameters, then w ∇r∇rᵀ */
         double gr[MAXP], ge[MAXX] = {0};
         for (size_t k = 0; k < np; k++) gr[k] = c->dL[m * np + k] / Lp;
-        curve_grad(f, fc, gr, jt, jk, ge);
+        curve_grad(f, fc, gr, jt, jk, jc, ge);
         for (size_t a = 0; a < ne; a++)
           for (size_t b = 0; b < ne; b++) c->H[a * ne + b] += w * ge[a] * ge[b];
       }
     }
-    if (gth) curve_grad(f, fc, g, jt, jk, gth);
+    if (gth) curve_grad(f, fc, g, jt, jk, jc, gth);
   }
   c->evals++;
   if (gth)
@@ -877,7 +897,7 @@ static schedopt_status predict_all(schedopt_fit *f, const double *th,
     const double *eta = schedopt_losscurve_lr(c->c, &K);
     double *L = malloc((c->np ? c->np : 1) * sizeof *L), thc[MAXP];
     if (!L) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-    curve_theta(f, c, th, thc, NULL, NULL);
+    curve_theta(f, c, th, thc, NULL, NULL, NULL);
     schedopt_surrogate_input in = {eta, K, c->pout, c->np, c->T};
     schedopt_status st =
         c->np ? f->type->predict(thc, &in, o->method, o->tol, L, NULL, err) : SCHEDOPT_OK;
@@ -935,14 +955,15 @@ static schedopt_status prepare_ext(schedopt_fit *f, const schedopt_fit_options *
                                    schedopt_error *err) {
   size_t np = f->type->nparams;
   for (int r = 0; r < MAXX; r++) free(f->runs[r]), f->runs[r] = NULL;
-  f->noff = f->nsz = 0;
+  f->noff = f->nsz = f->ntok = 0;
   schedopt_fit_laws *lw = &f->laws;
   lw->size_ref = lw->tokens_ref = NAN;
   lw->tokens_exp = o->tokens_exp;
+  lw->tokens_offset = isnan(o->tokens_offset) ? 0 : o->tokens_offset;
   lw->noise_param = noise_param(f->type);
   for (int a = 0; a < 4; a++) f->ranges[a][0] = f->ranges[a][1] = NAN;
   int nsize = 0, ntok = 0, nfit = 0;
-  double smin = INFINITY, smax = -INFINITY, bref = NAN;
+  double smin = INFINITY, smax = -INFINITY, bref = NAN, bmin = INFINITY, bmax = -INFINITY;
   for (size_t ci = 0; ci < f->ncv; ci++) {
     fcurve *c = &f->cv[ci];
     if (c->role != SCHEDOPT_CURVE_FIT) continue;
@@ -951,6 +972,7 @@ static schedopt_status prepare_ext(schedopt_fit *f, const schedopt_fit_options *
     if (isfinite(c->tokens)) {
       if (!ntok) bref = c->tokens;
       ntok++;
+      bmin = fmin(bmin, c->tokens), bmax = fmax(bmax, c->tokens);
     }
     size_t K;
     const double *eta = schedopt_losscurve_lr(c->c, &K);
@@ -985,6 +1007,15 @@ static schedopt_status prepare_ext(schedopt_fit *f, const schedopt_fit_options *
   if (ntok && lw->noise_param < 0)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "fit: %s has no noise amplitude for tokens_per_step", f->type->name);
+  for (size_t ci = 0; ci < f->ncv && ntok; ci++) /* every curve above c */
+    if (isfinite(f->cv[ci].tokens)) bmin = fmin(bmin, f->cv[ci].tokens);
+  if (!isnan(o->tokens_offset) && ntok && !(o->tokens_offset < bmin))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "fit: tokens_offset = %g must be below the smallest tokens per "
+                              "step of the curves (%g)", o->tokens_offset, bmin);
+  f->tokmin = bmin;
+  /* c is fitted (auto) when two or more batch sizes are fitted */
+  f->ntok = isnan(o->tokens_offset) && ntok && bmax > bmin;
   /* runs: labels of the fit curves, in order of appearance */
   int nrun = 0;
   for (size_t ci = 0; ci < f->ncv; ci++) f->cv[ci].runi = -1;
@@ -1009,13 +1040,14 @@ static schedopt_status prepare_ext(schedopt_fit *f, const schedopt_fit_options *
   }
   for (size_t k = 0; k < np; k++)
     if (lw->size_law[k] != SCHEDOPT_SIZE_NONE) f->szp[f->nsz++] = (int)k;
-  f->next = np + (size_t)f->noff + (size_t)f->nsz;
+  f->next = np + (size_t)f->noff + (size_t)f->nsz + (size_t)f->ntok;
   for (size_t k = 0; k < np; k++) snprintf(f->ename[k], sizeof f->ename[k], "%s", f->type->params[k].name);
   for (int r = 0; r < f->noff; r++)
     snprintf(f->ename[np + (size_t)r], sizeof f->ename[0], "offset[%.50s]", f->runs[r]);
   for (int j = 0; j < f->nsz; j++)
     snprintf(f->ename[np + (size_t)f->noff + (size_t)j], sizeof f->ename[0], "size_exponent[%s]",
              f->type->params[f->szp[j]].name);
+  if (f->ntok) snprintf(f->ename[f->next - 1], sizeof f->ename[0], "tokens_offset");
   for (size_t k = np; k < f->next; k++) f->theta[k] = 0;
   for (size_t k = 0; k <= MAXX; k++) f->names_ptr[k] = k < f->next ? f->ename[k] : NULL;
   return SCHEDOPT_OK;
@@ -1057,6 +1089,14 @@ static schedopt_status setup_ctx(schedopt_fit *f, const schedopt_fit_options *o,
   for (size_t k = 0; k < f->next; k++) {
     if (k < np && f->fixed[k]) continue;
     c->cpl[c->nx] = -1;
+    c->xs[c->nx] = 1;
+    if (f->ntok && k == f->next - 1) { /* c of ((b_ref − c)/(b − c))^ω, below every b */
+      c->xs[c->nx] = f->tokmin;
+      xl[c->nx] = 0;
+      xu[c->nx] = 0.9;
+      c->map[c->nx++] = (int)k;
+      continue;
+    }
     if (k >= np) { /* offsets (loss units) and size exponents */
       int sz = k >= np + (size_t)f->noff;
       xl[c->nx] = sz ? -3 : -1;
@@ -1171,7 +1211,7 @@ static double held_mae(objctx *c, const double *th) {
     size_t K;
     const double *eta = schedopt_losscurve_lr(fc->c, &K);
     double thc[MAXP];
-    curve_theta(f, fc, th, thc, NULL, NULL);
+    curve_theta(f, fc, th, thc, NULL, NULL, NULL);
     for (size_t m = 0; m < fc->nf; m++) c->steps[m] = fc->pout[fc->fout[m]];
     schedopt_surrogate_input in = {eta, K, c->steps, fc->nf, fc->T};
     if ((c->st = f->type->predict(thc, &in, c->o->method, c->o->tol, c->L, NULL, c->err)))
@@ -1449,6 +1489,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
   }
   x_to_theta(&c, best_x, f->theta);
   for (int j = 0; j < f->nsz; j++) f->laws.size_exp[f->szp[j]] = f->theta[np + (size_t)f->noff + (size_t)j];
+  if (f->ntok) f->laws.tokens_offset = f->theta[ne - 1];
   /* a parameter the optimum leaves on a bound of its search box is pinned
    * by the box, not by the data: reported, never silent */
   memset(f->at_bound, 0, sizeof f->at_bound);
@@ -1468,13 +1509,13 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
     const double *eta = schedopt_losscurve_lr(fc->c, &K);
     schedopt_surrogate_input in = {eta, K, &last, 1, fc->T};
     double ref, lo = HUGE_VAL, hi = -HUGE_VAL, thc[MAXP];
-    curve_theta(f, fc, f->theta, thc, NULL, NULL);
+    curve_theta(f, fc, f->theta, thc, NULL, NULL, NULL);
     if ((st = f->type->predict(thc, &in, opts->method, opts->tol, &ref, NULL, err))) break;
     for (int s = 0; s < opts->starts; s++) {
       if (!(sf[s] <= best_f + 1e-3 * fabs(best_f) + 1e-15)) continue;
       double th[MAXX], v;
       x_to_theta(&c, sx[s], th);
-      curve_theta(f, fc, th, thc, NULL, NULL);
+      curve_theta(f, fc, th, thc, NULL, NULL, NULL);
       if ((st = f->type->predict(thc, &in, opts->method, opts->tol, &v, NULL, err))) break;
       lo = fmin(lo, v), hi = fmax(hi, v);
     }

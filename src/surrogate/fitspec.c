@@ -294,7 +294,7 @@ static const char *const curve_keys[] = {"file", "name", "role", "smooth", "star
                                          "tokens_per_step", "run", NULL};
 static const char *const fit_keys[] = {"starts", "seed", "algorithm", "huber_delta", "max_points",
                                        "maxeval", "smooth", "tol", "method", "prior", "offsets",
-                                       "tokens_exponent", NULL};
+                                       "tokens_exponent", "tokens_offset", NULL};
 static const char *const size_keys[] = {"law", "shift", NULL};
 static const char *const param_keys[] = {"start", "lo", "hi", "fixed", NULL};
 static const char *const unc_keys[] = {"bootstrap", "segments", "level", NULL};
@@ -502,6 +502,13 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     int b = 0;
     if ((st = get_bool(e, &b, err))) return st;
     o->offsets = b;
+  }
+  if ((e = schedopt_ykv_get(l, "fit.tokens_offset"))) {
+    if (e->kind == YKV_SCALAR && !e->is_null && !strcmp(e->value, "auto")) o->tokens_offset = NAN;
+    else if (get_range(e, 0, 1e12, 0, &o->tokens_offset, NULL))
+      return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.tokens_offset: expected auto (fitted with two "
+                  "or more batch sizes) or a number of tokens in [0, 1e12], got '%.60s'",
+                  e->kind == YKV_SCALAR ? e->value : "a collection");
   }
   if ((e = schedopt_ykv_get(l, "fit.tokens_exponent")) &&
       (st = get_range(e, 0, 4, 0, &o->tokens_exp, err)))
@@ -714,6 +721,11 @@ static schedopt_status read_laws(const char *path, json_t *root, const schedopt_
                                 "positive reference, the parameter it scales and an exponent", path);
     lw->tokens_ref = json_number_value(ref);
     lw->tokens_exp = json_number_value(ex);
+    json_t *of = json_object_get(tk, "offset");
+    lw->tokens_offset = json_is_number(of) ? json_number_value(of) : 0;
+    if (!(lw->tokens_offset >= 0 && lw->tokens_offset < lw->tokens_ref))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: covariates.tokens_per_step.offset = "
+                                "%g must be in [0, reference)", path, lw->tokens_offset);
   }
   return SCHEDOPT_OK;
 }
