@@ -498,7 +498,8 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
   int order = neg || c0 ? -1 : !c2 ? 2 : !c1;
   for (size_t j0 = jT; j0 < jE;) {
     size_t left = jE - j0;
-    int NV = left >= 5 && M <= 3 ? 3 : left >= 3 ? 2 : 1;
+    /* (the passes do not depend on M: the loss alone takes the same sources) */
+    int NV = left >= 5 ? 3 : left >= 3 ? 2 : 1;
     size_t ng = left < (size_t)(2 * NV) ? left : (size_t)(2 * NV);
     /* the pass starts where its lowest node's reach does (its higher
      * nodes take a few more sources: exact, only more work) */
@@ -528,9 +529,9 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
       case 9: HR3(3, 0); break;
       case 10: HR3(3, 1); break;
       case 11: HR3(3, 2); break;
-      case 12: HR(4, 0, NV == 1 ? 1 : 2); break;
-      case 13: HR(4, 1, NV == 1 ? 1 : 2); break;
-      default: HR(4, 2, NV == 1 ? 1 : 2); break;
+      case 12: HR3(4, 0); break;
+      case 13: HR3(4, 1); break;
+      default: HR3(4, 2); break;
       }
 #undef HR3
 #undef HR
@@ -542,16 +543,9 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
       /* otherwise one exponential per source and node */
       double *w = e->w;
       for (size_t j = j0; j < j0 + ng; j++) {
-        for (size_t k = ks; k < n; k++) w[k] = sx_exp_c(-q[j] * d[k]);
-        double gj = sx_exp_c(fb * lnq[j] + fc);
-        for (size_t i = 0; i < M; i++) {
-          const double *mi = m[i];
-          double s0 = 0, s1 = 0;
-          size_t k = ks;
-          for (; k + 2 <= n; k += 2) s0 += mi[k] * w[k], s1 += mi[k + 1] * w[k + 1];
-          if (k < n) s0 += mi[k] * w[k];
-          e->phi[i][j] += gj * (s0 + s1);
-        }
+        double lf = fb * lnq[j] + fc;
+        for (size_t k = ks; k < n; k++) w[k] = sx_exp_c(lf - q[j] * d[k]);
+        for (size_t i = 0; i < M; i++) e->phi[i][j] += sx_dot(m[i] + ks, w + ks, n - ks);
       }
     }
     j0 += ng;

@@ -108,7 +108,7 @@ static schedopt_status mpl_direct(const double *th, const schedopt_surrogate_inp
    at the top: with ds = h/6 ≤ 0.1 the interpolation error stays below
    1e-3·tol there (and far below elsewhere). */
 #define WT_SUB 6
-#define WT_MAX 200000 /* grid points; a wider range takes the sums directly */
+#define WT_MAX 200000 /* grid points; a wider range (or few sources) takes the sums directly */
 
 typedef struct wtab {
   double s0, ids;
@@ -143,14 +143,17 @@ static void hermite5(double p0, double p1, double d0, double d1, double e0, doub
   c[5] = 6 * (p1 - p0) - 3 * (d0 + d1) - 0.5 * (e0 - e1);
 }
 
-/* 0, or −1 when out of memory or the range is too wide (t->c = NULL). */
-static int wtab_build(wtab *t, const sx_plan *pl, double be, double smin, double smax) {
+/* 0, or −1 when out of memory, or the range too wide, or the table dearer
+ * than the sums of nsrc sources taken directly (t->c = NULL). */
+static int wtab_build(wtab *t, const sx_plan *pl, double be, double smin, double smax,
+                      size_t nsrc) {
   double ds = pl->h / WT_SUB, ds2 = ds * ds;
   t->c = NULL;
   t->ids = 1 / ds;
   t->s0 = smin - ds;
   double span = (smax - t->s0) / ds + 2;
-  if (!(span < WT_MAX)) return -1;
+  if (!(span < WT_MAX) || (double)nsrc * (double)pl->J <= (double)(pl->J * WT_SUB) + span)
+    return -1;
   size_t n = (size_t)span + 1, J = pl->J, L = (J - 1) * WT_SUB + n;
   t->n = n - 1;
   double *lat = malloc(7 * L * sizeof *lat), *g = calloc(7 * n, sizeof *g),
@@ -265,10 +268,12 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
   size_t M = grad ? 4 : 1, CH = SX_BLOCK;
   /* range of ln ρ over the sources */
   double emin = INFINITY, emax = 0;
+  size_t nsrc = 0;
   for (size_t k = 1; k <= kmax; k++) {
     double e = eta[k], lo = eta[k - 1] != e && e > 0 ? e : INFINITY;
     emin = lo < emin ? lo : emin;
     emax = lo != INFINITY && e > emax ? e : emax;
+    nsrc += lo != INFINITY;
   }
   size_t J = 0;
   sx_plan pl;
@@ -298,7 +303,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     double xs = mpl_cut(&pl, be, SX_CUT * tol);
     for (size_t j = 0; j < J; j++) X[j] = xs;
     double s1 = ga * log(emin) - lC, s2 = ga * log(emax) - lC;
-    direct_w = wtab_build(&wt, &pl, be, fmin(s1, s2), fmax(s1, s2)) != 0;
+    direct_w = wtab_build(&wt, &pl, be, fmin(s1, s2), fmax(s1, s2), nsrc) != 0;
     if (schedopt_sx_engine_init(&en, &pl, M, X, SX_CUT * tol, CH)) {
       free(wt.c), free(buf);
       return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
