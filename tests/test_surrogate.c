@@ -147,6 +147,110 @@ static void test_fast_vs_direct(const schedopt_surrogate_type *T, const double *
   schedopt_surrogate_free(s);
 }
 
+/* Fast against direct on a fit's outputs: every 128 steps from the warmup's
+ * end (as the logs of the 100M runs), 24,000 steps of warmup + cosine, WSD
+ * with an exponential decay and a two-stage step, at the default tolerance
+ * (≤ 1e-6 relative, loss and gradient) and looser ones (loss within tol,
+ * gradient columns within 100 tol: the exponential sum's own accuracy). */
+static void test_fit_outputs(const schedopt_surrogate_type *T, const double *th) {
+  size_t K = 24000, np = T->nparams, out[200], n = 0;
+  for (size_t k = 2160; k < K; k += 128) out[n++] = k;
+  out[n++] = K - 1;
+  schedopt_surrogate *s = make(T, th);
+  schedopt_error err = {0};
+  double Lf[200], Ld[200], gf[200 * SCHEDOPT_SURROGATE_MAXP], gd[200 * SCHEDOPT_SURROGATE_MAXP],
+         Ln[200];
+  const int use[] = {0, 1, 3};
+  const double tols[] = {1e-9, 1e-7, 1e-5, 1e-3};
+  for (int u = 0; u < 3; u++) {
+    double *eta = schedule(use[u], K, 3e-4);
+    schedopt_surrogate_input in = {eta, K, out, n, NULL};
+    schedopt_surrogate_set_method(s, SCHEDOPT_SURROGATE_DIRECT);
+    CHECK(schedopt_surrogate_predict(s, &in, Ld, gd, &err) == SCHEDOPT_OK);
+    schedopt_surrogate_set_method(s, SCHEDOPT_SURROGATE_FAST);
+    for (int t = 0; t < 4; t++) {
+      CHECK(schedopt_surrogate_set_tol(s, tols[t], &err) == SCHEDOPT_OK);
+      CHECK(schedopt_surrogate_predict(s, &in, Lf, gf, &err) == SCHEDOPT_OK);
+      CHECK(schedopt_surrogate_predict(s, &in, Ln, NULL, &err) == SCHEDOPT_OK);
+      double ev = max_rel(Lf, Ld, n), eg = max_rel_cols(gf, gd, n, np);
+      printf("%s schedule %d, %zu outputs every 128 steps, tol %g: loss %.2e, gradient %.2e\n",
+             T->name, use[u], n, tols[t], ev, eg);
+      double lim = t ? tols[t] : 1e-6, glim = t ? 100 * tols[t] : 1e-6;
+      CHECK_MSG(ev <= lim, "%s schedule %d tol %g: loss rel err %.3g", T->name, use[u], tols[t],
+                ev);
+      CHECK_MSG(eg <= glim, "%s schedule %d tol %g: gradient rel err %.3g", T->name, use[u],
+                tols[t], eg);
+      CHECK_MSG(max_rel(Ln, Lf, n) <= 1e-13, "%s: loss without the gradient differs by %.3g",
+                T->name, max_rel(Ln, Lf, n));
+    }
+    free(eta);
+  }
+  schedopt_surrogate_free(s);
+}
+
+/* Fast against direct where the fast evaluation takes its other paths:
+ * a rough schedule (every step a source, not smooth: one exponential per
+ * source and fast node), a few drops over six decades of η (mpl, γ = 5:
+ * the weight sums taken directly instead of tabulated), a warmup over 30
+ * decades in 150 steps (mpl, β = 8, γ = 2.5: blocks split so
+ * that the masses' (ζ_k/ζ_B)^β stay in range), steps at η = 0 (mpl: full
+ * drops) and denormal rates (the libm log).  Some of these make parameter
+ * derivatives vanish to 1e-40, so the gradient is compared as the change
+ * of the loss under a relative change of each parameter, θ_p ∂L/∂θ_p,
+ * against the loss (≤ 1e-6). */
+static void test_other_paths(const schedopt_surrogate_type *T, const double *th0) {
+  size_t K = 3000, np = T->nparams, out[64], n = 0;
+  for (size_t k = 150; k < K; k += 97) out[n++] = k;
+  out[n++] = K - 1;
+  double th[SCHEDOPT_SURROGATE_MAXP];
+  memcpy(th, th0, np * sizeof *th);
+  schedopt_error err = {0};
+  double *eta = malloc(K * sizeof *eta);
+  double Lf[64], Ld[64], gf[64 * SCHEDOPT_SURROGATE_MAXP], gd[64 * SCHEDOPT_SURROGATE_MAXP];
+  for (int c = 0; c < 5; c++) {
+    for (size_t k = 0; k < K; k++) {
+      double x = (double)k / (double)K;
+      switch (c) {
+      case 0: /* rough */
+        eta[k] = 3e-4 * (1 - 0.8 * x) * (1 + 0.3 * sin(0.37 * (double)k)) + 1e-6;
+        break;
+      case 1: /* a few drops over six decades */
+        eta[k] = 1e-3 * pow(1e-2, floor(4 * x));
+        break;
+      case 2: /* a warmup from 1e-33 in 150 steps, then a linear decay */
+        eta[k] = k < 150 ? 1e-3 * pow(1e-30, 1 - (double)k / 150) : 1e-3 * (1.1 - x);
+        break;
+      case 3: /* steps at zero */
+        eta[k] = (k / 200) % 3 == 1 ? 0 : 3e-4 * (1 - 0.5 * x);
+        break;
+      default: /* denormal rates in a constant stretch, then back up */
+        eta[k] = k < 100 ? 3e-4 : k < 1200 ? 1e-310 : 2e-4 * (1 - 0.3 * x);
+      }
+    }
+    memcpy(th, th0, np * sizeof *th);
+    if (T == schedopt_surrogate_mpl && c == 1) th[6] = 5;              /* gamma */
+    if (T == schedopt_surrogate_mpl && c == 2) th[5] = 8, th[6] = 2.5; /* beta, gamma */
+    schedopt_surrogate *s = make(T, th);
+    schedopt_surrogate_input in = {eta, K, out, n, NULL};
+    schedopt_surrogate_set_method(s, SCHEDOPT_SURROGATE_DIRECT);
+    CHECK(schedopt_surrogate_predict(s, &in, Ld, gd, &err) == SCHEDOPT_OK);
+    schedopt_surrogate_set_method(s, SCHEDOPT_SURROGATE_FAST);
+    schedopt_status st = schedopt_surrogate_predict(s, &in, Lf, gf, &err);
+    CHECK_MSG(st == SCHEDOPT_OK, "%s case %d: %s", T->name, c, err.msg);
+    if (st == SCHEDOPT_OK) {
+      double ev = max_rel(Lf, Ld, n), eg = 0;
+      for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < np; p++)
+          eg = fmax(eg, fabs(th[p]) * fabs(gf[i * np + p] - gd[i * np + p]) / fabs(Ld[i]));
+      printf("%s other path %d: fast vs direct: loss %.2e, gradient %.2e\n", T->name, c, ev, eg);
+      CHECK_MSG(ev <= 1e-6 && eg <= 1e-6, "%s case %d: loss %.3g, gradient %.3g", T->name, c, ev,
+                eg);
+    }
+    schedopt_surrogate_free(s);
+  }
+  free(eta);
+}
+
 /* ---- finite differences -------------------------------------------------- */
 
 static void test_fd_theta(const schedopt_surrogate_type *T, const double *th0) {
@@ -457,6 +561,10 @@ int main(void) {
   test_errors();
   test_fast_vs_direct(schedopt_surrogate_fsl_llm, fsl_theta);
   test_fast_vs_direct(schedopt_surrogate_mpl, mpl_theta);
+  test_fit_outputs(schedopt_surrogate_fsl_llm, fsl_theta);
+  test_fit_outputs(schedopt_surrogate_mpl, mpl_theta);
+  test_other_paths(schedopt_surrogate_fsl_llm, fsl_theta);
+  test_other_paths(schedopt_surrogate_mpl, mpl_theta);
   test_fd_theta(schedopt_surrogate_fsl_llm, fsl_theta);
   test_fd_theta(schedopt_surrogate_mpl, mpl_theta);
   test_fd_lr(schedopt_surrogate_fsl_llm, fsl_theta);
