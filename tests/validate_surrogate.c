@@ -17,7 +17,9 @@
  *   G. cross-size: mpl fitted jointly on the five 25M and the five 100M runs
  *      with model-size laws (A power, alpha log; L0 shifted towards E, for
  *      several E, or power), scored on the five 400M runs (target: mean MAE
- *      ≤ 0.01 with the law of problems/fit_mpl_size_400m.yaml);
+ *      ≤ 0.01 with the law of problems/fit_mpl_size_400m.yaml, E = 1.69; and
+ *      with E = 1.5, the law that file had before the 400M curves were
+ *      scored);
  *   F. the CPU time, objective evaluations and prior strength of every fit
  *      above.
  *
@@ -560,11 +562,9 @@ static void part_f(double cpu0, double wall0) {
 
 /* ---- G. cross-size ----------------------------------------------------------------- */
 
-/* Model sizes in parameters, as the directories name them; and the 25M size
- * as problems/fit_mpl_size_400m.yaml records it (2e7), for the comparison
- * with the table of docs/surrogates.md made from that file. */
+/* Model sizes in parameters, as the directories name them (and as
+ * problems/fit_mpl_size_400m.yaml gives them). */
 static const double model_size[NSIZE] = {25e6, 100e6, 400e6};
-static const double model_size_problem[NSIZE] = {2e7, 100e6, 400e6};
 
 typedef struct {
   schedopt_size_law law;
@@ -574,10 +574,12 @@ typedef struct {
 
 static const l0_law l0_laws[] = {{SCHEDOPT_SIZE_POWER, 0, "power"},
                                  {SCHEDOPT_SIZE_SHIFTED, 1.0, "shifted, E = 1.0"},
-                                 {SCHEDOPT_SIZE_SHIFTED, 1.5, "shifted, E = 1.5 (the problem file's law)"},
-                                 {SCHEDOPT_SIZE_SHIFTED, 1.69, "shifted, E = 1.69"},
+                                 {SCHEDOPT_SIZE_SHIFTED, 1.5, "shifted, E = 1.5 (set first)"},
+                                 {SCHEDOPT_SIZE_SHIFTED, 1.69, "shifted, E = 1.69 (the problem file)"},
                                  {SCHEDOPT_SIZE_SHIFTED, 2.0, "shifted, E = 2.0"}};
-enum { NLAW = sizeof l0_laws / sizeof *l0_laws, PROBLEM_LAW = 2 };
+/* The problem file's law, and the one it had before the 400M curves were
+ * scored. */
+enum { NLAW = sizeof l0_laws / sizeof *l0_laws, PROBLEM_LAW = 3, FIRST_LAW = 2 };
 
 /* Index of parameter name of T (−1: none). */
 static int param_index(const schedopt_surrogate_type *T, const char *name) {
@@ -589,7 +591,7 @@ static int param_index(const schedopt_surrogate_type *T, const char *name) {
 /* mpl fitted on the five runs of 25M and of 100M (model sizes N[]), the five
  * 400M runs scored (curves 2·NRUN + r); A power, alpha log, L0 by law; one
  * start, no prior.  NULL if the fit fails. */
-static schedopt_fit *fit_cross_size(const double *N, const l0_law *law, const char *tag) {
+static schedopt_fit *fit_cross_size(const double *N, const l0_law *law) {
   const schedopt_surrogate_type *T = schedopt_surrogate_mpl;
   schedopt_fit *f = NULL;
   schedopt_error err = {0};
@@ -618,14 +620,14 @@ static schedopt_fit *fit_cross_size(const double *N, const l0_law *law, const ch
   schedopt_fit_summary s;
   schedopt_fit_get_summary(f, &s);
   char label[96];
-  snprintf(label, sizeof label, "all ten runs%s, L0 %s", tag, law->label);
+  snprintf(label, sizeof label, "all ten runs, L0 %s", law->label);
   log_fit('G', "25M + 100M", T->name, label, &s);
   return f;
 }
 
 /* One table of the L0 laws with sizes N[]; returns the mean 400M MAE of each
  * law in mean[]. */
-static void cross_size_table(const double *N, const char *tag, double *mean) {
+static void cross_size_table(const double *N, double *mean) {
   const schedopt_surrogate_type *T = schedopt_surrogate_mpl;
   const int iL0 = param_index(T, "L0"), iA = param_index(T, "A"), ial = param_index(T, "alpha");
   printf("| L0 law |");
@@ -634,7 +636,7 @@ static void cross_size_table(const double *N, const char *tag, double *mean) {
   for (int r = 0; r < NRUN; r++) printf("---|");
   printf("---|---|---|---|---|\n");
   for (int l = 0; l < NLAW; l++) {
-    schedopt_fit *f = fit_cross_size(N, &l0_laws[l], tag);
+    schedopt_fit *f = fit_cross_size(N, &l0_laws[l]);
     mean[l] = NAN;
     printf("| %s |", l0_laws[l].label);
     if (!f) {
@@ -665,9 +667,12 @@ static void part_g(void) {
          "warmup; MAE per curve, κ the fitted size exponents. Below the laws, for reference, "
          "the per-size fit: the 400M mpl fit of B (fitted on 400M cosine_24000 + constant_24000 "
          "+ wsdcon_9, so three of the five curves were seen; CPU: its fit), and the MPL authors' "
-         "published 400M parameters (fitted by them on the same three).\n\n");
+         "published 400M parameters (fitted by them on the same three). E: "
+         "problems/fit_mpl_size_400m.yaml first had E = 1.5, set before the 400M curves were "
+         "scored; it now has E = 1.69, the irreducible loss of the Chinchilla fit, set after "
+         "this table was first made — so the 1.69 row is not a clean out-of-sample number.\n\n");
   double mean[NLAW];
-  cross_size_table(model_size, "", mean);
+  cross_size_table(model_size, mean);
   /* the per-size references */
   curve_use all[NRUN];
   for (int r = 0; r < NRUN; r++) all[r] = (curve_use){r, SCHEDOPT_CURVE_TEST, NAN, NAN};
@@ -704,13 +709,12 @@ static void part_g(void) {
     printf(" **%.5f** | | | | |\n", m);
     schedopt_fit_free(pub);
   }
-  printf("\ncross-size (25M + 100M → 400M): mean MAE %.5f with the problem file's law (L0 shifted "
-         "E = 1.5, A power, alpha log), target ≤ 0.01: %s\n",
+  printf("\n- cross-size (25M + 100M → 400M): mean MAE %.5f with the problem file's law (L0 "
+         "shifted E = 1.69, A power, alpha log), target ≤ 0.01: %s\n",
          mean[PROBLEM_LAW], !(mean[PROBLEM_LAW] <= 0.01) ? "not met" : "met");
-  printf("\nThe same fits with the 25M runs at model size 2e7, as problems/fit_mpl_size_400m.yaml "
-         "records them (the table of docs/surrogates.md comes from that file):\n\n");
-  double mean2[NLAW];
-  cross_size_table(model_size_problem, ", 25M at 2e7", mean2);
+  printf("- cross-size (25M + 100M → 400M): mean MAE %.5f with the law set before the 400M curves "
+         "were scored (L0 shifted E = 1.5, A power, alpha log), target ≤ 0.01: %s\n",
+         mean[FIRST_LAW], !(mean[FIRST_LAW] <= 0.01) ? "not met" : "met");
 }
 
 /* ---- main ----------------------------------------------------------------------- */
