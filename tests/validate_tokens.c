@@ -52,13 +52,14 @@
 
 static schedopt_error err;
 
-enum { NB = 4, NVAR = 8, THEORY = 3, L0LAW = 6, FEEDBACK = 7, W = 200 };
+enum { NB = 4, NVAR = 9, THEORY = 3, L0LAW = 6, FEEDBACK = 7, OFFSET = 8, W = 200 };
 static const double BATCH[NB] = {4, 8, 16, 32};
 static const int FIT[NB] = {0, 1, 0, 1}; /* fitted: b = 8, 32; held out: 4, 16 */
 static const char *const VAR_NAME[NVAR] = {"no tokens_per_step", "omega = 0.5", "omega = 0.9",
                                            "omega = 1 (theory)", "omega = 1.1", "omega = 1.5",
-                                           "omega = 1, L0 law", "omega = 1, s_b/(b - s_b)"};
-static const double VAR_OMEGA[NVAR] = {NAN, 0.5, 0.9, 1, 1.1, 1.5, 1, 1};
+                                           "omega = 1, L0 law", "omega = 1, s_b/(b - s_b)",
+                                           "omega = 1, c fitted (default)"};
+static const double VAR_OMEGA[NVAR] = {NAN, 0.5, 0.9, 1, 1.1, 1.5, 1, 1, 1};
 
 typedef struct phase {
   const char *name;
@@ -153,6 +154,9 @@ static void fit_one(const schedopt_surrogate_type *T, schedopt_losscurve *const 
   o.prior = 0;
   o.starts = starts;
   if (isfinite(VAR_OMEGA[var])) o.tokens_exp = VAR_OMEGA[var];
+  /* the library fits the offset c of ((b_ref − c)/(b − c))^ω by default;
+   * every variant but the last keeps the law it names (c = 0) */
+  o.tokens_offset = var == OFFSET ? NAN : 0;
   OK(schedopt_fit_alloc(&f, T, &err));
   /* fit curves first: b_ref is the first fit curve's (b = 8) */
   int order[NB], n = 0;
@@ -219,6 +223,7 @@ typedef struct summary {
   double none16, th16, th4;    /* held-out b = 16 without tokens, ω = 1 (b = 16, b = 4) */
   double best16, best4, bestw; /* the best ω of the grid at b = 16, its b = 4 */
   double fb16, fb4;            /* ω = 1 with the steady-state feedback */
+  double of16, of4;            /* ω = 1 with c fitted (the library's default) */
 } summary;
 static summary sums[16];
 static int nsums;
@@ -327,6 +332,7 @@ static void run_phase(const phase *ph) {
       u->fit = 0.5 * (PCT(THEORY, 1) + PCT(THEORY, 3));
       u->none16 = PCT(0, 2), u->th16 = PCT(THEORY, 2), u->th4 = PCT(THEORY, 0);
       u->fb16 = PCT(FEEDBACK, 2), u->fb4 = PCT(FEEDBACK, 0);
+      u->of16 = PCT(OFFSET, 2), u->of4 = PCT(OFFSET, 0);
       u->best16 = INFINITY, u->best4 = NAN, u->bestw = NAN;
       for (int v = 1; v < L0LAW; v++)
         if (PCT(v, 2) < u->best16) u->best16 = PCT(v, 2), u->best4 = PCT(v, 0), u->bestw = VAR_OMEGA[v];
@@ -377,14 +383,15 @@ int main(int argc, char **argv) {
   printf("## Summary: held-out MAE / mean excess (fit on b = 8, 32)\n\n");
   printf("| phase | peak | surrogate | noise share of the excess at b = 16 | b n_b / 32 n_32 - 1 at "
          "b = 16 | fit curves, omega = 1 | b = 16, no tokens | b = 16, omega = 1 | b = 4, omega = 1 "
-         "| best omega of the grid at b = 16 | its b = 16 | its b = 4 | s_b/(b - s_b): b = 16 | b = 4 |\n");
-  printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+         "| best omega of the grid at b = 16 | its b = 16 | its b = 4 | s_b/(b - s_b): b = 16 | b = 4 "
+         "| c fitted (default): b = 16 | b = 4 |\n");
+  printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int i = 0; i < nsums; i++) {
     const summary *u = &sums[i];
     printf("| %s | %g | %s | %.2f | %.2f %% | %.2f %% | %.2f %% | %.2f %% | %.2f %% | %g | %.2f %% | "
-           "%.2f %% | %.2f %% | %.2f %% |\n",
+           "%.2f %% | %.2f %% | %.2f %% | %.2f %% | %.2f %% |\n",
            u->phase, u->peak, u->model, u->share16, 100 * u->dep16, u->fit, u->none16, u->th16,
-           u->th4, u->bestw, u->best16, u->best4, u->fb16, u->fb4);
+           u->th4, u->bestw, u->best16, u->best4, u->fb16, u->fb4, u->of16, u->of4);
   }
   printf("\n");
   printf("worst held-out MAE / excess with omega = 1: mpl %.2f %%, fsl-llm %.2f %%\n",
