@@ -2,6 +2,7 @@
  * exponential-sum kernel shared by the fast evaluations. */
 #include "surrogate/surrogate_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -767,7 +768,7 @@ static schedopt_status check_input(const schedopt_surrogate *s,
   if (!s || !in || (!in->lr && in->nsteps) || (!in->out && in->nout))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "surrogate: NULL argument");
   for (size_t k = 0; k < in->nsteps; k++)
-    if (!(in->lr[k] >= 0) || !isfinite(in->lr[k]))
+    if (!(in->lr[k] >= 0 && in->lr[k] <= DBL_MAX)) /* (NaN, negative or infinite) */
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "%s: lr = %g at step %zu must be finite and >= 0",
                                 s->type->name, in->lr[k], k);

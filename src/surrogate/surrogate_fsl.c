@@ -172,6 +172,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
     double dd[NP] = {0};
     double L = powerlaw(th, T[t], dd);
     double D = 0;
+    size_t Jl = en.any ? J : 0; /* (no source yet: no drop) */
     if (grad) {
       const double *P = en.phi[0], *Q = en.phi[1], *R = en.phi[2];
       double A = c3 * Ptot + Qtot, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, b0 = 0, b1 = 0,
@@ -181,7 +182,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
       {
         sx_v2 Av = v2_set(A, A), c3v = v2_set(c3, c3), Pt = v2_set(Ptot, Ptot),
               Rt = v2_set(Rtot, Rtot), s0 = v2_set(0, 0), s1 = s0, s2 = s0, s3 = s0, s4 = s0;
-        for (; j + 2 <= J; j += 2) {
+        for (; j + 2 <= Jl; j += 2) {
           sx_v2 Pj = v2_load(P + j), wj = v2_load(w + j);
           sx_v2 x = Av - (c3v * Pj + v2_load(Q + j));
           s0 += wj * x;
@@ -194,7 +195,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
         b0 = s0[1], b1 = s1[1], b2 = s2[1], b3 = s3[1], b4 = s4[1];
       }
 #endif
-      for (; j + 2 <= J; j += 2) { /* (two interleaved sums each, for speed) */
+      for (; j + 2 <= Jl; j += 2) { /* (two interleaved sums each, for speed) */
         double x = A - (c3 * P[j] + Q[j]), y = A - (c3 * P[j + 1] + Q[j + 1]);
         a0 += w[j] * x, b0 += w[j + 1] * y;
         a1 += w[j] * (Ptot - P[j]), b1 += w[j + 1] * (Ptot - P[j + 1]);
@@ -202,7 +203,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
         a3 += wr[j] * x, b3 += wr[j + 1] * y;
         a4 += wg[j] * x, b4 += wg[j + 1] * y;
       }
-      if (j < J) {
+      if (j < Jl) {
         double x = A - (c3 * P[j] + Q[j]);
         a0 += w[j] * x, a1 += w[j] * (Ptot - P[j]), a2 += w[j] * (Rtot - R[j]);
         a3 += wr[j] * x, a4 += wg[j] * x;
@@ -219,7 +220,7 @@ static schedopt_status fsl_fast(const double *th, const schedopt_surrogate_input
       r[P_GAMMA] = -c2 * dg;
     } else {
       const double *P = en.phi[0];
-      for (size_t j = 0; j < J; j++) D += w[j] * (Ptot - P[j]);
+      for (size_t j = 0; j < Jl; j++) D += w[j] * (Ptot - P[j]);
     }
     loss[m] = L - c2 * D;
   }

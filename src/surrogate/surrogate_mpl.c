@@ -393,7 +393,7 @@ static schedopt_status mpl_fast(const double *th, const schedopt_surrogate_input
     double dd[NP] = {0};
     double L = powerlaw(th, T[t], dd);
     double S = 0, Sr = 0, Sg = 0, Sp = 0;
-    if (J) {
+    if (J && en.any) {
       const double *q = pl.q, *lq = en.lnq, *P1 = en.phi[0];
       size_t j = 0;
       if (!grad) {
