@@ -11,7 +11,6 @@
 
 #define TWO_PI 6.28318530717958647692
 #define LN_1EM3 (-6.90775527898213705205)
-#define LN_40 3.68887945411393630285
 
 /* ------------------------------------------------------------- numerics */
 
@@ -182,17 +181,6 @@ double schedopt_sx_weights(const sx_plan *pl, double lnrho, double *w, double *d
   return sum;
 }
 
-void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec) {
-  const double *q = pl->q;
-  double ldt = log(dt);
-  size_t J = pl->J, i1 = first_at_least(pl, dt, 1e-3, LN_1EM3 - ldt),
-         i2 = first_at_least(pl, dt, 40, LN_40 - ldt);
-  if (i2 < i1) i2 = i1;
-  for (size_t j = 0; j < i1; j++) dec[j] = expm_small(q[j] * dt);
-  for (size_t j = i1; j < i2; j++) dec[j] = exp_neg(-q[j] * dt);
-  for (size_t j = i2; j < J; j++) dec[j] = 0;
-}
-
 /* --------------------------------------------------- sums over many sources */
 
 int schedopt_sx_engine_init(sx_engine *e, const sx_plan *pl, size_t M, const double *X,
@@ -246,8 +234,9 @@ void schedopt_sx_engine_decay(sx_engine *e, double dt) {
   double *dec = e->dec;
   size_t J = e->J;
   if (dt != e->dec_dt) {
-    size_t jz = 0; /* (q_j dt > 700: e^{−q_j dt} is 0 for the states) */
-    while (jz < J && q[jz] * dt <= 700) jz++;
+    size_t jz = 0; /* (q_j dt > 80: the states drop below 1e-34 of themselves; taken
+                      as 0, which also keeps them out of the slow denormal range) */
+    while (jz < J && q[jz] * dt <= 80) jz++;
     for (size_t j = 0; j < jz; j++) dec[j] = sx_exp(-q[j] * dt);
     for (size_t j = jz; j < J; j++) dec[j] = 0;
     e->dec_dt = dt;
@@ -359,7 +348,7 @@ static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const do
      * nodes (fb = fc = 0) */
     double *dec = e->dec;
     for (size_t j = 0; j < jt; j++) dec[j] = g[j] * g[j];
-    for (size_t j = jt; j < e->J; j++) dec[j] = sx_exp_c(-q[j] * dt);
+    for (size_t j = jt; j < e->J; j++) dec[j] = q[j] * dt <= 80 ? sx_exp(-q[j] * dt) : 0;
     e->dec_dt = -1;
     for (size_t i = 0; i < M; i++) {
       double *ph = e->phi[i];

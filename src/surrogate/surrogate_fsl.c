@@ -5,12 +5,15 @@
  * F(x) = (1 + c4 x)^−γ ≈ w_0 + Σ_j w_j e^{−q_j x} (w_0 = 1 − Σ w_j):
  *   D(k) = Σ_{i≤k} a_i (1 − F(T_k − T_i)) = Σ_j w_j (A(k) − E_j(k)),
  *   A(k) = Σ_{i≤k} a_i,   E_j(k) = Σ_{i≤k} a_i e^{−q_j (T_k − T_i)},
- * and E_j obeys E_j(k) = e^{−q_j η_k} E_j(k−1) + a_k: a first-order linear
- * recursion in intrinsic time.  Sources exist only where η changes; between
- * sources and outputs the states just decay, so they are advanced in one
- * jump e^{−q_j ΔT} (factors cached for repeated ΔT).  The states are kept
- * split, a_i = c3·P-source + Q-source, with R (the ∂/∂s source
- * −dη T^−s ln T) for gradients; c4 and γ enter through the weights only:
+ * and E_j obeys E_j(k) = e^{−q_j η_k} E_j(k−1) + a_k.  The states are
+ * kept at the current output step and take the sources of each interval
+ * between two output steps as blocks (the engine of surrogate_impl.h: the
+ * slow nodes by the block's Taylor moments, the fast ones source by
+ * source); between output steps without a source they decay in one jump
+ * (factors reused for a repeated gap).  The states are kept split,
+ * a_i = c3·P-source + Q-source, with R (the ∂/∂s source −dη T^−s ln T) for
+ * gradients (the loss alone: one measure, a_i); c4 and γ enter through the
+ * weights only:
  *   ∂w_j/∂ln c4 = w_j (e^{v_j} − γ),  ∂w_j/∂γ = w_j (v_j − ψ(γ)). */
 #include <math.h>
 #include <stdlib.h>

@@ -48,8 +48,6 @@ void schedopt_sx_tables(sx_plan *pl, double *mem);
  * e^v ≤ 1e-3 use a Taylor series for e^{−e^v}, nodes with e^v > U get 0. */
 double schedopt_sx_weights(const sx_plan *pl, double lnrho, double *w, double *dlr, double *dp,
                   double *sdlr, double *sdp);
-/* dec[j] = e^{−q_j dt} (Taylor series below 1e-3, 0 above 40). */
-void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec);
 
 /* ---- fast sums over many sources (surrogate.c) -------------------------
 
@@ -67,11 +65,16 @@ void schedopt_sx_decay(const sx_plan *pl, double dt, double *dec);
      high nodes  take every source, but only those with q_j d_k ≤ X[j] (the
                  others are below e^{−X[j]}: the caller sets X so that this
                  is negligible, at this output and every later one); on a
-                 smooth run of sources the factors e^{−q_j (d_{k−1} − d_k)}
-                 follow from the previous step's by a short series in
-                 q_j·(second difference of d), otherwise one exponential each.
+                 smooth run of sources (d decreasing) by the recursion
+                 ψ ← ψ G_k + m_k, whose factors G_k = e^{−q_j (d_{k−1} − d_k)}
+                 follow from the previous step's: by the second differences
+                 of d (H ← H (1 − q δ²d), G ← G H, when |q δ²d| ≤ 1e-8) or a
+                 short series in q δd, otherwise one exponential each.
    The block factor F_j = exp(fb ln q_j + fc) is the same for all sources of a
-   block (1 when fb = fc = 0); per-source factors go into the masses. */
+   block (1 when fb = fc = 0); per-source factors go into the masses.  When
+   a block lies inside the step dt it is added with (a block between two
+   output steps), the Taylor centre is dt/2 and e^{−q_j dt} = (e^{−q_j dt/2})²
+   for the low nodes.  Decay factors below e^{−80} are taken as 0. */
 #define SX_MAXM 4      /* measures */
 #define SX_ZMAX 1.0    /* low nodes: q_j r ≤ SX_ZMAX */
 #define SX_TMAX 24     /* highest Taylor degree */

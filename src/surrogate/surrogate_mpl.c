@@ -8,9 +8,14 @@
  * v = jh − ln ρ_k (a shifted trapezoid grid, equally accurate), so
  *   LD(t) = Σ_k a_k G_k = W(t) − Σ_j S_j(t),  W = Σ_k a_k Σ_j w_{kj},
  *   S_j(t) = Σ_{k≤t} a_k w_{kj} e^{−q_j (T(t) − T(k−1))},
- * and S_j(t) = e^{−q_j η_t} (S_j(t−1) + a_t w_{tj}).  Gradients: C and γ move
- * ln ρ_k (∂ ln ρ/∂ ln C = 1, ∂ ln ρ/∂γ = −ln η_k), β moves the weights:
- *   ∂w/∂ln ρ = w (e^v − β),  ∂w/∂β = w (v − ψ(β)).
+ * With ζ_k = 1/ρ_k, w_{kj} e^{−q_j x} = (h/Γ(β)) (q_j ζ_k)^β e^{−q_j (x + ζ_k)}: to the
+ * engine of surrogate_impl.h a source is a mass a_k (ζ_k/ζ_B)^β at the
+ * distance x + ζ_k, with the block factor (h/Γ(β)) (q_j ζ_B)^β (ζ_B: the
+ * block's largest ζ).  W sums Σ_j w_{kj} per source, a function of
+ * s = ln ζ_k only: tabulated (below).  Gradients: C and γ move ln ρ_k
+ * (∂ ln ρ/∂ ln C = 1, ∂ ln ρ/∂γ = −ln η_k), β moves the weights:
+ *   ∂w/∂ln ρ = w (e^v − β),  ∂w/∂β = w (v − ψ(β)),
+ * four measures: a (ζ/ζ_B)^β × {1, ζ, ln η, ζ ln η}.
  * A source with η_k = 0 is a full drop (G = 1). */
 #include <math.h>
 #include <stdlib.h>
