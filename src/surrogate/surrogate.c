@@ -374,7 +374,7 @@ static void add_low(sx_engine *e, size_t jT, size_t n, const double *d, const do
   }
 }
 
-#define SX_NG 6 /* high nodes per pass at most (their states stay in registers) */
+#define SX_NG 4 /* high nodes per pass at most */
 
 
 /* One pass of the recursion over the sources k = ks … n−1 for SX_NG nodes
@@ -488,8 +488,10 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
   int order = neg || c0 ? -1 : !c2 ? 2 : !c1;
   for (size_t j0 = jT; j0 < jE;) {
     size_t left = jE - j0;
-    /* (the passes do not depend on M: the loss alone takes the same sources) */
-    int NV = left >= 5 ? 3 : left >= 3 ? 2 : 1;
+    /* passes of 4 nodes (2 when fewer are left: their states stay in
+     * registers; they do not depend on M, so that the loss alone takes the
+     * same sources) */
+    int NV = left >= 3 ? 2 : 1;
     size_t ng = left < (size_t)(2 * NV) ? left : (size_t)(2 * NV);
     /* the pass starts where its lowest node's reach does (its higher
      * nodes take a few more sources: exact, only more work) */
@@ -508,7 +510,7 @@ static void add_high(sx_engine *e, size_t jT, size_t n, const double *d, const d
       double qq[SX_NG], ps[SX_MAXM][SX_NG];
       for (size_t j = 0; j < SX_NG; j++) qq[j] = j < ng ? q[j0 + j] : 0;
 #define HR(MM, OO, NN) high_run(MM, OO, NN, qq, ks, n, m, dl1, dl2, ps)
-#define HR3(MM, OO) (NV == 3 ? HR(MM, OO, 3) : NV == 2 ? HR(MM, OO, 2) : HR(MM, OO, 1))
+#define HR3(MM, OO) (NV == 2 ? HR(MM, OO, 2) : HR(MM, OO, 1))
       switch (M * 3 + (size_t)order) {
       case 3: HR3(1, 0); break;
       case 4: HR3(1, 1); break;
