@@ -417,10 +417,7 @@ static void part_c(void) {
 static const char *starts_text(void) {
   static char s[160];
   if (fold_starts > 0)
-    snprintf(s, sizeof s,
-             "%d starts per fit; B uses 8, fewer here to keep the whole program under about "
-             "25 minutes",
-             fold_starts);
+    snprintf(s, sizeof s, "%d starts per fit; B uses 8", fold_starts);
   else
     snprintf(s, sizeof s, "the library's default starts per fit");
   return s;
