@@ -54,13 +54,16 @@ void cli_solver_hint(const schedopt_problem *p, const schedopt_error *err);
 int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);
 
 /* Progress line of a surrogate fit on standard error ("start 3/8  eval ...
- * best ...  12.3 s"), at most every 0.1 s; cli_fit_progress_start installs it
- * on f when standard error is a terminal and quiet is off, and
- * cli_fit_progress_clear erases the line once the fit is over. */
+ * best ...  12.3 s"), at every new stage or count and otherwise at most every
+ * 0.1 s; cli_fit_progress_start installs it on f when standard error is a
+ * terminal and quiet is off, and cli_fit_progress_clear erases the line once
+ * the fit is over. */
 typedef struct cli_fit_progress {
   const char *cmd; /* "fit", "design" */
   double last;
   int shown;
+  const char *stage; /* of the last line shown, and its k */
+  int k;
 } cli_fit_progress;
 void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet);
 void cli_fit_progress_clear(cli_fit_progress *pg);

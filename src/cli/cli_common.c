@@ -145,9 +145,12 @@ failed:
 
 static int fit_progress(void *ctx, const schedopt_fit_progress *p) {
   cli_fit_progress *pg = ctx;
-  if (p->seconds - pg->last < 0.1 && pg->shown) return 0;
+  const int moved = !pg->shown || p->stage != pg->stage || p->k != pg->k;
+  if (!moved && p->seconds - pg->last < 0.1) return 0;
   pg->last = p->seconds;
   pg->shown = 1;
+  pg->stage = p->stage;
+  pg->k = p->k;
   char what[64];
   snprintf(what, sizeof what, "%s %d/%d", p->stage, p->k, p->n);
   fprintf(stderr, "\rschedopt %s: %-16s eval %7ld  best %-13.7g %7.1f s ", pg->cmd, what,
@@ -160,6 +163,8 @@ void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit 
   pg->cmd = cmd;
   pg->last = 0;
   pg->shown = 0;
+  pg->stage = NULL;
+  pg->k = 0;
   if (!quiet && isatty(STDERR_FILENO)) schedopt_fit_set_progress(f, fit_progress, pg);
 }
 
