@@ -1379,7 +1379,7 @@ schedopt_status schedopt_fit_run(schedopt_fit *f, const schedopt_fit_options *op
      * enough for that (the final fit uses the full tolerances) */
     c.ftol = fmax(opts->ftol_rel, 1e-7);
     c.xtol = fmax(opts->xtol_rel, 1e-5);
-    c.maxeval = opts->maxeval < 600 ? opts->maxeval : 600;
+    c.maxeval = opts->maxeval < 200 ? opts->maxeval : 200;
     for (int k = 0; k < nfm && !c.st; k++) {
       if (!set_fold(f, k, nfree, opts)) continue;
       c.pg.k = k + 1;
