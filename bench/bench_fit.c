@@ -73,13 +73,14 @@ typedef struct fitcase {
 
 /* One fit; returns 0 and fills wall/cpu seconds, evaluations, the best θ and
  * its objective. */
-static int one_fit(const fitcase *fc, int starts, double *w, double *u, long *evals,
-                   double *theta, double *obj) {
+static int one_fit(const fitcase *fc, int starts, double prior, double *w, double *u,
+                   long *evals, double *theta, double *obj) {
   schedopt_fit *f = NULL;
   schedopt_error err = {0};
   schedopt_fit_options o;
   schedopt_fit_options_default(&o);
   o.starts = starts;
+  o.prior = prior; /* NAN: the default, chosen by cross-validation */
   if (schedopt_fit_alloc(&f, fc->type, &err)) {
     fprintf(stderr, "bench_fit: %s\n", err.msg);
     return 1;
@@ -194,15 +195,20 @@ static int run_case(const fitcase *fc, int reps) {
   double theta[SCHEDOPT_SURROGATE_MAXP], obj = NAN;
   long evals = 0;
   if (!w || !u) return 1;
-  for (int r = 0; r < reps; r++)
-    if (one_fit(fc, 8, &w[r], &u[r], &evals, theta, &obj)) {
-      free(w), free(u);
-      return 1;
-    }
-  double mw = median(w, reps), mu = median(u, reps);
-  printf("%s: fit, 8 starts: cpu %.3f s, wall %.3f s (median of %d), %ld evaluations, "
-         "%.3f ms cpu per evaluation\n",
-         fc->name, mu, mw, reps, evals, 1e3 * mu / (double)evals);
+  /* the fit as it runs by default (the prior's strength chosen by
+   * cross-validation), then without the prior (the fit alone) */
+  for (int pass = 0; pass < 2; pass++) {
+    for (int r = 0; r < reps; r++)
+      if (one_fit(fc, 8, pass ? NAN : 0, &w[r], &u[r], &evals, theta, &obj)) {
+        free(w), free(u);
+        return 1;
+      }
+    double mw = median(w, reps), mu = median(u, reps);
+    printf("%s: fit, 8 starts, %s: cpu %.3f s, wall %.3f s (median of %d), %ld evaluations, "
+           "%.3f ms cpu per evaluation\n",
+           fc->name, pass ? "default (prior: auto)" : "prior: 0", mu, mw, reps, evals,
+           1e3 * mu / (double)evals);
+  }
   printf("%s: objective %.6g at", fc->name, obj);
   for (size_t k = 0; k < fc->type->nparams; k++)
     printf(" %s=%.6g", fc->type->params[k].name, theta[k]);
