@@ -112,38 +112,6 @@ static size_t first_at_least(const sx_plan *pl, double s, double x, double lnxs)
   return i;
 }
 
-/* e^x for −60 ≤ x ≤ 0, branch-free so that loops over nodes vectorize:
- * x = k ln2 + r with |r| ≤ ln2/2 (k from the 1.5·2^52 rounding trick),
- * e^r by its Taylor polynomial of degree 13 (error < 1e-17 relative),
- * 2^k assembled in the exponent bits. */
-static inline double exp_neg(double x) {
-  const double shift = 0x1.8p52, log2e = 1.4426950408889634;
-  const double ln2hi = 6.93147180369123816490e-01, ln2lo = 1.90821492927058770002e-10;
-  double kd = x * log2e + shift;
-  uint64_t kb;
-  memcpy(&kb, &kd, sizeof kb);
-  kd -= shift;
-  double r = (x - kd * ln2hi) - kd * ln2lo;
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  uint64_t sb = (kb + 1023) << 52; /* the low bits of kb hold k */
-  double sc;
-  memcpy(&sc, &sb, sizeof sc);
-  return p * sc;
-}
-
 /* e^{−z} for 0 ≤ z < 1e-3 (error below z^5/120 < 1e-17). */
 static inline double expm_small(double z) {
   return 1 - z * (1 - 0.5 * z * (1 - z / 3 * (1 - 0.25 * z)));
@@ -158,7 +126,8 @@ double schedopt_sx_weights(const sx_plan *pl, double lnrho, double *w, double *d
   if (i2 < i1) i2 = i1;
   if (pl->tab) {
     for (size_t j = 0; j < i1; j++) w[j] = pl->b[j] * rp * expm_small(q[j] * irho);
-    for (size_t j = i1; j < i2; j++) w[j] = pl->b[j] * rp * exp_neg(-q[j] * irho);
+    /* −q_j/ρ ≥ −60 on these nodes: inside sx_exp's range */
+    for (size_t j = i1; j < i2; j++) w[j] = pl->b[j] * rp * sx_exp(-q[j] * irho);
   } else {
     for (size_t j = 0; j < i2; j++) {
       double v = (pl->jlo + (double)j) * pl->h - lnrho;
