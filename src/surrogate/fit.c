@@ -1662,10 +1662,7 @@ schedopt_status schedopt_fit_evaluate(schedopt_fit *f, const double *theta,
     if ((st = in_valid(f, (int)i, theta[i], "value", err))) return st;
   schedopt_fit_options o2 = *opts;
   o2.offsets = 0; /* given parameters: no offsets, exponents 0 */
-  if ((st = prepare_ext(f, &o2, err))) {
-    /* scoring given parameters needs no size laws */
-    if (f->nsz == 0) return st;
-  }
+  if ((st = prepare_ext(f, &o2, err))) return st; /* the extras are 0: θ as given */
   memcpy(f->theta, theta, f->type->nparams * sizeof *theta);
   f->have_sd = 0;
   f->nboot = 0;
