@@ -32,6 +32,37 @@ static const char *good =
     "  batch: 4\n"
     "output: {points: 50}\n";
 
+/* --progress: in a log (not a terminal) a line of its own at the log
+ * cadence (SCHEDOPT_PROGRESS_SECONDS, 10 s by default), never a carriage
+ * return; -q silences it unless --progress always; never silences it. */
+static void progress_modes(void) {
+  char args[4096];
+  const char *fit = SCHEDOPT_SOURCE_DIR "/problems/fit_fsl_llm_100m.yaml";
+  const char *dir = SCHEDOPT_TMP_DIR "/progress";
+  const char *modes[4] = {"--progress always -q", "", "-q", "--progress never"};
+  for (int m = 0; m < 4; m++) {
+    snprintf(args, sizeof args, "fit '%s' -o '%s' --set fit.starts=2 --set fit.max_points=60 %s",
+             fit, dir, modes[m]);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'; SCHEDOPT_PROGRESS_SECONDS=0.02 '%s' %s 2>&1 >/dev/null",
+             dir, SCHEDOPT_CLI, args);
+    int rc = test_run_cmd(cmd, out, sizeof out);
+    int lines = 0;
+    for (const char *q = out; (q = strstr(q, "schedopt fit: ")) != NULL; q++)
+      lines += strstr(q, " eval ") && strchr(q, '\n') && strstr(q, " eval ") < strchr(q, '\n');
+    CHECK_MSG(rc == 0, "%s: exit %d\n%s", modes[m], rc, out);
+    CHECK_MSG(!strchr(out, '\r'), "%s: a carriage return in a log", modes[m]);
+    if (m < 2) CHECK_MSG(lines >= 2, "%s: %d progress lines\n%s", modes[m], lines, out);
+    else CHECK_MSG(lines == 0, "%s: %d progress lines\n%s", modes[m], lines, out);
+  }
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  CHECK(system(args) == 0);
+  int rc = test_run_cli("fit x.yaml --progress sometimes", out, sizeof out);
+  CHECK(rc == 2 && strstr(out, "--progress sometimes: expected auto, always or never"));
+  rc = test_run_cli("fit x.yaml --progres", out, sizeof out);
+  CHECK(rc == 2 && strstr(out, "did you mean '--progress'"));
+}
+
 int main(void) {
   int rc = test_run_cli("--help", out, sizeof out);
   CHECK(rc == 0 && strstr(out, "simulate"));
@@ -137,5 +168,6 @@ int main(void) {
   expect_fail("nobudget.yaml", "model: {a: 2.5, b: 1.5}\n", NULL, "budget");
   expect_fail("set.yaml", good, "--set controls.lr.peak=-1", "--set controls.lr.peak=-1");
   expect_fail("setkey.yaml", good, "--set model.zzz=1", "unknown key 'zzz'");
+  progress_modes();
   return test_finish();
 }

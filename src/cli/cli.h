@@ -36,7 +36,23 @@ typedef struct cli_problem_opts {
   const char **sets;  /* --set KEY=VALUE, in order */
   size_t nsets;
   int help;           /* -h given */
+  int progress;       /* --progress: CLI_PROGRESS_AUTO (default), _ALWAYS, _NEVER */
 } cli_problem_opts;
+
+/* Progress of a long command on standard error.  On a terminal: one line
+ * redrawn in place (at most every 0.1 s); otherwise (a log file, a pipe, a
+ * batch job's output): a line of its own every 10 s, so that a log shows
+ * the run is alive (SCHEDOPT_PROGRESS_SECONDS sets another cadence, 0.01 to
+ * 3600 s).  auto: as said unless -q; always: also with -q; never: none. */
+enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ALWAYS = 1, CLI_PROGRESS_NEVER = 2 };
+enum { CLI_SHOW_NONE = 0, CLI_SHOW_TERMINAL = 1, CLI_SHOW_LOG = 2 };
+/* How progress shows for these options: CLI_SHOW_*. */
+int cli_progress_show(const cli_problem_opts *o);
+/* Seconds between two progress lines for a CLI_SHOW_* kind. */
+double cli_progress_interval(int show);
+/* Write one progress line (text without line end) the way `show` wants it:
+ * redrawn in place on a terminal, a line of its own in a log. */
+void cli_progress_print(int show, const char *text);
 
 /* Parse argv into o.  Options a command handles itself are passed to `extra`
  * (returns the number of arguments it consumed, 0 if it does not know the
@@ -60,12 +76,13 @@ int cli_load_problem(const cli_problem_opts *o, schedopt_problem **p);
  * the fit is over. */
 typedef struct cli_fit_progress {
   const char *cmd; /* "fit", "design" */
+  int show;        /* CLI_SHOW_* */
   double last;
   int shown;
   const char *stage; /* of the last line shown, and its k */
   int k;
 } cli_fit_progress;
-void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet);
+void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int show);
 void cli_fit_progress_clear(cli_fit_progress *pg);
 
 /* fit.json of a fit (parameters, metrics per curve, bootstrap refits): what

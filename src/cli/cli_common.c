@@ -85,11 +85,20 @@ int cli_parse_problem_opts(const char *cmd, int argc, char **argv, cli_problem_o
       o->sets[o->nsets++] = a + 6;
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       o->quiet = 1;
+    } else if (!strcmp(a, "--progress") || !strncmp(a, "--progress=", 11)) {
+      const char *v = a[10] == '=' ? a + 11 : i + 1 < argc ? argv[++i] : NULL;
+      if (!v) return cli_usage_error(cmd, "--progress needs auto, always or never");
+      if (!strcmp(v, "auto")) o->progress = CLI_PROGRESS_AUTO;
+      else if (!strcmp(v, "always")) o->progress = CLI_PROGRESS_ALWAYS;
+      else if (!strcmp(v, "never")) o->progress = CLI_PROGRESS_NEVER;
+      else
+        return cli_usage_error(cmd, "--progress %s: expected auto, always or never", v);
     } else if (a[0] == '-' && a[1]) {
       int used = extra ? extra(argc, argv, i, ctx) : 0;
       if (used < 0) return CLI_EXIT_INPUT;
       if (used == 0) {
-        static const char *const common[] = {"--output", "--set", "--quiet", "--help", NULL};
+        static const char *const common[] = {"--output", "--set", "--quiet", "--help",
+                                             "--progress", NULL};
         suggest g = {a, NULL, 0};
         char sg[128];
         for (int k = 0; common[k]; k++) schedopt_suggest_add(&g, common[k]);
@@ -143,33 +152,57 @@ failed:
   return cli_fail(&err);
 }
 
+int cli_progress_show(const cli_problem_opts *o) {
+  if (o->progress == CLI_PROGRESS_NEVER || (o->quiet && o->progress != CLI_PROGRESS_ALWAYS))
+    return CLI_SHOW_NONE;
+  return isatty(STDERR_FILENO) ? CLI_SHOW_TERMINAL : CLI_SHOW_LOG;
+}
+
+double cli_progress_interval(int show) {
+  if (show != CLI_SHOW_LOG) return 0.1;
+  /* SCHEDOPT_PROGRESS_SECONDS: another cadence for logs (0.01 to 3600 s) */
+  const char *e = getenv("SCHEDOPT_PROGRESS_SECONDS");
+  char *end = NULL;
+  double v = e ? strtod(e, &end) : 0;
+  return e && end != e && !*end && v >= 0.01 && v <= 3600 ? v : 10.0;
+}
+
+void cli_progress_print(int show, const char *text) {
+  if (show == CLI_SHOW_TERMINAL) fprintf(stderr, "\r%s ", text);
+  else if (show == CLI_SHOW_LOG) fprintf(stderr, "%s\n", text);
+  fflush(stderr);
+}
+
 static int fit_progress(void *ctx, const schedopt_fit_progress *p) {
   cli_fit_progress *pg = ctx;
-  const int moved = !pg->shown || p->stage != pg->stage || p->k != pg->k;
-  if (!moved && p->seconds - pg->last < 0.1) return 0;
+  /* on a terminal every new stage or count is shown; in a log, time decides */
+  const int moved = pg->show == CLI_SHOW_TERMINAL &&
+                    (!pg->shown || p->stage != pg->stage || p->k != pg->k);
+  if (!moved && p->seconds - pg->last < cli_progress_interval(pg->show)) return 0;
   pg->last = p->seconds;
   pg->shown = 1;
   pg->stage = p->stage;
   pg->k = p->k;
-  char what[64];
+  char what[64], line[256];
   snprintf(what, sizeof what, "%s %d/%d", p->stage, p->k, p->n);
-  fprintf(stderr, "\rschedopt %s: %-16s eval %7ld  best %-13.7g %7.1f s ", pg->cmd, what,
-          p->evals, p->best, p->seconds);
-  fflush(stderr);
+  snprintf(line, sizeof line, "schedopt %s: %-16s eval %7ld  best %-13.7g %7.1f s", pg->cmd, what,
+           p->evals, p->best, p->seconds);
+  cli_progress_print(pg->show, line);
   return 0;
 }
 
-void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int quiet) {
+void cli_fit_progress_start(cli_fit_progress *pg, const char *cmd, schedopt_fit *f, int show) {
   pg->cmd = cmd;
+  pg->show = show;
   pg->last = 0;
   pg->shown = 0;
   pg->stage = NULL;
   pg->k = 0;
-  if (!quiet && isatty(STDERR_FILENO)) schedopt_fit_set_progress(f, fit_progress, pg);
+  if (show != CLI_SHOW_NONE) schedopt_fit_set_progress(f, fit_progress, pg);
 }
 
 void cli_fit_progress_clear(cli_fit_progress *pg) {
-  if (pg->shown) fprintf(stderr, "\r%90s\r", "");
+  if (pg->shown && pg->show == CLI_SHOW_TERMINAL) fprintf(stderr, "\r%90s\r", "");
   pg->shown = 0;
 }
 

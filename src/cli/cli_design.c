@@ -37,6 +37,8 @@ static const char *help =
     "  --set KEY=VALUE       override a spec key (repeatable), e.g.\n"
     "                        --set budget.tokens=2e10 --set lr.peak=1e-3\n"
     "  -q, --quiet           no progress line (the surrogate's fit, on a terminal)\n"
+    "  --progress MODE       auto (default: unless -q), always, never: the progress\n"
+    "                        line on a terminal, a line every 10 s in a log\n"
     "                        and no summary on standard output when files are written\n"
     "  -h, --help            this help\n"
     "\n"
@@ -514,7 +516,7 @@ static int run(int argc, char **argv) {
       st = schedopt_fit_evaluate(c.fit, c.s.fit.fixed, &c.s.fit.opts, &err);
     } else {
       cli_fit_progress pg;
-      cli_fit_progress_start(&pg, "design", c.fit, o.quiet);
+      cli_fit_progress_start(&pg, "design", c.fit, cli_progress_show(&o));
       st = schedopt_fit_run(c.fit, &c.s.fit.opts, &err);
       cli_fit_progress_clear(&pg);
     }

@@ -31,6 +31,8 @@ static const char *help =
     "                        spec, else fit.json on standard output\n"
     "  --set KEY=VALUE       override a spec key (repeatable), e.g. --set fit.starts=4\n"
     "  -q, --quiet           no progress line and no summary on standard error\n"
+    "  --progress MODE       auto (default: unless -q), always, never: the progress\n"
+    "                        line on a terminal, a line every 10 s in a log\n"
     "  -h, --help            this help\n"
     "\n"
     "The spec format is described in docs/surrogates.md.\n";
@@ -395,7 +397,7 @@ static int run(int argc, char **argv) {
   fitted = !schedopt_fitspec_all_fixed(&s);
   if (fitted) {
     cli_fit_progress pg;
-    cli_fit_progress_start(&pg, "fit", f, o.quiet);
+    cli_fit_progress_start(&pg, "fit", f, cli_progress_show(&o));
     st = schedopt_fit_run(f, &s.opts, &err);
     cli_fit_progress_clear(&pg);
   } else {

@@ -32,6 +32,8 @@ static const char *help =
     "  --set KEY=VALUE       override a problem key (repeatable), e.g.\n"
     "                        --set budget.steps=1e5 --set optimize.controls.lr.knots=128\n"
     "  -q, --quiet           no progress line, and no summary when files are written\n"
+    "  --progress MODE       auto (default: unless -q), always, never: the progress\n"
+    "                        line on a terminal, a line every 10 s in a log\n"
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 success; 2 bad input; 1 a failed run (solver failure, or a\n"
@@ -40,17 +42,21 @@ static const char *help =
 
 typedef struct progress {
   double last;
-  int shown;
+  int shown, show; /* show: CLI_SHOW_* */
 } progress;
 
 static int on_progress(void *ctx, const char *stage, long evals, double best, double seconds) {
   progress *pg = ctx;
-  if (seconds - pg->last < 0.1 && evals > 1) return 0;
+  /* a terminal shows the first evaluation at once; a log waits 10 s */
+  if (seconds - pg->last < cli_progress_interval(pg->show) &&
+      (evals > 1 || pg->show == CLI_SHOW_LOG))
+    return 0;
   pg->last = seconds;
   pg->shown = 1;
-  fprintf(stderr, "\rschedopt: %-26.26s eval %6ld  best %-14.9g %7.1f s ", stage, evals, best,
-          seconds);
-  fflush(stderr);
+  char line[160];
+  snprintf(line, sizeof line, "schedopt: %-26.26s eval %6ld  best %-14.9g %7.1f s", stage, evals,
+           best, seconds);
+  cli_progress_print(pg->show, line);
   return 0;
 }
 
@@ -128,7 +134,7 @@ static int run(int argc, char **argv) {
   schedopt_optimization *opt = NULL;
   schedopt_optimize_spec *spec = malloc(sizeof *spec);
   schedopt_status st;
-  progress pg = {0, 0};
+  progress pg = {0, 0, 0};
   cli_extras extras;
   memset(&extras, 0, sizeof extras);
   int made_dir = 0;
@@ -140,7 +146,7 @@ static int run(int argc, char **argv) {
   }
   if ((rc = cli_load_problem(&o, &p))) goto cleanup;
   if ((st = schedopt_problem_optimize_spec(p, spec, &err))) goto failed;
-  if (!o.quiet && isatty(STDERR_FILENO)) {
+  if ((pg.show = cli_progress_show(&o)) != CLI_SHOW_NONE) {
     spec->settings.progress = on_progress;
     spec->settings.progress_ctx = &pg;
   }
@@ -158,7 +164,7 @@ static int run(int argc, char **argv) {
       goto failed;
   }
   st = schedopt_optimization_run(&opt, p, spec, &err);
-  if (pg.shown) fprintf(stderr, "\r%79s\r", "");
+  if (pg.shown && pg.show == CLI_SHOW_TERMINAL) fprintf(stderr, "\r%79s\r", "");
   if (st) goto failed;
   /* the report files, exports and figure: one set, committed together */
   if ((st = write_extras(opt, dir, &extras, &err))) goto failed;

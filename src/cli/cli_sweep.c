@@ -39,6 +39,8 @@ static const char *help =
     "  -q, --quiet           no progress lines and no summary (files only); without\n"
     "                        it, on a terminal, a live line shows the cases done,\n"
     "                        the stage, evaluations, best objective and time\n"
+    "  --progress MODE       auto (default: unless -q), always, never; in a log (no\n"
+    "                        terminal) the live line is a line of its own every 10 s\n"
     "  -h, --help            this help\n"
     "\n"
     "Exit status: 0 success; 2 bad input (reported before anything runs); 1 a case\n"
@@ -108,20 +110,21 @@ static double now(void) {
 typedef struct progress {
   double t0, last;
   size_t finished, total;
-  int shown;
+  int shown, show; /* show: CLI_SHOW_* */
 } progress;
 
 static void progress_line(progress *pg, const char *stage, long evals, double best) {
   const double t = now();
-  fprintf(stderr, "\rschedopt sweep: [%zu/%zu] %-40.40s eval %6ld  best %-12.7g %7.1f s ",
-          pg->finished, pg->total, stage, evals, best, t - pg->t0);
-  fflush(stderr);
+  char line[192];
+  snprintf(line, sizeof line, "schedopt sweep: [%zu/%zu] %-40.40s eval %6ld  best %-12.7g %7.1f s",
+           pg->finished, pg->total, stage, evals, best, t - pg->t0);
+  cli_progress_print(pg->show, line);
   pg->last = t;
   pg->shown = 1;
 }
 
 static void progress_clear(progress *pg) {
-  if (pg->shown) fprintf(stderr, "\r%100s\r", "");
+  if (pg->shown && pg->show == CLI_SHOW_TERMINAL) fprintf(stderr, "\r%100s\r", "");
   pg->shown = 0;
 }
 
@@ -130,7 +133,7 @@ static int on_progress(void *ctx, const char *stage, long evals, double best, do
   (void)seconds;
 #pragma omp critical(sweep_progress)
   {
-    if (now() - pg->last >= 0.1) progress_line(pg, stage, evals, best);
+    if (now() - pg->last >= cli_progress_interval(pg->show)) progress_line(pg, stage, evals, best);
   }
   return 0;
 }
@@ -204,8 +207,11 @@ static int run(int argc, char **argv) {
   if (threads > (int)nm) threads = nm ? (int)nm : 1;
   const double t0 = now();
   size_t finished = 0, failed = 0;
-  progress pg = {t0, 0, 0, nm, 0};
-  if (!o.quiet && isatty(STDERR_FILENO)) schedopt_sweep_set_progress(s, on_progress, &pg);
+  progress pg = {t0, 0, 0, nm, 0, 0};
+  pg.show = cli_progress_show(&o);
+  if (pg.show == CLI_SHOW_LOG) pg.last = t0; /* a log's first line after 10 s */
+  if (pg.show != CLI_SHOW_NONE)
+    schedopt_sweep_set_progress(s, on_progress, &pg);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (long j = 0; j < (long)nm; j++) {
     schedopt_error e = {0};
