@@ -16,7 +16,7 @@
 #include "schedopt/design.h"
 #include "testutil.h"
 
-/* the published 100M multi-power-law fit (model.md §4) */
+/* the published 100M multi-power-law fit (docs/theory.md §5) */
 static const double MPL100M[7] = {2.6514477, 0.60115152, 0.45295811, 437.9464276,
                                   2.13245612, 0.59785199, 0.65523644};
 /* an fsl-llm parameter set of the same model (a fit of problems/llm_wsd_token_budget.yaml) */

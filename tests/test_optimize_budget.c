@@ -1,4 +1,4 @@
-/* Budgets and outer searches of the optimizer (model notes §5):
+/* Budgets and outer searches of the optimizer (docs/theory.md §6):
  *  - steps on a data clock, ∫ dτ/(B·units), and its gradient with respect to
  *    the batch channel's decision variables against central differences
  *    (freeform and family), and against the integrator's step counter;

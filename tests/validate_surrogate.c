@@ -95,7 +95,7 @@ static schedopt_losscurve *mpl_run(const char *size, int r) {
   return lc;
 }
 
-/* The MPL authors' parameters (model notes §4; their repository README),
+/* The MPL authors' parameters (docs/theory.md §5; their repository README),
  * fitted on the published split. */
 static const double published_theta[NSIZE][7] = {
     {3.04045406, 0.52468604, 0.50786857, 363.78751622, 2.06560812, 0.58279013, 0.64142257},
@@ -254,7 +254,7 @@ static void part_a(void) {
            sizes[z], 100 * (avg.r2 / pub.r2 - 1), 100 * (avg.mae / pub.mae - 1),
            100 * (avg.rmse / pub.rmse - 1), 100 * (avg.prede / pub.prede - 1),
            100 * (avg.worste / pub.worste - 1));
-    if (z == 1) { /* the 100M numbers quoted in model.md §4 */
+    if (z == 1) { /* the 100M numbers quoted in docs/theory.md §5 */
       CHECK_CLOSE(avg.mae, pub.mae, 0.05, 0);
       CHECK_CLOSE(avg.rmse, pub.rmse, 0.05, 0);
       CHECK_CLOSE(avg.prede, pub.prede, 0.05, 0);

@@ -8,7 +8,7 @@
  * (non-increasing in the easy phase) started from the best of the problem's
  * schedule, the tuned constant and the tuned WSD (every decay shape).  For
  * every case the optimum and the tuned constant; least-squares slopes of
- * log(L_T − σ²) on log T over 10³ … 10⁵ against model notes §6:
+ * log(L_T − σ²) on log T over 10³ … 10⁵ against docs/theory.md §3:
  *   optimal  ≥ 0.47 (hard; theory (a−1)/b = 1/2), ≥ 0.68 (easy; (a−1)/a = 5/7)
  *   constant within 0.04 of (a−1)/(a+b−1) = 1/3 (hard), 5/9 (easy)
  * Hard-phase shape: within 5 % of η_max for ≥ 70 % of the steps at T = 10⁵,
@@ -20,7 +20,7 @@
  * λS > 1 annealed, each leaving ~1/S; the rest at η_max λ), is optimal at
  * S ∝ T^((a+b−1)/(2b−1)), i.e. S/T ∝ T^((a−b)/(2b−1)) = T^−1/6 here.
  * Easy-phase shape (Bordelon–Mori: η*(t) ≃ T^−ξ (1 − t/T)^δ): the level
- * exponent of η*(cT) against T (−ξ, model notes: b/a − 1), the exponent δ
+ * exponent of η*(cT) against T (−ξ, docs/theory.md §3: b/a − 1), the exponent δ
  * from log η* on log(1 − t/T) over t/T ∈ [0.3, 0.9], and η*(0.99 T) ≈ 0.
  * Convergence: the T = 10⁵ cases again with twice the knots, and the hard
  * case with N = 4000.

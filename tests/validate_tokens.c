@@ -4,7 +4,7 @@
  * The surrogates' batch covariate (fit.h: the noise amplitude — mpl's B,
  * fsl-llm's c2 — scales as (b_ref/b)^ω) checked on curves whose truth is the
  * theory it comes from: the expected loss of SGD on the power-law
- * random-feature model (model.md §1), from the CVODES engine (matched
+ * random-feature model (docs/theory.md §1), from the CVODES engine (matched
  * dynamics; deterministic, no sampling noise).
  *
  * One schedule family: warmup-stable-decay (linear warmup over W steps, peak

@@ -11,7 +11,7 @@
  * one-step map (the expected-risk recursion).
  *
  * Models shipped:
- *   plrf  power-law random features under SGD (model.md §1).  Modes k = 1..N,
+ *   plrf  power-law random features under SGD (docs/theory.md §1).  Modes k = 1..N,
  *         λ_k = λ0 k^-b, signal power p_k = p0 k^-a, tail = Σ_{k>N} p_k,
  *         noise σ².  States are risk contributions y_k = λ_k C_k, so that the
  *         excess risk is E = Σ y_k.  Matched ODE: dy/dt = (M − I) y + s (E +
@@ -19,7 +19,7 @@
  *         (1 − ηλ)² − 1.  With split = 1 the state is doubled: y = y_bias +
  *         y_var, where the bias copy starts at p_k and sees no additive noise,
  *         the variance copy starts at 0 and is driven by tail + σ².
- *   fsl   functional scaling law, finite-M spectral form (model.md §2):
+ *   fsl   functional scaling law, finite-M spectral form (docs/theory.md §2):
  *         m_j' = −2λ_j η m_j,  n_j' = −2λ_j η n_j + λ_j² η²/B (e + σ²),
  *         e = Σ m_j (signal states m_j = λ_j θ_j² e^{−2λ_j T} scaled as above),
  *         loss = σ² + c_approx M^{−sβ} + c_signal e + c_noise Σ n_j.

@@ -8,7 +8,7 @@
  *                         tokens with units_per_sample = sequence length);
  *                         steps = ∫ dt / (B · units_per_sample).  Dynamics are
  *                         integrated in this data time so a varying batch size
- *                         is handled exactly (model.md §1b).
+ *                         is handled exactly (docs/theory.md §1b).
  */
 #ifndef SCHEDOPT_SCHEDULE_H
 #define SCHEDOPT_SCHEDULE_H

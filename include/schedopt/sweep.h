@@ -12,7 +12,7 @@
  * (schedopt_optimization_run): the optimum and every tuned baseline.  The
  * final excess loss L − σ² of each schedule is fitted against the swept value
  * x in log-log scale by least squares, L − σ² ≈ C·x^(−ζ), and ζ is reported
- * beside the prediction of the model notes §6 (best constant (a−1)/(a+b−1),
+ * beside the prediction of docs/theory.md §3 (best constant (a−1)/(a+b−1),
  * optimal schedule (a−1)/a easy, (a−1)/b hard).
  *
  * Cases are independent: schedopt_sweep_run_case may be called for different
@@ -68,7 +68,7 @@ typedef struct schedopt_sweep_slope {
   char name[SCHEDOPT_SWEEP_NAMELEN];
   double slope, intercept;
   size_t points;  /* cases used (finite, positive excess) */
-  double theory;  /* model notes §6 prediction, NAN if none */
+  double theory;  /* docs/theory.md §3 prediction, NAN if none */
   const char *theory_rule; /* "(a-1)/b (optimal, hard)", or NULL */
 } schedopt_sweep_slope;
 
@@ -131,8 +131,8 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
 
 /* The scaling figure: L − σ² of the optimum and of every baseline against
  * the swept value on log–log axes, each labelled with its fitted slope ζ
- * (and the model notes' prediction where there is one).  Adds one panel to
- * fig. */
+ * (and the theory's prediction, docs/theory.md §3, where there is one).
+ * Adds one panel to fig. */
 schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
                                     schedopt_error *err);
 

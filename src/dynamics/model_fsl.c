@@ -1,4 +1,4 @@
-/* fsl — the functional scaling law in its finite-M spectral form (model.md §2).
+/* fsl — the functional scaling law in its finite-M spectral form (docs/theory.md §2).
  *
  * With intrinsic time T(t) = ∫ η, the FSL risk
  *   E(t) = c_approx M^{−sβ} + c_signal e(T(t))

@@ -1,4 +1,4 @@
-/* plrf — power-law random-feature regression under SGD (model.md §1).
+/* plrf — power-law random-feature regression under SGD (docs/theory.md §1).
  *
  * States are per-mode risk contributions, scaled by λ_k so that E = Σ a_k:
  *   SGD       y_k = λ_k C_k                              (block 1)

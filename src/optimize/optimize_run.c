@@ -751,7 +751,7 @@ static void phase(const schedopt_problem *p, const char **name, const char **rul
   schedopt_problem_exponents(p, &a, &b, NULL, NULL);
   *name = b < a ? "easy" : b > a ? "hard" : "boundary";
   *rule = b < a ? "b < a" : b > a ? "b > a" : "b = a";
-  /* model.md §6: L_T − σ² ∝ T^−ζ */
+  /* docs/theory.md §3: L_T − σ² ∝ T^−ζ */
   *zc = (a - 1) / (a + b - 1);
   *zo = b < a ? (a - 1) / a : (a - 1) / b;
 }

@@ -45,7 +45,7 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
     fprintf(f, "  model      a=%g b=%g sigma2=%g: %s phase (%s)\n", ref->a, ref->b, ref->sigma2,
             ph, ref->b < ref->a ? "b < a" : ref->b > ref->a ? "b > a" : "b = a");
     fprintf(f, "  theory     L - sigma^2 ~ T^-%.4g (best constant), T^-%.4g (optimal schedule) "
-               "(model notes, section 6)\n",
+               "(docs/theory.md, section 3)\n",
             zc, zo);
   }
   /* excess table: one column per schedule name */
