@@ -120,6 +120,18 @@ static void test_bad_fit(void) {
       {"model: mpl\ncurves: [1, 2]\n", "bad.yaml:2:9: error: curves: expected a non-empty list", NULL},
       {"model: mpl\ncurves:\n  - file: dense.csv\n    start_step: 100\n", "no logged point between step 100",
        NULL},
+      /* the fit's regularization and covariates */
+      {"model: mpl\ncurves:\n  - file: dense.csv\nfit:\n  prior: sometimes\n",
+       "bad.yaml:5:10: error: fit.prior: expected auto (chosen by cross-validation) or a strength",
+       "got 'sometimes'"},
+      {"model: mpl\ncurves:\n  - file: dense.csv\nfit:\n  tokens_offset: -5\n",
+       "bad.yaml:5:18: error: fit.tokens_offset: expected auto", "got '-5'"},
+      {"model: mpl\ncurves:\n  - file: dense.csv\nsize:\n  L0: {law: shifted}\n",
+       "bad.yaml:5:3: error: size.L0: a shifted law needs 'shift'", NULL},
+      {"model: mpl\ncurves:\n  - file: dense.csv\nsize:\n  A: cubic\n",
+       "bad.yaml:5:6: error: size.A: unknown size law 'cubic'", "power, log, shifted"},
+      {"model: mpl\ncurves:\n  - file: dense.csv\n    model_size: 0\n", "bad.yaml:4:17: error",
+       "out of range"},
   };
   char dir[2048], f[2100];
   snprintf(dir, sizeof dir, "%s/cli_fit_bad", SCHEDOPT_TMP_DIR);

@@ -163,6 +163,9 @@ static schedopt_status check_options(const schedopt_fit_options *o, schedopt_err
   if (!isnan(o->prior) && !(o->prior >= 0 && o->prior <= 1e6))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: prior = %g must be in [0, 1e6] (or "
                               "auto: chosen by cross-validation)", o->prior);
+  if (!isnan(o->tokens_offset) && !(o->tokens_offset >= 0 && o->tokens_offset <= 1e12))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: tokens_offset = %g must be in "
+                              "[0, 1e12] (or auto: fitted)", o->tokens_offset);
   if (!(o->tokens_exp >= 0 && o->tokens_exp <= 4))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "fit: tokens_exponent = %g must be in "
                               "[0, 4]", o->tokens_exp);

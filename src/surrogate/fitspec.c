@@ -59,6 +59,8 @@ static schedopt_status spec_open(ykv_list *l, const char *path, const char *cons
 
 static schedopt_status get_str(const ykv_entry *e, const char **out, schedopt_error *err);
 static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err);
+static schedopt_status get_auto_or(const ykv_entry *e, double hi, const char *what, double *out,
+                                   schedopt_error *err);
 
 /* `name:`, else the file name without .yaml/.yml. */
 static schedopt_status spec_name(const ykv_list *l, const char *path, char **name,
@@ -491,25 +493,18 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     else if (!strcmp(str, "direct")) o->method = SCHEDOPT_SURROGATE_DIRECT;
     else return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.method: expected fast or direct, got '%.100s'", str);
   }
-  if ((e = schedopt_ykv_get(l, "fit.prior"))) {
-    if (e->kind == YKV_SCALAR && !e->is_null && !strcmp(e->value, "auto")) o->prior = NAN;
-    else if (get_range(e, 0, 1e6, 0, &o->prior, NULL))
-      return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.prior: expected auto (chosen by "
-                  "cross-validation) or a strength in [0, 1e6], got '%.60s'",
-                  e->kind == YKV_SCALAR ? e->value : "a collection");
-  }
+  if ((e = schedopt_ykv_get(l, "fit.prior")) &&
+      (st = get_auto_or(e, 1e6, "auto (chosen by cross-validation) or a strength", &o->prior, err)))
+    return st;
   if ((e = schedopt_ykv_get(l, "fit.offsets"))) {
     int b = 0;
     if ((st = get_bool(e, &b, err))) return st;
     o->offsets = b;
   }
-  if ((e = schedopt_ykv_get(l, "fit.tokens_offset"))) {
-    if (e->kind == YKV_SCALAR && !e->is_null && !strcmp(e->value, "auto")) o->tokens_offset = NAN;
-    else if (get_range(e, 0, 1e12, 0, &o->tokens_offset, NULL))
-      return fail(err, SCHEDOPT_EINVAL, e, 0, "fit.tokens_offset: expected auto (fitted with two "
-                  "or more batch sizes) or a number of tokens in [0, 1e12], got '%.60s'",
-                  e->kind == YKV_SCALAR ? e->value : "a collection");
-  }
+  if ((e = schedopt_ykv_get(l, "fit.tokens_offset")) &&
+      (st = get_auto_or(e, 1e12, "auto (fitted with two or more batch sizes) or a number of tokens",
+                        &o->tokens_offset, err)))
+    return st;
   if ((e = schedopt_ykv_get(l, "fit.tokens_exponent")) &&
       (st = get_range(e, 0, 4, 0, &o->tokens_exp, err)))
     return st;
@@ -1091,6 +1086,18 @@ static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *er
   else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) *out = 0;
   else return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected true or false, got '%.100s'", e->path, v);
   return SCHEDOPT_OK;
+}
+
+/* "auto" (→ NAN: the library chooses) or a number in [0, hi]. */
+static schedopt_status get_auto_or(const ykv_entry *e, double hi, const char *what, double *out,
+                                   schedopt_error *err) {
+  if (e->kind == YKV_SCALAR && !e->is_null && !strcmp(e->value, "auto")) {
+    *out = NAN;
+    return SCHEDOPT_OK;
+  }
+  if (!get_range(e, 0, hi, 0, out, NULL)) return SCHEDOPT_OK;
+  return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected %s in [0, %g], got '%.60s'", e->path,
+              what, hi, e->kind == YKV_SCALAR ? e->value : "a collection");
 }
 
 /* A name among `names` (n of them): its index. */
