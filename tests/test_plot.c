@@ -147,7 +147,7 @@ static void test_figure(void) {
   char *s = test_slurp(path, NULL);
   if (s) {
     /* two legend entries (labels are shared), escaped text, log ticks */
-    CHECK(count(s, "<g class=\"legend\">") == 1);
+    CHECK(count(s, "<g class=\"legend\"") == 1);
     CHECK(strstr(s, "baseline: &lt;const&gt;") && strstr(s, "&quot;title&quot;"));
     CHECK(strstr(s, "10<tspan") != NULL || strstr(s, ">100<") != NULL);
     /* the lr axis (3e-4 peak) factors out its power of ten */
@@ -201,14 +201,16 @@ static void test_tables(void) {
     schedopt_plot *p = NULL;
     CHECK(schedopt_plot_alloc(&p, "ramp", &err) == SCHEDOPT_OK);
     CHECK_MSG(schedopt_plot_tables(p, tabs, 2, &err) == SCHEDOPT_OK, "%s", err.msg);
-    /* lr, excess loss, batch, momentum; the table without loss has 3 series */
-    CHECK(schedopt_plot_npanels(p) == 4);
-    CHECK(schedopt_plot_nseries(p, 0) == 2 && schedopt_plot_nseries(p, 1) == 1);
+    /* lr, excess loss (log-log), excess loss zoomed on the anneal, batch,
+     * momentum; the table without loss has 3 series */
+    CHECK(schedopt_plot_npanels(p) == 5);
+    CHECK(schedopt_plot_nseries(p, 0) == 2 && schedopt_plot_nseries(p, 1) == 1 &&
+          schedopt_plot_nseries(p, 2) == 1);
     CHECK(schedopt_plot_tables(p, tabs, 1, &err) == SCHEDOPT_EINVAL);
     char path[4096];
     snprintf(path, sizeof path, "%s/tables.svg", SCHEDOPT_TMP_DIR);
     CHECK(schedopt_plot_save_svg(p, path, &err) == SCHEDOPT_OK);
-    check_svg(path, 7, 4);
+    check_svg(path, 8, 5);
     char *s = test_slurp(path, NULL);
     CHECK(s && strstr(s, ">tokens<")); /* the x axis counts the clock */
     free(s);
@@ -228,7 +230,7 @@ static void test_cli(void) {
            SCHEDOPT_SOURCE_DIR, svg);
   int rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 0 && strstr(out, "wrote"), "rc %d: %s", rc, out);
-  check_svg(svg, 2, 2); /* lr and excess loss, one series each */
+  check_svg(svg, 3, 3); /* lr, excess loss and its anneal, one series each */
 
   rc = test_run_cli("plot --help", out, sizeof out);
   CHECK(rc == 0 && strstr(out, "--points N"));

@@ -16,6 +16,19 @@
  *   megatron  Megatron-LM learning-rate flags, when a Megatron schedule
  *             (warmup, then constant / linear / cosine / WSD decay) matches
  *             the table; otherwise an error that names the nearest one
+ *   torchtitan, olmo_core, deepspeed
+ *             the PyTorch module plus the trainer's hook for a custom
+ *             schedule: build_lr_schedulers (torchtitan), a Scheduler
+ *             subclass (OLMo-core), an lr_scheduler callable (DeepSpeed)
+ *
+ * Exactness: the Python exports write the learning rate in closed form when
+ * options.schedule names the schedule the table tabulates (a transcription
+ * of its family, src/dynamics/control.c), else as the fewest breakpoints
+ * (rows of the table) whose linear interpolation reproduces every row to
+ * 1e-12 of the peak; the other columns as such breakpoints too.  A table
+ * ends at the end of the horizon: its last row's step is the number of
+ * optimizer steps the trainer performs (TOTAL_STEPS), the steps 0 … K − 1
+ * use the rates of the rows before it.
  *
  * Step convention (the same in all of them and in the recursion): the
  * optimizer step with index k (0, 1, …) uses the controls at "k steps taken",
@@ -58,11 +71,15 @@ typedef enum schedopt_export_format {
   SCHEDOPT_EXPORT_PYTORCH = 2,
   SCHEDOPT_EXPORT_MEGATRON = 3,
   SCHEDOPT_EXPORT_NANOGPT = 4,
-  SCHEDOPT_EXPORT_HF = 5
+  SCHEDOPT_EXPORT_HF = 5,
+  SCHEDOPT_EXPORT_TORCHTITAN = 6,
+  SCHEDOPT_EXPORT_OLMO_CORE = 7,
+  SCHEDOPT_EXPORT_DEEPSPEED = 8
 } schedopt_export_format;
-#define SCHEDOPT_EXPORT_NFORMATS 6
+#define SCHEDOPT_EXPORT_NFORMATS 9
 
-/* "csv", "json", "pytorch", "megatron", "nanogpt", "hf". */
+/* "csv", "json", "pytorch", "megatron", "nanogpt", "hf", "torchtitan",
+ * "olmo_core", "deepspeed". */
 const char *schedopt_export_format_name(schedopt_export_format f);
 /* By name; SCHEDOPT_EINVAL (listing the names) if unknown. */
 schedopt_status schedopt_export_format_find(const char *name, schedopt_export_format *f,
@@ -89,6 +106,12 @@ typedef struct schedopt_export_options {
   /* > 0: tokens per sample for the tokens column (and Megatron's
    * --seq-length); 0: the table's seq_len. */
   double seq_len;
+  /* Optional: the schedule the table tabulates (rows[i] its controls at
+   * rows[i].t).  The Python exports then write its learning rate in closed
+   * form, exact at every step for any horizon, when its family is built in
+   * and a step is a fixed amount of clock (step clock, or a constant batch);
+   * otherwise (NULL, a scheduled batch) the table's breakpoints. */
+  const schedopt_schedule *schedule;
 } schedopt_export_options;
 
 /* peak_lr 0, tolerance 0.02, units auto, batch and seq_len as in the table. */

@@ -38,6 +38,8 @@ extern "C" {
 #define SCHEDOPT_SWEEP_MAXCASES 10000
 #define SCHEDOPT_SWEEP_MAXSCHED 8 /* the optimum and up to 7 baselines */
 #define SCHEDOPT_SWEEP_NAMELEN 48
+/* η* of a case's optimum at t/T = k/(SCHEDOPT_SWEEP_PROFILE − 1) */
+#define SCHEDOPT_SWEEP_PROFILE 101
 
 /* One schedule's result in one case. */
 typedef struct schedopt_sweep_result {
@@ -60,6 +62,8 @@ typedef struct schedopt_sweep_case {
   size_t contained_beaten;            /* contained baselines better than the optimum (bug) */
   size_t nres;
   schedopt_sweep_result res[SCHEDOPT_SWEEP_MAXSCHED]; /* [0] is the optimum */
+  double horizon;                     /* T of the optimum, in its clock's units */
+  double lr_profile[SCHEDOPT_SWEEP_PROFILE]; /* η*(t) at t/T = k/100 (NAN: not known) */
   double seconds;                     /* wall time of the case (never written) */
 } schedopt_sweep_case;
 
@@ -130,9 +134,13 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
                                           schedopt_error *err);
 
 /* The scaling figure: L − σ² of the optimum and of every baseline against
- * the swept value on log–log axes, each labelled with its fitted slope ζ
- * (and the theory's prediction, docs/theory.md §3, where there is one).
- * Adds one panel to fig. */
+ * the swept value on log–log axes, markers at the computed cases and the
+ * fitted power law C·x^(−ζ) as a line, ζ in the legend, and the theory's
+ * law (docs/theory.md §3, where there is one) as a dashed line through the
+ * optimum's middle case; then a panel with the optimum's η*(t/T) of every
+ * case overlaid, one colour per case, rescaled as the theory does: by
+ * T^(1−b/a) in the easy phase (b < a), as is in the hard phase.  Adds two
+ * panels to fig (one when no case has a profile). */
 schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
                                     schedopt_error *err);
 

@@ -166,6 +166,8 @@ typedef struct cli_extras {
   schedopt_outset *set; /* allocated by the first open */
   char *path[CLI_MAXOUT];
   size_t n, committed;
+  /* the schedule cli_extras_write's table tabulates (NULL: the problem's) */
+  const schedopt_schedule *schedule;
 } cli_extras;
 
 /* The command's set (allocated on first use), for library writers that
@@ -181,7 +183,8 @@ schedopt_status cli_extras_open(cli_extras *x, const char *path, int report, FIL
  * like: schedopt_outfile_is_stream), in the current folder under the
  * problem's name.
  * The files are STEM.svg and STEM_schedule.csv, STEM_schedule.json,
- * STEM_pytorch.py, STEM_megatron.sh, STEM_nanogpt.py, STEM_hf.py. */
+ * STEM_pytorch.py, STEM_megatron.sh, STEM_nanogpt.py, STEM_hf.py,
+ * STEM_torchtitan.py, STEM_olmo_core.py, STEM_deepspeed.py. */
 void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, const char *leaf,
                      char *stem, size_t cap);
 /* The exports of `table` that p's output.export lists and, if output.plot,

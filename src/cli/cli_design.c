@@ -417,21 +417,24 @@ static const char *export_ext(int f) {
   }
 }
 
-/* The design as a schedule table for the export module (rows at every
- * step, steps clock, batch in sequences and seq_len in tokens). */
+/* The design as a schedule table for the export module: the rates of the
+ * K steps η_0 … η_{K−1}, then the end of the horizon (step K, the last rate
+ * again), so that a table's last row counts the steps the trainer performs;
+ * steps clock, batch in sequences and seq_len in tokens. */
 static schedopt_status write_export(const ctx *c, cli_extras *x, const char *path,
                                    schedopt_error *err) {
   size_t K = c->r.steps;
-  schedopt_row *rows = calloc(K, sizeof *rows);
+  if (K == 0) return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: a design of 0 steps", path);
+  schedopt_row *rows = calloc(K + 1, sizeof *rows);
   if (!rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  for (size_t k = 0; k < K; k++) {
+  for (size_t k = 0; k <= K; k++) {
     rows[k].t = rows[k].step = (double)k;
     rows[k].samples = (double)k * c->batch;
-    rows[k].u.lr = c->r.lr[k];
+    rows[k].u.lr = c->r.lr[k < K ? k : K - 1];
     rows[k].u.batch = c->batch;
   }
   schedopt_export_table t = {.rows = rows,
-                             .n = K,
+                             .n = K + 1,
                              .has_loss = 0,
                              .clock = SCHEDOPT_CLOCK_STEPS,
                              .seq_len = c->s.seq_len > 0 ? c->s.seq_len : 1,

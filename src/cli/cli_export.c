@@ -21,13 +21,20 @@ static const char *help =
     "  pytorch   a Python module: lr_lambda(step) for torch.optim.lr_scheduler.LambdaLR\n"
     "            (relative to the peak), lr_at(step), batch_at, momentum_at, ...\n"
     "  nanogpt   a get_lr(it) function for nanoGPT's train.py\n"
-    "  hf        a Python module: make_optimizers(model) for the Hugging Face\n"
-    "            Trainer's optimizers= argument\n"
+    "  hf        a Python module: make_optimizers(model, args=training_args) for\n"
+    "            the Hugging Face Trainer's optimizers= argument\n"
+    "  torchtitan   the module with build_lr_schedulers(optimizers)\n"
+    "  olmo_core    the module with make_olmo_core_scheduler()\n"
+    "  deepspeed    the module with deepspeed_lr_scheduler(optimizer), for\n"
+    "            deepspeed.initialize(lr_scheduler=...)\n"
     "  megatron  Megatron-LM flags (--lr-decay-style WSD, --lr-wsd-decay-style, ...)\n"
     "            when a Megatron schedule matches the table; otherwise an error\n"
     "            naming the nearest one\n"
     "\n"
-    "Step k (k = 0, 1, ...) uses the controls after k steps, in every format.\n"
+    "Step k (k = 0, 1, ...) uses the controls after k steps, in every format; the\n"
+    "trainer performs exactly the schedule's steps (TOTAL_STEPS).  The Python\n"
+    "formats write the learning rate in closed form (the schedule's family), exact\n"
+    "at every step for any length.\n"
     "docs/exports.md describes the formats.\n"
     "\n"
     "Options:\n"
@@ -42,6 +49,11 @@ static const char *help =
     "                        differs from the table by at most F x peak (default 0.02)\n"
     "  --megatron-units U    megatron: iters or samples (default: iters when the\n"
     "                        batch size is constant, else samples)\n"
+    "  --batch B             the trainer's batch size in samples (the largest of a\n"
+    "                        scheduled batch); samples and tokens follow, steps stay\n"
+    "  --seq-len L           tokens per sample for the tokens column\n"
+    "                        (--points, --peak-lr, --tolerance, --batch, --seq-len\n"
+    "                        default to the problem's output.export settings)\n"
     "  --set KEY=VALUE       override a problem key (repeatable)\n"
     "  -q, --quiet           no summary on standard error\n"
     "  -h, --help            this help\n";
@@ -49,7 +61,7 @@ static const char *help =
 typedef struct opts {
   const char *format;
   size_t points;
-  double peak_lr, tolerance;
+  double peak_lr, tolerance, batch, seq_len;
   const char *units;
 } opts;
 
@@ -65,12 +77,13 @@ static double parse_nonneg(const char *s) {
 static int extra(int argc, char **argv, int i, void *ctx) {
   opts *o = ctx;
   const char *a = argv[i];
-  const char *names[] = {"--format", "--points", "--peak-lr", "--tolerance", "--megatron-units"};
+  const char *names[] = {"--format",         "--points", "--peak-lr", "--tolerance",
+                         "--megatron-units", "--batch",  "--seq-len"};
   int which = -1;
   const char *val = NULL;
   int used = 0;
   if (!strcmp(a, "-f")) which = 0;
-  for (int k = 0; k < 5 && which < 0; k++) {
+  for (int k = 0; k < 7 && which < 0; k++) {
     size_t L = strlen(names[k]);
     if (!strcmp(a, names[k]))
       which = k;
@@ -115,6 +128,15 @@ static int extra(int argc, char **argv, int i, void *ctx) {
     }
     o->tolerance = v;
     break;
+  case 5:
+  case 6:
+    v = parse_nonneg(val);
+    if (!(v >= 1 && v <= 1e15)) {
+      cli_usage_error("export", "%s %s: must be a number in [1, 1e15]", names[which], val);
+      return -1;
+    }
+    *(which == 5 ? &o->batch : &o->seq_len) = v;
+    break;
   default:
     if (strcmp(val, "iters") && strcmp(val, "samples")) {
       cli_usage_error("export", "--megatron-units %s: must be iters or samples", val);
@@ -139,7 +161,7 @@ static int run(int argc, char **argv) {
   if (!o.format) {
     cli_problem_opts_free(&po);
     return cli_usage_error("export", "missing --format (csv, json, pytorch, megatron, nanogpt, "
-                                     "hf)");
+                                     "hf, torchtitan, olmo_core, deepspeed)");
   }
   if (schedopt_export_format_find(o.format, &fmt, &err)) {
     cli_problem_opts_free(&po);
@@ -152,7 +174,10 @@ static int run(int argc, char **argv) {
   schedopt_status st;
   if ((rc = cli_load_problem(&po, &p))) goto cleanup;
   const schedopt_schedule *s = schedopt_problem_schedule(p);
-  if ((st = schedopt_export_times(s, o.points, &times, &n, &err))) goto failed;
+  schedopt_problem_extras ex; /* output.export: the command line's options win */
+  schedopt_problem_get_extras(p, &ex);
+  if ((st = schedopt_export_times(s, o.points ? o.points : ex.export_points, &times, &n, &err)))
+    goto failed;
   if (!(rows = calloc(n, sizeof *rows))) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory for %zu rows", n);
     goto failed;
@@ -161,8 +186,12 @@ static int run(int argc, char **argv) {
   schedopt_export_table t = cli_table(p, s, rows, nrows, "schedule");
   schedopt_export_options eo;
   schedopt_export_options_default(&eo);
-  eo.peak_lr = o.peak_lr;
-  if (o.tolerance > 0) eo.tolerance = o.tolerance;
+  eo.peak_lr = o.peak_lr > 0 ? o.peak_lr : ex.peak_lr;
+  eo.batch = o.batch > 0 ? o.batch : ex.batch;
+  eo.seq_len = o.seq_len > 0 ? o.seq_len : ex.seq_len;
+  eo.tolerance = o.tolerance > 0 ? o.tolerance : ex.tolerance > 0 ? ex.tolerance : eo.tolerance;
+  eo.megatron_units = (schedopt_megatron_units)ex.megatron_units;
+  eo.schedule = s; /* the Python exports write its closed form */
   if (o.units)
     eo.megatron_units = !strcmp(o.units, "iters") ? SCHEDOPT_MEGATRON_ITERS
                                                   : SCHEDOPT_MEGATRON_SAMPLES;
@@ -192,4 +221,5 @@ cleanup:
 }
 
 const cli_command cli_export = {"export", "write the schedule for a trainer (csv, json, "
-                                          "pytorch, megatron, nanogpt, hf)", run};
+                                          "pytorch, megatron, nanogpt, hf, torchtitan, "
+                                          "olmo_core, deepspeed)", run};

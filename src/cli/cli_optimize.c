@@ -110,6 +110,7 @@ static schedopt_status write_extras(const schedopt_optimization *opt, const char
     cli_extras_stem(dir, 1, q, "optimum", stem, sizeof stem);
     cli_plot_title(q, "optimum and tuned baselines", title, sizeof title);
     schedopt_export_table te = cli_table(q, so, erows, ne, "optimum");
+    x->schedule = so; /* the optimum, written exactly by the Python exports */
     st = cli_extras_write(x, q, stem, erows ? &te : NULL, tabs, ex.plot ? nb + 1 : 0, title,
                           err);
   }

@@ -86,7 +86,8 @@ void cli_plot_title(const schedopt_problem *p, const char *what, char *buf, size
 
 /* File name suffixes, in schedopt_export_format order. */
 static const char *const suffix[SCHEDOPT_EXPORT_NFORMATS] = {
-    "_schedule.csv", "_schedule.json", "_pytorch.py", "_megatron.sh", "_nanogpt.py", "_hf.py"};
+    "_schedule.csv", "_schedule.json", "_pytorch.py", "_megatron.sh", "_nanogpt.py", "_hf.py",
+    "_torchtitan.py", "_olmo_core.py", "_deepspeed.py"};
 
 void cli_extras_stem(const char *out, int is_dir, const schedopt_problem *p, const char *leaf,
                      char *stem, size_t cap) {
@@ -181,6 +182,8 @@ schedopt_status cli_extras_write(cli_extras *x, const schedopt_problem *p, const
   eo.seq_len = ex.seq_len;
   if (ex.tolerance > 0) eo.tolerance = ex.tolerance;
   eo.megatron_units = (schedopt_megatron_units)ex.megatron_units;
+  /* the schedule the table tabulates: the Python exports write it exactly */
+  eo.schedule = x->schedule ? x->schedule : schedopt_problem_schedule(p);
   schedopt_status st = SCHEDOPT_OK;
   for (int f = 0; f < SCHEDOPT_EXPORT_NFORMATS && !st && table; f++) {
     if (!(ex.export_formats & (1u << f))) continue;

@@ -139,6 +139,33 @@ static int on_progress(void *ctx, const char *stage, long evals, double best, do
   return 0;
 }
 
+/* STEM_lr.csv: the optimum's eta*(t) of every case at t/T = k/100, the
+ * data of the figure's overlay (unscaled; the scaling is in its label). */
+static schedopt_status write_profiles(const schedopt_sweep *s, cli_extras *x, const char *stem,
+                                      schedopt_error *err) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s_lr.csv", stem);
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path, 1, &fp, err);
+  if (st) return st;
+  const size_t n = schedopt_sweep_ncases(s);
+  fputs("t_over_T", fp);
+  for (size_t i = 0; i < n; i++) {
+    const schedopt_sweep_case *c = schedopt_sweep_get_case(s, i);
+    if (c->done && !c->status) fprintf(fp, ",%s", c->value);
+  }
+  fputc('\n', fp);
+  for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++) {
+    fprintf(fp, "%.4g", (double)k / (SCHEDOPT_SWEEP_PROFILE - 1));
+    for (size_t i = 0; i < n; i++) {
+      const schedopt_sweep_case *c = schedopt_sweep_get_case(s, i);
+      if (c->done && !c->status) fprintf(fp, ",%.10g", c->lr_profile[k]);
+    }
+    fputc('\n', fp);
+  }
+  return SCHEDOPT_OK; /* write errors: the set's commit */
+}
+
 static int run(int argc, char **argv) {
   cli_problem_opts o;
   opts x = {0, 1, 1};
@@ -182,9 +209,13 @@ static int run(int argc, char **argv) {
     else snprintf(stem, sizeof stem, "%s_sweep", schedopt_sweep_problem_name(s));
     schedopt_sweep_shard_name(x.shard_k, x.shard_n, shard, sizeof shard);
     const char *part[] = {shard, NULL};
+    char lrcsv[4200]; /* the figure's eta*(t/T) data beside it */
+    snprintf(lrcsv, sizeof lrcsv, "%s_lr.csv", stem);
+    const char *lrf[] = {lrcsv, NULL};
     if ((st = cli_outputs_check(NULL, plot ? stem : NULL, plot, dir,
                                 dir ? (x.shard_n > 1 ? part : schedopt_sweep_files) : NULL,
-                                &err))) {
+                                &err)) ||
+        (plot && (st = cli_outputs_check(NULL, NULL, 0, NULL, lrf, &err)))) {
       rc = cli_fail(&err);
       goto cleanup;
     }
@@ -255,7 +286,8 @@ static int run(int argc, char **argv) {
     schedopt_plot *fig = NULL;
     if ((st = schedopt_plot_alloc(&fig, ex.plot_title ? ex.plot_title : title, &err)) ||
         (st = schedopt_sweep_plot(s, fig, &err)) ||
-        (st = cli_extras_write_plot(&extras, stem, fig, &err))) {
+        (st = cli_extras_write_plot(&extras, stem, fig, &err)) ||
+        (st = write_profiles(s, &extras, stem, &err))) {
       schedopt_plot_free(fig);
       rc = cli_fail(&err);
       goto cleanup;

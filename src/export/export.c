@@ -28,7 +28,7 @@ schedopt_status schedopt_export_format_find(const char *name, schedopt_export_fo
     }
   return schedopt_error_set(err, SCHEDOPT_EINVAL,
                             "unknown export format '%s' (allowed: csv, json, pytorch, megatron, "
-                            "nanogpt, hf)",
+                            "nanogpt, hf, torchtitan, olmo_core, deepspeed)",
                             name ? name : "(null)");
 }
 
@@ -106,7 +106,10 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
   case SCHEDOPT_EXPORT_JSON: st = schedopt_export_write_json(fp, t, o, err); break;
   case SCHEDOPT_EXPORT_PYTORCH:
   case SCHEDOPT_EXPORT_NANOGPT:
-  case SCHEDOPT_EXPORT_HF: st = schedopt_export_write_python(fp, f, t, o, err); break;
+  case SCHEDOPT_EXPORT_HF:
+  case SCHEDOPT_EXPORT_TORCHTITAN:
+  case SCHEDOPT_EXPORT_OLMO_CORE:
+  case SCHEDOPT_EXPORT_DEEPSPEED: st = schedopt_export_write_python(fp, f, t, o, err); break;
   case SCHEDOPT_EXPORT_MEGATRON: st = schedopt_export_write_megatron(fp, t, o, err); break;
   default: st = schedopt_error_set(err, SCHEDOPT_EINVAL, "export: unknown format %d", (int)f);
   }

@@ -21,6 +21,13 @@ const char *schedopt_export_label(const schedopt_export_table *t);
 /* "steps", "samples" or "tokens": what rows[i].t counts. */
 const char *schedopt_export_clock_name(const schedopt_export_table *t);
 
+/* The fewest rows (indices into keep, which has room for n; the first and
+ * last always) such that linear interpolation in x between them reproduces
+ * every row of the ncol (≤ 8) columns y[c] to within tol[c].  x strictly
+ * increasing.  Returns the number of rows kept. */
+size_t schedopt_export_breakpoints(const double *x, const double *const *y, size_t ncol, size_t n,
+                                   const double *tol, size_t *keep);
+
 /* ---- the writers (export.c dispatches to them) ---- */
 
 schedopt_status schedopt_export_write_python(FILE *fp, schedopt_export_format f,

@@ -88,3 +88,42 @@ schedopt_status schedopt_export_check(const schedopt_export_table *t, schedopt_e
                               "export: the learning rate is zero in every row");
   return SCHEDOPT_OK;
 }
+
+/* ---- breakpoints ------------------------------------------------------------ */
+
+/* Greedy longest segments: from anchor a, the segment to row j keeps every
+ * row k in (a, j) of column c within tol[c] iff its slope
+ * s = (y_j − y_a)/(x_j − x_a) lies in ∩_k [(y_k − tol − y_a)/(x_k − x_a),
+ * (y_k + tol − y_a)/(x_k − x_a)]; the interval is updated as j advances, so
+ * a row is examined O(1) times per anchor.  Breakpoints are rows, so the
+ * values there are the rows' own. */
+size_t schedopt_export_breakpoints(const double *x, const double *const *y, size_t ncol, size_t n,
+                                   const double *tol, size_t *keep) {
+  if (n == 0) return 0;
+  size_t m = 0, a = 0;
+  keep[m++] = 0;
+  while (a + 1 < n) {
+    size_t last = a + 1;
+    double lo[8], hi[8];
+    for (size_t c = 0; c < ncol && c < 8; c++) lo[c] = -INFINITY, hi[c] = INFINITY;
+    for (size_t j = a + 1; j < n; j++) {
+      const double dx = x[j] - x[a];
+      int ok = dx > 0;
+      for (size_t c = 0; c < ncol && c < 8 && ok; c++) {
+        const double s = (y[c][j] - y[c][a]) / dx;
+        ok = s >= lo[c] && s <= hi[c];
+      }
+      if (!ok) break;
+      last = j;
+      int open = 1; /* the rows up to j constrain the slopes of longer segments */
+      for (size_t c = 0; c < ncol && c < 8; c++) {
+        lo[c] = fmax(lo[c], (y[c][j] - tol[c] - y[c][a]) / dx);
+        hi[c] = fmin(hi[c], (y[c][j] + tol[c] - y[c][a]) / dx);
+        open &= lo[c] <= hi[c];
+      }
+      if (!open) break;
+    }
+    keep[m++] = a = last;
+  }
+  return m;
+}

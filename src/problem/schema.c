@@ -135,7 +135,8 @@ const char *const schedopt_schema_fsl_only[] = {"model.c_approx", "model.c_signa
 /* output.export.formats, in schedopt_export_format order: the export layer
  * names its formats with this list (export.c). */
 const char *const schedopt_schema_export_formats[SCHEDOPT_SCHEMA_NFORMATS + 1] = {
-    "csv", "json", "pytorch", "megatron", "nanogpt", "hf", NULL};
+    "csv", "json", "pytorch", "megatron", "nanogpt", "hf", "torchtitan", "olmo_core",
+    "deepspeed", NULL};
 
 const char *const schedopt_schema_opt_obj_types[] = {"final", "mean", "horizons", "steps_to_target",
                                             NULL};

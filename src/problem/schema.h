@@ -67,7 +67,7 @@ extern const char *const schedopt_schema_alias_pairs[4][2];
 extern const char *const schedopt_schema_plrf_only[];
 extern const char *const schedopt_schema_fsl_only[];
 /* The export formats' names, in schedopt_export_format order (NULL-terminated). */
-#define SCHEDOPT_SCHEMA_NFORMATS 6
+#define SCHEDOPT_SCHEMA_NFORMATS 9
 extern const char *const schedopt_schema_export_formats[SCHEDOPT_SCHEMA_NFORMATS + 1];
 /* Keys below optimize.objective and optimize.controls.<ch> (NULL-terminated),
  * by objective type and by parametrization. */

@@ -1230,8 +1230,9 @@ schedopt_status schedopt_designspec_load(designspec *s, const char *path, const 
   if ((e = schedopt_ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
     return st;
   if ((e = schedopt_ykv_get(l, "output.format")) &&
-      (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf"},
-                       6, &s->format, err)))
+      (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
+                                            "torchtitan", "olmo_core", "deepspeed"},
+                       9, &s->format, err)))
     return st;
   return SCHEDOPT_OK;
 }

@@ -334,6 +334,15 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
       q->excess = b->J - floor_;
     }
     schedopt_optimization_violations(o, NULL, &c->contained_beaten);
+    /* η*(t/T) of the optimum, for the figure that overlays the horizons */
+    const schedopt_schedule *so = schedopt_optimization_schedule(o);
+    const schedopt_control *lr = so ? schedopt_schedule_get(so, SCHEDOPT_LR) : NULL;
+    c->horizon = so ? schedopt_schedule_horizon(so) : NAN;
+    for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++)
+      c->lr_profile[k] = lr ? schedopt_control_eval(lr, c->horizon,
+                                                    c->horizon * (double)k /
+                                                        (SCHEDOPT_SWEEP_PROFILE - 1), NULL)
+                            : NAN;
   }
   c->status = st;
   if (st) snprintf(c->message, sizeof c->message, "%s", err ? err->msg : "failed");

@@ -163,6 +163,12 @@ static json_t *to_json(const schedopt_sweep *s) {
         json_array_append_new(res, r);
       }
       json_object_set_new(jc, "schedules", res);
+      /* the optimum's lr at t/T = k/100 (the horizons' overlay figure) */
+      json_t *pr = json_array();
+      for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++)
+        json_array_append_new(pr, num(c->lr_profile[k]));
+      json_object_set_new(jc, "horizon", num(c->horizon));
+      json_object_set_new(jc, "lr_profile", pr);
     }
     json_array_append_new(cases, jc);
   }
@@ -295,6 +301,126 @@ schedopt_status schedopt_sweep_write(const schedopt_sweep *s, const char *dir,
 
 /* ---- figure ------------------------------------------------------------------------- */
 
+/* The swept key in words, with its units. */
+static const char *key_words(const char *key) {
+  static const struct {
+    const char *key, *words;
+  } w[] = {{"budget.steps", "horizon T (steps)"},
+           {"budget.samples", "budget D (samples)"},
+           {"budget.tokens", "budget (tokens)"},
+           {"budget.compute", "compute C = N\xc2\xb7" "D (feature\xc2\xb7samples)"},
+           {"model.N", "model size N (learned modes)"},
+           {"model.M", "model size M (modes)"},
+           {"model.sigma2", "noise \xcf\x83\xc2\xb2"}};
+  for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+    if (!strcmp(key, w[i].key)) return w[i].words;
+  return key;
+}
+
+static const schedopt_plot_marker markers[] = {SCHEDOPT_PLOT_DOT, SCHEDOPT_PLOT_SQUARE,
+                                                SCHEDOPT_PLOT_TRIANGLE, SCHEDOPT_PLOT_RING};
+
+/* Panel 1: L − σ² of each schedule at the cases (markers), its fitted
+ * C·x^(−ζ) and, where known, the theory's x^(−ζ_theory) through the fit's
+ * geometric middle (dashed). */
+static schedopt_status plot_scaling(const schedopt_sweep *s, schedopt_plot *fig,
+                                    const schedopt_sweep_slope *sl, size_t ns, double *x,
+                                    double *y, schedopt_error *err) {
+  char xl[160];
+  snprintf(xl, sizeof xl, "%s", key_words(s->key));
+  const schedopt_plot_axes ax = {"final excess loss against the swept value", xl,
+                                 "final excess loss L \xe2\x88\x92 \xcf\x83\xc2\xb2",
+                                 SCHEDOPT_PLOT_LOG, SCHEDOPT_PLOT_LOG};
+  size_t panel;
+  schedopt_status st = schedopt_plot_add_panel(fig, &ax, &panel, err);
+  for (size_t k = 0; k < ns && !st; k++) {
+    size_t m = 0;
+    double x0 = INFINITY, x1 = 0;
+    for (size_t i = 0; i < s->n; i++) {
+      const schedopt_sweep_case *c = &s->cases[i];
+      if (!c->done || c->status) continue;
+      for (size_t j = 0; j < c->nres; j++)
+        if (!strcmp(c->res[j].name, sl[k].name)) {
+          x[m] = c->x;
+          y[m++] = c->res[j].excess;
+          if (c->x > 0) x0 = fmin(x0, c->x), x1 = fmax(x1, c->x);
+        }
+    }
+    char label[160]; /* ζ: U+03B6 */
+    if (isnan(sl[k].slope))
+      snprintf(label, sizeof label, "%.48s", sl[k].name);
+    else
+      snprintf(label, sizeof label, "%.48s: fit \xce\xb6 = %.3f", sl[k].name, sl[k].slope);
+    const schedopt_plot_style pts = {SCHEDOPT_PLOT_NOLINE, markers[k % 4], NULL, 0, 0, 0};
+    if ((st = schedopt_plot_add_series_styled(fig, panel, label, x, y, m, &pts, err))) break;
+    if (isnan(sl[k].slope) || !(x1 > x0)) continue;
+    /* the fitted law, and the theory's slope through the fit at √(x0·x1) */
+    double lx[2] = {x0, x1}, ly[2], xm = sqrt(x0 * x1);
+    for (int e = 0; e < 2; e++) ly[e] = exp(sl[k].intercept) * pow(lx[e], -sl[k].slope);
+    const schedopt_plot_style line = {SCHEDOPT_PLOT_SOLID, SCHEDOPT_PLOT_NOMARK, NULL, 0, 0, 0};
+    if ((st = schedopt_plot_add_series_styled(fig, panel, label, lx, ly, 2, &line, err))) break;
+    if (isnan(sl[k].theory)) continue;
+    double ym = exp(sl[k].intercept) * pow(xm, -sl[k].slope);
+    for (int e = 0; e < 2; e++) ly[e] = ym * pow(lx[e] / xm, -sl[k].theory);
+    char tl[160];
+    snprintf(tl, sizeof tl, "%.48s: theory \xce\xb6 = %.3f", sl[k].name, sl[k].theory);
+    const schedopt_plot_style th = {SCHEDOPT_PLOT_DASHED, SCHEDOPT_PLOT_NOMARK, label, 0, 0, 0};
+    st = schedopt_plot_add_series_styled(fig, panel, tl, lx, ly, 2, &th, err);
+  }
+  return st;
+}
+
+/* Panel 2: the optimum's η*(t/T) of every case, rescaled by
+ * (T/T₀)^(1−b/a) in the easy phase (η*(t) ≈ T^(b/a−1) f(t/T),
+ * docs/theory.md §3), as is in the hard phase; one colour per case. */
+static schedopt_status plot_profiles(const schedopt_sweep *s, schedopt_plot *fig,
+                                     schedopt_error *err) {
+  double T0 = INFINITY, a = NAN, b = NAN;
+  size_t have = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    const schedopt_sweep_case *c = &s->cases[i];
+    if (!c->done || c->status || !(c->horizon > 0) || isnan(c->lr_profile[0])) continue;
+    T0 = fmin(T0, c->horizon);
+    a = c->a, b = c->b;
+    have++;
+  }
+  if (!have) return SCHEDOPT_OK;
+  /* rescaled only when the cases differ in horizon and the phase is easy */
+  const int budget = !strncmp(s->key, "budget.", 7);
+  const double e = budget && b < a && a > 0 ? 1 - b / a : 0;
+  char yl[160], title[160];
+  if (e > 0)
+    snprintf(yl, sizeof yl, "\xce\xb7*(t) \xc2\xb7 (T/T\xe2\x82\x80)^%.3g, T\xe2\x82\x80 = %.6g",
+             e, T0);
+  else
+    snprintf(yl, sizeof yl, "\xce\xb7*(t) (learning rate)");
+  snprintf(title, sizeof title, "optimal schedules overlaid (%s)",
+           e > 0 ? "easy phase: rescaled by T^(1\xe2\x88\x92" "b/a)"
+                 : budget && b > a ? "hard phase: as is" : "as is");
+  const schedopt_plot_axes ax = {title, "fraction of the run t/T", yl, SCHEDOPT_PLOT_LINEAR,
+                                 SCHEDOPT_PLOT_LINEAR};
+  size_t panel;
+  schedopt_status st = schedopt_plot_add_panel(fig, &ax, &panel, err);
+  double u[SCHEDOPT_SWEEP_PROFILE], v[SCHEDOPT_SWEEP_PROFILE];
+  for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++)
+    u[k] = (double)k / (SCHEDOPT_SWEEP_PROFILE - 1);
+  const char *name = !strcmp(s->key, "budget.steps") ? "T" : s->key;
+  for (size_t i = 0, j = 0; i < s->n && !st; i++) {
+    const schedopt_sweep_case *c = &s->cases[i];
+    if (!c->done || c->status || !(c->horizon > 0) || isnan(c->lr_profile[0])) continue;
+    const double f = e > 0 ? pow(c->horizon / T0, e) : 1;
+    for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++) v[k] = c->lr_profile[k] * f;
+    char label[256];
+    snprintf(label, sizeof label, "\xce\xb7* at %.128s = %.63s", name, c->value);
+    /* light to dark in the order of the cases */
+    const schedopt_plot_style rs = {SCHEDOPT_PLOT_SOLID, SCHEDOPT_PLOT_NOMARK, NULL, 0, 1,
+                                    have > 1 ? (double)j / (double)(have - 1) : 1};
+    st = schedopt_plot_add_series_styled(fig, panel, label, u, v, SCHEDOPT_SWEEP_PROFILE, &rs, err);
+    j++;
+  }
+  return st;
+}
+
 schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
                                     schedopt_error *err) {
   if (!s || !fig) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_plot: NULL");
@@ -303,36 +429,12 @@ schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
   schedopt_sweep_slopes(s, sl, &ns);
   if (!ns)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_plot: no case has run successfully");
-  const schedopt_plot_axes ax = {"final excess loss", s->key,
-                                 "L \xe2\x88\x92 \xcf\x83\xc2\xb2", SCHEDOPT_PLOT_LOG,
-                                 SCHEDOPT_PLOT_LOG};
-  size_t panel;
-  schedopt_status st = schedopt_plot_add_panel(fig, &ax, &panel, err);
-  double *x = malloc(s->n * sizeof *x), *y = malloc(s->n * sizeof *y);
-  if (!st && (!x || !y)) st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
-  for (size_t k = 0; k < ns && !st; k++) {
-    size_t m = 0;
-    for (size_t i = 0; i < s->n; i++) {
-      const schedopt_sweep_case *c = &s->cases[i];
-      if (!c->done || c->status) continue;
-      for (size_t j = 0; j < c->nres; j++)
-        if (!strcmp(c->res[j].name, sl[k].name)) {
-          x[m] = c->x;
-          y[m++] = c->res[j].excess;
-        }
-    }
-    char label[128]; /* ζ: U+03B6 */
-    if (isnan(sl[k].slope))
-      snprintf(label, sizeof label, "%.48s", sl[k].name);
-    else if (isnan(sl[k].theory))
-      snprintf(label, sizeof label, "%.48s (\xce\xb6 = %.3f)", sl[k].name, sl[k].slope);
-    else
-      snprintf(label, sizeof label, "%.48s (\xce\xb6 = %.3f, theory %.3f)", sl[k].name, sl[k].slope,
-               sl[k].theory);
-    st = schedopt_plot_add_series(fig, panel, label, x, y, m, err);
-  }
+  double *x = malloc((s->n + 1) * sizeof *x), *y = malloc((s->n + 1) * sizeof *y);
+  schedopt_status st = x && y ? plot_scaling(s, fig, sl, ns, x, y, err)
+                              : schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   free(x);
   free(y);
+  if (!st) st = plot_profiles(s, fig, err);
   return st;
 }
 
@@ -510,6 +612,13 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
         }
         snprintf(c->res[r].name, sizeof c->res[r].name, "%s", nm);
         snprintf(c->res[r].label, sizeof c->res[r].label, "%s", lb);
+      }
+      /* the profile is for the figure: absent or malformed, it is not drawn */
+      json_t *pr = json_object_get(jc, "lr_profile");
+      if (!jnum(jc, "horizon", &c->horizon)) c->horizon = NAN;
+      for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++) {
+        json_t *v = json_array_size(pr) == SCHEDOPT_SWEEP_PROFILE ? json_array_get(pr, k) : NULL;
+        c->lr_profile[k] = json_is_number(v) ? json_number_value(v) : NAN;
       }
     }
     c->done = 1;
