@@ -185,7 +185,8 @@ static void bad(const char *cmd, const char *yaml, const char *want) {
 static void bad_input(void) {
   bad("simulate", "output: {export: [pytorch, torch]}\n",
       "bad.yaml:8:28: error: output.export: unknown value 'torch' (allowed: csv, json, "
-      "pytorch, megatron, nanogpt, hf); did you mean 'pytorch'?");
+      "pytorch, megatron, nanogpt, hf, torchtitan, olmo_core, deepspeed); did you mean "
+      "'pytorch'?");
   bad("simulate", "output: {export: {formats: [hf], points: 1}}\n",
       "bad.yaml:8:42: error: output.export.points = 1 is out of range: must be in [2, 1000000]");
   bad("simulate", "output: {export: {formats: csv, peak_lr: -3}}\n",
