@@ -32,7 +32,7 @@ cd "$src"
 
 layers="core dynamics problem optimize surrogate export sweep"
 public="error.h=core version.h=core
-control.h=dynamics schedule.h=dynamics model.h=dynamics integrator.h=dynamics
+control.h=dynamics schedule.h=dynamics trainer.h=dynamics model.h=dynamics integrator.h=dynamics
 problem.h=problem
 optimize.h=optimize
 losscurve.h=surrogate surrogate.h=surrogate fit.h=surrogate design.h=surrogate

@@ -27,6 +27,15 @@
  * decay fraction tuned (and its peak, with tune_peak).  The free form starts
  * from the best of them; `steps` contains every baseline exactly and so never
  * ends worse than one.
+ *
+ * Trainer families (set_trainers; trainer.h): each trainer's built-in
+ * schedules, step by step as the trainer computes them (its own warmup
+ * convention with the design's W), tuned on the same surrogate and budget:
+ * the decay length D (integer steps: a grid, then golden section), the end
+ * rate in [floor, peak) and, with tune_peak, the peak in [peak/10, peak].
+ * The best of each trainer is the in-family optimum; its cost is its final
+ * loss minus the free-form design's (the price of the restriction), with
+ * the refits' paired costs when a band is set.
  */
 #ifndef SCHEDOPT_LRDESIGN_H
 #define SCHEDOPT_LRDESIGN_H
@@ -34,6 +43,7 @@
 #include <stddef.h>
 #include "schedopt/error.h"
 #include "schedopt/surrogate.h"
+#include "schedopt/trainer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,6 +106,11 @@ schedopt_status schedopt_lrdesign_set_algorithm(schedopt_lrdesign *d, schedopt_l
                                               double ftol_rel, int maxeval,
                                               schedopt_error *err);
 void schedopt_lrdesign_set_baselines(schedopt_lrdesign *d, int on);
+/* Tune the trainer types types[0..n) too (n ≤ 32; NULL/0: none, the
+ * default).  The types are borrowed (the const tables of trainer.h). */
+schedopt_status schedopt_lrdesign_set_trainers(schedopt_lrdesign *d,
+                                             const schedopt_trainer_type *const *types, size_t n,
+                                             schedopt_error *err);
 /* Surrogate parameter sets (nboot × nparams, copied) whose final losses on
  * the designed schedule give the band: its central `level` interval. */
 schedopt_status schedopt_lrdesign_set_band(schedopt_lrdesign *d, const double *boot, size_t nboot,
@@ -113,6 +128,17 @@ typedef struct schedopt_lrdesign_baseline {
   int contained;     /* the design's parametrization represents it exactly */
   const double *lr;  /* its K per-step values */
 } schedopt_lrdesign_baseline;
+
+typedef struct schedopt_lrdesign_trainer {
+  schedopt_trainer_sched sched; /* the tuned schedule */
+  double final_loss;
+  double cost;             /* final_loss − the design's final loss */
+  double cost_lo, cost_hi; /* central `level` interval of the refits' paired
+                              costs (NAN without a band) */
+  int best;                /* 1: the lowest final loss of its trainer */
+  long evals;              /* evaluations spent tuning it */
+  const double *lr;        /* its K per-step values */
+} schedopt_lrdesign_trainer;
 
 typedef struct schedopt_lrdesign_result {
   size_t steps;           /* K */
@@ -136,6 +162,8 @@ typedef struct schedopt_lrdesign_result {
                              (each parameter set's loss of the best baseline
                              minus its loss of the design: paired, so a shift
                              common to both cancels) */
+  size_t ntrainers;       /* tuned trainer types (set_trainers), in its order */
+  const schedopt_lrdesign_trainer *trainers;
   size_t beaten;          /* baselines below the design */
   size_t beaten_contained;/* … of which the design contains (a bug if > 0) */
   /* the wsd parametrization's values (NAN otherwise) */

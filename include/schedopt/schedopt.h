@@ -6,6 +6,7 @@
 #include "schedopt/error.h"
 #include "schedopt/control.h"
 #include "schedopt/schedule.h"
+#include "schedopt/trainer.h"
 #include "schedopt/model.h"
 #include "schedopt/integrator.h"
 #include "schedopt/problem.h"

@@ -14,6 +14,7 @@
 
 #define PI 3.14159265358979323846
 #define NBASE_MAX 6
+#define NTRAIN_MAX 32
 #define MAX_KNOTS 4096
 
 static const char *const param_names[] = {"knots", "steps", "wsd"};
@@ -69,6 +70,11 @@ struct schedopt_lrdesign {
   schedopt_lrdesign_baseline base[NBASE_MAX];
   double *blr[NBASE_MAX]; /* their schedules (owned) */
   size_t nbase;
+  const schedopt_trainer_type *ttypes[NTRAIN_MAX];
+  size_t nttypes;
+  schedopt_lrdesign_trainer tr[NTRAIN_MAX];
+  double *tlr[NTRAIN_MAX]; /* their schedules (owned) */
+  size_t ntr;
   double wsd_f, wsd_p, wsd_e, wsd_peak;
   long design_evals;
   double cpu, wall;
@@ -100,6 +106,8 @@ schedopt_status schedopt_lrdesign_alloc(schedopt_lrdesign **out, const schedopt_
 static void clear_results(schedopt_lrdesign *d) {
   for (size_t i = 0; i < d->nbase; i++) free(d->blr[i]);
   d->nbase = 0;
+  for (size_t i = 0; i < d->ntr; i++) free(d->tlr[i]);
+  d->ntr = 0;
   free(d->eta), free(d->loss), free(d->g), free(d->work);
   d->eta = d->loss = d->g = d->work = NULL;
   d->done = 0;
@@ -204,6 +212,22 @@ schedopt_status schedopt_lrdesign_set_algorithm(schedopt_lrdesign *d, schedopt_l
 
 void schedopt_lrdesign_set_baselines(schedopt_lrdesign *d, int on) {
   if (d) d->baselines_on = on != 0;
+}
+
+schedopt_status schedopt_lrdesign_set_trainers(schedopt_lrdesign *d,
+                                             const schedopt_trainer_type *const *types, size_t n,
+                                             schedopt_error *err) {
+  if (!d || (n && !types))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_set_trainers: NULL argument");
+  if (n > NTRAIN_MAX)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%zu trainer schedule types: at most %d", n,
+                              NTRAIN_MAX);
+  for (size_t i = 0; i < n; i++)
+    if (!types[i])
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "design_set_trainers: types[%zu] is NULL", i);
+  for (size_t i = 0; i < n; i++) d->ttypes[i] = types[i];
+  d->nttypes = n;
+  return SCHEDOPT_OK;
 }
 
 schedopt_status schedopt_lrdesign_set_band(schedopt_lrdesign *d, const double *boot, size_t nboot,
@@ -364,6 +388,156 @@ static schedopt_status run_baselines(schedopt_lrdesign *d, schedopt_error *err) 
     b->decay_frac = wsd ? t.f : NAN;
     b->evals = d->evals - e0;
     b->lr = lr;
+  }
+  return SCHEDOPT_OK;
+}
+
+/* -------------------------------------------------------- trainer families */
+
+/* The final loss by the user's surrogate (fast by default): the searches
+ * below make many evaluations; the reported loss is evaluate()'s. */
+static int evaluate_user(schedopt_lrdesign *d, const double *eta, double *L) {
+  size_t out = d->K - 1;
+  schedopt_surrogate_input in = {eta, d->K, &out, 1, NULL};
+  d->evals++;
+  schedopt_status st = schedopt_surrogate_predict(d->user, &in, L, NULL, &d->ferr);
+  if (!st && !isfinite(*L))
+    st = schedopt_error_set(&d->ferr, SCHEDOPT_ESOLVER, "the surrogate's loss is not finite");
+  if (st && !d->fail) d->fail = st;
+  return st != SCHEDOPT_OK;
+}
+
+typedef struct ttune {
+  schedopt_lrdesign *d;
+  schedopt_trainer_sched s, sbest;
+  double rho;  /* end rate: floor + rho·(0.999·peak − floor) */
+  double best;
+} ttune;
+
+static void ttune_set_floor(ttune *t) {
+  const double top = 0.999 * t->s.peak, lo = fmin(t->d->floor, top);
+  t->s.floor = lo + t->rho * (top - lo);
+}
+
+static double ttune_eval(ttune *t) {
+  double L;
+  ttune_set_floor(t);
+  schedopt_trainer_fill(&t->s, t->d->work);
+  if (evaluate_user(t->d, t->d->work, &L)) return INFINITY;
+  if (L < t->best) t->best = L, t->sbest = t->s;
+  return L;
+}
+
+/* which: 0 decay length (x = D), 1 end rate (x = rho), 2 peak (x = ln peak) */
+static double ttune_at(ttune *t, int which, double x) {
+  if (which == 0) {
+    double D = floor(x + 0.5);
+    t->s.decay = D < 1 ? 1 : (size_t)D;
+  } else if (which == 1) {
+    t->rho = x;
+  } else {
+    t->s.peak = exp(x);
+  }
+  return ttune_eval(t);
+}
+
+/* Minimize over [a, b] from the points x[0..n): the best, then golden
+ * section in its bracket down to width tol; leaves the best in t->sbest. */
+static double ttune_search(ttune *t, int which, const double *x, size_t n, double tol) {
+  size_t ib = 0;
+  double fb = INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    double v = ttune_at(t, which, x[i]);
+    if (v < fb) fb = v, ib = i;
+  }
+  double lo = x[ib > 0 ? ib - 1 : 0], hi = x[ib + 1 < n ? ib + 1 : n - 1], xb = x[ib];
+  const double r = 0.6180339887498949;
+  double x1 = hi - r * (hi - lo), x2 = lo + r * (hi - lo);
+  double f1 = ttune_at(t, which, x1), f2 = ttune_at(t, which, x2);
+  for (int it = 0; it < 60 && hi - lo > tol; it++) {
+    if (f1 < f2) {
+      hi = x2, x2 = x1, f2 = f1;
+      x1 = hi - r * (hi - lo);
+      f1 = ttune_at(t, which, x1);
+    } else {
+      lo = x1, x1 = x2, f1 = f2;
+      x2 = lo + r * (hi - lo);
+      f2 = ttune_at(t, which, x2);
+    }
+  }
+  if (f1 < fb) fb = f1, xb = x1;
+  if (f2 < fb) fb = f2, xb = x2;
+  if (which == 0) /* the integers of the last bracket */
+    for (double D = ceil(lo); D <= floor(hi) + 0.5; D++) {
+      double v = ttune_at(t, 0, D);
+      if (v < fb) fb = v, xb = D;
+    }
+  ttune_at(t, which, xb);
+  return xb;
+}
+
+static schedopt_status run_trainers(schedopt_lrdesign *d, schedopt_error *err) {
+  static const double fr[] = {0.01, 0.02, 0.04, 0.07, 0.1, 0.14, 0.18, 0.23,
+                              0.3,  0.4,  0.5,  0.6,  0.7, 0.8,  0.9,  1.0};
+  const size_t nf = sizeof fr / sizeof *fr, room = d->K - d->W;
+  for (size_t i = 0; i < d->nttypes; i++) {
+    const schedopt_trainer_type *T = d->ttypes[i];
+    schedopt_lrdesign_trainer *r = &d->tr[d->ntr];
+    memset(r, 0, sizeof *r);
+    double *lr = malloc(d->K * sizeof *lr);
+    if (!lr) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu steps", d->K);
+    d->tlr[d->ntr++] = lr;
+    long e0 = d->evals;
+    ttune t = {d, {T, d->K, d->W, room, d->peak, d->floor}, {0}, 0, INFINITY};
+    t.sbest = t.s;
+    double xs[16];
+    for (int round = 0; round < 2; round++) {
+      if (T->has_decay) {
+        size_t n = 0;
+        if (round == 0) {
+          for (size_t j = 0; j < nf; j++) {
+            double D = fmax(1, floor(fr[j] * (double)room + 0.5));
+            if (!n || D > xs[n - 1]) xs[n++] = D;
+          }
+        } else {
+          const double D0 = (double)t.s.decay;
+          for (int j = -2; j <= 2; j++) {
+            double D = fmin((double)room, fmax(1, floor(D0 * pow(1.25, j) + 0.5)));
+            if (!n || D > xs[n - 1]) xs[n++] = D;
+          }
+        }
+        ttune_search(&t, 0, xs, n, 2);
+      }
+      if (T->has_floor) {
+        for (int j = 0; j < 9; j++) xs[j] = j / 8.0;
+        ttune_search(&t, 1, xs, 9, round ? 1e-5 : 1e-3);
+      }
+      if (d->tune_peak) {
+        for (int j = 0; j < 11; j++) xs[j] = log(d->peak / 10) + j * log(10.0) / 10;
+        ttune_search(&t, 2, xs, 11, 1e-4);
+      }
+      if (!T->has_decay && !T->has_floor && !d->tune_peak) {
+        ttune_eval(&t);
+        break;
+      }
+    }
+    if (d->fail)
+      return schedopt_error_set(err, d->fail, "trainer schedule %s: %s", T->name, d->ferr.msg);
+    r->sched = t.sbest;
+    schedopt_trainer_fill(&r->sched, lr);
+    if (evaluate(d, lr, &r->final_loss, NULL))
+      return schedopt_error_set(err, d->fail, "trainer schedule %s: %s", T->name, d->ferr.msg);
+    r->evals = d->evals - e0;
+    r->lr = lr;
+  }
+  /* the best type of each trainer */
+  for (size_t i = 0; i < d->ntr; i++) {
+    d->tr[i].best = 1;
+    for (size_t j = 0; j < d->ntr; j++)
+      if (j != i && !strcmp(d->tr[j].sched.type->trainer, d->tr[i].sched.type->trainer) &&
+          (d->tr[j].final_loss < d->tr[i].final_loss ||
+           (d->tr[j].final_loss == d->tr[i].final_loss && j < i)))
+        d->tr[i].best = 0;
   }
   return SCHEDOPT_OK;
 }
@@ -682,17 +856,31 @@ static schedopt_status finish(schedopt_lrdesign *d, schedopt_error *err) {
    * their own gains over the best baseline (each refit's loss of that
    * baseline minus its loss of the design) */
   d->band_lo = d->band_hi = d->gain_lo = d->gain_hi = NAN;
+  for (size_t j = 0; j < d->ntr; j++) {
+    d->tr[j].cost = d->tr[j].final_loss - d->final_loss;
+    d->tr[j].cost_lo = d->tr[j].cost_hi = NAN;
+  }
   if (d->nboot > 1) {
     size_t np = schedopt_surrogate_get_type(d->user)->nparams, ib = 0;
     for (size_t i = 1; i < d->nbase; i++)
       if (d->base[i].final_loss < d->base[ib].final_loss) ib = i;
     const int paired = d->baselines_on && d->nbase > 0;
-    double *v = malloc(2 * d->nboot * sizeof *v), *gv = v ? v + d->nboot : NULL;
+    /* v: the design's losses, gv: the gains, tv: the trainers' paired costs
+     * (the best type of each trainer only) */
+    double *v = malloc((2 + d->ntr) * d->nboot * sizeof *v), *gv = v ? v + d->nboot : NULL;
+    double *tv = v ? gv + d->nboot : NULL;
     if (!v) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     for (size_t b = 0; b < d->nboot; b++) {
       double lb = NAN;
-      if ((st = schedopt_surrogate_set_params(d->ds, d->boot + b * np, err)) ||
-          evaluate(d, d->eta, &v[b], NULL) || (paired && evaluate(d, d->blr[ib], &lb, NULL))) {
+      int bad = (st = schedopt_surrogate_set_params(d->ds, d->boot + b * np, err)) ||
+                evaluate(d, d->eta, &v[b], NULL) ||
+                (paired && evaluate(d, d->blr[ib], &lb, NULL));
+      for (size_t j = 0; j < d->ntr && !bad; j++) {
+        double lt = NAN;
+        if (d->tr[j].best) bad = evaluate(d, d->tlr[j], &lt, NULL);
+        tv[j * d->nboot + b] = lt - v[b];
+      }
+      if (bad) {
         free(v);
         schedopt_surrogate_set_params(d->ds, schedopt_surrogate_params(d->user), NULL);
         return st ? st : schedopt_error_set(err, d->fail, "band: %s", d->ferr.msg);
@@ -702,6 +890,10 @@ static schedopt_status finish(schedopt_lrdesign *d, schedopt_error *err) {
     schedopt_surrogate_set_params(d->ds, schedopt_surrogate_params(d->user), NULL);
     central_interval(v, d->nboot, d->level, &d->band_lo, &d->band_hi);
     if (paired) central_interval(gv, d->nboot, d->level, &d->gain_lo, &d->gain_hi);
+    for (size_t j = 0; j < d->ntr; j++)
+      if (d->tr[j].best)
+        central_interval(tv + j * d->nboot, d->nboot, d->level, &d->tr[j].cost_lo,
+                         &d->tr[j].cost_hi);
     free(v);
   }
   /* which baselines the parametrization represents exactly */
@@ -769,6 +961,7 @@ schedopt_status schedopt_lrdesign_run(schedopt_lrdesign *d, schedopt_error *err)
       st = run_freeform(d, d->blr[is], err);
     }
   }
+  if (!st && d->nttypes) st = run_trainers(d, err);
   if (!st) st = finish(d, err);
   if (st) {
     clear_results(d);
@@ -845,6 +1038,8 @@ schedopt_status schedopt_lrdesign_get_result(const schedopt_lrdesign *d, schedop
   r->band_hi = d->band_hi;
   r->nbaselines = d->nbase;
   r->baselines = d->nbase ? d->base : NULL;
+  r->ntrainers = d->ntr;
+  r->trainers = d->ntr ? d->tr : NULL;
   r->best_baseline = -1;
   for (size_t i = 0; i < d->nbase; i++) {
     const schedopt_lrdesign_baseline *b = &d->base[i];
