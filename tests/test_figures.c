@@ -268,10 +268,16 @@ static void test_fit(void) {
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   CHECK(system(args) == 0);
   snprintf(args, sizeof args,
-           "fit '%s/problems/fit_mpl_100m.yaml' -o '%s' -q --set fit.starts=1 --set fit.prior=0",
+           "fit '%s/problems/fit_mpl_100m.yaml' -o '%s' -q --set fit.starts=1 --set fit.prior=0 "
+           "--set uncertainty.bootstrap=4 --set output.plot=true",
            SCHEDOPT_SOURCE_DIR, dir);
   rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  /* output.plot: the figure beside its data, with the refits' band */
+  check_figure(test_path_in(dir, "fit.svg"), 3, 21, need);
+  char *f = test_slurp(test_path_in(dir, "fit.svg"), NULL);
+  CHECK(f && count(f, "<g class=\"band\"") == 5);
+  free(f);
   const char *svg2 = test_tmp_path("fit_dir.svg");
   snprintf(args, sizeof args, "plot '%s' -o '%s' -q", dir, svg2);
   rc = test_run_cli(args, out, sizeof out);
@@ -284,10 +290,53 @@ static void test_fit(void) {
   CHECK_MSG(rc != 0 && access(svg2, F_OK) != 0, "exit %d: %s", rc, out);
 }
 
+/* A design under the fit above (its refits give the band), with output.plot;
+ * then plot on the folder. */
+static void test_design(void) {
+  char args[8192], out[1 << 14];
+  const char *dir = test_tmp_path("design");
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  CHECK(system(args) == 0);
+  char spec[8192];
+  snprintf(spec, sizeof spec,
+           "name: design-band\nmodel: %s\nbudget: {steps: 24000}\n"
+           "lr: {peak: 3.0e-4, floor: 3.0e-5, warmup: 2160}\ndesign: {knots: 16}\n"
+           "output: {every: 100, plot: true}\n",
+           test_tmp_path("fitdir/fit.json"));
+  const char *sp = test_write_tmp("design.yaml", spec);
+  snprintf(args, sizeof args, "design '%s' -o '%s' -q 2>&1", sp, dir);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  const char *need[] = {"design: prediction band", "predicted loss, the anneal (last ",
+                        "baseline minus design", "data-label=\"wsd-sqrt\"",
+                        "stroke-dasharray=\"7 4\"", "<g class=\"band\"", NULL};
+  /* lr, loss and anneal: design + 6 baselines; gaps: 6 and y = 0 */
+  check_figure(test_path_in(dir, "design.svg"), 4, 28, need);
+  /* the baselines' predicted losses are written beside their lr */
+  char *b = test_slurp(test_path_in(dir, "baselines.csv"), NULL);
+  CHECK_MSG(b && strstr(b, ",loss_constant,loss_cosine,") && count(b, "\n") == 242,
+            "baselines.csv: %.200s", b ? b : "(none)");
+  free(b);
+  const char *svg = test_tmp_path("design_dir.svg");
+  snprintf(args, sizeof args, "plot '%s' -o '%s' -q", dir, svg);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  check_figure(svg, 4, 28, need);
+  /* output.plot needs a folder; a design spec given to plot says what to do */
+  snprintf(args, sizeof args, "design '%s' -q", sp);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "output.plot: the figure goes into the output folder"),
+            "exit %d: %s", rc, out);
+  snprintf(args, sizeof args, "plot '%s' -o '%s'", sp, svg);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "is a design spec"), "exit %d: %s", rc, out);
+}
+
 int main(void) {
   test_styles();
   test_theory();
   test_sweep();
   test_fit();
+  test_design();
   return test_finish();
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/cli_figures.h"
 #include "surrogate/fitspec.h"
 #include "core/outfile.h"
 #include "schedopt/design.h"
@@ -30,7 +31,9 @@ static const char *help =
     "Options:\n"
     "  -o, --output DIR      write DIR/schedule.csv (step,tokens,lr,batch,loss, and\n"
     "                        loss_lo,loss_hi with a bootstrap band),\n"
-    "                        DIR/baselines.csv, DIR/summary.json, DIR/summary.txt\n"
+    "                        DIR/baselines.csv (lr and predicted loss of each\n"
+    "                        baseline), DIR/summary.json, DIR/summary.txt,\n"
+    "                        DIR/design.svg with output.plot: true\n"
     "                        and, with output.format, DIR/schedule.<ext> for a\n"
     "                        trainer; default: output.dir from the spec, else only\n"
     "                        the summary on standard output\n"
@@ -155,26 +158,91 @@ static schedopt_status write_schedule(const ctx *c, cli_extras *x, const char *p
   return SCHEDOPT_OK; /* write errors: the set's commit */
 }
 
-/* The lr of the design and of every baseline at the table rows, and the
- * baselines' final losses in the summary (their curves would cost a
- * prediction each). */
+/* The table rows (*rows) and every baseline's predicted loss at them
+ * (*loss, nbaselines × n, by the design's surrogate). */
+static schedopt_status baseline_losses(const ctx *c, size_t **rows, size_t *n, double **loss,
+                                       schedopt_error *err) {
+  size_t m = 0, nb = c->r.nbaselines;
+  for (size_t k = 0; k < c->r.steps; k++) m += is_row(c, k);
+  *rows = malloc((m + 1) * sizeof **rows);
+  *loss = malloc((nb * m + 1) * sizeof **loss);
+  *n = m;
+  if (!*rows || !*loss) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t k = 0, i = 0; k < c->r.steps; k++)
+    if (is_row(c, k)) (*rows)[i++] = k;
+  schedopt_surrogate *sur = NULL;
+  schedopt_status st = schedopt_surrogate_alloc(&sur, c->T, err);
+  if (!st) st = schedopt_surrogate_set_params(sur, c->theta, err);
+  for (size_t i = 0; i < nb && !st; i++)
+    st = cli_fig_predict(sur, c->r.baselines[i].lr, c->r.steps, *rows, m, *loss + i * m, err);
+  schedopt_surrogate_free(sur);
+  return st;
+}
+
+/* The lr of the design and of every baseline at the table rows, then each
+ * baseline's predicted loss (loss_NAME; the design's is in schedule.csv). */
 static schedopt_status write_baselines(const ctx *c, cli_extras *x, const char *path,
                                       schedopt_error *err) {
+  size_t *rows = NULL, n = 0;
+  double *bl = NULL;
   FILE *fp;
-  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-  if (st) return st;
+  schedopt_status st = baseline_losses(c, &rows, &n, &bl, err);
+  if (!st) st = cli_extras_open(x, path, 0, &fp, err);
+  if (st) goto done;
+  const size_t nb = c->r.nbaselines;
   fprintf(fp, "step,tokens,design");
-  for (size_t i = 0; i < c->r.nbaselines; i++) fprintf(fp, ",%s", c->r.baselines[i].name);
+  for (size_t i = 0; i < nb; i++) fprintf(fp, ",%s", c->r.baselines[i].name);
+  for (size_t i = 0; i < nb; i++) fprintf(fp, ",loss_%s", c->r.baselines[i].name);
   fputc('\n', fp);
-  for (size_t k = 0; k < c->r.steps; k++) {
-    if (!is_row(c, k)) continue;
+  for (size_t m = 0; m < n; m++) {
+    size_t k = rows[m];
     fprintf(fp, "%zu,", k);
     cell(fp, tokens_at(c, k), 0);
-    cell(fp, c->r.lr[k], c->r.nbaselines == 0);
-    for (size_t i = 0; i < c->r.nbaselines; i++)
-      cell(fp, c->r.baselines[i].lr[k], i + 1 == c->r.nbaselines);
+    cell(fp, c->r.lr[k], nb == 0);
+    for (size_t i = 0; i < nb; i++) cell(fp, c->r.baselines[i].lr[k], 0);
+    for (size_t i = 0; i < nb; i++) cell(fp, bl[i * n + m], i + 1 == nb);
   }
-  return SCHEDOPT_OK; /* write errors: the set's commit */
+done: /* write errors: the set's commit */
+  free(rows);
+  free(bl);
+  return st;
+}
+
+/* output.plot: DIR/design.svg, the design beside its baselines (its data:
+ * schedule.csv and baselines.csv). */
+static schedopt_status write_plot(const ctx *c, cli_extras *x, const char *dir,
+                                  schedopt_error *err) {
+  size_t *rows = NULL, n = 0, nb = c->r.nbaselines;
+  double *bl = NULL, *v = NULL;
+  cli_fig_sched *bs = calloc(nb + 1, sizeof *bs);
+  schedopt_plot *fig = NULL;
+  schedopt_status st = bs ? baseline_losses(c, &rows, &n, &bl, err)
+                          : schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  /* the table rows: step, the design's lr and loss, each baseline's lr */
+  if (!st && !(v = malloc((3 + nb) * n * sizeof *v)))
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  for (size_t m = 0; !st && m < n; m++) {
+    v[m] = (double)rows[m];
+    v[n + m] = c->r.lr[rows[m]];
+    v[2 * n + m] = c->r.loss[rows[m]];
+    for (size_t i = 0; i < nb; i++) v[(3 + i) * n + m] = c->r.baselines[i].lr[rows[m]];
+  }
+  for (size_t i = 0; !st && i < nb; i++)
+    bs[i] = (cli_fig_sched){c->r.baselines[i].name, v + (3 + i) * n, bl + i * n};
+  char title[512], path[4200];
+  snprintf(title, sizeof title, "%.200s: design beside the tuned baselines", c->s.name);
+  snprintf(path, sizeof path, "%s/design", dir);
+  cli_fig_design d = {n, v, {"design", v ? v + n : NULL, v ? v + 2 * n : NULL}, c->band_lo,
+                      c->band_hi, nb, bs, c->r.warmup};
+  if (!st && !(st = schedopt_plot_alloc(&fig, title, err)) &&
+      !(st = cli_fig_design_build(fig, &d, err)))
+    st = cli_extras_write_plot(x, path, fig, err);
+  schedopt_plot_free(fig);
+  free(rows);
+  free(bl);
+  free(v);
+  free(bs);
+  return st;
 }
 
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
@@ -495,14 +563,20 @@ static int run(int argc, char **argv) {
     st = SCHEDOPT_EIO;
     goto failed;
   }
+  if (c.s.plot && !dir) {
+    st = schedopt_error_set(&err, SCHEDOPT_EINVAL, "output.plot: the figure goes into the output "
+                            "folder: give -o DIR (or output.dir)");
+    goto failed;
+  }
   /* the folder before the fit and the design: a bad place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   if (dir) { /* every file of the design, checked before the fit and the design */
     char ext[64];
     snprintf(ext, sizeof ext, "schedule.%s", c.s.format >= 0 ? export_ext(c.s.format) : "csv");
     const char *files[] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json",
-                           c.s.has_fit ? "fit.json" : NULL, NULL, NULL};
+                           c.s.has_fit ? "fit.json" : NULL, NULL, NULL, NULL};
     if (c.s.format >= 0) files[c.s.has_fit ? 5 : 4] = ext;
+    if (c.s.plot) files[(c.s.has_fit ? 5 : 4) + (c.s.format >= 0)] = "design.svg";
     if ((st = cli_outputs_check(NULL, NULL, 0, dir, files, &err))) goto failed;
   }
   c.T = c.s.type;
@@ -579,6 +653,7 @@ static int run(int argc, char **argv) {
       snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
       if ((st = write_export(&c, &out, path, &err))) goto failed;
     }
+    if (c.s.plot && (st = write_plot(&c, &out, dir, &err))) goto failed;
     snprintf(path, sizeof path, "%s/summary.txt", dir);
     FILE *fp;
     if ((st = cli_extras_open(&out, path, 0, &fp, &err))) goto failed;
@@ -591,8 +666,9 @@ static int run(int argc, char **argv) {
   if (!dir || !o.quiet) {
     summary_text(&c, stdout, 0);
     if (dir)
-      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s}%s%s\n",
-             dir, jfit ? ", fit.json" : "", c.s.format >= 0 ? " and schedule." : "",
+      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s%s}%s%s\n",
+             dir, jfit ? ", fit.json" : "", c.s.plot ? ", design.svg" : "",
+             c.s.format >= 0 ? " and schedule." : "",
              c.s.format >= 0 ? export_ext(c.s.format) : "");
   }
   rc = 0;

@@ -175,9 +175,16 @@ schedopt_status cli_fig_design_build(schedopt_plot *fig, const cli_fig_design *d
       return st;
   double *gap = malloc(n * sizeof *gap);
   if (!gap) return oom(err);
-  for (size_t i = 0; i <= d->nb && !st; i++) {
+  /* the design first in the legend (an empty series) but drawn last, on top */
+  const schedopt_plot_style first = {SCHEDOPT_PLOT_SOLID, SCHEDOPT_PLOT_NOMARK, NULL, 0, 0, 0};
+  if ((st = schedopt_plot_add_series_styled(fig, plr, dn, NULL, NULL, 0, &first, err))) {
+    free(gap);
+    return st;
+  }
+  for (size_t j = 0; j <= d->nb && !st; j++) {
+    const size_t i = (j + 1) % (d->nb + 1); /* baselines 1 … nb, then the design (0) */
     const cli_fig_sched *s = i ? &d->b[i - 1] : &d->design;
-    const char *name = s->name ? s->name : "baseline";
+    const char *name = i ? (s->name ? s->name : "baseline") : dn;
     /* the design solid and on top; baselines dashed */
     const schedopt_plot_style ls = {i ? SCHEDOPT_PLOT_DASHED : SCHEDOPT_PLOT_SOLID,
                                     SCHEDOPT_PLOT_NOMARK, NULL, 0, 0, 0};

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/cli_figures.h"
 #include "surrogate/fitspec.h"
 #include "core/outfile.h"
 #include "schedopt/fit.h"
@@ -27,7 +28,8 @@ static const char *help =
     "\n"
     "Options:\n"
     "  -o, --output DIR      write DIR/fit.json (parameters, metrics) and\n"
-    "                        DIR/predictions.csv; default: output.dir from the\n"
+    "                        DIR/predictions.csv (and DIR/fit.svg with\n"
+    "                        output.plot: true); default: output.dir from the\n"
     "                        spec, else fit.json on standard output\n"
     "  --set KEY=VALUE       override a spec key (repeatable), e.g. --set fit.starts=4\n"
     "  -q, --quiet           no progress line and no summary on standard error\n"
@@ -362,7 +364,8 @@ static void print_summary(const fitspec *s, const schedopt_fit *f, int fitted, c
   if (sm.bootstrap)
     fprintf(stderr, "  band: central %.0f%% of %d block-bootstrap refits\n", 100 * s->opts.level,
             sm.bootstrap);
-  if (dir) fprintf(stderr, "schedopt: wrote %s/fit.json and %s/predictions.csv\n", dir, dir);
+  if (dir) fprintf(stderr, "schedopt: wrote %s/fit.json and %s/predictions.csv%s%s%s\n", dir, dir,
+                   s->plot ? " and " : "", s->plot ? dir : "", s->plot ? "/fit.svg" : "");
 }
 
 static int run(int argc, char **argv) {
@@ -391,7 +394,12 @@ static int run(int argc, char **argv) {
   if (dir && !strcmp(dir, "-")) dir = NULL; /* "-": fit.json to standard output */
   /* the folder before the fit: a bad place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
-  static const char *const fit_files[] = {"predictions.csv", "fit.json", NULL};
+  if (s.plot && !dir) {
+    st = schedopt_error_set(&err, SCHEDOPT_EINVAL, "output.plot: the figure goes into the output "
+                            "folder: give -o DIR (or output.dir)");
+    goto failed;
+  }
+  const char *const fit_files[] = {"predictions.csv", "fit.json", s.plot ? "fit.svg" : NULL, NULL};
   if (dir && (st = cli_outputs_check(NULL, NULL, 0, dir, fit_files, &err))) goto failed;
   if ((st = schedopt_fitspec_make_fit(&s, &f, &err))) goto failed;
   fitted = !schedopt_fitspec_all_fixed(&s);
@@ -417,6 +425,16 @@ static int run(int argc, char **argv) {
       goto failed;
     snprintf(path, sizeof path, "%s/fit.json", dir);
     if ((st = write_json(&out, path, j, &err))) goto failed;
+    if (s.plot) { /* the fit against the observed curves; its data: predictions.csv */
+      schedopt_plot *fig = NULL;
+      char title[512];
+      snprintf(title, sizeof title, "%.200s: fit against the observed loss", s.name);
+      snprintf(path, sizeof path, "%s/fit", dir);
+      if (!(st = schedopt_plot_alloc(&fig, title, &err)) && !(st = cli_fig_fit_of(fig, f, &err)))
+        st = cli_extras_write_plot(&out, path, fig, &err);
+      schedopt_plot_free(fig);
+      if (st) goto failed;
+    }
   } else if ((st = write_json(&out, NULL, j, &err))) {
     goto failed;
   }

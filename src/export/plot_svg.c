@@ -312,7 +312,7 @@ static void draw_series(FILE *fp, const plot_panel *q, const plot_series *s, con
     if (zoom && j > i) {
       while (a < j && s->x[a] < q->xlo) a++;
       while (b > a && s->x[b - 1] > q->xhi) b--;
-      if (a > i && a < j) {
+      if (a > i && a < j && s->x[a] > q->xlo) {
         double t = (q->xlo - s->x[a - 1]) / (s->x[a] - s->x[a - 1]);
         xa = q->xlo, ya = s->y[a - 1] + t * (s->y[a] - s->y[a - 1]);
       }
@@ -405,7 +405,7 @@ static void draw_panel(FILE *fp, const plot_panel *q, size_t idx, double cx, dou
             idx, L, T, R - L, B - T, idx);
     for (int pass = 0; pass < 2; pass++) /* bands under the lines */
       for (size_t j = 0; j < q->ns; j++)
-        if ((q->s[j].y2 == NULL) == pass) draw_series(fp, q, &q->s[j], &ax, &ay);
+        if (q->s[j].n && (q->s[j].y2 == NULL) == pass) draw_series(fp, q, &q->s[j], &ax, &ay);
     fputs("</g>\n", fp);
     /* ticks and labels */
     fputs("<g stroke=\"#444444\" stroke-width=\"1\">\n", fp);

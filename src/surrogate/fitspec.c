@@ -300,7 +300,7 @@ static const char *const fit_keys[] = {"starts", "seed", "algorithm", "huber_del
 static const char *const size_keys[] = {"law", "shift", NULL};
 static const char *const param_keys[] = {"start", "lo", "hi", "fixed", NULL};
 static const char *const unc_keys[] = {"bootstrap", "segments", "level", NULL};
-static const char *const out_keys[] = {"dir", NULL};
+static const char *const out_keys[] = {"dir", "plot", NULL};
 
 static schedopt_status get_model(const ykv_list *l, const char *source,
                                  const schedopt_surrogate_type **type, schedopt_error *err) {
@@ -553,6 +553,9 @@ static schedopt_status fitspec_load_ext(fitspec *s, const char *path, const char
     if ((st = get_str(e, &str, err))) return st;
     if (!(s->outdir = schedopt_ykv_resolve(s->base_dir, e))) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   }
+  /* output.plot: DIR/fit.svg, the fit against the observed curves */
+  if (!embedded && (e = schedopt_ykv_get(l, "output.plot")) && (st = get_bool(e, &s->plot, err)))
+    return st;
   /* params: */
   const schedopt_surrogate_type *T = s->type;
   for (size_t i = 0; i < l->n; i++) {
@@ -1076,7 +1079,7 @@ static const char *const dbudget_keys[] = {"steps", "tokens", "batch", "seq_len"
 static const char *const dlr_keys[] = {"peak", "floor", "warmup", "warmup_shape", "tune_peak", NULL};
 static const char *const ddesign_keys[] = {"parametrization", "knots", "monotone", "algorithm",
                                            "ftol_rel", "maxeval", "baselines", NULL};
-static const char *const dout_keys[] = {"dir", "every", "format", NULL};
+static const char *const dout_keys[] = {"dir", "every", "format", "plot", NULL};
 
 static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err) {
   const char *v = NULL;
@@ -1229,6 +1232,8 @@ schedopt_status schedopt_designspec_load(designspec *s, const char *path, const 
   }
   if ((e = schedopt_ykv_get(l, "output.every")) && (st = get_range(e, 1, MAX_STEPS, 1, &s->every, err)))
     return st;
+  /* output.plot: DIR/design.svg, the design beside its baselines */
+  if ((e = schedopt_ykv_get(l, "output.plot")) && (st = get_bool(e, &s->plot, err))) return st;
   if ((e = schedopt_ykv_get(l, "output.format")) &&
       (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
                                             "torchtitan", "olmo_core", "deepspeed"},

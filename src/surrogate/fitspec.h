@@ -38,6 +38,7 @@ typedef struct fitspec {
   int size_law[SCHEDOPT_SURROGATE_MAXP];
   double size_shift[SCHEDOPT_SURROGATE_MAXP];
   char *outdir; /* output.dir, NULL if none */
+  int plot;     /* output.plot: write DIR/fit.svg */
 } fitspec;
 
 typedef struct predspec {
@@ -98,6 +99,7 @@ typedef struct designspec {
   char *outdir;          /* output.dir, NULL if none */
   double every;          /* table rows every N steps (and the last) */
   int format;            /* output.format: an export format, −1 if none */
+  int plot;              /* output.plot: write DIR/design.svg */
 } designspec;
 
 schedopt_status schedopt_designspec_load(designspec *s, const char *path, const char *const *sets,
