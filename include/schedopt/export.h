@@ -131,6 +131,14 @@ schedopt_status schedopt_export_save(const char *path, schedopt_export_format f,
                                      const schedopt_export_table *t,
                                      const schedopt_export_options *o, schedopt_error *err);
 
+/* The table's learning rate (after peak_lr scaling; o may be NULL) as the
+ * fewest of its rows through which linear interpolation in steps
+ * reproduces every row to 1e-12 of the peak: *n breakpoints (*step, *lr;
+ * the caller frees both), the first and last rows among them. */
+schedopt_status schedopt_export_lr_breakpoints(const schedopt_export_table *t,
+                                               const schedopt_export_options *o, double **step,
+                                               double **lr, size_t *n, schedopt_error *err);
+
 /* ---- building a table from a problem ------------------------------------ */
 
 /* Clock times at which to tabulate schedule s (caller frees *t).

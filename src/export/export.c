@@ -55,6 +55,33 @@ static schedopt_status write_csv(FILE *fp, const schedopt_export_table *t,
   return SCHEDOPT_OK;
 }
 
+/* A trainer's warmup counts steps; a problem's counts the budget's clock.  A
+ * warmup that ends within the first step of a data clock (e.g. warmup: 2000
+ * on a token budget of 524,288 tokens per step) warms up no step at all: a
+ * warmup given in steps where the clock counts tokens or samples.  Refused
+ * for the trainer formats, with the numbers (CSV and JSON are tables). */
+static schedopt_status check_warmup(schedopt_export_format f, const schedopt_export_options *o,
+                                    schedopt_error *err) {
+  const schedopt_schedule *s = o->schedule;
+  if (f == SCHEDOPT_EXPORT_CSV || f == SCHEDOPT_EXPORT_JSON || !s ||
+      schedopt_schedule_clock(s) == SCHEDOPT_CLOCK_STEPS)
+    return SCHEDOPT_OK;
+  const schedopt_control *lr = schedopt_schedule_get(s, SCHEDOPT_LR);
+  double w = 0;
+  if (!lr || schedopt_control_get(lr, "warmup", &w, NULL) || !(w > 0)) return SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(s), ups = schedopt_schedule_units_per_sample(s);
+  const double step = schedopt_control_eval(schedopt_schedule_get(s, SCHEDOPT_BATCH), H, 0, NULL) *
+                      ups; /* clock units of the first step */
+  if (!(w <= step)) return SCHEDOPT_OK;
+  const char *unit = ups > 1 ? "tokens" : "samples";
+  return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                            "controls.lr.warmup = %g is in %s, the budget's clock, and ends within "
+                            "the first optimizer step (%.15g %s per step): no step of the "
+                            "trainer warms up.  A warmup of N steps is warmup: N x %.15g (%.15g "
+                            "for %g steps); give the warmup in %s",
+                            w, unit, step, unit, step, w * step, w, unit);
+}
+
 schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
                                       const schedopt_export_table *t,
                                       const schedopt_export_options *o, schedopt_error *err) {
@@ -75,7 +102,7 @@ schedopt_status schedopt_export_write(FILE *fp, schedopt_export_format f,
                               "export: batch = %g and seq_len = %g must be 0 (the table's) or "
                               "finite and >= 1", o->batch, o->seq_len);
   schedopt_status st = schedopt_export_check(t, err);
-  if (st) return st;
+  if (st || (st = check_warmup(f, o, err))) return st;
   /* checked before the first byte is written: a stream cannot be taken back */
   if (!isfinite(schedopt_export_lr_scale(t, o) * schedopt_export_lr_max(t)))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,

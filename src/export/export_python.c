@@ -397,6 +397,21 @@ static void exactness(const pyctx *P, const char *cont) {
   }
 }
 
+/* The units of the schedule's clock and of its warmup, in steps. */
+static void clock_note(const pyctx *P, const char *cont) {
+  if (!P->ctl) return;
+  FILE *fp = P->fp;
+  const char *unit = schedopt_export_clock_name(P->t);
+  if (P->t->clock == SCHEDOPT_CLOCK_STEPS)
+    fputs(" The schedule counts optimizer steps", fp);
+  else
+    fprintf(fp, " The schedule counts %s:%sstep k is at k x %.15g %s", unit, cont, P->dt, unit);
+  if (P->ctl->warmup > 0)
+    fprintf(fp, ";%sits warmup of %.15g %s ends at step %.15g", cont, P->ctl->warmup,
+            P->t->clock == SCHEDOPT_CLOCK_STEPS ? "steps" : unit, P->ctl->warmup / P->dt);
+  fputs(".", fp);
+}
+
 static void usage(const pyctx *P) {
   FILE *fp = P->fp;
   switch (P->f) {
@@ -633,6 +648,7 @@ static void py_module(pyctx *P) {
         "multiplies the optimizer's own learning rate, so another peak keeps the shape.\n",
         fp);
   exactness(P, "\n");
+  clock_note(P, "\n");
   fputs("\nThe other columns are breakpoints of the table, linear between them and\n"
         "clamped outside.\n",
         fp);
@@ -713,9 +729,10 @@ static void py_nanogpt(pyctx *P) {
           "# optimizer steps, the schedule's.  get_lr(it) = learning_rate * lr(it) / peak:\n"
           "# inside train.py `learning_rate` is nanoGPT's setting and plays the peak; run\n"
           "# on its own (no global learning_rate) it is this schedule's peak, %.15g.\n"
-          "# Iteration it (0-based) uses get_lr(it).  ",
+          "# Iteration it (0-based) uses get_lr(it).\n# ",
           total_steps(t) - 1, total_steps(t), P->peak);
   exactness(P, "\n# ");
+  clock_note(P, "\n# ");
   fputs("\n", fp);
   if (!schedopt_export_batch_constant(t))
     fputs("# The batch size varies: nanoGPT keeps it fixed, so this schedule applies only if\n"
@@ -769,4 +786,39 @@ done:
   free(cols);
   free(P.keep);
   return st;
+}
+
+schedopt_status schedopt_export_lr_breakpoints(const schedopt_export_table *t,
+                                               const schedopt_export_options *o, double **step,
+                                               double **lr, size_t *n, schedopt_error *err) {
+  if (!step || !lr || !n) return schedopt_error_set(err, SCHEDOPT_EINVAL, "NULL argument");
+  *step = *lr = NULL;
+  *n = 0;
+  schedopt_status st = schedopt_export_check(t, err);
+  if (st) return st;
+  const double sc = schedopt_export_lr_scale(t, o);
+  double *x = malloc(t->n * sizeof *x), *y = malloc(t->n * sizeof *y);
+  size_t *keep = malloc(t->n * sizeof *keep);
+  if (!x || !y || !keep) {
+    free(x), free(y), free(keep);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu rows", t->n);
+  }
+  double peak = 0;
+  for (size_t i = 0; i < t->n; i++) {
+    x[i] = t->rows[i].step;
+    y[i] = t->rows[i].u.lr * sc;
+    peak = fmax(peak, y[i]);
+  }
+  const double *ys[1] = {y};
+  const double tol = BREAK_TOL * peak;
+  size_t m = schedopt_export_breakpoints(x, ys, 1, t->n, &tol, keep);
+  for (size_t i = 0; i < m; i++) {
+    x[i] = x[keep[i]];
+    y[i] = y[keep[i]];
+  }
+  free(keep);
+  *step = x;
+  *lr = y;
+  *n = m;
+  return SCHEDOPT_OK;
 }

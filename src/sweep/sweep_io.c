@@ -396,7 +396,7 @@ static schedopt_status plot_profiles(const schedopt_sweep *s, schedopt_plot *fig
     snprintf(yl, sizeof yl, "\xce\xb7*(t) (learning rate)");
   snprintf(title, sizeof title, "optimal schedules overlaid (%s)",
            e > 0 ? "easy phase: rescaled by T^(1\xe2\x88\x92" "b/a)"
-                 : budget && b > a ? "hard phase: as is" : "as is");
+                 : budget && b > a ? "hard phase: unscaled" : "unscaled");
   const schedopt_plot_axes ax = {title, "fraction of the run t/T", yl, SCHEDOPT_PLOT_LINEAR,
                                  SCHEDOPT_PLOT_LINEAR};
   size_t panel;
