@@ -149,10 +149,12 @@ static void optimize_and_sweep(void) {
   CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
   snprintf(file, sizeof file, "%s/sweep.svg", d);
   s = test_slurp_static(file);
-  CHECK_MSG(s && strstr(s, "optimum (\xce\xb6 = ") && strstr(s, "constant (\xce\xb6 = ") &&
-                strstr(s, "theory 0.500)"),
+  CHECK_MSG(s && strstr(s, "optimum: fit \xce\xb6 = ") && strstr(s, "constant: fit \xce\xb6 = ") &&
+                strstr(s, "optimum: theory \xce\xb6 = 0.500"),
             "sweep svg");
-  CHECK_MSG(nfiles(d) == 4, "%d files", nfiles(d));
+  /* summary.txt, sweep.csv, sweep.json, sweep.svg and sweep_lr.csv (the
+   * figure's η*(t/T) data) */
+  CHECK_MSG(nfiles(d) == 5, "%d files", nfiles(d));
 }
 
 /* Bad input: exit 2, the message, and not a single file written. */

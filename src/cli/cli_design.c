@@ -512,6 +512,35 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
   schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
   if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, NULL, err)))
     schedopt_error_prefix(err, "%s: ", path);
+  /* beside it, lr_exact.json: the design's rates as the breakpoints that
+   * reproduce every step (what `schedopt export DIR` reads) */
+  double *bs = NULL, *bl = NULL;
+  size_t nb = 0;
+  json_t *j = NULL;
+  if (!st && !(st = schedopt_export_lr_breakpoints(&t, NULL, &bs, &bl, &nb, err))) {
+    j = json_object();
+    json_t *js = json_array(), *jl = json_array();
+    for (size_t i = 0; i < nb; i++) {
+      json_array_append_new(js, json_real(bs[i]));
+      json_array_append_new(jl, json_real(bl[i]));
+    }
+    json_object_set_new(j, "format", json_string("schedopt-lr-breakpoints"));
+    json_object_set_new(j, "version", json_integer(1));
+    json_object_set_new(j, "name", json_string(c->s.name ? c->s.name : "design"));
+    json_object_set_new(j, "label", json_string("design under a surrogate"));
+    json_object_set_new(j, "steps", json_integer((json_int_t)K));
+    json_object_set_new(j, "batch", json_real(c->batch));
+    json_object_set_new(j, "seq_len", json_real(t.seq_len));
+    json_object_set_new(j, "step", js);
+    json_object_set_new(j, "lr", jl);
+    char ep[4200];
+    const char *slash = strrchr(path, '/');
+    snprintf(ep, sizeof ep, "%.*slr_exact.json", slash ? (int)(slash - path + 1) : 0, path);
+    st = write_json(x, ep, j, err);
+  }
+  json_decref(j);
+  free(bs);
+  free(bl);
   free(rows);
   return st;
 }
@@ -574,9 +603,11 @@ static int run(int argc, char **argv) {
     char ext[64];
     snprintf(ext, sizeof ext, "schedule.%s", c.s.format >= 0 ? export_ext(c.s.format) : "csv");
     const char *files[] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json",
-                           c.s.has_fit ? "fit.json" : NULL, NULL, NULL, NULL};
+                           c.s.has_fit ? "fit.json" : NULL, NULL, NULL, NULL, NULL};
     if (c.s.format >= 0) files[c.s.has_fit ? 5 : 4] = ext;
     if (c.s.plot) files[(c.s.has_fit ? 5 : 4) + (c.s.format >= 0)] = "design.svg";
+    /* beside the export, the design's exact rates (write_export) */
+    if (c.s.format >= 0) files[(c.s.has_fit ? 6 : 5) + (c.s.plot != 0)] = "lr_exact.json";
     if ((st = cli_outputs_check(NULL, NULL, 0, dir, files, &err))) goto failed;
   }
   c.T = c.s.type;
