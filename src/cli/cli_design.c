@@ -33,7 +33,7 @@ static const char *help =
     "                        loss_lo,loss_hi with a bootstrap band),\n"
     "                        DIR/baselines.csv (lr and predicted loss of each\n"
     "                        baseline), DIR/summary.json, DIR/summary.txt,\n"
-    "                        DIR/design.svg with output.plot: true\n"
+    "                        DIR/design.svg (with output.plot: true)\n"
     "                        and, with output.format, DIR/schedule.<ext> for a\n"
     "                        trainer; default: output.dir from the spec, else only\n"
     "                        the summary on standard output\n"

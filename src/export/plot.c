@@ -248,8 +248,10 @@ static schedopt_status add_table_series(schedopt_plot *p, size_t panel,
 
 /* The x range of the anneal panel: from where the first learning rate
  * leaves its plateau for good (below 95 % of its peak from there on),
- * limited to the last 25–50 % of the run, to the end.  0 without losses. */
-static int anneal_range(const schedopt_export_table *tabs, size_t n, double *lo, double *hi) {
+ * limited to the last 25–50 % of the run, to the end (the last 25 % when no
+ * schedule has a late anneal: *found = 0).  0 without losses. */
+static int anneal_range(const schedopt_export_table *tabs, size_t n, double *lo, double *hi,
+                        int *found) {
   double end = 0, start = INFINITY;
   for (size_t i = 0; i < n; i++)
     if (tabs[i].has_loss && tabs[i].n > 1) end = fmax(end, tabs[i].rows[tabs[i].n - 1].t);
@@ -263,7 +265,8 @@ static int anneal_range(const schedopt_export_table *tabs, size_t n, double *lo,
     double d = k < t->n ? t->rows[k].t : end;
     if (d >= 0.5 * end) start = fmin(start, d); /* a decay from the start is no anneal */
   }
-  *lo = fmin(fmax(isfinite(start) ? start : 0.75 * end, 0.5 * end), 0.75 * end);
+  *found = isfinite(start);
+  *lo = fmin(fmax(*found ? start : 0.75 * end, 0.5 * end), 0.75 * end);
   *hi = end;
   return *lo < *hi;
 }
@@ -313,9 +316,12 @@ schedopt_status schedopt_plot_tables(schedopt_plot *p, const schedopt_export_tab
     if (panels[k].field != F_EXCESS) continue;
     /* the anneal on linear axes: on log axes it is the last few pixels */
     double lo, hi;
-    if (!anneal_range(tabs, n, &lo, &hi)) continue;
+    int found;
+    if (!anneal_range(tabs, n, &lo, &hi, &found)) continue;
     char zt[96];
-    snprintf(zt, sizeof zt, "excess loss, the anneal (last %.0f %%)", 100 * (hi - lo) / hi);
+    snprintf(zt, sizeof zt, found ? "excess loss, the anneal (last %.0f %%)"
+                                  : "excess loss, the last %.0f %% (linear axes)",
+             100 * (hi - lo) / hi);
     const schedopt_plot_axes za = {zt, xlab, "L \xe2\x88\x92 \xcf\x83\xc2\xb2", SCHEDOPT_PLOT_LINEAR,
                                    SCHEDOPT_PLOT_LINEAR};
     if ((st = schedopt_plot_add_panel(p, &za, &id, err)) ||
