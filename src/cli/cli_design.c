@@ -60,6 +60,7 @@ typedef struct ctx {
   double theta_at[SCHEDOPT_SURROGATE_MAXP]; /* a fit here, moved to N and b */
   double *boot_at; /* its refits moved likewise (owned), or NULL */
   json_t *warn; /* warnings (strings): standard error, summary.json, summary.txt */
+  const char *dir; /* the output folder, or NULL */
 } ctx;
 
 /* The schedule family of a baseline ("wsd-linear" → "wsd"). */
@@ -247,6 +248,53 @@ static schedopt_status write_plot(const ctx *c, cli_extras *x, const char *dir,
 
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+/* The cost of a trainer's restriction, judged like the gain: within the
+ * band when it is below the band's half-width. */
+static int cost_within_band(const ctx *c, const schedopt_lrdesign_trainer *t) {
+  const schedopt_lrdesign_result *r = &c->r;
+  if (!isfinite(r->band_lo)) return -1;
+  return t->cost < (r->band_hi - r->band_lo) / 2;
+}
+
+static json_t *trainers_json(const ctx *c) {
+  const schedopt_lrdesign_result *r = &c->r;
+  json_t *a = json_array();
+  for (size_t i = 0; i < r->ntrainers; i++) {
+    const schedopt_lrdesign_trainer *t = &r->trainers[i];
+    const schedopt_trainer_type *T = t->sched.type;
+    json_t *e = json_object();
+    char desc[512];
+    schedopt_trainer_describe(&t->sched, desc, sizeof desc);
+    json_object_set_new(e, "name", json_string(T->name));
+    json_object_set_new(e, "trainer", json_string(T->trainer));
+    json_object_set_new(e, "style", json_string(T->style));
+    json_object_set_new(e, "best_of_trainer", json_boolean(t->best));
+    json_object_set_new(e, "schedule", json_string(desc));
+    json_object_set_new(e, "steps", json_integer((json_int_t)t->sched.steps));
+    json_object_set_new(e, "warmup", json_integer((json_int_t)t->sched.warmup));
+    if (T->has_decay) json_object_set_new(e, "decay", json_integer((json_int_t)t->sched.decay));
+    json_object_set_new(e, "peak", json_real(t->sched.peak));
+    if (T->has_floor) json_object_set_new(e, "floor", json_real(t->sched.floor));
+    json_object_set_new(e, "final_loss", json_real(t->final_loss));
+    json_object_set_new(e, "cost", json_real(t->cost));
+    json_object_set_new(e, "cost_percent", json_real(100 * t->cost / r->final_loss));
+    int wb = cost_within_band(c, t);
+    json_object_set_new(e, "cost_within_band", wb < 0 ? json_null() : json_boolean(wb));
+    if (isfinite(t->cost_lo)) {
+      json_t *rg = json_object();
+      json_object_set_new(rg, "lo", json_real(t->cost_lo));
+      json_object_set_new(rg, "hi", json_real(t->cost_hi));
+      json_object_set_new(rg, "level", json_real(c->s.level));
+      json_object_set_new(e, "cost_refits", rg);
+    }
+    if (t->best && c->dir)
+      json_object_set_new(e, "config", json_string(schedopt_trainer_file_name(T->trainer)));
+    json_object_set_new(e, "evaluations", json_integer(t->evals));
+    json_array_append_new(a, e);
+  }
+  return a;
+}
+
 static json_t *summary_json(const ctx *c) {
   const designspec *s = &c->s;
   const schedopt_lrdesign_result *r = &c->r;
@@ -364,6 +412,7 @@ static json_t *summary_json(const ctx *c) {
     json_array_append_new(bl, e);
   }
   json_object_set_new(o, "baselines", bl);
+  json_object_set_new(o, "trainers", trainers_json(c));
   json_object_set_new(o, "warnings", json_copy(c->warn));
   return o;
 }
@@ -424,6 +473,27 @@ static void summary_text(const ctx *c, FILE *fp, int with_warnings) {
     if (isfinite(r->gain_lo))
       fprintf(fp, "             the refits' own gains (same parameters for both schedules): "
                   "[%.6f, %.6f]\n", r->gain_lo, r->gain_hi);
+  }
+  if (r->ntrainers) {
+    fprintf(fp, "  %-11s %-44s %12s %s\n", "trainer", "its best built-in schedule", "final loss",
+            "cost of the restriction");
+    for (size_t i = 0; i < r->ntrainers; i++) {
+      const schedopt_lrdesign_trainer *t = &r->trainers[i];
+      if (!t->best) continue;
+      char desc[512];
+      schedopt_trainer_describe(&t->sched, desc, sizeof desc);
+      const char *colon = strchr(desc, ':');
+      fprintf(fp, "  %-11s %-44.*s %12.6f %+.6f (%.3f%%)", t->sched.type->trainer,
+              colon ? (int)(colon - desc) : 44, desc, t->final_loss, t->cost,
+              100 * t->cost / r->final_loss);
+      int wb = cost_within_band(c, t);
+      if (wb >= 0) fprintf(fp, ", %s the band", wb ? "within" : "beyond");
+      if (isfinite(t->cost_lo)) fprintf(fp, "; refits [%.6f, %.6f]", t->cost_lo, t->cost_hi);
+      fputc('\n', fp);
+      if (colon) fprintf(fp, "  %-11s %s\n", "", colon + 2);
+      if (c->dir)
+        fprintf(fp, "  %-11s -> %s/%s\n", "", c->dir, schedopt_trainer_file_name(t->sched.type->trainer));
+    }
   }
   for (size_t i = 0; with_warnings && i < json_array_size(c->warn); i++)
     fprintf(fp, "  warning    %s\n", json_string_value(json_array_get(c->warn, i)));
@@ -488,18 +558,25 @@ static const char *export_ext(int f) {
 /* The design as a schedule table for the export module: the rates of the
  * K steps η_0 … η_{K−1}, then the end of the horizon (step K, the last rate
  * again), so that a table's last row counts the steps the trainer performs;
- * steps clock, batch in sequences and seq_len in tokens. */
+ * steps clock, batch in sequences and seq_len in tokens.  A design of the
+ * wsd parametrization with a linear warmup is schedopt's wsd family (shape
+ * power: η = e + (pk − e)(1 − z)^p after t_d = K(1 − f), ramp pk·k/W), so
+ * the Python exports write its closed form; it is checked against every
+ * step first.  Beside the export, lr_exact.json: the breakpoints that
+ * reproduce every step (and the family, if any), for `schedopt export DIR`. */
 static schedopt_status write_export(const ctx *c, cli_extras *x, const char *path,
                                    schedopt_error *err) {
   size_t K = c->r.steps;
   if (K == 0) return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: a design of 0 steps", path);
   schedopt_row *rows = calloc(K + 1, sizeof *rows);
   if (!rows) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  double peak = 0;
   for (size_t k = 0; k <= K; k++) {
     rows[k].t = rows[k].step = (double)k;
     rows[k].samples = (double)k * c->batch;
     rows[k].u.lr = c->r.lr[k < K ? k : K - 1];
     rows[k].u.batch = c->batch;
+    peak = fmax(peak, rows[k].u.lr);
   }
   schedopt_export_table t = {.rows = rows,
                              .n = K + 1,
@@ -508,12 +585,37 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
                              .seq_len = c->s.seq_len > 0 ? c->s.seq_len : 1,
                              .name = c->s.name,
                              .label = "design under a surrogate"};
+  /* the wsd parametrization as the control family */
+  schedopt_control *wc = NULL;
+  schedopt_schedule *ws = NULL;
+  const schedopt_lrdesign_result *r = &c->r;
+  if (isfinite(r->wsd_decay_frac) && c->s.warmup_shape == SCHEDOPT_WARMUP_LINEAR &&
+      !schedopt_control_alloc(&wc, schedopt_control_wsd, NULL) &&
+      !schedopt_control_set(wc, "peak", r->wsd_peak, NULL) &&
+      !schedopt_control_set(wc, "floor", r->wsd_end, NULL) &&
+      !schedopt_control_set(wc, "decay_frac", r->wsd_decay_frac, NULL) &&
+      !schedopt_control_set_choice(wc, "shape", "power", NULL) &&
+      !schedopt_control_set(wc, "delta", r->wsd_power, NULL) &&
+      !schedopt_control_set(wc, "warmup", (double)r->warmup, NULL) &&
+      !schedopt_schedule_alloc(&ws, SCHEDOPT_CLOCK_STEPS, (double)K, 1, NULL) &&
+      !schedopt_schedule_set(ws, SCHEDOPT_LR, wc, NULL)) {
+    for (size_t k = 0; k < K && ws; k++)
+      if (!(fabs(schedopt_control_eval(wc, (double)K, (double)k, NULL) - r->lr[k]) <=
+            1e-13 * peak)) {
+        schedopt_schedule_free(ws);
+        ws = NULL;
+      }
+  } else {
+    schedopt_schedule_free(ws);
+    ws = NULL;
+  }
+  schedopt_export_options eo;
+  schedopt_export_options_default(&eo);
+  eo.schedule = ws;
   FILE *fp;
   schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-  if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, NULL, err)))
+  if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, &eo, err)))
     schedopt_error_prefix(err, "%s: ", path);
-  /* beside it, lr_exact.json: the design's rates as the breakpoints that
-   * reproduce every step (what `schedopt export DIR` reads) */
   double *bs = NULL, *bl = NULL;
   size_t nb = 0;
   json_t *j = NULL;
@@ -531,6 +633,17 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
     json_object_set_new(j, "steps", json_integer((json_int_t)K));
     json_object_set_new(j, "batch", json_real(c->batch));
     json_object_set_new(j, "seq_len", json_real(t.seq_len));
+    if (ws) { /* the family (control.h's wsd), exact at every step */
+      json_t *f = json_object();
+      json_object_set_new(f, "type", json_string("wsd"));
+      json_object_set_new(f, "peak", json_real(r->wsd_peak));
+      json_object_set_new(f, "floor", json_real(r->wsd_end));
+      json_object_set_new(f, "decay_frac", json_real(r->wsd_decay_frac));
+      json_object_set_new(f, "shape", json_string("power"));
+      json_object_set_new(f, "delta", json_real(r->wsd_power));
+      json_object_set_new(f, "warmup", json_real((double)r->warmup));
+      json_object_set_new(j, "control", f);
+    }
     json_object_set_new(j, "step", js);
     json_object_set_new(j, "lr", jl);
     char ep[4200];
@@ -542,7 +655,30 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
   free(bs);
   free(bl);
   free(rows);
+  schedopt_schedule_free(ws);
+  schedopt_control_free(wc);
   return st;
+}
+
+/* The best built-in schedule of each tuned trainer, as the trainer reads
+ * it (trainer.h), beside the design. */
+static schedopt_status write_trainers(const ctx *c, cli_extras *x, const char *dir,
+                                      schedopt_error *err) {
+  for (size_t i = 0; i < c->r.ntrainers; i++) {
+    const schedopt_lrdesign_trainer *t = &c->r.trainers[i];
+    if (!t->best) continue;
+    char path[4096], title[512];
+    snprintf(path, sizeof path, "%s/%s", dir, schedopt_trainer_file_name(t->sched.type->trainer));
+    snprintf(title, sizeof title, "Design '%s': the best built-in %s schedule under the surrogate "
+             "(final loss %.6f, %+.6f vs the free-form design)", c->s.name,
+             t->sched.type->trainer, t->final_loss, t->cost);
+    for (char *p = title; *p; p++) if (*p == '\n') *p = ' ';
+    FILE *fp;
+    schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
+    if (!st) st = schedopt_trainer_write(fp, &t->sched, title, c->batch, err);
+    if (st) return st;
+  }
+  return SCHEDOPT_OK;
 }
 
 static int run(int argc, char **argv) {
@@ -567,6 +703,7 @@ static int run(int argc, char **argv) {
   schedopt_status st = schedopt_designspec_load(&c.s, o.path, o.sets, o.nsets, &err);
   const char *dir = o.output ? o.output : c.s.outdir;
   if (dir && !strcmp(dir, "-")) dir = NULL;
+  c.dir = dir;
   if (st || (st = schedopt_designspec_covariates(&c.s, &c.N, &c.b, &ne, &be, &err))) goto failed;
   if (!(c.warn = json_array())) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
@@ -602,12 +739,19 @@ static int run(int argc, char **argv) {
   if (dir) { /* every file of the design, checked before the fit and the design */
     char ext[64];
     snprintf(ext, sizeof ext, "schedule.%s", c.s.format >= 0 ? export_ext(c.s.format) : "csv");
-    const char *files[] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json",
-                           c.s.has_fit ? "fit.json" : NULL, NULL, NULL, NULL, NULL};
-    if (c.s.format >= 0) files[c.s.has_fit ? 5 : 4] = ext;
-    if (c.s.plot) files[(c.s.has_fit ? 5 : 4) + (c.s.format >= 0)] = "design.svg";
-    /* beside the export, the design's exact rates (write_export) */
-    if (c.s.format >= 0) files[(c.s.has_fit ? 6 : 5) + (c.s.plot != 0)] = "lr_exact.json";
+    const char *files[16] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json"};
+    size_t nf = 4;
+    if (c.s.has_fit) files[nf++] = "fit.json";
+    if (c.s.format >= 0) files[nf++] = ext;
+    if (c.s.format >= 0) files[nf++] = "lr_exact.json"; /* beside it (write_export) */
+    if (c.s.plot) files[nf++] = "design.svg";
+    for (size_t i = 0; schedopt_trainer_names[i] && nf + 1 < 16; i++) {
+      int on = 0;
+      for (size_t j = 0; j < c.s.ntrainers; j++)
+        on |= !strcmp(c.s.trainers[j]->trainer, schedopt_trainer_names[i]);
+      if (on) files[nf++] = schedopt_trainer_file_name(schedopt_trainer_names[i]);
+    }
+    files[nf] = NULL;
     if ((st = cli_outputs_check(NULL, NULL, 0, dir, files, &err))) goto failed;
   }
   c.T = c.s.type;
@@ -661,6 +805,7 @@ static int run(int argc, char **argv) {
       (nboot > 1 && (st = schedopt_lrdesign_set_band(d, boot, nboot, c.s.level, &err))))
     goto failed;
   schedopt_lrdesign_set_baselines(d, c.s.baselines);
+  if ((st = schedopt_lrdesign_set_trainers(d, c.s.trainers, c.s.ntrainers, &err))) goto failed;
   if ((st = schedopt_lrdesign_run(d, &err)) || (st = schedopt_lrdesign_get_result(d, &c.r, &err)))
     goto failed;
   /* what the fit saw: the fit here, or the fit result given as the model */
@@ -680,6 +825,7 @@ static int run(int argc, char **argv) {
     /* the fitted surrogate, for the next design (model: DIR/fit.json) or predict */
     snprintf(path, sizeof path, "%s/fit.json", dir);
     if (jfit && (st = write_json(&out, path, jfit, &err))) goto failed;
+    if ((st = write_trainers(&c, &out, dir, &err))) goto failed;
     if (c.s.format >= 0) {
       snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
       if ((st = write_export(&c, &out, path, &err))) goto failed;
@@ -697,10 +843,15 @@ static int run(int argc, char **argv) {
   if (!dir || !o.quiet) {
     summary_text(&c, stdout, 0);
     if (dir)
-      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s%s}%s%s\n",
-             dir, jfit ? ", fit.json" : "", c.s.plot ? ", design.svg" : "",
-             c.s.format >= 0 ? " and schedule." : "",
+    {
+      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s%s",
+             dir, jfit ? ", fit.json" : "", c.s.plot ? ", design.svg" : "");
+      for (size_t i = 0; i < c.r.ntrainers; i++)
+        if (c.r.trainers[i].best)
+          printf(", %s", schedopt_trainer_file_name(c.r.trainers[i].sched.type->trainer));
+      printf("}%s%s\n", c.s.format >= 0 ? " and schedule." : "",
              c.s.format >= 0 ? export_ext(c.s.format) : "");
+    }
   }
   rc = 0;
   cli_warnings_print(c.warn);

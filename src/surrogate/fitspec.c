@@ -1078,7 +1078,7 @@ void schedopt_predspec_free(predspec *s) {
 static const char *const dbudget_keys[] = {"steps", "tokens", "batch", "seq_len", NULL};
 static const char *const dlr_keys[] = {"peak", "floor", "warmup", "warmup_shape", "tune_peak", NULL};
 static const char *const ddesign_keys[] = {"parametrization", "knots", "monotone", "algorithm",
-                                           "ftol_rel", "maxeval", "baselines", NULL};
+                                           "ftol_rel", "maxeval", "baselines", "trainers", NULL};
 static const char *const dout_keys[] = {"dir", "every", "format", "plot", NULL};
 
 static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err) {
@@ -1121,6 +1121,46 @@ static schedopt_status get_choice(const ykv_entry *e, const char *const *names, 
   return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: unknown '%.100s' (allowed: %s)", e->path, v, list);
 }
 
+/* design.trainers: a list of trainers ("megatron", …: every type of it)
+ * and trainer schedule types ("megatron-wsd-minus_sqrt", …), or one of
+ * them, or "none" / [] for none. */
+static schedopt_status get_trainers(const ykv_entry *e, designspec *s, schedopt_error *err) {
+  size_t n = e->kind == YKV_SEQ ? e->n : 1;
+  if (e->kind != YKV_SEQ && e->kind != YKV_SCALAR)
+    return fail(err, SCHEDOPT_EINVAL, e, 0, "%s: expected a list of trainers or schedule types",
+                e->path);
+  s->ntrainers = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *v = e->kind == YKV_SEQ ? e->items[i] : e->value;
+    if (e->kind == YKV_SCALAR && (e->is_null || !strcmp(v, "none"))) return SCHEDOPT_OK;
+    const schedopt_trainer_type *T = schedopt_trainer_type_find(v);
+    int any = 0;
+    for (size_t j = 0; schedopt_trainer_types[j]; j++) {
+      const schedopt_trainer_type *U = schedopt_trainer_types[j];
+      if (U != T && strcmp(U->trainer, v)) continue;
+      any = 1;
+      int dup = 0;
+      for (size_t k = 0; k < s->ntrainers; k++) dup |= s->trainers[k] == U;
+      if (!dup && s->ntrainers < 32) s->trainers[s->ntrainers++] = U;
+    }
+    if (!any) {
+      char list[1024] = "";
+      size_t len = 0;
+      for (size_t j = 0; schedopt_trainer_names[j]; j++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "",
+                                schedopt_trainer_names[j]);
+      for (size_t j = 0; schedopt_trainer_types[j] && len < sizeof list; j++)
+        len += (size_t)snprintf(list + len, sizeof list - len, ", %s",
+                                schedopt_trainer_types[j]->name);
+      ykv_entry item = *e;
+      if (e->kind == YKV_SEQ && e->item_line) item.line = e->item_line[i], item.col = e->item_col[i];
+      return fail(err, SCHEDOPT_EINVAL, &item, 0, "%s: unknown trainer '%.100s' (allowed: none, %s)",
+                  e->path, v, list);
+    }
+  }
+  return SCHEDOPT_OK;
+}
+
 schedopt_status schedopt_designspec_load(designspec *s, const char *path, const char *const *sets,
                                 size_t nsets, schedopt_error *err) {
   memset(s, 0, sizeof *s);
@@ -1129,6 +1169,8 @@ schedopt_status schedopt_designspec_load(designspec *s, const char *path, const 
   s->floor = 0;
   s->monotone = 1;
   s->baselines = 1;
+  for (size_t i = 0; schedopt_trainer_types[i] && i < 32; i++)
+    s->trainers[s->ntrainers++] = schedopt_trainer_types[i]; /* all, by default */
   s->knots = 64;
   s->ftol_rel = 1e-10;
   s->maxeval = 3000;
@@ -1221,6 +1263,7 @@ schedopt_status schedopt_designspec_load(designspec *s, const char *path, const 
   if ((e = schedopt_ykv_get(l, "design.maxeval")) && (st = get_range(e, 1, 1e7, 1, &s->maxeval, err)))
     return st;
   if ((e = schedopt_ykv_get(l, "design.baselines")) && (st = get_bool(e, &s->baselines, err))) return st;
+  if ((e = schedopt_ykv_get(l, "design.trainers")) && (st = get_trainers(e, s, err))) return st;
   if (!s->monotone && s->type == schedopt_surrogate_mpl && s->param != 2)
     return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "design.monotone"), 0,
                 "design.monotone = false with mpl: the multi-power law rewards raising the "

@@ -10,6 +10,7 @@
 #include "schedopt/fit.h"
 #include "schedopt/losscurve.h"
 #include "schedopt/surrogate.h"
+#include "schedopt/trainer.h"
 #include "core/yamlkv.h"
 
 typedef struct fitspec_curve {
@@ -95,6 +96,9 @@ typedef struct designspec {
   /* design */
   int param, algorithm, monotone, baselines;
   double knots, ftol_rel, maxeval;
+  /* design.trainers: the trainer schedule types to tune (trainer.h) */
+  const schedopt_trainer_type *trainers[32];
+  size_t ntrainers;
   /* output */
   char *outdir;          /* output.dir, NULL if none */
   double every;          /* table rows every N steps (and the last) */
