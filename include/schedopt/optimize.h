@@ -47,6 +47,7 @@
 #include "schedopt/integrator.h"
 #include "schedopt/problem.h"
 #include "schedopt/schedule.h"
+#include "schedopt/trainer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -279,8 +280,11 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
 /* ---- baselines ------------------------------------------------------------ */
 
 typedef struct schedopt_baseline_type {
-  const char *name; /* constant, cosine, linear, wsd, power, shape */
+  const char *name; /* constant, cosine, linear, wsd, power, shape; megatron,
+                       torchtitan, olmo_core, nanogpt */
   const char *doc;  /* what is tuned */
+  int opt_in;       /* 1: tuned only when asked for (optimize.baselines lists
+                       it, or all): the trainers' built-in schedules */
 } schedopt_baseline_type;
 
 extern const schedopt_baseline_type *const schedopt_baseline_constant;
@@ -289,6 +293,14 @@ extern const schedopt_baseline_type *const schedopt_baseline_linear;
 extern const schedopt_baseline_type *const schedopt_baseline_wsd;
 extern const schedopt_baseline_type *const schedopt_baseline_power;
 extern const schedopt_baseline_type *const schedopt_baseline_shape;
+/* A trainer's built-in schedules (trainer.h, the control family "trainer"):
+ * every style of the trainer with the problem's warmup as its W, peak, end
+ * rate and (integer) decay length tuned; the best style kept.  Step clock
+ * and an integer horizon only. */
+extern const schedopt_baseline_type *const schedopt_baseline_megatron;
+extern const schedopt_baseline_type *const schedopt_baseline_torchtitan;
+extern const schedopt_baseline_type *const schedopt_baseline_olmo_core;
+extern const schedopt_baseline_type *const schedopt_baseline_nanogpt;
 extern const schedopt_baseline_type *const schedopt_baseline_types[]; /* NULL-terminated */
 const schedopt_baseline_type *schedopt_baseline_type_find(const char *name);
 
@@ -307,6 +319,10 @@ typedef struct schedopt_baseline {
 } schedopt_baseline;
 
 void schedopt_baseline_clear(schedopt_baseline *b);
+/* The trainer schedule of a tuned trainer baseline (type, steps = H,
+ * warmup, decay, peak, floor); SCHEDOPT_EINVAL for other baselines. */
+schedopt_status schedopt_baseline_trainer_sched(const schedopt_baseline *b, double H,
+                                               schedopt_trainer_sched *s, schedopt_error *err);
 
 /* Tune baseline T for channel ch of `base` with values in [lo, hi] (hi is
  * the cap, e.g. η_max; the level is searched in log scale over [hi·1e-4, hi]).

@@ -89,6 +89,14 @@ schedopt_status schedopt_trainer_check(const schedopt_trainer_sched *s, schedopt
 double schedopt_trainer_lr(const schedopt_trainer_sched *s, size_t k);
 /* All K rates into lr. */
 void schedopt_trainer_fill(const schedopt_trainer_sched *s, double *lr);
+/* The same formula with real K, W, D and counter x (type T of
+ * schedopt_trainer_types; NAN otherwise): at integers the trainer's rates,
+ * between them what a continuous-time model integrates (the control family
+ * "trainer" of control.h). */
+double schedopt_trainer_lr_at(const schedopt_trainer_type *T, double K, double W, double D,
+                              double peak, double floor, double x);
+/* The type names, in the order of schedopt_trainer_types (NULL-terminated). */
+extern const char *const schedopt_trainer_type_names[];
 
 /* One line: "Megatron-LM WSD minus_sqrt: warmup 2160, peak 0.0003 until
  * step 30000, then a minus_sqrt anneal over 8146 steps to 3e-05". */

@@ -4,6 +4,7 @@
 #include "dynamics/control_impl.h"
 #include "core/csvcell.h"
 #include "core/infile.h"
+#include "schedopt/trainer.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -409,6 +410,58 @@ const schedopt_control_type *const schedopt_control_types[] = {
     &fam_constant.pub, &fam_cosine.pub,     &fam_linear.pub, &fam_exponential.pub,
     &fam_wsd.pub,      &fam_multistep.pub,  &fam_811.pub,    &fam_power.pub,
     &fam_polynomial.pub, &fam_table.pub,    NULL};
+
+/* ---- trainer: a trainer's built-in schedule (trainer.h) in steps ----
+ * Not in schedopt_control_types: problem files name the families of this
+ * file; the optimizer's trainer baselines build it.  The control's warmup is
+ * the trainer's W (its own ramp, not the generic one); decay 0 means H − W. */
+static const schedopt_param_info trainer_params[] = {
+    {"style", 3, 0, 13, 0, 0, schedopt_trainer_type_names, "the trainer's schedule type"},
+    {"peak", NAN, 0, INFINITY, 1, 0, NULL, "the trainer's learning rate"},
+    P_FLOOR,
+    {"decay", 0, 0, INFINITY, 0, 0, NULL, "decay length in steps (0: H - warmup)"}};
+
+static const schedopt_trainer_type *trainer_type_of(const schedopt_control *c) {
+  int i = (int)c->p[0];
+  return i >= 0 && i < 14 ? schedopt_trainer_types[i] : schedopt_trainer_types[3];
+}
+
+static double trainer_f(const schedopt_control *c, double w, double H, double t,
+                        const double *p) {
+  const double D = p[3] > 0 ? p[3] : H - w;
+  /* an end rate above the peak (a search may try one) means no decay */
+  const double f = schedopt_trainer_lr_at(trainer_type_of(c), H, w, D, p[1], fmin(p[2], p[1]), t);
+  return f > 0 ? f : 0; /* 1 − z one rounding below 0 at the end of a real-valued decay */
+}
+
+static double trainer_eval(const schedopt_control *c, double w, double H, double t, double *dp) {
+  const double f = trainer_f(c, w, H, t, c->p);
+  if (dp) { /* peak and floor enter affinely; the decay length by differences */
+    double q[4];
+    memcpy(q, c->p, sizeof q);
+    dp[0] = 0;
+    for (int i = 1; i < 4; i++) {
+      if (i == 3 && !(c->p[3] > 0)) {
+        dp[3] = 0;
+        continue;
+      }
+      const double h = 1e-7 * fmax(fabs(c->p[i]), i == 3 ? 1 : 1e-3 * c->p[1]);
+      q[i] = c->p[i] + h;
+      const double fp = trainer_f(c, w, H, t, q);
+      q[i] = c->p[i] - h;
+      const double fm = trainer_f(c, w, H, t, q);
+      q[i] = c->p[i];
+      dp[i] = (fp - fm) / (2 * h);
+    }
+  }
+  return f;
+}
+
+static const schedopt_control_type trainer_family = {
+    "trainer",
+    "v = the trainer's own rate at step t (trainer.h: Megatron-LM, torchtitan, OLMo-core, nanoGPT)",
+    NP(trainer_params), trainer_params, 0, trainer_eval};
+const schedopt_control_type *const schedopt_control_trainer = &trainer_family;
 
 const schedopt_control_type *schedopt_control_type_find(const char *name) {
   if (!name) return NULL;
@@ -914,7 +967,7 @@ static double control_eval(const schedopt_control *c, double H, double t, int le
   double *dpay = dp ? dp + np + 2 : NULL;
   double w = c->warmup, wi = c->warmup_init, fw_w = 0, ft = 0;
   if (dp) memset(dp, 0, (np + 2 + npay) * sizeof *dp);
-  if (w > 0 && t < w) {
+  if (w > 0 && t < w && c->type != schedopt_control_trainer) {
     double fw = fam_eval(c, w, H, w, 0, dp, dpay, dp ? &fw_w : NULL, dp ? &ft : NULL);
     double r = wi + (1 - wi) * t / w;
     if (dp) {
@@ -973,8 +1026,19 @@ size_t schedopt_control_knots(const schedopt_control *c, double H, double *t,
   double s[2];
   size_t ns = 0;
   if (c->warmup > 0) s[ns++] = c->warmup;
-  if (T == schedopt_control_wsd) {
-    double td = H * (1 - c->p[2]);
+  double td = NAN;
+  if (T == schedopt_control_wsd) td = H * (1 - c->p[2]);
+  if (T == schedopt_control_trainer) { /* where the decay starts or ends */
+    const schedopt_trainer_type *tt = trainer_type_of(c);
+    const double w = c->warmup, D = c->p[3] > 0 ? c->p[3] : H - w;
+    const char *tr = tt->trainer;
+    const int wsd = !strncmp(tt->style, "WSD", 3);
+    td = !strcmp(tr, "megatron")     ? (wsd ? H - D : w + D)
+         : !strcmp(tr, "torchtitan") ? H + 1 - D
+         : !strcmp(tr, "olmo_core")  ? (tt->has_decay ? H - D - 1 : H - 1)
+                                     : w + D;
+  }
+  if (isfinite(td) && td > 0 && td < H) {
     if (ns && td < s[0])
       s[1] = s[0], s[0] = td, ns++;
     else
@@ -1065,6 +1129,13 @@ schedopt_status schedopt_control_validate(const schedopt_control *c, double H,
                                 "> 0 (got peak = %g, floor = %g); use a positive floor "
                                 "or another shape",
                                 what, c->p[0], c->p[1]);
+  }
+  if (T == schedopt_control_trainer) {
+    if (c->p[3] > H - w)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "%s: trainer: decay = %.10g steps is out of range: must be <= "
+                                "H - warmup = %.10g",
+                                what, c->p[3], H - w);
   }
   if (T == schedopt_control_exponential)
     for (int i = 0; i < 2; i++)

@@ -23,27 +23,34 @@ static double shape(int s, double z) {
   }
 }
 
-/* ---- Megatron-LM: OptimizerParamScheduler.get_lr at num_steps = k ---- */
+/* Every formula takes real K, W, D and a real counter x: at integers they
+ * are the trainer's rates (its own order of operations); between them the
+ * same formula, which is what a continuous-time model integrates. */
+typedef struct targs {
+  double K, W, D, peak, floor;
+} targs;
 
-static double megatron(const schedopt_trainer_sched *s, size_t k, int style, int wsd) {
-  const double x = (double)k, W = (double)s->warmup, mx = s->peak, mn = s->floor;
-  if (s->warmup > 0 && x <= W) return 0.0 + ((mx - 0.0) * x / W); /* --lr-warmup-init 0 */
+/* ---- Megatron-LM: OptimizerParamScheduler.get_lr at num_steps = x ---- */
+
+static double megatron(const targs *a, double x, int style, int wsd) {
+  const double W = a->W, mx = a->peak, mn = a->floor;
+  if (W > 0 && x <= W) return 0.0 + ((mx - 0.0) * x / W); /* --lr-warmup-init 0 */
   if (style == S_CONSTANT) return mx;
   /* lr_decay_steps: K for WSD, W + D for linear and cosine */
-  const double dec = wsd ? (double)s->steps : W + (double)s->decay;
+  const double dec = wsd ? a->K : W + a->D;
   if (x > dec) return mn;
   double c;
   if (!wsd) {
     c = shape(style, (x - W) / (dec - W));
   } else {
-    const double a = dec - (double)s->decay; /* wsd_anneal_start_ */
-    c = x <= a ? 1.0 : shape(style, (x - a) / (double)s->decay);
+    const double st = dec - a->D; /* wsd_anneal_start_ */
+    c = x <= st ? 1.0 : shape(style, (x - st) / a->D);
   }
   return mn + c * (mx - mn);
 }
 
 #define MEGATRON(fn, style, wsd) \
-  static double fn(const schedopt_trainer_sched *s, size_t k) { return megatron(s, k, style, wsd); }
+  static double fn(const targs *a, double x) { return megatron(a, x, style, wsd); }
 MEGATRON(mg_constant, S_CONSTANT, 0)
 MEGATRON(mg_linear, S_LINEAR, 0)
 MEGATRON(mg_cosine, S_COSINE, 0)
@@ -52,86 +59,124 @@ MEGATRON(mg_wsd_cosine, S_COSINE, 1)
 MEGATRON(mg_wsd_exponential, S_EXPONENTIAL, 1)
 MEGATRON(mg_wsd_sqrt, S_SQRT, 1)
 
-/* ---- torchtitan: linear_warmup_stable_decay(k) × lr ---- */
+/* ---- torchtitan: lr × linear_warmup_stable_decay(x) ---- */
 
-static double torchtitan(const schedopt_trainer_sched *s, size_t k, int style) {
-  const size_t W = s->warmup, D = s->decay, S = s->steps + 1 - W - D; /* stable steps */
-  const double m = s->floor / s->peak;                                 /* min_lr_factor */
+static double torchtitan(const targs *a, double x, int style) {
+  const double W = a->W, D = a->D, S = a->K + 1 - W - D; /* stable steps */
+  const double m = a->floor / a->peak;                   /* min_lr_factor */
   double f;
-  if (k < W) {
-    f = (double)(k + 1) / (double)W;
-  } else if (k < W + S) {
+  if (x < W) {
+    f = (x + 1) / W;
+  } else if (x < W + S) {
     f = 1.0;
   } else {
-    const double p = (double)(k + 1 - (W + S)) / (double)D;
+    const double p = (x + 1 - (W + S)) / D;
     f = m + (1 - m) * shape(style, p);
   }
-  return s->peak * f;
+  return a->peak * f;
 }
 
-static double tt_linear(const schedopt_trainer_sched *s, size_t k) { return torchtitan(s, k, S_LINEAR); }
-static double tt_sqrt(const schedopt_trainer_sched *s, size_t k) { return torchtitan(s, k, S_SQRT); }
-static double tt_cosine(const schedopt_trainer_sched *s, size_t k) { return torchtitan(s, k, S_COSINE); }
+static double tt_linear(const targs *a, double x) { return torchtitan(a, x, S_LINEAR); }
+static double tt_sqrt(const targs *a, double x) { return torchtitan(a, x, S_SQRT); }
+static double tt_cosine(const targs *a, double x) { return torchtitan(a, x, S_COSINE); }
 
-/* ---- OLMo-core: Scheduler.get_lr(peak, current = k + 1, t_max = K) ---- */
+/* ---- OLMo-core: Scheduler.get_lr(peak, current = x + 1, t_max = K) ---- */
 
 static double olmo_warmup(double lr, double cur, double W) {
   return 0.0 + (lr - 0.0) * fmin(cur, W) / W; /* _linear_warmup, warmup_min_lr 0 */
 }
 
-static double olmo_wsd(const schedopt_trainer_sched *s, size_t k) {
-  const double cur = (double)(k + 1), W = (double)s->warmup, T = (double)s->steps,
-               D = (double)s->decay;
-  if (s->warmup > 0 && cur <= W) return olmo_warmup(s->peak, cur, W);
+static double olmo_wsd(const targs *a, double x) {
+  const double cur = x + 1, W = a->W, T = a->K, D = a->D;
+  if (W > 0 && cur <= W) return olmo_warmup(a->peak, cur, W);
   if (cur >= T - D) /* _linear_decay(peak, T − cur, D, floor) */
-    return s->floor + (s->peak - s->floor) * fmin(T - cur, D) / D;
-  return s->peak;
+    return a->floor + (a->peak - a->floor) * fmin(T - cur, D) / D;
+  return a->peak;
 }
 
-static double olmo_decay(const schedopt_trainer_sched *s, size_t k, int cosine) {
-  const double cur = (double)(k + 1), W = (double)s->warmup, T = (double)s->steps;
-  const double alpha = s->floor / s->peak, eta_min = s->peak * alpha;
-  if (cur < W) return olmo_warmup(s->peak, cur, W);
+static double olmo_decay(const targs *a, double x, int cosine) {
+  const double cur = x + 1, W = a->W, T = a->K;
+  const double alpha = a->floor / a->peak, eta_min = a->peak * alpha;
+  if (cur < W) return olmo_warmup(a->peak, cur, W);
   if (cur >= T) return eta_min;
   const double c = cur - W, t = T - W;
-  if (cosine) return eta_min + (s->peak - eta_min) * (1 + cos(PI * c / t)) / 2;
-  return s->peak - (s->peak - eta_min) * (c / t);
+  if (cosine) return eta_min + (a->peak - eta_min) * (1 + cos(PI * c / t)) / 2;
+  return a->peak - (a->peak - eta_min) * (c / t);
 }
 
-static double olmo_cosine(const schedopt_trainer_sched *s, size_t k) { return olmo_decay(s, k, 1); }
-static double olmo_linear(const schedopt_trainer_sched *s, size_t k) { return olmo_decay(s, k, 0); }
+static double olmo_cosine(const targs *a, double x) { return olmo_decay(a, x, 1); }
+static double olmo_linear(const targs *a, double x) { return olmo_decay(a, x, 0); }
 
-/* ---- nanoGPT: get_lr(it = k) ---- */
+/* ---- nanoGPT: get_lr(it = x) ---- */
 
-static double nanogpt(const schedopt_trainer_sched *s, size_t k) {
-  const double it = (double)k, W = (double)s->warmup, dec = W + (double)s->decay;
-  if (it < W) return s->peak * (it + 1) / (W + 1);
-  if (it > dec) return s->floor;
+static double nanogpt(const targs *a, double it) {
+  const double W = a->W, dec = W + a->D;
+  if (it < W) return a->peak * (it + 1) / (W + 1);
+  if (it > dec) return a->floor;
   const double r = (it - W) / (dec - W);
   const double coeff = 0.5 * (1.0 + cos(PI * r));
-  return s->floor + coeff * (s->peak - s->floor);
+  return a->floor + coeff * (a->peak - a->floor);
 }
 
-static const schedopt_trainer_type types[] = {
-    {"megatron-constant", "megatron", "constant", 0, 0, mg_constant},
-    {"megatron-linear", "megatron", "linear", 1, 1, mg_linear},
-    {"megatron-cosine", "megatron", "cosine", 1, 1, mg_cosine},
-    {"megatron-wsd-linear", "megatron", "WSD linear", 1, 1, mg_wsd_linear},
-    {"megatron-wsd-cosine", "megatron", "WSD cosine", 1, 1, mg_wsd_cosine},
-    {"megatron-wsd-exponential", "megatron", "WSD exponential", 1, 1, mg_wsd_exponential},
-    {"megatron-wsd-minus_sqrt", "megatron", "WSD minus_sqrt", 1, 1, mg_wsd_sqrt},
-    {"torchtitan-linear", "torchtitan", "linear", 1, 1, tt_linear},
-    {"torchtitan-sqrt", "torchtitan", "sqrt", 1, 1, tt_sqrt},
-    {"torchtitan-cosine", "torchtitan", "cosine", 1, 1, tt_cosine},
-    {"olmo_core-wsd", "olmo_core", "WSD", 1, 1, olmo_wsd},
-    {"olmo_core-cosine", "olmo_core", "CosWithWarmup", 0, 1, olmo_cosine},
-    {"olmo_core-linear", "olmo_core", "LinearWithWarmup", 0, 1, olmo_linear},
-    {"nanogpt-cosine", "nanogpt", "cosine", 1, 1, nanogpt},
+typedef double (*tfn)(const targs *a, double x);
+
+typedef struct ttype {
+  schedopt_trainer_type pub; /* first: the exported pointer points here */
+  tfn f;
+} ttype;
+
+static double pub_lr(const schedopt_trainer_sched *s, size_t k);
+
+#define T(name, tr, style, dec, fl, fn) {{name, tr, style, dec, fl, pub_lr}, fn}
+static const ttype types[] = {
+    T("megatron-constant", "megatron", "constant", 0, 0, mg_constant),
+    T("megatron-linear", "megatron", "linear", 1, 1, mg_linear),
+    T("megatron-cosine", "megatron", "cosine", 1, 1, mg_cosine),
+    T("megatron-wsd-linear", "megatron", "WSD linear", 1, 1, mg_wsd_linear),
+    T("megatron-wsd-cosine", "megatron", "WSD cosine", 1, 1, mg_wsd_cosine),
+    T("megatron-wsd-exponential", "megatron", "WSD exponential", 1, 1, mg_wsd_exponential),
+    T("megatron-wsd-minus_sqrt", "megatron", "WSD minus_sqrt", 1, 1, mg_wsd_sqrt),
+    T("torchtitan-linear", "torchtitan", "linear", 1, 1, tt_linear),
+    T("torchtitan-sqrt", "torchtitan", "sqrt", 1, 1, tt_sqrt),
+    T("torchtitan-cosine", "torchtitan", "cosine", 1, 1, tt_cosine),
+    T("olmo_core-wsd", "olmo_core", "WSD", 1, 1, olmo_wsd),
+    T("olmo_core-cosine", "olmo_core", "CosWithWarmup", 0, 1, olmo_cosine),
+    T("olmo_core-linear", "olmo_core", "LinearWithWarmup", 0, 1, olmo_linear),
+    T("nanogpt-cosine", "nanogpt", "cosine", 1, 1, nanogpt),
 };
+#undef T
+#define NTYPES (sizeof types / sizeof *types)
 
 const schedopt_trainer_type *const schedopt_trainer_types[] = {
-    &types[0], &types[1], &types[2],  &types[3],  &types[4],  &types[5],  &types[6],
-    &types[7], &types[8], &types[9], &types[10], &types[11], &types[12], &types[13], NULL};
+    &types[0].pub, &types[1].pub, &types[2].pub,  &types[3].pub,  &types[4].pub,
+    &types[5].pub, &types[6].pub, &types[7].pub,  &types[8].pub,  &types[9].pub,
+    &types[10].pub, &types[11].pub, &types[12].pub, &types[13].pub, NULL};
+
+const char *const schedopt_trainer_type_names[] = {
+    "megatron-constant",   "megatron-linear",          "megatron-cosine",
+    "megatron-wsd-linear", "megatron-wsd-cosine",      "megatron-wsd-exponential",
+    "megatron-wsd-minus_sqrt", "torchtitan-linear",    "torchtitan-sqrt",
+    "torchtitan-cosine",   "olmo_core-wsd",            "olmo_core-cosine",
+    "olmo_core-linear",    "nanogpt-cosine",           NULL};
+
+static const ttype *impl(const schedopt_trainer_type *T) {
+  for (size_t i = 0; i < NTYPES; i++)
+    if (&types[i].pub == T) return &types[i];
+  return NULL;
+}
+
+double schedopt_trainer_lr_at(const schedopt_trainer_type *T, double K, double W, double D,
+                              double peak, double floor, double x) {
+  const ttype *t = impl(T);
+  if (!t) return NAN;
+  const targs a = {K, W, T->has_decay ? D : K - W, peak, T->has_floor ? floor : 0};
+  return t->f(&a, x);
+}
+
+static double pub_lr(const schedopt_trainer_sched *s, size_t k) {
+  return schedopt_trainer_lr_at(s->type, (double)s->steps, (double)s->warmup, (double)s->decay,
+                                s->peak, s->floor, (double)k);
+}
 
 const char *const schedopt_trainer_names[] = {"megatron", "torchtitan", "olmo_core", "nanogpt",
                                               NULL};
@@ -173,7 +218,16 @@ schedopt_status schedopt_trainer_check(const schedopt_trainer_sched *s, schedopt
 double schedopt_trainer_lr(const schedopt_trainer_sched *s, size_t k) { return s->type->lr(s, k); }
 
 void schedopt_trainer_fill(const schedopt_trainer_sched *s, double *lr) {
-  for (size_t k = 0; k < s->steps; k++) lr[k] = s->type->lr(s, k);
+  const ttype *t = impl(s->type);
+  if (!t) { /* a type of the caller's own */
+    for (size_t k = 0; k < s->steps; k++) lr[k] = s->type->lr(s, k);
+    return;
+  }
+  const schedopt_trainer_type *T = s->type;
+  const targs a = {(double)s->steps, (double)s->warmup,
+                   T->has_decay ? (double)s->decay : (double)(s->steps - s->warmup), s->peak,
+                   T->has_floor ? s->floor : 0};
+  for (size_t k = 0; k < s->steps; k++) lr[k] = t->f(&a, (double)k);
 }
 
 static const char *trainer_title(const char *t) {

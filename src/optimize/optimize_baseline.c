@@ -11,16 +11,23 @@
 
 #include "dynamics/control_impl.h"
 
-static const schedopt_baseline_type b_constant = {"constant", "constant, value tuned"};
-static const schedopt_baseline_type b_cosine = {"cosine", "cosine to 0, peak tuned"};
-static const schedopt_baseline_type b_linear = {"linear", "linear to 0, peak tuned"};
+static const schedopt_baseline_type b_constant = {"constant", "constant, value tuned", 0};
+static const schedopt_baseline_type b_cosine = {"cosine", "cosine to 0, peak tuned", 0};
+static const schedopt_baseline_type b_linear = {"linear", "linear to 0, peak tuned", 0};
 static const schedopt_baseline_type b_wsd = {
     "wsd", "warmup-stable-decay to 0: peak and decay fraction tuned for each shape (linear, "
-           "cosine, sqrt; power with its exponent tuned), best shape kept"};
+           "cosine, sqrt; power with its exponent tuned), best shape kept", 0};
 static const schedopt_baseline_type b_power = {
-    "power", "power law peak (1 + t/t0)^-chi: peak, chi and t0 tuned"};
+    "power", "power law peak (1 + t/t0)^-chi: peak, chi and t0 tuned", 0};
 static const schedopt_baseline_type b_shape = {
-    "shape", "the problem's own schedule with its level (gain) tuned"};
+    "shape", "the problem's own schedule with its level (gain) tuned", 0};
+#define TRAINER_DOC(t)                                                                      \
+  "the built-in schedules of " t " (every style; the problem's warmup as its own): peak, "   \
+  "end rate and integer decay length tuned, best style kept; flags or config in the output"
+static const schedopt_baseline_type b_megatron = {"megatron", TRAINER_DOC("Megatron-LM"), 1};
+static const schedopt_baseline_type b_torchtitan = {"torchtitan", TRAINER_DOC("torchtitan"), 1};
+static const schedopt_baseline_type b_olmo_core = {"olmo_core", TRAINER_DOC("OLMo-core"), 1};
+static const schedopt_baseline_type b_nanogpt = {"nanogpt", TRAINER_DOC("nanoGPT"), 1};
 
 const schedopt_baseline_type *const schedopt_baseline_constant = &b_constant;
 const schedopt_baseline_type *const schedopt_baseline_cosine = &b_cosine;
@@ -28,8 +35,35 @@ const schedopt_baseline_type *const schedopt_baseline_linear = &b_linear;
 const schedopt_baseline_type *const schedopt_baseline_wsd = &b_wsd;
 const schedopt_baseline_type *const schedopt_baseline_power = &b_power;
 const schedopt_baseline_type *const schedopt_baseline_shape = &b_shape;
+const schedopt_baseline_type *const schedopt_baseline_megatron = &b_megatron;
+const schedopt_baseline_type *const schedopt_baseline_torchtitan = &b_torchtitan;
+const schedopt_baseline_type *const schedopt_baseline_olmo_core = &b_olmo_core;
+const schedopt_baseline_type *const schedopt_baseline_nanogpt = &b_nanogpt;
 const schedopt_baseline_type *const schedopt_baseline_types[] = {
-    &b_constant, &b_cosine, &b_linear, &b_wsd, &b_power, &b_shape, NULL};
+    &b_constant, &b_cosine, &b_linear, &b_wsd, &b_power, &b_shape,
+    &b_megatron, &b_torchtitan, &b_olmo_core, &b_nanogpt, NULL};
+
+static int is_trainer(const schedopt_baseline_type *T) {
+  return T == &b_megatron || T == &b_torchtitan || T == &b_olmo_core || T == &b_nanogpt;
+}
+
+schedopt_status schedopt_baseline_trainer_sched(const schedopt_baseline *b, double H,
+                                               schedopt_trainer_sched *s, schedopt_error *err) {
+  if (!b || !s || !b->control || schedopt_control_get_type(b->control) != schedopt_control_trainer)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "baseline %s: not a trainer's schedule",
+                              b && b->type ? b->type->name : "?");
+  const schedopt_control *c = b->control;
+  const int i = (int)c->p[0];
+  memset(s, 0, sizeof *s);
+  s->type = schedopt_trainer_types[i >= 0 && i < 14 ? i : 3];
+  s->steps = (size_t)floor(H + 0.5);
+  s->warmup = (size_t)floor(c->warmup + 0.5);
+  s->decay = (size_t)floor((c->p[3] > 0 ? c->p[3] : H - c->warmup) + 0.5);
+  s->peak = c->p[1];
+  s->floor = fmin(c->p[2], c->p[1]);
+  if (!(s->floor < s->peak)) s->floor = 0.999 * s->peak; /* the trainers need floor < peak */
+  return schedopt_trainer_check(s, err);
+}
 
 const schedopt_baseline_type *schedopt_baseline_type_find(const char *name) {
   for (size_t i = 0; name && schedopt_baseline_types[i]; i++)
@@ -55,6 +89,7 @@ typedef struct variant {
   int lg[3];
   size_t ng;
   double grid[MAXGRID][3];
+  int round_var; /* ≥ 0: this varied parameter is rounded to an integer after tuning */
 } variant;
 
 static schedopt_status new_control(variant *v, const schedopt_control_type *T,
@@ -131,6 +166,14 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   set.xtol_rel = v->nv == 1 ? 1e-5 : 1e-7;
   if (!(set.maxeval > 0) || set.maxeval > 600) set.maxeval = 600;
   if ((st = schedopt_design_optimize(d, it, obj, &set, x0, &r, err))) goto done;
+  if (v->round_var >= 0) { /* an integer the trainer takes: J at the rounded value */
+    const size_t k = (size_t)v->round_var;
+    double val = v->lg[k] ? exp(r.x[k]) : r.x[k];
+    val = fmin(floor(v->hi[k]), fmax(ceil(v->lo[k]), floor(val + 0.5)));
+    r.x[k] = v->lg[k] ? log(val) : val;
+    if ((st = schedopt_design_eval(d, it, obj, r.x, &r.J, NULL, err))) goto done;
+    ev++;
+  }
   *J = r.J;
   for (size_t k = 0; k < v->nv; k++) vals[k] = v->lg[k] ? exp(r.x[k]) : r.x[k];
   const schedopt_schedule *s;
@@ -166,11 +209,13 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
   const double H = schedopt_schedule_horizon(base), tau = schedopt_opt_time_unit(base);
   const schedopt_control *given = schedopt_schedule_get(base, ch);
   const double lvl = 1e-4 * hi; /* lowest level searched */
-  variant vs[4];
+  variant vs[8];
   size_t nvs = 0;
   memset(vs, 0, sizeof vs);
+  for (size_t k = 0; k < sizeof vs / sizeof *vs; k++) vs[k].round_var = -1;
   schedopt_status st = SCHEDOPT_OK;
-  const double wfrac = 1 - given->warmup / H; /* decay_frac ≤ 1 − w/H */
+  /* decay_frac ≤ 1 − w/H, a rounding inside (H(1 − f) ≥ w is checked exactly) */
+  const double wfrac = (1 - given->warmup / H) * (1 - 1e-12);
 
   if (T == &b_constant || T == &b_cosine || T == &b_linear) {
     variant *v = &vs[nvs++];
@@ -206,6 +251,48 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
           g[0] = j ? 0.5 * hi : hi;
           g[1] = fr[i] * wfrac;
           g[2] = 2;
+        }
+    }
+  } else if (is_trainer(T)) {
+    if (schedopt_schedule_clock(base) != SCHEDOPT_CLOCK_STEPS || !(H == floor(H)) ||
+        !(given->warmup == floor(given->warmup))) {
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "baseline %s: a trainer's schedule counts optimizer steps: it "
+                              "needs a step budget with an integer horizon and warmup (got "
+                              "%s clock, H = %g, warmup = %g)",
+                              T->name,
+                              schedopt_schedule_clock(base) == SCHEDOPT_CLOCK_STEPS ? "a step"
+                                                                                   : "a data",
+                              H, given->warmup);
+      goto done;
+    }
+    const double room = H - given->warmup;
+    static const double fr[] = {0.1, 0.2, 0.35, 0.6};
+    for (size_t i = 0; schedopt_trainer_types[i] && nvs < 8; i++) {
+      const schedopt_trainer_type *tt = schedopt_trainer_types[i];
+      if (strcmp(tt->trainer, T->name)) continue;
+      variant *v = &vs[nvs++];
+      v->round_var = -1;
+      if ((st = schedopt_control_alloc(&v->c, schedopt_control_trainer, err)) ||
+          (st = schedopt_control_set(v->c, "style", (double)i, err)) ||
+          (st = schedopt_control_set(v->c, "peak", hi, err)) ||
+          (st = schedopt_control_set(v->c, "decay", tt->has_decay ? 0.2 * room : 0, err)) ||
+          (st = schedopt_control_set(v->c, "warmup", given->warmup, err)))
+        goto done;
+      snprintf(v->label, sizeof v->label, "%s (%s)", tt->trainer, tt->style);
+      add_var(v, "peak", lvl, hi, 1);
+      if (tt->has_decay) {
+        v->round_var = (int)v->nv;
+        add_var(v, "decay", 1, room, 0);
+      }
+      if (tt->has_floor) add_var(v, "floor", 0, 0.5 * hi, 0);
+      for (int a = 0; a < (tt->has_decay ? 4 : 1); a++)
+        for (int j = 0; j < 2; j++) {
+          double *g = v->grid[v->ng++];
+          size_t k = 0;
+          g[k++] = j ? 0.5 * hi : hi;
+          if (tt->has_decay) g[k++] = fr[a] * room;
+          if (tt->has_floor) g[k++] = 0;
         }
     }
   } else if (T == &b_power) {

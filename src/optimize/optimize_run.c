@@ -19,7 +19,7 @@
 #include "core/outfile.h"
 #include "schedopt/version.h"
 
-#define NBT 6 /* baseline types */
+#define NBT 10 /* baseline types */
 
 struct schedopt_optimization {
   const schedopt_problem *p;
@@ -62,7 +62,8 @@ void schedopt_optimize_spec_default(schedopt_optimize_spec *s) {
   for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) schedopt_channel_param_default(&s->channel[ch]);
   s->channel[SCHEDOPT_LR].type = schedopt_parametrization_freeform;
   schedopt_optimizer_settings_default(&s->settings);
-  for (unsigned i = 0; schedopt_baseline_types[i]; i++) s->baselines |= 1u << i;
+  for (unsigned i = 0; schedopt_baseline_types[i]; i++)
+    if (!schedopt_baseline_types[i]->opt_in) s->baselines |= 1u << i; /* trainers: when asked */
   s->target = NAN;
   s->model_size_points = 5;
 }
@@ -1207,6 +1208,33 @@ schedopt_status schedopt_optimization_write_set(const schedopt_optimization *o,
   schedopt_status (*const fill[])(const schedopt_optimization *, FILE *, schedopt_error *) = {
       fill_schedule, fill_baselines, schedopt_optimization_write_text, fill_json};
   schedopt_status st = schedopt_outfile_mkdirs(dir, err);
+  /* the trainers' tuned built-in schedules, as each trainer reads them */
+  for (size_t k = 0; k < o->nb && !st; k++) {
+    schedopt_trainer_sched ts;
+    schedopt_error e2 = {0};
+    if (!o->b[k].type->opt_in ||
+        schedopt_baseline_trainer_sched(&o->b[k], schedopt_schedule_horizon(
+                                                      schedopt_problem_schedule(o->p)),
+                                        &ts, &e2))
+      continue;
+    char *path = join(dir, schedopt_trainer_file_name(ts.type->trainer)), title[512];
+    if (!path) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    snprintf(title, sizeof title, "Problem '%s': the best built-in %s schedule under the model "
+             "(objective %.6g; its excess is %.4g x the free-form optimum's)",
+             schedopt_problem_name(o->p), ts.type->trainer, o->b[k].J,
+             (o->b[k].J - o->sig) / (o->J - o->sig));
+    for (char *q = title; *q; q++)
+      if (*q == '\n') *q = ' ';
+    const schedopt_control *bc = schedopt_schedule_get(schedopt_problem_schedule(o->p),
+                                                       SCHEDOPT_BATCH);
+    const double batch = bc && schedopt_control_get_type(bc) == schedopt_control_constant
+                             ? schedopt_control_eval(bc, 1, 0, NULL)
+                             : 0;
+    FILE *fp;
+    st = schedopt_outset_open(set, path, &fp, err);
+    if (!st) st = schedopt_trainer_write(fp, &ts, title, batch, err);
+    free(path);
+  }
   for (int i = 0; i < 4 && !st; i++)
     st = write_member(set, dir, schedopt_optimization_files[i], fill[i], o, err);
   return st;

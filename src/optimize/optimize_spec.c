@@ -495,8 +495,9 @@ static schedopt_status opt_baselines(const schedopt_problem *p, schedopt_optimiz
       (!strcmp(e->value, "all") || !strcmp(e->value, "none") || schedopt_schema_parse_bool(e->value, &b))) {
     int all = !strcmp(e->value, "all") || (strcmp(e->value, "none") && b);
     o->baselines = 0;
-    if (all)
-      for (unsigned i = 0; schedopt_baseline_types[i]; i++) o->baselines |= 1u << i;
+    if (all) /* the standard ones; a trainer's schedules are asked for by name */
+      for (unsigned i = 0; schedopt_baseline_types[i]; i++)
+        if (!schedopt_baseline_types[i]->opt_in) o->baselines |= 1u << i;
     return SCHEDOPT_OK;
   }
   const char *names[16];
