@@ -346,6 +346,46 @@ static void test_cli(void) {
   }
   replay_run();
   json_decref(j);
+  /* the flagship (the README's first command): output.format megatron gives
+   * the flags of the tuned Megatron schedule, which Megatron's own scheduler
+   * turns into that schedule at every one of the 38,146 iterations; the
+   * free-form optimum and the band beside it in summary.json */
+  snprintf(d, sizeof d, "%s", test_tmp_path("flagship"));
+  snprintf(args, sizeof args,
+           "design '%s/problems/llm_wsd_token_budget.yaml' -o '%s' -q --set output.format=megatron "
+           "--set uncertainty.bootstrap=4 --set 'design.trainers=[nanogpt]'",
+           SCHEDOPT_SOURCE_DIR, d);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  snprintf(path, sizeof path, "%s/summary.json", d);
+  j = json_load_file(path, 0, &je);
+  CHECK(j != NULL);
+  json_t *res = json_object_get(j, "result");
+  CHECK(json_is_real(json_object_get(res, "final_loss")) &&
+        json_is_object(json_object_get(res, "final_loss_band")));
+  tr = json_object_get(j, "trainers");
+  int seen = 0;
+  for (size_t i = 0; i < json_array_size(tr); i++) {
+    json_t *e = json_array_get(tr, i);
+    const schedopt_trainer_type *T =
+        schedopt_trainer_type_find(json_string_value(json_object_get(e, "name")));
+    if (!T || strcmp(T->trainer, "megatron") || !json_is_true(json_object_get(e, "best_of_trainer")))
+      continue;
+    seen = 1;
+    CHECK(json_is_real(json_object_get(e, "cost")) && json_is_object(json_object_get(e, "cost_refits")));
+    schedopt_trainer_sched s = {T, (size_t)json_integer_value(json_object_get(e, "steps")),
+                                (size_t)json_integer_value(json_object_get(e, "warmup")),
+                                (size_t)json_integer_value(json_object_get(e, "decay")),
+                                json_real_value(json_object_get(e, "peak")),
+                                json_real_value(json_object_get(e, "floor"))};
+    CHECK(s.steps == 38146 && s.warmup == 2160);
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "%.500s/schedule.sh", d);
+    replay_add(&s, "flagship_megatron", cfg);
+  }
+  CHECK(seen);
+  replay_run();
+  json_decref(j);
   /* a trainer that does not exist: the key's place, the allowed names, exit 2 */
   spec = test_write_tmp("badtr.yaml", MPL_INLINE "budget: {steps: 300}\nlr: {peak: 3.0e-4}\n"
                                       "design:\n  trainers: [megatron, megatronn]\n");

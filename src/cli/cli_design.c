@@ -562,8 +562,8 @@ static const char *export_ext(int f) {
  * wsd parametrization with a linear warmup is schedopt's wsd family (shape
  * power: η = e + (pk − e)(1 − z)^p after t_d = K(1 − f), ramp pk·k/W), so
  * the Python exports write its closed form; it is checked against every
- * step first.  Beside the export, lr_exact.json: the breakpoints that
- * reproduce every step (and the family, if any), for `schedopt export DIR`. */
+ * step first.  Beside the export, lr_exact.json: that family, else the
+ * breakpoints that reproduce every step, for `schedopt export DIR`. */
 static schedopt_status write_export(const ctx *c, cli_extras *x, const char *path,
                                    schedopt_error *err) {
   size_t K = c->r.steps;
@@ -619,7 +619,8 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
   double *bs = NULL, *bl = NULL;
   size_t nb = 0;
   json_t *j = NULL;
-  if (!st && !(st = schedopt_export_lr_breakpoints(&t, NULL, &bs, &bl, &nb, err))) {
+  /* (the family when there is one: its breakpoints would be every step of the anneal) */
+  if (!st && (ws || !(st = schedopt_export_lr_breakpoints(&t, NULL, &bs, &bl, &nb, err)))) {
     j = json_object();
     json_t *js = json_array(), *jl = json_array();
     for (size_t i = 0; i < nb; i++) {
@@ -644,8 +645,13 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
       json_object_set_new(f, "warmup", json_real((double)r->warmup));
       json_object_set_new(j, "control", f);
     }
-    json_object_set_new(j, "step", js);
-    json_object_set_new(j, "lr", jl);
+    if (ws) {
+      json_decref(js);
+      json_decref(jl);
+    } else {
+      json_object_set_new(j, "step", js);
+      json_object_set_new(j, "lr", jl);
+    }
     char ep[4200];
     const char *slash = strrchr(path, '/');
     snprintf(ep, sizeof ep, "%.*slr_exact.json", slash ? (int)(slash - path + 1) : 0, path);
@@ -681,6 +687,25 @@ static schedopt_status write_trainers(const ctx *c, cli_extras *x, const char *d
   return SCHEDOPT_OK;
 }
 
+/* output.format: megatron — the flags of the best Megatron schedule. */
+static schedopt_status write_megatron(const ctx *c, cli_extras *x, const char *path,
+                                      schedopt_error *err) {
+  for (size_t i = 0; i < c->r.ntrainers; i++) {
+    const schedopt_lrdesign_trainer *t = &c->r.trainers[i];
+    if (!t->best || strcmp(t->sched.type->trainer, "megatron")) continue;
+    char title[512];
+    snprintf(title, sizeof title, "Design '%s' for Megatron-LM: the free-form design has no "
+             "Megatron equivalent; this is the best schedule Megatron has (final loss %.6f, "
+             "%+.6f vs the free-form design)", c->s.name, t->final_loss, t->cost);
+    for (char *p = title; *p; p++)
+      if (*p == '\n') *p = ' ';
+    FILE *fp;
+    schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
+    return st ? st : schedopt_trainer_write(fp, &t->sched, title, c->batch, err);
+  }
+  return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: no Megatron schedule was tuned", path);
+}
+
 static int run(int argc, char **argv) {
   cli_problem_opts o;
   int rc = cli_parse_problem_opts("design", argc, argv, &o, NULL, NULL);
@@ -705,6 +730,14 @@ static int run(int argc, char **argv) {
   if (dir && !strcmp(dir, "-")) dir = NULL;
   c.dir = dir;
   if (st || (st = schedopt_designspec_covariates(&c.s, &c.N, &c.b, &ne, &be, &err))) goto failed;
+  if (c.s.format == SCHEDOPT_EXPORT_MEGATRON) { /* its flags come from Megatron's own family */
+    int have = 0;
+    for (size_t i = 0; i < c.s.ntrainers; i++)
+      have |= !strcmp(c.s.trainers[i]->trainer, "megatron");
+    for (size_t i = 0; !have && schedopt_trainer_types[i]; i++)
+      if (!strcmp(schedopt_trainer_types[i]->trainer, "megatron") && c.s.ntrainers < 32)
+        c.s.trainers[c.s.ntrainers++] = schedopt_trainer_types[i];
+  }
   if (!(c.warn = json_array())) {
     st = schedopt_error_set(&err, SCHEDOPT_ENOMEM, "out of memory");
     goto failed;
@@ -826,7 +859,12 @@ static int run(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/fit.json", dir);
     if (jfit && (st = write_json(&out, path, jfit, &err))) goto failed;
     if ((st = write_trainers(&c, &out, dir, &err))) goto failed;
-    if (c.s.format >= 0) {
+    if (c.s.format == SCHEDOPT_EXPORT_MEGATRON) {
+      /* Megatron cannot run the free-form design: its flags are those of
+       * the best schedule Megatron has (megatron_flags.sh, the same) */
+      snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
+      if ((st = write_megatron(&c, &out, path, &err))) goto failed;
+    } else if (c.s.format >= 0) {
       snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
       if ((st = write_export(&c, &out, path, &err))) goto failed;
     }
