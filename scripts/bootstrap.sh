@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libsundials-dev libnlopt-dev libyaml-dev libcsv-dev libjansson-dev)
+# The tests also run the exports inside the consumers' own code: python3 with
+# PyTorch (LambdaLR, the HF weight-decay groups, torchtitan's lambda) and
+# rsvg-convert (figures rendered to PNG); without them those checks are skipped.
+[ "${1:-run}" = test ] && pkgs+=(python3 python3-torch librsvg2-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
