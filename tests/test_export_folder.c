@@ -147,6 +147,29 @@ static void design_folder(void) {
   CHECK_MSG(t && strstr(t, "TOTAL_STEPS = 3814") && strstr(t, "SEQ_LEN = 2048"), "%s", exp);
   /* schedule.csv: every 100 steps, 10 significant digits */
   compare(exp, mod, csv, 1e-9);
+  /* the wsd parametrization: schedopt's wsd family (shape power), in closed form */
+  char dw[4096], modw[4200], csvw[4200], expw[4200];
+  snprintf(dw, sizeof dw, "%s", test_tmp_path("design_wsd"));
+  snprintf(args, sizeof args,
+           "design '%s/problems/llm_wsd_token_budget.yaml' -o '%s' -q --progress never "
+           "--set output.format=pytorch --set fit.maxeval=200 --set budget.tokens=2e9 "
+           "--set design.parametrization=wsd 2>&1",
+           SCHEDOPT_SOURCE_DIR, dw);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  snprintf(modw, sizeof modw, "%s/schedule.py", dw);
+  snprintf(csvw, sizeof csvw, "%s/schedule.csv", dw);
+  snprintf(expw, sizeof expw, "%s", test_tmp_path("design_wsd_export.py"));
+  snprintf(args, sizeof args, "export '%s' -f pytorch -o '%s' -q", dw, expw);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  size_t bytes = 0;
+  char *tw = test_slurp(modw, &bytes);
+  CHECK_MSG(tw && strstr(tw, "EXACT = \"closed form\"") && strstr(tw, "\"shape\": \"power\"") &&
+                bytes < 16384,
+            "%s: %zu bytes", modw, bytes);
+  free(tw);
+  compare(expw, modw, csvw, 1e-9);
   /* without lr_exact.json: what to do */
   snprintf(args, sizeof args, "%s/lr_exact.json", d);
   remove(args);

@@ -232,16 +232,18 @@ static schedopt_status folder_read(const char *dir, folder *F, schedopt_error *e
       goto done;
     }
     const char *fmt = json_string_value(json_object_get(ex, "format"));
+    const int has_control = json_is_object(json_object_get(ex, "control"));
     kt = json_nums(json_object_get(ex, "step"), &nt);
     kv = json_nums(json_object_get(ex, "lr"), &nv);
     F->K = json_number_value(json_object_get(ex, "steps"));
     F->batch = json_number_value(json_object_get(ex, "batch"));
     F->seq_len = json_number_value(json_object_get(ex, "seq_len"));
-    if (!fmt || strcmp(fmt, "schedopt-lr-breakpoints") || !kt || !kv || nt != nv || nt < 1 ||
+    if (!fmt || strcmp(fmt, "schedopt-lr-breakpoints") ||
+        (!has_control && (!kt || !kv || nt != nv || nt < 1)) ||
         !(F->K >= 1) || !(F->batch > 0) || !(F->seq_len >= 1)) {
       st = schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: not a schedopt-lr-breakpoints file "
-                              "(format, steps >= 1, batch > 0, seq_len >= 1, step and lr of "
-                              "equal length)", path);
+                              "(format, steps >= 1, batch > 0, seq_len >= 1, and a control or "
+                              "step and lr of equal length)", path);
       goto done;
     }
     snprintf(F->name, sizeof F->name, "%s",
@@ -249,6 +251,24 @@ static schedopt_status folder_read(const char *dir, folder *F, schedopt_error *e
     snprintf(F->label, sizeof F->label, "design under a surrogate");
     F->clock = SCHEDOPT_CLOCK_STEPS;
     F->dt = 1;
+    const json_t *fam = json_object_get(ex, "control"); /* the family, when it is one */
+    if (json_is_object(fam)) {
+      const schedopt_control_type *T =
+          schedopt_control_type_find(json_string_value(json_object_get(fam, "type")));
+      const char *key;
+      const json_t *v;
+      st = T ? schedopt_control_alloc(&lr, T, err)
+             : schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: control: unknown type", path);
+      json_object_foreach((json_t *)fam, key, v) {
+        if (st || !strcmp(key, "type")) continue;
+        if (json_is_string(v))
+          st = schedopt_control_set_choice(lr, key, json_string_value(v), err);
+        else
+          st = schedopt_control_set(lr, key, json_number_value(v), err);
+      }
+      if (st) schedopt_error_prefix(err, "%s: control: ", path);
+      goto schedule;
+    }
   } else { /* optimize: the optimum's free-form lr */
     const json_t *chs = json_object_get(json_object_get(sum, "design"), "channels"),
                  *bud = json_object_get(sum, "budget"), *ch = NULL;
@@ -312,6 +332,7 @@ static schedopt_status folder_read(const char *dir, folder *F, schedopt_error *e
   st = schedopt_control_alloc(&lr, schedopt_control_table, err);
 table:
   if (!st) st = schedopt_control_set_table(lr, nt, kt, kv, err);
+schedule:
   if (!st) st = schedopt_control_alloc(&bc, schedopt_control_constant, err);
   if (!st) st = schedopt_control_set(bc, "value", F->batch, err);
   if (!st) {
