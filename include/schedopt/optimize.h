@@ -281,7 +281,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
 
 typedef struct schedopt_baseline_type {
   const char *name; /* constant, cosine, linear, wsd, power, shape; megatron,
-                       torchtitan, olmo_core, nanogpt */
+                       torchtitan, olmo_core, nanogpt, deepspeed */
   const char *doc;  /* what is tuned */
   int opt_in;       /* 1: tuned only when asked for (optimize.baselines lists
                        it, or all): the trainers' built-in schedules */
@@ -301,6 +301,7 @@ extern const schedopt_baseline_type *const schedopt_baseline_megatron;
 extern const schedopt_baseline_type *const schedopt_baseline_torchtitan;
 extern const schedopt_baseline_type *const schedopt_baseline_olmo_core;
 extern const schedopt_baseline_type *const schedopt_baseline_nanogpt;
+extern const schedopt_baseline_type *const schedopt_baseline_deepspeed;
 extern const schedopt_baseline_type *const schedopt_baseline_types[]; /* NULL-terminated */
 const schedopt_baseline_type *schedopt_baseline_type_find(const char *name);
 

@@ -40,6 +40,14 @@
  *              k > W + D: floor; else cosine with z = (k − W)/D
  *              (lr_decay_iters = W + D); train.py performs iterations
  *              0 … max_iters, so max_iters = K − 1.
+ *   deepspeed  runtime/lr_schedules.py with warmup_type linear, stepped by the
+ *              engine after each optimizer step from last_batch_iteration
+ *              = −1: step k uses iteration x = k − 1 (x < 0: 0).  Warmup
+ *              W' = max(2, W): x/W'·peak.  WarmupLR: peak after it;
+ *              WarmupDecayLR: peak·max(0, (T − x)/max(1, T − W')),
+ *              T = total_num_steps = W + D; WarmupCosineLR: ratio m + (1 − m)
+ *              (1 + cos π min(1, (x − W' + 1)/max(1, T − W')))/2,
+ *              m = cos_min_ratio = floor/peak.  DeepSpeed needs W ≥ 1.
  *
  * The config writers print what the trainer reads (flags, TOML, Python) so
  * that it performs exactly K steps at these rates.
@@ -59,7 +67,7 @@ typedef struct schedopt_trainer_sched schedopt_trainer_sched;
 
 typedef struct schedopt_trainer_type {
   const char *name;    /* "megatron-wsd-minus_sqrt", "torchtitan-sqrt", … */
-  const char *trainer; /* "megatron", "torchtitan", "olmo_core", "nanogpt" */
+  const char *trainer; /* "megatron", "torchtitan", "olmo_core", "nanogpt", "deepspeed" */
   const char *style;   /* the trainer's own name: "WSD minus_sqrt", "sqrt", "WSD", … */
   int has_decay;       /* 1: D is a free parameter; 0: the decay spans K − W */
   int has_floor;       /* 1: floor is a free parameter; 0: no decay, floor unused */
@@ -74,15 +82,17 @@ struct schedopt_trainer_sched {
 };
 
 extern const schedopt_trainer_type *const schedopt_trainer_types[]; /* NULL-terminated */
+#define SCHEDOPT_TRAINER_NTYPES 17
 /* By name (NULL if none). */
 const schedopt_trainer_type *schedopt_trainer_type_find(const char *name);
 /* The trainers, in the order of schedopt_trainer_types ("megatron",
- * "torchtitan", "olmo_core", "nanogpt"; NULL-terminated), and whether name is one. */
+ * "torchtitan", "olmo_core", "nanogpt", "deepspeed"; NULL-terminated), and
+ * whether name is one. */
 extern const char *const schedopt_trainer_names[];
 int schedopt_trainer_known(const char *trainer);
 
 /* Check s: K ≥ 2, W < K, 1 ≤ D ≤ K − W (has_decay), 0 ≤ floor < peak,
- * finite; the message names the value and the range. */
+ * finite, W ≥ 1 for DeepSpeed; the message names the value and the range. */
 schedopt_status schedopt_trainer_check(const schedopt_trainer_sched *s, schedopt_error *err);
 
 /* The rate of optimizer step k (s checked). */
@@ -107,13 +117,16 @@ void schedopt_trainer_describe(const schedopt_trainer_sched *s, char *buf, size_
  *   torchtitan  a TOML fragment ([training] steps, [lr_scheduler], lr)
  *   olmo_core   a Python fragment building the scheduler and the duration
  *   nanogpt     a config file for train.py (python train.py config/...)
+ *   deepspeed   the JSON blocks of the DeepSpeed config ("scheduler", and the
+ *               optimizer's lr that the scheduler scales)
  * global_batch > 0 adds the trainer's batch setting where it has one
  * (Megatron --global-batch-size). */
 schedopt_status schedopt_trainer_write(FILE *fp, const schedopt_trainer_sched *s,
                                        const char *title, double global_batch,
                                        schedopt_error *err);
 /* The file name a writer's output usually gets ("megatron_flags.sh",
- * "torchtitan.toml", "olmo_core_scheduler.py", "nanogpt_config.py"). */
+ * "torchtitan.toml", "olmo_core_scheduler.py", "nanogpt_config.py",
+ * "deepspeed_config.json"). */
 const char *schedopt_trainer_file_name(const char *trainer);
 
 #ifdef __cplusplus

@@ -416,14 +416,15 @@ const schedopt_control_type *const schedopt_control_types[] = {
  * file; the optimizer's trainer baselines build it.  The control's warmup is
  * the trainer's W (its own ramp, not the generic one); decay 0 means H − W. */
 static const schedopt_param_info trainer_params[] = {
-    {"style", 3, 0, 13, 0, 0, schedopt_trainer_type_names, "the trainer's schedule type"},
+    {"style", 3, 0, SCHEDOPT_TRAINER_NTYPES - 1, 0, 0, schedopt_trainer_type_names,
+     "the trainer's schedule type"},
     {"peak", NAN, 0, INFINITY, 1, 0, NULL, "the trainer's learning rate"},
     P_FLOOR,
     {"decay", 0, 0, INFINITY, 0, 0, NULL, "decay length in steps (0: H - warmup)"}};
 
 static const schedopt_trainer_type *trainer_type_of(const schedopt_control *c) {
   int i = (int)c->p[0];
-  return i >= 0 && i < 14 ? schedopt_trainer_types[i] : schedopt_trainer_types[3];
+  return i >= 0 && i < SCHEDOPT_TRAINER_NTYPES ? schedopt_trainer_types[i] : schedopt_trainer_types[3];
 }
 
 static double trainer_f(const schedopt_control *c, double w, double H, double t,

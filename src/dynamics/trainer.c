@@ -118,6 +118,44 @@ static double nanogpt(const targs *a, double it) {
   return a->floor + coeff * (a->peak - a->floor);
 }
 
+/* ---- DeepSpeed: runtime/lr_schedules.py, warmup_type linear; step k runs
+ * at last_batch_iteration x = k − 1 (the engine steps the scheduler after
+ * the optimizer; at −1 the schedulers return their start, 0 here) ---- */
+
+enum { DS_WARMUP, DS_DECAY, DS_COSINE };
+
+static double deepspeed(const targs *a, double k, int kind) {
+  const double x = k - 1, Wd = fmax(2, a->W), T = a->W + a->D, mx = a->peak;
+  if (x < 0) return 0.0;
+  if (kind == DS_COSINE) {
+    const double m = a->floor / a->peak; /* cos_min_ratio */
+    double ratio;
+    if (x < Wd) {
+      ratio = x / Wd;
+      ratio = 0.0 + ratio * (1. - 0.0); /* warmup_min_ratio 0 */
+    } else {
+      const double real_last_step = x - Wd + 1, real_total_steps = fmax(1, T - Wd);
+      const double cosine_progress = fmin(1.0, real_last_step / real_total_steps);
+      const double ratio_delta = 1. - m;
+      ratio = (1 + cos(PI * cosine_progress)) / 2;
+      ratio = fmax(0.0, m + ratio_delta * ratio);
+    }
+    return mx * ratio;
+  }
+  double gamma;
+  if (x < Wd)
+    gamma = x / Wd;
+  else if (kind == DS_WARMUP)
+    gamma = 1.0;
+  else
+    gamma = fmax(0.0, (T - x) / fmax(1.0, T - Wd));
+  return 0.0 + ((mx - 0.0) * gamma); /* min_lr + delta_lr·gamma, warmup_min_lr 0 */
+}
+
+static double ds_warmup(const targs *a, double x) { return deepspeed(a, x, DS_WARMUP); }
+static double ds_decay(const targs *a, double x) { return deepspeed(a, x, DS_DECAY); }
+static double ds_cosine(const targs *a, double x) { return deepspeed(a, x, DS_COSINE); }
+
 typedef double (*tfn)(const targs *a, double x);
 
 typedef struct ttype {
@@ -143,6 +181,9 @@ static const ttype types[] = {
     T("olmo_core-cosine", "olmo_core", "CosWithWarmup", 0, 1, olmo_cosine),
     T("olmo_core-linear", "olmo_core", "LinearWithWarmup", 0, 1, olmo_linear),
     T("nanogpt-cosine", "nanogpt", "cosine", 1, 1, nanogpt),
+    T("deepspeed-warmup", "deepspeed", "WarmupLR", 0, 0, ds_warmup),
+    T("deepspeed-warmup-decay", "deepspeed", "WarmupDecayLR", 1, 0, ds_decay),
+    T("deepspeed-warmup-cosine", "deepspeed", "WarmupCosineLR", 1, 1, ds_cosine),
 };
 #undef T
 #define NTYPES (sizeof types / sizeof *types)
@@ -150,14 +191,16 @@ static const ttype types[] = {
 const schedopt_trainer_type *const schedopt_trainer_types[] = {
     &types[0].pub, &types[1].pub, &types[2].pub,  &types[3].pub,  &types[4].pub,
     &types[5].pub, &types[6].pub, &types[7].pub,  &types[8].pub,  &types[9].pub,
-    &types[10].pub, &types[11].pub, &types[12].pub, &types[13].pub, NULL};
+    &types[10].pub, &types[11].pub, &types[12].pub, &types[13].pub, &types[14].pub,
+    &types[15].pub, &types[16].pub, NULL};
 
 const char *const schedopt_trainer_type_names[] = {
     "megatron-constant",   "megatron-linear",          "megatron-cosine",
     "megatron-wsd-linear", "megatron-wsd-cosine",      "megatron-wsd-exponential",
     "megatron-wsd-minus_sqrt", "torchtitan-linear",    "torchtitan-sqrt",
     "torchtitan-cosine",   "olmo_core-wsd",            "olmo_core-cosine",
-    "olmo_core-linear",    "nanogpt-cosine",           NULL};
+    "olmo_core-linear",    "nanogpt-cosine",           "deepspeed-warmup",
+    "deepspeed-warmup-decay", "deepspeed-warmup-cosine", NULL};
 
 static const ttype *impl(const schedopt_trainer_type *T) {
   for (size_t i = 0; i < NTYPES; i++)
@@ -179,7 +222,7 @@ static double pub_lr(const schedopt_trainer_sched *s, size_t k) {
 }
 
 const char *const schedopt_trainer_names[] = {"megatron", "torchtitan", "olmo_core", "nanogpt",
-                                              NULL};
+                                              "deepspeed", NULL};
 
 const schedopt_trainer_type *schedopt_trainer_type_find(const char *name) {
   for (size_t i = 0; name && schedopt_trainer_types[i]; i++)
@@ -206,6 +249,10 @@ schedopt_status schedopt_trainer_check(const schedopt_trainer_sched *s, schedopt
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "%s: decay = %zu steps, must be in [1, steps - warmup = %zu]", n,
                               s->decay, s->steps - s->warmup);
+  if (!strcmp(s->type->trainer, "deepspeed") && s->warmup < 1)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "%s: warmup = 0 steps: DeepSpeed's schedulers need "
+                              "warmup_num_steps >= 1", n);
   if (!(s->peak > 0) || !isfinite(s->peak))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: peak = %g, must be > 0 and finite", n,
                               s->peak);
@@ -234,6 +281,7 @@ static const char *trainer_title(const char *t) {
   return !strcmp(t, "megatron")     ? "Megatron-LM"
          : !strcmp(t, "torchtitan") ? "torchtitan"
          : !strcmp(t, "olmo_core")  ? "OLMo-core"
+         : !strcmp(t, "deepspeed")  ? "DeepSpeed"
                                     : "nanoGPT";
 }
 
@@ -245,7 +293,21 @@ void schedopt_trainer_describe(const schedopt_trainer_sched *s, char *buf, size_
   size_t left = cap - (size_t)n;
   char w[96] = "";
   if (s->warmup) snprintf(w, sizeof w, "warmup %zu steps, ", s->warmup);
-  if (!T->has_floor)
+  if (!strcmp(T->trainer, "deepspeed"))
+    snprintf(p, left, "%speak %.6g, then %s", w, s->peak,
+             !T->has_decay ? "constant to the end"
+             : T->has_floor ? "a cosine decay" : "a linear decay to 0");
+  if (!strcmp(T->trainer, "deepspeed") && T->has_decay) {
+    size_t n2 = strlen(buf);
+    snprintf(buf + n2, cap - n2, " ending at step %zu%s", s->warmup + s->decay, "");
+    if (T->has_floor) {
+      n2 = strlen(buf);
+      snprintf(buf + n2, cap - n2, " at %.6g", s->floor);
+    }
+  }
+  if (!strcmp(T->trainer, "deepspeed"))
+    ;
+  else if (!T->has_floor)
     snprintf(p, left, "%speak %.6g for all %zu steps", w, s->peak, s->steps);
   else if (!T->has_decay)
     snprintf(p, left, "%s%s decay from %.6g to %.6g over the %zu steps after it", w,

@@ -16,6 +16,7 @@ const char *schedopt_trainer_file_name(const char *trainer) {
   if (!strcmp(trainer, "torchtitan")) return "torchtitan.toml";
   if (!strcmp(trainer, "olmo_core")) return "olmo_core_scheduler.py";
   if (!strcmp(trainer, "nanogpt")) return "nanogpt_config.py";
+  if (!strcmp(trainer, "deepspeed")) return "deepspeed_config.json";
   return NULL;
 }
 
@@ -65,6 +66,35 @@ schedopt_status schedopt_trainer_write(FILE *fp, const schedopt_trainer_sched *s
   const size_t K = s->steps, W = s->warmup, D = s->decay;
   const char *tr = T->trainer;
   const char *c = "#"; /* bash, TOML and Python alike */
+  if (!strcmp(tr, "deepspeed")) { /* JSON: no comments; the blocks to merge into ds_config */
+    const char *cls = T->style;
+    fputs("{\n", fp);
+    fputs("  \"_schedopt\": \"", fp);
+    for (const char *q = title ? title : "learning-rate schedule"; *q; q++)
+      if (*q != '"' && *q != '\\' && *q != '\n') fputc(*q, fp);
+    fputs("; ", fp);
+    for (const char *q = desc; *q; q++)
+      if (*q != '"' && *q != '\\' && *q != '\n') fputc(*q, fp);
+    fprintf(fp, ". The engine steps the scheduler after each optimizer step: run %zu "
+                "steps; merge 'scheduler' (and the optimizer's lr) into the DeepSpeed "
+                "config. From schedopt %s.\",\n",
+            K, SCHEDOPT_VERSION);
+    fprintf(fp, "  \"optimizer\": {\"params\": {\"lr\": %s}},\n", num(s->peak).s);
+    fprintf(fp, "  \"scheduler\": {\n    \"type\": \"%s\",\n    \"params\": {\n", cls);
+    if (!strcmp(cls, "WarmupCosineLR")) {
+      fprintf(fp, "      \"total_num_steps\": %zu,\n      \"warmup_min_ratio\": 0.0,\n"
+                  "      \"warmup_num_steps\": %zu,\n      \"cos_min_ratio\": %s,\n",
+              W + D, W, num(s->floor / s->peak).s);
+    } else {
+      if (T->has_decay) fprintf(fp, "      \"total_num_steps\": %zu,\n", W + D);
+      fprintf(fp, "      \"warmup_min_lr\": 0.0,\n      \"warmup_max_lr\": %s,\n"
+                  "      \"warmup_num_steps\": %zu,\n",
+              num(s->peak).s, W);
+    }
+    fputs("      \"warmup_type\": \"linear\"\n    }\n  }\n}\n", fp);
+    return ferror(fp) ? schedopt_error_set(err, SCHEDOPT_EIO, "writing the trainer config failed")
+                      : SCHEDOPT_OK;
+  }
   fprintf(fp, "%s %s, from schedopt %s.\n", c, title ? title : "learning-rate schedule",
           SCHEDOPT_VERSION);
   comment_lines(fp, c, desc);

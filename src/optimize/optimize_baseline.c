@@ -28,6 +28,7 @@ static const schedopt_baseline_type b_megatron = {"megatron", TRAINER_DOC("Megat
 static const schedopt_baseline_type b_torchtitan = {"torchtitan", TRAINER_DOC("torchtitan"), 1};
 static const schedopt_baseline_type b_olmo_core = {"olmo_core", TRAINER_DOC("OLMo-core"), 1};
 static const schedopt_baseline_type b_nanogpt = {"nanogpt", TRAINER_DOC("nanoGPT"), 1};
+static const schedopt_baseline_type b_deepspeed = {"deepspeed", TRAINER_DOC("DeepSpeed"), 1};
 
 const schedopt_baseline_type *const schedopt_baseline_constant = &b_constant;
 const schedopt_baseline_type *const schedopt_baseline_cosine = &b_cosine;
@@ -39,12 +40,14 @@ const schedopt_baseline_type *const schedopt_baseline_megatron = &b_megatron;
 const schedopt_baseline_type *const schedopt_baseline_torchtitan = &b_torchtitan;
 const schedopt_baseline_type *const schedopt_baseline_olmo_core = &b_olmo_core;
 const schedopt_baseline_type *const schedopt_baseline_nanogpt = &b_nanogpt;
+const schedopt_baseline_type *const schedopt_baseline_deepspeed = &b_deepspeed;
 const schedopt_baseline_type *const schedopt_baseline_types[] = {
     &b_constant, &b_cosine, &b_linear, &b_wsd, &b_power, &b_shape,
-    &b_megatron, &b_torchtitan, &b_olmo_core, &b_nanogpt, NULL};
+    &b_megatron, &b_torchtitan, &b_olmo_core, &b_nanogpt, &b_deepspeed, NULL};
 
 static int is_trainer(const schedopt_baseline_type *T) {
-  return T == &b_megatron || T == &b_torchtitan || T == &b_olmo_core || T == &b_nanogpt;
+  return T == &b_megatron || T == &b_torchtitan || T == &b_olmo_core || T == &b_nanogpt ||
+         T == &b_deepspeed;
 }
 
 schedopt_status schedopt_baseline_trainer_sched(const schedopt_baseline *b, double H,
@@ -55,7 +58,7 @@ schedopt_status schedopt_baseline_trainer_sched(const schedopt_baseline *b, doub
   const schedopt_control *c = b->control;
   const int i = (int)c->p[0];
   memset(s, 0, sizeof *s);
-  s->type = schedopt_trainer_types[i >= 0 && i < 14 ? i : 3];
+  s->type = schedopt_trainer_types[i >= 0 && i < SCHEDOPT_TRAINER_NTYPES ? i : 3];
   s->steps = (size_t)floor(H + 0.5);
   s->warmup = (size_t)floor(c->warmup + 0.5);
   s->decay = (size_t)floor((c->p[3] > 0 ? c->p[3] : H - c->warmup) + 0.5);
@@ -266,7 +269,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
                               H, given->warmup);
       goto done;
     }
-    const double room = H - given->warmup;
+    const double room = H - (strcmp(T->name, "deepspeed") ? given->warmup : fmax(1, given->warmup));
     static const double fr[] = {0.1, 0.2, 0.35, 0.6};
     for (size_t i = 0; schedopt_trainer_types[i] && nvs < 8; i++) {
       const schedopt_trainer_type *tt = schedopt_trainer_types[i];
@@ -277,7 +280,11 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
           (st = schedopt_control_set(v->c, "style", (double)i, err)) ||
           (st = schedopt_control_set(v->c, "peak", hi, err)) ||
           (st = schedopt_control_set(v->c, "decay", tt->has_decay ? 0.2 * room : 0, err)) ||
-          (st = schedopt_control_set(v->c, "warmup", given->warmup, err)))
+          /* DeepSpeed's schedulers need warmup_num_steps >= 1 */
+          (st = schedopt_control_set(v->c, "warmup",
+                                     strcmp(tt->trainer, "deepspeed") ? given->warmup
+                                                                      : fmax(1, given->warmup),
+                                     err)))
         goto done;
       snprintf(v->label, sizeof v->label, "%s (%s)", tt->trainer, tt->style);
       add_var(v, "peak", lvl, hi, 1);

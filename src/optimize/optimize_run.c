@@ -19,7 +19,7 @@
 #include "core/outfile.h"
 #include "schedopt/version.h"
 
-#define NBT 10 /* baseline types */
+#define NBT 11 /* baseline types */
 
 struct schedopt_optimization {
   const schedopt_problem *p;

@@ -2,7 +2,7 @@
 config schedopt wrote, and compare every optimizer step with schedopt's rates.
 
 usage: trainer_check.py TRAINER CONFIG RATES.txt [TRAINER CONFIG RATES.txt ...]
-  TRAINER  megatron | torchtitan | olmo_core | nanogpt
+  TRAINER  megatron | torchtitan | olmo_core | nanogpt | deepspeed
   CONFIG   the file schedopt_trainer_write produced
   RATES    one rate per line: schedopt's rate of optimizer step k = 0, 1, ...
 prints per triple "steps N worst W" (W: largest |difference| / peak over the
@@ -25,6 +25,10 @@ trainer reads its counter):
               counts global_step up before each batch and stops at max_steps.
   nanogpt     train.py get_lr and its loop: the rate is set before the step,
               `iter_num += 1; if iter_num > max_iters: break`.
+  deepspeed   deepspeed/runtime/lr_schedules.py WarmupLR, WarmupDecayLR,
+              WarmupCosineLR and update_lr; the engine steps the scheduler
+              after each optimizer step (runtime/engine.py _take_model_step),
+              from last_batch_iteration = -1 at construction.
 """
 import math
 import re
@@ -266,11 +270,122 @@ def nanogpt():
     return got, learning_rate
 
 
+def deepspeed():
+    import json
+    c = json.load(open(cfg))
+    steps = int(re.search(r'run (\d+) steps', c['_schedopt']).group(1))
+    groups = [{'lr': c['optimizer']['params']['lr']}]
+    sch, p = c['scheduler']['type'], c['scheduler']['params']
+
+    def update_lr(param_groups, lrs):
+        for param_group, lr in zip(param_groups, lrs):
+            param_group['lr'] = lr
+        return [group['lr'] for group in param_groups]
+
+    class WarmupLR:
+        def __init__(self, warmup_min_lr=0.0, warmup_max_lr=None, warmup_num_steps=1000,
+                     warmup_type='log', last_batch_iteration=-1):
+            assert isinstance(warmup_num_steps, int) and warmup_num_steps > 0
+            if warmup_max_lr is None:
+                warmup_max_lr = groups[0]['lr']
+            self.min_lrs, self.max_lrs = [warmup_min_lr], [warmup_max_lr]
+            self.delta_lrs = [big - small for big, small in zip(self.max_lrs, self.min_lrs)]
+            self.warmup_num_steps = max(2, warmup_num_steps)
+            self.warmup_type = warmup_type
+            self.inverse_log_warm_up = 1.0 / math.log(self.warmup_num_steps)
+            self.last_batch_iteration = last_batch_iteration
+            if last_batch_iteration == -1:
+                update_lr(groups, self.get_lr())
+
+        def get_lr(self):
+            if self.last_batch_iteration < 0:
+                return self.min_lrs
+            gamma = self._get_gamma()
+            return [min_lr + (delta_lr * gamma) for min_lr, delta_lr in zip(self.min_lrs, self.delta_lrs)]
+
+        def step(self):
+            self.last_batch_iteration = self.last_batch_iteration + 1
+            update_lr(groups, self.get_lr())
+
+        def _get_gamma(self):
+            if self.last_batch_iteration < self.warmup_num_steps:
+                if self.warmup_type == 'log':
+                    return self.inverse_log_warm_up * math.log(self.last_batch_iteration + 1)
+                elif self.warmup_type == 'linear':
+                    return self.last_batch_iteration / self.warmup_num_steps
+            return 1.0
+
+    class WarmupDecayLR(WarmupLR):
+        def __init__(self, total_num_steps, **kw):
+            self.total_num_steps = total_num_steps
+            super().__init__(**kw)
+
+        def _get_gamma(self):
+            if self.last_batch_iteration < self.warmup_num_steps:
+                if self.warmup_type == 'log':
+                    return self.inverse_log_warm_up * math.log(self.last_batch_iteration + 1)
+                elif self.warmup_type == 'linear':
+                    return self.last_batch_iteration / self.warmup_num_steps
+            return max(0.0, float(self.total_num_steps - self.last_batch_iteration) /
+                       float(max(1.0, self.total_num_steps - self.warmup_num_steps)))
+
+    class WarmupCosineLR:
+        def __init__(self, total_num_steps, warmup_min_ratio=0.0, warmup_num_steps=1000,
+                     cos_min_ratio=0.0001, warmup_type='log', last_batch_iteration=-1):
+            assert isinstance(warmup_num_steps, int) and warmup_num_steps > 0
+            self.total_num_steps = total_num_steps
+            self.last_batch_iteration = last_batch_iteration
+            self.cos_min_ratio = cos_min_ratio
+            self.warmup_type = warmup_type
+            self.warmup_min_ratio = warmup_min_ratio
+            self.warmup_num_steps = max(2, warmup_num_steps)
+            self.inverse_log_warm_up = 1.0 / math.log(self.warmup_num_steps)
+            self.org_lrs = [group['lr'] for group in groups]
+            if last_batch_iteration == -1:
+                update_lr(groups, self.get_lr())
+
+        def get_lr_ratio(self):
+            if self.last_batch_iteration < 0:
+                return 0.0
+            if self.last_batch_iteration < self.warmup_num_steps:
+                if self.warmup_type == 'log':
+                    ratio = self.inverse_log_warm_up * math.log(self.last_batch_iteration + 1)
+                elif self.warmup_type == 'linear':
+                    ratio = self.last_batch_iteration / self.warmup_num_steps
+                ratio_delta = 1. - self.warmup_min_ratio
+                ratio = self.warmup_min_ratio + ratio * ratio_delta
+                return ratio
+            real_last_step = self.last_batch_iteration - self.warmup_num_steps + 1
+            real_total_steps = max(1, self.total_num_steps - self.warmup_num_steps)
+            cosine_progress = min(1.0, real_last_step / real_total_steps)
+            ratio_delta = 1. - self.cos_min_ratio
+            ratio = (1 + math.cos(math.pi * cosine_progress)) / 2
+            ratio = max(0.0, self.cos_min_ratio + ratio_delta * ratio)
+            return ratio
+
+        def get_lr(self):
+            if self.last_batch_iteration < 0:
+                return [0.0 for _ in self.org_lrs]
+            lr_ratio = self.get_lr_ratio()
+            return [org_lr * lr_ratio for org_lr in self.org_lrs]
+
+        def step(self):
+            self.last_batch_iteration = self.last_batch_iteration + 1
+            update_lr(groups, self.get_lr())
+
+    s = {'WarmupLR': WarmupLR, 'WarmupDecayLR': WarmupDecayLR, 'WarmupCosineLR': WarmupCosineLR}[sch](**p)
+    got = []
+    for _ in range(steps):
+        got.append(groups[0]['lr'])  # the optimizer step
+        s.step()                      # then the engine's lr_scheduler.step()
+    return got, c['optimizer']['params']['lr']
+
+
 for i in range(1, len(sys.argv) - 2, 3):
     trainer, cfg, rates_path = sys.argv[i], sys.argv[i + 1], sys.argv[i + 2]
     want = [float(x) for x in open(rates_path).read().split()]
     got, peak = {'megatron': megatron, 'torchtitan': torchtitan, 'olmo_core': olmo_core,
-                 'nanogpt': nanogpt}[trainer]()
+                 'nanogpt': nanogpt, 'deepspeed': deepspeed}[trainer]()
     worst = 0.0 if len(got) == len(want) else float('inf')
     for g, w in zip(got, want):
         worst = max(worst, abs(g - w) / peak)
