@@ -486,7 +486,7 @@ static void test_commands_together(void) {
   CHECK_MSG(rc == 0 && count_files(od) == 5 && !holds(old_json, "old\n"), "exit %d: %s", rc,
             out);
 
-  /* design: an export the trainer cannot express fails the whole design
+  /* design: a write that fails (the file-size limit) fails the whole design
    * before any file is renamed (an existing summary.json stays) */
   const char *spec = test_write_tmp(
       "d.yaml",
@@ -499,16 +499,27 @@ static void test_commands_together(void) {
   clear_dir(dd);
   snprintf(old_json, sizeof old_json, "%s/summary.json", dd);
   test_write_text(old_json, "old\n");
-  snprintf(args, sizeof args, "design -q '%s' -o '%s' --set output.format=megatron", spec, dd);
-  rc = test_run_cli(args, out, sizeof out);
-  CHECK_MSG(rc == 2 && strstr(out, "Megatron-LM has no learning-rate schedule"), "exit %d: %s",
-            rc, out);
+  snprintf(cmd, sizeof cmd,
+           "sh -c \"ulimit -f 4; exec '%s' design -q '%s' -o '%s' --set output.format=megatron\" "
+           "2>&1", SCHEDOPT_CLI, spec, dd);
+  rc = test_run_cmd(cmd, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "File too large"), "exit %d: %s", rc, out);
   CHECK(holds(old_json, "old\n") && count_files(dd) == 1);
   /* a folder the failed design made is removed again */
   const char *dd2 = P("design2");
-  snprintf(args, sizeof args, "design -q '%s' -o '%s' --set output.format=megatron", spec, dd2);
-  rc = test_run_cli(args, out, sizeof out);
+  snprintf(cmd, sizeof cmd,
+           "sh -c \"ulimit -f 4; exec '%s' design -q '%s' -o '%s' --set output.format=megatron\" "
+           "2>&1", SCHEDOPT_CLI, spec, dd2);
+  rc = test_run_cmd(cmd, out, sizeof out);
   CHECK_MSG(rc == 2 && access(dd2, F_OK) != 0, "exit %d: %s", rc, out);
+  /* and without the limit, the Megatron flags are those of Megatron's best
+   * schedule (the free-form design has no Megatron equivalent) */
+  snprintf(args, sizeof args, "design -q '%s' -o '%s' --set output.format=megatron", spec, dd);
+  rc = test_run_cli(args, out, sizeof out);
+  char sh[4200];
+  snprintf(sh, sizeof sh, "%s/schedule.sh", dd);
+  CHECK_MSG(rc == 0 && !holds(old_json, "old\n") && access(sh, F_OK) == 0, "exit %d: %s", rc,
+            out);
 }
 
 /* ---- signals, attributes, descriptors, refusals, names ------------------------------ */

@@ -569,8 +569,8 @@ static const char *export_ext(int f) {
  * the Python exports write its closed form; it is checked against every
  * step first.  Beside the export, lr_exact.json: that family, else the
  * breakpoints that reproduce every step, for `schedopt export DIR`. */
-static schedopt_status write_export(const ctx *c, cli_extras *x, const char *path,
-                                   schedopt_error *err) {
+static schedopt_status write_export(const ctx *c, cli_extras *x, const char *dir,
+                                   const char *path, schedopt_error *err) {
   size_t K = c->r.steps;
   if (K == 0) return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: a design of 0 steps", path);
   schedopt_row *rows = calloc(K + 1, sizeof *rows);
@@ -617,10 +617,13 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
   schedopt_export_options eo;
   schedopt_export_options_default(&eo);
   eo.schedule = ws;
-  FILE *fp;
-  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-  if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, &eo, err)))
-    schedopt_error_prefix(err, "%s: ", path);
+  schedopt_status st = SCHEDOPT_OK;
+  if (path) { /* output.format; lr_exact.json always */
+    FILE *fp;
+    st = cli_extras_open(x, path, 0, &fp, err);
+    if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, &eo, err)))
+      schedopt_error_prefix(err, "%s: ", path);
+  }
   double *bs = NULL, *bl = NULL;
   size_t nb = 0;
   json_t *j = NULL;
@@ -658,8 +661,7 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *pat
       json_object_set_new(j, "lr", jl);
     }
     char ep[4200];
-    const char *slash = strrchr(path, '/');
-    snprintf(ep, sizeof ep, "%.*slr_exact.json", slash ? (int)(slash - path + 1) : 0, path);
+    snprintf(ep, sizeof ep, "%s/lr_exact.json", dir);
     st = write_json(x, ep, j, err);
   }
   json_decref(j);
@@ -686,7 +688,8 @@ static schedopt_status write_trainers(const ctx *c, cli_extras *x, const char *d
     for (char *p = title; *p; p++) if (*p == '\n') *p = ' ';
     FILE *fp;
     schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-    if (!st) st = schedopt_trainer_write(fp, &t->sched, title, c->batch, err);
+    /* --global-batch-size only when the spec gives it (budget.batch) */
+    if (!st) st = schedopt_trainer_write(fp, &t->sched, title, c->s.batch > 0 ? c->s.batch : 0, err);
     if (st) return st;
   }
   return SCHEDOPT_OK;
@@ -706,7 +709,8 @@ static schedopt_status write_megatron(const ctx *c, cli_extras *x, const char *p
       if (*p == '\n') *p = ' ';
     FILE *fp;
     schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-    return st ? st : schedopt_trainer_write(fp, &t->sched, title, c->batch, err);
+    return st ? st : schedopt_trainer_write(fp, &t->sched, title, c->s.batch > 0 ? c->s.batch : 0,
+                                            err);
   }
   return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: no Megatron schedule was tuned", path);
 }
@@ -781,7 +785,7 @@ static int run(int argc, char **argv) {
     size_t nf = 4;
     if (c.s.has_fit) files[nf++] = "fit.json";
     if (c.s.format >= 0) files[nf++] = ext;
-    if (c.s.format >= 0) files[nf++] = "lr_exact.json"; /* beside it (write_export) */
+    files[nf++] = "lr_exact.json"; /* the exact rates (write_export) */
     if (c.s.plot) files[nf++] = "design.svg";
     for (size_t i = 0; schedopt_trainer_names[i] && nf + 1 < 16; i++) {
       int on = 0;
@@ -869,10 +873,15 @@ static int run(int argc, char **argv) {
        * the best schedule Megatron has (megatron_flags.sh, the same) */
       snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
       if ((st = write_megatron(&c, &out, path, &err))) goto failed;
-    } else if (c.s.format >= 0) {
-      snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
-      if ((st = write_export(&c, &out, path, &err))) goto failed;
     }
+    /* the design's exact rates (lr_exact.json: `schedopt export DIR`) and
+     * its output.format export */
+    snprintf(path, sizeof path, "%s/schedule.%s", dir,
+             c.s.format >= 0 ? export_ext(c.s.format) : "none");
+    if ((st = write_export(&c, &out, dir,
+                           c.s.format >= 0 && c.s.format != SCHEDOPT_EXPORT_MEGATRON ? path : NULL,
+                           &err)))
+      goto failed;
     if (c.s.plot && (st = write_plot(&c, &out, dir, &err))) goto failed;
     snprintf(path, sizeof path, "%s/summary.txt", dir);
     FILE *fp;
