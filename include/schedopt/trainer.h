@@ -47,7 +47,8 @@
  *              WarmupDecayLR: peak·max(0, (T − x)/max(1, T − W')),
  *              T = total_num_steps = W + D; WarmupCosineLR: ratio m + (1 − m)
  *              (1 + cos π min(1, (x − W' + 1)/max(1, T − W')))/2,
- *              m = cos_min_ratio = floor/peak.  DeepSpeed needs W ≥ 1.
+ *              m = cos_min_ratio = floor/peak.  DeepSpeed needs W ≥ 1, and
+ *              K ≥ 3 (its first two steps run at 0).
  *
  * The config writers print what the trainer reads (flags, TOML, Python) so
  * that it performs exactly K steps at these rates.
@@ -92,7 +93,8 @@ extern const char *const schedopt_trainer_names[];
 int schedopt_trainer_known(const char *trainer);
 
 /* Check s: K ≥ 2, W < K, 1 ≤ D ≤ K − W (has_decay), 0 ≤ floor < peak,
- * finite, W ≥ 1 for DeepSpeed; the message names the value and the range. */
+ * finite, W ≥ 1 and K ≥ 3 for DeepSpeed; the message names the value and
+ * the range. */
 schedopt_status schedopt_trainer_check(const schedopt_trainer_sched *s, schedopt_error *err);
 
 /* The rate of optimizer step k (s checked). */

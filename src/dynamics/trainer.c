@@ -253,6 +253,11 @@ schedopt_status schedopt_trainer_check(const schedopt_trainer_sched *s, schedopt
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "%s: warmup = 0 steps: DeepSpeed's schedulers need "
                               "warmup_num_steps >= 1", n);
+  if (!strcmp(s->type->trainer, "deepspeed") && s->steps < 3) /* x = −1, 0: both at 0 */
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "%s: steps = %zu: DeepSpeed runs its first two steps at learning "
+                              "rate 0 (last_batch_iteration -1 and 0): steps must be >= 3", n,
+                              s->steps);
   if (!(s->peak > 0) || !isfinite(s->peak))
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: peak = %g, must be > 0 and finite", n,
                               s->peak);
