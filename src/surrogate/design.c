@@ -436,7 +436,7 @@ static double ttune_at(ttune *t, int which, double x) {
   } else if (which == 1) {
     t->rho = x;
   } else {
-    t->s.peak = exp(x);
+    t->s.peak = fmin(exp(x), t->d->peak); /* exp(log(peak)) may round above lr.peak */
   }
   return ttune_eval(t);
 }
@@ -476,19 +476,42 @@ static double ttune_search(ttune *t, int which, const double *x, size_t n, doubl
   return xb;
 }
 
+/* The trainer's warmup for the design's W: DeepSpeed's schedulers need
+ * warmup_num_steps >= 1 (its first two steps run at 0 whatever it is, the
+ * warmup being max(2, W) steps from last_batch_iteration = -1). */
+static size_t trainer_warmup(const schedopt_lrdesign *d, const schedopt_trainer_type *T) {
+  return !strcmp(T->trainer, "deepspeed") && d->W < 1 ? 1 : d->W;
+}
+
+/* Before the work: every type can run this budget (schedopt_trainer_check). */
+static schedopt_status check_trainers(const schedopt_lrdesign *d, schedopt_error *err) {
+  for (size_t i = 0; i < d->nttypes; i++) {
+    const schedopt_trainer_type *T = d->ttypes[i];
+    const size_t W = trainer_warmup(d, T);
+    if (W >= d->K)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL, "trainer schedule %s: warmup = %zu steps "
+                                "needs steps > %zu (steps = %zu)", T->name, W, W, d->K);
+    schedopt_trainer_sched s = {T, d->K, W, d->K - W, d->peak, d->floor};
+    schedopt_status st = schedopt_trainer_check(&s, err);
+    if (st) return st;
+  }
+  return SCHEDOPT_OK;
+}
+
 static schedopt_status run_trainers(schedopt_lrdesign *d, schedopt_error *err) {
   static const double fr[] = {0.01, 0.02, 0.04, 0.07, 0.1, 0.14, 0.18, 0.23,
                               0.3,  0.4,  0.5,  0.6,  0.7, 0.8,  0.9,  1.0};
-  const size_t nf = sizeof fr / sizeof *fr, room = d->K - d->W;
+  const size_t nf = sizeof fr / sizeof *fr;
   for (size_t i = 0; i < d->nttypes; i++) {
     const schedopt_trainer_type *T = d->ttypes[i];
+    const size_t W = trainer_warmup(d, T), room = d->K - W;
     schedopt_lrdesign_trainer *r = &d->tr[d->ntr];
     memset(r, 0, sizeof *r);
     double *lr = malloc(d->K * sizeof *lr);
     if (!lr) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu steps", d->K);
     d->tlr[d->ntr++] = lr;
     long e0 = d->evals;
-    ttune t = {d, {T, d->K, d->W, room, d->peak, d->floor}, {0}, 0, INFINITY};
+    ttune t = {d, {T, d->K, W, room, d->peak, d->floor}, {0}, 0, INFINITY};
     t.sbest = t.s;
     double xs[16];
     for (int round = 0; round < 2; round++) {
@@ -923,8 +946,9 @@ schedopt_status schedopt_lrdesign_run(schedopt_lrdesign *d, schedopt_error *err)
                               "monotone = false with mpl: the multi-power law rewards raising the "
                               "learning rate again after a drop without bound (it is a model of "
                               "non-increasing schedules); design non-increasing schedules");
-  clear_results(d);
   schedopt_status st;
+  if ((st = check_trainers(d, err))) return st;
+  clear_results(d);
   if ((st = schedopt_surrogate_set_params(d->ds, schedopt_surrogate_params(d->user), err)))
     return st;
   schedopt_surrogate_set_method(d->ds, SCHEDOPT_SURROGATE_DIRECT);
