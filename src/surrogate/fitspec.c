@@ -1079,7 +1079,8 @@ static const char *const dbudget_keys[] = {"steps", "tokens", "batch", "seq_len"
 static const char *const dlr_keys[] = {"peak", "floor", "warmup", "warmup_shape", "tune_peak", NULL};
 static const char *const ddesign_keys[] = {"parametrization", "knots", "monotone", "algorithm",
                                            "ftol_rel", "maxeval", "baselines", "trainers", NULL};
-static const char *const dout_keys[] = {"dir", "every", "format", "plot", NULL};
+static const char *const dout_keys[] = {"dir", "every", "export", "format", "plot", NULL};
+static const char *const dexport_keys[] = {"formats", NULL};
 
 static schedopt_status get_bool(const ykv_entry *e, int *out, schedopt_error *err) {
   const char *v = NULL;
@@ -1264,6 +1265,17 @@ schedopt_status schedopt_designspec_load(designspec *s, const char *path, const 
     return st;
   if ((e = schedopt_ykv_get(l, "design.baselines")) && (st = get_bool(e, &s->baselines, err))) return st;
   if ((e = schedopt_ykv_get(l, "design.trainers")) && (st = get_trainers(e, s, err))) return st;
+  if (K < 3) { /* DeepSpeed runs its first two steps at 0: out of the default, refused by name */
+    size_t n = 0;
+    for (size_t i = 0; i < s->ntrainers; i++) {
+      if (strcmp(s->trainers[i]->trainer, "deepspeed")) s->trainers[n++] = s->trainers[i];
+      else if (e)
+        return fail(err, SCHEDOPT_EINVAL, e, 0, "design.trainers: %s needs steps >= 3 (DeepSpeed "
+                    "runs its first two steps at learning rate 0); the budget is %.0f steps",
+                    s->trainers[i]->name, K);
+    }
+    s->ntrainers = n;
+  }
   if (!s->monotone && s->type == schedopt_surrogate_mpl && s->param != 2)
     return fail(err, SCHEDOPT_EINVAL, schedopt_ykv_get(l, "design.monotone"), 0,
                 "design.monotone = false with mpl: the multi-power law rewards raising the "
@@ -1277,11 +1289,39 @@ schedopt_status schedopt_designspec_load(designspec *s, const char *path, const 
     return st;
   /* output.plot: DIR/design.svg, the design beside its baselines */
   if ((e = schedopt_ykv_get(l, "output.plot")) && (st = get_bool(e, &s->plot, err))) return st;
-  if ((e = schedopt_ykv_get(l, "output.format")) &&
-      (st = get_choice(e, (const char *const[]){"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
-                                            "torchtitan", "olmo_core", "deepspeed"},
-                       9, &s->format, err)))
-    return st;
+  /* output.export, as in problem files: a format, a list, or {formats: …};
+   * output.format is its older spelling (one format) */
+  static const char *const fnames[] = {"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
+                                       "torchtitan", "olmo_core", "deepspeed"};
+  const ykv_entry *xe = schedopt_ykv_get(l, "output.export"), *fe = schedopt_ykv_get(l, "output.format");
+  if (xe && fe)
+    return fail(err, SCHEDOPT_EINVAL, fe, 1, "output.format and output.export both given: "
+                "output.format is the older spelling of output.export; keep one");
+  if (xe && xe->kind == YKV_MAP) {
+    if ((st = check_keys(l, "output.export", dexport_keys, err))) return st;
+    if (!(fe = schedopt_ykv_get(l, "output.export.formats")))
+      return fail(err, SCHEDOPT_EINVAL, xe, 0, "output.export: 'formats' is required in the mapping");
+  } else if (xe) {
+    fe = xe;
+  }
+  s->formats = 0;
+  if (fe && fe->kind == YKV_SEQ) {
+    for (size_t i = 0; i < fe->n; i++) {
+      ykv_entry item = *fe;
+      item.kind = YKV_SCALAR, item.value = fe->items[i], item.is_null = 0, item.quoted = 1;
+      if (fe->item_line) item.line = fe->item_line[i], item.col = fe->item_col[i];
+      int f;
+      if ((st = get_choice(&item, fnames, 9, &f, err))) return st;
+      s->formats |= 1u << f;
+    }
+  } else if (fe) {
+    int f;
+    if ((st = get_choice(fe, fnames, 9, &f, err))) return st;
+    s->formats = 1u << f;
+  }
+  s->format = -1;
+  for (int f = 0; f < 9 && s->format < 0; f++)
+    if (s->formats & (1u << f)) s->format = f;
   return SCHEDOPT_OK;
 }
 
