@@ -409,10 +409,90 @@ static void test_cli(void) {
   CHECK(access(path, F_OK) != 0);
 }
 
+/* ---- edge cases of the design's trainers ---- */
+
+static void test_edges(void) {
+  schedopt_error err = {0};
+  /* DeepSpeed runs its first two steps at 0 (last_batch_iteration -1, 0):
+   * two steps train nothing, refused with the reason */
+  schedopt_trainer_sched ds = {schedopt_trainer_type_find("deepspeed-warmup"), 2, 1, 1, 3e-4, 0};
+  CHECK(schedopt_trainer_check(&ds, &err) == SCHEDOPT_EINVAL &&
+        test_err_has(&err, "first two steps", NULL));
+  ds.steps = 3;
+  OK(schedopt_trainer_check(&ds, &err));
+  /* lr.tune_peak: a tuned peak never exceeds lr.peak (not even by a rounding) */
+  schedopt_surrogate *s = NULL;
+  schedopt_lrdesign *d = NULL;
+  OK(schedopt_surrogate_alloc(&s, schedopt_surrogate_mpl, &err));
+  OK(schedopt_surrogate_set_params(s, mpl100m, &err));
+  OK(schedopt_lrdesign_alloc(&d, s, &err));
+  OK(schedopt_lrdesign_set_steps(d, 400, &err));
+  OK(schedopt_lrdesign_set_lr(d, 3e-4, 0, 1, &err));
+  OK(schedopt_lrdesign_set_warmup(d, 20, SCHEDOPT_WARMUP_LINEAR, &err));
+  OK(schedopt_lrdesign_set_param(d, SCHEDOPT_LRDESIGN_KNOTS, 4, 1, &err));
+  const schedopt_trainer_type *tt[] = {schedopt_trainer_type_find("megatron-wsd-linear"),
+                                       schedopt_trainer_type_find("megatron-constant")};
+  OK(schedopt_lrdesign_set_trainers(d, tt, 2, &err));
+  OK(schedopt_lrdesign_run(d, &err));
+  schedopt_lrdesign_result r;
+  OK(schedopt_lrdesign_get_result(d, &r, &err));
+  for (size_t i = 0; i < r.ntrainers; i++)
+    CHECK_MSG(r.trainers[i].sched.peak <= 3e-4, "%s: peak %.17g above lr.peak",
+              r.trainers[i].sched.type->name, r.trainers[i].sched.peak);
+  schedopt_lrdesign_free(d);
+  /* two steps: DeepSpeed cannot train; asked for, refused before the work */
+  OK(schedopt_lrdesign_alloc(&d, s, &err));
+  OK(schedopt_lrdesign_set_steps(d, 2, &err));
+  OK(schedopt_lrdesign_set_lr(d, 3e-4, 0, 0, &err));
+  const schedopt_trainer_type *dst[] = {schedopt_trainer_type_find("deepspeed-warmup-cosine")};
+  OK(schedopt_lrdesign_set_trainers(d, dst, 1, &err));
+  CHECK(schedopt_lrdesign_run(d, &err) == SCHEDOPT_EINVAL && test_err_has(&err, "deepspeed", NULL));
+  schedopt_lrdesign_free(d);
+  schedopt_surrogate_free(s);
+
+  char args[4096], out[16384], path[1024], d2[512];
+  /* no warmup (the default) with every trainer: DeepSpeed's warmup_num_steps
+   * is 1 (its first two steps run at 0 either way); without budget.batch the
+   * flags leave Megatron's --global-batch-size alone */
+  snprintf(d2, sizeof d2, "%s", test_tmp_path("w0"));
+  const char *spec = test_write_tmp("w0.yaml", MPL_INLINE "budget: {steps: 300}\n"
+                                    "lr: {peak: 3.0e-4}\ndesign: {knots: 4}\n");
+  snprintf(args, sizeof args, "design '%s' -o '%s' -q", spec, d2);
+  int rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  snprintf(path, sizeof path, "%s/deepspeed_config.json", d2);
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  CHECK(j != NULL);
+  CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(j, "scheduler"),
+                                                           "params"), "warmup_num_steps")) == 1);
+  json_decref(j);
+  snprintf(path, sizeof path, "%s/megatron_flags.sh", d2);
+  char *flags = test_slurp(path, NULL);
+  CHECK(flags && !strstr(flags, "--global-batch-size"));
+  free(flags);
+  /* two steps: DeepSpeed is left out of the default, refused when named */
+  snprintf(d2, sizeof d2, "%s", test_tmp_path("k2"));
+  spec = test_write_tmp("k2.yaml", MPL_INLINE "budget: {steps: 2}\nlr: {peak: 3.0e-4}\n"
+                        "design: {knots: 2}\n");
+  snprintf(args, sizeof args, "design '%s' -o '%s' -q", spec, d2);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  snprintf(path, sizeof path, "%s/deepspeed_config.json", d2);
+  CHECK(access(path, F_OK) != 0);
+  spec = test_write_tmp("k2ds.yaml", MPL_INLINE "budget: {steps: 2}\nlr: {peak: 3.0e-4}\n"
+                        "design:\n  knots: 2\n  trainers: [nanogpt, deepspeed]\n");
+  snprintf(args, sizeof args, "design '%s'", spec);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "k2ds.yaml:6:") && strstr(out, "deepspeed"), "exit %d: %s", rc,
+            out);
+}
+
 int main(void) {
   test_replay();
   test_design();
   test_optimize();
   test_cli();
+  test_edges();
   return test_finish();
 }
