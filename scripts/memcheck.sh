@@ -139,7 +139,7 @@ printf 'model: mpl\ncurves:\n  - file: %s\n' "$work/one.csv" >"$work/one.yaml"
 check fit_one_point 2 fit "$work/one.yaml" -q -o "$work/one_fit"
 if "$cli" --help | grep -q '^  design '; then
   check design_megatron 2 design problems/llm_wsd_token_budget.yaml -q -o "$work/design3" \
-    --set "model=$work/design/fit.json" --set budget.tokens=2e9 --set output.format=megatron
+    --set "model=$work/design/fit.json" --set budget.tokens=2e9 --set output.export=megatron
 fi
 
 echo "memcheck: $runs runs, $failed with errors"

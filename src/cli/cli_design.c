@@ -38,9 +38,12 @@ static const char *help =
     "                        DIR/design.svg (with output.plot: true),\n"
     "                        each trainer's flags or config (megatron_flags.sh,\n"
     "                        torchtitan.toml, olmo_core_scheduler.py,\n"
-    "                        nanogpt_config.py, deepspeed_config.json)\n"
-    "                        and, with output.format, DIR/schedule.<ext> for a\n"
-    "                        trainer; default: output.dir from the spec, else only\n"
+    "                        nanogpt_config.py, deepspeed_config.json),\n"
+    "                        DIR/lr_exact.json (the exact rates, for export DIR)\n"
+    "                        and, with output.export (a format or a list),\n"
+    "                        DIR/schedule.<ext> (schedule_<format>.<ext> for\n"
+    "                        several) for a trainer; default: output.dir from\n"
+    "                        the spec, else only\n"
     "                        the summary on standard output\n"
     "  --set KEY=VALUE       override a spec key (repeatable), e.g.\n"
     "                        --set budget.tokens=2e10 --set lr.peak=1e-3\n"
@@ -551,6 +554,20 @@ static schedopt_status write_json(cli_extras *x, const char *path, json_t *j,
   return SCHEDOPT_OK;
 }
 
+static const char *export_ext(int f);
+
+/* The file of export format f: schedule.<ext> when the spec asks for one
+ * format, schedule_<format>.<ext> when for several. */
+static void export_file(const designspec *s, int f, char *buf, size_t cap) {
+  static const char *const names[] = {"csv", "json", "pytorch", "megatron", "nanogpt", "hf",
+                                      "torchtitan", "olmo_core", "deepspeed"};
+  if (!(s->formats & (s->formats - 1)))
+    snprintf(buf, cap, "schedule.%s", export_ext(f));
+  else
+    snprintf(buf, cap, "schedule_%s.%s", f >= 0 && f < 9 ? names[f] : "x",
+             f == SCHEDOPT_EXPORT_CSV ? "csv" : export_ext(f));
+}
+
 static const char *export_ext(int f) {
   switch (f) {
   case SCHEDOPT_EXPORT_CSV: return "trainer.csv";
@@ -570,7 +587,8 @@ static const char *export_ext(int f) {
  * step first.  Beside the export, lr_exact.json: that family, else the
  * breakpoints that reproduce every step, for `schedopt export DIR`. */
 static schedopt_status write_export(const ctx *c, cli_extras *x, const char *dir,
-                                   const char *path, schedopt_error *err) {
+                                   const char *path, int format, int with_exact,
+                                   schedopt_error *err) {
   size_t K = c->r.steps;
   if (K == 0) return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: a design of 0 steps", path);
   schedopt_row *rows = calloc(K + 1, sizeof *rows);
@@ -621,14 +639,15 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *dir
   if (path) { /* output.format; lr_exact.json always */
     FILE *fp;
     st = cli_extras_open(x, path, 0, &fp, err);
-    if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)c->s.format, &t, &eo, err)))
+    if (!st && (st = schedopt_export_write(fp, (schedopt_export_format)format, &t, &eo, err)))
       schedopt_error_prefix(err, "%s: ", path);
   }
   double *bs = NULL, *bl = NULL;
   size_t nb = 0;
   json_t *j = NULL;
   /* (the family when there is one: its breakpoints would be every step of the anneal) */
-  if (!st && (ws || !(st = schedopt_export_lr_breakpoints(&t, NULL, &bs, &bl, &nb, err)))) {
+  if (!st && with_exact &&
+      (ws || !(st = schedopt_export_lr_breakpoints(&t, NULL, &bs, &bl, &nb, err)))) {
     j = json_object();
     json_t *js = json_array(), *jl = json_array();
     for (size_t i = 0; i < nb; i++) {
@@ -739,7 +758,7 @@ static int run(int argc, char **argv) {
   if (dir && !strcmp(dir, "-")) dir = NULL;
   c.dir = dir;
   if (st || (st = schedopt_designspec_covariates(&c.s, &c.N, &c.b, &ne, &be, &err))) goto failed;
-  if (c.s.format == SCHEDOPT_EXPORT_MEGATRON) { /* its flags come from Megatron's own family */
+  if (c.s.formats & (1u << SCHEDOPT_EXPORT_MEGATRON)) { /* flags from Megatron's own family */
     int have = 0;
     for (size_t i = 0; i < c.s.ntrainers; i++)
       have |= !strcmp(c.s.trainers[i]->trainer, "megatron");
@@ -779,15 +798,16 @@ static int run(int argc, char **argv) {
   /* the folder before the fit and the design: a bad place is reported at once */
   if (dir && (st = cli_prepare_dir(dir, &made_dir, &err))) goto failed;
   if (dir) { /* every file of the design, checked before the fit and the design */
-    char ext[64];
-    snprintf(ext, sizeof ext, "schedule.%s", c.s.format >= 0 ? export_ext(c.s.format) : "csv");
-    const char *files[16] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json"};
+    char ext[9][64];
+    for (int f = 0; f < 9; f++) export_file(&c.s, f, ext[f], sizeof ext[f]);
+    const char *files[24] = {"schedule.csv", "baselines.csv", "summary.txt", "summary.json"};
     size_t nf = 4;
     if (c.s.has_fit) files[nf++] = "fit.json";
-    if (c.s.format >= 0) files[nf++] = ext;
+    for (int f = 0; f < 9 && nf + 1 < 24; f++)
+      if (c.s.formats & (1u << f)) files[nf++] = ext[f];
     files[nf++] = "lr_exact.json"; /* the exact rates (write_export) */
     if (c.s.plot) files[nf++] = "design.svg";
-    for (size_t i = 0; schedopt_trainer_names[i] && nf + 1 < 16; i++) {
+    for (size_t i = 0; schedopt_trainer_names[i] && nf + 1 < 24; i++) {
       int on = 0;
       for (size_t j = 0; j < c.s.ntrainers; j++)
         on |= !strcmp(c.s.trainers[j]->trainer, schedopt_trainer_names[i]);
@@ -868,20 +888,20 @@ static int run(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/fit.json", dir);
     if (jfit && (st = write_json(&out, path, jfit, &err))) goto failed;
     if ((st = write_trainers(&c, &out, dir, &err))) goto failed;
-    if (c.s.format == SCHEDOPT_EXPORT_MEGATRON) {
+    /* the design's exact rates (lr_exact.json: `schedopt export DIR`), then
+     * the exports of output.export */
+    if ((st = write_export(&c, &out, dir, NULL, -1, 1, &err))) goto failed;
+    for (int f = 0; f < 9; f++) {
+      if (!(c.s.formats & (1u << f))) continue;
+      char name[64];
+      export_file(&c.s, f, name, sizeof name);
+      snprintf(path, sizeof path, "%s/%s", dir, name);
       /* Megatron cannot run the free-form design: its flags are those of
        * the best schedule Megatron has (megatron_flags.sh, the same) */
-      snprintf(path, sizeof path, "%s/schedule.%s", dir, export_ext(c.s.format));
-      if ((st = write_megatron(&c, &out, path, &err))) goto failed;
+      st = f == SCHEDOPT_EXPORT_MEGATRON ? write_megatron(&c, &out, path, &err)
+                                         : write_export(&c, &out, dir, path, f, 0, &err);
+      if (st) goto failed;
     }
-    /* the design's exact rates (lr_exact.json: `schedopt export DIR`) and
-     * its output.format export */
-    snprintf(path, sizeof path, "%s/schedule.%s", dir,
-             c.s.format >= 0 ? export_ext(c.s.format) : "none");
-    if ((st = write_export(&c, &out, dir,
-                           c.s.format >= 0 && c.s.format != SCHEDOPT_EXPORT_MEGATRON ? path : NULL,
-                           &err)))
-      goto failed;
     if (c.s.plot && (st = write_plot(&c, &out, dir, &err))) goto failed;
     snprintf(path, sizeof path, "%s/summary.txt", dir);
     FILE *fp;
@@ -896,13 +916,18 @@ static int run(int argc, char **argv) {
     summary_text(&c, stdout, 0);
     if (dir)
     {
-      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt%s%s",
-             dir, jfit ? ", fit.json" : "", c.s.plot ? ", design.svg" : "");
+      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt, "
+             "lr_exact.json%s%s", dir, jfit ? ", fit.json" : "", c.s.plot ? ", design.svg" : "");
       for (size_t i = 0; i < c.r.ntrainers; i++)
         if (c.r.trainers[i].best)
           printf(", %s", schedopt_trainer_file_name(c.r.trainers[i].sched.type->trainer));
-      printf("}%s%s\n", c.s.format >= 0 ? " and schedule." : "",
-             c.s.format >= 0 ? export_ext(c.s.format) : "");
+      for (int f = 0; f < 9; f++)
+        if (c.s.formats & (1u << f)) {
+          char name[64];
+          export_file(&c.s, f, name, sizeof name);
+          printf(", %s", name);
+        }
+      printf("}\n");
     }
   }
   rc = 0;

@@ -102,7 +102,9 @@ typedef struct designspec {
   /* output */
   char *outdir;          /* output.dir, NULL if none */
   double every;          /* table rows every N steps (and the last) */
-  int format;            /* output.format: an export format, −1 if none */
+  int format;            /* the first export format, −1 if none */
+  unsigned formats;      /* output.export (or its older spelling output.format):
+                            bit f for export format f */
   int plot;              /* output.plot: write DIR/design.svg */
 } designspec;
 
