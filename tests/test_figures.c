@@ -245,6 +245,37 @@ static void test_sweep(void) {
             c ? c : "(none)");
   CHECK(c && count(c, "\n") == 102);
   free(c);
+  /* plot DIR redraws the figure from sweep.json; a sharded sweep, merged,
+   * draws the same figure (the profiles travel in the shard files) */
+  const char *re = test_tmp_path("sweep_re.svg");
+  snprintf(args, sizeof args, "plot '%s' -o '%s' -q", dir, re);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  char *a = test_slurp(svg, NULL), *b = test_slurp(re, NULL);
+  CHECK_MSG(a && b && !strcmp(a, b), "plot DIR differs from the sweep's own figure");
+  free(b);
+  const char *sh = test_tmp_path("shards"), *mg = test_tmp_path("merged");
+  snprintf(args, sizeof args, "rm -rf '%s' '%s'", sh, mg);
+  CHECK(system(args) == 0);
+  for (int k = 1; k <= 2; k++) {
+    snprintf(args, sizeof args,
+             "sweep '%s/problems/sweep_easy_phase.yaml' -o '%s' -q --set model.N=200 "
+             "--set sweep.to=4000 --set sweep.points=3 --set optimize.controls.lr.knots=16 "
+             "--set optimize.baselines=[constant,wsd] --set output.plot=true --shard %d/2",
+             SCHEDOPT_SOURCE_DIR, sh, k);
+    rc = test_run_cli(args, out, sizeof out);
+    CHECK_MSG(rc == 0, "shard %d: exit %d: %s", k, rc, out);
+  }
+  snprintf(args, sizeof args, "merge '%s' -o '%s' -q", sh, mg);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "merge: exit %d: %s", rc, out);
+  snprintf(args, sizeof args, "plot '%s' -o '%s' -q", mg, re);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  b = test_slurp(re, NULL);
+  CHECK_MSG(a && b && !strcmp(a, b), "the merged sweep's figure differs");
+  free(a);
+  free(b);
 }
 
 /* A fit of the 100M multi-power-law runs (real data): one start, no prior

@@ -151,6 +151,11 @@ schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
 schedopt_status schedopt_sweep_merge(schedopt_sweep **out, const char *const *paths, size_t n,
                                      schedopt_error *err);
 
+/* A whole sweep's DIR/sweep.json (written by schedopt sweep or merge) read
+ * back: its cases, for the reports and the figure (schedopt_sweep_plot);
+ * it cannot run cases.  SCHEDOPT_EINVAL naming the file when it is not one. */
+schedopt_status schedopt_sweep_read(schedopt_sweep **out, const char *path, schedopt_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #include "core/infile.h"
 #include "schedopt/fit.h"
 #include "schedopt/losscurve.h"
+#include "schedopt/sweep.h"
 
 #define MAX_MARKS 60 /* markers per curve: enough to see, few enough to read */
 
@@ -329,6 +330,7 @@ int cli_fig_folder_kind(const char *path) {
   if (!path || stat(path, &sb) || !S_ISDIR(sb.st_mode)) return 0;
   if (is_file(path, "schedule.csv") && is_file(path, "baselines.csv")) return 2;
   if (is_file(path, "predictions.csv")) return 1;
+  if (is_file(path, "sweep.json")) return 3;
   return 0;
 }
 
@@ -428,9 +430,26 @@ schedopt_status cli_fig_from_folder(const char *dir, const char *title, schedopt
   int kind = cli_fig_folder_kind(dir);
   *fig = NULL;
   if (!kind)
-    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: not a fit output folder "
-                              "(predictions.csv) or a design output folder (schedule.csv and "
-                              "baselines.csv)", dir);
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "%s: not an output folder of fit "
+                              "(predictions.csv), design (schedule.csv and baselines.csv) or "
+                              "sweep (sweep.json)", dir);
+  if (kind == 3) { /* a sweep (or a merged one): its figure from sweep.json */
+    char path[4200], t[512];
+    snprintf(path, sizeof path, "%s/sweep.json", dir);
+    schedopt_sweep *s = NULL;
+    schedopt_status st = schedopt_sweep_read(&s, path, err);
+    if (!st) {
+      snprintf(t, sizeof t, "%.200s (sweep)", schedopt_sweep_problem_name(s));
+      st = schedopt_plot_alloc(fig, title ? title : t, err);
+    }
+    if (!st) st = schedopt_sweep_plot(s, *fig, err);
+    schedopt_sweep_free(s);
+    if (st) {
+      schedopt_plot_free(*fig);
+      *fig = NULL;
+    }
+    return st;
+  }
   char t[512];
   if (!title) {
     const char *base = strrchr(dir, '/');

@@ -63,7 +63,7 @@ schedopt_status cli_fig_predict(const schedopt_surrogate *s, const double *lr, s
 
 /* What `schedopt plot` finds at path: 1 a fit output folder
  * (predictions.csv), 2 a design output folder (schedule.csv and
- * baselines.csv), 0 anything else. */
+ * baselines.csv), 3 a sweep output folder (sweep.json), 0 anything else. */
 int cli_fig_folder_kind(const char *path);
 /* The figure of such a folder, from its files (*fig allocated; title NULL:
  * the folder's name). */

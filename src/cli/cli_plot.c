@@ -15,7 +15,7 @@
 
 static const char *help =
     "Usage: schedopt plot PROBLEM.yaml [options]\n"
-    "       schedopt plot FIT_SPEC.yaml | FIT_DIR | DESIGN_DIR [options]\n"
+    "       schedopt plot FIT_SPEC.yaml | FIT_DIR | DESIGN_DIR | SWEEP_DIR [options]\n"
     "\n"
     "Simulate the problem and draw an SVG figure: the learning rate against the\n"
     "problem's clock (steps, samples or tokens), the excess loss L - sigma^2 on\n"
@@ -28,7 +28,8 @@ static const char *help =
     "(predictions.csv) is drawn the same way from its files; one of schedopt\n"
     "design (schedule.csv, baselines.csv) as the design beside its tuned\n"
     "baselines: learning rates, predicted losses with the design's band, the\n"
-    "anneal zoomed, and each baseline's loss minus the design's.\n"
+    "anneal zoomed, and each baseline's loss minus the design's.  An output\n"
+    "folder of schedopt sweep or merge (sweep.json) gives the sweep's figure.\n"
     "\n"
     "Options:\n"
     "  -o, --output FILE     write the SVG to FILE ('-' or no -o: standard output)\n"
@@ -130,7 +131,7 @@ static schedopt_status fit_figure(const cli_problem_opts *po, const char *title,
   return st;
 }
 
-/* plot FIT_SPEC, FIT_DIR or DESIGN_DIR. */
+/* plot FIT_SPEC, FIT_DIR, DESIGN_DIR or SWEEP_DIR. */
 static int run_llm(cli_problem_opts *po, const opts *o, int kind) {
   schedopt_error err = {0};
   schedopt_plot *fig = NULL;

@@ -469,9 +469,10 @@ static schedopt_status status_from_name(const char *t, schedopt_status *st) {
   return SCHEDOPT_EINVAL;
 }
 
-/* Read one shard file into s (allocated on the first file). */
+/* Read one shard file into s (allocated on the first file); whole: a whole
+ * sweep's sweep.json instead (one "shard" holding every case). */
 static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, int **seen,
-                                  const char **first, schedopt_error *err) {
+                                  const char **first, int whole, schedopt_error *err) {
   const char *file = files[fi];
   json_error_t je;
   char *text = NULL;
@@ -488,7 +489,11 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
   json_t *sw = json_object_get(root, "sweep"), *sh = json_object_get(root, "shard"),
          *fp = json_object_get(root, "fingerprint"), *cases = json_object_get(root, "cases");
   json_t *vals = json_object_get(sw, "values"), *xs = json_object_get(sw, "x");
-  if (!fmt || strcmp(fmt, FORMAT_SHARD)) {
+  if (whole && (!fmt || strcmp(fmt, FORMAT_FULL))) {
+    st = bad(err, file, "\"format\" is not \"" FORMAT_FULL "\" (a whole sweep's sweep.json)");
+    goto done;
+  }
+  if (!whole && (!fmt || strcmp(fmt, FORMAT_SHARD))) {
     st = bad(err, file, fmt && !strcmp(fmt, FORMAT_FULL)
                             ? "this is a whole sweep's sweep.json (merge joins the "
                               "sweep-shard-K-of-N.json files of 'schedopt sweep --shard')"
@@ -501,11 +506,12 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
   }
   const char *key = jstr(sw, "key"), *name = jstr(root, "problem"),
              *fpp = jstr(fp, "problem"), *fps = jstr(fp, "sweep");
-  json_int_t k = json_integer_value(json_object_get(sh, "k")),
-             n = json_integer_value(json_object_get(sh, "n"));
+  json_int_t k = whole ? 1 : json_integer_value(json_object_get(sh, "k")),
+             n = whole ? 1 : json_integer_value(json_object_get(sh, "n"));
   size_t nv = json_array_size(vals);
   if (!key || !name || !fpp || !fps || !json_is_array(vals) || !json_is_array(xs) ||
-      json_array_size(xs) != nv || nv == 0 || nv > SCHEDOPT_SWEEP_MAXCASES || n < 2 || k < 1 ||
+      json_array_size(xs) != nv || nv == 0 || nv > SCHEDOPT_SWEEP_MAXCASES ||
+      n < (whole ? 1 : 2) || k < 1 ||
       k > n || !json_is_array(cases) || strlen(key) >= sizeof((*ps)->key) ||
       strlen(fpp) != 16 || strlen(fps) != 16) {
     st = bad(err, file, "missing or malformed fields");
@@ -715,7 +721,7 @@ schedopt_status schedopt_sweep_merge(schedopt_sweep **out, const char *const *pa
   int *seen = NULL;
   const char *first = NULL;
   schedopt_status st = expand(paths, n, &files, &nf, err);
-  for (size_t i = 0; i < nf && !st; i++) st = read_shard(files, i, &s, &seen, &first, err);
+  for (size_t i = 0; i < nf && !st; i++) st = read_shard(files, i, &s, &seen, &first, 0, err);
   if (!st) {
     for (size_t k = 0; k < s->shard_n && !st; k++)
       if (!seen[k]) {
@@ -742,6 +748,23 @@ schedopt_status schedopt_sweep_merge(schedopt_sweep **out, const char *const *pa
     return st;
   }
   s->shard_k = s->shard_n = 1;
+  *out = s;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_sweep_read(schedopt_sweep **out, const char *path, schedopt_error *err) {
+  if (!out || !path) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_read: NULL");
+  *out = NULL;
+  char *files[1] = {(char *)path};
+  int *seen = NULL;
+  const char *first = NULL;
+  schedopt_sweep *s = NULL;
+  schedopt_status st = read_shard(files, 0, &s, &seen, &first, 1, err);
+  free(seen);
+  if (st) {
+    schedopt_sweep_free(s);
+    return st;
+  }
   *out = s;
   return SCHEDOPT_OK;
 }
