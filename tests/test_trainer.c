@@ -299,6 +299,19 @@ static void test_optimize(void) {
   CHECK(st == SCHEDOPT_EINVAL && test_err_has(&err, "counts optimizer steps", NULL));
   schedopt_optimization_free(o);
   schedopt_problem_free(p);
+  /* two steps: DeepSpeed runs both at 0; refused, not reported as a baseline
+   * without its config */
+  const char *y2 = "name: k2\nmodel: {type: plrf, a: 3.5, b: 5, N: 50, sigma2: 0.25, "
+                   "dynamics: recursion, split: false}\nbudget: {steps: 2}\n"
+                   "controls: {lr: {type: constant, value: 0.5}, batch: 5}\n"
+                   "optimize:\n  controls: {lr: {param: freeform, knots: 16, max: 1}}\n"
+                   "  baselines: [deepspeed]\n";
+  p = NULL, o = NULL;
+  st = test_optimize_yaml(y2, "k2.yaml", &p, &o, &err);
+  CHECK_MSG(st == SCHEDOPT_EINVAL && test_err_has(&err, "baseline deepspeed", "first two steps"),
+            "status %d: %s", st, err.msg);
+  schedopt_optimization_free(o);
+  schedopt_problem_free(p);
 }
 
 /* ---- the CLI: a design writes each trainer's config, Megatron's replays ---- */
@@ -399,6 +412,23 @@ static void test_cli(void) {
   CHECK_MSG(rc == 2 && strstr(out, "badtr.yaml:5:") && strstr(out, "unknown trainer 'megatronn'") &&
                 strstr(out, "torchtitan-sqrt"),
             "exit %d: %s", rc, out);
+  /* output.export as in problem files: several formats, one file each; the
+   * older spelling output.format beside it is refused */
+  snprintf(d, sizeof d, "%s", test_tmp_path("exports"));
+  spec = test_write_tmp("ex.yaml", MPL_INLINE "budget: {steps: 300}\nlr: {peak: 3.0e-4, warmup: 10}\n"
+                                   "design: {knots: 4, trainers: none}\n"
+                                   "output: {export: [pytorch, megatron]}\n");
+  snprintf(args, sizeof args, "design '%s' -o '%s' -q", spec, d);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  const char *want[] = {"schedule_pytorch.py", "schedule_megatron.sh", "lr_exact.json"};
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", d, want[i]);
+    CHECK_MSG(access(path, F_OK) == 0, "%s missing", want[i]);
+  }
+  snprintf(args, sizeof args, "design '%s' --set output.format=hf", spec);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "older spelling of output.export"), "exit %d: %s", rc, out);
   /* none: no trainer configs */
   snprintf(d, sizeof d, "%s", test_tmp_path("none"));
   spec = test_write_tmp("none.yaml", MPL_INLINE "budget: {steps: 300}\nlr: {peak: 3.0e-4}\n"

@@ -271,6 +271,19 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
     }
     const double room = H - (strcmp(T->name, "deepspeed") ? given->warmup : fmax(1, given->warmup));
     static const double fr[] = {0.1, 0.2, 0.35, 0.6};
+    /* before the tuning: every type of the trainer can run this budget (a
+     * type that cannot would be reported without its config) */
+    for (size_t i = 0; schedopt_trainer_types[i]; i++) {
+      const schedopt_trainer_type *tt = schedopt_trainer_types[i];
+      if (strcmp(tt->trainer, T->name)) continue;
+      const double w = strcmp(tt->trainer, "deepspeed") ? given->warmup : fmax(1, given->warmup);
+      schedopt_trainer_sched s0 = {tt, (size_t)H, w < H ? (size_t)w : (size_t)H,
+                                   room >= 1 ? (size_t)room : 0, hi, 0};
+      if ((st = schedopt_trainer_check(&s0, err))) {
+        schedopt_error_prefix(err, "baseline %s: ", T->name);
+        goto done;
+      }
+    }
     for (size_t i = 0; schedopt_trainer_types[i] && nvs < 8; i++) {
       const schedopt_trainer_type *tt = schedopt_trainer_types[i];
       if (strcmp(tt->trainer, T->name)) continue;
