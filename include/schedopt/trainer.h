@@ -17,7 +17,8 @@
  *
  *   megatron   OptimizerParamScheduler.get_lr at num_steps = k (it is stepped
  *              after each optimizer step; in samples both sides carry the
- *              batch size, which cancels exactly).  k ≤ W: peak·k/W.
+ *              batch size B, which cancels: the ratios exactly, the warmup's
+ *              peak·kB/(WB) to an ulp unless B is a power of 2).  k ≤ W: peak·k/W.
  *              constant: peak.  linear / cosine: z = (k − W)/D, floor after
  *              W + D (--lr-decay-iters W + D).  WSD: peak until K − D, then
  *              z = (k − K + D)/D with linear 1 − z, cosine (1 + cos πz)/2,
