@@ -516,6 +516,22 @@ static void test_edges(void) {
   rc = test_run_cli(args, out, sizeof out);
   CHECK_MSG(rc == 2 && strstr(out, "k2ds.yaml:6:") && strstr(out, "deepspeed"), "exit %d: %s", rc,
             out);
+  /* [none], as the error's list of allowed names offers it; none beside a
+   * trainer is refused */
+  snprintf(d2, sizeof d2, "%s", test_tmp_path("lnone"));
+  spec = test_write_tmp("lnone.yaml", MPL_INLINE "budget: {steps: 200}\nlr: {peak: 3.0e-4}\n"
+                        "design: {knots: 4, trainers: [none]}\n");
+  snprintf(args, sizeof args, "design '%s' -o '%s' -q", spec, d2);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+  snprintf(path, sizeof path, "%s/megatron_flags.sh", d2);
+  CHECK(access(path, F_OK) != 0);
+  spec = test_write_tmp("lnone2.yaml", MPL_INLINE "budget: {steps: 200}\nlr: {peak: 3.0e-4}\n"
+                        "design: {knots: 4, trainers: [megatron, none]}\n");
+  snprintf(args, sizeof args, "design '%s'", spec);
+  rc = test_run_cli(args, out, sizeof out);
+  CHECK_MSG(rc == 2 && strstr(out, "lnone2.yaml:4:") && strstr(out, "'none'"), "exit %d: %s", rc,
+            out);
 }
 
 int main(void) {

@@ -1134,6 +1134,7 @@ static schedopt_status get_trainers(const ykv_entry *e, designspec *s, schedopt_
   for (size_t i = 0; i < n; i++) {
     const char *v = e->kind == YKV_SEQ ? e->items[i] : e->value;
     if (e->kind == YKV_SCALAR && (e->is_null || !strcmp(v, "none"))) return SCHEDOPT_OK;
+    if (n == 1 && !strcmp(v, "none")) return SCHEDOPT_OK; /* [none] */
     const schedopt_trainer_type *T = schedopt_trainer_type_find(v);
     int any = 0;
     for (size_t j = 0; schedopt_trainer_types[j]; j++) {
