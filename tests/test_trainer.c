@@ -450,6 +450,15 @@ static void test_edges(void) {
         test_err_has(&err, "first two steps", NULL));
   ds.steps = 3;
   OK(schedopt_trainer_check(&ds, &err));
+  /* between steps (what a continuous-time model integrates) no type rises
+   * above its peak: torchtitan's warmup (x + 1)/W would reach (W + 1)/W */
+  for (size_t t = 0; schedopt_trainer_types[t]; t++)
+    for (double x = 0; x < 40; x += 0.125) {
+      const double v = schedopt_trainer_lr_at(schedopt_trainer_types[t], 40, 4, 10, 1.0, 0.1, x);
+      CHECK_MSG(v <= 1.0, "%s at x = %g: %.17g above the peak", schedopt_trainer_types[t]->name, x,
+                v);
+      if (!(v <= 1.0)) break;
+    }
   /* lr.tune_peak: a tuned peak never exceeds lr.peak (not even by a rounding) */
   schedopt_surrogate *s = NULL;
   schedopt_lrdesign *d = NULL;

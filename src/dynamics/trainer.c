@@ -66,7 +66,7 @@ static double torchtitan(const targs *a, double x, int style) {
   const double m = a->floor / a->peak;                   /* min_lr_factor */
   double f;
   if (x < W) {
-    f = (x + 1) / W;
+    f = fmin((x + 1) / W, 1.0); /* at steps k < W exact; between W − 1 and W not above 1 */
   } else if (x < W + S) {
     f = 1.0;
   } else {
