@@ -459,6 +459,31 @@ static void test_edges(void) {
                 v);
       if (!(v <= 1.0)) break;
     }
+  /* a title with control characters: the JSON stays JSON, a carriage return
+   * does not end a comment line (Python and TOML take it as a line end) */
+  for (size_t t = 0; schedopt_trainer_names[t]; t++) {
+    const schedopt_trainer_type *T = NULL;
+    for (size_t i = 0; schedopt_trainer_types[i] && !T; i++)
+      if (!strcmp(schedopt_trainer_types[i]->trainer, schedopt_trainer_names[t]))
+        T = schedopt_trainer_types[i];
+    schedopt_trainer_sched ts = {T, 100, 5, 20, 3e-4, 3e-5};
+    char buf[8192] = "";
+    FILE *fp = tmpfile();
+    CHECK(fp != NULL);
+    if (!fp) break;
+    OK(schedopt_trainer_write(fp, &ts, "a\tb\rimport os\x01\"c\\", 0, &err));
+    rewind(fp);
+    buf[fread(buf, 1, sizeof buf - 1, fp)] = '\0';
+    fclose(fp);
+    CHECK_MSG(!strchr(buf, '\r') && !strchr(buf, '\x01'), "%s: a control character written",
+              T->trainer);
+    if (!strcmp(T->trainer, "deepspeed")) {
+      json_error_t je;
+      json_t *j = json_loads(buf, 0, &je);
+      CHECK_MSG(j != NULL, "deepspeed config is not JSON: %s", je.text);
+      json_decref(j);
+    }
+  }
   /* lr.tune_peak: a tuned peak never exceeds lr.peak (not even by a rounding) */
   schedopt_surrogate *s = NULL;
   schedopt_lrdesign *d = NULL;

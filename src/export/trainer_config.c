@@ -20,13 +20,23 @@ const char *schedopt_trainer_file_name(const char *trainer) {
   return NULL;
 }
 
+/* A control character (a carriage return ends a line for Python and TOML;
+ * JSON strings take none) prints as a space. */
+static int printable(char ch) { return (unsigned char)ch >= 0x20 && ch != 0x7f; }
+
 static void comment_lines(FILE *fp, const char *c, const char *text) {
   fprintf(fp, "%s ", c);
   for (const char *p = text; *p; p++) {
     if (*p == '\n') fprintf(fp, "\n%s ", c);
-    else fputc(*p, fp);
+    else fputc(printable(*p) ? *p : ' ', fp);
   }
   fputc('\n', fp);
+}
+
+/* text inside a JSON string: no quote, backslash or control character */
+static void json_text(FILE *fp, const char *text) {
+  for (const char *q = text; *q; q++)
+    if (*q != '"' && *q != '\\') fputc(printable(*q) ? *q : ' ', fp);
 }
 
 /* x in the fewest significant digits (≥ 1, ≤ 17) that read back as x:
@@ -70,11 +80,9 @@ schedopt_status schedopt_trainer_write(FILE *fp, const schedopt_trainer_sched *s
     const char *cls = T->style;
     fputs("{\n", fp);
     fputs("  \"_schedopt\": \"", fp);
-    for (const char *q = title ? title : "learning-rate schedule"; *q; q++)
-      if (*q != '"' && *q != '\\' && *q != '\n') fputc(*q, fp);
+    json_text(fp, title ? title : "learning-rate schedule");
     fputs("; ", fp);
-    for (const char *q = desc; *q; q++)
-      if (*q != '"' && *q != '\\' && *q != '\n') fputc(*q, fp);
+    json_text(fp, desc);
     fprintf(fp, ". The engine steps the scheduler after each optimizer step: run %zu "
                 "steps; merge 'scheduler' (and the optimizer's lr) into the DeepSpeed "
                 "config. From schedopt %s.\",\n",
@@ -95,8 +103,10 @@ schedopt_status schedopt_trainer_write(FILE *fp, const schedopt_trainer_sched *s
     return ferror(fp) ? schedopt_error_set(err, SCHEDOPT_EIO, "writing the trainer config failed")
                       : SCHEDOPT_OK;
   }
-  fprintf(fp, "%s %s, from schedopt %s.\n", c, title ? title : "learning-rate schedule",
-          SCHEDOPT_VERSION);
+  char head[1024];
+  snprintf(head, sizeof head, "%s, from schedopt %s.", title ? title : "learning-rate schedule",
+           SCHEDOPT_VERSION);
+  comment_lines(fp, c, head);
   comment_lines(fp, c, desc);
   if (!strcmp(tr, "megatron")) {
     const int wsd = !strncmp(T->style, "WSD", 3);
