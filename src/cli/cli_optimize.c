@@ -161,8 +161,15 @@ static int run(int argc, char **argv) {
   if (dir) { /* every file of the report, checked before the run */
     char stem[4096];
     cli_extras_stem(dir, 1, p, "optimum", stem, sizeof stem);
-    if ((st = cli_outputs_check(p, stem, 0, dir, schedopt_optimization_files, &err)))
-      goto failed;
+    /* the report, and the config of each trainer baseline asked for */
+    const char *files[16];
+    size_t nf = 0;
+    for (size_t i = 0; schedopt_optimization_files[i]; i++) files[nf++] = schedopt_optimization_files[i];
+    for (unsigned i = 0; schedopt_baseline_types[i] && nf + 1 < 16; i++)
+      if (schedopt_baseline_types[i]->opt_in && (spec->baselines & (1u << i)))
+        files[nf++] = schedopt_trainer_file_name(schedopt_baseline_types[i]->name);
+    files[nf] = NULL;
+    if ((st = cli_outputs_check(p, stem, 0, dir, files, &err))) goto failed;
   }
   st = schedopt_optimization_run(&opt, p, spec, &err);
   if (pg.shown && pg.show == CLI_SHOW_TERMINAL) fprintf(stderr, "\r%79s\r", "");
@@ -176,8 +183,14 @@ static int run(int argc, char **argv) {
   if ((st = cli_extras_commit(&extras, &err))) goto failed;
   if (!dir || !o.quiet) {
     if ((st = schedopt_optimization_write_text(opt, stdout, &err))) goto failed;
-    if (dir) printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt}\n",
-                    dir);
+    if (dir) {
+      printf("  wrote      %s/{schedule.csv, baselines.csv, summary.json, summary.txt", dir);
+      for (size_t i = 0; i < schedopt_optimization_nbaselines(opt); i++) {
+        const schedopt_baseline *b = schedopt_optimization_baseline(opt, i, NULL, NULL);
+        if (b->type->opt_in) printf(", %s", schedopt_trainer_file_name(b->type->name));
+      }
+      printf("}\n");
+    }
     cli_extras_report(&extras, stdout, "  wrote      ");
   }
   size_t beaten, cbeaten;

@@ -297,7 +297,7 @@ void schedopt_trainer_describe(const schedopt_trainer_sched *s, char *buf, size_
   char *p = buf + n;
   size_t left = cap - (size_t)n;
   char w[96] = "";
-  if (s->warmup) snprintf(w, sizeof w, "warmup %zu steps, ", s->warmup);
+  if (s->warmup) snprintf(w, sizeof w, "warmup %zu step%s, ", s->warmup, s->warmup == 1 ? "" : "s");
   if (!strcmp(T->trainer, "deepspeed"))
     snprintf(p, left, "%speak %.6g, then %s", w, s->peak,
              !T->has_decay ? "constant to the end"

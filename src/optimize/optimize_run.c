@@ -868,9 +868,9 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
   fprintf(f, "  time       %.3g s in all: baselines %.3g s, optimum %.3g s\n", o->seconds,
           o->seconds_baselines, r->seconds);
   const double ex = o->J - o->sig;
-  fprintf(f, "\n  %-22s %14s %12s %10s %11s  %s\n", "schedule", "objective", "excess",
+  fprintf(f, "\n  %-26s %14s %12s %10s %11s  %s\n", "schedule", "objective", "excess",
           "excess/opt", "loss/opt", "tuned");
-  fprintf(f, "  %-22s %14.9g %12.5g %10.4f %11.7f\n", "optimum", o->J, ex, 1.0, 1.0);
+  fprintf(f, "  %-26s %14.9g %12.5g %10.4f %11.7f\n", "optimum", o->J, ex, 1.0, 1.0);
   for (size_t i = 0; i < o->nb; i++) {
     const schedopt_baseline *bl = &o->b[i];
     char tuned[256];
@@ -879,7 +879,7 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
     for (size_t k = 0; k < bl->np && len < sizeof tuned; k++)
       len += (size_t)snprintf(tuned + len, sizeof tuned - len, "%s%s=%.4g", k ? " " : "",
                               bl->pname[k], bl->pval[k]);
-    fprintf(f, "  %-22s %14.9g %12.5g %10.4f %11.7f  %s%s\n", bl->label, bl->J, bl->J - o->sig,
+    fprintf(f, "  %-26s %14.9g %12.5g %10.4f %11.7f  %s%s\n", bl->label, bl->J, bl->J - o->sig,
             (bl->J - o->sig) / ex, bl->J / o->J, tuned, o->bcont[i] ? "" : "  (not contained)");
   }
   if (o->cbeaten)
@@ -1225,14 +1225,10 @@ schedopt_status schedopt_optimization_write_set(const schedopt_optimization *o,
              (o->b[k].J - o->sig) / (o->J - o->sig));
     for (char *q = title; *q; q++)
       if (*q == '\n') *q = ' ';
-    const schedopt_control *bc = schedopt_schedule_get(schedopt_problem_schedule(o->p),
-                                                       SCHEDOPT_BATCH);
-    const double batch = bc && schedopt_control_get_type(bc) == schedopt_control_constant
-                             ? schedopt_control_eval(bc, 1, 0, NULL)
-                             : 0;
+    /* no --global-batch-size: the theory's batch is not the trainer's */
     FILE *fp;
     st = schedopt_outset_open(set, path, &fp, err);
-    if (!st) st = schedopt_trainer_write(fp, &ts, title, batch, err);
+    if (!st) st = schedopt_trainer_write(fp, &ts, title, 0, err);
     free(path);
   }
   for (int i = 0; i < 4 && !st; i++)
