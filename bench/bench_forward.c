@@ -4,11 +4,15 @@
  * recursion as far as feasible.  Each configuration runs in its own process
  * so its peak RSS is its own; the time is the median of the repeats, one
  * core (process CPU time, so other load on the machine does not inflate it),
- * 200 log-spaced output points.
+ * 200 log-spaced output points.  The recursion's cost is also given per
+ * mode-step: time / (T·N).
  *
  *   bench_forward [max_log10_T_recursion (default 6)] [repeats (default 15)]
+ *   bench_forward kernel [log10_T (default 5)] [repeats (default 9)]
  *
- * Prints a Markdown table (docs/performance.md). */
+ * The first prints a Markdown table (docs/performance.md); `kernel` times
+ * only the recursion, in ns per mode-step, for SGD (loss only, and with the
+ * bias/variance split) and heavy-ball momentum (μ = 0.9, peak lr 0.1). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -39,7 +43,7 @@ typedef struct result {
 } result;
 
 /* Runs in the child. */
-static result measure(double T, int recursion, int split, int reps) {
+static result measure(double T, int recursion, int split, int momentum, int reps) {
   result res = {0};
   schedopt_error err;
   schedopt_plrf_params p;
@@ -49,18 +53,22 @@ static result measure(double T, int recursion, int split, int reps) {
   p.N = 1000;
   p.sigma2 = 0.25;
   p.split = split;
+  p.momentum = momentum;
   schedopt_model *m = NULL;
   schedopt_schedule *s = NULL;
-  schedopt_control *lr = NULL, *bt = NULL;
+  schedopt_control *lr = NULL, *bt = NULL, *mo = NULL;
   schedopt_integrator *it = NULL;
   if (schedopt_model_alloc(&m, schedopt_model_plrf, &p, &err) ||
       schedopt_schedule_alloc(&s, SCHEDOPT_CLOCK_STEPS, T, 1, &err) ||
       schedopt_control_alloc(&lr, schedopt_control_wsd, &err) ||
-      schedopt_control_set(lr, "peak", 1.0, &err) ||
+      schedopt_control_set(lr, "peak", momentum ? 0.1 : 1.0, &err) ||
       schedopt_control_set(lr, "decay_frac", 0.2, &err) ||
       schedopt_control_alloc(&bt, schedopt_control_constant, &err) ||
       schedopt_control_set(bt, "value", 5, &err) || schedopt_schedule_set(s, SCHEDOPT_LR, lr, &err) ||
       schedopt_schedule_set(s, SCHEDOPT_BATCH, bt, &err) ||
+      (momentum && (schedopt_control_alloc(&mo, schedopt_control_constant, &err) ||
+                    schedopt_control_set(mo, "value", 0.9, &err) ||
+                    schedopt_schedule_set(s, SCHEDOPT_MOMENTUM, mo, &err))) ||
       schedopt_integrator_alloc(&it, recursion ? schedopt_integrator_recursion : schedopt_integrator_cvodes,
                                 m, &err)) {
     fprintf(stderr, "setup: %s\n", err.msg);
@@ -94,19 +102,20 @@ static result measure(double T, int recursion, int split, int reps) {
   schedopt_integrator_free(it);
   schedopt_control_free(lr);
   schedopt_control_free(bt);
+  schedopt_control_free(mo);
   schedopt_schedule_free(s);
   schedopt_model_free(m);
   return res;
 }
 
-static result in_child(double T, int recursion, int split, int reps) {
+static result in_child(double T, int recursion, int split, int momentum, int reps) {
   int fd[2];
   result res = {0};
   if (pipe(fd)) return res;
   pid_t pid = fork();
   if (pid == 0) {
     close(fd[0]);
-    result r = measure(T, recursion, split, reps);
+    result r = measure(T, recursion, split, momentum, reps);
     if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
     _exit(0);
   }
@@ -117,25 +126,43 @@ static result in_child(double T, int recursion, int split, int reps) {
   return res;
 }
 
+/* ns per mode-step of the recursion (N = 1000 modes). */
+static int kernel(int argc, char **argv) {
+  int e = argc > 2 ? atoi(argv[2]) : 5;
+  int reps = argc > 3 ? atoi(argv[3]) : 9;
+  double T = pow(10, e), modes = T * 1000;
+  printf("| T | SGD ns/mode-step | SGD + split ns/mode-step | momentum ns/mode-step |\n");
+  printf("|---|---|---|---|\n");
+  result a = in_child(T, 1, 0, 0, reps), b = in_child(T, 1, 1, 0, reps),
+         c = in_child(T, 1, 0, 1, reps);
+  if (!a.ok || !b.ok || !c.ok) return 1;
+  /* the split state has two copies of every mode */
+  printf("| 1e%d | %.3f | %.3f | %.3f |\n", e, 1e9 * a.median_s / modes,
+         1e9 * b.median_s / (2 * modes), 1e9 * c.median_s / modes);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "kernel") == 0) return kernel(argc, argv);
   int max_rec = argc > 1 ? atoi(argv[1]) : 6;
   int reps = argc > 2 ? atoi(argv[2]) : 15;
   printf("| T | cvodes (loss) ms | CVODES steps | peak RSS MiB | cvodes + split ms | recursion ms | "
-         "peak RSS MiB | speed-up | final loss cvodes | final loss recursion |\n");
-  printf("|---|---|---|---|---|---|---|---|---|---|\n");
+         "ns/mode-step | peak RSS MiB | speed-up | final loss cvodes | final loss recursion |\n");
+  printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int e = 3; e <= 8; e++) {
     double T = pow(10, e);
-    result o = in_child(T, 0, 0, reps);
-    result os = in_child(T, 0, 1, reps);
+    result o = in_child(T, 0, 0, 0, reps);
+    result os = in_child(T, 0, 1, 0, reps);
     result r = {0};
-    if (e <= max_rec) r = in_child(T, 1, 0, e >= 6 ? 3 : reps);
+    if (e <= max_rec) r = in_child(T, 1, 0, 0, e >= 6 ? 3 : reps);
     printf("| 1e%d | %.3f | %ld | %.1f | %.3f | ", e, 1e3 * o.median_s, o.steps,
            o.peak_kb / 1024.0, 1e3 * os.median_s);
     if (r.ok)
-      printf("%.1f | %.1f | %.1fx | %.6f | %.6f |\n", 1e3 * r.median_s, r.peak_kb / 1024.0,
+      printf("%.1f | %.2f | %.1f | %.1fx | %.6f | %.6f |\n", 1e3 * r.median_s,
+             1e9 * r.median_s / (T * 1000), r.peak_kb / 1024.0,
              r.median_s / o.median_s, o.loss, r.loss);
     else
-      printf("— | — | — | %.6f | — |\n", o.loss);
+      printf("— | — | — | — | %.6f | — |\n", o.loss);
     fflush(stdout);
   }
   return 0;

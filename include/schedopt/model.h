@@ -80,6 +80,12 @@ typedef struct schedopt_model_type {
    * out[ch] = λᵀ ∂step/∂u_ch, then λ ← (∂step/∂y)ᵀ λ.  NULL if step is NULL. */
   void (*step_vjp)(const void *self, const schedopt_uval *u, const double *y, double *lam,
                    double out[3]);
+  /* ---- optional fused recursion (NULL: step, then readout) ---- */
+  /* acc = Vᵀ y, the rank sums of the low-rank terms (the V of jac, rank entries). */
+  void (*project)(const void *self, const double *y, double *acc);
+  /* step, given acc = Vᵀ y on entry, updating acc to Vᵀ y_new in the same pass;
+   * returns the loss after the step. */
+  double (*step_acc)(const void *self, const schedopt_uval *u, double *y, double *acc);
 } schedopt_model_type;
 
 extern const schedopt_model_type *const schedopt_model_plrf;

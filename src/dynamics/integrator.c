@@ -424,6 +424,12 @@ static schedopt_status cv_begin(schedopt_integrator *it, int roots, schedopt_err
    * start of a 1−sqrt anneal) must shrink by up to ~10⁶ before the error test
    * passes; CVODES's default of 7 failures stops at ~10⁻⁴ of the step. */
   CVodeSetMaxErrTestFails(it->cv, 20);
+  /* Momentum blocks have complex eigenvalues (μ → 1: Im/Re up to 1/√(2(1−μ)), 7 at μ = 0.99);
+   * BDF orders 3–5 are unstable near the imaginary axis, so once an
+   * oscillation has decayed below the tolerance a high-order step grows it
+   * back and the error test cuts h.  Stability-limit detection lowers the
+   * order there instead (docs/performance.md, momentum). */
+  CVodeSetStabLimDet(it->cv, it->mt->block(it->self) > 1 ? SUNTRUE : SUNFALSE);
   return SCHEDOPT_OK;
 }
 
@@ -826,6 +832,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
   CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
   CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
+  CVodeSetStabLimDetB(it->cv, it->which, bs > 1 ? SUNTRUE : SUNFALSE); /* see cv_begin */
   schedopt_blr_linsol_invalidate(it->LSB);
   for (size_t seg = k.n + 1; seg-- > 0;) {
     const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
@@ -900,6 +907,24 @@ done:
 
 /* ---- recursion ------------------------------------------------------------- */
 
+/* The fused step (model step_acc) carries Vᵀy between steps, so neither the
+ * step's driving sum nor the divergence check re-reads the state. */
+#define REC_ACC_MAX 8
+
+static int rec_fused(const schedopt_integrator *it) {
+  return it->mt->step_acc && it->mt->project && it->mt->rank(it->self) <= REC_ACC_MAX;
+}
+
+/* One step; returns the loss after it. */
+static double rec_step(const schedopt_integrator *it, int fused, const schedopt_uval *u, double *y,
+                       double *acc) {
+  if (fused) return it->mt->step_acc(it->self, u, y, acc);
+  schedopt_readout r;
+  it->mt->step(it->self, u, y);
+  it->mt->readout(it->self, y, &r);
+  return r.loss;
+}
+
 static schedopt_status rec_run(schedopt_integrator *it, const double *times, size_t n,
                                schedopt_row *rows, schedopt_error *err) {
   const double H = schedopt_schedule_horizon(it->sched);
@@ -910,10 +935,12 @@ static schedopt_status rec_run(schedopt_integrator *it, const double *times, siz
   it->seg_lo = 0.0;
   it->seg_hi = INFINITY;
   const double limit = DIVERGE_FACTOR * it->scale;
+  const int fused = rec_fused(it);
+  double acc[REC_ACC_MAX];
+  if (fused) it->mt->project(it->self, y, acc);
   double t = 0.0, samples = 0.0;
   long k = 0;
   size_t i = 0;
-  schedopt_readout r;
   for (;;) {
     /* rows: on the step clock at integer steps, on data the first clock ≥ time */
     while (i < n && (it->clock == SCHEDOPT_CLOCK_STEPS ? floor(times[i] + 0.5) <= t
@@ -922,12 +949,11 @@ static schedopt_status rec_run(schedopt_integrator *it, const double *times, siz
     if (i == n || t >= H * (1 - 1e-12)) break;
     schedopt_uval u;
     schedopt_schedule_eval(it->sched, t, &u);
-    it->mt->step(it->self, &u, y);
+    const double loss = rec_step(it, fused, &u, y, acc);
     k++;
     samples += u.batch;
     t = it->clock == SCHEDOPT_CLOCK_STEPS ? (double)k : t + u.batch * it->units;
-    it->mt->readout(it->self, y, &r);
-    if (!(r.loss <= limit)) return diverged(it, t, (double)k, r.loss, err);
+    if (!(loss <= limit)) return diverged(it, t, (double)k, loss, err);
   }
   while (i < n) fill_row(it, t, (double)k, samples, y, &rows[i++]);
   it->stats.steps += k;
@@ -988,23 +1014,24 @@ static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_obje
     goto done;
   }
   const double limit = DIVERGE_FACTOR * it->scale;
-  schedopt_readout r;
+  const int fused = rec_fused(it);
+  double acc[REC_ACC_MAX];
   schedopt_uval u;
   it->mt->initial(it->self, y);
+  if (fused) it->mt->project(it->self, y, acc);
   double Jv = 0.0;
   for (long k = 0; k < T; k++) {
     if (want && k % K == 0) memcpy(ck + (size_t)(k / K) * n, y, n * sizeof *y);
     schedopt_schedule_eval(it->sched, (double)k, &u);
-    it->mt->step(it->self, &u, y);
-    it->mt->readout(it->self, y, &r);
-    if (!(r.loss <= limit)) {
+    const double loss = rec_step(it, fused, &u, y, acc);
+    if (!(loss <= limit)) {
       it->seg_lo = 0.0;
       it->seg_hi = INFINITY;
-      st = diverged(it, (double)(k + 1), (double)(k + 1), r.loss, err);
+      st = diverged(it, (double)(k + 1), (double)(k + 1), loss, err);
       goto done;
     }
     double w = rec_weight(obj, k + 1, T);
-    if (w != 0.0) Jv += w * r.loss;
+    if (w != 0.0) Jv += w * loss;
   }
   it->stats.steps += T;
   *J = Jv;
@@ -1022,11 +1049,12 @@ static schedopt_status rec_gradient(schedopt_integrator *it, const schedopt_obje
     long b = k / K;
     if (b != have) { /* recompute the block's states from its check-point */
       memcpy(buf, ck + (size_t)b * n, n * sizeof *buf);
+      if (fused) it->mt->project(it->self, buf, acc);
       for (long j = b * K; j < k; j++) {
         double *dst = buf + (size_t)(j - b * K + 1) * n;
         memcpy(dst, dst - n, n * sizeof *dst);
         schedopt_schedule_eval(it->sched, (double)j, &u);
-        it->mt->step(it->self, &u, dst);
+        rec_step(it, fused, &u, dst, acc);
       }
       have = b;
     }

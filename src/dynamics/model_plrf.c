@@ -219,30 +219,94 @@ static void plrf_readout(const void *self, const double *y, schedopt_readout *ou
   out->variance = m->ncopy > 1 ? Ev : NAN;
 }
 
-static void plrf_step(const void *self, const schedopt_uval *u, double *y) {
-  const plrf *m = self;
-  const size_t bs = m->bs, N = m->N;
-  const double eta = u->lr, B = u->batch, mu = u->momentum;
-  for (size_t c = 0; c < m->ncopy; c++) {
-    const double Q = copy_E(m, y, c) + copy_R(m, c); /* E before the step */
-    double *yc = y + c * N * bs;
-    for (size_t k = 0; k < N; k++) {
-      double el = eta * m->lam[k], e2 = el * el;
-      double *yk = yc + k * bs;
-      if (bs == 1) {
-        yk[0] = (1.0 - el) * (1.0 - el) * yk[0] + (e2 / B) * (yk[0] + Q);
-      } else {
-        double a = yk[0], v = yk[1], x = yk[2];
-        double g = e2 * ((1.0 + 1.0 / B) * a + Q / B);
-        double vn = mu * mu * v - 2.0 * mu * el * x + g;
-        double xn = mu * x - el * a + vn;
-        double an = a + 2.0 * mu * x - 2.0 * el * a + vn;
-        yk[0] = an;
-        yk[1] = vn;
-        yk[2] = xn;
-      }
+/* ---- the recursion: one fused pass per copy ------------------------------
+ * Each pass steps every mode and sums the new a's for the next step's Q and
+ * the divergence check.  The sum runs in LANES independent partial sums: a
+ * single running sum is a chain of dependent additions that costs more than
+ * the step itself, and the lanes let the compiler vectorize the loop. */
+#define LANES 8
+
+static double lanes_total(const double *s) {
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Σ_k y[k·stride] */
+static double strided_sum(const double *y, size_t N, size_t stride) {
+  double s[LANES] = {0}, rest = 0.0;
+  size_t k = 0;
+  for (; k + LANES <= N; k += LANES)
+    for (size_t j = 0; j < LANES; j++) s[j] += y[(k + j) * stride];
+  for (; k < N; k++) rest += y[k * stride];
+  return lanes_total(s) + rest;
+}
+
+/* SGD: a ← (1 − ηλ)² a + (η²λ²/B)(a + Q); returns Σ a_new. */
+static double sgd_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
+                       double iB, double Q) {
+  double s[LANES] = {0}, rest = 0.0;
+  size_t k = 0;
+  for (; k + LANES <= N; k += LANES)
+    for (size_t j = 0; j < LANES; j++) {
+      const double el = eta * lam[k + j], om = 1.0 - el, a = y[k + j];
+      const double an = om * om * a + (el * el * iB) * (a + Q);
+      y[k + j] = an;
+      s[j] += an;
     }
+  for (; k < N; k++) {
+    const double el = eta * lam[k], om = 1.0 - el, a = y[k];
+    y[k] = om * om * a + (el * el * iB) * (a + Q);
+    rest += y[k];
   }
+  return lanes_total(s) + rest;
+}
+
+/* Heavy ball on the (a, v, x) triples (see the top of the file); returns Σ a_new. */
+static inline double hb_mode(double *restrict yk, double el, double mu, double kB, double QB) {
+  const double a = yk[0], v = yk[1], x = yk[2], e2 = el * el;
+  const double g = e2 * (kB * a + QB);
+  const double vn = mu * mu * v - 2.0 * mu * el * x + g;
+  const double xn = mu * x - el * a + vn;
+  const double an = a + 2.0 * mu * x - 2.0 * el * a + vn;
+  yk[0] = an;
+  yk[1] = vn;
+  yk[2] = xn;
+  return an;
+}
+
+static double hb_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
+                      double B, double mu, double Q) {
+  const double kB = 1.0 + 1.0 / B, QB = Q / B;
+  double s[LANES] = {0}, rest = 0.0;
+  size_t k = 0;
+  for (; k + LANES <= N; k += LANES)
+    for (size_t j = 0; j < LANES; j++) s[j] += hb_mode(y + 3 * (k + j), eta * lam[k + j], mu, kB, QB);
+  for (; k < N; k++) rest += hb_mode(y + 3 * k, eta * lam[k], mu, kB, QB);
+  return lanes_total(s) + rest;
+}
+
+/* acc[c] = E_c = Σ a over copy c (V_c of jac). */
+static void plrf_project(const void *self, const double *y, double *acc) {
+  const plrf *m = self;
+  for (size_t c = 0; c < m->ncopy; c++) acc[c] = strided_sum(y + c * m->N * m->bs, m->N, m->bs);
+}
+
+static double plrf_step_acc(const void *self, const schedopt_uval *u, double *y, double *acc) {
+  const plrf *m = self;
+  const size_t N = m->N, bs = m->bs;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double Q = acc[c] + copy_R(m, c); /* E before the step */
+    double *yc = y + c * N * bs;
+    acc[c] = bs == 1 ? sgd_pass(m->lam, yc, N, u->lr, 1.0 / u->batch, Q)
+                     : hb_pass(m->lam, yc, N, u->lr, u->batch, u->momentum, Q);
+  }
+  const double E = m->ncopy > 1 ? acc[0] + acc[1] : acc[0];
+  return E + m->tail + m->p.sigma2; /* as plrf_readout */
+}
+
+static void plrf_step(const void *self, const schedopt_uval *u, double *y) {
+  double acc[2];
+  plrf_project(self, y, acc);
+  plrf_step_acc(self, u, y, acc);
 }
 
 static double plrf_scale(const void *self) {
@@ -361,5 +425,7 @@ const schedopt_model_type schedopt_model_plrf_type = {
     .dloss = plrf_dloss,
     .vjp_u = plrf_vjp_u,
     .step_vjp = plrf_step_vjp,
+    .project = plrf_project,
+    .step_acc = plrf_step_acc,
 };
 const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;
