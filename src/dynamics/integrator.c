@@ -424,8 +424,8 @@ static schedopt_status cv_begin(schedopt_integrator *it, int roots, schedopt_err
    * start of a 1−sqrt anneal) must shrink by up to ~10⁶ before the error test
    * passes; CVODES's default of 7 failures stops at ~10⁻⁴ of the step. */
   CVodeSetMaxErrTestFails(it->cv, 20);
-  /* Momentum blocks have complex eigenvalues (μ → 1: Im/Re up to 1/√(2(1−μ)), 7 at μ = 0.99);
-   * BDF orders 3–5 are unstable near the imaginary axis, so once an
+  /* Momentum blocks have complex eigenvalues (Im/Re up to 1/√(2(1−μ)), 7
+   * at μ = 0.99); BDF orders 3–5 are unstable near the imaginary axis, so once an
    * oscillation has decayed below the tolerance a high-order step grows it
    * back and the error test cuts h.  Stability-limit detection lowers the
    * order there instead (docs/performance.md, momentum). */
