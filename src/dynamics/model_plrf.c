@@ -193,6 +193,24 @@ static void plrf_jac(const void *self, const schedopt_uval *u, double *D, double
       }
     return;
   }
+  if (m->ncopy == 1) { /* one pass, every entry written (no clearing) */
+    const double eta = u->lr, mu = u->momentum, B = u->batch, kappa = 1.0 + 1.0 / B;
+    const int sde = m->p.dynamics == SCHEDOPT_DYN_SDE;
+    const double mu2 = mu * mu, d4 = mu2 - 1.0;
+    for (size_t k = 0; k < N; k++) { /* hb_block's entries, the same roundings */
+      const double el = eta * m->lam[k], e2 = el * el, gq = e2 / B;
+      const double ga = sde ? gq : e2 * kappa;
+      const double mel = 2.0 * mu * el;
+      double *Dk = D + 9 * k, *Uk = U + 3 * k, *Vk = V + 3 * k;
+      Dk[0] = ga - 2.0 * el; Dk[1] = mu2; Dk[2] = 2.0 * mu - mel;
+      Dk[3] = ga;            Dk[4] = d4;  Dk[5] = -mel;
+      Dk[6] = ga - el;       Dk[7] = mu2; Dk[8] = mu - mel - 1.0;
+      Uk[0] = Uk[1] = Uk[2] = gq;
+      Vk[0] = 1.0; /* E = Σ a */
+      Vk[1] = Vk[2] = 0.0;
+    }
+    return;
+  }
   memset(U, 0, m->ncopy * n * sizeof *U);
   memset(V, 0, m->ncopy * n * sizeof *V);
   for (size_t k = 0; k < N; k++) {

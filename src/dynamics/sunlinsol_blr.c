@@ -98,26 +98,54 @@ static int factor(blr *c, double t, double gamma) {
       if (!(fabs(p) > 0.0)) return SUNLS_LUFACT_FAIL;
       c->Pinv[i] = 1.0 / p;
     }
+    for (size_t j = 0; j < r; j++) apply_pinv(c, c->U + j * n, c->W + j * n);
+    /* S = I − γ VᵀW */
+    for (size_t i = 0; i < r; i++)
+      for (size_t j = 0; j < r; j++) {
+        const double *v = c->V + i * n, *w = c->W + j * n;
+        double s = 0.0;
+        for (size_t q = 0; q < n; q++) s += v[q] * w[q];
+        c->S[i * r + j] = (i == j ? 1.0 : 0.0) - gamma * s;
+      }
   } else {
+    /* one pass per block: P_k⁻¹ = (I − γD_k)⁻¹, W_k = P_k⁻¹U_k and its part of
+     * VᵀW (3×3 blocks: 1/3 of the passes of factor-then-apply) */
+    double vw[BLR_MAXRANK * BLR_MAXRANK] = {0}, vw0 = 0.0;
     for (size_t k = 0; k < K; k++) {
       double P[9];
-      const double *Dk = c->D + k * bs * bs;
+      const double *Dk = c->D + k * 9;
       for (int i = 0; i < 9; i++) P[i] = -gamma * Dk[i];
       P[0] += 1.0;
       P[4] += 1.0;
       P[8] += 1.0;
-      if (!inv3(P, c->Pinv + k * 9)) return SUNLS_LUFACT_FAIL;
+      double *Pi = c->Pinv + k * 9;
+      if (!inv3(P, Pi)) return SUNLS_LUFACT_FAIL;
+      if (r == 1) { /* the common case: a register sum */
+        const double *u = c->U + 3 * k, *v = c->V + 3 * k;
+        double *w = c->W + 3 * k;
+        w[0] = Pi[0] * u[0] + Pi[1] * u[1] + Pi[2] * u[2];
+        w[1] = Pi[3] * u[0] + Pi[4] * u[1] + Pi[5] * u[2];
+        w[2] = Pi[6] * u[0] + Pi[7] * u[1] + Pi[8] * u[2];
+        vw0 += v[0] * w[0] + v[1] * w[1] + v[2] * w[2];
+        continue;
+      }
+      for (size_t j = 0; j < r; j++) {
+        const double *u = c->U + j * n + 3 * k;
+        double *w = c->W + j * n + 3 * k;
+        w[0] = Pi[0] * u[0] + Pi[1] * u[1] + Pi[2] * u[2];
+        w[1] = Pi[3] * u[0] + Pi[4] * u[1] + Pi[5] * u[2];
+        w[2] = Pi[6] * u[0] + Pi[7] * u[1] + Pi[8] * u[2];
+        for (size_t i = 0; i < r; i++) {
+          const double *v = c->V + i * n + 3 * k;
+          vw[i * r + j] += v[0] * w[0] + v[1] * w[1] + v[2] * w[2];
+        }
+      }
     }
+    if (r == 1) vw[0] = vw0;
+    for (size_t i = 0; i < r; i++)
+      for (size_t j = 0; j < r; j++) c->S[i * r + j] = (i == j ? 1.0 : 0.0) - gamma * vw[i * r + j];
   }
-  for (size_t j = 0; j < r; j++) apply_pinv(c, c->U + j * n, c->W + j * n);
-  /* S = I − γ VᵀW, then LU with partial pivoting (r is tiny) */
-  for (size_t i = 0; i < r; i++)
-    for (size_t j = 0; j < r; j++) {
-      const double *v = c->V + i * n, *w = c->W + j * n;
-      double s = 0.0;
-      for (size_t q = 0; q < n; q++) s += v[q] * w[q];
-      c->S[i * r + j] = (i == j ? 1.0 : 0.0) - gamma * s;
-    }
+  /* LU of S with partial pivoting (r is tiny) */
   for (size_t k = 0; k < r; k++) {
     size_t p = k;
     for (size_t i = k + 1; i < r; i++)
@@ -158,13 +186,45 @@ static int blr_solve(SUNLinearSolver LS, SUNMatrix A, N_Vector x, N_Vector b, re
   const size_t n = c->n, r = c->r;
   double *xd = N_VGetArrayPointer(x);
   const double *bd = N_VGetArrayPointer(b);
-  apply_pinv(c, bd, xd);
   double z[BLR_MAXRANK];
-  for (size_t i = 0; i < r; i++) {
-    const double *v = c->V + i * n;
+  if (c->bs == 1) {
+    apply_pinv(c, bd, xd);
+    for (size_t i = 0; i < r; i++) {
+      const double *v = c->V + i * n;
+      double s = 0.0;
+      for (size_t q = 0; q < n; q++) s += v[q] * xd[q];
+      z[i] = s;
+    }
+  } else if (r == 1) { /* x = P⁻¹b and z = Vᵀx in one pass */
+    const double *v = c->V;
     double s = 0.0;
-    for (size_t q = 0; q < n; q++) s += v[q] * xd[q];
-    z[i] = s;
+    for (size_t k = 0; k < n / 3; k++) {
+      const double *P = c->Pinv + k * 9, *bk = bd + 3 * k, *vk = v + 3 * k;
+      double *xk = xd + 3 * k;
+      const double b0 = bk[0], b1 = bk[1], b2 = bk[2];
+      const double x0 = P[0] * b0 + P[1] * b1 + P[2] * b2;
+      const double x1 = P[3] * b0 + P[4] * b1 + P[5] * b2;
+      const double x2 = P[6] * b0 + P[7] * b1 + P[8] * b2;
+      xk[0] = x0;
+      xk[1] = x1;
+      xk[2] = x2;
+      s += vk[0] * x0 + vk[1] * x1 + vk[2] * x2;
+    }
+    z[0] = s;
+  } else {
+    for (size_t i = 0; i < r; i++) z[i] = 0.0;
+    for (size_t k = 0; k < n / 3; k++) {
+      const double *P = c->Pinv + k * 9, *bk = bd + 3 * k;
+      double *xk = xd + 3 * k;
+      const double b0 = bk[0], b1 = bk[1], b2 = bk[2];
+      xk[0] = P[0] * b0 + P[1] * b1 + P[2] * b2;
+      xk[1] = P[3] * b0 + P[4] * b1 + P[5] * b2;
+      xk[2] = P[6] * b0 + P[7] * b1 + P[8] * b2;
+      for (size_t i = 0; i < r; i++) {
+        const double *v = c->V + i * n + 3 * k;
+        z[i] += v[0] * xk[0] + v[1] * xk[1] + v[2] * xk[2];
+      }
+    }
   }
   for (size_t k = 0; k < r; k++) { /* forward with row swaps, then back */
     size_t p = (size_t)c->piv[k];
