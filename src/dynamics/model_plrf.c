@@ -244,6 +244,22 @@ static void plrf_readout(const void *self, const double *y, schedopt_readout *ou
  * the step itself, and the lanes let the compiler vectorize the loop. */
 #define LANES 8
 
+/* Two modes at a time in GCC/Clang vector types (SSE2 registers on x86-64)
+ * where the compilers do not vectorize the plain loop: the (a, v, x) triples
+ * of momentum, and the several sums of the reverse step. */
+typedef double v2d __attribute__((vector_size(16)));
+
+static inline v2d v2_load(const double *p) {
+  v2d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline v2d v2_set(double a, double b) {
+  const v2d v = {a, b};
+  return v;
+}
+
 static double lanes_total(const double *s) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
@@ -294,12 +310,23 @@ static inline double hb_mode(double *restrict yk, double el, double mu, double k
 static double hb_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
                       double B, double mu, double Q) {
   const double kB = 1.0 + 1.0 / B, QB = Q / B;
-  double s[LANES] = {0}, rest = 0.0;
+  v2d s = {0, 0};
   size_t k = 0;
-  for (; k + LANES <= N; k += LANES)
-    for (size_t j = 0; j < LANES; j++) s[j] += hb_mode(y + 3 * (k + j), eta * lam[k + j], mu, kB, QB);
+  for (; k + 2 <= N; k += 2) { /* modes k, k + 1: a0 v0 x0 a1 v1 x1 */
+    double *yk = y + 3 * k;
+    const v2d el = eta * v2_load(lam + k), e2 = el * el;
+    const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
+    const v2d g = e2 * (kB * a + QB);
+    const v2d vn = mu * mu * v - 2.0 * mu * el * x + g;
+    const v2d xn = mu * x - el * a + vn;
+    const v2d an = a + 2.0 * mu * x - 2.0 * el * a + vn;
+    yk[0] = an[0], yk[1] = vn[0], yk[2] = xn[0];
+    yk[3] = an[1], yk[4] = vn[1], yk[5] = xn[1];
+    s += an;
+  }
+  double rest = 0.0;
   for (; k < N; k++) rest += hb_mode(y + 3 * k, eta * lam[k], mu, kB, QB);
-  return lanes_total(s) + rest;
+  return (s[0] + s[1]) + rest;
 }
 
 /* acc[c] = E_c = Σ a over copy c (V_c of jac). */
@@ -393,35 +420,112 @@ static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y
 
 /* The exact step is y ← y + A_m(u) y + c(u) with A_m the matched form, so
  * its reverse is out = vjp_u(matched) and λ ← λ + A_mᵀ λ,
- * A_mᵀ λ = blockdiag(Dᵀ) λ + V (Uᵀ λ) per copy. */
+ * A_mᵀ λ = blockdiag(Dᵀ) λ + V (Uᵀ λ) per copy.
+ *
+ * Two passes per copy.  The first reads y and λ once and forms the sums below
+ * (per mode: l = λ_k the eigenvalue, L = Σ_i λ_{k,i} over the block, and for
+ * momentum M = 2λ_a + λ_x); every term of out is a combination of them, since
+ * gq = η²l²/B (so Uᵀλ = η²P/B), ∂gq/∂η = 2ηl²/B, ∂g/∂B = −η²l²/B², and the
+ * η- and μ-derivatives of the block entries (hb_block) are linear in l:
+ *   E = Σ a,  P = Σ l² L,  A = Σ l² L a,
+ *   F = Σ l (a M + 2μ x L)  (SGD: Σ l a L),  G = Σ 2μ v L + x M,  H = Σ l x L;
+ *   out_η = 2ηκ A − F' + 2η Q P/B,   F' = F (momentum) or 2F (SGD),
+ *   out_B = −η²(A + Q P)/B²,   out_μ = G − 2η H.
+ * The second applies λ ← λ + Dᵀλ + e_a Uᵀλ. */
+typedef struct vsums {
+  double E, P, A, F, G, H;
+} vsums;
+
+static void sgd_vjp_sums(const double *restrict lam, const double *restrict y,
+                         const double *restrict lc, size_t N, vsums *S) {
+  v2d E = {0, 0}, P = {0, 0}, A = {0, 0}, F = {0, 0}, E1 = E, P1 = P, A1 = A, F1 = F;
+  size_t k = 0;
+  for (; k + 4 <= N; k += 4) {
+    const v2d l = v2_load(lam + k), a = v2_load(y + k), L = v2_load(lc + k), La = L * a,
+              l2 = l * l;
+    const v2d m = v2_load(lam + k + 2), b = v2_load(y + k + 2), M = v2_load(lc + k + 2),
+              Mb = M * b, m2 = m * m;
+    E += a, P += l2 * L, A += l2 * La, F += l * La;
+    E1 += b, P1 += m2 * M, A1 += m2 * Mb, F1 += m * Mb;
+  }
+  E += E1, P += P1, A += A1, F += F1;
+  double e = E[0] + E[1], p = P[0] + P[1], a2 = A[0] + A[1], f = F[0] + F[1];
+  for (; k < N; k++) {
+    const double l = lam[k], a = y[k], La = lc[k] * a, l2 = l * l;
+    e += a, p += l2 * lc[k], a2 += l2 * La, f += l * La;
+  }
+  S->E = e, S->P = p, S->A = a2, S->F = f;
+  S->G = S->H = 0.0;
+}
+
+/* Modes k, k + 1 of the (a, v, x) triples: y + 3k holds a0 v0 x0 a1 v1 x1. */
+static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
+                        const double *restrict lc, size_t N, double mu, vsums *S) {
+  v2d E = {0, 0}, P = E, A = E, F = E, G = E, H = E;
+  const double mu2 = 2.0 * mu;
+  size_t k = 0;
+  for (; k + 2 <= N; k += 2) {
+    const double *yk = y + 3 * k, *lk = lc + 3 * k;
+    const v2d l = v2_load(lam + k), l2 = l * l;
+    const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
+    const v2d la = v2_set(lk[0], lk[3]), lv = v2_set(lk[1], lk[4]), lx = v2_set(lk[2], lk[5]);
+    const v2d L = la + lv + lx, M = 2.0 * la + lx, xL = x * L;
+    E += a;
+    P += l2 * L;
+    A += l2 * L * a;
+    F += l * (a * M + mu2 * xL);
+    G += mu2 * v * L + x * M;
+    H += l * xL;
+  }
+  double e = E[0] + E[1], p = P[0] + P[1], a2 = A[0] + A[1], f = F[0] + F[1], g = G[0] + G[1],
+         h = H[0] + H[1];
+  for (; k < N; k++) {
+    const double l = lam[k], l2 = l * l;
+    const double a = y[3 * k], v = y[3 * k + 1], x = y[3 * k + 2];
+    const double la = lc[3 * k], lv = lc[3 * k + 1], lx = lc[3 * k + 2];
+    const double L = la + lv + lx, M = 2.0 * la + lx, xL = x * L;
+    e += a, p += l2 * L, a2 += l2 * L * a, f += l * (a * M + mu2 * xL);
+    g += mu2 * v * L + x * M, h += l * xL;
+  }
+  S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
+}
+
 static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double *y,
                           double *lam, double out[3]) {
   const plrf *m = self;
   const size_t bs = m->bs, N = m->N;
-  form_vjp_u(m, u, y, lam, out, 0);
-  schedopt_plrf_params p = m->p;
-  p.dynamics = SCHEDOPT_DYN_MATCHED;
-  const plrf mm = {.p = p, .N = m->N, .bs = m->bs, .ncopy = m->ncopy, .n = m->n,
-                   .tail = m->tail, .R = m->R, .lam = m->lam, .pw = m->pw};
+  const double eta = u->lr, B = u->batch, mu = u->momentum, iB = 1.0 / B;
+  const double kappa = 1.0 + iB, ga_c = eta * eta * kappa; /* matched: ga = η² l² κ */
+  out[0] = out[1] = out[2] = 0.0;
   for (size_t c = 0; c < m->ncopy; c++) {
+    const double *yc = y + c * N * bs;
     double *lc = lam + c * N * bs;
-    double s = 0.0; /* Uᵀλ for this copy: Σ gq_k Σ_i λ_{k,i} */
-    for (size_t k = 0; k < N; k++) {
-      double el = u->lr * m->lam[k], gq = el * el / u->batch, sum = 0.0;
-      for (size_t i = 0; i < bs; i++) sum += lc[k * bs + i];
-      s += gq * sum;
-    }
-    for (size_t k = 0; k < N; k++) {
-      double D[9], gq;
-      hb_block(&mm, u, m->lam[k], D, &gq);
-      double *lk = lc + k * bs;
-      if (bs == 1) {
-        lk[0] += D[0] * lk[0] + s;
-      } else {
-        double l0 = lk[0], l1 = lk[1], l2 = lk[2];
-        lk[0] += D[0] * l0 + D[3] * l1 + D[6] * l2 + s;
-        lk[1] += D[1] * l0 + D[4] * l1 + D[7] * l2;
-        lk[2] += D[2] * l0 + D[5] * l1 + D[8] * l2;
+    vsums S;
+    if (bs == 1)
+      sgd_vjp_sums(m->lam, yc, lc, N, &S);
+    else
+      hb_vjp_sums(m->lam, yc, lc, N, mu, &S);
+    const double Q = S.E + copy_R(m, c), P = S.P;
+    out[0] += 2.0 * eta * kappa * S.A - (bs == 1 ? 2.0 * S.F : S.F) + 2.0 * eta * iB * Q * P;
+    out[1] += -eta * eta * iB * iB * (S.A + Q * P);
+    out[2] += S.G - 2.0 * eta * S.H;
+    const double s = eta * eta * iB * P; /* Uᵀλ */
+    const double *restrict ev = m->lam;
+    if (bs == 1) {
+      for (size_t k = 0; k < N; k++) {
+        const double el = eta * ev[k], D0 = -2.0 * el + ga_c * ev[k] * ev[k];
+        lc[k] += D0 * lc[k] + s;
+      }
+    } else {
+      const double mu2 = mu * mu;
+      for (size_t k = 0; k < N; k++) {
+        const double el = eta * ev[k], ga = ga_c * ev[k] * ev[k];
+        double *lk = lc + 3 * k;
+        const double l0 = lk[0], l1 = lk[1], l2 = lk[2];
+        lk[0] += (-2.0 * el + ga) * l0 + ga * l1 + (ga - el) * l2 + s;
+        lk[1] += mu2 * l0 + (mu2 - 1.0) * l1 + mu2 * l2;
+        lk[2] += (2.0 * mu - 2.0 * mu * el) * l0 + (-2.0 * mu * el) * l1 +
+                 (mu - 2.0 * mu * el - 1.0) * l2;
       }
     }
   }
