@@ -260,6 +260,17 @@ static inline v2d v2_set(double a, double b) {
   return v;
 }
 
+/* On x86-64 the passes are also compiled for AVX2, picked at load time (the
+ * lanes and their order are the source's, so both give the same numbers). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define PLRF_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef PLRF_CLONES
+#define PLRF_CLONES
+#endif
+
 static double lanes_total(const double *s) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
@@ -275,6 +286,7 @@ static double strided_sum(const double *y, size_t N, size_t stride) {
 }
 
 /* SGD: a ← (1 − ηλ)² a + (η²λ²/B)(a + Q); returns Σ a_new. */
+PLRF_CLONES
 static double sgd_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
                        double iB, double Q) {
   double s[LANES] = {0}, rest = 0.0;
@@ -307,6 +319,7 @@ static inline double hb_mode(double *restrict yk, double el, double mu, double k
   return an;
 }
 
+PLRF_CLONES
 static double hb_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
                       double B, double mu, double Q) {
   const double kB = 1.0 + 1.0 / B, QB = Q / B;
@@ -490,6 +503,7 @@ static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
   S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
 }
 
+PLRF_CLONES
 static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double *y,
                           double *lam, double out[3]) {
   const plrf *m = self;
