@@ -328,13 +328,16 @@ static double hb_pass(const double *restrict lam, double *restrict y, size_t N, 
   for (; k + 2 <= N; k += 2) { /* modes k, k + 1: a0 v0 x0 a1 v1 x1 */
     double *yk = y + 3 * k;
     const v2d el = eta * v2_load(lam + k), e2 = el * el;
-    const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
-    const v2d g = e2 * (kB * a + QB);
+    const v2d p0 = v2_load(yk), p1 = v2_load(yk + 2), p2 = v2_load(yk + 4);
+    const v2d a = v2_set(p0[0], p1[1]), v = v2_set(p0[1], p2[0]), x = v2_set(p1[0], p2[1]);
+    const v2d g = e2 * (kB * a + QB), mx = mu * x, ea = el * a; /* 2·(p·q) = (2p)·q exactly */
     const v2d vn = mu * mu * v - 2.0 * mu * el * x + g;
-    const v2d xn = mu * x - el * a + vn;
-    const v2d an = a + 2.0 * mu * x - 2.0 * el * a + vn;
-    yk[0] = an[0], yk[1] = vn[0], yk[2] = xn[0];
-    yk[3] = an[1], yk[4] = vn[1], yk[5] = xn[1];
+    const v2d xn = mx - ea + vn;
+    const v2d an = a + 2.0 * mx - 2.0 * ea + vn;
+    const v2d o0 = v2_set(an[0], vn[0]), o1 = v2_set(xn[0], an[1]), o2 = v2_set(vn[1], xn[1]);
+    memcpy(yk, &o0, sizeof o0);
+    memcpy(yk + 2, &o1, sizeof o1);
+    memcpy(yk + 4, &o2, sizeof o2);
     s += an;
   }
   double rest = 0.0;
