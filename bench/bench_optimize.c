@@ -10,12 +10,18 @@
  * (the target for bench_paper_gd, which optimizes the recursion directly).
  *
  *   bench_optimize [--trace] [--reference] [T (1e6)] [knots (256)] [N (1000)] [b (5)]
+ *   bench_optimize --baselines [--recursion] [--trace] [T (1e4)] [N (1000)] [b (5)]
  *
  * --trace prints every evaluation: count, process CPU seconds, best L_T.
  * --reference also runs the long reference for the convergence check: from
  * the same start, the integrator at rtol 1e-8, one stage (no coarse knots,
  * no loose tolerance), runs of 100 evaluations, until a run gains less than
- * 1e-8·L_T; it prints how far the default run's L_T lies above it. */
+ * 1e-8·L_T; it prints how far the default run's L_T lies above it.
+ *
+ * --baselines tunes every baseline of `schedopt optimize` (the trainers' too)
+ * on the same problem, lr cap 1, on the matched ODE (or with --recursion the
+ * exact recursion, as problems/optimize_hard_phase.yaml): per baseline its
+ * tuned L_T, evaluations and CPU seconds, and the totals. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -68,11 +74,57 @@ static int trace(void *ctx, const char *stage, long evals, double best_J, double
   return 0;
 }
 
+/* Every baseline type tuned as `schedopt optimize` does (lr in [0, 1], the
+ * trainers on the step clock; J∞ from one solve per variant, where the run
+ * computes it once). */
+static int bench_baselines(double T, long N, double b, int recursion, int tr) {
+  schedopt_problem *p = problem(T, N, b, recursion ? "recursion" : "matched");
+  const schedopt_schedule *base = schedopt_problem_schedule(p);
+  double rtol, atol;
+  long max_steps;
+  schedopt_problem_tolerances(p, &rtol, &atol, &max_steps);
+  schedopt_integrator *it = NULL;
+  OK(schedopt_integrator_alloc(&it, recursion ? schedopt_integrator_recursion
+                                              : schedopt_integrator_cvodes,
+                               schedopt_problem_model(p), &err));
+  if (!recursion) {
+    OK(schedopt_integrator_set_tolerances(it, rtol, atol, &err));
+    OK(schedopt_integrator_set_max_steps(it, max_steps, &err));
+  }
+  schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
+  schedopt_optimizer_settings set;
+  schedopt_optimizer_settings_default(&set);
+  double cpu0 = cpu_now();
+  if (tr) set.progress = trace, set.progress_ctx = &cpu0;
+  printf("bench_optimize --baselines: hard phase a=3.5 b=%g N=%ld, T=%.0f, lr <= 1, %s\n", b,
+         N, T, recursion ? "exact recursion" : "matched ODE (cvodes)");
+  long evals = 0;
+  const double c0 = cpu_now();
+  for (size_t i = 0; schedopt_baseline_types[i]; i++) {
+    schedopt_baseline bl;
+    const double c1 = cpu_now();
+    OK(schedopt_baseline_tune(schedopt_baseline_types[i], base, SCHEDOPT_LR, 0, 1, it, &obj,
+                              &set, &bl, &err));
+    printf("  %-24s L_T = %.10f  %4ld evaluations  %6.2f s CPU\n", bl.label, bl.J, bl.evals,
+           cpu_now() - c1);
+    evals += bl.evals;
+    schedopt_baseline_clear(&bl);
+  }
+  printf("  all baselines            %ld evaluations, %.2f s CPU\n", evals, cpu_now() - c0);
+  schedopt_integrator_free(it);
+  schedopt_problem_free(p);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  int tr = 0, ref = 0;
+  int tr = 0, ref = 0, bl = 0, rec = 0;
   for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
     if (!strcmp(argv[1], "--trace"))
       tr = 1;
+    else if (!strcmp(argv[1], "--baselines"))
+      bl = 1;
+    else if (!strcmp(argv[1], "--recursion"))
+      rec = 1;
     else if (!strcmp(argv[1], "--reference"))
       ref = 1;
     else {
@@ -80,6 +132,9 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (bl)
+    return bench_baselines(argc > 1 ? atof(argv[1]) : 1e4, argc > 2 ? atol(argv[2]) : 1000,
+                           argc > 3 ? atof(argv[3]) : 5, rec, tr);
   const double T = argc > 1 ? atof(argv[1]) : 1e6;
   const size_t K = argc > 2 ? (size_t)atol(argv[2]) : 256;
   const long N = argc > 3 ? atol(argv[3]) : 1000;
