@@ -14,6 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "dynamics/control_impl.h"
 #include "core/outfile.h"
@@ -177,6 +180,61 @@ static void scale_batch(schedopt_design *d, double *x, double f) {
   free(hi);
 }
 
+/* The baselines as OpenMP tasks, each on its own integrator (the library has
+ * no shared mutable state; the model is read only): alone they run on the
+ * team of `schedopt optimize`, and inside a sweep's parallel loop the threads
+ * done with their cases take the tasks of the cases still running.  Results
+ * do not depend on the threads. */
+typedef struct bl_job {
+  const schedopt_schedule *base;
+  const schedopt_model *model;
+  const schedopt_problem *p;
+  const schedopt_objective *obj;
+  const schedopt_optimizer_settings *set;
+  double lo, hi;
+  size_t n;
+  const schedopt_baseline_type *type[NBT];
+  schedopt_baseline b[NBT];
+  schedopt_status st[NBT];
+  schedopt_error err[NBT];
+  int (*progress)(void *, const char *, long, double, double);
+  void *progress_ctx;
+} bl_job;
+
+/* The caller's progress callback, one thread at a time. */
+static int bl_progress(void *ctx, const char *stage, long evals, double best_J, double secs) {
+  const bl_job *j = ctx;
+  int r;
+#ifdef _OPENMP
+#pragma omp critical(schedopt_baseline_progress)
+#endif
+  r = j->progress(j->progress_ctx, stage, evals, best_J, secs);
+  return r;
+}
+
+static void bl_one(bl_job *j, size_t k) {
+  double rtol, atol;
+  long max_steps;
+  schedopt_integrator *it = NULL;
+  schedopt_problem_tolerances(j->p, &rtol, &atol, &max_steps);
+  schedopt_status st = schedopt_integrator_alloc(&it, schedopt_problem_integrator(j->p), j->model,
+                                                 &j->err[k]);
+  if (!st) st = schedopt_integrator_set_tolerances(it, rtol, atol, &j->err[k]);
+  if (!st) st = schedopt_integrator_set_max_steps(it, max_steps, &j->err[k]);
+  if (!st)
+    st = schedopt_baseline_tune(j->type[k], j->base, SCHEDOPT_LR, j->lo, j->hi, it, j->obj,
+                                j->set, &j->b[k], &j->err[k]);
+  j->st[k] = st;
+  schedopt_integrator_free(it);
+}
+
+static void bl_tasks(bl_job *j) {
+#ifdef _OPENMP
+#pragma omp taskloop grainsize(1)
+#endif
+  for (size_t k = 0; k < j->n; k++) bl_one(j, k);
+}
+
 static schedopt_status run_one(schedopt_optimization **out, const schedopt_problem *p,
                                const schedopt_optimize_spec *spec, schedopt_error *err) {
   if (!out || !p || !spec)
@@ -256,14 +314,36 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   const double tb = schedopt_opt_now();
   schedopt_optimizer_settings bset = set; /* the lr alone: the step cap cannot bind */
   bset.max_steps = 0;
-  for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++) {
-    if (!(spec->baselines & (1u << i)) || !(o->lr_hi > 0)) continue;
-    schedopt_baseline *b = &o->b[o->nb];
-    st = schedopt_baseline_tune(schedopt_baseline_types[i], base, SCHEDOPT_LR, o->lr_lo,
-                                o->lr_hi, it, &o->obj, &bset, b, err);
-    if (st == SCHEDOPT_EDIVERGE) continue; /* every tuning point diverged */
+  {
+    bl_job job = {0};
+    job.base = base, job.model = model, job.p = p, job.obj = &o->obj, job.set = &bset;
+    job.lo = o->lr_lo, job.hi = o->lr_hi;
+    job.progress = bset.progress, job.progress_ctx = bset.progress_ctx;
+    if (bset.progress) bset.progress = bl_progress, bset.progress_ctx = &job;
+    for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++)
+      if ((spec->baselines & (1u << i)) && o->lr_hi > 0) job.type[job.n++] = schedopt_baseline_types[i];
+#ifdef _OPENMP
+    if (job.n > 1 && !omp_in_parallel()) {
+#pragma omp parallel
+#pragma omp single
+      bl_tasks(&job);
+    } else
+#endif
+      bl_tasks(&job);
+    /* in the order of the types, whichever thread tuned them */
+    for (size_t k = 0; k < job.n; k++) {
+      if (job.st[k] == SCHEDOPT_EDIVERGE) continue; /* every tuning point diverged */
+      if (job.st[k] && !st) {
+        st = job.st[k];
+        if (err) *err = job.err[k];
+      }
+      if (st) {
+        schedopt_baseline_clear(&job.b[k]);
+        continue;
+      }
+      o->b[o->nb++] = job.b[k];
+    }
     if (st) goto done;
-    o->nb++;
   }
   o->seconds_baselines = schedopt_opt_now() - tb;
 
