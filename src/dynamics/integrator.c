@@ -62,6 +62,11 @@ struct schedopt_integrator {
    * forward right-hand side must not depend on segment state: it uses the
    * left-continuous controls, which is what a step ending on a knot needs. */
   int adj;
+  /* The recorded forward has no root finding: its quadrature right-hand side
+   * stops it (an unrecoverable error) where the loss passes the divergence
+   * limit, and records where. */
+  int div_hit;
+  double div_t, div_loss;
   /* MEAN objective: ∫ w L dt over (win_lo, win_hi), w = 1/(win_hi − win_lo) */
   double win_lo, win_hi, win_w;
   /* adjoint workspace (kept across gradient calls with the same sizes) */
@@ -292,10 +297,19 @@ static int cv_quad(realtype t, N_Vector y, N_Vector qdot, void *user) {
   }
   double w = fwd_weight(it);
   qd[2] = 0.0;
-  if (w != 0.0) {
+  if (w != 0.0 || it->adj) {
     schedopt_readout r;
     it->mt->readout(it->self, N_VGetArrayPointer(y), &r);
     qd[2] = w * r.loss;
+    /* called on each step's corrected state: a diverging schedule stops here
+     * rather than growing until the corrector fails (up to max_steps tiny
+     * steps, minutes for one optimizer probe past the stability edge) */
+    if (it->adj && !(r.loss <= DIVERGE_FACTOR * it->scale)) {
+      it->div_hit = 1;
+      it->div_t = t;
+      it->div_loss = r.loss;
+      return -1;
+    }
   }
   return 0;
 }
@@ -723,6 +737,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   }
   /* ---- forward, recorded ---- */
   it->adj = 1;
+  it->div_hit = 0;
   if ((st = cv_begin(it, 0, err)) != SCHEDOPT_OK) goto done;
   int f;
   if (!it->adj_init) {
@@ -766,12 +781,15 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     if (j == nout && nout && tout_list[nout - 1] >= H * (1 - 1e-12)) break; /* already at H */
     f = CVodeF(it->cv, tout, it->y, &tret, CV_NORMAL, &nck);
     if (f < 0) {
-      /* no root finding here: a diverging run grows until the corrector fails
-       * (h → 1e-18); y holds the last step, so say what happened */
+      /* no root finding here: cv_quad stops a diverging run (div_hit); else
+       * y holds the last step, so say what happened */
       it->mt->readout(it->self, y, &rd);
       CVodeGetQuadDky(it->cv, tret, 0, it->q);
-      st = rd.loss <= limit ? cv_fail(it, f, "CVodeF", tret, err)
-                            : diverged(it, tret, q[0], rd.loss, err);
+      if (it->div_hit)
+        st = diverged(it, it->div_t, q[0], it->div_loss, err);
+      else
+        st = rd.loss <= limit ? cv_fail(it, f, "CVodeF", tret, err)
+                              : diverged(it, tret, q[0], rd.loss, err);
       goto done;
     }
     CVodeGetQuadDky(it->cv, tout, 0, it->q); /* the last internal step may lie past tout */

@@ -428,12 +428,6 @@ static void form_vjp_u(const plrf *m, const schedopt_uval *u, const double *y,
   out[2] = om;
 }
 
-static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y,
-                       const double *lam, double out[3]) {
-  const plrf *m = self;
-  form_vjp_u(m, u, y, lam, out, m->p.dynamics == SCHEDOPT_DYN_SDE);
-}
-
 /* The exact step is y ← y + A_m(u) y + c(u) with A_m the matched form, so
  * its reverse is out = vjp_u(matched) and λ ← λ + A_mᵀ λ,
  * A_mᵀ λ = blockdiag(Dᵀ) λ + V (Uᵀ λ) per copy.
@@ -504,6 +498,30 @@ static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
     g += mu2 * v * L + x * M, h += l * xL;
   }
   S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
+}
+
+/* λᵀ ∂f/∂u for the ODE (the adjoint's quadrature, several calls per backward
+ * step).  Momentum: from the reverse step's sums in one pass (see
+ * plrf_step_vjp; the sde form has κ = 1/B), SGD: form_vjp_u. */
+static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y,
+                       const double *lam, double out[3]) {
+  const plrf *m = self;
+  const int sde = m->p.dynamics == SCHEDOPT_DYN_SDE;
+  if (m->bs == 1) {
+    form_vjp_u(m, u, y, lam, out, sde);
+    return;
+  }
+  const size_t N = m->N;
+  const double eta = u->lr, iB = 1.0 / u->batch, kappa = sde ? iB : 1.0 + iB;
+  out[0] = out[1] = out[2] = 0.0;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    vsums S;
+    hb_vjp_sums(m->lam, y + c * N * 3, lam + c * N * 3, N, u->momentum, &S);
+    const double Q = S.E + copy_R(m, c), P = S.P;
+    out[0] += 2.0 * eta * kappa * S.A - S.F + 2.0 * eta * iB * Q * P;
+    out[1] += -eta * eta * iB * iB * (S.A + Q * P);
+    out[2] += S.G - 2.0 * eta * S.H;
+  }
 }
 
 PLRF_CLONES
