@@ -261,8 +261,10 @@ static inline v2d v2_set(double a, double b) {
 }
 
 /* On x86-64 the passes are also compiled for AVX2, picked at load time (the
- * lanes and their order are the source's, so both give the same numbers). */
-#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
+ * lanes and their order are the source's, so both give the same numbers).
+ * GCC only: clang 14 exports the clones' resolvers as global symbols. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define PLRF_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
