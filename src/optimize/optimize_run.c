@@ -323,7 +323,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++)
       if ((spec->baselines & (1u << i)) && o->lr_hi > 0) job.type[job.n++] = schedopt_baseline_types[i];
 #ifdef _OPENMP
-    if (job.n > 1 && !omp_in_parallel()) {
+    if (job.n > 1 && omp_get_level() == 0) { /* not inside a caller's team, even of 1 */
 #pragma omp parallel
 #pragma omp single
       bl_tasks(&job);
