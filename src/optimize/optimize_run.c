@@ -199,16 +199,21 @@ typedef struct bl_job {
   schedopt_error err[NBT];
   int (*progress)(void *, const char *, long, double, double);
   void *progress_ctx;
+#ifdef _OPENMP
+  omp_lock_t lock; /* the job's own: no global lock */
+#endif
 } bl_job;
 
 /* The caller's progress callback, one thread at a time. */
 static int bl_progress(void *ctx, const char *stage, long evals, double best_J, double secs) {
-  const bl_job *j = ctx;
-  int r;
+  bl_job *j = ctx;
 #ifdef _OPENMP
-#pragma omp critical(schedopt_baseline_progress)
+  omp_set_lock(&j->lock);
 #endif
-  r = j->progress(j->progress_ctx, stage, evals, best_J, secs);
+  const int r = j->progress(j->progress_ctx, stage, evals, best_J, secs);
+#ifdef _OPENMP
+  omp_unset_lock(&j->lock);
+#endif
   return r;
 }
 
@@ -323,6 +328,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++)
       if ((spec->baselines & (1u << i)) && o->lr_hi > 0) job.type[job.n++] = schedopt_baseline_types[i];
 #ifdef _OPENMP
+    omp_init_lock(&job.lock);
     if (job.n > 1 && omp_get_level() == 0) { /* not inside a caller's team, even of 1 */
 #pragma omp parallel
 #pragma omp single
@@ -330,6 +336,9 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     } else
 #endif
       bl_tasks(&job);
+#ifdef _OPENMP
+    omp_destroy_lock(&job.lock);
+#endif
     /* in the order of the types, whichever thread tuned them */
     for (size_t k = 0; k < job.n; k++) {
       if (job.st[k] == SCHEDOPT_EDIVERGE) continue; /* every tuning point diverged */
