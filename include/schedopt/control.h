@@ -80,8 +80,9 @@ extern const schedopt_control_type *const schedopt_control_polynomial;
 extern const schedopt_control_type *const schedopt_control_table;
 /* trainer  a trainer's built-in schedule on the step clock (trainer.h):
  *          style (one of schedopt_trainer_type_names), peak, floor, decay
- *          (steps; 0: H − warmup); warmup is the trainer's W.  At integer t
- *          the trainer's rate of step t.  Built by the optimizer's trainer
+ *          (steps; 0: H − warmup_steps), warmup_steps (the trainer's W, its
+ *          own ramp; the generic warmup must be 0).  At integer t the
+ *          trainer's rate of step t.  Built by the optimizer's trainer
  *          baselines; not in schedopt_control_types (not a problem-file
  *          family). */
 extern const schedopt_control_type *const schedopt_control_trainer;

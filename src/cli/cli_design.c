@@ -692,8 +692,17 @@ static schedopt_status write_export(const ctx *c, cli_extras *x, const char *dir
   return st;
 }
 
-/* The best built-in schedule of each tuned trainer, as the trainer reads
- * it (trainer.h), beside the design. */
+/* Trainer schedule t as its trainer reads it (trainer.h) at path;
+ * --global-batch-size only when the spec gives it (budget.batch). */
+static schedopt_status write_trainer_file(const ctx *c, cli_extras *x, const char *path,
+                                          const schedopt_lrdesign_trainer *t, const char *title,
+                                          schedopt_error *err) {
+  FILE *fp;
+  schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
+  return st ? st : schedopt_trainer_write(fp, &t->sched, title, c->s.batch > 0 ? c->s.batch : 0, err);
+}
+
+/* The best built-in schedule of each tuned trainer, beside the design. */
 static schedopt_status write_trainers(const ctx *c, cli_extras *x, const char *dir,
                                       schedopt_error *err) {
   for (size_t i = 0; i < c->r.ntrainers; i++) {
@@ -704,17 +713,13 @@ static schedopt_status write_trainers(const ctx *c, cli_extras *x, const char *d
     snprintf(title, sizeof title, "Design '%s': the best built-in %s schedule under the surrogate "
              "(final loss %.6f, %+.6f vs the free-form design)", c->s.name,
              t->sched.type->trainer, t->final_loss, t->cost);
-    for (char *p = title; *p; p++) if (*p == '\n') *p = ' ';
-    FILE *fp;
-    schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-    /* --global-batch-size only when the spec gives it (budget.batch) */
-    if (!st) st = schedopt_trainer_write(fp, &t->sched, title, c->s.batch > 0 ? c->s.batch : 0, err);
+    schedopt_status st = write_trainer_file(c, x, path, t, title, err);
     if (st) return st;
   }
   return SCHEDOPT_OK;
 }
 
-/* output.format: megatron — the flags of the best Megatron schedule. */
+/* output.export megatron: the flags of the best Megatron schedule. */
 static schedopt_status write_megatron(const ctx *c, cli_extras *x, const char *path,
                                       schedopt_error *err) {
   for (size_t i = 0; i < c->r.ntrainers; i++) {
@@ -724,12 +729,7 @@ static schedopt_status write_megatron(const ctx *c, cli_extras *x, const char *p
     snprintf(title, sizeof title, "Design '%s' for Megatron-LM: the free-form design has no "
              "Megatron equivalent; this is the best schedule Megatron has (final loss %.6f, "
              "%+.6f vs the free-form design)", c->s.name, t->final_loss, t->cost);
-    for (char *p = title; *p; p++)
-      if (*p == '\n') *p = ' ';
-    FILE *fp;
-    schedopt_status st = cli_extras_open(x, path, 0, &fp, err);
-    return st ? st : schedopt_trainer_write(fp, &t->sched, title, c->s.batch > 0 ? c->s.batch : 0,
-                                            err);
+    return write_trainer_file(c, x, path, t, title, err);
   }
   return schedopt_error_set(err, SCHEDOPT_EINTERNAL, "%s: no Megatron schedule was tuned", path);
 }

@@ -413,44 +413,51 @@ const schedopt_control_type *const schedopt_control_types[] = {
 
 /* ---- trainer: a trainer's built-in schedule (trainer.h) in steps ----
  * Not in schedopt_control_types: problem files name the families of this
- * file; the optimizer's trainer baselines build it.  The control's warmup is
- * the trainer's W (its own ramp, not the generic one); decay 0 means H − W. */
+ * file; the optimizer's trainer baselines build it.  The trainer's warmup is
+ * its own parameter warmup_steps (its own ramp; the generic warmup stays 0);
+ * decay 0 means H − warmup_steps. */
 static const schedopt_param_info trainer_params[] = {
     {"style", 3, 0, SCHEDOPT_TRAINER_NTYPES - 1, 0, 0, schedopt_trainer_type_names,
      "the trainer's schedule type"},
     {"peak", NAN, 0, INFINITY, 1, 0, NULL, "the trainer's learning rate"},
     P_FLOOR,
-    {"decay", 0, 0, INFINITY, 0, 0, NULL, "decay length in steps (0: H - warmup)"}};
+    {"decay", 0, 0, INFINITY, 0, 0, NULL, "decay length in steps (0: H - warmup_steps)"},
+    {"warmup_steps", 0, 0, INFINITY, 0, 0, NULL, "the trainer's warmup W in steps"}};
+enum { TR_STYLE, TR_PEAK, TR_FLOOR, TR_DECAY, TR_WARMUP, TR_NP };
 
 static const schedopt_trainer_type *trainer_type_of(const schedopt_control *c) {
-  int i = (int)c->p[0];
+  int i = (int)c->p[TR_STYLE];
   return i >= 0 && i < SCHEDOPT_TRAINER_NTYPES ? schedopt_trainer_types[i] : schedopt_trainer_types[3];
 }
 
-static double trainer_f(const schedopt_control *c, double w, double H, double t,
-                        const double *p) {
-  const double D = p[3] > 0 ? p[3] : H - w;
+static double trainer_decay(const double *p, double H) {
+  return p[TR_DECAY] > 0 ? p[TR_DECAY] : H - p[TR_WARMUP];
+}
+
+static double trainer_f(const schedopt_control *c, double H, double t, const double *p) {
   /* an end rate above the peak (a search may try one) means no decay */
-  const double f = schedopt_trainer_lr_at(trainer_type_of(c), H, w, D, p[1], fmin(p[2], p[1]), t);
+  const double f = schedopt_trainer_lr_at(trainer_type_of(c), H, p[TR_WARMUP], trainer_decay(p, H),
+                                          p[TR_PEAK], fmin(p[TR_FLOOR], p[TR_PEAK]), t);
   return f > 0 ? f : 0; /* 1 − z one rounding below 0 at the end of a real-valued decay */
 }
 
 static double trainer_eval(const schedopt_control *c, double w, double H, double t, double *dp) {
-  const double f = trainer_f(c, w, H, t, c->p);
-  if (dp) { /* peak and floor enter affinely; the decay length by differences */
-    double q[4];
+  (void)w; /* the generic warmup is 0 (validated) */
+  const double f = trainer_f(c, H, t, c->p);
+  if (dp) { /* peak and floor enter affinely; the lengths by differences */
+    double q[TR_NP];
     memcpy(q, c->p, sizeof q);
-    dp[0] = 0;
-    for (int i = 1; i < 4; i++) {
-      if (i == 3 && !(c->p[3] > 0)) {
-        dp[3] = 0;
+    dp[TR_STYLE] = 0;
+    for (int i = TR_PEAK; i < TR_NP; i++) {
+      if (i == TR_DECAY && !(c->p[TR_DECAY] > 0)) {
+        dp[i] = 0;
         continue;
       }
-      const double h = 1e-7 * fmax(fabs(c->p[i]), i == 3 ? 1 : 1e-3 * c->p[1]);
+      const double h = 1e-7 * fmax(fabs(c->p[i]), i >= TR_DECAY ? 1 : 1e-3 * c->p[TR_PEAK]);
       q[i] = c->p[i] + h;
-      const double fp = trainer_f(c, w, H, t, q);
+      const double fp = trainer_f(c, H, t, q);
       q[i] = c->p[i] - h;
-      const double fm = trainer_f(c, w, H, t, q);
+      const double fm = trainer_f(c, H, t, q);
       q[i] = c->p[i];
       dp[i] = (fp - fm) / (2 * h);
     }
@@ -968,7 +975,7 @@ static double control_eval(const schedopt_control *c, double H, double t, int le
   double *dpay = dp ? dp + np + 2 : NULL;
   double w = c->warmup, wi = c->warmup_init, fw_w = 0, ft = 0;
   if (dp) memset(dp, 0, (np + 2 + npay) * sizeof *dp);
-  if (w > 0 && t < w && c->type != schedopt_control_trainer) {
+  if (w > 0 && t < w) {
     double fw = fam_eval(c, w, H, w, 0, dp, dpay, dp ? &fw_w : NULL, dp ? &ft : NULL);
     double r = wi + (1 - wi) * t / w;
     if (dp) {
@@ -1029,9 +1036,10 @@ size_t schedopt_control_knots(const schedopt_control *c, double H, double *t,
   if (c->warmup > 0) s[ns++] = c->warmup;
   double td = NAN;
   if (T == schedopt_control_wsd) td = H * (1 - c->p[2]);
-  if (T == schedopt_control_trainer) { /* where the decay starts or ends */
+  if (T == schedopt_control_trainer) { /* the trainer's warmup end, where its decay starts or ends */
     const schedopt_trainer_type *tt = trainer_type_of(c);
-    const double w = c->warmup, D = c->p[3] > 0 ? c->p[3] : H - w;
+    const double w = c->p[TR_WARMUP], D = trainer_decay(c->p, H);
+    if (w > 0 && w < H) s[ns++] = w;
     const char *tr = tt->trainer;
     const int wsd = !strncmp(tt->style, "WSD", 3);
     td = !strcmp(tr, "megatron")     ? (wsd ? H - D : w + D)
@@ -1132,11 +1140,22 @@ schedopt_status schedopt_control_validate(const schedopt_control *c, double H,
                                 what, c->p[0], c->p[1]);
   }
   if (T == schedopt_control_trainer) {
-    if (c->p[3] > H - w)
+    const double W = c->p[TR_WARMUP];
+    if (w > 0)
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "%s: trainer: warmup = %.10g: the trainer's warmup is "
+                                "warmup_steps (its own ramp), the generic warmup must be 0",
+                                what, w);
+    if (!(W < H))
+      return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                "%s: trainer: warmup_steps = %.10g is out of range: must be < "
+                                "the horizon H = %.10g",
+                                what, W, H);
+    if (c->p[TR_DECAY] > H - W)
       return schedopt_error_set(err, SCHEDOPT_EINVAL,
                                 "%s: trainer: decay = %.10g steps is out of range: must be <= "
-                                "H - warmup = %.10g",
-                                what, c->p[3], H - w);
+                                "H - warmup_steps = %.10g",
+                                what, c->p[TR_DECAY], H - W);
   }
   if (T == schedopt_control_exponential)
     for (int i = 0; i < 2; i++)

@@ -75,7 +75,6 @@ schedopt_status schedopt_trainer_write(FILE *fp, const schedopt_trainer_sched *s
   schedopt_trainer_describe(s, desc, sizeof desc);
   const size_t K = s->steps, W = s->warmup, D = s->decay;
   const char *tr = T->trainer;
-  const char *c = "#"; /* bash, TOML and Python alike */
   if (!strcmp(tr, "deepspeed")) { /* JSON: no comments; the blocks to merge into ds_config */
     const char *cls = T->style;
     fputs("{\n", fp);
@@ -106,8 +105,8 @@ schedopt_status schedopt_trainer_write(FILE *fp, const schedopt_trainer_sched *s
   char head[1024];
   snprintf(head, sizeof head, "%s, from schedopt %s.", title ? title : "learning-rate schedule",
            SCHEDOPT_VERSION);
-  comment_lines(fp, c, head);
-  comment_lines(fp, c, desc);
+  comment_lines(fp, "#", head); /* bash, TOML and Python alike */
+  comment_lines(fp, "#", desc);
   if (!strcmp(tr, "megatron")) {
     const int wsd = !strncmp(T->style, "WSD", 3);
     const char *style = wsd ? "WSD" : T->style;

@@ -61,8 +61,10 @@ schedopt_status schedopt_baseline_trainer_sched(const schedopt_baseline *b, doub
   memset(s, 0, sizeof *s);
   s->type = schedopt_trainer_types[i >= 0 && i < SCHEDOPT_TRAINER_NTYPES ? i : 3];
   s->steps = (size_t)floor(H + 0.5);
-  s->warmup = (size_t)floor(c->warmup + 0.5);
-  s->decay = (size_t)floor((c->p[3] > 0 ? c->p[3] : H - c->warmup) + 0.5);
+  double W;
+  schedopt_control_get(c, "warmup_steps", &W, NULL);
+  s->warmup = (size_t)floor(W + 0.5);
+  s->decay = (size_t)floor((c->p[3] > 0 ? c->p[3] : H - W) + 0.5);
   s->peak = c->p[1];
   s->floor = fmin(c->p[2], c->p[1]);
   if (!(s->floor < s->peak)) s->floor = 0.999 * s->peak; /* the trainers need floor < peak */
@@ -319,7 +321,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
           (st = schedopt_control_set(v->c, "peak", hi, err)) ||
           (st = schedopt_control_set(v->c, "decay", tt->has_decay ? 0.2 * room : 0, err)) ||
           /* DeepSpeed's schedulers need warmup_num_steps >= 1 */
-          (st = schedopt_control_set(v->c, "warmup",
+          (st = schedopt_control_set(v->c, "warmup_steps",
                                      strcmp(tt->trainer, "deepspeed") ? given->warmup
                                                                       : fmax(1, given->warmup),
                                      err)))

@@ -1312,8 +1312,6 @@ schedopt_status schedopt_optimization_write_set(const schedopt_optimization *o,
              "(objective %.6g; its excess is %.4g x the free-form optimum's)",
              schedopt_problem_name(o->p), ts.type->trainer, o->b[k].J,
              (o->b[k].J - o->sig) / (o->J - o->sig));
-    for (char *q = title; *q; q++)
-      if (*q == '\n') *q = ' ';
     /* no --global-batch-size: the theory's batch is not the trainer's */
     FILE *fp;
     st = schedopt_outset_open(set, path, &fp, err);

@@ -254,18 +254,24 @@ schedopt_status schedopt_lrdesign_set_band(schedopt_lrdesign *d, const double *b
 
 /* Final loss of eta (all K steps) and, if g, its gradient over every step.
  * Returns nonzero after a failure (kept in d->fail/ferr). */
-static int evaluate(schedopt_lrdesign *d, const double *eta, double *L, double *g) {
+/* The final loss by surrogate s (and, if g, its gradient over every step). */
+static int evaluate_with(schedopt_lrdesign *d, const schedopt_surrogate *s, const double *eta,
+                         double *L, double *g) {
   size_t out = d->K - 1;
   double one = 1;
   schedopt_surrogate_input in = {eta, d->K, &out, 1, NULL};
   schedopt_status st;
   d->evals++;
-  if (g) st = schedopt_surrogate_grad_lr(d->ds, &in, &one, L, g, &d->ferr);
-  else st = schedopt_surrogate_predict(d->ds, &in, L, NULL, &d->ferr);
+  if (g) st = schedopt_surrogate_grad_lr(s, &in, &one, L, g, &d->ferr);
+  else st = schedopt_surrogate_predict(s, &in, L, NULL, &d->ferr);
   if (!st && !isfinite(*L))
     st = schedopt_error_set(&d->ferr, SCHEDOPT_ESOLVER, "the surrogate's loss is not finite");
   if (st && !d->fail) d->fail = st;
   return st != SCHEDOPT_OK;
+}
+
+static int evaluate(schedopt_lrdesign *d, const double *eta, double *L, double *g) {
+  return evaluate_with(d, d->ds, eta, L, g);
 }
 
 static void fill_warmup(const schedopt_lrdesign *d, double peak, double *eta) {
@@ -397,14 +403,7 @@ static schedopt_status run_baselines(schedopt_lrdesign *d, schedopt_error *err) 
 /* The final loss by the user's surrogate (fast by default): the searches
  * below make many evaluations; the reported loss is evaluate()'s. */
 static int evaluate_user(schedopt_lrdesign *d, const double *eta, double *L) {
-  size_t out = d->K - 1;
-  schedopt_surrogate_input in = {eta, d->K, &out, 1, NULL};
-  d->evals++;
-  schedopt_status st = schedopt_surrogate_predict(d->user, &in, L, NULL, &d->ferr);
-  if (!st && !isfinite(*L))
-    st = schedopt_error_set(&d->ferr, SCHEDOPT_ESOLVER, "the surrogate's loss is not finite");
-  if (st && !d->fail) d->fail = st;
-  return st != SCHEDOPT_OK;
+  return evaluate_with(d, d->user, eta, L, NULL);
 }
 
 typedef struct ttune {
