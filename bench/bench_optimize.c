@@ -9,8 +9,14 @@
  * and time, and the optimum's final loss under the exact per-step recursion
  * (the target for bench_paper_gd, which optimizes the recursion directly).
  *
- *   bench_optimize [--trace] [--reference] [T (1e6)] [knots (256)] [N (1000)] [b (5)]
+ *   bench_optimize [--trace] [--reference] [--lbfgs | --newton] [T (1e6)] [knots (256)] [N (1000)] [b (5)]
  *   bench_optimize --baselines [--recursion] [--trace] [T (1e4)] [N (1000)] [b (5)]
+ *
+ * --lbfgs, --newton choose the algorithm (optimize.algorithm LD_LBFGS or
+ * NEWTON; default: the library's default).  The cost is also given in
+ * forward-solve equivalents: the optimizer's CPU time over the CPU time of
+ * one forward solve of the start schedule, measured in the same run (as are a
+ * gradient and a model Hessian, for the per-call counts).
  *
  * --trace prints every evaluation: count, process CPU seconds, best L_T.
  * --reference also runs the long reference for the convergence check: from
@@ -118,6 +124,7 @@ static int bench_baselines(double T, long N, double b, int recursion, int tr) {
 
 int main(int argc, char **argv) {
   int tr = 0, ref = 0, bl = 0, rec = 0;
+  const char *method = NULL;
   for (; argc > 1 && !strncmp(argv[1], "--", 2); argc--, argv++) {
     if (!strcmp(argv[1], "--trace"))
       tr = 1;
@@ -127,6 +134,10 @@ int main(int argc, char **argv) {
       rec = 1;
     else if (!strcmp(argv[1], "--reference"))
       ref = 1;
+    else if (!strcmp(argv[1], "--lbfgs"))
+      method = "LD_LBFGS";
+    else if (!strcmp(argv[1], "--newton"))
+      method = "NEWTON";
     else {
       fprintf(stderr, "bench_optimize: unknown option %s\n", argv[1]);
       return 2;
@@ -162,6 +173,40 @@ int main(int argc, char **argv) {
   schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
+  if (method) set.algorithm = schedopt_algorithm_find(method);
+  /* unit costs at the start schedule: forward solve, J + gradient, model
+   * Hessian (CPU, the median of 5) */
+  double c_fwd, c_grad, c_hess;
+  {
+    const schedopt_schedule *s0;
+    double *g0 = malloc(n * sizeof *g0), ts[3][5], J0;
+    OK(schedopt_design_apply(d, x0, &s0, &err));
+    const size_t P = schedopt_control_nparams(schedopt_schedule_get(s0, SCHEDOPT_LR));
+    double *H0 = malloc(P * P * sizeof *H0);
+    for (int r = 0; r < 5; r++) {
+      double c1 = cpu_now();
+      OK(schedopt_integrator_objective(it, s0, &obj, &J0, &err));
+      ts[0][r] = cpu_now() - c1;
+      c1 = cpu_now();
+      OK(schedopt_design_eval(d, it, &obj, x0, &J0, g0, &err));
+      ts[1][r] = cpu_now() - c1;
+      OK(schedopt_design_apply(d, x0, &s0, &err));
+      c1 = cpu_now();
+      if (schedopt_integrator_hessian_model(it, s0, &obj, H0, &err)) ts[2][r] = NAN;
+      else ts[2][r] = cpu_now() - c1;
+    }
+    for (int k = 0; k < 3; k++) /* median of 5 */
+      for (int a = 0; a < 5; a++)
+        for (int b = a + 1; b < 5; b++)
+          if (ts[k][b] < ts[k][a]) {
+            double t = ts[k][a];
+            ts[k][a] = ts[k][b];
+            ts[k][b] = t;
+          }
+    c_fwd = ts[0][2], c_grad = ts[1][2], c_hess = ts[2][2];
+    free(g0);
+    free(H0);
+  }
   schedopt_opt_result res;
   double cpu0 = cpu_now();
   if (tr) set.progress = trace, set.progress_ctx = &cpu0;
@@ -177,9 +222,17 @@ int main(int argc, char **argv) {
   printf("  start      L_T = %.10f (WSD, peak 1, 20 %% linear anneal)\n", res.J_start);
   printf("  optimum    L_T = %.10f, L_T - sigma^2 = %.6g  (%s)\n", res.J, res.J - 0.25,
          res.code_name);
-  printf("  work       %ld evaluations, %ld gradient calls, %.2f s wall, %.2f s CPU (one "
-         "thread)\n",
-         res.evals, res.grad_evals, secs, cpu);
+  printf("  work       %ld evaluations, %ld gradient calls, %ld model Hessians, %.2f s wall, "
+         "%.2f s CPU (one thread)\n",
+         res.evals, res.grad_evals, res.hess_evals, secs, cpu);
+  printf("  unit cost  forward solve %.2f ms, J + gradient %.2f ms (%.2f forward solves), model "
+         "Hessian %.2f ms (%.2f) CPU\n",
+         1e3 * c_fwd, 1e3 * c_grad, c_grad / c_fwd, 1e3 * c_hess, c_hess / c_fwd);
+  printf("  cost       %.0f forward-solve equivalents (optimizer CPU / forward solve); calls "
+         "alone: %.0f\n",
+         cpu / c_fwd,
+         ((double)(res.evals - res.grad_evals) * c_fwd + (double)res.grad_evals * c_grad +
+          (double)res.hess_evals * (isnan(c_hess) ? 0 : c_hess)) / c_fwd);
   if (ref) {
     schedopt_optimizer_settings rs = set;
     rs.continuation = 0;

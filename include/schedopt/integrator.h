@@ -137,6 +137,26 @@ schedopt_status schedopt_integrator_gradient_hdiag(schedopt_integrator *it,
                                                    double *hdiag[SCHEDOPT_NCHANNELS],
                                                    schedopt_error *err);
 
+/* A model Hessian of the final loss in the learning-rate control's parameters
+ * (hess: P×P row-major, P = schedopt_control_nparams of the lr control): the
+ * exact Hessian of J with the coupling between the model's states frozen
+ * along the run (for plrf, the loss Q(t) that drives every mode), where each
+ * state is an explicit functional of η:
+ *   ∂²J/∂η(t)∂η(t') = Σ_k D_k'(η(t)) G_k(t')  (t' < t; symmetric)
+ *                     + δ(t − t') Σ_k ℓ_k Φ_k(t) ∂²f_k/∂η²(t),
+ * D_k the diagonal Jacobian, Φ_k(t) = exp ∫_t^H D_k, ℓ = ∂L/∂y and G_k(t) =
+ * ℓ_k Φ_k(t) ∂f_k/∂η(t).  It omits the feedback of the loss on the modes (it
+ * is exact as that vanishes, B → ∞) and ∂²η/∂θ² (zero for tables).  One
+ * forward solve plus O(N) per quadrature node (4 Gauss–Legendre nodes between
+ * every pair of the schedule's knots).  Needs the final-loss objective, a
+ * step budget, a diagonal Jacobian quadratic in η (SGD) and a constant batch
+ * size and momentum (SCHEDOPT_EINVAL otherwise).  The recursion is treated as
+ * its continuous-time limit (a node sees the state after round(t) steps). */
+schedopt_status schedopt_integrator_hessian_model(schedopt_integrator *it,
+                                                  const schedopt_schedule *s,
+                                                  const schedopt_objective *obj, double *hess,
+                                                  schedopt_error *err);
+
 const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_integrator *it);
 void schedopt_integrator_get_stats(const schedopt_integrator *it,
                                    schedopt_integrator_stats *st);

@@ -263,6 +263,7 @@ typedef struct schedopt_opt_result {
   char code_name[32];/* "FTOL_REACHED", ...; GOLDEN: "XTOL_REACHED"/"MAXEVAL_REACHED" */
   const schedopt_algorithm *algorithm;
   long evals, grad_evals; /* objective evaluations (each with a gradient if an LD_ algorithm) */
+  long hess_evals;   /* NEWTON: model Hessians (schedopt_integrator_hessian_model) */
   double seconds;
   size_t starts, best_start;
 } schedopt_opt_result;

@@ -1293,3 +1293,322 @@ const schedopt_integrator_type *schedopt_integrator_get_type(const schedopt_inte
 void schedopt_integrator_get_stats(const schedopt_integrator *it, schedopt_integrator_stats *st) {
   *st = it->stats;
 }
+
+/* ---- model Hessian (issue 14: second-order optimizer) -----------------------
+ *
+ * With the coupling between states frozen along the run (each state's drive
+ * b_k = Σ_r U_rk (V_rᵀy) + c_k held at its value on the trajectory), every
+ * state obeys ẏ_k = D_k(η) y_k + b_k(η, t) and J = Σ_k ℓ_k y_k(H) + const
+ * (ℓ = ∂L/∂y) is an explicit functional of η(·).  Its exact Hessian is
+ *   ∂²J/∂η(t)∂η(t') = Σ_k D_k'(η(t)) G_k(t')     for t' < t (symmetric),
+ *                     + δ(t − t') Σ_k ℓ_k Φ_k(t) ∂²f_k/∂η²(t),
+ * with Φ_k(t) = exp ∫_t^H D_k(η) ds and G_k(t) = ℓ_k Φ_k(t) ∂f_k/∂η(t), the
+ * mode's gradient density.  With D_k quadratic in η, D_k'(η) = α_k + β_k η,
+ * so the kernel is GA(t') + η(t) GB(t') with two mode sums per time, and the
+ * Hessian in the control's parameters costs one forward solve and O(N) per
+ * quadrature node. */
+
+#define HM_G 4 /* Gauss–Legendre nodes per piece between knots */
+
+static const double hm_gx[HM_G] = {-0.8611363115940526, -0.3399810435848563,
+                                   0.3399810435848563, 0.8611363115940526};
+static const double hm_gw[HM_G] = {0.3478548451374538, 0.6521451548625461,
+                                   0.6521451548625461, 0.3478548451374538};
+
+typedef struct hm_node {
+  double t, w, eta;  /* time, quadrature weight, η(t) */
+  double I1, I2;     /* ∫_t^H η, ∫_t^H η² */
+  double GA, GB, h2; /* Σ α_k G_k, Σ β_k G_k, Σ ℓ_k Φ_k ∂²f_k/∂η² */
+} hm_node;
+
+typedef struct hm_ctx {
+  schedopt_integrator *it;
+  hm_node *nd;
+  double *d0, *d1, *d2, *ell; /* D_k(η) = d0 + d1 η + d2 η²; ℓ */
+  double *fp, *fm, *f0;      /* rhs at η ± h, η */
+} hm_ctx;
+
+/* ∫_a^b η and ∫_a^b η² by Gauss–Legendre (exact for a linear piece). */
+static void hm_piece_int(const schedopt_control *c, double H, double a, double b, double *i1,
+                         double *i2) {
+  const double m = 0.5 * (a + b), r = 0.5 * (b - a);
+  double s1 = 0.0, s2 = 0.0;
+  for (int g = 0; g < HM_G; g++) {
+    const double e = schedopt_control_eval(c, H, m + r * hm_gx[g], NULL);
+    s1 += hm_gw[g] * e;
+    s2 += hm_gw[g] * e * e;
+  }
+  *i1 = r * s1;
+  *i2 = r * s2;
+}
+
+/* One node on the trajectory: the two kernel sums and the local curvature. */
+static void hm_visit(hm_ctx *c, size_t m, const double *y) {
+  schedopt_integrator *it = c->it;
+  hm_node *nd = &c->nd[m];
+  const size_t n = it->n;
+  const double H = schedopt_schedule_horizon(it->sched);
+  schedopt_uval u, up, um;
+  schedopt_schedule_eval(it->sched, nd->t, &u);
+  up = um = u;
+  const double h = fmax(fabs(u.lr), 0.1); /* f is quadratic in η: central differences are exact */
+  up.lr += h;
+  um.lr -= h;
+  it->mt->rhs(it->self, &up, y, c->fp);
+  it->mt->rhs(it->self, &um, y, c->fm);
+  it->mt->rhs(it->self, &u, y, c->f0);
+  const double tau = H - nd->t;
+  double GA = 0.0, GB = 0.0, h2 = 0.0;
+  for (size_t k = 0; k < n; k++) {
+    if (c->ell[k] == 0.0) continue;
+    const double ex = c->d0[k] * tau + c->d1[k] * nd->I1 + c->d2[k] * nd->I2;
+    if (ex < -700.0) continue;
+    const double lp = c->ell[k] * exp(ex);
+    const double e1 = (c->fp[k] - c->fm[k]) / (2.0 * h);
+    const double e2 = (c->fp[k] - 2.0 * c->f0[k] + c->fm[k]) / (h * h);
+    const double G = lp * e1;
+    GA += c->d1[k] * G;
+    GB += 2.0 * c->d2[k] * G;
+    h2 += lp * e2;
+  }
+  nd->GA = GA;
+  nd->GB = GB;
+  nd->h2 = h2;
+}
+
+/* CVODES forward pass visiting the nodes (increasing times) with the state
+ * there; a plain run's segments, restarts and divergence check. */
+static schedopt_status hm_cv_pass(schedopt_integrator *it, hm_ctx *c, size_t M,
+                                  schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  knots k;
+  if ((st = knots_build(it, NULL, &k, err)) != SCHEDOPT_OK) return st;
+  it->adj = 0;
+  it->seg_lo = 0.0;
+  it->seg_hi = k.n ? k.t[0] : H;
+  if ((st = cv_begin(it, 1, err)) != SCHEDOPT_OK) goto done;
+  const double *y = N_VGetArrayPointer(it->y);
+  size_t i = 0;
+  double tcur = 0.0;
+  for (size_t seg = 0; seg <= k.n; seg++) {
+    const double lo = seg ? k.t[seg - 1] : 0.0, hi = seg < k.n ? k.t[seg] : H;
+    it->seg_lo = lo;
+    it->seg_hi = hi;
+    if (hi > tcur) CVodeSetStopTime(it->cv, hi);
+    while (tcur < hi) {
+      const double tout = (i < M && c->nd[i].t < hi) ? c->nd[i].t : hi;
+      realtype tret;
+      const int f = CVode(it->cv, tout, it->y, &tret, CV_NORMAL);
+      if (f == CV_ROOT_RETURN) {
+        schedopt_readout r;
+        it->mt->readout(it->self, y, &r);
+        st = diverged(it, tret, tret, r.loss, err);
+        goto done;
+      }
+      if (f < 0) {
+        st = cv_fail(it, f, "CVode", tret, err);
+        goto done;
+      }
+      tcur = (f == CV_TSTOP_RETURN) ? hi : tret;
+      for (; i < M && c->nd[i].t <= tcur; i++) hm_visit(c, i, y);
+    }
+    if (seg < k.n && (k.flag[seg] & KNOT_JUMP) && (st = cv_restart(it, hi, err)) != SCHEDOPT_OK)
+      goto done;
+  }
+  for (; i < M; i++) hm_visit(c, i, y);
+  cv_collect(it);
+done:
+  knots_free(&k);
+  return st;
+}
+
+/* The recursion: a node at clock t sees the state after round(t) steps. */
+static schedopt_status hm_rec_pass(schedopt_integrator *it, hm_ctx *c, size_t M,
+                                   schedopt_error *err) {
+  const double H = schedopt_schedule_horizon(it->sched);
+  const long T = (long)floor(H + 0.5);
+  double *y = malloc(it->n * sizeof *y);
+  if (!y) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory (n = %zu)", it->n);
+  it->seg_lo = 0.0;
+  it->seg_hi = INFINITY;
+  it->mt->initial(it->self, y);
+  const double limit = DIVERGE_FACTOR * it->scale;
+  size_t i = 0;
+  for (long k = 0;; k++) {
+    for (; i < M && floor(c->nd[i].t + 0.5) <= (double)k; i++) hm_visit(c, i, y);
+    if (i == M || k >= T) break;
+    schedopt_uval u;
+    schedopt_readout r;
+    schedopt_schedule_eval(it->sched, (double)k, &u);
+    it->mt->step(it->self, &u, y);
+    it->mt->readout(it->self, y, &r);
+    if (!(r.loss <= limit)) {
+      free(y);
+      return diverged(it, (double)(k + 1), (double)(k + 1), r.loss, err);
+    }
+  }
+  for (; i < M; i++) hm_visit(c, i, y);
+  free(y);
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_integrator_hessian_model(schedopt_integrator *it,
+                                                  const schedopt_schedule *s,
+                                                  const schedopt_objective *obj, double *hess,
+                                                  schedopt_error *err) {
+  if (!it || !s || !obj || !hess)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "integrator_hessian_model: NULL argument");
+  schedopt_status st = schedopt_schedule_validate(s, err);
+  if (st) return st;
+  const double H = schedopt_schedule_horizon(s);
+  if ((st = check_objective(obj, H, err))) return st;
+  if (obj->kind != SCHEDOPT_OBJ_FINAL)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "the model Hessian needs the final-loss objective");
+  if (schedopt_schedule_clock(s) != SCHEDOPT_CLOCK_STEPS)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "the model Hessian needs a step budget");
+  const size_t n = it->n, r = it->mt->rank(it->self);
+  if (it->mt->block(it->self) != 1 || !it->mt->dloss || !it->mt->jac)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "the model Hessian needs a model with a diagonal Jacobian "
+                              "(SGD; model '%s' has blocks of %zu)", it->mt->name,
+                              it->mt->block(it->self));
+  const schedopt_control *lr = schedopt_schedule_get(s, SCHEDOPT_LR);
+  const size_t P = schedopt_control_nparams(lr);
+  /* pieces between every knot of the schedule */
+  double *kt = NULL;
+  int *kj = NULL;
+  size_t nk = 0;
+  if ((st = schedopt_schedule_knots(s, &kt, &kj, &nk, err))) return st;
+  const size_t M = (nk + 1) * HM_G;
+  hm_ctx c = {0};
+  c.it = it;
+  c.nd = calloc(M, sizeof *c.nd);
+  double *buf = malloc((7 * n + 2 * n * r) * sizeof *buf);
+  double *dp = malloc((M * P + 3 * P) * sizeof *dp);
+  if (!c.nd || !buf || !dp) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the model Hessian");
+    goto done;
+  }
+  c.d0 = buf, c.d1 = buf + n, c.d2 = buf + 2 * n, c.ell = buf + 3 * n;
+  c.fp = buf + 4 * n, c.fm = buf + 5 * n, c.f0 = buf + 6 * n;
+  double *Ub = buf + 7 * n, *Vb = Ub + n * r;
+  /* D_k(η) = d0 + d1 η + d2 η² from three Jacobians at t = 0's batch and
+   * momentum, checked at a fourth η and against the batch along the run */
+  schedopt_uval u0, uu;
+  schedopt_schedule_eval(s, 0.0, &u0);
+  uu = u0;
+  uu.lr = 0.0;
+  it->mt->jac(it->self, &uu, c.d0, Ub, Vb);
+  uu.lr = 1.0;
+  it->mt->jac(it->self, &uu, c.d1, Ub, Vb);
+  uu.lr = -1.0;
+  it->mt->jac(it->self, &uu, c.d2, Ub, Vb);
+  uu.lr = 2.0;
+  it->mt->jac(it->self, &uu, c.fp, Ub, Vb);
+  for (size_t k = 0; k < n; k++) {
+    const double dp1 = c.d1[k], dm1 = c.d2[k];
+    c.d1[k] = 0.5 * (dp1 - dm1);
+    c.d2[k] = 0.5 * (dp1 + dm1) - c.d0[k];
+    const double q = c.d0[k] + 2.0 * c.d1[k] + 4.0 * c.d2[k];
+    if (!(fabs(q - c.fp[k]) <= 1e-9 * (fabs(c.fp[k]) + fabs(c.d0[k]) + 1e-300))) {
+      st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "the model Hessian needs a Jacobian quadratic in the learning "
+                              "rate (model '%s')", it->mt->name);
+      goto done;
+    }
+  }
+  it->mt->dloss(it->self, c.ell);
+  /* nodes: Gauss–Legendre on every piece; ∫_t^H η and η² by suffix sums */
+  {
+    size_t m = 0;
+    double a = 0.0;
+    for (size_t j = 0; j <= nk; j++) {
+      const double b = j < nk ? kt[j] : H;
+      for (int g = 0; g < HM_G; g++, m++) {
+        c.nd[m].t = 0.5 * (a + b) + 0.5 * (b - a) * hm_gx[g];
+        c.nd[m].w = 0.5 * (b - a) * hm_gw[g];
+        double *dpm = dp + m * P;
+        c.nd[m].eta = schedopt_control_eval(lr, H, c.nd[m].t, dpm);
+        double i1, i2; /* node to the piece's end */
+        hm_piece_int(lr, H, c.nd[m].t, b, &i1, &i2);
+        c.nd[m].I1 = i1;
+        c.nd[m].I2 = i2;
+        schedopt_uval un;
+        schedopt_schedule_eval(s, c.nd[m].t, &un);
+        if (un.batch != u0.batch || un.momentum != u0.momentum) {
+          st = schedopt_error_set(err, SCHEDOPT_EINVAL,
+                                  "the model Hessian needs a constant batch size and momentum "
+                                  "(the batch is %g at clock %g, %g at 0)", un.batch,
+                                  c.nd[m].t, u0.batch);
+          goto done;
+        }
+      }
+      a = b;
+    }
+    double s1 = 0.0, s2 = 0.0; /* over the pieces after the current one */
+    a = H;
+    for (size_t j = nk + 1; j-- > 0;) {
+      const double lo = j ? kt[j - 1] : 0.0;
+      for (int g = 0; g < HM_G; g++) {
+        c.nd[j * HM_G + g].I1 += s1;
+        c.nd[j * HM_G + g].I2 += s2;
+      }
+      double i1, i2;
+      hm_piece_int(lr, H, lo, a, &i1, &i2);
+      s1 += i1;
+      s2 += i2;
+      a = lo;
+    }
+  }
+  it->sched = s;
+  it->clock = SCHEDOPT_CLOCK_STEPS;
+  it->units = schedopt_schedule_units_per_sample(s);
+  it->win_w = 0.0;
+  st = it->type == &recursion_type ? hm_rec_pass(it, &c, M, err) : hm_cv_pass(it, &c, M, err);
+  it->sched = NULL;
+  if (st) goto done;
+  /* H = L + Lᵀ + Σ_m w_m h2_m dp dpᵀ, L_ij = Σ_m w_m dp_i(m) [SA_j + η_m SB_j] with
+   * SA_j = Σ_{m' < m} w dp_j GA (+ half of node m: the kernel's diagonal) */
+  {
+    double *SA = dp + M * P, *SB = SA + P;
+    memset(hess, 0, P * P * sizeof *hess);
+    memset(SA, 0, 2 * P * sizeof *SA);
+    for (size_t m = 0; m < M; m++) {
+      const hm_node *nd = &c.nd[m];
+      const double *dpm = dp + m * P;
+      for (size_t j = 0; j < P; j++)
+        if (dpm[j] != 0.0) {
+          SA[j] += 0.5 * nd->w * dpm[j] * nd->GA;
+          SB[j] += 0.5 * nd->w * dpm[j] * nd->GB;
+        }
+      for (size_t i = 0; i < P; i++) {
+        if (dpm[i] == 0.0) continue;
+        const double wi = nd->w * dpm[i];
+        double *row = hess + i * P;
+        for (size_t j = 0; j < P; j++) row[j] += wi * (SA[j] + nd->eta * SB[j]);
+        for (size_t j = 0; j < P; j++)
+          if (dpm[j] != 0.0) row[j] += 0.5 * wi * nd->h2 * dpm[j]; /* halved: symmetrized below */
+      }
+      for (size_t j = 0; j < P; j++)
+        if (dpm[j] != 0.0) {
+          SA[j] += 0.5 * nd->w * dpm[j] * nd->GA;
+          SB[j] += 0.5 * nd->w * dpm[j] * nd->GB;
+        }
+    }
+    for (size_t i = 0; i < P; i++)
+      for (size_t j = 0; j < i; j++) {
+        const double v = hess[i * P + j] + hess[j * P + i];
+        hess[i * P + j] = hess[j * P + i] = v;
+      }
+    for (size_t i = 0; i < P; i++) hess[i * P + i] *= 2.0;
+  }
+done:
+  free(kt);
+  free(kj);
+  free(c.nd);
+  free(buf);
+  free(dp);
+  return st;
+}

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* NEWTON is no NLopt algorithm: schedopt_design_optimize runs it itself. */
+#define NEWTON_ID (-2)
+
 #define ALG(n, g, lo, hi, doc, con) {#n, NLOPT_##n, g, lo, hi, doc, con}
 const schedopt_algorithm schedopt_algorithms[] = {
     ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (default)", 0),
@@ -29,6 +32,8 @@ const schedopt_algorithm schedopt_algorithms[] = {
     ALG(LN_SBPLX, 0, 1, 0, "derivative-free, subplex (Nelder-Mead on subspaces)", 0),
     ALG(LN_NELDERMEAD, 0, 1, 0, "derivative-free simplex", 0),
     {"GOLDEN", -1, 0, 1, 1, "derivative-free, one variable: 11-point grid, then golden section", 0},
+    {"NEWTON", NEWTON_ID, 1, 1, 0, "projected Newton on the model Hessian (free-form learning "
+     "rate under SGD, final loss; LD_LBFGS otherwise)", 0},
     {NULL, 0, 0, 0, 0, NULL, 0}};
 
 const schedopt_algorithm *schedopt_algorithm_find(const char *name) {
@@ -390,6 +395,297 @@ static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integ
   return *st ? 0 : evals;
 }
 
+/* ---- NEWTON: projected Newton on the model Hessian ------------------------
+ *
+ * For a free-form learning rate under SGD (final loss, step budget), the
+ * model Hessian of schedopt_integrator_hessian_model (the exact Hessian with
+ * the loss feedback on the modes frozen; a few per cent from the true one on
+ * the hard phase) costs about one forward solve.  Each iteration takes the
+ * adjoint gradient g and that Hessian Ĥ at x and minimizes the quadratic model
+ * gᵀd + ½ dᵀ(Ĥ + μ diag Ĥ)d over the box (projected Newton steps on the free
+ * variables); the step is taken if J decreases, else the Levenberg damping μ
+ * grows and the model is solved again.  The run stops when the model's
+ * predicted gain falls below a tenth of the objective's accuracy (rtol·J with
+ * cvodes; ftol_rel of the excess with the recursion), or a step predicted to
+ * gain less than twice that fails: FTOL_REACHED.  (A symmetric rank-one
+ * secant correction of the model, tried, made T = 1e4 take 64 evaluations
+ * instead of 27: the corrections from long rejected steps misled it.) */
+
+/* Cholesky A = L Lᵀ in place (lower triangle, n×n row-major); 1 if A is not
+ * positive definite. */
+static int chol(double *A, size_t n) {
+  for (size_t j = 0; j < n; j++) {
+    double *aj = A + j * n;
+    double s = aj[j];
+    for (size_t k = 0; k < j; k++) s -= aj[k] * aj[k];
+    if (!(s > 0)) return 1;
+    const double l = sqrt(s);
+    aj[j] = l;
+    for (size_t i = j + 1; i < n; i++) {
+      double *ai = A + i * n;
+      double t = ai[j];
+      for (size_t k = 0; k < j; k++) t -= ai[k] * aj[k];
+      ai[j] = t / l;
+    }
+  }
+  return 0;
+}
+
+static void chol_solve(const double *L, size_t n, double *b) {
+  for (size_t i = 0; i < n; i++) {
+    double t = b[i];
+    for (size_t k = 0; k < i; k++) t -= L[i * n + k] * b[k];
+    b[i] = t / L[i * n + i];
+  }
+  for (size_t i = n; i-- > 0;) {
+    double t = b[i];
+    for (size_t k = i + 1; k < n; k++) t -= L[k * n + i] * b[k];
+    b[i] = t / L[i * n + i];
+  }
+}
+
+/* q(d) = gᵀd + ½ dᵀ A d */
+static double qmodel(const double *A, const double *g, const double *d, size_t n) {
+  double q = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (d[i] == 0) continue;
+    double ad = 0;
+    for (size_t j = 0; j < n; j++) ad += A[i * n + j] * d[j];
+    q += d[i] * (g[i] + 0.5 * ad);
+  }
+  return q;
+}
+
+/* min q(d) over l ≤ d ≤ u (l ≤ 0 ≤ u), A symmetric: projected Newton
+ * (Bertsekas 1982).  Variables at a bound whose model gradient points out
+ * of the box are held; the others take the Newton step of the reduced system
+ * (shifted until positive definite), projected onto the box and halved until
+ * q decreases.  w: n² + 3n doubles, idx: n. */
+static void boxqp(const double *A, const double *g, const double *l, const double *u, size_t n,
+                  double *d, double *w, size_t *idx) {
+  double *R = w, *r = w + n * n, *p = r + n, *dn = p + n;
+  memset(d, 0, n * sizeof *d);
+  double q = 0, dmax = 0;
+  for (size_t i = 0; i < n; i++) dmax = fmax(dmax, fabs(A[i * n + i]));
+  for (int iter = 0; iter < 60; iter++) {
+    size_t nf = 0;
+    for (size_t i = 0; i < n; i++) {
+      double ri = g[i];
+      for (size_t j = 0; j < n; j++) ri += A[i * n + j] * d[j];
+      r[i] = ri;
+      const int at_l = d[i] <= l[i], at_u = d[i] >= u[i];
+      if (!((at_l && ri > 0) || (at_u && ri < 0))) idx[nf++] = i;
+    }
+    if (!nf) break;
+    for (double shift = 0;; shift = shift > 0 ? 10 * shift : 1e-12 * dmax) {
+      for (size_t a = 0; a < nf; a++)
+        for (size_t b = 0; b <= a; b++)
+          R[a * nf + b] = A[idx[a] * n + idx[b]] + (a == b ? shift : 0);
+      if (!chol(R, nf) || !(shift < 1e6 * dmax)) break;
+    }
+    for (size_t a = 0; a < nf; a++) dn[a] = -r[idx[a]];
+    chol_solve(R, nf, dn);
+    memset(p, 0, n * sizeof *p);
+    for (size_t a = 0; a < nf; a++) p[idx[a]] = dn[a];
+    int moved = 0;
+    for (double al = 1; al > 1e-6; al *= 0.5) {
+      for (size_t i = 0; i < n; i++) dn[i] = fmin(u[i], fmax(l[i], d[i] + al * p[i]));
+      const double qn = qmodel(A, g, dn, n);
+      if (qn < q) {
+        double ch = 0, sz = 0;
+        for (size_t i = 0; i < n; i++) {
+          ch = fmax(ch, fabs(dn[i] - d[i]));
+          sz = fmax(sz, fabs(dn[i]));
+        }
+        memcpy(d, dn, n * sizeof *d);
+        moved = ch > 1e-13 * (1 + sz) && q - qn > 1e-15 * fabs(qn);
+        q = qn;
+        break;
+      }
+    }
+    if (!moved) break;
+  }
+}
+
+/* A design NEWTON handles: the learning rate alone, free-form, not monotone. */
+static int newton_design(const schedopt_design *d) {
+  const opt_chan *oc = d->ch[SCHEDOPT_LR];
+  if (!oc || oc->p.type != schedopt_parametrization_freeform || oc->m < oc->p.knots) return 0;
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++)
+    if (ch != SCHEDOPT_LR && d->ch[ch]) return 0;
+  return 1;
+}
+
+/* Runs NEWTON; *fallback = 1 (nothing done) where it does not apply. */
+static schedopt_status newton_optimize(schedopt_design *d, schedopt_integrator *it,
+                                       const schedopt_objective *obj,
+                                       const schedopt_optimizer_settings *set, const double *x0,
+                                       const schedopt_algorithm *alg, schedopt_opt_result *res,
+                                       int *fallback, schedopt_error *err) {
+  *fallback = 0;
+  if (!newton_design(d) || obj->kind != SCHEDOPT_OBJ_FINAL || set->fd_gradient ||
+      set->max_steps > 0) {
+    *fallback = 1;
+    return SCHEDOPT_OK;
+  }
+  const size_t n = schedopt_design_size(d);
+  schedopt_status st = SCHEDOPT_OK;
+  run_ctx c = {0};
+  double *lo = malloc(n * sizeof *lo), *hi = malloc(n * sizeof *hi);
+  double *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g), *xt = malloc(n * sizeof *xt);
+  double *gt = malloc(n * sizeof *gt), *dv = malloc(n * sizeof *dv);
+  double *bl = malloc(n * sizeof *bl), *bu = malloc(n * sizeof *bu);
+  double *Hx = malloc(n * n * sizeof *Hx), *A = malloc(n * n * sizeof *A);
+  double *w = malloc((n * n + 3 * n) * sizeof *w);
+  size_t *idx = malloc(n * sizeof *idx);
+  double *Hth = NULL;
+  c.best_x = malloc(n * sizeof *c.best_x);
+  if (!lo || !hi || !x || !g || !xt || !gt || !dv || !bl || !bu || !Hx || !A || !w || !idx ||
+      !c.best_x) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+    goto done;
+  }
+  schedopt_design_bounds(d, lo, hi);
+  if (x0)
+    memcpy(x, x0, n * sizeof *x);
+  else if ((st = schedopt_design_project(d, d->base, x, err)))
+    goto done;
+  for (size_t i = 0; i < n; i++) x[i] = fmin(hi[i], fmax(lo[i], x[i]));
+  memcpy(c.best_x, x, n * sizeof *x);
+  c.d = d, c.it = it, c.obj = obj, c.set = set, c.alg = alg, c.err = err;
+  c.best_J = HUGE_VAL;
+  c.t0 = schedopt_opt_now();
+  double J = evaluate(&c, x, g);
+  if (c.st) {
+    st = c.st;
+    goto done;
+  }
+  if (!isfinite(J)) { /* a diverging start: the line searches of LD_LBFGS handle it */
+    *fallback = 1;
+    goto done;
+  }
+  res->J_start = J;
+  /* the stop threshold: a tenth of the objective's accuracy */
+  double rtol = 0, floor_ = set->floor;
+  if (schedopt_integrator_get_type(it) == schedopt_integrator_cvodes)
+    schedopt_integrator_get_tolerances(it, &rtol, NULL);
+  if (isnan(floor_)) {
+    const schedopt_schedule *s0;
+    if ((st = schedopt_design_apply(d, x, &s0, err)) ||
+        (st = schedopt_opt_floor(it, s0, obj, &floor_, err)))
+      goto done;
+  }
+  const double ftol = fmax(set->ftol_rel, 1e-12);
+  long hevals = 0;
+  int code = NLOPT_SUCCESS;
+  double mu = 0;
+  for (;;) {
+    const double thr = 0.1 * fmax(rtol * fabs(J), ftol * (J - floor_));
+    /* the model Hessian at x, its table-value block */
+    const schedopt_schedule *s;
+    if ((st = schedopt_design_apply(d, x, &s, err))) goto done;
+    const size_t P = schedopt_control_nparams(schedopt_schedule_get(s, SCHEDOPT_LR));
+    if (!Hth && !(Hth = malloc(P * P * sizeof *Hth))) {
+      st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+      goto done;
+    }
+    schedopt_error e = {0};
+    schedopt_status hs = schedopt_integrator_hessian_model(it, s, obj, Hth, &e);
+    if (hs == SCHEDOPT_EINVAL && hevals == 0) { /* the model has no such Hessian */
+      *fallback = 1;
+      goto done;
+    }
+    if (hs == SCHEDOPT_EDIVERGE) hs = SCHEDOPT_ESOLVER;
+    if (hs) {
+      if (err) *err = e;
+      st = hs;
+      goto done;
+    }
+    hevals++;
+    const size_t off = P - n;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) Hx[i * n + j] = Hth[(off + i) * P + off + j];
+    for (size_t i = 0; i < n; i++) {
+      bl[i] = lo[i] - x[i];
+      bu[i] = hi[i] - x[i];
+    }
+    int accepted = 0, rejects = 0;
+    while (!accepted) {
+      if (set->maxeval > 0 && c.evals >= set->maxeval) {
+        code = NLOPT_MAXEVAL_REACHED;
+        goto out;
+      }
+      if (set->maxtime > 0 && schedopt_opt_now() - c.t0 >= set->maxtime) {
+        code = NLOPT_MAXTIME_REACHED;
+        goto out;
+      }
+      memcpy(A, Hx, n * n * sizeof *A);
+      for (size_t i = 0; i < n; i++) A[i * n + i] += mu * fmax(fabs(Hx[i * n + i]), 1e-300);
+      boxqp(A, g, bl, bu, n, dv, w, idx);
+      const double pred = -qmodel(Hx, g, dv, n);
+      if (!(pred > thr)) { /* no gain left beyond the objective's accuracy */
+        code = NLOPT_FTOL_REACHED;
+        goto out;
+      }
+      for (size_t i = 0; i < n; i++) xt[i] = fmin(hi[i], fmax(lo[i], x[i] + dv[i]));
+      const double Jt = evaluate(&c, xt, gt);
+      if (c.st) {
+        st = c.st;
+        goto done;
+      }
+      if (Jt < J) {
+        const double rho = (J - Jt) / pred;
+        memcpy(x, xt, n * sizeof *x);
+        memcpy(g, gt, n * sizeof *g);
+        J = Jt;
+        accepted = 1;
+        mu = rho > 0.5 ? (mu > 1e-4 ? mu / 4 : 0) : rho < 0.1 ? fmax(4 * mu, 1e-2) : mu;
+      } else {
+        /* the model promised more than J can show: a gain below 2
+         * thresholds ends the run, a larger one is damped */
+        if (pred < 2 * thr || ++rejects > 8) {
+          code = NLOPT_FTOL_REACHED;
+          goto out;
+        }
+        mu = mu > 0 ? 8 * mu : 0.1;
+      }
+    }
+  }
+out:
+  res->x = c.best_x;
+  c.best_x = NULL;
+  res->n = n;
+  res->J = c.best_J;
+  res->code = code;
+  snprintf(res->code_name, sizeof res->code_name, "%s", schedopt_nlopt_result_name(code));
+  res->algorithm = alg;
+  res->evals = c.evals;
+  res->grad_evals = c.gevals;
+  res->hess_evals = hevals;
+  res->starts = 1;
+  res->best_start = 0;
+  st = schedopt_design_apply(d, res->x, NULL, err);
+done:
+  res->seconds = schedopt_opt_now() - c.t0;
+  free(lo);
+  free(hi);
+  free(x);
+  free(g);
+  free(xt);
+  free(gt);
+  free(dv);
+  free(bl);
+  free(bu);
+  free(Hx);
+  free(A);
+  free(w);
+  free(idx);
+  free(Hth);
+  free(c.best_x);
+  if (st || *fallback) schedopt_opt_result_free(res);
+  return st;
+}
+
 schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator *it,
                                          const schedopt_objective *obj,
                                          const schedopt_optimizer_settings *set_in,
@@ -410,6 +706,13 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   const schedopt_algorithm *alg = set.algorithm;
   const int capped = set.max_steps > 0;
   if (!alg) alg = schedopt_algorithm_find(capped ? "LD_MMA" : n == 1 ? "GOLDEN" : "LD_LBFGS");
+  if (alg->nlopt == NEWTON_ID) {
+    int fallback;
+    schedopt_status st = newton_optimize(d, it, obj, &set, x0_in, alg, res, &fallback, err);
+    if (st || !fallback) return st;
+    memset(res, 0, sizeof *res);
+    alg = schedopt_algorithm_find(capped ? "LD_MMA" : "LD_LBFGS"); /* where it does not apply */
+  }
   if (capped && !alg->constraints)
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "optimize.algorithm: %s cannot take the step cap (max_steps is an "
