@@ -20,7 +20,7 @@
  *
  * --trace prints every evaluation: count, process CPU seconds, best L_T.
  * --reference also runs the long reference for the convergence check: from
- * the same start, the integrator at rtol 1e-8, one stage (no coarse knots,
+ * the same start, LD_LBFGS with the integrator at rtol 1e-8, one stage (no coarse knots,
  * no loose tolerance), runs of 100 evaluations, until a run gains less than
  * 1e-8·L_T; it prints how far the default run's L_T lies above it.
  *
@@ -239,6 +239,7 @@ int main(int argc, char **argv) {
     rs.loose_rtol = 0;
     rs.rescale_every = 100;
     rs.progress = NULL;
+    rs.algorithm = schedopt_algorithm_find("LD_LBFGS"); /* the reference method, whatever was chosen */
     schedopt_opt_result rr;
     OK(schedopt_integrator_set_tolerances(it, 1e-8, atol, &err));
     const clock_t r0 = clock();

@@ -408,8 +408,9 @@ static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integ
  * predicted gain falls below a tenth of the objective's accuracy (rtol·J with
  * cvodes; ftol_rel of the excess with the recursion), or a step predicted to
  * gain less than twice that fails: FTOL_REACHED.  (A symmetric rank-one
- * secant correction of the model, tried, made T = 1e4 take 64 evaluations
- * instead of 27: the corrections from long rejected steps misled it.) */
+ * secant correction of the model, tried with gentler damping, made T = 1e4
+ * take 64 evaluations instead of 28: the corrections from long rejected
+ * steps misled it.) */
 
 /* Cholesky A = L Lᵀ in place (lower triangle, n×n row-major); 1 if A is not
  * positive definite. */
