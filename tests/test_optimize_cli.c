@@ -58,7 +58,7 @@ static void test_outputs(void) {
   char header[1024];
   snprintf(path, sizeof path, "%.4000s/schedule.csv", dir);
   size_t rows = test_count_lines(path, header, sizeof header, 0);
-  CHECK(!strcmp(header, "step,tokens,lr,batch,momentum,loss,excess\n"));
+  CHECK(!strcmp(header, "step,tokens,lr,batch,momentum,loss,excess,bias,variance,approx\n"));
   CHECK_MSG(rows > 24, "schedule.csv has %zu lines", rows);
   snprintf(path, sizeof path, "%.4000s/baselines.csv", dir);
   CHECK(test_count_lines(path, header, sizeof header, 0) == rows);

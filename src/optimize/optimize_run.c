@@ -162,6 +162,41 @@ static schedopt_status simulate(schedopt_integrator *it, const schedopt_schedule
   return schedopt_integrator_run(it, s, t, n, *rows, err);
 }
 
+/* The optimum's curve with the excess split into bias (what is left of the
+ * initial error) and variance (what noise and the tail put back): a plrf
+ * model built without the split (model.split: false, half the states, what
+ * the optimizer integrates) is simulated once more with it, and that curve —
+ * the same dynamics, linear in the two copies — replaces the rows, so that
+ * bias + variance + approx = excess in every row to rounding.  FSL models
+ * always carry the split; other models keep NaN (empty cells). */
+static schedopt_status split_rows(schedopt_optimization *o, schedopt_error *err) {
+  if (!o->nt || !isnan(o->rows[0].r.bias) ||
+      schedopt_model_get_type(schedopt_problem_model(o->p)) != schedopt_model_plrf)
+    return SCHEDOPT_OK;
+  const char *sets[1] = {"model.split=true"};
+  schedopt_problem *q = NULL;
+  schedopt_integrator *it = NULL;
+  schedopt_row *rows = NULL;
+  double rtol, atol;
+  long max_steps;
+  schedopt_problem_tolerances(o->p, &rtol, &atol, &max_steps);
+  schedopt_status st = schedopt_problem_variant(o->p, sets, 1, &q, err);
+  if (!st) st = schedopt_integrator_alloc(&it, schedopt_problem_integrator(q),
+                                          schedopt_problem_model(q), err);
+  if (!st) st = schedopt_integrator_set_tolerances(it, rtol, atol, err);
+  if (!st) st = schedopt_integrator_set_max_steps(it, 2 * max_steps, err);
+  if (!st) st = simulate(it, o->best, o->times, o->nt, &rows, err);
+  if (!st) {
+    free(o->rows);
+    o->rows = rows;
+    rows = NULL;
+  }
+  free(rows);
+  schedopt_integrator_free(it);
+  schedopt_problem_free(q);
+  return st;
+}
+
 /* The batch channel's freeform values scaled by f (clamped to the box): the
  * steps of a constant-ratio change scale by 1/f. */
 static void scale_batch(schedopt_design *d, double *x, double f) {
@@ -451,7 +486,8 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   }
 
   /* curves */
-  if ((st = make_times(o, err)) || (st = simulate(it, o->best, o->times, o->nt, &o->rows, err)))
+  if ((st = make_times(o, err)) || (st = simulate(it, o->best, o->times, o->nt, &o->rows, err)) ||
+      (st = split_rows(o, err)))
     goto done;
   for (size_t i = 0; i < o->nb; i++) {
     if ((st = with_control(base, SCHEDOPT_LR, o->b[i].control, &cand, err))) goto done;
@@ -1246,11 +1282,21 @@ static schedopt_status write_member(schedopt_outset *set, const char *dir, const
 static schedopt_status fill_schedule(const schedopt_optimization *o, FILE *f,
                                      schedopt_error *err) {
   const double seq = schedopt_problem_seq_len(o->p);
-  fprintf(f, "step,tokens,lr,batch,momentum,loss,excess\n");
+  /* loss = bias + variance + approx + sigma^2 (split_rows); 12 digits keep
+   * the identity to 1e-11 in the file; a part the model does not track is an
+   * empty cell */
+  fprintf(f, "step,tokens,lr,batch,momentum,loss,excess,bias,variance,approx\n");
   for (size_t i = 0; i < o->nt; i++) {
     const schedopt_row *r = &o->rows[i];
-    fprintf(f, "%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g\n", r->step, r->samples * seq,
+    fprintf(f, "%.10g,%.10g,%.10g,%.10g,%.10g,%.12g,%.12g", r->step, r->samples * seq,
             r->u.lr, r->u.batch, r->u.momentum, r->r.loss, r->r.excess);
+    const double part[3] = {r->r.bias, r->r.variance, r->r.approx};
+    for (int k = 0; k < 3; k++)
+      if (isfinite(part[k]))
+        fprintf(f, ",%.12g", part[k]);
+      else
+        fputc(',', f);
+    fputc('\n', f);
   }
   (void)err; /* a write error is reported, with its reason, when the set commits */
   return SCHEDOPT_OK;
