@@ -49,6 +49,26 @@ typedef struct schedopt_sweep_result {
   double excess; /* J − σ²·Σw */
 } schedopt_sweep_result;
 
+/* Where a case's time went (schedopt_sweep_run_case): its pieces of work,
+ * each run by one thread — the case up to its baselines, each baseline's
+ * tuning (an OpenMP task that any idle thread of the sweep's team may take),
+ * the case after them (the optimum, the curves) — with that thread's CPU
+ * seconds (CLOCK_THREAD_CPUTIME_ID: the work, apart from other processes'
+ * load).  bench/bench_sweep replays them to measure a schedule's speed-up. */
+#define SCHEDOPT_SWEEP_MAXTASKS 16
+typedef enum schedopt_sweep_task_kind {
+  SCHEDOPT_SWEEP_TASK_CASE = 0, /* until the baselines start (problem, floor) */
+  SCHEDOPT_SWEEP_TASK_BASELINE, /* one baseline's tuning: after CASE */
+  SCHEDOPT_SWEEP_TASK_OPTIMUM   /* after every BASELINE: the optimum, the curves */
+} schedopt_sweep_task_kind;
+
+typedef struct schedopt_sweep_task {
+  schedopt_sweep_task_kind kind;
+  int thread;   /* OpenMP thread number in the sweep's team (0 without) */
+  double start; /* monotonic wall clock, seconds (any origin): the order */
+  double cpu;   /* CPU seconds of that thread */
+} schedopt_sweep_task;
+
 typedef struct schedopt_sweep_case {
   size_t index;
   char value[64]; /* as applied: "key=value" */
@@ -65,6 +85,8 @@ typedef struct schedopt_sweep_case {
   double horizon;                     /* T of the optimum, in its clock's units */
   double lr_profile[SCHEDOPT_SWEEP_PROFILE]; /* η*(t) at t/T = k/100 (NAN: not known) */
   double seconds;                     /* wall time of the case (never written) */
+  size_t ntasks;                      /* pieces of work (never written) */
+  schedopt_sweep_task tasks[SCHEDOPT_SWEEP_MAXTASKS];
 } schedopt_sweep_case;
 
 /* A fitted exponent: L − σ² ≈ exp(intercept)·x^(−slope). */
@@ -119,6 +141,21 @@ void schedopt_sweep_set_progress(schedopt_sweep *s, schedopt_progress_fn fn, voi
 /* Run case i (thread-safe for distinct i).  A failed run (divergence,
  * solver failure) is recorded in the case and returned. */
 schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_error *err);
+
+/* Called by schedopt_sweep_run after each case, one call at a time, with
+ * the case's status and message. */
+typedef void (*schedopt_sweep_done_fn)(void *ctx, size_t i, schedopt_status st,
+                                       const schedopt_error *err);
+
+/* Run the cases of the shard (every case unsharded) on a team of `threads`
+ * OpenMP threads (0: OpenMP's default; at most one per case; one without
+ * OpenMP): the costliest first (the largest value of a budget key or
+ * model.N), each case's baselines as tasks that threads done with their
+ * cases take.  Results do not depend on the threads or the order.  *used:
+ * the team's size; *failed: cases that failed (each records why).  done
+ * may be NULL. */
+schedopt_status schedopt_sweep_run(schedopt_sweep *s, int threads, schedopt_sweep_done_fn done,
+                                   void *ctx, int *used, size_t *failed, schedopt_error *err);
 
 /* Fitted slopes of the optimum and of every baseline over the done cases
  * (*n of them, at most SCHEDOPT_SWEEP_MAXSCHED). */

@@ -139,6 +139,36 @@ static int on_progress(void *ctx, const char *stage, long evals, double best, do
   return 0;
 }
 
+/* A finished case: its line, and the count on the live line. */
+typedef struct case_done {
+  const schedopt_sweep *s;
+  progress *pg;
+  int quiet;
+} case_done;
+
+static void on_done(void *ctx, size_t i, schedopt_status st, const schedopt_error *e) {
+  case_done *cd = ctx;
+  progress *pg = cd->pg;
+  const schedopt_sweep_case *c = schedopt_sweep_get_case(cd->s, i);
+#pragma omp critical(sweep_progress)
+  {
+    pg->finished++;
+    progress_clear(pg);
+    if (!cd->quiet) {
+      if (st)
+        fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s failed (%.1f s): %s\n",
+                pg->finished, pg->total, i, schedopt_sweep_key(cd->s), c->value, c->seconds,
+                e->msg);
+      else
+        fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s: optimum L - sigma^2 = "
+                        "%.6g, %ld evaluations, %.1f s\n",
+                pg->finished, pg->total, i, schedopt_sweep_key(cd->s), c->value,
+                c->res[0].excess, c->evals, c->seconds);
+      fflush(stderr);
+    }
+  }
+}
+
 /* STEM_lr.csv: the optimum's eta*(t) of every case at t/T = k/100, the
  * data of the figure's overlay (unscaled; the scaling is in its label). */
 static schedopt_status write_profiles(const schedopt_sweep *s, cli_extras *x, const char *stem,
@@ -221,54 +251,25 @@ static int run(int argc, char **argv) {
     }
   }
   const size_t n = schedopt_sweep_ncases(s);
-  size_t *mine = malloc((n ? n : 1) * sizeof *mine), nm = 0;
-  if (!mine) {
-    fprintf(stderr, "schedopt: error: out of memory\n");
-    rc = 1;
-    goto cleanup;
-  }
-  for (size_t i = 0; i < n; i++)
-    if (schedopt_sweep_in_shard(s, i)) mine[nm++] = i;
-  int threads = 1;
-#ifdef _OPENMP
-  threads = x.threads ? (int)x.threads : omp_get_max_threads();
-#else
+  size_t nm = 0;
+  for (size_t i = 0; i < n; i++) nm += schedopt_sweep_in_shard(s, i) != 0;
+#ifndef _OPENMP
   if (x.threads > 1 && !o.quiet)
     fprintf(stderr, "schedopt sweep: built without OpenMP: running on one thread\n");
 #endif
-  if (threads > (int)nm) threads = nm ? (int)nm : 1;
   const double t0 = now();
-  size_t finished = 0, failed = 0;
+  size_t failed = 0;
+  int threads = 1;
   progress pg = {t0, 0, 0, nm, 0, 0};
   pg.show = cli_progress_show(&o);
   if (pg.show == CLI_SHOW_LOG) pg.last = t0; /* a log's first line after 10 s */
   if (pg.show != CLI_SHOW_NONE)
     schedopt_sweep_set_progress(s, on_progress, &pg);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (long j = 0; j < (long)nm; j++) {
-    schedopt_error e = {0};
-    schedopt_status cst = schedopt_sweep_run_case(s, mine[j], &e);
-    const schedopt_sweep_case *c = schedopt_sweep_get_case(s, mine[j]);
-#pragma omp critical(sweep_progress)
-    {
-      finished++;
-      pg.finished = finished;
-      if (cst) failed++;
-      progress_clear(&pg);
-      if (!o.quiet) {
-        if (cst)
-          fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s failed (%.1f s): %s\n",
-                  finished, nm, mine[j], schedopt_sweep_key(s), c->value, c->seconds, e.msg);
-        else
-          fprintf(stderr, "schedopt sweep: [%zu/%zu] case %zu %s=%s: optimum L - sigma^2 = "
-                          "%.6g, %ld evaluations, %.1f s\n",
-                  finished, nm, mine[j], schedopt_sweep_key(s), c->value, c->res[0].excess,
-                  c->evals, c->seconds);
-        fflush(stderr);
-      }
-    }
+  case_done cd = {s, &pg, o.quiet};
+  if ((st = schedopt_sweep_run(s, (int)x.threads, on_done, &cd, &threads, &failed, &err))) {
+    rc = cli_fail(&err);
+    goto cleanup;
   }
-  free(mine);
   progress_clear(&pg);
   const double secs = now() - t0;
   /* output.plot: the scaling figure (a whole sweep only: a shard has no fits) */

@@ -47,6 +47,19 @@ double schedopt_opt_control_max(const schedopt_control *c, double H);
 double schedopt_opt_time_unit(const schedopt_schedule *s);
 /* Seconds on a monotonic clock. */
 double schedopt_opt_now(void);
+/* A piece of an optimization's work, for a caller that schedules
+ * optimizations on threads (the sweep): the OpenMP thread that ran it (its
+ * number in the team), its start (schedopt_opt_now) and its CPU seconds on
+ * that thread (CLOCK_THREAD_CPUTIME_ID, apart from other processes' load). */
+typedef struct schedopt_opt_task {
+  int thread;
+  double start, cpu;
+} schedopt_opt_task;
+/* The baseline tunings of o's last run as tasks (*n, in the order of the
+ * types), and the calling thread's CPU clock when it created them (*cpu0)
+ * and when the last had ended (*cpu1), with the wall clock then (*wall1). */
+const schedopt_opt_task *schedopt_optimization_tasks(const schedopt_optimization *o, size_t *n,
+                                                     double *cpu0, double *cpu1, double *wall1);
 /* J∞ = (σ² + approximation error)·Σw for obj, from one forward solve of s. */
 schedopt_status schedopt_opt_floor(schedopt_integrator *it, const schedopt_schedule *s,
                           const schedopt_objective *obj, double *floor, schedopt_error *err);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -47,6 +48,10 @@ struct schedopt_optimization {
   schedopt_row *rows;
   schedopt_row *brows[NBT];
   double seconds, seconds_baselines;
+  /* where the time went, for a caller that schedules optimizations */
+  schedopt_opt_task btask[NBT];
+  size_t nbtask;
+  double cpu_bl0, cpu_bl1, wall_bl1; /* the caller's thread CPU clock around the baselines */
   double steps;            /* optimizer steps of the optimum (schedopt_design_steps) */
   double start_steps;      /* of the start point */
   /* outer searches: the problem of the chosen case (owned), and the table */
@@ -234,10 +239,19 @@ typedef struct bl_job {
   schedopt_error err[NBT];
   int (*progress)(void *, const char *, long, double, double);
   void *progress_ctx;
+  schedopt_opt_task task[NBT]; /* which thread tuned each, and its CPU */
 #ifdef _OPENMP
   omp_lock_t lock; /* the job's own: no global lock */
 #endif
 } bl_job;
+
+/* This thread's CPU seconds (CLOCK_THREAD_CPUTIME_ID): a task's cost apart
+ * from other processes' load. */
+static double thread_cpu(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)) return NAN;
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* The caller's progress callback, one thread at a time. */
 static int bl_progress(void *ctx, const char *stage, long evals, double best_J, double secs) {
@@ -253,6 +267,11 @@ static int bl_progress(void *ctx, const char *stage, long evals, double best_J, 
 }
 
 static void bl_one(bl_job *j, size_t k) {
+  const double c0 = thread_cpu();
+  j->task[k].start = schedopt_opt_now();
+#ifdef _OPENMP
+  j->task[k].thread = omp_get_thread_num();
+#endif
   double rtol, atol;
   long max_steps;
   schedopt_integrator *it = NULL;
@@ -266,6 +285,7 @@ static void bl_one(bl_job *j, size_t k) {
                                 j->set, &j->b[k], &j->err[k]);
   j->st[k] = st;
   schedopt_integrator_free(it);
+  j->task[k].cpu = thread_cpu() - c0;
 }
 
 static void bl_tasks(bl_job *j) {
@@ -362,6 +382,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     if (bset.progress) bset.progress = bl_progress, bset.progress_ctx = &job;
     for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++)
       if ((spec->baselines & (1u << i)) && o->lr_hi > 0) job.type[job.n++] = schedopt_baseline_types[i];
+    o->cpu_bl0 = thread_cpu();
 #ifdef _OPENMP
     omp_init_lock(&job.lock);
     if (job.n > 1 && omp_get_level() == 0) { /* not inside a caller's team, even of 1 */
@@ -374,6 +395,10 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
 #ifdef _OPENMP
     omp_destroy_lock(&job.lock);
 #endif
+    o->cpu_bl1 = thread_cpu();
+    o->wall_bl1 = schedopt_opt_now();
+    o->nbtask = job.n;
+    memcpy(o->btask, job.task, sizeof o->btask);
     /* in the order of the types, whichever thread tuned them */
     for (size_t k = 0; k < job.n; k++) {
       if (job.st[k] == SCHEDOPT_EDIVERGE) continue; /* every tuning point diverged */
@@ -817,6 +842,15 @@ schedopt_status schedopt_optimization_run(schedopt_optimization **out,
 }
 
 /* ---- accessors ---------------------------------------------------------------- */
+
+const schedopt_opt_task *schedopt_optimization_tasks(const schedopt_optimization *o, size_t *n,
+                                                     double *cpu0, double *cpu1, double *wall1) {
+  *n = o ? o->nbtask : 0;
+  *cpu0 = o ? o->cpu_bl0 : NAN;
+  *cpu1 = o ? o->cpu_bl1 : NAN;
+  *wall1 = o ? o->wall_bl1 : NAN;
+  return o ? o->btask : NULL;
+}
 
 const schedopt_opt_result *schedopt_optimization_result(const schedopt_optimization *o) {
   return o ? &o->res : NULL;

@@ -289,6 +289,8 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
   schedopt_sweep_case *c = &s->cases[i];
   case_progress cp = {s, i};
   const double t0 = now();
+  sweep_clock clock0;
+  schedopt_sweep_clock_start(&clock0);
   schedopt_problem *p = NULL;
   schedopt_optimization *o = NULL;
   schedopt_optimize_spec *spec = malloc(sizeof *spec);
@@ -348,6 +350,7 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
   if (st) snprintf(c->message, sizeof c->message, "%s", err ? err->msg : "failed");
   c->done = 1;
   c->seconds = now() - t0;
+  schedopt_sweep_clock_stop(c, o, &clock0);
   schedopt_optimization_free(o);
   schedopt_problem_free(p);
   free(spec);

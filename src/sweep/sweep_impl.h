@@ -54,4 +54,15 @@ void schedopt_sweep_shard_name(size_t k, size_t n, char *buf, size_t cap);
 schedopt_status schedopt_sweep_write_set(const schedopt_sweep *s, schedopt_outset *set,
                                          const char *dir, schedopt_error *err);
 
+/* A case's start on its thread (thread CPU, wall clock, thread number),
+ * and at its end the case's task records from it and the optimization's
+ * baseline tasks (sweep_run.c). */
+typedef struct sweep_clock {
+  double cpu, wall;
+  int thread;
+} sweep_clock;
+void schedopt_sweep_clock_start(sweep_clock *k);
+void schedopt_sweep_clock_stop(schedopt_sweep_case *c, const schedopt_optimization *o,
+                               const sweep_clock *k);
+
 #endif
