@@ -12,8 +12,13 @@
  * (schedopt_optimization_run): the optimum and every tuned baseline.  The
  * final excess loss L − σ² of each schedule is fitted against the swept value
  * x in log-log scale by least squares, L − σ² ≈ C·x^(−ζ), and ζ is reported
- * beside the prediction of docs/theory.md §3 (best constant (a−1)/(a+b−1),
- * optimal schedule (a−1)/a easy, (a−1)/b hard).
+ * beside the law the swept key follows (schedopt_sweep_law_get): the horizon
+ * law of docs/theory.md §3 for budget.steps (best constant (a−1)/(a+b−1),
+ * optimal schedule (a−1)/a easy, (a−1)/b hard), the same exponents in D for
+ * a data budget at a fixed batch, the compute-optimal law of §3a for
+ * budget.compute with optimize.model_size (L* − σ² ∝ C^−(a−1)/(a+1) easy,
+ * C^−(a−1)/(b+1) hard; N* ∝ C^(1/(a+1)), C^(1/(b+1))), and none, with the
+ * reason, for any other key.
  *
  * Cases are independent: schedopt_sweep_run_case may be called for different
  * cases from different threads at once (the CLI runs them with OpenMP).
@@ -83,20 +88,53 @@ typedef struct schedopt_sweep_case {
   size_t nres;
   schedopt_sweep_result res[SCHEDOPT_SWEEP_MAXSCHED]; /* [0] is the optimum */
   double horizon;                     /* T of the optimum, in its clock's units */
+  double model_size;                  /* N* of a compute budget's model-size search
+                                         (optimize.model_size), NAN otherwise */
   double lr_profile[SCHEDOPT_SWEEP_PROFILE]; /* η*(t) at t/T = k/100 (NAN: not known) */
   double seconds;                     /* wall time of the case (never written) */
   size_t ntasks;                      /* pieces of work (never written) */
   schedopt_sweep_task tasks[SCHEDOPT_SWEEP_MAXTASKS];
 } schedopt_sweep_case;
 
-/* A fitted exponent: L − σ² ≈ exp(intercept)·x^(−slope). */
+/* A fitted exponent: L − σ² ≈ exp(intercept)·x^(−slope); for the model size
+ * (schedopt_sweep_size_slope) N* ≈ exp(intercept)·x^(+slope). */
 typedef struct schedopt_sweep_slope {
   char name[SCHEDOPT_SWEEP_NAMELEN];
   double slope, intercept;
   size_t points;  /* cases used (finite, positive excess) */
-  double theory;  /* docs/theory.md §3 prediction, NAN if none */
-  const char *theory_rule; /* "(a-1)/b (optimal, hard)", or NULL */
+  double theory;  /* the law's prediction (schedopt_sweep_law), NAN if none */
+  const char *theory_rule; /* "(a-1)/b, optimal schedule, hard phase", or NULL */
 } schedopt_sweep_slope;
+
+/* The scaling law a swept key follows (docs/theory.md §3 and §3a). */
+typedef enum schedopt_sweep_law_kind {
+  SCHEDOPT_SWEEP_LAW_NONE = 0, /* none derived for the key (why says so) */
+  SCHEDOPT_SWEEP_LAW_HORIZON,  /* budget.steps: L_T − σ² ∝ T^−ζ */
+  SCHEDOPT_SWEEP_LAW_DATA,     /* budget.samples, budget.tokens, budget.compute at a fixed
+                                  N: D = B·T at a fixed batch, so the horizon's ζ in D */
+  SCHEDOPT_SWEEP_LAW_COMPUTE   /* budget.compute with N searched: L* − σ² ∝ C^−ζ, N* ∝ C^ν */
+} schedopt_sweep_law_kind;
+
+typedef struct schedopt_sweep_law {
+  schedopt_sweep_law_kind kind;
+  const char *name;          /* "horizon", "data", "compute", "none" */
+  const char *variable;      /* "T", "D", "C" (NULL for none) */
+  const char *phase;         /* "easy" (b < a), "hard" (b > a), "boundary" */
+  double optimum;            /* ζ of the optimal schedule, NAN if none */
+  const char *optimum_rule;
+  double constant;           /* ζ of the tuned constant baseline, NAN if none */
+  const char *constant_rule;
+  double size;               /* ν of N* ∝ C^ν (compute), NAN otherwise */
+  const char *size_rule;
+  const char *why;           /* NONE: why there is no law; else what it leaves out, or NULL */
+} schedopt_sweep_law;
+
+/* The law of a sweep over `key` for exponents a, b (Bordelon–Mori
+ * notation); size_searched: 1 if each case searched the model size
+ * (optimize.model_size under a compute budget).  SCHEDOPT_EINVAL for NULL
+ * arguments or a, b not > 1 (law->kind is then NONE). */
+schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, double a, double b,
+                                       schedopt_sweep_law *law, schedopt_error *err);
 
 /* Least-squares slope of log y against log x over the points with x > 0 and
  * y > 0 finite: returns −d log y / d log x (the decay exponent ζ), NAN with
@@ -161,6 +199,15 @@ schedopt_status schedopt_sweep_run(schedopt_sweep *s, int threads, schedopt_swee
  * (*n of them, at most SCHEDOPT_SWEEP_MAXSCHED). */
 void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, size_t *n);
 
+/* The compute-optimal model size's growth N* ≈ exp(intercept)·x^slope over
+ * the done cases that searched it, named "N*", with the law's ν as theory.
+ * Returns 0 (and out->points = 0) when no case searched the model size. */
+int schedopt_sweep_size_slope(const schedopt_sweep *s, schedopt_sweep_slope *out);
+
+/* The law of this sweep (from its key and its first successful case; kind
+ * NONE before any case has run). */
+void schedopt_sweep_get_law(const schedopt_sweep *s, schedopt_sweep_law *law);
+
 /* Reports.  A whole sweep writes DIR/sweep.csv (case,key,value,schedule,
  * label,objective,excess), DIR/sweep.json and DIR/summary.txt; a shard
  * writes DIR/sweep-shard-K-of-N.json only.  Committed together (a failure
@@ -173,11 +220,12 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
 /* The scaling figure: L − σ² of the optimum and of every baseline against
  * the swept value on log–log axes, markers at the computed cases and the
  * fitted power law C·x^(−ζ) as a line, ζ in the legend, and the theory's
- * law (docs/theory.md §3, where there is one) as a dashed line through the
- * optimum's middle case; then a panel with the optimum's η*(t/T) of every
+ * law (schedopt_sweep_law, where there is one) as a dashed line through the
+ * optimum's middle case; for a compute sweep that searched the model size a
+ * panel of N*(C) the same way; then a panel with the optimum's η*(t/T) of every
  * case overlaid, one colour per case, rescaled as the theory does: by
  * T^(1−b/a) in the easy phase (b < a), as is in the hard phase.  Adds two
- * panels to fig (one when no case has a profile). */
+ * or three panels to fig (one fewer when no case has a profile). */
 schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
                                     schedopt_error *err);
 

@@ -81,7 +81,10 @@ schedopt_status schedopt_sweep_alloc(schedopt_sweep **out, size_t n, schedopt_er
   }
   s->n = n;
   s->shard_k = s->shard_n = 1;
-  for (size_t i = 0; i < n; i++) s->cases[i].index = i;
+  for (size_t i = 0; i < n; i++) {
+    s->cases[i].index = i;
+    s->cases[i].model_size = NAN;
+  }
   *out = s;
   return SCHEDOPT_OK;
 }
@@ -301,6 +304,7 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
   c->message[0] = '\0';
   c->evals = c->grad_evals = 0;
   c->contained_beaten = 0;
+  c->model_size = NAN;
   if (!st) st = schedopt_sweep_build_case(s, i, &p, spec, err);
   if (!st) {
     schedopt_problem_exponents(p, &c->a, &c->b, NULL, NULL);
@@ -336,6 +340,10 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
       q->excess = b->J - floor_;
     }
     schedopt_optimization_violations(o, NULL, &c->contained_beaten);
+    /* a compute budget's model-size search: the chosen N* (the case's problem) */
+    c->model_size = schedopt_optimization_outer(o, NULL, NULL, NULL, NULL, NULL) == 1
+                        ? (double)schedopt_problem_modes(schedopt_optimization_problem(o))
+                        : NAN;
     /* η*(t/T) of the optimum, for the figure that overlays the horizons */
     const schedopt_schedule *so = schedopt_optimization_schedule(o);
     const schedopt_control *lr = so ? schedopt_schedule_get(so, SCHEDOPT_LR) : NULL;
@@ -359,13 +367,106 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
 
 /* ---- slopes ---------------------------------------------------------------------- */
 
-void schedopt_sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
-                  const char **rule_o) {
-  *zc = (a - 1) / (a + b - 1);
-  *zo = b < a ? (a - 1) / a : (a - 1) / b;
-  *phase = b < a ? "easy" : b > a ? "hard" : "boundary";
-  *rule_o = b < a ? "(a-1)/a, optimal schedule, easy phase"
-                  : "(a-1)/b, optimal schedule, hard phase";
+/* docs/theory.md §3: L_T − σ² ∝ T^−ζ at a fixed batch, ζ = (a−1)/(a+b−1) for the
+ * tuned constant and (a−1)/a (easy, b < a) or (a−1)/b (hard) for the optimum;
+ * a data budget D = B·T has the same ζ in D (FSL Table 1, data columns).
+ * §3a: with L(N, D) ≈ N^−(a−1) + D^−ζ and C = N·D, the two terms balance at
+ * D ∝ N^((a−1)/ζ), so N* ∝ C^ν with ν = ζ/(ζ + a − 1) and L* − σ² ∝ C^−(a−1)ν:
+ * for the optimum ν = 1/(a+1), (a−1)/(a+1) (easy) and ν = 1/(b+1), (a−1)/(b+1)
+ * (hard) — FSL Table 1's compute columns sβ/(2+sβ), sβ/(1+β). */
+schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, double a, double b,
+                                       schedopt_sweep_law *law, schedopt_error *err) {
+  if (!law) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: NULL");
+  memset(law, 0, sizeof *law);
+  law->kind = SCHEDOPT_SWEEP_LAW_NONE;
+  law->name = "none";
+  law->optimum = law->constant = law->size = NAN;
+  if (!key)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: no key");
+  if (!(a > 1) || !(b > 1) || !isfinite(a) || !isfinite(b)) {
+    law->why = "the exponents a and b must be finite and > 1";
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "sweep law: a = %g, b = %g: both must be finite and > 1", a, b);
+  }
+  const int easy = b < a;
+  law->phase = easy ? "easy" : b > a ? "hard" : "boundary";
+  const double zc = (a - 1) / (a + b - 1), zo = easy ? (a - 1) / a : (a - 1) / b;
+  const char *ro = easy ? "(a-1)/a, optimal schedule, easy phase"
+                        : "(a-1)/b, optimal schedule, hard phase";
+  const int steps = !strcmp(key, "budget.steps"), compute = !strcmp(key, "budget.compute");
+  const int data = !strcmp(key, "budget.samples") || !strcmp(key, "budget.tokens");
+  if (compute && size_searched) {
+    law->kind = SCHEDOPT_SWEEP_LAW_COMPUTE;
+    law->name = "compute";
+    law->variable = "C";
+    law->optimum = easy ? (a - 1) / (a + 1) : (a - 1) / (b + 1);
+    law->optimum_rule = easy ? "(a-1)/(a+1) = s*beta/(2+s*beta), compute-optimal, easy phase"
+                             : "(a-1)/(b+1) = s*beta/(1+beta), compute-optimal, hard phase";
+    law->size = easy ? 1 / (a + 1) : 1 / (b + 1);
+    law->size_rule = easy ? "1/(a+1), compute-optimal N*, easy phase"
+                          : "1/(b+1), compute-optimal N*, hard phase";
+    law->why = "baselines are tuned at the optimum's N*, not at their own compute-optimal "
+               "size: no law for them";
+    return SCHEDOPT_OK;
+  }
+  if (steps || data || compute) {
+    law->kind = steps ? SCHEDOPT_SWEEP_LAW_HORIZON : SCHEDOPT_SWEEP_LAW_DATA;
+    law->name = steps ? "horizon" : "data";
+    law->variable = steps ? "T" : "D";
+    law->optimum = zo;
+    law->optimum_rule = ro;
+    law->constant = zc;
+    law->constant_rule = "(a-1)/(a+b-1), best constant";
+    law->why = steps ? NULL
+               : compute ? "the model size is fixed (no optimize.model_size): D = C/N, the "
+                           "data law at a fixed batch, until the approximation error N^(1-a) "
+                           "dominates"
+                         : "at a fixed batch (D = B*T); a batch schedule is not covered";
+    return SCHEDOPT_OK;
+  }
+  law->why = "no scaling law is derived for this key (docs/theory.md has them for "
+             "budget.steps, budget.samples, budget.tokens and budget.compute)";
+  return SCHEDOPT_OK;
+}
+
+void schedopt_sweep_get_law(const schedopt_sweep *s, schedopt_sweep_law *law) {
+  const schedopt_sweep_case *ref = NULL;
+  for (size_t i = 0; s && i < s->n && !ref; i++)
+    if (s->cases[i].done && !s->cases[i].status) ref = &s->cases[i];
+  if (!ref) {
+    memset(law, 0, sizeof *law);
+    law->kind = SCHEDOPT_SWEEP_LAW_NONE;
+    law->name = "none";
+    law->optimum = law->constant = law->size = NAN;
+    law->why = "no case has run successfully";
+    return;
+  }
+  schedopt_sweep_law_get(s->key, isfinite(ref->model_size), ref->a, ref->b, law, NULL);
+}
+
+int schedopt_sweep_size_slope(const schedopt_sweep *s, schedopt_sweep_slope *out) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->name, sizeof out->name, "N*");
+  out->slope = out->intercept = out->theory = NAN;
+  if (!s || !s->n) return 0;
+  double *x = malloc(s->n * sizeof *x), *y = malloc(s->n * sizeof *y);
+  size_t m = 0;
+  for (size_t i = 0; x && y && i < s->n; i++) {
+    const schedopt_sweep_case *c = &s->cases[i];
+    if (!c->done || c->status || !isfinite(c->model_size)) continue;
+    x[m] = c->x;
+    y[m++] = c->model_size;
+  }
+  if (m) {
+    out->slope = -schedopt_loglog_slope(x, y, m, &out->intercept, &out->points);
+    schedopt_sweep_law law;
+    schedopt_sweep_get_law(s, &law);
+    out->theory = law.size;
+    out->theory_rule = law.size_rule;
+  }
+  free(x);
+  free(y);
+  return m > 0;
 }
 
 void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, size_t *n) {
@@ -375,9 +476,8 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
   for (size_t i = 0; i < s->n && !ref; i++)
     if (s->cases[i].done && !s->cases[i].status) ref = &s->cases[i];
   if (!ref) return;
-  double zc, zo;
-  const char *ph, *ro;
-  schedopt_sweep_theory(ref->a, ref->b, &zc, &zo, &ph, &ro);
+  schedopt_sweep_law law;
+  schedopt_sweep_get_law(s, &law);
   /* schedule names in order of first appearance */
   double *x = malloc((s->n ? s->n : 1) * sizeof *x), *y = malloc((s->n ? s->n : 1) * sizeof *y);
   if (!x || !y) {
@@ -413,11 +513,11 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
     sl->theory = NAN;
     sl->theory_rule = NULL;
     if (!strcmp(sl->name, "optimum")) {
-      sl->theory = zo;
-      sl->theory_rule = ro;
+      sl->theory = law.optimum;
+      sl->theory_rule = law.optimum_rule;
     } else if (!strcmp(sl->name, "constant")) {
-      sl->theory = zc;
-      sl->theory_rule = "(a-1)/(a+b-1), best constant";
+      sl->theory = law.constant;
+      sl->theory_rule = law.constant_rule;
     }
   }
   free(x);

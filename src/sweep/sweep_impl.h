@@ -29,8 +29,6 @@ struct schedopt_sweep {
 schedopt_status schedopt_sweep_alloc(schedopt_sweep **out, size_t n, schedopt_error *err);
 schedopt_status schedopt_sweep_build_case(const schedopt_sweep *s, size_t i, schedopt_problem **out,
                                  schedopt_optimize_spec *spec, schedopt_error *err);
-void schedopt_sweep_theory(double a, double b, double *zc, double *zo, const char **phase,
-                  const char **rule_o);
 
 /* The sweep: section, read from the entries (file and overrides) before the
  * problem is built (sweep/sweep_spec.c): every key checked, located errors.  *present = 0 and

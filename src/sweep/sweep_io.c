@@ -38,22 +38,34 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
   const schedopt_sweep_case *ref = NULL;
   for (size_t i = 0; i < s->n && !ref; i++)
     if (s->cases[i].done && !s->cases[i].status) ref = &s->cases[i];
+  schedopt_sweep_law law;
+  schedopt_sweep_get_law(s, &law);
   if (ref) {
-    double zc, zo;
-    const char *ph, *ro;
-    schedopt_sweep_theory(ref->a, ref->b, &zc, &zo, &ph, &ro);
     fprintf(f, "  model      a=%g b=%g sigma2=%g: %s phase (%s)\n", ref->a, ref->b, ref->sigma2,
-            ph, ref->b < ref->a ? "b < a" : ref->b > ref->a ? "b > a" : "b = a");
-    fprintf(f, "  theory     L - sigma^2 ~ T^-%.4g (best constant), T^-%.4g (optimal schedule) "
-               "(docs/theory.md, section 3)\n",
-            zc, zo);
+            law.phase ? law.phase : "?",
+            ref->b < ref->a ? "b < a" : ref->b > ref->a ? "b > a" : "b = a");
+    if (law.kind == SCHEDOPT_SWEEP_LAW_COMPUTE)
+      fprintf(f, "  theory     compute-optimal: L* - sigma^2 ~ C^-%.4g, N* ~ C^%.4g, D* = C/N* ~ "
+                 "C^%.4g (docs/theory.md, section 3a)\n",
+              law.optimum, law.size, 1 - law.size);
+    else if (law.kind != SCHEDOPT_SWEEP_LAW_NONE)
+      fprintf(f, "  theory     %s law: L - sigma^2 ~ %s^-%.4g (best constant), %s^-%.4g (optimal "
+                 "schedule) (docs/theory.md, section 3)\n",
+              law.name, law.variable, law.constant, law.variable, law.optimum);
+    else
+      fprintf(f, "  theory     none for %s: %s\n", s->key, law.why);
+    if (law.kind != SCHEDOPT_SWEEP_LAW_NONE && law.why)
+      fprintf(f, "  note       %s\n", law.why);
   }
+  schedopt_sweep_slope nsl;
+  const int sized = schedopt_sweep_size_slope(s, &nsl);
   /* excess table: one column per schedule name */
   schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSCHED];
   size_t ns;
   schedopt_sweep_slopes(s, sl, &ns);
   fprintf(f, "\n  final excess loss L - sigma^2\n  %4s %14s", "case", s->key);
   for (size_t k = 0; k < ns; k++) fprintf(f, " %12.12s", sl[k].name);
+  if (sized) fprintf(f, " %10s %14s", "N*", "D* = C/N*");
   fprintf(f, "  optimizer\n");
   size_t failed = 0, bugs = 0;
   for (size_t i = 0; i < s->n; i++) {
@@ -73,6 +85,12 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
       else
         fprintf(f, " %12s", "-");
     }
+    if (sized) {
+      if (isfinite(c->model_size))
+        fprintf(f, " %10.0f %14.6g", c->model_size, c->x / c->model_size);
+      else
+        fprintf(f, " %10s %14s", "-", "-");
+    }
     fprintf(f, "  %s, %ld evals%s\n", c->code, c->evals,
             c->contained_beaten ? ", A CONTAINED BASELINE BEATS THE OPTIMUM" : "");
     bugs += c->contained_beaten != 0;
@@ -84,15 +102,20 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
                "L - sigma^2 ~ x^-slope\n",
             s->key);
     fprintf(f, "  %-12s %8s %6s  %s\n", "schedule", "slope", "cases", "theory");
-    for (size_t k = 0; k < ns; k++) {
-      fprintf(f, "  %-12s ", sl[k].name);
-      if (isfinite(sl[k].slope))
-        fprintf(f, "%8.4f", sl[k].slope);
+    for (size_t k = 0; k <= ns; k++) {
+      const schedopt_sweep_slope *q = k < ns ? &sl[k] : &nsl;
+      if (k == ns) {
+        if (!sized) break;
+        fprintf(f, "  model size: least squares of log N* on log(%s): N* ~ x^slope\n", s->key);
+      }
+      fprintf(f, "  %-12s ", q->name);
+      if (isfinite(q->slope))
+        fprintf(f, "%8.4f", q->slope);
       else
         fprintf(f, "%8s", "-");
-      fprintf(f, " %6zu  ", sl[k].points);
-      if (isfinite(sl[k].theory))
-        fprintf(f, "%.4f  %s\n", sl[k].theory, sl[k].theory_rule);
+      fprintf(f, " %6zu  ", q->points);
+      if (isfinite(q->theory))
+        fprintf(f, "%.4f  %s\n", q->theory, q->theory_rule);
       else
         fprintf(f, "-\n");
     }
@@ -169,6 +192,7 @@ static json_t *to_json(const schedopt_sweep *s) {
         json_array_append_new(pr, num(c->lr_profile[k]));
       json_object_set_new(jc, "horizon", num(c->horizon));
       json_object_set_new(jc, "lr_profile", pr);
+      if (isfinite(c->model_size)) json_object_set_new(jc, "N_star", num(c->model_size));
     }
     json_array_append_new(cases, jc);
   }
@@ -190,6 +214,26 @@ static json_t *to_json(const schedopt_sweep *s) {
       json_array_append_new(slopes, o);
     }
     json_object_set_new(root, "slopes", slopes);
+    schedopt_sweep_law law;
+    schedopt_sweep_get_law(s, &law);
+    json_t *lj = json_object();
+    json_object_set_new(lj, "kind", json_string(law.name));
+    json_object_set_new(lj, "optimum", num(law.optimum));
+    json_object_set_new(lj, "constant", num(law.constant));
+    json_object_set_new(lj, "model_size", num(law.size));
+    json_object_set_new(lj, "note", law.why ? json_string(law.why) : json_null());
+    json_object_set_new(root, "theory", lj);
+    schedopt_sweep_slope nsl;
+    if (schedopt_sweep_size_slope(s, &nsl)) {
+      json_t *o = json_object();
+      json_object_set_new(o, "slope", num(nsl.slope));
+      json_object_set_new(o, "intercept", num(nsl.intercept));
+      json_object_set_new(o, "cases", json_integer((json_int_t)nsl.points));
+      json_object_set_new(o, "theory", num(nsl.theory));
+      json_object_set_new(o, "theory_rule",
+                          nsl.theory_rule ? json_string(nsl.theory_rule) : json_null());
+      json_object_set_new(root, "model_size_slope", o);
+    }
   }
   return root;
 }
@@ -237,18 +281,28 @@ static schedopt_status write_csv(const schedopt_sweep *s, schedopt_outset *set,
   if (st) return st;
   fputs("case,", f);
   csv_field(f, s->key);
-  fputs(",schedule,label,objective,excess,status\n", f);
+  /* a model-size search adds the case's N* (every schedule of the case ran at it) */
+  schedopt_sweep_slope nsl;
+  const int sized = schedopt_sweep_size_slope(s, &nsl);
+  fputs(sized ? ",schedule,label,objective,excess,status,model_size\n"
+              : ",schedule,label,objective,excess,status\n", f);
   for (size_t i = 0; i < s->n; i++) {
     const schedopt_sweep_case *c = &s->cases[i];
     if (!c->done) continue;
     if (c->status) {
-      fprintf(f, "%zu,%s,optimum,optimum,,,%s\n", i, c->value, schedopt_status_name(c->status));
+      fprintf(f, "%zu,%s,optimum,optimum,,,%s%s\n", i, c->value,
+              schedopt_status_name(c->status), sized ? "," : "");
       continue;
     }
     for (size_t j = 0; j < c->nres; j++) {
       fprintf(f, "%zu,%s,%s,", i, c->value, c->res[j].name);
       csv_field(f, c->res[j].label);
-      fprintf(f, ",%.12g,%.12g,ok\n", c->res[j].J, c->res[j].excess);
+      fprintf(f, ",%.12g,%.12g,ok", c->res[j].J, c->res[j].excess);
+      if (sized && isfinite(c->model_size))
+        fprintf(f, ",%.0f", c->model_size);
+      else if (sized)
+        fputc(',', f);
+      fputc('\n', f);
     }
   }
   return SCHEDOPT_OK; /* write errors: the set's commit reports them */
@@ -370,6 +424,57 @@ static schedopt_status plot_scaling(const schedopt_sweep *s, schedopt_plot *fig,
   return st;
 }
 
+/* Panel of a model-size search: N*(C) at the cases, the fitted C^ν and the
+ * theory's ν (dashed) through the fit at √(x0·x1). */
+static schedopt_status plot_size(const schedopt_sweep *s, schedopt_plot *fig,
+                                 schedopt_error *err) {
+  schedopt_sweep_slope nsl;
+  if (!schedopt_sweep_size_slope(s, &nsl)) return SCHEDOPT_OK;
+  double *x = malloc(s->n * sizeof *x), *y = malloc(s->n * sizeof *y);
+  if (!x || !y) {
+    free(x);
+    free(y);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  }
+  size_t m = 0;
+  double x0 = INFINITY, x1 = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    const schedopt_sweep_case *c = &s->cases[i];
+    if (!c->done || c->status || !isfinite(c->model_size)) continue;
+    x[m] = c->x;
+    y[m++] = c->model_size;
+    if (c->x > 0) x0 = fmin(x0, c->x), x1 = fmax(x1, c->x);
+  }
+  const schedopt_plot_axes ax = {"compute-optimal model size", key_words(s->key),
+                                 "N* (learned modes)", SCHEDOPT_PLOT_LOG, SCHEDOPT_PLOT_LOG};
+  size_t panel;
+  char label[96]; /* ν: U+03BD */
+  if (isfinite(nsl.slope))
+    snprintf(label, sizeof label, "N*: fit \xce\xbd = %.3f", nsl.slope);
+  else
+    snprintf(label, sizeof label, "N*");
+  const schedopt_plot_style pts = {SCHEDOPT_PLOT_NOLINE, SCHEDOPT_PLOT_DOT, NULL, 0, 0, 0};
+  schedopt_status st = schedopt_plot_add_panel(fig, &ax, &panel, err);
+  if (!st) st = schedopt_plot_add_series_styled(fig, panel, label, x, y, m, &pts, err);
+  if (!st && isfinite(nsl.slope) && x1 > x0) {
+    double lx[2] = {x0, x1}, ly[2], xm = sqrt(x0 * x1);
+    for (int e = 0; e < 2; e++) ly[e] = exp(nsl.intercept) * pow(lx[e], nsl.slope);
+    const schedopt_plot_style line = {SCHEDOPT_PLOT_SOLID, SCHEDOPT_PLOT_NOMARK, NULL, 0, 0, 0};
+    st = schedopt_plot_add_series_styled(fig, panel, label, lx, ly, 2, &line, err);
+    if (!st && isfinite(nsl.theory)) {
+      const double ym = exp(nsl.intercept) * pow(xm, nsl.slope);
+      for (int e = 0; e < 2; e++) ly[e] = ym * pow(lx[e] / xm, nsl.theory);
+      char tl[96];
+      snprintf(tl, sizeof tl, "N*: theory \xce\xbd = %.3f", nsl.theory);
+      const schedopt_plot_style th = {SCHEDOPT_PLOT_DASHED, SCHEDOPT_PLOT_NOMARK, label, 0, 0, 0};
+      st = schedopt_plot_add_series_styled(fig, panel, tl, lx, ly, 2, &th, err);
+    }
+  }
+  free(x);
+  free(y);
+  return st;
+}
+
 /* Panel 2: the optimum's η*(t/T) of every case, rescaled by
  * (T/T₀)^(1−b/a) in the easy phase (η*(t) ≈ T^(b/a−1) f(t/T),
  * docs/theory.md §3), as is in the hard phase; one colour per case. */
@@ -434,6 +539,7 @@ schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
                               : schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   free(x);
   free(y);
+  if (!st) st = plot_size(s, fig, err);
   if (!st) st = plot_profiles(s, fig, err);
   return st;
 }
@@ -622,6 +728,10 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
       /* the profile is for the figure: absent or malformed, it is not drawn */
       json_t *pr = json_object_get(jc, "lr_profile");
       if (!jnum(jc, "horizon", &c->horizon)) c->horizon = NAN;
+      /* N* only in a model-size search; absent: NAN */
+      if (!json_object_get(jc, "N_star") || !jnum(jc, "N_star", &c->model_size) ||
+          !(c->model_size >= 1))
+        c->model_size = NAN;
       for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++) {
         json_t *v = json_array_size(pr) == SCHEDOPT_SWEEP_PROFILE ? json_array_get(pr, k) : NULL;
         c->lr_profile[k] = json_is_number(v) ? json_number_value(v) : NAN;
