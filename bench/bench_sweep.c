@@ -24,10 +24,14 @@
  *             then waits; a thread with no case left takes the oldest
  *             baseline of any case) simulated on the measured CPU times
  *             for the case orders "file" and "costliest first" (the largest
- *             value first, what schedopt_sweep_run does for budget keys);
+ *             value first, what schedopt_sweep_run does for budget keys)
+ *             and the best of every order (up to 8 cases), on the team's
+ *             threads (on 2 after a run on one);
  * and the wall time, the process CPU (W plus the threads' spinning and the
  * serial set-up) and the load average before and after (the machine is
- * shared: wall-clock speed-ups there depend on the load, these do not).
+ * shared: wall-clock speed-ups there depend on the load, these do not);
+ * last a fingerprint of the results (every schedule's objective, bit for
+ * bit, and the optimizer's evaluations), equal for any -j.
  * --tasks lists every task. */
 #define _DEFAULT_SOURCE
 #include <math.h>
@@ -50,6 +54,22 @@ static double cpu_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* FNV-1a over the results: objectives as bits, evaluations. */
+static unsigned long long fingerprint(const schedopt_sweep *s) {
+  unsigned long long h = 1469598103934665603ull;
+  for (size_t i = 0; i < schedopt_sweep_ncases(s); i++) {
+    const schedopt_sweep_case *c = schedopt_sweep_get_case(s, i);
+    unsigned char b[sizeof(double) + 2 * sizeof(long)];
+    for (size_t k = 0; k < c->nres; k++) {
+      memcpy(b, &c->res[k].J, sizeof(double));
+      memcpy(b + sizeof(double), &c->evals, sizeof(long));
+      memcpy(b + sizeof(double) + sizeof(long), &c->grad_evals, sizeof(long));
+      for (size_t j = 0; j < sizeof b; j++) h = (h ^ b[j]) * 1099511628211ull;
+    }
+  }
+  return h;
 }
 
 static double load1(void) {
@@ -156,6 +176,20 @@ static double simulate(sim_case *cs, const size_t *order, size_t n, int P) {
     else tnext[p] = w > t ? w : nextafter(t, HUGE_VAL);
   }
   return makespan;
+}
+
+/* The next permutation in lexicographic order; 0 after the last. */
+static int next_perm(size_t *a, size_t n) {
+  if (n < 2) return 0;
+  size_t i = n - 1;
+  while (i > 0 && a[i - 1] >= a[i]) i--;
+  if (i == 0) return 0;
+  size_t j = n - 1;
+  while (a[j] <= a[i - 1]) j--;
+  size_t t = a[i - 1];
+  a[i - 1] = a[j], a[j] = t;
+  for (size_t l = i, r = n - 1; l < r; l++, r--) t = a[l], a[l] = a[r], a[r] = t;
+  return 1;
 }
 
 int main(int argc, char **argv) {
@@ -270,7 +304,8 @@ int main(int argc, char **argv) {
   size_t *order = calloc(n ? n : 1, sizeof *order);
   if (!order) return 1;
   for (size_t i = 0; i < n; i++) order[i] = i;
-  const double mf = simulate(cs, order, n, used);
+  const int P = used > 1 ? used : 2; /* what -j 2 would do with these costs */
+  const double mf = simulate(cs, order, n, P);
   for (size_t a = 1; a < n; a++)
     for (size_t b = a; b > 0 &&
                        schedopt_sweep_get_case(s, order[b])->x >
@@ -279,11 +314,21 @@ int main(int argc, char **argv) {
       const size_t t = order[b];
       order[b] = order[b - 1], order[b - 1] = t;
     }
-  const double ml = simulate(cs, order, n, used);
-  printf("  policy    W / makespan       %6.3fx  file order, %6.3fx  costliest first\n",
+  const double ml = simulate(cs, order, n, P);
+  printf("  policy    W / makespan on %d %6.3fx  file order, %6.3fx  costliest first", P,
          W / mf, W / ml);
+  if (n <= 8) { /* every order: the best these rules can do with whole cases */
+    double mb = HUGE_VAL;
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    do mb = fmin(mb, simulate(cs, order, n, P));
+    while (next_perm(order, n));
+    printf(", %6.3fx  best order", W / mb);
+  }
+  putchar('\n');
   printf("  wall %.2f s, process CPU %.2f s, load average %.2f before, %.2f after\n", wall, pcpu,
          l0, l1);
+  printf("  results fingerprint %016llx (objectives and evaluations of every case)\n",
+         fingerprint(s));
   free(order);
   free(cend);
   free(bend);
