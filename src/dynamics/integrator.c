@@ -17,6 +17,7 @@
 
 #include "dynamics/nvector_fast.h"
 #include "dynamics/sunlinsol_blr.h"
+#include "dynamics/sunnonlinsol_lin.h"
 
 /* Divergence: the loss exceeding this multiple of its initial value. */
 #define DIVERGE_FACTOR 1e6
@@ -49,6 +50,7 @@ struct schedopt_integrator {
   void *cv;
   N_Vector y, q;
   SUNLinearSolver LS;
+  SUNNonlinearSolver NLS; /* one Newton iteration: the models are linear in y */
   int cv_ready;
   char cvmsg[512];
   /* the run in progress */
@@ -74,6 +76,7 @@ struct schedopt_integrator {
   void *cvB;
   N_Vector yB;
   SUNLinearSolver LSB;
+  SUNNonlinearSolver NLSB;
   size_t np[SCHEDOPT_NCHANNELS], off[SCHEDOPT_NCHANNELS], P;
   /* the gradient (and, with want_h, the curvature diagonal after it), 2P */
   int want_h;
@@ -337,6 +340,13 @@ static int blr_fill(double t, double *D, double *U, double *V, void *user) {
   return 0;
 }
 
+/* Error weights of the states: CVODES's scalar tolerances (rtol, atol·scale)
+ * in one pass (its own takes five). */
+static int cv_ewt(N_Vector y, N_Vector w, void *user) {
+  const schedopt_integrator *it = user;
+  return schedopt_nvector_ewt(y, w, it->rtol, it->atol * it->scale);
+}
+
 static int blr_state(void *mem, double *t, double *gamma) {
   if (CVodeGetCurrentTime(mem, t) != CV_SUCCESS) return -1;
   if (CVodeGetCurrentGamma(mem, gamma) != CV_SUCCESS) return -1;
@@ -385,6 +395,12 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
   if (!it->LS) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the linear solver");
   if ((f = CVodeSetLinearSolver(it->cv, it->LS, NULL)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeSetLinearSolver", 0.0, err);
+  /* f = A(t) y + c(t) and the block solver's matrix is I − γA(t_n) exactly:
+   * one Newton iteration solves the corrector (sunnonlinsol_lin.h) */
+  it->NLS = schedopt_nls_linear_create(it->y, it->ctx);
+  if (!it->NLS) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the Newton solver");
+  if ((f = CVodeSetNonlinearSolver(it->cv, it->NLS)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeSetNonlinearSolver", 0.0, err);
   it->cv_ready = 1;
   return SCHEDOPT_OK;
 }
@@ -420,8 +436,8 @@ static schedopt_status cv_begin(schedopt_integrator *it, int roots, schedopt_err
   int f;
   if ((f = CVodeRootInit(it->cv, roots ? 1 : 0, roots ? cv_root : NULL)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeRootInit", 0.0, err);
-  if ((f = CVodeSStolerances(it->cv, it->rtol, it->atol * it->scale)) != CV_SUCCESS)
-    return cv_fail(it, f, "CVodeSStolerances", 0.0, err);
+  if ((f = CVodeWFtolerances(it->cv, cv_ewt)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeWFtolerances", 0.0, err);
   /* steps, samples: counters (unit scale); ∫ w L: like the states */
   N_Vector aq = N_VClone(it->q);
   if (aq) {
@@ -650,6 +666,7 @@ static int blr_fillB(double t, double *D, double *U, double *V, void *user) {
 
 static void adj_free(schedopt_integrator *it) {
   if (it->LSB) SUNLinSolFree(it->LSB);
+  if (it->NLSB) SUNNonlinSolFree(it->NLSB);
   if (it->yB) N_VDestroy(it->yB);
   if (it->lt) N_VDestroy(it->lt);
   if (it->yt) N_VDestroy(it->yt);
@@ -662,6 +679,7 @@ static void adj_free(schedopt_integrator *it) {
   free(it->gacc);
   free(it->tk);
   it->LSB = NULL;
+  it->NLSB = NULL;
   it->yB = it->lt = it->yt = NULL;
   it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = it->gacc = it->tk = NULL;
   it->gacc_n = it->ntk = 0;
@@ -840,6 +858,11 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     it->LSB = schedopt_blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvB, it->ctx);
     if (!it->LSB || (f = CVodeSetLinearSolverB(it->cv, it->which, it->LSB, NULL)) != CV_SUCCESS) {
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
+      goto done;
+    }
+    it->NLSB = schedopt_nls_linear_create(it->yB, it->ctx); /* λ' is linear in λ too */
+    if (!it->NLSB || CVodeSetNonlinearSolverB(it->cv, it->which, it->NLSB) != CV_SUCCESS) {
+      st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward Newton solver");
       goto done;
     }
     it->b_ready = 1;
@@ -1151,6 +1174,7 @@ void schedopt_integrator_free(schedopt_integrator *it) {
   adj_free(it);
   if (it->cv) CVodeFree(&it->cv);
   if (it->LS) SUNLinSolFree(it->LS);
+  if (it->NLS) SUNNonlinSolFree(it->NLS);
   if (it->y) N_VDestroy(it->y);
   if (it->q) N_VDestroy(it->q);
   if (it->ctx) SUNContext_Free(&it->ctx);

@@ -22,6 +22,61 @@
 
 #include "dynamics/model_impl.h"
 
+/* ---- vector helpers (the ODE's kernels and the recursion) ---------------
+ * Sums run in LANES independent partial sums: a single running sum is a
+ * chain of dependent additions (4 cycles each) that costs more than the
+ * pass itself, and the lanes let the compiler vectorize the loop. */
+#define LANES 8
+
+/* Two modes at a time in GCC/Clang vector types (SSE2 registers on x86-64)
+ * where the compilers do not vectorize the plain loop: the (a, v, x) triples
+ * of momentum, and the several sums of the reverse step. */
+typedef double v2d __attribute__((vector_size(16)));
+
+static inline v2d v2_load(const double *p) {
+  v2d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline v2d v2_set(double a, double b) {
+  const v2d v = {a, b};
+  return v;
+}
+
+/* On x86-64 the passes are also compiled for AVX2, picked at load time (the
+ * lanes and their order are the source's, so both give the same numbers).
+ * GCC only: clang 14 exports the clones' resolvers as global symbols. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define PLRF_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef PLRF_CLONES
+#define PLRF_CLONES
+#endif
+
+static double lanes_total(const double *s) {
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Σ_k y[k·stride]; a contiguous copy (stride 1) in vector registers, with
+ * the same lanes */
+PLRF_CLONES
+static double strided_sum(const double *y, size_t N, size_t stride) {
+  double s[LANES] = {0}, rest = 0.0;
+  size_t k = 0;
+  if (stride == 1)
+    for (; k + LANES <= N; k += LANES)
+      for (size_t j = 0; j < LANES; j++) s[j] += y[k + j];
+  else
+    for (; k + LANES <= N; k += LANES)
+      for (size_t j = 0; j < LANES; j++) s[j] += y[(k + j) * stride];
+  for (; k < N; k++) rest += y[k * stride];
+  return lanes_total(s) + rest;
+}
+
 typedef struct plrf {
   schedopt_plrf_params p;
   size_t N;      /* modes */
@@ -100,10 +155,7 @@ static void plrf_initial(const void *self, double *y) {
 
 /* Σ a over copy c */
 static double copy_E(const plrf *m, const double *y, size_t c) {
-  const double *yc = y + c * m->N * m->bs;
-  double E = 0.0;
-  for (size_t k = 0; k < m->N; k++) E += yc[k * m->bs];
-  return E;
+  return strided_sum(y + c * m->N * m->bs, m->N, m->bs);
 }
 
 /* Additive driving of copy c: Q = E_c + (tail + σ² on the copy that carries noise). */
@@ -124,47 +176,49 @@ static void hb_block(const plrf *m, const schedopt_uval *u, double lam, double *
   D[6] = ga - el;               D[7] = mu * mu;       D[8] = mu - 2.0 * mu * el - 1.0;
 }
 
-/* SGD fast path: d a_k/dt = (−2ηλ_k + η²λ_k² κ) a_k + (η²λ_k²/B) Q, κ = 1 + 1/B
- * (matched) or 1/B (sde). */
-static void sgd_rhs(const plrf *m, const schedopt_uval *u, const double *y, double *ydot) {
-  const size_t N = m->N;
-  const double eta = u->lr, iB = 1.0 / u->batch;
-  const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
-  for (size_t c = 0; c < m->ncopy; c++) {
-    const double Q = copy_E(m, y, c) + copy_R(m, c);
-    const double *yc = y + c * N;
-    double *dc = ydot + c * N;
-    const double *lam = m->lam;
-    for (size_t k = 0; k < N; k++) {
-      double el = eta * lam[k], e2 = el * el;
-      dc[k] = (e2 * kappa - 2.0 * el) * yc[k] + e2 * iB * Q;
-    }
+/* SGD: d a_k/dt = (−2ηλ_k + η²λ_k² κ) a_k + (η²λ_k²/B) Q, κ = 1 + 1/B
+ * (matched) or 1/B (sde); one pass after the sum Q. */
+PLRF_CLONES
+static void sgd_rhs_pass(const double *restrict lam, const double *restrict y,
+                         double *restrict yd, size_t N, double eta, double kappa, double iB,
+                         double Q) {
+  for (size_t k = 0; k < N; k++) {
+    const double el = eta * lam[k], e2 = el * el;
+    yd[k] = (e2 * kappa - 2.0 * el) * y[k] + e2 * iB * Q;
+  }
+}
+
+/* Heavy ball: the 3×3 block of hb_block times (a, v, x)_k plus gq Q, one pass
+ * (the block's entries formed in registers, not stored). */
+PLRF_CLONES
+static void hb_rhs_pass(const double *restrict lam, const double *restrict y,
+                        double *restrict yd, size_t N, double eta, double mu, double ka,
+                        double iB, double Q) {
+  const double mu2 = mu * mu, d4 = mu2 - 1.0;
+  for (size_t k = 0; k < N; k++) {
+    const double el = eta * lam[k], e2 = el * el, ga = e2 * ka, gQ = e2 * iB * Q;
+    const double mel = 2.0 * mu * el;
+    const double a = y[3 * k], v = y[3 * k + 1], x = y[3 * k + 2];
+    yd[3 * k] = (ga - 2.0 * el) * a + mu2 * v + (2.0 * mu - mel) * x + gQ;
+    yd[3 * k + 1] = ga * a + d4 * v - mel * x + gQ;
+    yd[3 * k + 2] = (ga - el) * a + mu2 * v + (mu - mel - 1.0) * x + gQ;
   }
 }
 
 static void plrf_rhs(const void *self, const schedopt_uval *u, const double *y, double *ydot) {
   const plrf *m = self;
   const size_t bs = m->bs, N = m->N;
-  if (bs == 1) {
-    sgd_rhs(m, u, y, ydot);
-    return;
-  }
+  const double eta = u->lr, iB = 1.0 / u->batch;
+  const int sde = m->p.dynamics == SCHEDOPT_DYN_SDE;
+  const double kappa = sde ? iB : 1.0 + iB; /* ga = e2 κ */
   for (size_t c = 0; c < m->ncopy; c++) {
     const double Q = copy_E(m, y, c) + copy_R(m, c);
     const double *yc = y + c * N * bs;
     double *dc = ydot + c * N * bs;
-    for (size_t k = 0; k < N; k++) {
-      double D[9], gq;
-      hb_block(m, u, m->lam[k], D, &gq);
-      const double *yk = yc + k * bs;
-      double *dk = dc + k * bs;
-      if (bs == 1) {
-        dk[0] = D[0] * yk[0] + gq * Q;
-      } else {
-        for (int i = 0; i < 3; i++)
-          dk[i] = D[3 * i] * yk[0] + D[3 * i + 1] * yk[1] + D[3 * i + 2] * yk[2] + gq * Q;
-      }
-    }
+    if (bs == 1)
+      sgd_rhs_pass(m->lam, yc, dc, N, eta, kappa, iB, Q);
+    else
+      hb_rhs_pass(m->lam, yc, dc, N, eta, u->momentum, kappa, iB, Q);
   }
 }
 
@@ -242,51 +296,6 @@ static void plrf_readout(const void *self, const double *y, schedopt_readout *ou
  * the divergence check.  The sum runs in LANES independent partial sums: a
  * single running sum is a chain of dependent additions that costs more than
  * the step itself, and the lanes let the compiler vectorize the loop. */
-#define LANES 8
-
-/* Two modes at a time in GCC/Clang vector types (SSE2 registers on x86-64)
- * where the compilers do not vectorize the plain loop: the (a, v, x) triples
- * of momentum, and the several sums of the reverse step. */
-typedef double v2d __attribute__((vector_size(16)));
-
-static inline v2d v2_load(const double *p) {
-  v2d v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-
-static inline v2d v2_set(double a, double b) {
-  const v2d v = {a, b};
-  return v;
-}
-
-/* On x86-64 the passes are also compiled for AVX2, picked at load time (the
- * lanes and their order are the source's, so both give the same numbers).
- * GCC only: clang 14 exports the clones' resolvers as global symbols. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
-    defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define PLRF_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef PLRF_CLONES
-#define PLRF_CLONES
-#endif
-
-static double lanes_total(const double *s) {
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
-/* Σ_k y[k·stride] */
-static double strided_sum(const double *y, size_t N, size_t stride) {
-  double s[LANES] = {0}, rest = 0.0;
-  size_t k = 0;
-  for (; k + LANES <= N; k += LANES)
-    for (size_t j = 0; j < LANES; j++) s[j] += y[(k + j) * stride];
-  for (; k < N; k++) rest += y[k * stride];
-  return lanes_total(s) + rest;
-}
-
 /* SGD: a ← (1 − ηλ)² a + (η²λ²/B)(a + Q); returns Σ a_new. */
 PLRF_CLONES
 static double sgd_pass(const double *restrict lam, double *restrict y, size_t N, double eta,

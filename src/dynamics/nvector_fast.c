@@ -6,6 +6,22 @@
 #define LEN(v) ((size_t)NV_LENGTH_S(v))
 #define DATA(v) NV_DATA_S(v)
 
+/* On x86-64 Linux with GCC the kernels are also compiled for AVX2 and picked
+ * at load time (as the recursion in model_plrf.c): the vectors of a CVODES
+ * step exceed the L1 cache, and twice the lanes per load halve the passes'
+ * instruction count.  AVX2 without FMA: every variant rounds alike.  Not with
+ * clang (its resolvers would be global symbols). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define NV_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef NV_CLONES
+#define NV_CLONES
+#endif
+
+NV_CLONES
 static void lin_sum(realtype a, N_Vector x, realtype b, N_Vector y, N_Vector z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x), *yd = DATA(y);
@@ -13,12 +29,14 @@ static void lin_sum(realtype a, N_Vector x, realtype b, N_Vector y, N_Vector z) 
   for (size_t i = 0; i < n; i++) zd[i] = a * xd[i] + b * yd[i];
 }
 
+NV_CLONES
 static void vconst(realtype c, N_Vector z) {
   const size_t n = LEN(z);
   double *zd = DATA(z);
   for (size_t i = 0; i < n; i++) zd[i] = c;
 }
 
+NV_CLONES
 static void scale(realtype c, N_Vector x, N_Vector z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x);
@@ -26,6 +44,7 @@ static void scale(realtype c, N_Vector x, N_Vector z) {
   for (size_t i = 0; i < n; i++) zd[i] = c * xd[i];
 }
 
+NV_CLONES
 static void prod(N_Vector x, N_Vector y, N_Vector z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x), *yd = DATA(y);
@@ -33,6 +52,7 @@ static void prod(N_Vector x, N_Vector y, N_Vector z) {
   for (size_t i = 0; i < n; i++) zd[i] = xd[i] * yd[i];
 }
 
+NV_CLONES
 static void vabs(N_Vector x, N_Vector z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x);
@@ -40,6 +60,7 @@ static void vabs(N_Vector x, N_Vector z) {
   for (size_t i = 0; i < n; i++) zd[i] = fabs(xd[i]);
 }
 
+NV_CLONES
 static void inv(N_Vector x, N_Vector z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x);
@@ -47,6 +68,7 @@ static void inv(N_Vector x, N_Vector z) {
   for (size_t i = 0; i < n; i++) zd[i] = 1.0 / xd[i];
 }
 
+NV_CLONES
 static void add_const(N_Vector x, realtype b, N_Vector z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x);
@@ -54,7 +76,9 @@ static void add_const(N_Vector x, realtype b, N_Vector z) {
   for (size_t i = 0; i < n; i++) zd[i] = xd[i] + b;
 }
 
-/* Σ (x_i w_i)² with four partial sums (independent add chains). */
+/* Σ (x_i w_i)² with four partial sums (independent add chains; their order
+ * sets the norm's rounding, and with it every step size). */
+NV_CLONES
 static realtype wsqr_sum(N_Vector x, N_Vector w) {
   const size_t n = LEN(x);
   const double *xd = DATA(x), *wd = DATA(w);
@@ -79,6 +103,16 @@ static realtype wrms_norm(N_Vector x, N_Vector w) {
   return sqrt(wsqr_sum(x, w) / (double)LEN(x));
 }
 
+NV_CLONES
+NV_CLONES
+static realtype vmin(N_Vector x) {
+  const size_t n = LEN(x);
+  const double *xd = DATA(x);
+  double m = n ? xd[0] : 0.0;
+  for (size_t i = 1; i < n; i++) m = xd[i] < m ? xd[i] : m;
+  return m;
+}
+
 static realtype max_norm(N_Vector x) {
   const size_t n = LEN(x);
   const double *xd = DATA(x);
@@ -88,6 +122,7 @@ static realtype max_norm(N_Vector x) {
 }
 
 /* z = Σ c_k X_k; z may be X[0]. */
+NV_CLONES
 static int lin_comb(int nv, realtype *c, N_Vector *X, N_Vector z) {
   const size_t n = LEN(z);
   double *zd = DATA(z);
@@ -115,6 +150,7 @@ static int lin_comb(int nv, realtype *c, N_Vector *X, N_Vector z) {
 }
 
 /* Z_k = a_k x + Y_k */
+NV_CLONES
 static int scale_add_multi(int nv, realtype *a, N_Vector x, N_Vector *Y, N_Vector *Z) {
   const size_t n = LEN(x);
   const double *xd = DATA(x);
@@ -139,6 +175,25 @@ void schedopt_nvector_use_fast_ops(N_Vector v) {
   o->nvwrmsnorm = wrms_norm;
   o->nvwsqrsumlocal = wsqr_sum;
   o->nvmaxnorm = max_norm;
+  o->nvmin = vmin;
   o->nvlinearcombination = lin_comb;
   o->nvscaleaddmulti = scale_add_multi;
+}
+
+/* w_i = 1 / (rtol |y_i| + atol): the roundings of CVODES's scalar-tolerance
+ * weights (N_VAbs, N_VScale, N_VAddConst, N_VInv) in one pass instead of five. */
+NV_CLONES
+static int ewt_pass(const double *restrict y, double *restrict w, size_t n, double rtol,
+                    double atol) {
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = rtol * fabs(y[i]) + atol;
+    bad |= d <= 0.0; /* as CVODES's N_VMin test: NaN passes */
+    w[i] = 1.0 / d;
+  }
+  return bad ? -1 : 0;
+}
+
+int schedopt_nvector_ewt(N_Vector y, N_Vector w, double rtol, double atol) {
+  return ewt_pass(DATA(y), DATA(w), LEN(y), rtol, atol);
 }

@@ -13,4 +13,8 @@
 
 void schedopt_nvector_use_fast_ops(N_Vector v);
 
+/* Error weights w = 1/(rtol |y| + atol) in one pass (a CVEwtFn's work, the
+ * same numbers as CVODES's scalar tolerances); −1 if a denominator is ≤ 0. */
+int schedopt_nvector_ewt(N_Vector y, N_Vector w, double rtol, double atol);
+
 #endif

@@ -8,6 +8,88 @@
 
 #define BLR_MAXRANK 8
 
+/* The O(n) passes are also compiled for AVX2 on x86-64 Linux with GCC and
+ * picked at load time (see nvector_fast.c); sums run in eight partial sums in
+ * a fixed order, so every variant rounds alike. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define BLR_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef BLR_CLONES
+#define BLR_CLONES
+#endif
+#define BLR_LANES 8
+
+static double lanes_total(const double *s) {
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Σ v_q w_q (a single running sum would be a chain of dependent additions,
+ * 4 cycles per element). */
+BLR_CLONES
+static double dot(const double *restrict v, const double *restrict w, size_t n) {
+  double s[BLR_LANES] = {0}, rest = 0.0;
+  size_t q = 0;
+  for (; q + BLR_LANES <= n; q += BLR_LANES)
+    for (size_t j = 0; j < BLR_LANES; j++) s[j] += v[q + j] * w[q + j];
+  for (; q < n; q++) rest += v[q] * w[q];
+  return lanes_total(s) + rest;
+}
+
+/* Diagonal blocks, rank 1, one pass: P⁻¹ = 1/(1 − γD), W = P⁻¹U; returns VᵀW. */
+BLR_CLONES
+static double factor_diag1(size_t n, double gamma, const double *restrict D,
+                           const double *restrict U, const double *restrict V,
+                           double *restrict Pinv, double *restrict W, int *bad) {
+  double s[BLR_LANES] = {0}, rest = 0.0;
+  int b = 0;
+  size_t q = 0;
+  for (; q + BLR_LANES <= n; q += BLR_LANES)
+    for (size_t j = 0; j < BLR_LANES; j++) {
+      const double p = 1.0 - gamma * D[q + j], pi = 1.0 / p, w = pi * U[q + j];
+      b |= !(fabs(p) > 0.0);
+      Pinv[q + j] = pi;
+      W[q + j] = w;
+      s[j] += V[q + j] * w;
+    }
+  for (; q < n; q++) {
+    const double p = 1.0 - gamma * D[q], pi = 1.0 / p, w = pi * U[q];
+    b |= !(fabs(p) > 0.0);
+    Pinv[q] = pi;
+    W[q] = w;
+    rest += V[q] * w;
+  }
+  *bad = b;
+  return lanes_total(s) + rest;
+}
+
+/* Diagonal blocks, rank 1: x = P⁻¹b and Vᵀx in one pass. */
+BLR_CLONES
+static double solve_diag1(size_t n, const double *restrict Pinv, const double *restrict V,
+                          const double *restrict b, double *restrict x) {
+  double s[BLR_LANES] = {0}, rest = 0.0;
+  size_t q = 0;
+  for (; q + BLR_LANES <= n; q += BLR_LANES)
+    for (size_t j = 0; j < BLR_LANES; j++) {
+      const double xq = Pinv[q + j] * b[q + j];
+      x[q + j] = xq;
+      s[j] += V[q + j] * xq;
+    }
+  for (; q < n; q++) {
+    x[q] = Pinv[q] * b[q];
+    rest += V[q] * x[q];
+  }
+  return lanes_total(s) + rest;
+}
+
+/* x += c w */
+BLR_CLONES
+static void axpy(size_t n, double c, const double *restrict w, double *restrict x) {
+  for (size_t q = 0; q < n; q++) x[q] += c * w[q];
+}
+
 typedef struct blr {
   size_t n, bs, r;
   blr_fill_fn fill;
@@ -92,7 +174,12 @@ static void apply_pinv(const blr *c, const double *b, double *y) {
 static int factor(blr *c, double t, double gamma) {
   if (c->fill(t, c->D, c->U, c->V, c->user) != 0) return SUNLS_PACKAGE_FAIL_REC;
   const size_t bs = c->bs, K = c->n / bs, r = c->r, n = c->n;
-  if (bs == 1) {
+  if (bs == 1 && r == 1) {
+    int bad;
+    const double vw = factor_diag1(n, gamma, c->D, c->U, c->V, c->Pinv, c->W, &bad);
+    if (bad) return SUNLS_LUFACT_FAIL;
+    c->S[0] = 1.0 - gamma * vw;
+  } else if (bs == 1) {
     for (size_t i = 0; i < n; i++) {
       double p = 1.0 - gamma * c->D[i];
       if (!(fabs(p) > 0.0)) return SUNLS_LUFACT_FAIL;
@@ -101,12 +188,8 @@ static int factor(blr *c, double t, double gamma) {
     for (size_t j = 0; j < r; j++) apply_pinv(c, c->U + j * n, c->W + j * n);
     /* S = I − γ VᵀW */
     for (size_t i = 0; i < r; i++)
-      for (size_t j = 0; j < r; j++) {
-        const double *v = c->V + i * n, *w = c->W + j * n;
-        double s = 0.0;
-        for (size_t q = 0; q < n; q++) s += v[q] * w[q];
-        c->S[i * r + j] = (i == j ? 1.0 : 0.0) - gamma * s;
-      }
+      for (size_t j = 0; j < r; j++)
+        c->S[i * r + j] = (i == j ? 1.0 : 0.0) - gamma * dot(c->V + i * n, c->W + j * n, n);
   } else {
     /* one pass per block: P_k⁻¹ = (I − γD_k)⁻¹, W_k = P_k⁻¹U_k and its part of
      * VᵀW (3×3 blocks: 1/3 of the passes of factor-then-apply) */
@@ -187,14 +270,11 @@ static int blr_solve(SUNLinearSolver LS, SUNMatrix A, N_Vector x, N_Vector b, re
   double *xd = N_VGetArrayPointer(x);
   const double *bd = N_VGetArrayPointer(b);
   double z[BLR_MAXRANK];
-  if (c->bs == 1) {
+  if (c->bs == 1 && r == 1) {
+    z[0] = solve_diag1(n, c->Pinv, c->V, bd, xd);
+  } else if (c->bs == 1) {
     apply_pinv(c, bd, xd);
-    for (size_t i = 0; i < r; i++) {
-      const double *v = c->V + i * n;
-      double s = 0.0;
-      for (size_t q = 0; q < n; q++) s += v[q] * xd[q];
-      z[i] = s;
-    }
+    for (size_t i = 0; i < r; i++) z[i] = dot(c->V + i * n, xd, n);
   } else if (r == 1) { /* x = P⁻¹b and z = Vᵀx in one pass */
     const double *v = c->V;
     double s = 0.0;
@@ -239,11 +319,7 @@ static int blr_solve(SUNLinearSolver LS, SUNMatrix A, N_Vector x, N_Vector b, re
     for (size_t j = k + 1; j < r; j++) z[k] -= c->S[k * r + j] * z[j];
     z[k] /= c->S[k * r + k];
   }
-  for (size_t j = 0; j < r; j++) {
-    const double *w = c->W + j * n;
-    double gz = gamma * z[j];
-    for (size_t q = 0; q < n; q++) xd[q] += gz * w[q];
-  }
+  for (size_t j = 0; j < r; j++) axpy(n, gamma * z[j], c->W + j * n, xd);
   c->nsolves++;
   return c->last_flag = SUNLS_SUCCESS;
 }
