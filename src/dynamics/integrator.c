@@ -51,6 +51,7 @@ struct schedopt_integrator {
   N_Vector y, q;
   SUNLinearSolver LS;
   SUNNonlinearSolver NLS; /* one Newton iteration: the models are linear in y */
+  double fkey[4], fkeyB[4]; /* (u, clock factor) of the solvers' last fills */
   int cv_ready;
   char cvmsg[512];
   /* the run in progress */
@@ -326,12 +327,23 @@ static int cv_root(realtype t, N_Vector y, realtype *g, void *user) {
   return 0;
 }
 
-static int blr_fill(double t, double *D, double *U, double *V, void *user) {
+/* The Jacobian depends on t only through the controls and the clock factor:
+ * where they equal the last fill's (a constant stretch of the schedule), the
+ * solver keeps its D, U, V and refactors for the new γ only. */
+static int same_key(double *key, int have, const schedopt_uval *u, double f) {
+  const double k[4] = {u->lr, u->batch, u->momentum, f};
+  if (have && k[0] == key[0] && k[1] == key[1] && k[2] == key[2] && k[3] == key[3]) return 1;
+  memcpy(key, k, sizeof k);
+  return 0;
+}
+
+static int blr_fill(double t, int have, double *D, double *U, double *V, void *user) {
   schedopt_integrator *it = user;
   schedopt_uval u;
   fwd_eval(it, t, &u);
-  it->mt->jac(it->self, &u, D, U, V);
   double f = time_factor(it, &u);
+  if (same_key(it->fkey, have, &u, f)) return 1;
+  it->mt->jac(it->self, &u, D, U, V);
   if (f != 1.0) {
     size_t bs = it->mt->block(it->self), r = it->mt->rank(it->self);
     for (size_t i = 0; i < it->n * bs; i++) D[i] *= f;
@@ -641,14 +653,15 @@ static int grad_span(schedopt_integrator *it, double a, double b) {
   return grad_piece(it, s, b);
 }
 
-static int blr_fillB(double t, double *D, double *U, double *V, void *user) {
+static int blr_fillB(double t, int have, double *D, double *U, double *V, void *user) {
   /* A_B = −s (blockdiag(Dᵀ) + V Uᵀ): transpose blocks, swap U and V */
   schedopt_integrator *it = user;
   schedopt_uval u;
   seg_eval(it, t, &u);
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
-  it->mt->jac(it->self, &u, D, V, U); /* U_B ∝ V, V_B = U */
   const double s = -time_factor(it, &u);
+  if (same_key(it->fkeyB, have, &u, s)) return 1;
+  it->mt->jac(it->self, &u, D, V, U); /* U_B ∝ V, V_B = U */
   if (bs == 1) {
     for (size_t i = 0; i < n; i++) D[i] *= s;
   } else {

@@ -38,50 +38,66 @@ static double dot(const double *restrict v, const double *restrict w, size_t n) 
   return lanes_total(s) + rest;
 }
 
-/* Diagonal blocks, rank 1, one pass: P⁻¹ = 1/(1 − γD), W = P⁻¹U; returns VᵀW. */
+/* Four lanes in GCC/Clang vector types (one AVX2 or two SSE2 registers): the
+ * compilers keep lane arrays of a loop that also stores in memory.  Loads and
+ * stores through an unaligned, aliasing vector type, as the intrinsics do (no
+ * function takes or returns one: a 32-byte vector's ABI depends on AVX). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
+#define V4(p) (*(const v4du *)(p))
+#define V4_STORE(p, v) (*(v4du *)(p) = (v))
+#define V4_TOTAL(a, b) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])) + (((b)[0] + (b)[1]) + ((b)[2] + (b)[3])))
+
+/* Diagonal blocks, rank 1, one pass: P⁻¹ = 1/(1 − γD), W = P⁻¹U; returns VᵀW
+ * (not finite where some 1 − γD is 0 or NaN). */
 BLR_CLONES
 static double factor_diag1(size_t n, double gamma, const double *restrict D,
                            const double *restrict U, const double *restrict V,
-                           double *restrict Pinv, double *restrict W, int *bad) {
-  double s[BLR_LANES] = {0}, rest = 0.0;
-  int b = 0;
+                           double *restrict Pinv, double *restrict W) {
+  v4d s0 = {0, 0, 0, 0}, s1 = s0;
+  const v4d one = {1, 1, 1, 1};
   size_t q = 0;
-  for (; q + BLR_LANES <= n; q += BLR_LANES)
-    for (size_t j = 0; j < BLR_LANES; j++) {
-      const double p = 1.0 - gamma * D[q + j], pi = 1.0 / p, w = pi * U[q + j];
-      b |= !(fabs(p) > 0.0);
-      Pinv[q + j] = pi;
-      W[q + j] = w;
-      s[j] += V[q + j] * w;
-    }
+  for (; q + 8 <= n; q += 8) {
+    const v4d p0 = one / (one - gamma * V4(D + q));
+    const v4d p1 = one / (one - gamma * V4(D + q + 4));
+    const v4d w0 = p0 * V4(U + q), w1 = p1 * V4(U + q + 4);
+    V4_STORE(Pinv + q, p0);
+    V4_STORE(Pinv + q + 4, p1);
+    V4_STORE(W + q, w0);
+    V4_STORE(W + q + 4, w1);
+    s0 += V4(V + q) * w0;
+    s1 += V4(V + q + 4) * w1;
+  }
+  double rest = 0.0;
   for (; q < n; q++) {
-    const double p = 1.0 - gamma * D[q], pi = 1.0 / p, w = pi * U[q];
-    b |= !(fabs(p) > 0.0);
+    const double pi = 1.0 / (1.0 - gamma * D[q]), w = pi * U[q];
     Pinv[q] = pi;
     W[q] = w;
     rest += V[q] * w;
   }
-  *bad = b;
-  return lanes_total(s) + rest;
+  return V4_TOTAL(s0, s1) + rest;
 }
 
 /* Diagonal blocks, rank 1: x = P⁻¹b and Vᵀx in one pass. */
 BLR_CLONES
 static double solve_diag1(size_t n, const double *restrict Pinv, const double *restrict V,
                           const double *restrict b, double *restrict x) {
-  double s[BLR_LANES] = {0}, rest = 0.0;
+  v4d s0 = {0, 0, 0, 0}, s1 = s0;
   size_t q = 0;
-  for (; q + BLR_LANES <= n; q += BLR_LANES)
-    for (size_t j = 0; j < BLR_LANES; j++) {
-      const double xq = Pinv[q + j] * b[q + j];
-      x[q + j] = xq;
-      s[j] += V[q + j] * xq;
-    }
+  for (; q + 8 <= n; q += 8) {
+    const v4d x0 = V4(Pinv + q) * V4(b + q);
+    const v4d x1 = V4(Pinv + q + 4) * V4(b + q + 4);
+    V4_STORE(x + q, x0);
+    V4_STORE(x + q + 4, x1);
+    s0 += V4(V + q) * x0;
+    s1 += V4(V + q + 4) * x1;
+  }
+  double rest = 0.0;
   for (; q < n; q++) {
     x[q] = Pinv[q] * b[q];
     rest += V[q] * x[q];
   }
-  return lanes_total(s) + rest;
+  return V4_TOTAL(s0, s1) + rest;
 }
 
 /* x += c w */
@@ -103,6 +119,7 @@ typedef struct blr {
   int piv[BLR_MAXRANK];
   double t_cached, g_cached;
   int valid;
+  int filled; /* D, U, V hold the last fill (the fill may keep them) */
   long nsetups, nsolves;
   int last_flag;
 } blr;
@@ -118,7 +135,7 @@ static SUNLinearSolver_ID blr_getid(SUNLinearSolver LS) {
   return SUNLINEARSOLVER_CUSTOM;
 }
 static int blr_initialize(SUNLinearSolver LS) {
-  CONTENT(LS)->valid = 0;
+  CONTENT(LS)->valid = CONTENT(LS)->filled = 0;
   return SUNLS_SUCCESS;
 }
 static int blr_setup(SUNLinearSolver LS, SUNMatrix A) {
@@ -172,12 +189,13 @@ static void apply_pinv(const blr *c, const double *b, double *y) {
 }
 
 static int factor(blr *c, double t, double gamma) {
-  if (c->fill(t, c->D, c->U, c->V, c->user) != 0) return SUNLS_PACKAGE_FAIL_REC;
+  const int fl = c->fill(t, c->filled, c->D, c->U, c->V, c->user);
+  c->filled = fl == 0 || (fl == 1 && c->filled);
+  if (!c->filled) return SUNLS_PACKAGE_FAIL_REC;
   const size_t bs = c->bs, K = c->n / bs, r = c->r, n = c->n;
   if (bs == 1 && r == 1) {
-    int bad;
-    const double vw = factor_diag1(n, gamma, c->D, c->U, c->V, c->Pinv, c->W, &bad);
-    if (bad) return SUNLS_LUFACT_FAIL;
+    const double vw = factor_diag1(n, gamma, c->D, c->U, c->V, c->Pinv, c->W);
+    if (!isfinite(vw)) return SUNLS_LUFACT_FAIL;
     c->S[0] = 1.0 - gamma * vw;
   } else if (bs == 1) {
     for (size_t i = 0; i < n; i++) {
@@ -382,8 +400,10 @@ SUNLinearSolver schedopt_blr_linsol_create(size_t n, size_t bs, size_t rank, blr
 
 void schedopt_blr_linsol_set_mem(SUNLinearSolver LS, void *mem) {
   CONTENT(LS)->mem = mem;
-  CONTENT(LS)->valid = 0;
+  CONTENT(LS)->valid = CONTENT(LS)->filled = 0;
 }
-void schedopt_blr_linsol_invalidate(SUNLinearSolver LS) { CONTENT(LS)->valid = 0; }
+void schedopt_blr_linsol_invalidate(SUNLinearSolver LS) {
+  CONTENT(LS)->valid = CONTENT(LS)->filled = 0;
+}
 long schedopt_blr_linsol_nsetups(SUNLinearSolver LS) { return CONTENT(LS)->nsetups; }
 long schedopt_blr_linsol_nsolves(SUNLinearSolver LS) { return CONTENT(LS)->nsolves; }

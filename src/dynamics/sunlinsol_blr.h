@@ -13,7 +13,10 @@
 #include <sundials/sundials_context.h>
 #include <sundials/sundials_linearsolver.h>
 
-typedef int (*blr_fill_fn)(double t, double *D, double *U, double *V, void *user);
+/* D, U, V at time t: returns 0 (filled), 1 (kept: allowed only when `have`,
+ * i.e. D, U, V still hold this solver's previous fill, and the matrix at t
+ * equals it) or < 0 (failure). */
+typedef int (*blr_fill_fn)(double t, int have, double *D, double *U, double *V, void *user);
 /* Current t and γ of the integrator the solver serves. */
 typedef int (*blr_state_fn)(void *mem, double *t, double *gamma);
 
