@@ -961,8 +961,13 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
   fprintf(f, "  model      %s  a=%g b=%g | s=%g beta=%g  N=%ld sigma2=%g  %s phase (%s)\n",
           schedopt_model_get_type(schedopt_problem_model(p))->name, a, b, s, beta,
           schedopt_problem_modes(p), schedopt_problem_sigma2(p), ph, rule);
-  fprintf(f, "  theory     L - sigma^2 ~ T^-%.4g (tuned constant), T^-%.4g (optimal schedule)\n",
-          zc, zo);
+  if (o->outer == 1) /* docs/theory.md §3a: N^-(a-1) = D^-zo under C = N*D gives N* ~ C^nu */
+    fprintf(f, "  theory     compute-optimal: L* - sigma^2 ~ C^-%.4g, N* ~ C^%.4g (docs/theory.md, "
+               "section 3a)\n",
+            (a - 1) * zo / (zo + a - 1), zo / (zo + a - 1));
+  else
+    fprintf(f, "  theory     L - sigma^2 ~ T^-%.4g (tuned constant), T^-%.4g (optimal schedule)\n",
+            zc, zo);
   fprintf(f, "  budget     %s %.10g (horizon H = %.10g clock units), %s integrator\n",
           budget_name(bk), amount, H, schedopt_problem_integrator(p)->name);
   if (o->spec.settings.max_steps > 0)
