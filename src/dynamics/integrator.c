@@ -52,6 +52,8 @@ struct schedopt_integrator {
   SUNLinearSolver LS;
   SUNNonlinearSolver NLS; /* one Newton iteration: the models are linear in y */
   double fkey[4], fkeyB[4]; /* (u, clock factor) of the solvers' last fills */
+  double wkey[4];           /* and of the backward right-hand side's Dw, Uw, Vw */
+  int wkey_ok;
   int cv_ready;
   char cvmsg[512];
   /* the run in progress */
@@ -533,22 +535,44 @@ done:
 
 /* ---- CVODES adjoint ------------------------------------------------------ */
 
-/* λ' = −s (Dᵀ + V Uᵀ) λ − w ∂L/∂y  (s = clock factor; segment controls) */
+/* Σ a_i b_i in eight partial sums (a single running sum is a chain of
+ * dependent additions, 4 cycles per element). */
+static double dot8(const double *restrict a, const double *restrict b, size_t n) {
+  double s[8] = {0}, rest = 0.0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
+  for (; i < n; i++) rest += a[i] * b[i];
+  return (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) + rest;
+}
+
+/* λ' = −s (Dᵀ + V Uᵀ) λ − w ∂L/∂y  (s = clock factor; segment controls): the
+ * rank sums z = Uᵀλ, then one pass; the Jacobian is formed again only where
+ * the controls changed (see blr_fill). */
 static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *user) {
   (void)y;
   schedopt_integrator *it = user;
   schedopt_uval u;
   seg_eval(it, t, &u);
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
-  it->mt->jac(it->self, &u, it->Dw, it->Uw, it->Vw);
   const double s = time_factor(it, &u);
-  const double *l = N_VGetArrayPointer(yB);
-  double *o = N_VGetArrayPointer(yBdot);
+  if (!same_key(it->wkey, it->wkey_ok, &u, s)) it->mt->jac(it->self, &u, it->Dw, it->Uw, it->Vw);
+  it->wkey_ok = 1;
+  const double *restrict l = N_VGetArrayPointer(yB), *restrict gl = it->gl;
+  double *restrict o = N_VGetArrayPointer(yBdot);
+  double z[8];
+  for (size_t j = 0; j < r; j++) z[j] = dot8(it->Uw + j * n, l, n);
+  const double w = seg_weight(it);
+  const double *restrict Dw = it->Dw, *restrict Vw = it->Vw;
+  if (bs == 1 && r == 1) {
+    for (size_t i = 0; i < n; i++) o[i] = -s * (Dw[i] * l[i] + Vw[i] * z[0]) - w * gl[i];
+    return 0;
+  }
   if (bs == 1) {
-    for (size_t i = 0; i < n; i++) o[i] = it->Dw[i] * l[i];
+    for (size_t i = 0; i < n; i++) o[i] = Dw[i] * l[i];
   } else {
     for (size_t k = 0; k < n / 3; k++) {
-      const double *D = it->Dw + 9 * k, *lk = l + 3 * k;
+      const double *D = Dw + 9 * k, *lk = l + 3 * k;
       double *ok = o + 3 * k;
       ok[0] = D[0] * lk[0] + D[3] * lk[1] + D[6] * lk[2];
       ok[1] = D[1] * lk[0] + D[4] * lk[1] + D[7] * lk[2];
@@ -556,13 +580,10 @@ static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *us
     }
   }
   for (size_t j = 0; j < r; j++) {
-    const double *Uj = it->Uw + j * n, *Vj = it->Vw + j * n;
-    double z = 0.0;
-    for (size_t i = 0; i < n; i++) z += Uj[i] * l[i];
-    for (size_t i = 0; i < n; i++) o[i] += Vj[i] * z;
+    const double *Vj = Vw + j * n;
+    for (size_t i = 0; i < n; i++) o[i] += Vj[i] * z[j];
   }
-  const double w = seg_weight(it);
-  for (size_t i = 0; i < n; i++) o[i] = -s * o[i] - w * it->gl[i];
+  for (size_t i = 0; i < n; i++) o[i] = -s * o[i] - w * gl[i];
   return 0;
 }
 
@@ -725,6 +746,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "model '%s' provides no gradients",
                               it->mt->name);
   if (!it->Dw) {
+    it->wkey_ok = 0;
     it->Dw = malloc(n * bs * sizeof(double));
     it->Uw = malloc(n * r * sizeof(double));
     it->Vw = malloc(n * r * sizeof(double));

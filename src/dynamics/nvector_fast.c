@@ -121,31 +121,41 @@ static realtype max_norm(N_Vector x) {
   return m;
 }
 
-/* z = Σ c_k X_k; z may be X[0]. */
+/* z = Σ c_k X_k; z may be X[0].  In blocks of LC_BLOCK elements, vector by
+ * vector: the block of z stays in the L1 cache while every X_k passes (the
+ * interpolation and corrector combine q + 1 ≤ 6 Nordsieck columns); each
+ * element is summed in the order of one pass per vector. */
+#define LC_BLOCK 512
 NV_CLONES
-static int lin_comb(int nv, realtype *c, N_Vector *X, N_Vector z) {
-  const size_t n = LEN(z);
-  double *zd = DATA(z);
-  int k0 = 0;
-  if (X[0] == z) {
+static void lin_comb_block(int nv, const realtype *c, N_Vector *X, double *restrict zd,
+                           size_t lo, size_t hi, int in_place) {
+  int k0;
+  if (in_place) { /* z ← c0 z (unless c0 = 1) */
     if (c[0] != 1.0)
-      for (size_t i = 0; i < n; i++) zd[i] *= c[0];
+      for (size_t i = lo; i < hi; i++) zd[i] *= c[0];
     k0 = 1;
   } else if (nv >= 2) {
-    const double *a = DATA(X[0]), *b = DATA(X[1]);
+    const double *restrict a = DATA(X[0]), *restrict b = DATA(X[1]);
     const double ca = c[0], cb = c[1];
-    for (size_t i = 0; i < n; i++) zd[i] = ca * a[i] + cb * b[i];
+    for (size_t i = lo; i < hi; i++) zd[i] = ca * a[i] + cb * b[i];
     k0 = 2;
   } else {
-    const double *a = DATA(X[0]);
-    for (size_t i = 0; i < n; i++) zd[i] = c[0] * a[i];
-    return 0;
+    const double *restrict a = DATA(X[0]);
+    for (size_t i = lo; i < hi; i++) zd[i] = c[0] * a[i];
+    return;
   }
   for (int k = k0; k < nv; k++) {
-    const double *xk = DATA(X[k]);
+    const double *restrict xk = DATA(X[k]);
     const double ck = c[k];
-    for (size_t i = 0; i < n; i++) zd[i] += ck * xk[i];
+    for (size_t i = lo; i < hi; i++) zd[i] += ck * xk[i];
   }
+}
+
+static int lin_comb(int nv, realtype *c, N_Vector *X, N_Vector z) {
+  const size_t n = LEN(z);
+  const int in_place = X[0] == z;
+  for (size_t lo = 0; lo < n; lo += LC_BLOCK)
+    lin_comb_block(nv, c, X, DATA(z), lo, lo + LC_BLOCK < n ? lo + LC_BLOCK : n, in_place);
   return 0;
 }
 
