@@ -303,6 +303,10 @@ extern const schedopt_baseline_type *const schedopt_baseline_torchtitan;
 extern const schedopt_baseline_type *const schedopt_baseline_olmo_core;
 extern const schedopt_baseline_type *const schedopt_baseline_nanogpt;
 extern const schedopt_baseline_type *const schedopt_baseline_deepspeed;
+/* A WSD learning rate (power anneal) with a constant heavy-ball momentum μ,
+ * tuned jointly (schedopt_baseline_tune_momentum); run by an optimization
+ * only when it optimizes the momentum channel. */
+extern const schedopt_baseline_type *const schedopt_baseline_momentum;
 extern const schedopt_baseline_type *const schedopt_baseline_types[]; /* NULL-terminated */
 const schedopt_baseline_type *schedopt_baseline_type_find(const char *name);
 
@@ -311,6 +315,7 @@ const schedopt_baseline_type *schedopt_baseline_type_find(const char *name);
 typedef struct schedopt_baseline {
   const schedopt_baseline_type *type;
   schedopt_control *control; /* the tuned control (owned) */
+  schedopt_control *momentum; /* the tuned momentum (owned; NULL: the problem's) */
   char label[48];            /* "wsd (sqrt)", "shape (wsd)" */
   size_t np;                 /* tuned parameters */
   char pname[SCHEDOPT_BASELINE_MAXP][SCHEDOPT_DESIGN_NAMELEN];
@@ -338,9 +343,25 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
                                        const schedopt_optimizer_settings *set,
                                        schedopt_baseline *out, schedopt_error *err);
 
+/* The momentum family: a WSD learning rate with power anneal (peak in
+ * [lo, hi], decay fraction, exponent δ ∈ [0.25, 8]) and a constant momentum
+ * μ ∈ [0, mu_hi], tuned jointly in (log η/(1 − μ), log(1 − μ), decay
+ * fraction, log δ) by LN_BOBYQA from the best of a grid over μ ∈ {0, 0.5,
+ * 0.8, 0.9, 0.95, 0.97, 0.98, 0.99} (≤ mu_hi) and η/(1 − μ) ∈ {0.5 … 8}·hi.
+ * out->control is the learning rate, out->momentum the momentum; pname/pval
+ * are peak, mu, decay_frac, delta.  schedopt_baseline_tune with
+ * schedopt_baseline_momentum calls this with mu_hi = 0.99. */
+schedopt_status schedopt_baseline_tune_momentum(const schedopt_schedule *base, double lo,
+                                                double hi, double mu_hi,
+                                                schedopt_integrator *it,
+                                                const schedopt_objective *obj,
+                                                const schedopt_optimizer_settings *set,
+                                                schedopt_baseline *out, schedopt_error *err);
+
 /* ---- a problem's optimize: section ---------------------------------------- */
 
 #define SCHEDOPT_OPT_MAXH 64
+#define SCHEDOPT_OPT_MAXCONT 8
 
 typedef struct schedopt_optimize_spec {
   /* objective (times in clock units) */
@@ -363,7 +384,26 @@ typedef struct schedopt_optimize_spec {
    * optimization with D = C/N) → N*, D*, L*.  max 0: off. */
   long model_size_min, model_size_max;
   size_t model_size_points;
+  /* Starts of a joint optimization with a free-form momentum channel (the
+   * joint landscape has several local optima): besides the default start
+   * (the best of the problem's schedule and the learning-rate baselines) and
+   * the tuned momentum family (baseline "momentum"), a continuation in the
+   * momentum cap: the default start optimized with μ ≤ c_1, its optimum with
+   * μ ≤ c_2, …, then with the channel's own cap.  Caps at or above it are
+   * skipped; ncont 0: no continuation.  Default {0.9, 0.95}.  The best start
+   * is the result; every start is reported. */
+  size_t ncont;
+  double cont[SCHEDOPT_OPT_MAXCONT];
 } schedopt_optimize_spec;
+
+/* One start of an optimization: what it started from, its objective there
+ * and at its end, evaluations and seconds (all stages of a continuation). */
+typedef struct schedopt_opt_start {
+  char label[96];
+  double J_start, J;
+  long evals;
+  double seconds;
+} schedopt_opt_start;
 
 /* Final loss, lr freeform (64 knots, linear, not monotone), LD_LBFGS with the
  * default settings, all baselines, no output folder, no outer search. */
@@ -399,6 +439,11 @@ size_t schedopt_optimization_nbaselines(const schedopt_optimization *o);
 const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimization *o,
                                                         size_t i, double *J_projected,
                                                         int *contained);
+/* The starts (one unless the momentum channel is free-form; see
+ * schedopt_optimize_spec.cont) and start i (NULL out of range); the result
+ * is the one with the lowest J. */
+size_t schedopt_optimization_nstarts(const schedopt_optimization *o);
+const schedopt_opt_start *schedopt_optimization_start(const schedopt_optimization *o, size_t i);
 /* Baselines better than the optimum: all of them, and those the design
  * contains (the second must be 0: a nonzero count is reported as a failure). */
 void schedopt_optimization_violations(const schedopt_optimization *o, size_t *beaten,

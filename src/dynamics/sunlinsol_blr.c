@@ -100,6 +100,78 @@ static double solve_diag1(size_t n, const double *restrict Pinv, const double *r
   return V4_TOTAL(s0, s1) + rest;
 }
 
+/* 3×3 blocks, rank 1, four blocks at a time (lanes = blocks; the block
+ * entries are gathered from the row-major blocks of the fill).  P⁻¹ is kept
+ * grouped: entry i of blocks 4g … 4g+3 at Pinv[36g + 4i …]; W stays by block.
+ * Every lane computes what inv3 and the scalar loop compute, and VᵀW is summed
+ * block after block in their order: the same roundings.  Returns 0 where a
+ * determinant is 0 or not finite. */
+#define GATHER4(a, stride, i) ((v4d){(a)[i], (a)[(stride) + (i)], (a)[2 * (stride) + (i)], (a)[3 * (stride) + (i)]})
+BLR_CLONES
+static int factor_block3(size_t G, double gamma, const double *restrict D,
+                         const double *restrict U, const double *restrict V,
+                         double *restrict Pinv, double *restrict W, double *vw) {
+  const v4d one = {1, 1, 1, 1};
+  const double ng = -gamma;
+  double acc = *vw;
+  for (size_t g = 0; g < G; g++) {
+    const double *Dg = D + 36 * g, *ug = U + 12 * g, *vg = V + 12 * g;
+    const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
+              m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
+              m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
+              m6 = ng * GATHER4(Dg, 9, 6), m7 = ng * GATHER4(Dg, 9, 7),
+              m8 = ng * GATHER4(Dg, 9, 8) + one;
+    const v4d c00 = m4 * m8 - m5 * m7, c01 = m5 * m6 - m3 * m8, c02 = m3 * m7 - m4 * m6;
+    const v4d det = m0 * c00 + m1 * c01 + m2 * c02;
+    for (int l = 0; l < 4; l++)
+      if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
+    const v4d id = one / det;
+    const v4d p[9] = {c00 * id, (m2 * m7 - m1 * m8) * id, (m1 * m5 - m2 * m4) * id,
+                      c01 * id, (m0 * m8 - m2 * m6) * id, (m2 * m3 - m0 * m5) * id,
+                      c02 * id, (m1 * m6 - m0 * m7) * id, (m0 * m4 - m1 * m3) * id};
+    double *Pg = Pinv + 36 * g;
+    for (int i = 0; i < 9; i++) V4_STORE(Pg + 4 * i, p[i]);
+    const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
+    const v4d w0 = p[0] * u0 + p[1] * u1 + p[2] * u2;
+    const v4d w1 = p[3] * u0 + p[4] * u1 + p[5] * u2;
+    const v4d w2 = p[6] * u0 + p[7] * u1 + p[8] * u2;
+    const v4d t = GATHER4(vg, 3, 0) * w0 + GATHER4(vg, 3, 1) * w1 + GATHER4(vg, 3, 2) * w2;
+    double *wg = W + 12 * g;
+    for (int l = 0; l < 4; l++) {
+      wg[3 * l] = w0[l];
+      wg[3 * l + 1] = w1[l];
+      wg[3 * l + 2] = w2[l];
+      acc += t[l];
+    }
+  }
+  *vw = acc;
+  return 1;
+}
+
+/* x = P⁻¹b on groups of four 3×3 blocks (P⁻¹ grouped as factor_block3
+ * leaves it); returns Σ v·x block after block. */
+BLR_CLONES
+static double solve_block3(size_t G, const double *restrict Pinv, const double *restrict V,
+                           const double *restrict b, double *restrict x) {
+  double s = 0.0;
+  for (size_t g = 0; g < G; g++) {
+    const double *P = Pinv + 36 * g, *bg = b + 12 * g, *vg = V + 12 * g;
+    const v4d b0 = GATHER4(bg, 3, 0), b1 = GATHER4(bg, 3, 1), b2 = GATHER4(bg, 3, 2);
+    const v4d x0 = V4(P) * b0 + V4(P + 4) * b1 + V4(P + 8) * b2;
+    const v4d x1 = V4(P + 12) * b0 + V4(P + 16) * b1 + V4(P + 20) * b2;
+    const v4d x2 = V4(P + 24) * b0 + V4(P + 28) * b1 + V4(P + 32) * b2;
+    const v4d t = GATHER4(vg, 3, 0) * x0 + GATHER4(vg, 3, 1) * x1 + GATHER4(vg, 3, 2) * x2;
+    double *xg = x + 12 * g;
+    for (int l = 0; l < 4; l++) {
+      xg[3 * l] = x0[l];
+      xg[3 * l + 1] = x1[l];
+      xg[3 * l + 2] = x2[l];
+      s += t[l];
+    }
+  }
+  return s;
+}
+
 /* x += c w */
 BLR_CLONES
 static void axpy(size_t n, double c, const double *restrict w, double *restrict x) {
@@ -212,7 +284,13 @@ static int factor(blr *c, double t, double gamma) {
     /* one pass per block: P_k⁻¹ = (I − γD_k)⁻¹, W_k = P_k⁻¹U_k and its part of
      * VᵀW (3×3 blocks: 1/3 of the passes of factor-then-apply) */
     double vw[BLR_MAXRANK * BLR_MAXRANK] = {0}, vw0 = 0.0;
-    for (size_t k = 0; k < K; k++) {
+    size_t k0 = 0;
+    if (r == 1) { /* groups of four blocks, then the rest one by one */
+      k0 = 4 * (K / 4);
+      if (!factor_block3(K / 4, gamma, c->D, c->U, c->V, c->Pinv, c->W, &vw0))
+        return SUNLS_LUFACT_FAIL;
+    }
+    for (size_t k = k0; k < K; k++) {
       double P[9];
       const double *Dk = c->D + k * 9;
       for (int i = 0; i < 9; i++) P[i] = -gamma * Dk[i];
@@ -293,10 +371,11 @@ static int blr_solve(SUNLinearSolver LS, SUNMatrix A, N_Vector x, N_Vector b, re
   } else if (c->bs == 1) {
     apply_pinv(c, bd, xd);
     for (size_t i = 0; i < r; i++) z[i] = dot(c->V + i * n, xd, n);
-  } else if (r == 1) { /* x = P⁻¹b and z = Vᵀx in one pass */
+  } else if (r == 1) { /* x = P⁻¹b and z = Vᵀx in one pass (grouped P⁻¹, then the rest) */
     const double *v = c->V;
-    double s = 0.0;
-    for (size_t k = 0; k < n / 3; k++) {
+    const size_t K = n / 3, k0 = 4 * (K / 4);
+    double s = solve_block3(K / 4, c->Pinv, v, bd, xd);
+    for (size_t k = k0; k < K; k++) {
       const double *P = c->Pinv + k * 9, *bk = bd + 3 * k, *vk = v + 3 * k;
       double *xk = xd + 3 * k;
       const double b0 = bk[0], b1 = bk[1], b2 = bk[2];

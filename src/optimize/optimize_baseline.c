@@ -6,6 +6,7 @@
 #include "optimize/optimize_impl.h"
 
 #include <math.h>
+#include <nlopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,10 @@ static const schedopt_baseline_type b_torchtitan = {"torchtitan", TRAINER_DOC("t
 static const schedopt_baseline_type b_olmo_core = {"olmo_core", TRAINER_DOC("OLMo-core"), 1};
 static const schedopt_baseline_type b_nanogpt = {"nanogpt", TRAINER_DOC("nanoGPT"), 1};
 static const schedopt_baseline_type b_deepspeed = {"deepspeed", TRAINER_DOC("DeepSpeed"), 1};
+static const schedopt_baseline_type b_momentum = {
+    "momentum", "WSD learning rate (power anneal) with a constant heavy-ball momentum mu, "
+                "tuned jointly: eta/(1 - mu), 1 - mu (both in log scale), decay fraction and "
+                "exponent, from a grid over mu and eta/(1 - mu) (momentum problems only)", 0};
 
 const schedopt_baseline_type *const schedopt_baseline_constant = &b_constant;
 const schedopt_baseline_type *const schedopt_baseline_cosine = &b_cosine;
@@ -42,9 +47,10 @@ const schedopt_baseline_type *const schedopt_baseline_torchtitan = &b_torchtitan
 const schedopt_baseline_type *const schedopt_baseline_olmo_core = &b_olmo_core;
 const schedopt_baseline_type *const schedopt_baseline_nanogpt = &b_nanogpt;
 const schedopt_baseline_type *const schedopt_baseline_deepspeed = &b_deepspeed;
+const schedopt_baseline_type *const schedopt_baseline_momentum = &b_momentum;
 const schedopt_baseline_type *const schedopt_baseline_types[] = {
     &b_constant, &b_cosine, &b_linear, &b_wsd, &b_power, &b_shape,
-    &b_megatron, &b_torchtitan, &b_olmo_core, &b_nanogpt, &b_deepspeed, NULL};
+    &b_megatron, &b_torchtitan, &b_olmo_core, &b_nanogpt, &b_deepspeed, &b_momentum, NULL};
 
 static int is_trainer(const schedopt_baseline_type *T) {
   return T == &b_megatron || T == &b_torchtitan || T == &b_olmo_core || T == &b_nanogpt ||
@@ -80,6 +86,7 @@ const schedopt_baseline_type *schedopt_baseline_type_find(const char *name) {
 void schedopt_baseline_clear(schedopt_baseline *b) {
   if (!b) return;
   schedopt_control_free(b->control);
+  schedopt_control_free(b->momentum);
   memset(b, 0, sizeof *b);
 }
 
@@ -222,6 +229,11 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
                                        schedopt_baseline *out, schedopt_error *err) {
   if (!T || !base || !it || !obj || !out)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "baseline_tune: NULL");
+  if (T == &b_momentum) /* the learning rate channel, with μ ≤ 0.99 */
+    return ch == SCHEDOPT_LR
+               ? schedopt_baseline_tune_momentum(base, lo, hi, 0.99, it, obj, set_in, out, err)
+               : schedopt_error_set(err, SCHEDOPT_EINVAL, "baseline momentum: tunes the "
+                                    "learning rate and momentum channels together (channel lr)");
   memset(out, 0, sizeof *out);
   if (!(hi > 0) || !isfinite(hi) || !(lo <= hi))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
@@ -410,6 +422,226 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
   out->J = bestJ;
 done:
   for (size_t k = 0; k < nvs; k++) schedopt_control_free(vs[k].c);
+  out->seconds = schedopt_opt_now() - t_start;
+  if (st) schedopt_baseline_clear(out);
+  return st;
+}
+
+/* ---- the tuned momentum family ----------------------------------------------------
+ *
+ * A WSD learning rate (power anneal: peak η, decay fraction f, exponent δ) with a
+ * constant heavy-ball momentum μ.  Heavy-ball at constant μ moves like SGD at
+ * the effective rate η/(1 − μ) on the slow modes, and stays stable only below
+ * a cap on η/(1 − μ) (docs/theory.md §7), so the loss is a ridge along
+ * η/(1 − μ) = const and the family is searched in
+ *   u = (log η/(1 − μ), log(1 − μ), f, log δ)
+ * (LN_BOBYQA, which builds a quadratic model and so follows a straight ridge),
+ * from the best point of a grid over μ and η/(1 − μ): the high-μ / small-η
+ * region, where the free-form joint optimum lives, is reached from there and
+ * not from μ = 0.  Peaks above the cap are clamped to it. */
+
+typedef struct mom_ctx {
+  schedopt_design *d;
+  schedopt_integrator *it;
+  const schedopt_objective *obj;
+  double floor, hi;
+  double best, bestu[4], worst;
+  long evals;
+  schedopt_status st;
+  schedopt_error *err;
+  const schedopt_optimizer_settings *set;
+  double t0;
+} mom_ctx;
+
+/* u → the design's x = (log peak, decay_frac, log delta, mu). */
+static void mom_x(const mom_ctx *c, const double *u, double *x) {
+  const double d = exp(u[1]);
+  x[0] = fmin(log(c->hi), u[0] + u[1]);
+  x[1] = u[2];
+  x[2] = u[3];
+  x[3] = 1 - d;
+}
+
+/* log(J − J∞), as the optimizer minimizes; divergence lies above every value seen. */
+static double mom_f(unsigned n, const double *u, double *grad, void *ctx) {
+  mom_ctx *c = ctx;
+  (void)n, (void)grad;
+  if (c->st) return HUGE_VAL;
+  double x[4], J;
+  mom_x(c, u, x);
+  schedopt_status s = schedopt_design_eval(c->d, c->it, c->obj, x, &J, NULL, c->err);
+  c->evals++;
+  if (s == SCHEDOPT_EDIVERGE || (!s && !isfinite(J))) return (c->worst > -HUGE_VAL ? c->worst : 0) + 10;
+  if (s) {
+    c->st = s;
+    return HUGE_VAL;
+  }
+  double f = log(fmax(J - c->floor, 1e-300));
+  if (f > c->worst) c->worst = f;
+  if (J < c->best) {
+    c->best = J;
+    memcpy(c->bestu, u, sizeof c->bestu);
+  }
+  if (c->set->progress &&
+      c->set->progress(c->set->progress_ctx, c->set->stage, c->evals, c->best,
+                       schedopt_opt_now() - c->t0))
+    c->st = schedopt_error_set(c->err, SCHEDOPT_ESOLVER, "stopped by the caller");
+  return f;
+}
+
+schedopt_status schedopt_baseline_tune_momentum(const schedopt_schedule *base, double lo,
+                                                double hi, double mu_hi,
+                                                schedopt_integrator *it,
+                                                const schedopt_objective *obj,
+                                                const schedopt_optimizer_settings *set_in,
+                                                schedopt_baseline *out, schedopt_error *err) {
+  if (!base || !it || !obj || !out)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL, "baseline_tune_momentum: NULL");
+  memset(out, 0, sizeof *out);
+  if (!(hi > 0) || !isfinite(hi) || !(lo <= hi))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "baseline momentum: the lr cap must be positive and finite (got "
+                              "[%g, %g])", lo, hi);
+  if (!(mu_hi > 0 && mu_hi < 1))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "baseline momentum: the momentum cap must be in (0, 1) (got %g)",
+                              mu_hi);
+  schedopt_optimizer_settings set;
+  if (set_in)
+    set = *set_in;
+  else
+    schedopt_optimizer_settings_default(&set);
+  if (!set.stage) set.stage = "baseline momentum";
+  const double t_start = schedopt_opt_now();
+  const double H = schedopt_schedule_horizon(base);
+  const schedopt_control *given = schedopt_schedule_get(base, SCHEDOPT_LR);
+  const double wfrac = (1 - given->warmup / H) * (1 - 1e-12);
+  schedopt_control *lr = NULL, *mu = NULL;
+  schedopt_schedule *b = NULL;
+  schedopt_design *d = NULL;
+  nlopt_opt opt = NULL;
+  mom_ctx c = {0};
+  schedopt_status st;
+  if ((st = schedopt_control_alloc(&lr, schedopt_control_wsd, err)) ||
+      (st = schedopt_control_alloc(&mu, schedopt_control_constant, err)))
+    goto done;
+  lr->warmup = given->warmup;
+  lr->warmup_init = given->warmup_init;
+  if ((st = schedopt_control_set(lr, "peak", hi, err)) ||
+      (st = schedopt_control_set(lr, "floor", 0, err)) ||
+      (st = schedopt_control_set_choice(lr, "shape", "power", err)) ||
+      (st = schedopt_control_set(lr, "decay_frac", 0.3 * wfrac, err)) ||
+      (st = schedopt_control_set(mu, "value", 0.5 * mu_hi, err)) ||
+      (st = schedopt_opt_schedule_copy(&b, base, err)) ||
+      (st = schedopt_schedule_set(b, SCHEDOPT_LR, lr, err)) ||
+      (st = schedopt_schedule_set(b, SCHEDOPT_MOMENTUM, mu, err)) ||
+      (st = schedopt_design_alloc(&d, b, err)))
+    goto done;
+  {
+    schedopt_channel_param p;
+    schedopt_channel_param_default(&p);
+    p.type = schedopt_parametrization_family;
+    p.lo = lo, p.hi = hi, p.nvary = 3;
+    static const char *const vn[3] = {"peak", "decay_frac", "delta"};
+    const double vl[3] = {1e-6 * hi, 0, 0.25}, vh[3] = {hi, wfrac, 8};
+    const int lg[3] = {1, 0, 1};
+    for (size_t k = 0; k < 3; k++) {
+      snprintf(p.vary[k], sizeof p.vary[k], "%s", vn[k]);
+      p.vary_lo[k] = vl[k], p.vary_hi[k] = vh[k], p.vary_log[k] = lg[k];
+    }
+    if ((st = schedopt_design_set_channel(d, SCHEDOPT_LR, &p, err))) goto done;
+    schedopt_channel_param_default(&p);
+    p.type = schedopt_parametrization_family;
+    p.lo = 0, p.hi = mu_hi, p.nvary = 1;
+    snprintf(p.vary[0], sizeof p.vary[0], "value");
+    p.vary_lo[0] = 0, p.vary_hi[0] = mu_hi, p.vary_log[0] = 0;
+    if ((st = schedopt_design_set_channel(d, SCHEDOPT_MOMENTUM, &p, err))) goto done;
+  }
+  c.d = d, c.it = it, c.obj = obj, c.hi = hi, c.err = err, c.set = &set, c.t0 = t_start;
+  c.best = HUGE_VAL, c.worst = -HUGE_VAL;
+  if (isfinite(set.floor))
+    c.floor = set.floor;
+  else if ((st = schedopt_opt_floor(it, b, obj, &c.floor, err)))
+    goto done;
+  /* bounds of u: η/(1 − μ) from 1e-4·cap to 20·cap (the stability cap on it is
+   * a few times the lr cap), 1 − μ from 1 − μ_max to 1 */
+  const double ulo[4] = {log(1e-4 * hi), log(1 - mu_hi), 0, log(0.25)},
+               uhi[4] = {log(20 * hi), 0, wfrac, log(8)};
+  /* the grid: μ from 0 to μ_max, η/(1 − μ) from cap/2 to 8·cap (peak ≤ cap) */
+  static const double mus[] = {0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99};
+  static const double effs[] = {0.5, 1, 2, 3, 4, 6, 8};
+  double u[4], f0 = HUGE_VAL, u0[4] = {log(hi), 0, 0.3 * wfrac, log(1.5)};
+  for (size_t i = 0; i < sizeof mus / sizeof *mus && !c.st; i++) {
+    const double m = fmin(mus[i], mu_hi);
+    if (i && m <= fmin(mus[i - 1], mu_hi)) break;
+    for (size_t j = 0; j < sizeof effs / sizeof *effs && !c.st; j++) {
+      if (effs[j] * (1 - m) > 1 + 1e-12) continue; /* peak over the cap */
+      u[0] = log(effs[j] * hi), u[1] = log(1 - m), u[2] = 0.3 * wfrac, u[3] = log(1.5);
+      const double f = mom_f(4, u, NULL, &c);
+      if (f < f0) f0 = f, memcpy(u0, u, sizeof u0);
+    }
+  }
+  if ((st = c.st)) goto done;
+  if (!isfinite(c.best)) {
+    st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
+                            "baseline momentum: every grid point diverged");
+    goto done;
+  }
+  /* the decay fraction at the best grid point */
+  static const double fr[] = {0.1, 0.2, 0.45, 0.6};
+  for (size_t i = 0; i < sizeof fr / sizeof *fr && !c.st; i++) {
+    memcpy(u, u0, sizeof u);
+    u[2] = fr[i] * wfrac;
+    const double f = mom_f(4, u, NULL, &c);
+    if (f < f0) f0 = f, memcpy(u0, u, sizeof u0);
+  }
+  if ((st = c.st)) goto done;
+  opt = nlopt_create(NLOPT_LN_BOBYQA, 4);
+  if (!opt) {
+    st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "nlopt_create(LN_BOBYQA) failed");
+    goto done;
+  }
+  const double step[4] = {0.5, 0.5, 0.1 * wfrac, 0.4};
+  nlopt_set_lower_bounds(opt, ulo);
+  nlopt_set_upper_bounds(opt, uhi);
+  nlopt_set_initial_step(opt, step);
+  nlopt_set_min_objective(opt, mom_f, &c);
+  nlopt_set_xtol_abs1(opt, 1e-5);
+  nlopt_set_ftol_abs(opt, 1e-7); /* of log(J − J∞): 1e-7 relative in the excess */
+  nlopt_set_maxeval(opt, set.maxeval > 0 && set.maxeval < 400 ? (int)set.maxeval : 400);
+  if (set.maxtime > 0) nlopt_set_maxtime(opt, set.maxtime);
+  double fmin_;
+  memcpy(u, u0, sizeof u);
+  for (int k = 0; k < 4; k++) u[k] = fmin(uhi[k], fmax(ulo[k], u[k]));
+  nlopt_optimize(opt, u, &fmin_); /* the best point evaluated is kept in c */
+  if ((st = c.st)) goto done;
+  {
+    double x[4];
+    const schedopt_schedule *s;
+    mom_x(&c, c.bestu, x);
+    if ((st = schedopt_design_apply(d, x, &s, err)) ||
+        (st = schedopt_control_clone(&out->control, schedopt_schedule_get(s, SCHEDOPT_LR), err)) ||
+        (st = schedopt_control_clone(&out->momentum, schedopt_schedule_get(s, SCHEDOPT_MOMENTUM),
+                                     err)))
+      goto done;
+    out->type = &b_momentum;
+    snprintf(out->label, sizeof out->label, "momentum (wsd, mu const)");
+    out->np = 4;
+    static const char *const pn[4] = {"peak", "mu", "decay_frac", "delta"};
+    const double pv[4] = {exp(x[0]), x[3], x[1], exp(x[2])};
+    for (size_t k = 0; k < 4; k++) {
+      snprintf(out->pname[k], sizeof out->pname[k], "%s", pn[k]);
+      out->pval[k] = pv[k];
+    }
+    out->J = c.best;
+    out->evals = c.evals;
+  }
+done:
+  if (opt) nlopt_destroy(opt);
+  schedopt_design_free(d);
+  schedopt_schedule_free(b);
+  schedopt_control_free(lr);
+  schedopt_control_free(mu);
   out->seconds = schedopt_opt_now() - t_start;
   if (st) schedopt_baseline_clear(out);
   return st;

@@ -23,7 +23,8 @@
 #include "core/outfile.h"
 #include "schedopt/version.h"
 
-#define NBT 11 /* baseline types */
+#define NBT 12 /* baseline types */
+#define NST (2 + SCHEDOPT_OPT_MAXCONT) /* starts */
 
 struct schedopt_optimization {
   const schedopt_problem *p;
@@ -42,6 +43,8 @@ struct schedopt_optimization {
   size_t beaten, cbeaten;
   char start_from[96];
   double J_start;
+  size_t nst;              /* starts (free-form momentum: default, family, continuation) */
+  schedopt_opt_start st[NST];
   /* curves at `times`: optimum and baselines */
   size_t nt;
   double *times;
@@ -74,6 +77,8 @@ void schedopt_optimize_spec_default(schedopt_optimize_spec *s) {
     if (!schedopt_baseline_types[i]->opt_in) s->baselines |= 1u << i; /* trainers: when asked */
   s->target = NAN;
   s->model_size_points = 5;
+  s->ncont = 2;
+  s->cont[0] = 0.9, s->cont[1] = 0.95;
 }
 
 void schedopt_optimization_free(schedopt_optimization *o) {
@@ -159,6 +164,17 @@ static schedopt_status with_control(const schedopt_schedule *s, schedopt_channel
   return st;
 }
 
+/* The problem's schedule with baseline b's controls (lr, and momentum if b tunes it). */
+static schedopt_status with_baseline(const schedopt_schedule *s, const schedopt_baseline *b,
+                                     schedopt_schedule **out, schedopt_error *err) {
+  schedopt_status st = with_control(s, SCHEDOPT_LR, b->control, out, err);
+  if (!st && b->momentum && (st = schedopt_schedule_set(*out, SCHEDOPT_MOMENTUM, b->momentum, err))) {
+    schedopt_schedule_free(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
 static schedopt_status simulate(schedopt_integrator *it, const schedopt_schedule *s,
                                 const double *t, size_t n, schedopt_row **rows,
                                 schedopt_error *err) {
@@ -232,6 +248,7 @@ typedef struct bl_job {
   const schedopt_objective *obj;
   const schedopt_optimizer_settings *set;
   double lo, hi;
+  double mu_hi;            /* the momentum cap of the momentum family */
   size_t n;
   const schedopt_baseline_type *type[NBT];
   schedopt_baseline b[NBT];
@@ -280,7 +297,10 @@ static void bl_one(bl_job *j, size_t k) {
                                                  &j->err[k]);
   if (!st) st = schedopt_integrator_set_tolerances(it, rtol, atol, &j->err[k]);
   if (!st) st = schedopt_integrator_set_max_steps(it, max_steps, &j->err[k]);
-  if (!st)
+  if (!st && j->type[k] == schedopt_baseline_momentum)
+    st = schedopt_baseline_tune_momentum(j->base, j->lo, j->hi, j->mu_hi, it, j->obj, j->set,
+                                         &j->b[k], &j->err[k]);
+  else if (!st)
     st = schedopt_baseline_tune(j->type[k], j->base, SCHEDOPT_LR, j->lo, j->hi, it, j->obj,
                                 j->set, &j->b[k], &j->err[k]);
   j->st[k] = st;
@@ -293,6 +313,114 @@ static void bl_tasks(bl_job *j) {
 #pragma omp taskloop grainsize(1)
 #endif
   for (size_t k = 0; k < j->n; k++) bl_one(j, k);
+}
+
+/* Record start r (label, objective at its start point) and keep it as the
+ * result if it is the best so far. */
+static void add_start(schedopt_optimization *o, schedopt_opt_result *r, const char *label,
+                      double J_start, long evals, double seconds) {
+  if (o->nst < NST) {
+    schedopt_opt_start *s = &o->st[o->nst++];
+    snprintf(s->label, sizeof s->label, "%s", label);
+    s->J_start = J_start, s->J = r->J, s->evals = evals, s->seconds = seconds;
+  }
+  if (r->J < o->res.J) {
+    schedopt_opt_result t = o->res;
+    o->res = *r;
+    *r = t;
+    snprintf(o->start_from, sizeof o->start_from, "%s", label);
+    o->J_start = J_start;
+  }
+  schedopt_opt_result_free(r);
+}
+
+/* The joint landscape of a free-form learning rate and momentum has several
+ * local optima (issue 15: three starts at T = 1e3 gave three optima), and
+ * the default start (the best learning-rate baseline at the problem's
+ * momentum) ends 10 % above the optimum found from high momentum.  Two more
+ * starts: the tuned momentum family (x_fam, objective J_fam; NULL if not
+ * tuned), and a continuation in the momentum cap from the default start x0:
+ * optimized with μ ≤ c_1, its optimum with μ ≤ c_2, …, then with the
+ * channel's own cap, so that μ is raised in steps from where the default
+ * optimum puts it. */
+static schedopt_status momentum_starts(schedopt_optimization *o, schedopt_integrator *it,
+                                       const schedopt_optimizer_settings *set, const double *x0,
+                                       const double *xfam, double Jfam, schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  schedopt_optimizer_settings s = *set;
+  if (xfam) {
+    schedopt_opt_result r = {0};
+    s.stage = "optimum from the momentum family";
+    if ((st = schedopt_design_optimize(o->d, it, &o->obj, &s, xfam, &r, err))) return st;
+    const schedopt_baseline *b = NULL;
+    for (size_t i = 0; i < o->nb; i++)
+      if (o->b[i].type == schedopt_baseline_momentum) b = &o->b[i];
+    char label[96];
+    snprintf(label, sizeof label, "baseline momentum (mu %.4g, eta/(1-mu) %.4g)",
+             b ? b->pval[1] : NAN, b ? b->pval[0] / (1 - b->pval[1]) : NAN);
+    add_start(o, &r, label, Jfam, r.evals, r.seconds);
+  }
+  const schedopt_channel_param *mp = schedopt_design_channel(o->d, SCHEDOPT_MOMENTUM);
+  double caps[SCHEDOPT_OPT_MAXCONT];
+  size_t nc = 0;
+  for (size_t i = 0; i < o->spec.ncont && i < SCHEDOPT_OPT_MAXCONT; i++)
+    if (o->spec.cont[i] > mp->lo && o->spec.cont[i] < mp->hi &&
+        (!nc || o->spec.cont[i] > caps[nc - 1]))
+      caps[nc++] = o->spec.cont[i];
+  if (!nc) return SCHEDOPT_OK;
+  const schedopt_schedule *base = schedopt_problem_schedule(o->p), *sa;
+  const size_t n = schedopt_design_size(o->d);
+  schedopt_schedule *cur = NULL;
+  schedopt_design *dc = NULL;
+  schedopt_opt_result r = {0};
+  double *xc = malloc(n * sizeof *xc), J0 = NAN, secs = 0;
+  long evals = 0;
+  char label[96], stage[96];
+  size_t len = (size_t)snprintf(label, sizeof label, "continuation in the momentum cap");
+  if (!xc) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
+  if ((st = schedopt_design_apply(o->d, x0, &sa, err)) ||
+      (st = schedopt_opt_schedule_copy(&cur, sa, err)))
+    goto done;
+  for (size_t k = 0; k <= nc; k++) {
+    schedopt_design *d = o->d;
+    if (k < nc) { /* the design with μ ≤ caps[k] */
+      if ((st = schedopt_design_alloc(&dc, base, err))) goto done;
+      for (int ch = 0; ch < SCHEDOPT_NCHANNELS && !st; ch++) {
+        schedopt_channel_param cp = *schedopt_design_channel(o->d, (schedopt_channel)ch);
+        if (!cp.type) continue;
+        if (ch == SCHEDOPT_MOMENTUM) cp.hi = caps[k];
+        st = schedopt_design_set_channel(dc, (schedopt_channel)ch, &cp, err);
+      }
+      if (st) goto done;
+      d = dc;
+    }
+    snprintf(stage, sizeof stage, "optimum, continuation mu <= %g", k < nc ? caps[k] : mp->hi);
+    s.stage = stage;
+    if (len < sizeof label)
+      len += (size_t)snprintf(label + len, sizeof label - len, "%s%g", k ? " -> " : " ",
+                              k < nc ? caps[k] : mp->hi);
+    if ((st = schedopt_design_project(d, cur, xc, err)) ||
+        (st = schedopt_design_optimize(d, it, &o->obj, &s, xc, &r, err)))
+      goto done;
+    if (k == 0) J0 = r.J_start;
+    evals += r.evals, secs += r.seconds;
+    if (k == nc) break;
+    schedopt_schedule_free(cur);
+    cur = NULL;
+    if ((st = schedopt_design_apply(d, r.x, &sa, err)) ||
+        (st = schedopt_opt_schedule_copy(&cur, sa, err)))
+      goto done;
+    schedopt_opt_result_free(&r);
+    schedopt_design_free(dc);
+    dc = NULL;
+  }
+  add_start(o, &r, label, J0, evals, secs);
+done:
+  schedopt_opt_result_free(&r);
+  schedopt_design_free(dc);
+  schedopt_schedule_free(cur);
+  free(xc);
+  return st;
 }
 
 static schedopt_status run_one(schedopt_optimization **out, const schedopt_problem *p,
@@ -312,7 +440,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   const double H = schedopt_schedule_horizon(base);
   schedopt_integrator *it = NULL;
   schedopt_schedule *cand = NULL;
-  double *x = NULL;
+  double *x = NULL, *xfam = NULL;
   schedopt_status st;
 
   /* objective */
@@ -380,8 +508,18 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     job.lo = o->lr_lo, job.hi = o->lr_hi;
     job.progress = bset.progress, job.progress_ctx = bset.progress_ctx;
     if (bset.progress) bset.progress = bl_progress, bset.progress_ctx = &job;
-    for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++)
-      if ((spec->baselines & (1u << i)) && o->lr_hi > 0) job.type[job.n++] = schedopt_baseline_types[i];
+    /* the momentum family: when the momentum channel is optimized (and then
+     * always with a free-form momentum, whose starts include it) */
+    const schedopt_channel_param *mp = schedopt_design_channel(o->d, SCHEDOPT_MOMENTUM);
+    const int mom = mp->type && schedopt_schedule_has_momentum(base) && mp->hi > 0 && mp->hi < 1;
+    job.mu_hi = mp->hi;
+    for (unsigned i = 0; schedopt_baseline_types[i] && i < NBT; i++) {
+      const int want = schedopt_baseline_types[i] == schedopt_baseline_momentum
+                           ? mom && ((spec->baselines & (1u << i)) ||
+                                     mp->type == schedopt_parametrization_freeform)
+                           : (spec->baselines & (1u << i)) != 0;
+      if (want && o->lr_hi > 0) job.type[job.n++] = schedopt_baseline_types[i];
+    }
     o->cpu_bl0 = thread_cpu();
 #ifdef _OPENMP
     omp_init_lock(&job.lock);
@@ -416,20 +554,22 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   }
   o->seconds_baselines = schedopt_opt_now() - tb;
 
-  /* start: the best of the problem's schedule and the baselines, projected
-   * (under a step cap the best feasible one, else the best) */
+  /* start: the best of the problem's schedule and the learning-rate
+   * baselines, projected (under a step cap the best feasible one, else the
+   * best); the momentum family is a start of its own (below) */
   const double cap = set.max_steps;
-  double bestJ = HUGE_VAL, best_inf = HUGE_VAL;
+  double bestJ = HUGE_VAL, best_inf = HUGE_VAL, Jfam = HUGE_VAL;
   int have_feasible = 0;
   double *xb = malloc(n * sizeof *xb);
-  if (!xb) {
+  if (!xb || !(xfam = malloc(n * sizeof *xfam))) {
+    free(xb);
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
   for (size_t i = 0; i <= o->nb; i++) {
     const schedopt_schedule *s = base;
     if (i < o->nb) {
-      if ((st = with_control(base, SCHEDOPT_LR, o->b[i].control, &cand, err))) break;
+      if ((st = with_baseline(base, &o->b[i], &cand, err))) break;
       s = cand;
       o->bproj[i] = NAN;
     }
@@ -454,6 +594,10 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
       o->bproj[i] = J;
       /* a baseline over the step cap is not a point of the constrained design */
       o->bcont[i] = feasible && J <= o->b[i].J + contain_tol(o, o->b[i].J, rtol);
+      if (o->b[i].type == schedopt_baseline_momentum) {
+        if (feasible) Jfam = J, memcpy(xfam, xb, n * sizeof *xfam);
+        continue;
+      }
     }
     if (!feasible) {
       if (!have_feasible && J < best_inf) {
@@ -496,9 +640,17 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   o->J_start = bestJ;
   if ((st = schedopt_design_steps(o->d, x, &o->start_steps, NULL, err))) goto done;
 
-  /* the optimum */
+  /* the optimum: from the start above, and with a free-form momentum from
+   * the momentum family and by continuation in the momentum cap */
   set.stage = "optimum";
   if ((st = schedopt_design_optimize(o->d, it, &o->obj, &set, x, &o->res, err))) goto done;
+  o->nst = 1;
+  snprintf(o->st[0].label, sizeof o->st[0].label, "%s", o->start_from);
+  o->st[0].J_start = o->J_start, o->st[0].J = o->res.J;
+  o->st[0].evals = o->res.evals, o->st[0].seconds = o->res.seconds;
+  if (schedopt_design_channel(o->d, SCHEDOPT_MOMENTUM)->type == schedopt_parametrization_freeform &&
+      (st = momentum_starts(o, it, &set, x, isfinite(Jfam) ? xfam : NULL, Jfam, err)))
+    goto done;
   if ((st = schedopt_design_eval(o->d, it, &o->obj, o->res.x, &o->J, NULL, err))) goto done;
   const schedopt_schedule *sopt;
   if ((st = schedopt_design_steps(o->d, o->res.x, &o->steps, NULL, err)) ||
@@ -515,7 +667,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
       (st = split_rows(o, err)))
     goto done;
   for (size_t i = 0; i < o->nb; i++) {
-    if ((st = with_control(base, SCHEDOPT_LR, o->b[i].control, &cand, err))) goto done;
+    if ((st = with_baseline(base, &o->b[i], &cand, err))) goto done;
     st = simulate(it, cand, o->times, o->nt, &o->brows[i], err);
     schedopt_schedule_free(cand);
     cand = NULL;
@@ -523,6 +675,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   }
 done:
   free(x);
+  free(xfam);
   schedopt_schedule_free(cand);
   schedopt_integrator_free(it);
   o->seconds = schedopt_opt_now() - t_start;
@@ -888,6 +1041,12 @@ const schedopt_baseline *schedopt_optimization_baseline(const schedopt_optimizat
   return &o->b[i];
 }
 
+size_t schedopt_optimization_nstarts(const schedopt_optimization *o) { return o ? o->nst : 0; }
+
+const schedopt_opt_start *schedopt_optimization_start(const schedopt_optimization *o, size_t i) {
+  return o && i < o->nst ? &o->st[i] : NULL;
+}
+
 void schedopt_optimization_violations(const schedopt_optimization *o, size_t *beaten,
                                       size_t *contained_beaten) {
   if (beaten) *beaten = o ? o->beaten : 0;
@@ -1031,6 +1190,18 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
             r->code_name);
   fprintf(f, "  time       %.3g s in all: baselines %.3g s, optimum %.3g s\n", o->seconds,
           o->seconds_baselines, r->seconds);
+  if (o->nst > 1) {
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    for (size_t i = 0; i < o->nst; i++) lo = fmin(lo, o->st[i].J), hi = fmax(hi, o->st[i].J);
+    fprintf(f, "  starts     %zu; final excess from best to worst start: %.4g x (spread of the "
+               "objective %.3g relative)\n", o->nst, (hi - o->sig) / (lo - o->sig),
+            (hi - lo) / lo);
+    for (size_t i = 0; i < o->nst; i++)
+      fprintf(f, "             %-62s start %.9g -> %.9g (excess %.6g), %ld evaluations, "
+                 "%.3g s%s\n", o->st[i].label, o->st[i].J_start, o->st[i].J,
+              o->st[i].J - o->sig, o->st[i].evals, o->st[i].seconds,
+              o->st[i].J == lo ? "  <- best" : "");
+  }
   const double ex = o->J - o->sig;
   fprintf(f, "\n  %-26s %14s %12s %10s %11s  %s\n", "schedule", "objective", "excess",
           "excess/opt", "loss/opt", "tuned");
@@ -1198,6 +1369,26 @@ static json_t *summary_json(const schedopt_optimization *o) {
   json_object_set_new(opj, "seed", json_integer((json_int_t)o->spec.settings.seed));
   json_object_set_new(opj, "start_from", json_string(o->start_from));
   json_object_set_new(opj, "start_objective", jnum(o->J_start));
+  {
+    json_t *sa = json_array();
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    for (size_t i = 0; i < o->nst; i++) {
+      json_t *e = json_object();
+      json_object_set_new(e, "start_from", json_string(o->st[i].label));
+      json_object_set_new(e, "start_objective", jnum(o->st[i].J_start));
+      json_object_set_new(e, "objective", jnum(o->st[i].J));
+      json_object_set_new(e, "excess", jnum(o->st[i].J - o->sig));
+      json_object_set_new(e, "evaluations", json_integer(o->st[i].evals));
+      json_object_set_new(e, "seconds", jnum(o->st[i].seconds));
+      json_array_append_new(sa, e);
+      lo = fmin(lo, o->st[i].J), hi = fmax(hi, o->st[i].J);
+    }
+    json_object_set_new(opj, "multistart", sa);
+    /* (worst − best)/best of the objective, and the same ratio of the excesses */
+    json_object_set_new(opj, "multistart_spread", jnum(o->nst ? (hi - lo) / lo : NAN));
+    json_object_set_new(opj, "multistart_excess_ratio",
+                        jnum(o->nst ? (hi - o->sig) / (lo - o->sig) : NAN));
+  }
   json_object_set_new(root, "optimizer", opj);
 
   json_t *best = json_object();

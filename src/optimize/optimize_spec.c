@@ -580,12 +580,68 @@ static schedopt_status opt_model_size(const schedopt_problem *p, schedopt_optimi
   return SCHEDOPT_OK;
 }
 
+/* optimize.momentum_continuation: the momentum caps c_1 < c_2 < … in (0, 1)
+ * of the continuation start (a number or a list; none, false or [] for no
+ * continuation). */
+static schedopt_status opt_momentum_cont(const schedopt_problem *p, schedopt_optimize_spec *o,
+                                         schedopt_error *err) {
+  const ykv_entry *e = schedopt_ykv_get(&p->entries, "optimize.momentum_continuation");
+  if (!e) return SCHEDOPT_OK;
+  int b;
+  if ((e->kind == YKV_SCALAR && (e->is_null || !strcmp(e->value, "none") ||
+                                 (schedopt_schema_parse_bool(e->value, &b) && !b))) ||
+      (e->kind == YKV_SEQ && e->n == 0)) {
+    o->ncont = 0;
+    return SCHEDOPT_OK;
+  }
+  double *v = NULL;
+  size_t n = 0;
+  schedopt_status st;
+  if (e->kind == YKV_SCALAR) {
+    double x;
+    if ((st = opt_number(err, e, 0, 1, 1, 1, "momentum cap of the continuation", &x))) return st;
+    o->ncont = 1;
+    o->cont[0] = x;
+    return SCHEDOPT_OK;
+  }
+  if (e->kind != YKV_SEQ) {
+    char d[256];
+    schedopt_ykv_describe(e, d, sizeof d);
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.momentum_continuation: expected a list of "
+                "momentum caps like [0.9, 0.95] (or none), got %s", d);
+  }
+  if ((st = schedopt_schema_get_numseq(err, e, e->path, &v, &n))) return st;
+  if (n > SCHEDOPT_OPT_MAXCONT) {
+    free(v);
+    return fail(err, SCHEDOPT_EINVAL, e, 1, "optimize.momentum_continuation: at most %d caps "
+                "(got %zu)", SCHEDOPT_OPT_MAXCONT, n);
+  }
+  for (size_t i = 0; i < n; i++) {
+    ykv_entry item = schedopt_schema_item(e, i);
+    const char *why = !(v[i] > 0 && v[i] < 1) ? "must be in (0, 1)"
+                      : i > 0 && !(v[i] > v[i - 1]) ? "must be greater than the previous cap "
+                                                      "(the caps rise)"
+                                                    : NULL;
+    if (why) {
+      st = fail(err, SCHEDOPT_EINVAL, &item, 0, "optimize.momentum_continuation[%zu] = %s %s",
+                i, e->items[i], why);
+      free(v);
+      return st;
+    }
+    o->cont[i] = v[i];
+  }
+  o->ncont = n;
+  free(v);
+  return SCHEDOPT_OK;
+}
+
 /* The section → *o (o holds the defaults on entry). */
 static schedopt_status read_section(const schedopt_problem *p, const schedopt_settings *S,
                                     schedopt_optimize_spec *o, schedopt_error *err) {
   schedopt_status st;
   if ((st = opt_objective(p, o, err)) || (st = opt_controls(p, o, err)) ||
-      (st = opt_baselines(p, o, err)) || (st = opt_model_size(p, o, err)))
+      (st = opt_baselines(p, o, err)) || (st = opt_model_size(p, o, err)) ||
+      (st = opt_momentum_cont(p, o, err)))
     return st;
   const ykv_entry *mse = schedopt_schema_given(S, "optimize.max_steps");
   if (mse) {

@@ -87,6 +87,8 @@ const keyspec schedopt_schema[] = {
     {"optimize.loose_rtol", K_NUM, 0, 1e-2, 0, 0, NULL,
      "integrator tolerance of the first runs (0: off)"},
     {"optimize.baselines", K_SECTION, 0, 0, 0, 0, NULL, "baselines"},
+    {"optimize.momentum_continuation", K_SECTION, 0, 0, 0, 0, NULL,
+     "momentum caps of the continuation start (free-form momentum)"},
     {"optimize.output", K_STR, 0, 0, 0, 0, NULL, "output folder"},
     {"optimize.max_steps", K_NUM, 0, INF, 1, 0, NULL, "cap on optimizer steps (data clock)"},
     {"optimize.model_size", K_SECTION, 0, 0, 0, 0, NULL, "model sizes searched (compute budget)"},
