@@ -9,7 +9,9 @@
  *   # smoke: --set KEY=VALUE ...
  * in the file, else the defaults below for the command.  A problem that
  * names the shared data folder (../shared) is skipped when that is absent.
- * New problem files are picked up automatically. */
+ * New problem files are picked up automatically, in problems/ and
+ * problems/papers/ (output folders are named by the file's stem, so a paper
+ * file's name must differ from every problems/ file's). */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdio.h>
@@ -125,12 +127,11 @@ static void run_problem(const char *dir, const char *file) {
   free(text);
 }
 
-int main(void) {
-  char dir[1024];
-  snprintf(dir, sizeof dir, "%s/problems", SCHEDOPT_SOURCE_DIR);
+/* The .yaml files of one folder, each run; returns how many. */
+static size_t run_folder(const char *dir) {
   DIR *d = opendir(dir);
   CHECK_MSG(d != NULL, "cannot open %s", dir);
-  if (!d) return test_finish();
+  if (!d) return 0;
   char *names[512];
   size_t n = 0;
   struct dirent *e;
@@ -140,12 +141,23 @@ int main(void) {
   }
   closedir(d);
   qsort(names, n, sizeof *names, cmp);
-  CHECK_MSG(n >= 10, "only %zu problems", n);
-  const double t0 = test_seconds();
   for (size_t i = 0; i < n; i++) {
     run_problem(dir, names[i]);
     free(names[i]);
   }
-  printf("%zu problems in %.1f s\n", n, test_seconds() - t0);
+  return n;
+}
+
+int main(void) {
+  char dir[1024];
+  const double t0 = test_seconds();
+  snprintf(dir, sizeof dir, "%s/problems", SCHEDOPT_SOURCE_DIR);
+  size_t n = run_folder(dir);
+  CHECK_MSG(n >= 10, "only %zu problems", n);
+  /* the papers' figures (problems/papers/README.md) */
+  snprintf(dir, sizeof dir, "%s/problems/papers", SCHEDOPT_SOURCE_DIR);
+  size_t m = run_folder(dir);
+  CHECK_MSG(m >= 2, "only %zu paper problems", m);
+  printf("%zu problems and %zu paper problems in %.1f s\n", n, m, test_seconds() - t0);
   return test_finish();
 }
