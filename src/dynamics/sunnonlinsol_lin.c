@@ -37,14 +37,17 @@ static int lin_solve(SUNNonlinearSolver S, N_Vector y0, N_Vector ycor, N_Vector 
   }
   if (f == 0) {
     c->niters++;
-    N_VScale(-1.0, c->delta, c->delta);
-    f = c->lsolve(c->delta, mem); /* Newton update, exact for a linear F */
+    /* delta ← J⁻¹F, the Newton update's negative (the solve is linear, and
+     * IEEE rounding is symmetric, so this is −J⁻¹(−F) exactly: no pass to
+     * negate F) */
+    f = c->lsolve(c->delta, mem);
   }
   if (f == 0) {
-    N_VLinearSum(1.0, ycor, 1.0, c->delta, ycor);
+    N_VLinearSum(1.0, ycor, -1.0, c->delta, ycor);
     /* The integrator's test, told that this iterate converged (an infinite
      * tolerance): CVODES takes the correction's norm from it (the update's,
-     * equal since the iteration started from ycor = 0).  At its own tolerance
+     * equal since the iteration started from ycor = 0; the test reads only
+     * the norm of delta, whose sign does not matter).  At its own tolerance
      * it would ask, without a rate estimate, for a second iteration that for
      * a linear F only re-confirms this one. */
     (void)tol;
