@@ -282,7 +282,8 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
 
 typedef struct schedopt_baseline_type {
   const char *name; /* constant, cosine, linear, wsd, power, shape; megatron,
-                       torchtitan, olmo_core, nanogpt, deepspeed */
+                       torchtitan, olmo_core, nanogpt, deepspeed; momentum;
+                       exponential */
   const char *doc;  /* what is tuned */
   int opt_in;       /* 1: tuned only when asked for (optimize.baselines lists
                        it, or all): the trainers' built-in schedules */
@@ -307,6 +308,7 @@ extern const schedopt_baseline_type *const schedopt_baseline_deepspeed;
  * tuned jointly (schedopt_baseline_tune_momentum); run by an optimization
  * only when it optimizes the momentum channel. */
 extern const schedopt_baseline_type *const schedopt_baseline_momentum;
+extern const schedopt_baseline_type *const schedopt_baseline_exponential;
 extern const schedopt_baseline_type *const schedopt_baseline_types[]; /* NULL-terminated */
 const schedopt_baseline_type *schedopt_baseline_type_find(const char *name);
 

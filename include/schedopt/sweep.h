@@ -124,6 +124,12 @@ typedef struct schedopt_sweep_law {
   const char *optimum_rule;
   double constant;           /* ζ of the tuned constant baseline, NAN if none */
   const char *constant_rule;
+  /* ζ of the tuned WSD and exponential-decay baselines (FSL Table 1, data
+   * columns: the optimum's ζ, up to a power of log D for exponential decay and
+   * for WSD in the easy phase — see log_wsd, log_exponential), NAN if none */
+  double wsd, exponential;
+  const char *wsd_rule, *exponential_rule;
+  double log_wsd, log_exponential; /* κ of the factor (log x)^κ beside x^−ζ */
   double size;               /* ν of N* ∝ C^ν (compute), NAN otherwise */
   const char *size_rule;
   const char *why;           /* NONE: why there is no law; else what it leaves out, or NULL */

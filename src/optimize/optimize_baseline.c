@@ -35,6 +35,11 @@ static const schedopt_baseline_type b_momentum = {
     "momentum", "WSD learning rate (power anneal) with a constant heavy-ball momentum mu, "
                 "tuned jointly: eta/(1 - mu), 1 - mu (both in log scale), decay fraction and "
                 "exponent, from a grid over mu and eta/(1 - mu) (momentum problems only)", 0};
+/* FSL's exponential decay (Table 1's "exp-decay" row): opt-in, since it is
+ * the standard six's business only when a study asks for that row */
+static const schedopt_baseline_type b_exponential = {
+    "exponential", "exponential decay start^(1-t/H) end^(t/H): start and end tuned (log scale)",
+    1};
 
 const schedopt_baseline_type *const schedopt_baseline_constant = &b_constant;
 const schedopt_baseline_type *const schedopt_baseline_cosine = &b_cosine;
@@ -48,9 +53,11 @@ const schedopt_baseline_type *const schedopt_baseline_olmo_core = &b_olmo_core;
 const schedopt_baseline_type *const schedopt_baseline_nanogpt = &b_nanogpt;
 const schedopt_baseline_type *const schedopt_baseline_deepspeed = &b_deepspeed;
 const schedopt_baseline_type *const schedopt_baseline_momentum = &b_momentum;
+const schedopt_baseline_type *const schedopt_baseline_exponential = &b_exponential;
 const schedopt_baseline_type *const schedopt_baseline_types[] = {
-    &b_constant, &b_cosine, &b_linear, &b_wsd, &b_power, &b_shape,
-    &b_megatron, &b_torchtitan, &b_olmo_core, &b_nanogpt, &b_deepspeed, &b_momentum, NULL};
+    &b_constant, &b_cosine,     &b_linear,      &b_wsd,        &b_power,
+    &b_shape,    &b_megatron,   &b_torchtitan,  &b_olmo_core,  &b_nanogpt,
+    &b_deepspeed, &b_momentum,  &b_exponential, NULL};
 
 static int is_trainer(const schedopt_baseline_type *T) {
   return T == &b_megatron || T == &b_torchtitan || T == &b_olmo_core || T == &b_nanogpt ||
@@ -354,6 +361,21 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
           if (tt->has_floor) g[k++] = 0;
         }
     }
+  } else if (T == &b_exponential) {
+    variant *v = &vs[nvs++];
+    if ((st = new_control(v, schedopt_control_exponential, given, err)) ||
+        (st = schedopt_control_set(v->c, "start", hi, err)) ||
+        (st = schedopt_control_set(v->c, "end", 1e-2 * hi, err)))
+      goto done;
+    snprintf(v->label, sizeof v->label, "exponential");
+    add_var(v, "start", lvl, hi, 1);
+    add_var(v, "end", 1e-8 * hi, hi, 1); /* end > 0: the family's own range */
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 4; j++) {
+        double *g = v->grid[v->ng++];
+        g[0] = i ? 0.3 * hi : hi;
+        g[1] = hi * pow(10, -1 - j);
+      }
   } else if (T == &b_power) {
     variant *v = &vs[nvs++];
     if ((st = new_control(v, schedopt_control_power, given, err)) ||

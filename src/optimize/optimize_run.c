@@ -23,7 +23,7 @@
 #include "core/outfile.h"
 #include "schedopt/version.h"
 
-#define NBT 12 /* baseline types */
+#define NBT 16 /* room for every entry of schedopt_baseline_types (13) */
 #define NST (2 + SCHEDOPT_OPT_MAXCONT) /* starts */
 
 struct schedopt_optimization {

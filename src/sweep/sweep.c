@@ -381,6 +381,7 @@ schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, doubl
   law->kind = SCHEDOPT_SWEEP_LAW_NONE;
   law->name = "none";
   law->optimum = law->constant = law->size = NAN;
+  law->wsd = law->exponential = law->log_wsd = law->log_exponential = NAN;
   if (!key)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: no key");
   if (!(a > 1) || !(b > 1) || !isfinite(a) || !isfinite(b)) {
@@ -417,6 +418,19 @@ schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, doubl
     law->optimum_rule = ro;
     law->constant = zc;
     law->constant_rule = "(a-1)/(a+b-1), best constant";
+    /* FSL Table 1, data columns, in s = (a−1)/b, β = b: WSD D^−sβ/(1+sβ)
+     * (log D)^((sβ−s)/(1+sβ)) easy, D^−s hard; exponential decay the same
+     * exponents with (log D)^(sβ/(1+sβ)) easy, (log D)^s hard */
+    law->wsd = law->exponential = zo;
+    law->log_wsd = easy ? (a - 1) * (1 - 1 / b) / a : 0;
+    law->log_exponential = easy ? (a - 1) / a : (a - 1) / b;
+    law->wsd_rule = easy ? "(a-1)/a = s*beta/(1+s*beta), FSL Table 1 WSD, easy phase, "
+                           "times (log x)^((s*beta-s)/(1+s*beta))"
+                         : "(a-1)/b = s, FSL Table 1 WSD, hard phase";
+    law->exponential_rule = easy ? "(a-1)/a = s*beta/(1+s*beta), FSL Table 1 exp-decay, easy "
+                                   "phase, times (log x)^(s*beta/(1+s*beta))"
+                                 : "(a-1)/b = s, FSL Table 1 exp-decay, hard phase, times "
+                                   "(log x)^s";
     law->why = steps ? NULL
                : compute ? "the model size is fixed (no optimize.model_size): D = C/N, the "
                            "data law at a fixed batch, until the approximation error N^(1-a) "
@@ -438,6 +452,7 @@ void schedopt_sweep_get_law(const schedopt_sweep *s, schedopt_sweep_law *law) {
     law->kind = SCHEDOPT_SWEEP_LAW_NONE;
     law->name = "none";
     law->optimum = law->constant = law->size = NAN;
+    law->wsd = law->exponential = law->log_wsd = law->log_exponential = NAN;
     law->why = "no case has run successfully";
     return;
   }
@@ -518,6 +533,12 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
     } else if (!strcmp(sl->name, "constant")) {
       sl->theory = law.constant;
       sl->theory_rule = law.constant_rule;
+    } else if (!strcmp(sl->name, "wsd")) {
+      sl->theory = law.wsd;
+      sl->theory_rule = law.wsd_rule;
+    } else if (!strcmp(sl->name, "exponential")) {
+      sl->theory = law.exponential;
+      sl->theory_rule = law.exponential_rule;
     }
   }
   free(x);

@@ -118,6 +118,24 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
         fprintf(f, "%.4f  %s\n", q->theory, q->theory_rule);
       else
         fprintf(f, "-\n");
+      /* x^−ζ (log x)^κ has the local slope ζ − κ/ln x: at the cases'
+       * geometric mean, what a finite sweep can be expected to fit */
+      const double kappa = !strcmp(q->name, "wsd")           ? law.log_wsd
+                           : !strcmp(q->name, "exponential") ? law.log_exponential
+                                                             : NAN;
+      if (k < ns && isfinite(q->theory) && kappa > 0) {
+        double lx = 0;
+        size_t m = 0;
+        for (size_t i = 0; i < s->n; i++)
+          if (s->cases[i].done && !s->cases[i].status && s->cases[i].x > 0) {
+            lx += log(s->cases[i].x);
+            m++;
+          }
+        if (m && lx / m > 1)
+          fprintf(f, "  %-12s %8s %6s  %.4f  with the log factor: zeta - kappa/ln x at the "
+                     "cases' geometric mean x = %.3g (kappa = %.4f)\n",
+                  "", "", "", q->theory - kappa / (lx / m), exp(lx / m), kappa);
+      }
     }
   }
   if (failed) fprintf(f, "  failed     %zu case%s (left out of the fits)\n", failed,
@@ -220,6 +238,10 @@ static json_t *to_json(const schedopt_sweep *s) {
     json_object_set_new(lj, "kind", json_string(law.name));
     json_object_set_new(lj, "optimum", num(law.optimum));
     json_object_set_new(lj, "constant", num(law.constant));
+    json_object_set_new(lj, "wsd", num(law.wsd));
+    json_object_set_new(lj, "wsd_log_power", num(law.log_wsd));
+    json_object_set_new(lj, "exponential", num(law.exponential));
+    json_object_set_new(lj, "exponential_log_power", num(law.log_exponential));
     json_object_set_new(lj, "model_size", num(law.size));
     json_object_set_new(lj, "note", law.why ? json_string(law.why) : json_null());
     json_object_set_new(root, "theory", lj);
