@@ -361,6 +361,16 @@ static int cv_ewt(N_Vector y, N_Vector w, void *user) {
   return schedopt_nvector_ewt(y, w, it->rtol, it->atol * it->scale);
 }
 
+/* The backward problem's: λ is O(1), absolute tolerance rtol·10⁻³.  CVODES
+ * hands a backward problem's callbacks the forward memory as user data
+ * (CVodeCreateB), whose user data is the integrator. */
+static int cv_ewtB(N_Vector l, N_Vector w, void *cv_fwd) {
+  void *user = NULL;
+  if (CVodeGetUserData(cv_fwd, &user) != CV_SUCCESS || !user) return -1;
+  const schedopt_integrator *it = user;
+  return schedopt_nvector_ewt(l, w, it->rtol, it->rtol * 1e-3);
+}
+
 static int blr_state(void *mem, double *t, double *gamma) {
   if (CVodeGetCurrentTime(mem, t) != CV_SUCCESS) return -1;
   if (CVodeGetCurrentGamma(mem, gamma) != CV_SUCCESS) return -1;
@@ -468,6 +478,12 @@ static schedopt_status cv_begin(schedopt_integrator *it, int roots, schedopt_err
    * start of a 1−sqrt anneal) must shrink by up to ~10⁶ before the error test
    * passes; CVODES's default of 7 failures stops at ~10⁻⁴ of the step. */
   CVodeSetMaxErrTestFails(it->cv, 20);
+  /* CVodeReInit keeps the stop time and SUNDIALS 6.4 cannot clear it: a plain
+   * run's last one (H, reached as its tout, so never cleared) cut the next
+   * recorded forward pass's last step, whose J then differed from the same
+   * schedule's next evaluation by 5e-7 relative at rtol 1e-6.  A stop time
+   * beyond the horizon is none. */
+  CVodeSetStopTime(it->cv, 2.0 * schedopt_schedule_horizon(it->sched) + 1.0);
   /* Momentum blocks have complex eigenvalues (Im/Re up to 1/√(2(1−μ)), 7
    * at μ = 0.99); BDF orders 3–5 are unstable near the imaginary axis, so once an
    * oscillation has decayed below the tolerance a high-order step grows it
@@ -905,8 +921,12 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     st = cv_fail(it, f, "CVodeReInitB", H, err);
     goto done;
   }
-  /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale */
-  CVodeSStolerancesB(it->cv, it->which, it->rtol, it->rtol * 1e-3);
+  /* λ is O(1) (∂L/∂y has unit entries): absolute tolerance on that scale,
+   * the weights in one pass (cv_ewtB; CVODES's scalar tolerances take five) */
+  if ((f = CVodeWFtolerances(it->cvB, cv_ewtB)) != CV_SUCCESS) {
+    st = cv_fail(it, f, "CVodeWFtolerances (backward)", H, err);
+    goto done;
+  }
   CVodeSetMaxNumStepsB(it->cv, it->which, it->max_steps);
   CVodeSetStabLimDetB(it->cv, it->which, bs > 1 ? SUNTRUE : SUNFALSE); /* see cv_begin */
   schedopt_blr_linsol_invalidate(it->LSB);
