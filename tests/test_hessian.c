@@ -13,9 +13,10 @@
  *     against 0.25 for the diagonal alone;
  *   - the recursion, batch 10⁶, T = 10³: its continuous-time limit, ≤ 0.3
  *     (0.18) against 27 for the diagonal.
- * Then NEWTON reaches LD_LBFGS's optimum (within 1e-6 relative) on a small
- * problem, and falls back to LD_LBFGS where the model Hessian does not apply
- * (momentum). */
+ * Then NEWTON, the default for this design, reaches LD_LBFGS's optimum
+ * (within 1e-6 relative) on a small problem; a monotone design defaults to
+ * LD_LBFGS, and NEWTON asked for falls back to LD_LBFGS where the model
+ * Hessian does not apply (momentum). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +148,9 @@ static void test_newton(void) {
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
   schedopt_opt_result rn, rl;
-  set.algorithm = schedopt_algorithm_find("newton");
-  CHECK(set.algorithm && !strcmp(set.algorithm->name, "NEWTON"));
+  CHECK(schedopt_algorithm_find("newton") && !strcmp(schedopt_algorithm_find("newton")->name,
+                                                     "NEWTON"));
+  set.algorithm = NULL; /* the default for this design */
   OK(schedopt_design_optimize(S.d, S.it, &obj, &set, S.x, &rn, &err));
   set.algorithm = schedopt_algorithm_find("LD_LBFGS");
   OK(schedopt_design_optimize(S.d, S.it, &obj, &set, S.x, &rl, &err));
@@ -162,6 +164,25 @@ static void test_newton(void) {
   schedopt_opt_result_free(&rn);
   schedopt_opt_result_free(&rl);
   drop(&S);
+  /* monotone: not NEWTON's design, so the default is LD_LBFGS */
+  {
+    schedopt_channel_param cp;
+    schedopt_channel_param_default(&cp);
+    cp.type = schedopt_parametrization_freeform;
+    cp.knots = 16;
+    cp.hi = 1.0;
+    cp.monotone = SCHEDOPT_MONOTONE_DECREASING;
+    make(&S, 1e3, 5, 0, 50, 16, "");
+    OK(schedopt_design_set_channel(S.d, SCHEDOPT_LR, &cp, &err));
+    double *x = malloc(schedopt_design_size(S.d) * sizeof *x);
+    OK(schedopt_design_project(S.d, schedopt_problem_schedule(S.p), x, &err));
+    set.algorithm = NULL;
+    OK(schedopt_design_optimize(S.d, S.it, &obj, &set, x, &rn, &err));
+    CHECK(!strcmp(rn.algorithm->name, "LD_LBFGS"));
+    schedopt_opt_result_free(&rn);
+    free(x);
+    drop(&S);
+  }
   /* momentum: no diagonal Jacobian, so LD_LBFGS runs */
   make(&S, 1e3, 5, 0, 50, 16, ", momentum: 0.5");
   set.algorithm = schedopt_algorithm_find("NEWTON");

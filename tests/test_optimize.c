@@ -219,6 +219,7 @@ static void test_stages(void) {
   schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
+  set.algorithm = schedopt_algorithm_find("LD_LBFGS"); /* the stages are LD_LBFGS's */
   CHECK(set.continuation == 32 && set.loose_rtol == 1e-5);
   schedopt_opt_result staged, single;
   OK(schedopt_design_optimize(d, it, &obj, &set, NULL, &staged, &err));

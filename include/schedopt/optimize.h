@@ -23,9 +23,12 @@
  *
  * The *optimizer* minimizes J over the box with NLopt (an algorithm by name;
  * LD_LBFGS by default) or, in one dimension, a grid scan refined by golden
- * section.  Internally it minimizes log(J − J∞), J∞ = (σ² + approximation
- * error)·Σw the schedule-independent floor of the loss: the same minimizer,
- * with tolerances relative to the excess loss.  The best point evaluated is
+ * section; a free-form learning rate under SGD with the final loss goes by
+ * default to NEWTON, a projected Newton method on a model Hessian
+ * (schedopt_integrator_hessian_model).  Internally NLopt minimizes
+ * log(J − J∞), J∞ = (σ² + approximation error)·Σw the schedule-independent
+ * floor of the loss: the same minimizer, with tolerances relative to the
+ * excess loss.  The best point evaluated is
  * returned, so the result is never worse than the start.
  *
  * *Baselines* are the standard schedules, each tuned on the same model,
@@ -206,7 +209,8 @@ typedef int (*schedopt_progress_fn)(void *ctx, const char *stage, long evals, do
                                     double seconds);
 
 typedef struct schedopt_optimizer_settings {
-  const schedopt_algorithm *algorithm; /* NULL: LD_LBFGS (GOLDEN if n = 1) */
+  const schedopt_algorithm *algorithm; /* NULL: NEWTON where it applies, else LD_LBFGS
+                                          (GOLDEN if n = 1, LD_MMA with a step cap) */
   double ftol_rel;   /* relative change of log(J − J∞) per iteration; 0 off */
   double xtol_rel;   /* relative change of x; 0 off */
   long maxeval;      /* per start; 0: no limit */
@@ -407,8 +411,9 @@ typedef struct schedopt_opt_start {
   double seconds;
 } schedopt_opt_start;
 
-/* Final loss, lr freeform (64 knots, linear, not monotone), LD_LBFGS with the
- * default settings, all baselines, no output folder, no outer search. */
+/* Final loss, lr freeform (64 knots, linear, not monotone), the default
+ * algorithm (NEWTON where it applies, else LD_LBFGS) and settings, all
+ * baselines, no output folder, no outer search. */
 void schedopt_optimize_spec_default(schedopt_optimize_spec *s);
 
 /* The problem's `optimize:` section (defaults if absent), read from built

@@ -21,7 +21,7 @@
 
 #define ALG(n, g, lo, hi, doc, con) {#n, NLOPT_##n, g, lo, hi, doc, con}
 const schedopt_algorithm schedopt_algorithms[] = {
-    ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (default)", 0),
+    ALG(LD_LBFGS, 1, 1, 0, "limited-memory BFGS with bounds (the default where NEWTON does not apply)", 0),
     ALG(LD_MMA, 1, 1, 0, "method of moving asymptotes (constraints; the default with a step cap)", 1),
     ALG(LD_CCSAQ, 1, 1, 0, "conservative convex separable quadratic approximations (constraints)", 1),
     ALG(LD_SLSQP, 1, 1, 0, "sequential quadratic programming (constraints; dense, n up to a few hundred)", 1),
@@ -32,8 +32,8 @@ const schedopt_algorithm schedopt_algorithms[] = {
     ALG(LN_SBPLX, 0, 1, 0, "derivative-free, subplex (Nelder-Mead on subspaces)", 0),
     ALG(LN_NELDERMEAD, 0, 1, 0, "derivative-free simplex", 0),
     {"GOLDEN", -1, 0, 1, 1, "derivative-free, one variable: 11-point grid, then golden section", 0},
-    {"NEWTON", NEWTON_ID, 1, 1, 0, "projected Newton on the model Hessian (free-form learning "
-     "rate under SGD, final loss; LD_LBFGS otherwise)", 0},
+    {"NEWTON", NEWTON_ID, 1, 1, 0, "projected Newton on the model Hessian (the default for a "
+     "free-form learning rate under SGD, final loss, one start; LD_LBFGS otherwise)", 0},
     {NULL, 0, 0, 0, 0, NULL, 0}};
 
 const schedopt_algorithm *schedopt_algorithm_find(const char *name) {
@@ -523,7 +523,9 @@ static int newton_design(const schedopt_design *d) {
   return 1;
 }
 
-/* Runs NEWTON; *fallback = 1 (nothing done) where it does not apply. */
+/* Runs NEWTON (one start; the LD_LBFGS settings precondition, rescale_every,
+ * continuation and loose_rtol do not apply); *fallback = 1 (nothing done)
+ * where it does not apply. */
 static schedopt_status newton_optimize(schedopt_design *d, schedopt_integrator *it,
                                        const schedopt_objective *obj,
                                        const schedopt_optimizer_settings *set, const double *x0,
@@ -531,7 +533,8 @@ static schedopt_status newton_optimize(schedopt_design *d, schedopt_integrator *
                                        int *fallback, schedopt_error *err) {
   *fallback = 0;
   if (!newton_design(d) || obj->kind != SCHEDOPT_OBJ_FINAL || set->fd_gradient ||
-      set->max_steps > 0) {
+      set->max_steps > 0 || set->starts > 1 ||
+      schedopt_schedule_clock(d->base) != SCHEDOPT_CLOCK_STEPS) {
     *fallback = 1;
     return SCHEDOPT_OK;
   }
@@ -733,7 +736,12 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
                               "optimize: nothing to optimize (no channel is parametrized)");
   const schedopt_algorithm *alg = set.algorithm;
   const int capped = set.max_steps > 0;
-  if (!alg) alg = schedopt_algorithm_find(capped ? "LD_MMA" : n == 1 ? "GOLDEN" : "LD_LBFGS");
+  /* NEWTON where it applies: 5-10x fewer evaluations than LD_LBFGS on the
+   * hard phase (docs/performance.md, Optimizer) */
+  if (!alg)
+    alg = schedopt_algorithm_find(capped ? "LD_MMA" : n == 1 ? "GOLDEN"
+                                  : newton_design(d)   ? "NEWTON"
+                                                       : "LD_LBFGS");
   if (alg->nlopt == NEWTON_ID) {
     int fallback;
     schedopt_status st = newton_optimize(d, it, obj, &set, x0_in, alg, res, &fallback, err);
