@@ -102,7 +102,7 @@ static void test_compute_sweep(void) {
     CHECK_MSG(0, "%s", err.msg);
     return;
   }
-  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSCHED], ns;
+  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSLOPES], ns;
   size_t n = 0;
   schedopt_sweep_slopes(s, sl, &n);
   CHECK(n >= 1 && !strcmp(sl[0].name, "optimum"));

@@ -1,7 +1,8 @@
 /* FSL Table 1's data columns (docs/theory.md §3) in the sweep's law: the
  * exponents of the tuned WSD and exponential-decay baselines, written here in
  * the FSL notation (s, β) and compared with what schedopt_sweep_law_get gives
- * in the Bordelon–Mori notation (a = 1 + sβ, b = β). */
+ * in the Bordelon–Mori notation (a = 1 + sβ, b = β); and the laws of the
+ * optimum's bias and variance parts. */
 #include <math.h>
 #include <string.h>
 
@@ -30,6 +31,15 @@ int main(void) {
       CHECK_CLOSE(L.constant, s / (s + 1), 1e-14, 0);
       CHECK(L.wsd_rule && strstr(L.wsd_rule, "FSL") && L.exponential_rule);
     }
+    /* the optimum's bias and variance parts (Bordelon & Mori Fig. 3): easy,
+     * both (a−1)/a; hard, the bias (a−1)/b and the variance left by an anneal
+     * of S ∝ T^((a+b−1)/(2b−1)) steps, S^−(1−1/b) */
+    schedopt_sweep_law H;
+    CHECK(schedopt_sweep_law_get("budget.steps", 0, a, b, &H, NULL) == SCHEDOPT_OK);
+    CHECK_CLOSE(H.bias, easy ? (a - 1) / a : (a - 1) / b, 1e-14, 0);
+    CHECK_CLOSE(H.variance,
+                easy ? (a - 1) / a : (1 - 1 / b) * (a + b - 1) / (2 * b - 1), 1e-14, 0);
+    if (!easy) CHECK(H.variance > H.bias); /* bias-dominated, more so with T */
     /* a compute sweep with the size searched: baselines are tuned at the
      * optimum's N*, so no law for them */
     schedopt_sweep_law C;

@@ -109,8 +109,8 @@ static void synthetic_merge(void) {
   write_shard(d, 2, "0123456789abcdef", -1);
   snprintf(args, sizeof args, "merge '%s' -o '%s'", d, o);
   CHECK(test_run_cli(args, out, sizeof out) == 0);
-  CHECK_MSG(strstr(out, "optimum        0.5000") != NULL, "%s", out);
-  CHECK_MSG(strstr(out, "constant       0.3333") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "optimum            0.5000") != NULL, "%s", out);
+  CHECK_MSG(strstr(out, "constant           0.3333") != NULL, "%s", out);
   CHECK(strstr(out, "(a-1)/b, optimal schedule, hard phase") != NULL);
   char csv[8192];
   snprintf(csv, sizeof csv, "%s/sweep.csv", o);

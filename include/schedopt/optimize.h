@@ -438,6 +438,12 @@ const schedopt_opt_result *schedopt_optimization_result(const schedopt_optimizat
 const schedopt_design *schedopt_optimization_design(const schedopt_optimization *o);
 /* The optimal schedule. */
 const schedopt_schedule *schedopt_optimization_schedule(const schedopt_optimization *o);
+/* The optimum's final loss split as in schedule.csv — bias (what is left of
+ * the initial error), variance (what noise puts back), approx (the unlearned
+ * modes): loss = bias + variance + approx + σ².  0 (and NAN) when the model
+ * has no split. */
+int schedopt_optimization_final_split(const schedopt_optimization *o, double *bias,
+                                      double *variance, double *approx);
 size_t schedopt_optimization_nbaselines(const schedopt_optimization *o);
 /* Baseline i, its objective projected onto the design (J of the nearest
  * design point; NAN if not representable) and whether the design contains it

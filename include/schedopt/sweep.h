@@ -42,6 +42,8 @@ extern "C" {
 
 #define SCHEDOPT_SWEEP_MAXCASES 10000
 #define SCHEDOPT_SWEEP_MAXSCHED 8 /* the optimum and up to 7 baselines */
+/* fitted slopes: every schedule, and the optimum's bias and variance parts */
+#define SCHEDOPT_SWEEP_MAXSLOPES (SCHEDOPT_SWEEP_MAXSCHED + 2)
 #define SCHEDOPT_SWEEP_NAMELEN 48
 /* η* of a case's optimum at t/T = k/(SCHEDOPT_SWEEP_PROFILE − 1) */
 #define SCHEDOPT_SWEEP_PROFILE 101
@@ -91,6 +93,7 @@ typedef struct schedopt_sweep_case {
   double model_size;                  /* N* of a compute budget's model-size search
                                          (optimize.model_size), NAN otherwise */
   double lr_profile[SCHEDOPT_SWEEP_PROFILE]; /* η*(t) at t/T = k/100 (NAN: not known) */
+  double bias, variance;              /* the optimum's final excess split (NAN: no split) */
   double seconds;                     /* wall time of the case (never written) */
   size_t ntasks;                      /* pieces of work (never written) */
   schedopt_sweep_task tasks[SCHEDOPT_SWEEP_MAXTASKS];
@@ -130,6 +133,12 @@ typedef struct schedopt_sweep_law {
   double wsd, exponential;
   const char *wsd_rule, *exponential_rule;
   double log_wsd, log_exponential; /* κ of the factor (log x)^κ beside x^−ζ */
+  /* ζ of the optimum's bias and variance parts: both (a−1)/a in the easy
+   * phase (docs/theory.md §3b); (a−1)/b and (b−1)(a+b−1)/(b(2b−1)) in the
+   * hard phase, where the shrinking anneal leaves a variance falling faster
+   * than the bias (docs/validation.md, the balance argument); NAN if none */
+  double bias, variance;
+  const char *bias_rule, *variance_rule;
   double size;               /* ν of N* ∝ C^ν (compute), NAN otherwise */
   const char *size_rule;
   const char *why;           /* NONE: why there is no law; else what it leaves out, or NULL */
@@ -201,8 +210,14 @@ typedef void (*schedopt_sweep_done_fn)(void *ctx, size_t i, schedopt_status st,
 schedopt_status schedopt_sweep_run(schedopt_sweep *s, int threads, schedopt_sweep_done_fn done,
                                    void *ctx, int *used, size_t *failed, schedopt_error *err);
 
-/* Fitted slopes of the optimum and of every baseline over the done cases
- * (*n of them, at most SCHEDOPT_SWEEP_MAXSCHED). */
+/* The final excess of the schedule `name` in a case ("optimum" or a
+ * baseline type), or of the optimum's bias or variance part ("optimum
+ * bias", "optimum variance"); 1 if the case has it. */
+int schedopt_sweep_case_value(const schedopt_sweep_case *c, const char *name, double *excess);
+
+/* Fitted slopes of the optimum and of every baseline over the done cases,
+ * then of the optimum's bias and variance parts where the model splits the
+ * loss (*n of them, at most SCHEDOPT_SWEEP_MAXSLOPES). */
 void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, size_t *n);
 
 /* The compute-optimal model size's growth N* ≈ exp(intercept)·x^slope over

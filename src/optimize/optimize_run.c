@@ -1011,6 +1011,16 @@ const schedopt_opt_result *schedopt_optimization_result(const schedopt_optimizat
 const schedopt_design *schedopt_optimization_design(const schedopt_optimization *o) {
   return o ? o->d : NULL;
 }
+int schedopt_optimization_final_split(const schedopt_optimization *o, double *bias,
+                                      double *variance, double *approx) {
+  const schedopt_row *r = o && o->nt ? &o->rows[o->nt - 1] : NULL;
+  const int ok = r && isfinite(r->r.bias) && isfinite(r->r.variance);
+  if (bias) *bias = ok ? r->r.bias : NAN;
+  if (variance) *variance = ok ? r->r.variance : NAN;
+  if (approx) *approx = ok ? r->r.approx : NAN;
+  return ok;
+}
+
 const schedopt_schedule *schedopt_optimization_schedule(const schedopt_optimization *o) {
   return o ? o->best : NULL;
 }

@@ -84,6 +84,7 @@ schedopt_status schedopt_sweep_alloc(schedopt_sweep **out, size_t n, schedopt_er
   for (size_t i = 0; i < n; i++) {
     s->cases[i].index = i;
     s->cases[i].model_size = NAN;
+    s->cases[i].bias = s->cases[i].variance = NAN;
   }
   *out = s;
   return SCHEDOPT_OK;
@@ -305,6 +306,7 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
   c->evals = c->grad_evals = 0;
   c->contained_beaten = 0;
   c->model_size = NAN;
+  c->bias = c->variance = NAN;
   if (!st) st = schedopt_sweep_build_case(s, i, &p, spec, err);
   if (!st) {
     schedopt_problem_exponents(p, &c->a, &c->b, NULL, NULL);
@@ -340,6 +342,8 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
       q->excess = b->J - floor_;
     }
     schedopt_optimization_violations(o, NULL, &c->contained_beaten);
+    /* the optimum's final excess in its parts (a model with a split) */
+    schedopt_optimization_final_split(o, &c->bias, &c->variance, NULL);
     /* a compute budget's model-size search: the chosen N* (the case's problem) */
     c->model_size = schedopt_optimization_outer(o, NULL, NULL, NULL, NULL, NULL) == 1
                         ? (double)schedopt_problem_modes(schedopt_optimization_problem(o))
@@ -382,6 +386,7 @@ schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, doubl
   law->name = "none";
   law->optimum = law->constant = law->size = NAN;
   law->wsd = law->exponential = law->log_wsd = law->log_exponential = NAN;
+  law->bias = law->variance = NAN;
   if (!key)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: no key");
   if (!(a > 1) || !(b > 1) || !isfinite(a) || !isfinite(b)) {
@@ -422,6 +427,13 @@ schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, doubl
      * (log D)^((sβ−s)/(1+sβ)) easy, D^−s hard; exponential decay the same
      * exponents with (log D)^(sβ/(1+sβ)) easy, (log D)^s hard */
     law->wsd = law->exponential = zo;
+    law->bias = zo;
+    law->variance = easy ? zo : (b - 1) * (a + b - 1) / (b * (2 * b - 1));
+    law->bias_rule = easy ? "(a-1)/a, the optimum's bias, easy phase (as its variance)"
+                          : "(a-1)/b, the optimum's bias, hard phase";
+    law->variance_rule = easy ? "(a-1)/a, the optimum's variance, easy phase (as its bias)"
+                              : "(b-1)(a+b-1)/(b(2b-1)), the optimum's variance, hard phase "
+                                "(an anneal of S ~ T^((a+b-1)/(2b-1)) steps)";
     law->log_wsd = easy ? (a - 1) * (1 - 1 / b) / a : 0;
     law->log_exponential = easy ? (a - 1) / a : (a - 1) / b;
     law->wsd_rule = easy ? "(a-1)/a = s*beta/(1+s*beta), FSL Table 1 WSD, easy phase, "
@@ -453,6 +465,7 @@ void schedopt_sweep_get_law(const schedopt_sweep *s, schedopt_sweep_law *law) {
     law->name = "none";
     law->optimum = law->constant = law->size = NAN;
     law->wsd = law->exponential = law->log_wsd = law->log_exponential = NAN;
+    law->bias = law->variance = NAN;
     law->why = "no case has run successfully";
     return;
   }
@@ -484,6 +497,23 @@ int schedopt_sweep_size_slope(const schedopt_sweep *s, schedopt_sweep_slope *out
   return m > 0;
 }
 
+int schedopt_sweep_case_value(const schedopt_sweep_case *c, const char *name, double *excess) {
+  if (!c || !name) return 0;
+  double v = NAN;
+  if (!strcmp(name, "optimum bias"))
+    v = c->bias;
+  else if (!strcmp(name, "optimum variance"))
+    v = c->variance;
+  else
+    for (size_t j = 0; j < c->nres; j++)
+      if (!strcmp(c->res[j].name, name)) {
+        v = c->res[j].excess;
+        break;
+      }
+  if (excess) *excess = v;
+  return !isnan(v);
+}
+
 void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, size_t *n) {
   *n = 0;
   if (!s) return;
@@ -493,16 +523,18 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
   if (!ref) return;
   schedopt_sweep_law law;
   schedopt_sweep_get_law(s, &law);
-  /* schedule names in order of first appearance */
+  /* schedule names in order of first appearance, then the optimum's parts */
   double *x = malloc((s->n ? s->n : 1) * sizeof *x), *y = malloc((s->n ? s->n : 1) * sizeof *y);
   if (!x || !y) {
     free(x);
     free(y);
     return;
   }
+  int split = 0;
   for (size_t i = 0; i < s->n; i++) {
     const schedopt_sweep_case *c = &s->cases[i];
     if (!c->done || c->status) continue;
+    if (isfinite(c->bias)) split = 1;
     for (size_t j = 0; j < c->nres; j++) {
       size_t k = 0;
       while (k < *n && strcmp(out[k].name, c->res[j].name)) k++;
@@ -512,17 +544,18 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
       snprintf(sl->name, sizeof sl->name, "%s", c->res[j].name);
     }
   }
+  if (split)
+    for (int k = 0; k < 2; k++) {
+      schedopt_sweep_slope *sl = &out[(*n)++];
+      memset(sl, 0, sizeof *sl);
+      snprintf(sl->name, sizeof sl->name, k ? "optimum variance" : "optimum bias");
+    }
   for (size_t k = 0; k < *n; k++) {
     schedopt_sweep_slope *sl = &out[k];
     size_t m = 0;
     for (size_t i = 0; i < s->n; i++) {
       const schedopt_sweep_case *c = &s->cases[i];
-      if (!c->done || c->status) continue;
-      for (size_t j = 0; j < c->nres; j++)
-        if (!strcmp(c->res[j].name, sl->name)) {
-          x[m] = c->x;
-          y[m++] = c->res[j].excess;
-        }
+      if (c->done && !c->status && schedopt_sweep_case_value(c, sl->name, &y[m])) x[m++] = c->x;
     }
     sl->slope = schedopt_loglog_slope(x, y, m, &sl->intercept, &sl->points);
     sl->theory = NAN;
@@ -539,6 +572,12 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
     } else if (!strcmp(sl->name, "exponential")) {
       sl->theory = law.exponential;
       sl->theory_rule = law.exponential_rule;
+    } else if (!strcmp(sl->name, "optimum bias")) {
+      sl->theory = law.bias;
+      sl->theory_rule = law.bias_rule;
+    } else if (!strcmp(sl->name, "optimum variance")) {
+      sl->theory = law.variance;
+      sl->theory_rule = law.variance_rule;
     }
   }
   free(x);

@@ -60,7 +60,7 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
   schedopt_sweep_slope nsl;
   const int sized = schedopt_sweep_size_slope(s, &nsl);
   /* excess table: one column per schedule name */
-  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSCHED];
+  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSLOPES];
   size_t ns;
   schedopt_sweep_slopes(s, sl, &ns);
   fprintf(f, "\n  final excess loss L - sigma^2\n  %4s %14s", "case", s->key);
@@ -101,14 +101,14 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
     fprintf(f, "\n  slopes     least squares of log(L - sigma^2) on log(%s): "
                "L - sigma^2 ~ x^-slope\n",
             s->key);
-    fprintf(f, "  %-12s %8s %6s  %s\n", "schedule", "slope", "cases", "theory");
+    fprintf(f, "  %-16s %8s %6s  %s\n", "schedule", "slope", "cases", "theory");
     for (size_t k = 0; k <= ns; k++) {
       const schedopt_sweep_slope *q = k < ns ? &sl[k] : &nsl;
       if (k == ns) {
         if (!sized) break;
         fprintf(f, "  model size: least squares of log N* on log(%s): N* ~ x^slope\n", s->key);
       }
-      fprintf(f, "  %-12s ", q->name);
+      fprintf(f, "  %-16s ", q->name);
       if (isfinite(q->slope))
         fprintf(f, "%8.4f", q->slope);
       else
@@ -132,7 +132,7 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
             m++;
           }
         if (m && lx / m > 1)
-          fprintf(f, "  %-12s %8s %6s  %.4f  with the log factor: zeta - kappa/ln x at the "
+          fprintf(f, "  %-16s %8s %6s  %.4f  with the log factor: zeta - kappa/ln x at the "
                      "cases' geometric mean x = %.3g (kappa = %.4f)\n",
                   "", "", "", q->theory - kappa / (lx / m), exp(lx / m), kappa);
       }
@@ -211,12 +211,16 @@ static json_t *to_json(const schedopt_sweep *s) {
       json_object_set_new(jc, "horizon", num(c->horizon));
       json_object_set_new(jc, "lr_profile", pr);
       if (isfinite(c->model_size)) json_object_set_new(jc, "N_star", num(c->model_size));
+      if (isfinite(c->bias)) {
+        json_object_set_new(jc, "optimum_bias", num(c->bias));
+        json_object_set_new(jc, "optimum_variance", num(c->variance));
+      }
     }
     json_array_append_new(cases, jc);
   }
   json_object_set_new(root, "cases", cases);
   if (!is_shard(s)) {
-    schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSCHED];
+    schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSLOPES];
     size_t ns;
     schedopt_sweep_slopes(s, sl, &ns);
     json_t *slopes = json_array();
@@ -415,12 +419,10 @@ static schedopt_status plot_scaling(const schedopt_sweep *s, schedopt_plot *fig,
     for (size_t i = 0; i < s->n; i++) {
       const schedopt_sweep_case *c = &s->cases[i];
       if (!c->done || c->status) continue;
-      for (size_t j = 0; j < c->nres; j++)
-        if (!strcmp(c->res[j].name, sl[k].name)) {
-          x[m] = c->x;
-          y[m++] = c->res[j].excess;
-          if (c->x > 0) x0 = fmin(x0, c->x), x1 = fmax(x1, c->x);
-        }
+      if (schedopt_sweep_case_value(c, sl[k].name, &y[m])) {
+        x[m++] = c->x;
+        if (c->x > 0) x0 = fmin(x0, c->x), x1 = fmax(x1, c->x);
+      }
     }
     char label[160]; /* ζ: U+03B6 */
     if (isnan(sl[k].slope))
@@ -551,7 +553,7 @@ static schedopt_status plot_profiles(const schedopt_sweep *s, schedopt_plot *fig
 schedopt_status schedopt_sweep_plot(const schedopt_sweep *s, schedopt_plot *fig,
                                     schedopt_error *err) {
   if (!s || !fig) return schedopt_error_set(err, SCHEDOPT_EINVAL, "sweep_plot: NULL");
-  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSCHED];
+  schedopt_sweep_slope sl[SCHEDOPT_SWEEP_MAXSLOPES];
   size_t ns;
   schedopt_sweep_slopes(s, sl, &ns);
   if (!ns)
@@ -754,6 +756,9 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
       if (!json_object_get(jc, "N_star") || !jnum(jc, "N_star", &c->model_size) ||
           !(c->model_size >= 1))
         c->model_size = NAN;
+      /* the optimum's split only where the model has one; absent: NAN */
+      if (!jnum(jc, "optimum_bias", &c->bias) || !jnum(jc, "optimum_variance", &c->variance))
+        c->bias = c->variance = NAN;
       for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++) {
         json_t *v = json_array_size(pr) == SCHEDOPT_SWEEP_PROFILE ? json_array_get(pr, k) : NULL;
         c->lr_profile[k] = json_is_number(v) ? json_number_value(v) : NAN;
