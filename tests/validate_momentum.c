@@ -8,7 +8,11 @@
  * T = 10⁵.  Both optimizations start from the better of the tuned constant
  * and the tuned WSD (every decay shape), tuned at μ = 0.5 in the momentum
  * case at μ₀ (the second argument): started at μ₀ = 0 (its bound) LD_LBFGS
- * stopped after 20 evaluations at T = 10⁵ without moving μ off zero.
+ * stopped after 20 evaluations at T = 10⁵ without moving μ off zero.  The
+ * joint optimization is now the best of three starts (that one, the tuned
+ * momentum family and a continuation in the momentum cap; optimize.h,
+ * schedopt_optimize_spec.cont): problems/papers/bm_fig5_momentum.yaml and
+ * docs/validation.md, "Momentum", report each start.
  *
  *   validate_momentum [knots (48)] [mu0 (0.5)]      (OMP_NUM_THREADS threads) */
 #include <math.h>
