@@ -6,7 +6,7 @@
  * of the hard phase (a = 3.5, b = 5, N = 200), error ‖Hv − Hv_fd‖ / ‖Hv_fd‖:
  *   - batch 10⁶: the loss feedback on the modes (η²λ²/B) vanishes and the
  *     model is the exact Hessian of the matched ODE, up to its quadrature:
- *     ≤ 2e-2 (4.4e-3 when written) in a smooth direction, ≤ 5e-3 (3.8e-4)
+ *     ≤ 2e-2 (1.8e-3 when written) in a smooth direction, ≤ 5e-3 (4.5e-5)
  *     on one knot; its diagonal alone misses by 13 and 0.89 — an omitted
  *     off-diagonal term would fail;
  *   - batch 5 (the benchmark's): the feedback is left out, ≤ 5e-2 (9.4e-3)

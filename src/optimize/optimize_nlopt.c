@@ -400,7 +400,8 @@ static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integ
  * For a free-form learning rate under SGD (final loss, step budget), the
  * model Hessian of schedopt_integrator_hessian_model (the exact Hessian with
  * the loss feedback on the modes frozen; a few per cent from the true one on
- * the hard phase) costs about two forward solves.  Each iteration takes the
+ * the hard phase) costs one forward solve and O(N) per quadrature node, 3-4
+ * forward solves of CPU on the hard phase.  Each iteration takes the
  * adjoint gradient g and that Hessian Ĥ at x and minimizes the quadratic
  * model gᵀd + ½ dᵀĤd over the box intersected with an ℓ∞ trust region
  * |d_i| ≤ Δ (hi_i − lo_i) (projected Newton steps on the free variables).
