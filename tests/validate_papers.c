@@ -9,9 +9,9 @@
  * fitted exponent that has a theory value — each object of the sweep's
  * sweep.json with numbers "slope" and "theory", the optimum's and the
  * baselines' slopes, the model size's — to within the file's
- *   # reduced tolerance: X
- * (default 0.03; finite horizons bend the slopes, docs/validation.md gives
- * the full-size numbers).  A sweep must have at least one such slope.  An
+ *   # reduced tolerance: X[, NAME Y ...]
+ * (default 0.03; Y for the slope called NAME: finite horizons bend some
+ * slopes more than others, docs/validation.md gives the full-size numbers).  A sweep must have at least one such slope.  An
  * `optimize` file must end with exit 0 and a schedule.csv whose
  * bias + variance + approx + σ² columns add up to the loss.
  *
@@ -52,14 +52,28 @@ static int cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* the tolerance for the slope `name`: "X, NAME Y, ..." */
+static double tolerance(const char *spec, const char *name) {
+  double tol = spec[0] ? atof(spec) : 0.03;
+  for (const char *p = strchr(spec, ','); p; p = strchr(p + 1, ',')) {
+    const char *q = p + 1 + strspn(p + 1, " ");
+    const size_t k = strlen(name);
+    if (strncmp(q, name, k) || q[k] != ' ') continue;
+    const char *v = q + k + strspn(q + k, " "); /* a number, not the rest of a longer name */
+    if ((*v >= '0' && *v <= '9') || *v == '.') tol = atof(v);
+  }
+  return tol;
+}
+
 /* every object with numbers "slope" and "theory", anywhere under v */
-static void check_slopes(const json_t *v, const char *file, double tol, int *n) {
+static void check_slopes(const json_t *v, const char *file, const char *tolspec, int *n) {
   if (json_is_object(v)) {
     const json_t *s = json_object_get(v, "slope"), *t = json_object_get(v, "theory");
     if (json_is_number(s) && json_is_number(t)) {
       const double d = json_number_value(s) - json_number_value(t);
       const json_t *nm = json_object_get(v, "schedule");
       if (!nm) nm = json_object_get(v, "name");
+      const double tol = tolerance(tolspec, json_is_string(nm) ? json_string_value(nm) : "");
       const json_t *rule = json_object_get(v, "theory_rule");
       printf("  %-14s slope %8.4f  theory %8.4f  (%+.4f)  %s\n",
              json_is_string(nm) ? json_string_value(nm) : "?", json_number_value(s),
@@ -71,11 +85,11 @@ static void check_slopes(const json_t *v, const char *file, double tol, int *n) 
     }
     const char *k;
     json_t *c;
-    json_object_foreach((json_t *)v, k, c) check_slopes(c, file, tol, n);
+    json_object_foreach((json_t *)v, k, c) check_slopes(c, file, tolspec, n);
   } else if (json_is_array(v)) {
     size_t i;
     json_t *c;
-    json_array_foreach(v, i, c) check_slopes(c, file, tol, n);
+    json_array_foreach(v, i, c) check_slopes(c, file, tolspec, n);
   }
 }
 
@@ -113,7 +127,7 @@ static void check_split(const char *path, double sigma2, const char *file) {
 }
 
 static void run_one(const char *dir, const char *file) {
-  char path[2048], stem[256], reduced[2048], tolline[64], args[8192], o[2048], f[2200];
+  char path[2048], stem[256], reduced[2048], tolline[256], args[8192], o[2048], f[2200];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   snprintf(stem, sizeof stem, "%.*s", (int)(strlen(file) - 5) & 255, file);
   char *text = test_slurp(path, NULL);
@@ -121,7 +135,6 @@ static void run_one(const char *dir, const char *file) {
   if (!text) return;
   comment_line(text, "# reduced:", reduced, sizeof reduced);
   comment_line(text, "# reduced tolerance:", tolline, sizeof tolline);
-  const double tol = tolline[0] ? atof(tolline) : 0.03;
   const char *cmd = top_key(text, "sweep") ? "sweep" : top_key(text, "optimize") ? "optimize" : NULL;
   CHECK_MSG(cmd != NULL, "%s: neither a sweep nor an optimize problem", file);
   if (!cmd) {
@@ -142,7 +155,7 @@ static void run_one(const char *dir, const char *file) {
     json_t *root = json_load_file(f, 0, &je);
     CHECK_MSG(root != NULL, "%s: %s: %s", file, f, je.text);
     int n = 0;
-    if (root) check_slopes(root, file, tol, &n);
+    if (root) check_slopes(root, file, tolline, &n);
     CHECK_MSG(n > 0, "%s: no fitted exponent with a theory value in %s", file, f);
     json_decref(root);
   } else if (rc == 0) {
