@@ -21,7 +21,7 @@
  * reason, for any other key.
  *
  * Cases are independent: schedopt_sweep_run_case may be called for different
- * cases from different threads at once (the CLI runs them with OpenMP).
+ * cases from different threads at once (schedopt_sweep_run runs them on an OpenMP team).
  * Reports depend only on the results, never on timing or thread count.
  * A sharded run (K of N: cases i with i mod N = K − 1) writes a shard file;
  * schedopt_sweep_merge joins shard files into the full sweep.
