@@ -351,7 +351,10 @@ static schedopt_status momentum_starts(schedopt_optimization *o, schedopt_integr
   if (xfam) {
     schedopt_opt_result r = {0};
     s.stage = "optimum from the momentum family";
-    if ((st = schedopt_design_optimize(o->d, it, &o->obj, &s, xfam, &r, err))) return st;
+    if ((st = schedopt_design_optimize(o->d, it, &o->obj, &s, xfam, &r, err))) {
+      schedopt_opt_result_free(&r);
+      return st;
+    }
     const schedopt_baseline *b = NULL;
     for (size_t i = 0; i < o->nb; i++)
       if (o->b[i].type == schedopt_baseline_momentum) b = &o->b[i];
