@@ -64,7 +64,9 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
   size_t ns;
   schedopt_sweep_slopes(s, sl, &ns);
   fprintf(f, "\n  final excess loss L - sigma^2\n  %4s %14s", "case", s->key);
-  for (size_t k = 0; k < ns; k++) fprintf(f, " %12.12s", sl[k].name);
+  /* the optimum's parts as "bias", "variance" (their slopes keep the full names) */
+  for (size_t k = 0; k < ns; k++)
+    fprintf(f, " %12.12s", !strncmp(sl[k].name, "optimum ", 8) ? sl[k].name + 8 : sl[k].name);
   if (sized) fprintf(f, " %10s %14s", "N*", "D* = C/N*");
   fprintf(f, "  optimizer\n");
   size_t failed = 0, bugs = 0;
@@ -78,10 +80,9 @@ schedopt_status schedopt_sweep_write_text(const schedopt_sweep *s, FILE *f,
       continue;
     }
     for (size_t k = 0; k < ns; k++) {
-      size_t j = 0;
-      while (j < c->nres && strcmp(c->res[j].name, sl[k].name)) j++;
-      if (j < c->nres)
-        fprintf(f, " %12.5e", c->res[j].excess);
+      double v;
+      if (schedopt_sweep_case_value(c, sl[k].name, &v))
+        fprintf(f, " %12.5e", v);
       else
         fprintf(f, " %12s", "-");
     }
