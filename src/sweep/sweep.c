@@ -558,27 +558,23 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
       if (c->done && !c->status && schedopt_sweep_case_value(c, sl->name, &y[m])) x[m++] = c->x;
     }
     sl->slope = schedopt_loglog_slope(x, y, m, &sl->intercept, &sl->points);
+    /* each slope's law, by name */
+    const struct {
+      const char *name, *rule;
+      double zeta;
+    } th[] = {{"optimum", law.optimum_rule, law.optimum},
+              {"constant", law.constant_rule, law.constant},
+              {"wsd", law.wsd_rule, law.wsd},
+              {"exponential", law.exponential_rule, law.exponential},
+              {"optimum bias", law.bias_rule, law.bias},
+              {"optimum variance", law.variance_rule, law.variance}};
     sl->theory = NAN;
     sl->theory_rule = NULL;
-    if (!strcmp(sl->name, "optimum")) {
-      sl->theory = law.optimum;
-      sl->theory_rule = law.optimum_rule;
-    } else if (!strcmp(sl->name, "constant")) {
-      sl->theory = law.constant;
-      sl->theory_rule = law.constant_rule;
-    } else if (!strcmp(sl->name, "wsd")) {
-      sl->theory = law.wsd;
-      sl->theory_rule = law.wsd_rule;
-    } else if (!strcmp(sl->name, "exponential")) {
-      sl->theory = law.exponential;
-      sl->theory_rule = law.exponential_rule;
-    } else if (!strcmp(sl->name, "optimum bias")) {
-      sl->theory = law.bias;
-      sl->theory_rule = law.bias_rule;
-    } else if (!strcmp(sl->name, "optimum variance")) {
-      sl->theory = law.variance;
-      sl->theory_rule = law.variance_rule;
-    }
+    for (size_t t = 0; t < sizeof th / sizeof *th; t++)
+      if (!strcmp(sl->name, th[t].name)) {
+        sl->theory = th[t].zeta;
+        sl->theory_rule = th[t].rule;
+      }
   }
   free(x);
   free(y);
