@@ -138,6 +138,21 @@ typedef struct run_ctx {
 } run_ctx;
 
 /* J(x) (+∞ if the dynamics diverge), tracked best, progress. */
+/* The box [lo, hi] and the start x in it: x_in, or the design's own
+ * schedule projected onto it (NULL x_in), clamped into the box. */
+static schedopt_status start_point(const schedopt_design *d, const double *x_in, size_t n,
+                                   double *lo, double *hi, double *x, schedopt_error *err) {
+  schedopt_design_bounds(d, lo, hi);
+  if (x_in)
+    memcpy(x, x_in, n * sizeof *x);
+  else {
+    schedopt_status st = schedopt_design_project(d, d->base, x, err);
+    if (st) return st;
+  }
+  for (size_t i = 0; i < n; i++) x[i] = fmin(hi[i], fmax(lo[i], x[i]));
+  return SCHEDOPT_OK;
+}
+
 static double evaluate(run_ctx *c, const double *x, double *gJ) {
   double J;
   schedopt_error e = {0};
@@ -556,12 +571,7 @@ static schedopt_status newton_optimize(schedopt_design *d, schedopt_integrator *
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
-  schedopt_design_bounds(d, lo, hi);
-  if (x0)
-    memcpy(x, x0, n * sizeof *x);
-  else if ((st = schedopt_design_project(d, d->base, x, err)))
-    goto done;
-  for (size_t i = 0; i < n; i++) x[i] = fmin(hi[i], fmax(lo[i], x[i]));
+  if ((st = start_point(d, x0, n, lo, hi, x, err))) goto done;
   memcpy(c.best_x, x, n * sizeof *x);
   c.d = d, c.it = it, c.obj = obj, c.set = set, c.alg = alg, c.err = err;
   c.best_J = HUGE_VAL;
@@ -780,12 +790,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
-  schedopt_design_bounds(d, lo, hi);
-  if (x0_in)
-    memcpy(x0, x0_in, n * sizeof *x0);
-  else if ((st = schedopt_design_project(d, d->base, x0, err)))
-    goto done;
-  for (size_t i = 0; i < n; i++) x0[i] = fmin(hi[i], fmax(lo[i], x0[i]));
+  if ((st = start_point(d, x0_in, n, lo, hi, x0, err))) goto done;
   /* best_x is read (restarts, tighten) before a feasible point may exist:
    * the start until one does */
   memcpy(c.best_x, x0, n * sizeof *c.best_x);
