@@ -41,7 +41,8 @@ extern "C" {
 #endif
 
 #define SCHEDOPT_SWEEP_MAXCASES 10000
-#define SCHEDOPT_SWEEP_MAXSCHED 8 /* the optimum and up to 7 baselines */
+/* the optimum and up to 15 baselines: every baseline type (13) has its column */
+#define SCHEDOPT_SWEEP_MAXSCHED 16
 /* fitted slopes: every schedule, and the optimum's bias and variance parts */
 #define SCHEDOPT_SWEEP_MAXSLOPES (SCHEDOPT_SWEEP_MAXSCHED + 2)
 #define SCHEDOPT_SWEEP_NAMELEN 48

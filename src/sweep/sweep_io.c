@@ -757,8 +757,10 @@ static schedopt_status read_shard(char **files, size_t fi, schedopt_sweep **ps, 
       if (!json_object_get(jc, "N_star") || !jnum(jc, "N_star", &c->model_size) ||
           !(c->model_size >= 1))
         c->model_size = NAN;
-      /* the optimum's split only where the model has one; absent: NAN */
-      if (!jnum(jc, "optimum_bias", &c->bias) || !jnum(jc, "optimum_variance", &c->variance))
+      /* the optimum's split only where the model has one, both parts or
+       * neither (as schedopt_optimization_final_split gives it); else NAN */
+      if (!jnum(jc, "optimum_bias", &c->bias) || !jnum(jc, "optimum_variance", &c->variance) ||
+          !isfinite(c->bias) || !isfinite(c->variance))
         c->bias = c->variance = NAN;
       for (size_t k = 0; k < SCHEDOPT_SWEEP_PROFILE; k++) {
         json_t *v = json_array_size(pr) == SCHEDOPT_SWEEP_PROFILE ? json_array_get(pr, k) : NULL;
