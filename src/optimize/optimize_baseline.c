@@ -369,7 +369,8 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
       goto done;
     snprintf(v->label, sizeof v->label, "exponential");
     add_var(v, "start", lvl, hi, 1);
-    add_var(v, "end", 1e-8 * hi, hi, 1); /* end > 0: the family's own range */
+    /* end > 0 (the family's own range) and within the channel's [min, max] */
+    add_var(v, "end", fmax(1e-8 * hi, lo), hi, 1);
     for (int i = 0; i < 2; i++)
       for (int j = 0; j < 4; j++) {
         double *g = v->grid[v->ng++];
