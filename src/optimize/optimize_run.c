@@ -563,6 +563,7 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
   const double cap = set.max_steps;
   double bestJ = HUGE_VAL, best_inf = HUGE_VAL, Jfam = HUGE_VAL;
   int have_feasible = 0;
+  char own_inval[SCHEDOPT_ERRMSG_LEN] = ""; /* the problem's schedule refused as input */
   double *xb = malloc(n * sizeof *xb);
   if (!xb || !(xfam = malloc(n * sizeof *xfam))) {
     free(xb);
@@ -582,6 +583,8 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
     if (!s2) s2 = schedopt_design_eval(o->d, it, &o->obj, xb, &J, NULL, &e2);
     schedopt_schedule_free(cand);
     cand = NULL;
+    if (s2 == SCHEDOPT_EINVAL && i == o->nb && !own_inval[0]) /* the problem's own: why */
+      snprintf(own_inval, sizeof own_inval, "%s", e2.msg);
     if (s2 == SCHEDOPT_EINVAL || s2 == SCHEDOPT_EDIVERGE) continue; /* not representable */
     if ((st = s2)) {
       *err = e2;
@@ -633,6 +636,11 @@ static schedopt_status run_one(schedopt_optimization **out, const schedopt_probl
       scale_batch(o->d, x, stp / cap * (1 + 1e-9));
     }
     if ((st = schedopt_design_eval(o->d, it, &o->obj, x, &bestJ, NULL, err))) goto done;
+  }
+  if (!isfinite(bestJ) && own_inval[0]) { /* bad input (e.g. the recursion under a data
+                                            * clock), not a divergence: exit 2 */
+    st = schedopt_error_set(err, SCHEDOPT_EINVAL, "optimize: %s", own_inval);
+    goto done;
   }
   if (!isfinite(bestJ)) {
     st = schedopt_error_set(err, SCHEDOPT_EDIVERGE,
