@@ -160,7 +160,8 @@ int main(int argc, char **argv) {
     }
 
   printf("validate_sweep: N=1000 a=3.5 sigma2=0.25 batch 5 eta<=1, matched ODE, free-form "
-         "%zu knots, the default optimizer (NEWTON; LD_LBFGS for the monotone easy phase) from the best of the problem's schedule, the tuned constant and "
+         "%zu knots, the default optimizer (NEWTON; LD_LBFGS for the monotone easy "
+         "phase) from the best of the problem's schedule, the tuned constant and "
          "the tuned WSD; %.0f s on %d threads\n\n",
          K, total, threads);
   const char *names[2] = {"hard (b=5)", "easy (b=2)"};
