@@ -137,7 +137,6 @@ typedef struct run_ctx {
   schedopt_error *err;
 } run_ctx;
 
-/* J(x) (+∞ if the dynamics diverge), tracked best, progress. */
 /* The box [lo, hi] and the start x in it: x_in, or the design's own
  * schedule projected onto it (NULL x_in), clamped into the box. */
 static schedopt_status start_point(const schedopt_design *d, const double *x_in, size_t n,
@@ -153,6 +152,7 @@ static schedopt_status start_point(const schedopt_design *d, const double *x_in,
   return SCHEDOPT_OK;
 }
 
+/* J(x) (+∞ if the dynamics diverge), tracked best, progress. */
 static double evaluate(run_ctx *c, const double *x, double *gJ) {
   double J;
   schedopt_error e = {0};
