@@ -183,6 +183,14 @@ static void test_newton(void) {
     free(x);
     drop(&S);
   }
+  /* the exact recursion: its model Hessian is only the continuous limit, so
+   * the default there is LD_LBFGS (NEWTON only when asked for) */
+  make(&S, 1e3, 5, 1, 50, 16, "");
+  set.algorithm = NULL;
+  OK(schedopt_design_optimize(S.d, S.it, &obj, &set, S.x, &rn, &err));
+  CHECK(!strcmp(rn.algorithm->name, "LD_LBFGS"));
+  schedopt_opt_result_free(&rn);
+  drop(&S);
   /* momentum: no diagonal Jacobian, so LD_LBFGS runs */
   make(&S, 1e3, 5, 0, 50, 16, ", momentum: 0.5");
   set.algorithm = schedopt_algorithm_find("NEWTON");

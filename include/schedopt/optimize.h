@@ -23,9 +23,9 @@
  *
  * The *optimizer* minimizes J over the box with NLopt (an algorithm by name;
  * LD_LBFGS by default) or, in one dimension, a grid scan refined by golden
- * section; a free-form learning rate under SGD with the final loss goes by
- * default to NEWTON, a projected Newton method on a model Hessian
- * (schedopt_integrator_hessian_model).  Internally NLopt minimizes
+ * section; a free-form learning rate under SGD with the final loss on an ODE
+ * backend goes by default to NEWTON, a projected Newton method on a model
+ * Hessian (schedopt_integrator_hessian_model).  Internally NLopt minimizes
  * log(J − J∞), J∞ = (σ² + approximation error)·Σw the schedule-independent
  * floor of the loss: the same minimizer, with tolerances relative to the
  * excess loss.  The best point evaluated is

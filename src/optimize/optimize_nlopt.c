@@ -748,10 +748,16 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   const schedopt_algorithm *alg = set.algorithm;
   const int capped = set.max_steps > 0;
   /* NEWTON where it applies: 5-10x fewer evaluations than LD_LBFGS on the
-   * hard phase (docs/performance.md, Optimizer) */
+   * hard phase (docs/performance.md, Optimizer).  Not by default on the exact
+   * recursion, whose model Hessian is only the continuous limit (NEWTON
+   * stalled there: 2000 evaluations where LD_LBFGS took 728 with lr <= 2), nor
+   * with heavy ball on (no model Hessian; it would cost a gradient to find out) */
+  const int newton_default = newton_design(d) &&
+                             schedopt_integrator_get_type(it) != schedopt_integrator_recursion &&
+                             !schedopt_schedule_has_momentum(d->base);
   if (!alg)
     alg = schedopt_algorithm_find(capped ? "LD_MMA" : n == 1 ? "GOLDEN"
-                                  : newton_design(d)   ? "NEWTON"
+                                  : newton_default     ? "NEWTON"
                                                        : "LD_LBFGS");
   if (alg->nlopt == NEWTON_ID) {
     int fallback;
