@@ -54,7 +54,9 @@ static int cmp(const void *a, const void *b) {
 
 /* the tolerance for the slope `name`: "X, NAME Y, ..." */
 static double tolerance(const char *spec, const char *name) {
-  double tol = spec[0] ? atof(spec) : 0.03;
+  /* the default: the leading number, else 0.03 */
+  const char *v0 = spec + strspn(spec, " ");
+  double tol = (*v0 >= '0' && *v0 <= '9') || *v0 == '.' ? atof(v0) : 0.03;
   for (const char *p = strchr(spec, ','); p; p = strchr(p + 1, ',')) {
     const char *q = p + 1 + strspn(p + 1, " ");
     const size_t k = strlen(name);
