@@ -68,13 +68,19 @@ static double tolerance(const char *spec, const char *name) {
 }
 
 /* every object with numbers "slope" and "theory", anywhere under v */
-static void check_slopes(const json_t *v, const char *file, const char *tolspec, int *n) {
+static void check_slopes(const json_t *v, const char *key, const char *file, const char *tolspec,
+                         int *n) {
   if (json_is_object(v)) {
     const json_t *s = json_object_get(v, "slope"), *t = json_object_get(v, "theory");
     if (json_is_number(s) && json_is_number(t)) {
       const double d = json_number_value(s) - json_number_value(t);
-      const json_t *nm = json_object_get(v, "schedule");
+      /* the slope's name: its schedule, else the key it sits under ("model_size_slope") */
+      json_t *nm = json_object_get(v, "schedule");
       if (!nm) nm = json_object_get(v, "name");
+      if (nm)
+        json_incref(nm);
+      else if (key)
+        nm = json_string(key);
       const double tol = tolerance(tolspec, json_is_string(nm) ? json_string_value(nm) : "");
       const json_t *rule = json_object_get(v, "theory_rule");
       printf("  %-14s slope %8.4f  theory %8.4f  (%+.4f)  %s\n",
@@ -84,14 +90,15 @@ static void check_slopes(const json_t *v, const char *file, const char *tolspec,
                 file, json_is_string(nm) ? json_string_value(nm) : "?", json_number_value(s),
                 fabs(d), json_number_value(t), tol);
       ++*n;
+      json_decref(nm);
     }
     const char *k;
     json_t *c;
-    json_object_foreach((json_t *)v, k, c) check_slopes(c, file, tolspec, n);
+    json_object_foreach((json_t *)v, k, c) check_slopes(c, k, file, tolspec, n);
   } else if (json_is_array(v)) {
     size_t i;
     json_t *c;
-    json_array_foreach(v, i, c) check_slopes(c, file, tolspec, n);
+    json_array_foreach(v, i, c) check_slopes(c, NULL, file, tolspec, n);
   }
 }
 
@@ -157,7 +164,7 @@ static void run_one(const char *dir, const char *file) {
     json_t *root = json_load_file(f, 0, &je);
     CHECK_MSG(root != NULL, "%s: %s: %s", file, f, je.text);
     int n = 0;
-    if (root) check_slopes(root, file, tolline, &n);
+    if (root) check_slopes(root, NULL, file, tolline, &n);
     CHECK_MSG(n > 0, "%s: no fitted exponent with a theory value in %s", file, f);
     json_decref(root);
   } else if (rc == 0) {
