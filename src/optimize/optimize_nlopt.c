@@ -137,6 +137,23 @@ typedef struct run_ctx {
   schedopt_error *err;
 } run_ctx;
 
+/* The result of a run: its best point (moved out of the context), J, the
+ * stop code and the counts. */
+static void fill_result(schedopt_opt_result *res, run_ctx *c, size_t n, int code,
+                        const schedopt_algorithm *alg, size_t starts, size_t best_start) {
+  res->x = c->best_x;
+  c->best_x = NULL;
+  res->n = n;
+  res->J = c->best_J;
+  res->code = code;
+  snprintf(res->code_name, sizeof res->code_name, "%s", schedopt_nlopt_result_name(code));
+  res->algorithm = alg;
+  res->evals = c->evals;
+  res->grad_evals = c->gevals;
+  res->starts = starts;
+  res->best_start = best_start;
+}
+
 /* The box [lo, hi] and the start x in it: x_in, or the design's own
  * schedule projected onto it (NULL x_in), clamped into the box. */
 static schedopt_status start_point(const schedopt_design *d, const double *x_in, size_t n,
@@ -694,18 +711,8 @@ static schedopt_status newton_optimize(schedopt_design *d, schedopt_integrator *
     }
   }
 out:
-  res->x = c.best_x;
-  c.best_x = NULL;
-  res->n = n;
-  res->J = c.best_J;
-  res->code = code;
-  snprintf(res->code_name, sizeof res->code_name, "%s", schedopt_nlopt_result_name(code));
-  res->algorithm = alg;
-  res->evals = c.evals;
-  res->grad_evals = c.gevals;
+  fill_result(res, &c, n, code, alg, 1, 0);
   res->hess_evals = hevals;
-  res->starts = 1;
-  res->best_start = 0;
   st = schedopt_design_apply(d, res->x, NULL, err);
 done:
   res->seconds = schedopt_opt_now() - c.t0;
@@ -1000,17 +1007,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
                             "optimize: every schedule tried diverged (lower the bounds)");
     goto done;
   }
-  res->x = c.best_x;
-  c.best_x = NULL;
-  res->n = n;
-  res->J = c.best_J;
-  res->code = best_code;
-  snprintf(res->code_name, sizeof res->code_name, "%s", schedopt_nlopt_result_name(best_code));
-  res->algorithm = alg;
-  res->evals = c.evals;
-  res->grad_evals = c.gevals;
-  res->starts = starts;
-  res->best_start = best_start;
+  fill_result(res, &c, n, best_code, alg, starts, best_start);
   /* leave the design at the optimum */
   st = schedopt_design_apply(d, res->x, NULL, err);
 done:
