@@ -378,15 +378,21 @@ schedopt_status schedopt_sweep_run_case(schedopt_sweep *s, size_t i, schedopt_er
  * D ∝ N^((a−1)/ζ), so N* ∝ C^ν with ν = ζ/(ζ + a − 1) and L* − σ² ∝ C^−(a−1)ν:
  * for the optimum ν = 1/(a+1), (a−1)/(a+1) (easy) and ν = 1/(b+1), (a−1)/(b+1)
  * (hard) — FSL Table 1's compute columns sβ/(2+sβ), sβ/(1+β). */
-schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, double a, double b,
-                                       schedopt_sweep_law *law, schedopt_error *err) {
-  if (!law) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: NULL");
+/* No law: every exponent NAN, why says so. */
+static void law_none(schedopt_sweep_law *law, const char *why) {
   memset(law, 0, sizeof *law);
   law->kind = SCHEDOPT_SWEEP_LAW_NONE;
   law->name = "none";
   law->optimum = law->constant = law->size = NAN;
   law->wsd = law->exponential = law->log_wsd = law->log_exponential = NAN;
   law->bias = law->variance = NAN;
+  law->why = why;
+}
+
+schedopt_status schedopt_sweep_law_get(const char *key, int size_searched, double a, double b,
+                                       schedopt_sweep_law *law, schedopt_error *err) {
+  if (!law) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: NULL");
+  law_none(law, NULL);
   if (!key)
     return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_sweep_law_get: no key");
   if (!(a > 1) || !(b > 1) || !isfinite(a) || !isfinite(b)) {
@@ -460,13 +466,7 @@ void schedopt_sweep_get_law(const schedopt_sweep *s, schedopt_sweep_law *law) {
   for (size_t i = 0; s && i < s->n && !ref; i++)
     if (s->cases[i].done && !s->cases[i].status) ref = &s->cases[i];
   if (!ref) {
-    memset(law, 0, sizeof *law);
-    law->kind = SCHEDOPT_SWEEP_LAW_NONE;
-    law->name = "none";
-    law->optimum = law->constant = law->size = NAN;
-    law->wsd = law->exponential = law->log_wsd = law->log_exponential = NAN;
-    law->bias = law->variance = NAN;
-    law->why = "no case has run successfully";
+    law_none(law, "no case has run successfully");
     return;
   }
   schedopt_sweep_law_get(s->key, isfinite(ref->model_size), ref->a, ref->b, law, NULL);
@@ -550,6 +550,16 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
       memset(sl, 0, sizeof *sl);
       snprintf(sl->name, sizeof sl->name, k ? "optimum variance" : "optimum bias");
     }
+  /* each slope's law, by name */
+  const struct {
+    const char *name, *rule;
+    double zeta;
+  } th[] = {{"optimum", law.optimum_rule, law.optimum},
+            {"constant", law.constant_rule, law.constant},
+            {"wsd", law.wsd_rule, law.wsd},
+            {"exponential", law.exponential_rule, law.exponential},
+            {"optimum bias", law.bias_rule, law.bias},
+            {"optimum variance", law.variance_rule, law.variance}};
   for (size_t k = 0; k < *n; k++) {
     schedopt_sweep_slope *sl = &out[k];
     size_t m = 0;
@@ -558,16 +568,6 @@ void schedopt_sweep_slopes(const schedopt_sweep *s, schedopt_sweep_slope *out, s
       if (c->done && !c->status && schedopt_sweep_case_value(c, sl->name, &y[m])) x[m++] = c->x;
     }
     sl->slope = schedopt_loglog_slope(x, y, m, &sl->intercept, &sl->points);
-    /* each slope's law, by name */
-    const struct {
-      const char *name, *rule;
-      double zeta;
-    } th[] = {{"optimum", law.optimum_rule, law.optimum},
-              {"constant", law.constant_rule, law.constant},
-              {"wsd", law.wsd_rule, law.wsd},
-              {"exponential", law.exponential_rule, law.exponential},
-              {"optimum bias", law.bias_rule, law.bias},
-              {"optimum variance", law.variance_rule, law.variance}};
     sl->theory = NAN;
     sl->theory_rule = NULL;
     for (size_t t = 0; t < sizeof th / sizeof *th; t++)
