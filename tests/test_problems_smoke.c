@@ -23,16 +23,6 @@
 
 static char out[1 << 16];
 
-/* 1 if the text has a top-level key `key:` (at the start of a line). */
-static int top_key(const char *text, const char *key) {
-  size_t k = strlen(key);
-  for (const char *p = text; p; p = strchr(p, '\n')) {
-    if (*p == '\n') p++;
-    if (!strncmp(p, key, k) && p[k] == ':') return 1;
-  }
-  return 0;
-}
-
 static int cmp(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -63,13 +53,13 @@ static void run_problem(const char *dir, const char *file) {
     free(text);
     return;
   }
-  const char *cmd = top_key(text, "design")
-                        ? "design"
-                    : top_key(text, "curves")                               ? "fit"
-                    : top_key(text, "compare") || top_key(text, "schedule") ? "predict"
-                    : top_key(text, "sweep")                                ? "sweep"
-                    : top_key(text, "optimize")                             ? "optimize"
-                                                                            : "simulate";
+  const char *cmd = test_top_key(text, "design")   ? "design"
+                    : test_top_key(text, "curves") ? "fit"
+                    : test_top_key(text, "compare") || test_top_key(text, "schedule")
+                        ? "predict"
+                    : test_top_key(text, "sweep")    ? "sweep"
+                    : test_top_key(text, "optimize") ? "optimize"
+                                                     : "simulate";
   const int to_dir = strcmp(cmd, "simulate") && strcmp(cmd, "predict");
   char smoke[1024] = "";
   const char *line = strstr(text, "\n# smoke:");

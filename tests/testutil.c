@@ -106,6 +106,15 @@ char *test_slurp(const char *path, size_t *n) {
   return b;
 }
 
+int test_top_key(const char *text, const char *key) {
+  size_t k = strlen(key);
+  for (const char *p = text; p; p = strchr(p, '\n')) {
+    if (*p == '\n') p++;
+    if (!strncmp(p, key, k) && p[k] == ':') return 1;
+  }
+  return 0;
+}
+
 const char *test_slurp_static(const char *path) {
   static char *last;
   char *s = test_slurp(path, NULL);

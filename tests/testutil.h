@@ -79,6 +79,9 @@ void test_write_text(const char *path, const char *text);
 const char *test_write_tmp_in(const char *dir, const char *name, const char *text);
 #define test_write_tmp(name, text) test_write_tmp_in(SCHEDOPT_TMP_DIR, (name), (text))
 
+/* 1 if a YAML text has the top-level key `key:` (at the start of a line). */
+int test_top_key(const char *text, const char *key);
+
 /* A whole file, NUL-terminated (malloc'ed: free it); its length in *n when n
  * is not NULL.  NULL if it cannot be read. */
 char *test_slurp(const char *path, size_t *n);

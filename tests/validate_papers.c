@@ -28,15 +28,6 @@
 
 static char out[1 << 16];
 
-static int top_key(const char *text, const char *key) {
-  size_t k = strlen(key);
-  for (const char *p = text; p; p = strchr(p, '\n')) {
-    if (*p == '\n') p++;
-    if (!strncmp(p, key, k) && p[k] == ':') return 1;
-  }
-  return 0;
-}
-
 /* the rest of the comment line that starts with tag, or "" */
 static void comment_line(const char *text, const char *tag, char *dst, size_t cap) {
   char pat[64];
@@ -144,7 +135,9 @@ static void run_one(const char *dir, const char *file) {
   if (!text) return;
   comment_line(text, "# reduced:", reduced, sizeof reduced);
   comment_line(text, "# reduced tolerance:", tolline, sizeof tolline);
-  const char *cmd = top_key(text, "sweep") ? "sweep" : top_key(text, "optimize") ? "optimize" : NULL;
+  const char *cmd = test_top_key(text, "sweep")      ? "sweep"
+                    : test_top_key(text, "optimize") ? "optimize"
+                                                     : NULL;
   CHECK_MSG(cmd != NULL, "%s: neither a sweep nor an optimize problem", file);
   if (!cmd) {
     free(text);
