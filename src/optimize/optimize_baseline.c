@@ -1,8 +1,9 @@
 /* optimize_baseline.c — standard schedules, each tuned on the same model,
  * budget and objective as the optimum.  Every baseline is a family design
  * (optimize_design.c): a coarse grid of starts, then from the best of them
- * L-BFGS on the adjoint gradient for one parameter, LN_BOBYQA for more (see
- * tune_variant).  Levels are searched in log scale over [hi·1e-4, hi]. */
+ * a line search or LN_BOBYQA, with the level held at the cap where it sits
+ * there (see tune_variant).  Levels are searched in log scale over
+ * [hi·1e-4, hi]. */
 #include "optimize/optimize_impl.h"
 
 #include <math.h>
@@ -129,53 +130,188 @@ static void add_var(variant *v, const char *name, double lo, double hi, int lg) 
   v->nv++;
 }
 
-/* Tune one variant; on success fills J, x (parameter values) and the control. */
+/* One evaluation of a tuning: J at the design's x (+∞ where the dynamics
+ * diverge), counted and reported to the caller's progress. */
+typedef struct tune_ctx {
+  schedopt_design *d;
+  schedopt_integrator *it;
+  const schedopt_objective *obj;
+  const schedopt_optimizer_settings *set;
+  long ev;
+  double best, t0;
+  schedopt_error *err;
+} tune_ctx;
+
+static schedopt_status tune_eval(tune_ctx *t, const double *x, double *J) {
+  schedopt_status st = schedopt_design_eval(t->d, t->it, t->obj, x, J, NULL, t->err);
+  t->ev++;
+  if (st == SCHEDOPT_EDIVERGE) {
+    *J = HUGE_VAL;
+    st = SCHEDOPT_OK;
+  }
+  if (st) return st;
+  if (*J < t->best) t->best = *J;
+  if (t->set->progress &&
+      t->set->progress(t->set->progress_ctx, t->set->stage ? t->set->stage : "baseline", t->ev,
+                       t->best, schedopt_opt_now() - t->t0))
+    return schedopt_error_set(t->err, SCHEDOPT_ESOLVER, "optimization stopped by the caller");
+  return SCHEDOPT_OK;
+}
+
+/* Brent's minimization of J along x[k] over [a, b], from x[k] (J there in
+ * *fx): parabolic steps through the three best points, golden sections where
+ * those fail, until the bracket is within 4·tol; x and *fx become the best. */
+static schedopt_status brent_line(tune_ctx *t, double *x, size_t k, double a, double b,
+                                  double *fx, double tol, long maxev) {
+  const double cg = 0.3819660112501051; /* (3 − √5)/2 */
+  double y[3];
+  memcpy(y, x, sizeof y);
+  double xv = x[k], w = xv, v = xv, fw = *fx, fv = *fx, d = 0, e = 0;
+  const long n0 = t->ev;
+  schedopt_status st = SCHEDOPT_OK;
+  while (t->ev - n0 < maxev) {
+    const double m = 0.5 * (a + b), tol2 = 2 * tol;
+    if (fabs(xv - m) <= tol2 - 0.5 * (b - a)) break;
+    double p = 0, q = 0, r = 0;
+    if (fabs(e) > tol) { /* the parabola through x, w, v */
+      r = (xv - w) * (*fx - fv);
+      q = (xv - v) * (*fx - fw);
+      p = (xv - v) * q - (xv - w) * r;
+      q = 2 * (q - r);
+      if (q > 0) p = -p;
+      q = fabs(q);
+      r = e;
+      e = d;
+    }
+    if (fabs(p) < fabs(0.5 * q * r) && p > q * (a - xv) && p < q * (b - xv)) {
+      d = p / q;
+      if (xv + d - a < tol2 || b - xv - d < tol2) d = xv < m ? tol : -tol;
+    } else {
+      e = (xv < m ? b : a) - xv;
+      d = cg * e;
+    }
+    const double u = xv + (fabs(d) >= tol ? d : d > 0 ? tol : -tol);
+    double fu;
+    y[k] = u;
+    if ((st = tune_eval(t, y, &fu))) break;
+    if (fu <= *fx) {
+      if (u < xv) b = xv; else a = xv;
+      v = w, fv = fw, w = xv, fw = *fx, xv = u, *fx = fu;
+    } else {
+      if (u < xv) a = u; else b = u;
+      if (fu <= fw || w == xv) {
+        v = w, fv = fw, w = u, fw = fu;
+      } else if (fu <= fv || v == xv || v == w) {
+        v = u, fv = fu;
+      }
+    }
+  }
+  x[k] = xv;
+  return st;
+}
+
+/* The design of variant v varying its parameters from `first` on (the
+ * earlier ones stay at the control's values). */
+static schedopt_status variant_design(const variant *v, size_t first,
+                                      const schedopt_schedule *base, schedopt_channel ch,
+                                      double lo, double hi, schedopt_schedule **b,
+                                      schedopt_design **d, schedopt_error *err) {
+  schedopt_status st = schedopt_opt_schedule_copy(b, base, err);
+  if (!st) st = schedopt_schedule_set(*b, ch, v->c, err);
+  if (!st) st = schedopt_design_alloc(d, *b, err);
+  if (st) return st;
+  schedopt_channel_param p;
+  schedopt_channel_param_default(&p);
+  p.type = schedopt_parametrization_family;
+  p.lo = lo;
+  p.hi = hi;
+  p.nvary = v->nv - first;
+  for (size_t k = first; k < v->nv; k++) {
+    snprintf(p.vary[k - first], sizeof p.vary[k - first], "%s", v->vary[k]);
+    p.vary_lo[k - first] = v->lo[k];
+    p.vary_hi[k - first] = v->hi[k];
+    p.vary_log[k - first] = v->lg[k];
+  }
+  return schedopt_design_set_channel(*d, ch, &p, err);
+}
+
+/* Variable k of variant v in the design's units (log for a level). */
+static double var_x(const variant *v, size_t k, double val) {
+  val = fmin(v->hi[k], fmax(v->lo[k], val));
+  return v->lg[k] ? log(val) : val;
+}
+
+/* The bracket of x0[k] along the grid: the nearest grid points on either side
+ * that share x0's other coordinates, or the bounds. */
+static void grid_bracket(const variant *v, const double *x0, size_t k, double *a, double *b) {
+  *a = var_x(v, k, v->lo[k]);
+  *b = var_x(v, k, v->hi[k]);
+  for (size_t g = 0; g < v->ng; g++) {
+    int line = 1;
+    for (size_t j = 0; j < v->nv; j++)
+      if (j != k && var_x(v, j, v->grid[g][j]) != x0[j]) line = 0;
+    const double y = var_x(v, k, v->grid[g][k]);
+    if (!line) continue;
+    if (y < x0[k] && y > *a) *a = y;
+    if (y > x0[k] && y < *b) *b = y;
+  }
+}
+
+/* Tune one variant; on success fills J, x (parameter values) and the control.
+ *  - Under the exact recursion (no trainer's integer) the grid points with
+ *    the level (the first parameter) at the cap come first, and the best of
+ *    them is probed 1e-4 (log) below the cap: where J rises there, the level
+ *    stays at the cap, the other grid points are skipped and the rest is
+ *    tuned — Brent's line search for one parameter, LN_BOBYQA for two — and
+ *    the probe is repeated at the end (should the level then want to come
+ *    down, LN_BOBYQA tunes every parameter from there).  A level alone below
+ *    the cap: the whole grid, then Brent in the best point's cell.  In the
+ *    hard phase every level sits at the cap: a one-parameter variant takes 2
+ *    solves (it took 5 and 2 gradients of 4–5 solves each by L-BFGS), the
+ *    four WSD shapes 86 (171 by LN_BOBYQA on all parameters).
+ *  - Otherwise the whole grid, then LN_BOBYQA, or GOLDEN for one parameter:
+ *    under an ODE J carries noise of order rtol·J that a line search (or the
+ *    adjoint gradient) would follow, and a trainer's rate, a step function of
+ *    time, has derivatives in the parameters that move its jumps that the
+ *    adjoint misses. */
 static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
                                     schedopt_channel ch, double lo, double hi,
                                     schedopt_integrator *it, const schedopt_objective *obj,
                                     const schedopt_optimizer_settings *set_in, double *J,
                                     double *vals, schedopt_control **tuned, long *evals,
                                     schedopt_error *err) {
-  schedopt_schedule *b = NULL;
-  schedopt_design *d = NULL;
+  schedopt_schedule *b = NULL, *br = NULL;
+  schedopt_design *d = NULL, *dr = NULL;
   schedopt_opt_result r = {0};
-  schedopt_status st = schedopt_opt_schedule_copy(&b, base, err);
-  if (!st) st = schedopt_schedule_set(b, ch, v->c, err);
-  if (!st) st = schedopt_design_alloc(&d, b, err);
-  if (st) goto done;
-  schedopt_channel_param p;
-  schedopt_channel_param_default(&p);
-  p.type = schedopt_parametrization_family;
-  p.lo = lo;
-  p.hi = hi;
-  p.nvary = v->nv;
-  for (size_t k = 0; k < v->nv; k++) {
-    snprintf(p.vary[k], sizeof p.vary[k], "%s", v->vary[k]);
-    p.vary_lo[k] = v->lo[k];
-    p.vary_hi[k] = v->hi[k];
-    p.vary_log[k] = v->lg[k];
-  }
-  if ((st = schedopt_design_set_channel(d, ch, &p, err))) goto done;
-  /* best grid point as the start */
+  schedopt_status st = variant_design(v, 0, base, ch, lo, hi, &b, &d, err);
+  tune_ctx t = {d, it, obj, set_in, 0, HUGE_VAL, schedopt_opt_now(), err};
   double x[3], x0[3], best = HUGE_VAL;
-  long ev = 0;
-  for (size_t k = 0; k < v->nv; k++) {
-    double val = fmin(v->hi[k], fmax(v->lo[k], v->grid[0][k]));
-    x0[k] = v->lg[k] ? log(val) : val;
-  }
-  for (size_t g = 0; g < v->ng; g++) {
-    for (size_t k = 0; k < v->nv; k++) {
-      double val = fmin(v->hi[k], fmax(v->lo[k], v->grid[g][k]));
-      x[k] = v->lg[k] ? log(val) : val;
+  if (st) goto done;
+  const int line = v->round_var < 0 && v->lg[0] &&
+                 schedopt_integrator_get_type(it) == schedopt_integrator_recursion;
+  const double top = var_x(v, 0, v->hi[0]), dlv = 1e-4; /* the level's probe, log units */
+  /* The best grid point is the start.  With `line`, the points with the
+   * level at the cap first: where J rises one probe below the best of them,
+   * the level stays at the cap and the other points are not evaluated. */
+  double Jp = HUGE_VAL;
+  int capped = 0;
+  for (size_t k = 0; k < v->nv; k++) x0[k] = var_x(v, k, v->grid[0][k]);
+  for (int pass = line ? 0 : 1; pass < 2 && !capped; pass++) {
+    for (size_t g = 0; g < v->ng; g++) {
+      if (line && (var_x(v, 0, v->grid[g][0]) == top) != (pass == 0)) continue;
+      for (size_t k = 0; k < v->nv; k++) x[k] = var_x(v, k, v->grid[g][k]);
+      double Jg;
+      if ((st = tune_eval(&t, x, &Jg))) goto done;
+      if (Jg < best) {
+        best = Jg;
+        memcpy(x0, x, sizeof x);
+      }
     }
-    double Jg;
-    schedopt_status s2 = schedopt_design_eval(d, it, obj, x, &Jg, NULL, err);
-    ev++;
-    if (s2 == SCHEDOPT_EDIVERGE) continue;
-    if ((st = s2)) goto done;
-    if (Jg < best) {
-      best = Jg;
-      memcpy(x0, x, sizeof x);
+    if (pass == 0 && isfinite(best)) {
+      memcpy(x, x0, sizeof x);
+      x[0] = top - dlv;
+      if ((st = tune_eval(&t, x, &Jp))) goto done;
+      capped = Jp >= best;
     }
   }
   schedopt_optimizer_settings set = *set_in;
@@ -184,45 +320,71 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   set.precondition = 0; /* the curvature diagonal is for free-form knots */
   set.continuation = 0;
   if (!(set.ftol_rel > 0) || set.ftol_rel > 1e-9) set.ftol_rel = 1e-9;
-  /* One parameter under the exact recursion: L-BFGS with bounds on the
-   * adjoint gradient from the best grid point ends in 2–8 gradients (at a
-   * bound in 2) where GOLDEN spends 36 solves.  Several parameters: LN_BOBYQA,
-   * which needs fewer solve-equivalents, since a gradient costs 4.3 forward
-   * solves of the fused recursion at T = 1e4 (bench_gradient 4 3): L-BFGS
-   * took 107 evaluations for the four WSD shapes against BOBYQA's 171
-   * solves, at 1.9× the CPU (bench_optimize --baselines --recursion 1e4).
-   * Under an ODE the derivative-free searches throughout: J carries noise of
-   * order rtol·J that its adjoint gradient does not see (line searches end in
-   * it: a constant took 17–26 evaluations at 1.2–2.2× GOLDEN's CPU), and a
-   * trainer's rate, a step function of time, has derivatives in the
-   * parameters that move its jumps that the adjoint misses. */
-  if (isfinite(best) && v->nv == 1 &&
-      schedopt_integrator_get_type(it) == schedopt_integrator_recursion) {
-    set.algorithm = schedopt_algorithm_find("LD_LBFGS");
-    set.xtol_rel = 1e-7;
-    if (!(set.maxeval > 0) || set.maxeval > 200) set.maxeval = 200;
-  } else {
-    set.algorithm = schedopt_algorithm_find(v->nv == 1 ? "GOLDEN" : "LN_BOBYQA");
-    set.xtol_rel = v->nv == 1 ? 1e-5 : 1e-7;
-    if (!(set.maxeval > 0) || set.maxeval > 600) set.maxeval = 600;
+  set.algorithm = schedopt_algorithm_find(v->nv == 1 ? "GOLDEN" : "LN_BOBYQA");
+  set.xtol_rel = v->nv == 1 ? 1e-5 : 1e-7;
+  if (!(set.maxeval > 0) || set.maxeval > 600) set.maxeval = 600;
+  double Jx = best;
+  memcpy(x, x0, sizeof x);
+  int full = !line || !isfinite(best); /* LN_BOBYQA (or GOLDEN) over every parameter from x */
+  if (!full) {
+    if (capped) { /* the level stays at the cap */
+      if (v->nv == 2) {
+        double a, c;
+        grid_bracket(v, x0, 1, &a, &c);
+        if ((st = brent_line(&t, x, 1, a, c, &Jx, 1e-4, 100))) goto done;
+      } else if (v->nv == 3) {
+        if ((st = schedopt_control_set(v->c, v->vary[0], v->hi[0], err)) ||
+            (st = variant_design(v, 1, base, ch, lo, hi, &br, &dr, err)) ||
+            (st = schedopt_design_optimize(dr, it, obj, &set, x0 + 1, &r, err)))
+          goto done;
+        t.ev += r.evals;
+        if (r.J < Jx) {
+          Jx = r.J;
+          x[1] = r.x[0], x[2] = r.x[1];
+        }
+        schedopt_opt_result_free(&r);
+      }
+      if (v->nv > 1) { /* still at the cap? */
+        x[0] = top - dlv;
+        if ((st = tune_eval(&t, x, &Jp))) goto done;
+        x[0] = top;
+        full = Jp < Jx;
+      }
+    } else if (v->nv == 1) {
+      double a, c;
+      if (x0[0] == top && Jp < best) Jx = Jp, x[0] = top - dlv;
+      grid_bracket(v, x0, 0, &a, &c);
+      if ((st = brent_line(&t, x, 0, a, c, &Jx, 1e-4, 100))) goto done;
+    } else {
+      full = 1;
+    }
   }
-  if ((st = schedopt_design_optimize(d, it, obj, &set, x0, &r, err))) goto done;
+  if (full) {
+    if ((st = schedopt_design_optimize(d, it, obj, &set, x, &r, err))) goto done;
+    t.ev += r.evals;
+    if (r.J < Jx) {
+      Jx = r.J;
+      memcpy(x, r.x, v->nv * sizeof *x);
+    }
+  }
   if (v->round_var >= 0) { /* an integer the trainer takes: J at the rounded value */
     const size_t k = (size_t)v->round_var;
-    double val = v->lg[k] ? exp(r.x[k]) : r.x[k];
+    double val = v->lg[k] ? exp(x[k]) : x[k];
     val = fmin(floor(v->hi[k]), fmax(ceil(v->lo[k]), floor(val + 0.5)));
-    r.x[k] = v->lg[k] ? log(val) : val;
-    if ((st = schedopt_design_eval(d, it, obj, r.x, &r.J, NULL, err))) goto done;
-    ev++;
+    x[k] = v->lg[k] ? log(val) : val;
+    if ((st = schedopt_design_eval(d, it, obj, x, &Jx, NULL, err))) goto done;
+    t.ev++;
   }
-  *J = r.J;
-  for (size_t k = 0; k < v->nv; k++) vals[k] = v->lg[k] ? exp(r.x[k]) : r.x[k];
+  *J = Jx;
+  for (size_t k = 0; k < v->nv; k++) vals[k] = v->lg[k] ? exp(x[k]) : x[k];
   const schedopt_schedule *s;
-  if ((st = schedopt_design_apply(d, r.x, &s, err))) goto done;
+  if ((st = schedopt_design_apply(d, x, &s, err))) goto done;
   st = schedopt_control_clone(tuned, schedopt_schedule_get(s, ch), err);
-  *evals += ev + r.evals;
+  *evals += t.ev;
 done:
   schedopt_opt_result_free(&r);
+  schedopt_design_free(dr);
+  schedopt_schedule_free(br);
   schedopt_design_free(d);
   schedopt_schedule_free(b);
   return st;
@@ -262,8 +424,8 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
   schedopt_status st = SCHEDOPT_OK;
   /* decay_frac ≤ 1 − w/H, a rounding inside (H(1 − f) ≥ w is checked exactly) */
   const double wfrac = (1 - given->warmup / H) * (1 - 1e-12);
-  /* one-parameter variants are tuned by gradient under the recursion */
-  const int grad1 = schedopt_integrator_get_type(it) == schedopt_integrator_recursion;
+  /* one-parameter variants are tuned by a line search under the recursion */
+  const int line1 = schedopt_integrator_get_type(it) == schedopt_integrator_recursion;
 
   if (T == &b_constant || T == &b_cosine || T == &b_linear) {
     variant *v = &vs[nvs++];
@@ -276,9 +438,9 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
     if (T == &b_linear && (st = schedopt_control_set(v->c, "end", 0, err))) goto done;
     snprintf(v->label, sizeof v->label, "%s", T->name);
     add_var(v, lv, lvl, hi, 1);
-    /* for the gradient search (tune_variant) levels a factor √10 apart; GOLDEN
+    /* for the line search (tune_variant) levels a factor √10 apart; GOLDEN
      * makes its own grid */
-    for (int i = 0; i < (grad1 ? 5 : 1); i++) v->grid[v->ng++][0] = hi * pow(10, -0.5 * i);
+    for (int i = 0; i < (line1 ? 5 : 1); i++) v->grid[v->ng++][0] = hi * pow(10, -0.5 * i);
   } else if (T == &b_wsd) {
     static const char *const shapes[] = {"linear", "cosine", "sqrt", "power"};
     static const double fr[] = {0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0};
@@ -386,8 +548,10 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
     add_var(v, "peak", lvl, hi, 1);
     add_var(v, "chi", 0, 3, 0);
     add_var(v, "t0", tau, H, 1);
-    static const double chis[] = {0.25, 0.5, 1.0};
-    const double t0s[] = {10 * tau, H / 100, H / 10};
+    /* up to χ = 3 and t0 = H/2, where the hard and easy phases' tuned laws
+     * lie (a start near them saves LN_BOBYQA 10-16 solves) */
+    static const double chis[] = {0.5, 1.0, 3.0};
+    const double t0s[] = {10 * tau, H / 10, H / 2};
     for (int i = 0; i < 3; i++)
       for (int j = 0; j < 3; j++) {
         double *g = v->grid[v->ng++];
@@ -407,7 +571,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
     snprintf(v->label, sizeof v->label, "shape (%s)", given->type->name);
     add_var(v, "gain", hi / vmax * 1e-4, hi / vmax, 1);
     if (hi / vmax > 1) v->grid[v->ng++][0] = 1; /* the problem's own schedule */
-    for (int i = 0; i < (grad1 ? 5 : 1); i++)
+    for (int i = 0; i < (line1 ? 5 : 1); i++)
       v->grid[v->ng++][0] = hi / vmax * pow(10, -0.5 * i);
   } else {
     st = schedopt_error_set(err, SCHEDOPT_EINVAL, "unknown baseline type");
@@ -417,7 +581,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
   double bestJ = HUGE_VAL;
   for (size_t k = 0; k < nvs; k++) {
     variant *v = &vs[k];
-    double J, vals[3];
+    double J = HUGE_VAL, vals[3] = {0, 0, 0};
     schedopt_control *tuned = NULL;
     char stage[96];
     snprintf(stage, sizeof stage, "baseline %s", v->label);

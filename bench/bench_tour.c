@@ -1,0 +1,160 @@
+/* The README tour's optimize in the issue's unit (issue 14): the CPU time of
+ * `schedopt optimize PROBLEM` (default problems/optimize_hard_phase.yaml) and
+ * of each of its parts — every tuned baseline and the optimum — in forward
+ * solves of the hard phase at T = 1e6 (cvodes, loss only, WSD; the
+ * `cvodes (loss)` column of bench_forward at 1e6), measured in the same
+ * process before and after the run.  CPU time of the process; run with
+ * OMP_NUM_THREADS=1 so that the parts add up (the baselines are OpenMP tasks).
+ *
+ *   bench_tour [--trace] [PROBLEM.yaml] [--set KEY=VALUE]...
+ *
+ * --trace prints every evaluation: stage, its evaluation count, best J and
+ * the process CPU seconds. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "schedopt/schedopt.h"
+
+static double cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to other load */
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median CPU seconds of a forward solve as bench_forward's: hard phase, WSD
+ * (peak 1, 20 % linear anneal), T = 1e6, cvodes, loss only, 200 points. */
+static double forward_1e6(int reps) {
+  schedopt_error err;
+  schedopt_plrf_params p;
+  schedopt_plrf_params_default(&p);
+  p.a = 3.5;
+  p.b = 5;
+  p.N = 1000;
+  p.sigma2 = 0.25;
+  p.split = 0;
+  const double T = 1e6;
+  schedopt_model *m = NULL;
+  schedopt_schedule *s = NULL;
+  schedopt_control *lr = NULL, *bt = NULL;
+  schedopt_integrator *it = NULL;
+  double med = NAN;
+  enum { NT = 200 };
+  double times[NT], ts[64];
+  schedopt_row rows[NT];
+  if (reps > 64) reps = 64;
+  if (schedopt_model_alloc(&m, schedopt_model_plrf, &p, &err) ||
+      schedopt_schedule_alloc(&s, SCHEDOPT_CLOCK_STEPS, T, 1, &err) ||
+      schedopt_control_alloc(&lr, schedopt_control_wsd, &err) ||
+      schedopt_control_set(lr, "peak", 1.0, &err) ||
+      schedopt_control_set(lr, "decay_frac", 0.2, &err) ||
+      schedopt_control_alloc(&bt, schedopt_control_constant, &err) ||
+      schedopt_control_set(bt, "value", 5, &err) || schedopt_schedule_set(s, SCHEDOPT_LR, lr, &err) ||
+      schedopt_schedule_set(s, SCHEDOPT_BATCH, bt, &err) ||
+      schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, m, &err)) {
+    fprintf(stderr, "forward: %s\n", err.msg);
+    goto done;
+  }
+  for (int i = 0; i < NT; i++) times[i] = floor(pow(T, (double)i / (NT - 1)) + 0.5);
+  times[NT - 1] = T;
+  for (int r = 0; r < reps; r++) {
+    double t0 = cpu();
+    if (schedopt_integrator_run(it, s, times, NT, rows, &err)) {
+      fprintf(stderr, "forward: %s\n", err.msg);
+      goto done;
+    }
+    ts[r] = cpu() - t0;
+  }
+  qsort(ts, (size_t)reps, sizeof *ts, cmp);
+  med = ts[reps / 2];
+done:
+  schedopt_integrator_free(it);
+  schedopt_control_free(lr);
+  schedopt_control_free(bt);
+  schedopt_schedule_free(s);
+  schedopt_model_free(m);
+  return med;
+}
+
+typedef struct trace {
+  int on;
+  double t0;
+} trace;
+
+static int on_eval(void *ctx, const char *stage, long evals, double best, double seconds) {
+  const trace *t = ctx;
+  (void)seconds;
+  if (t->on) printf("  %-28s %5ld  %.10f  %.3f s\n", stage, evals, best, cpu() - t->t0);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *path = "problems/optimize_hard_phase.yaml";
+  trace tr = {0, 0};
+  schedopt_error err = {0};
+  schedopt_problem *p = NULL;
+  schedopt_optimization *o = NULL;
+  schedopt_optimize_spec *spec = malloc(sizeof *spec);
+  int rc = 1;
+  if (!spec || schedopt_problem_alloc(&p, &err)) goto fail;
+  int loaded = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--trace")) {
+      tr.on = 1;
+    } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+      if (!loaded && schedopt_problem_load_file(p, path, &err)) goto fail;
+      loaded = 1;
+      if (schedopt_problem_set(p, argv[++i], &err)) goto fail;
+    } else if (!loaded) {
+      path = argv[i];
+      if (schedopt_problem_load_file(p, path, &err)) goto fail;
+      loaded = 1;
+    } else {
+      fprintf(stderr, "usage: bench_tour [--trace] [PROBLEM.yaml] [--set KEY=VALUE]...\n");
+      goto cleanup;
+    }
+  }
+  if (!loaded && schedopt_problem_load_file(p, path, &err)) goto fail;
+  if (schedopt_problem_build(p, &err) || schedopt_problem_optimize_spec(p, spec, &err)) goto fail;
+  spec->settings.progress = on_eval;
+  spec->settings.progress_ctx = &tr;
+  const double f0 = forward_1e6(9);
+  tr.t0 = cpu();
+  if (schedopt_optimization_run(&o, p, spec, &err)) goto fail;
+  const double total = cpu() - tr.t0;
+  const double f1 = forward_1e6(9), fs = 0.5 * (f0 + f1);
+  printf("%s: CPU %.3f s = %.0f forward solves at T = 1e6 (%.3f ms, %.3f before and %.3f "
+         "after the run)\n",
+         path, total, total / fs, 1e3 * fs, 1e3 * f0, 1e3 * f1);
+  printf("| part | evaluations | CPU s | forward solves | objective |\n|---|---|---|---|---|\n");
+  double sb = 0;
+  for (size_t i = 0; i < schedopt_optimization_nbaselines(o); i++) {
+    const schedopt_baseline *b = schedopt_optimization_baseline(o, i, NULL, NULL);
+    /* seconds are the baseline's own clock: CPU with one thread */
+    printf("| %s | %ld | %.3f | %.0f | %.10f |\n", b->label, b->evals, b->seconds,
+           b->seconds / fs, b->J);
+    sb += b->seconds;
+  }
+  const schedopt_opt_result *r = schedopt_optimization_result(o);
+  printf("| optimum (%s) | %ld | %.3f | %.0f | %.10f |\n", r->algorithm ? r->algorithm->name : "?",
+         r->evals, r->seconds, r->seconds / fs, r->J);
+  printf("| the rest (start, checks, curve) | | %.3f | %.0f | |\n", total - sb - r->seconds,
+         (total - sb - r->seconds) / fs);
+  rc = 0;
+  goto cleanup;
+fail:
+  fprintf(stderr, "bench_tour: %s\n", err.msg);
+cleanup:
+  schedopt_optimization_free(o);
+  schedopt_problem_free(p);
+  free(spec);
+  return rc;
+}
