@@ -257,6 +257,24 @@ static void grid_bracket(const variant *v, const double *x0, size_t k, double *a
   }
 }
 
+/* The first parameter k ≥ 1 of x (k = only if nonzero) at a bound of its
+ * range where J (Jx at x) rises one probe (1e-4 of the range; in log units
+ * for a level) inside it; 0 if none, −1 on an error (*st). */
+static int bound_held(tune_ctx *t, const variant *v, const double *x, double Jx, size_t only,
+                      schedopt_status *st) {
+  for (size_t k = only ? only : 1; k < (only ? only + 1 : v->nv); k++) {
+    const double a = var_x(v, k, v->lo[k]), b = var_x(v, k, v->hi[k]);
+    const double dk = v->lg[k] ? 1e-4 : 1e-4 * (b - a);
+    if (x[k] != a && x[k] != b) continue;
+    double y[3], Jp;
+    memcpy(y, x, sizeof y);
+    y[k] += x[k] == a ? dk : -dk;
+    if ((*st = tune_eval(t, y, &Jp))) return -1;
+    if (Jp >= Jx) return (int)k;
+  }
+  return 0;
+}
+
 /* Tune one variant; on success fills J, x (parameter values) and the control.
  *  - Under the exact recursion (no trainer's integer) the grid points with
  *    the level (the first parameter) at the cap come first, and the best of
@@ -326,13 +344,21 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   double Jx = best;
   memcpy(x, x0, sizeof x);
   int full = !line || !isfinite(best); /* LN_BOBYQA (or GOLDEN) over every parameter from x */
+  int fixk = 0;
   if (!full) {
     if (capped) { /* the level stays at the cap */
       if (v->nv == 2) {
         double a, c;
         grid_bracket(v, x0, 1, &a, &c);
         if ((st = brent_line(&t, x, 1, a, c, &Jx, 1e-4, 100))) goto done;
+      } else if (v->nv == 3 && (fixk = bound_held(&t, v, x0, best, 0, &st)) > 0) {
+        /* a second parameter also held at its bound: a line search in the third */
+        double a, c;
+        grid_bracket(v, x0, 3 - (size_t)fixk, &a, &c);
+        if ((st = brent_line(&t, x, 3 - (size_t)fixk, a, c, &Jx, 1e-4, 100))) goto done;
+        if (bound_held(&t, v, x, Jx, (size_t)fixk, &st) <= 0) full = 1;
       } else if (v->nv == 3) {
+        if (st) goto done;
         if ((st = schedopt_control_set(v->c, v->vary[0], v->hi[0], err)) ||
             (st = variant_design(v, 1, base, ch, lo, hi, &br, &dr, err)) ||
             (st = schedopt_design_optimize(dr, it, obj, &set, x0 + 1, &r, err)))
@@ -344,7 +370,8 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
         }
         schedopt_opt_result_free(&r);
       }
-      if (v->nv > 1) { /* still at the cap? */
+      if (st) goto done;
+      if (v->nv > 1 && !full) { /* still at the cap? */
         x[0] = top - dlv;
         if ((st = tune_eval(&t, x, &Jp))) goto done;
         x[0] = top;
