@@ -111,6 +111,7 @@ typedef struct variant {
   size_t ng;
   double grid[MAXGRID][3];
   int round_var; /* ≥ 0: this varied parameter is rounded to an integer after tuning */
+  int skipped;   /* not tuned: its grid cannot reach a sibling's optimum (tune_variant) */
 } variant;
 
 static schedopt_status new_control(variant *v, const schedopt_control_type *T,
@@ -275,6 +276,29 @@ static int bound_held(tune_ctx *t, const variant *v, const double *x, double Jx,
   return 0;
 }
 
+/* What a line search along x0[k] can gain in x0's grid cell, by the parabola
+ * through x0 (J there: best) and its grid neighbours on either side (J of
+ * grid point g: gj[g], NAN if not evaluated): +∞ where a neighbour is a bound
+ * or not evaluated, or the parabola is not convex. */
+static double cell_gain(const variant *v, const double *x0, double best, size_t k,
+                        const double *gj) {
+  double a, c, fa = NAN, fc = NAN;
+  grid_bracket(v, x0, k, &a, &c);
+  for (size_t g = 0; g < v->ng; g++) {
+    int line = 1;
+    for (size_t j = 0; j < v->nv; j++)
+      if (j != k && var_x(v, j, v->grid[g][j]) != x0[j]) line = 0;
+    const double y = var_x(v, k, v->grid[g][k]);
+    if (line && y == a) fa = gj[g];
+    if (line && y == c) fc = gj[g];
+  }
+  if (!isfinite(fa) || !isfinite(fc)) return HUGE_VAL;
+  /* J = best + s·u + κu²/2 through u = a − x0, 0, c − x0 */
+  const double da = a - x0[k], dc = c - x0[k], qa = (fa - best) / da, qc = (fc - best) / dc;
+  const double kappa = 2 * (qa - qc) / (da - dc), slope = qa - 0.5 * kappa * da;
+  return kappa > 0 ? slope * slope / (2 * kappa) : HUGE_VAL;
+}
+
 /* Tune one variant; on success fills J, x (parameter values) and the control.
  *  - Under the exact recursion (no trainer's integer) the grid points with
  *    the level (the first parameter) at the cap come first, and the best of
@@ -295,9 +319,9 @@ static int bound_held(tune_ctx *t, const variant *v, const double *x, double Jx,
 static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
                                     schedopt_channel ch, double lo, double hi,
                                     schedopt_integrator *it, const schedopt_objective *obj,
-                                    const schedopt_optimizer_settings *set_in, double *J,
-                                    double *vals, schedopt_control **tuned, long *evals,
-                                    schedopt_error *err) {
+                                    const schedopt_optimizer_settings *set_in, double beat,
+                                    double *J, double *vals, schedopt_control **tuned,
+                                    long *evals, schedopt_error *err) {
   schedopt_schedule *b = NULL, *br = NULL;
   schedopt_design *d = NULL, *dr = NULL;
   schedopt_opt_result r = {0};
@@ -311,8 +335,9 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   /* The best grid point is the start.  With `line`, the points with the
    * level at the cap first: where J rises one probe below the best of them,
    * the level stays at the cap and the other points are not evaluated. */
-  double Jp = HUGE_VAL;
+  double Jp = HUGE_VAL, gj[MAXGRID];
   int capped = 0;
+  for (size_t g = 0; g < MAXGRID; g++) gj[g] = NAN;
   for (size_t k = 0; k < v->nv; k++) x0[k] = var_x(v, k, v->grid[0][k]);
   for (int pass = line ? 0 : 1; pass < 2 && !capped; pass++) {
     for (size_t g = 0; g < v->ng; g++) {
@@ -320,6 +345,7 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
       for (size_t k = 0; k < v->nv; k++) x[k] = var_x(v, k, v->grid[g][k]);
       double Jg;
       if ((st = tune_eval(&t, x, &Jg))) goto done;
+      gj[g] = Jg;
       if (Jg < best) {
         best = Jg;
         memcpy(x0, x, sizeof x);
@@ -347,7 +373,11 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   int fixk = 0;
   if (!full) {
     if (capped) { /* the level stays at the cap */
-      if (v->nv == 2) {
+      if (v->nv == 2 && best - 4 * cell_gain(v, x0, best, 1, gj) > beat) {
+        /* out of reach of a sibling variant (another WSD shape) already
+         * tuned, even at four times the gain the grid's parabola predicts */
+        v->skipped = 1;
+      } else if (v->nv == 2) {
         double a, c;
         grid_bracket(v, x0, 1, &a, &c);
         if ((st = brent_line(&t, x, 1, a, c, &Jx, 1e-4, 100))) goto done;
@@ -371,7 +401,7 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
         schedopt_opt_result_free(&r);
       }
       if (st) goto done;
-      if (v->nv > 1 && !full) { /* still at the cap? */
+      if (v->nv > 1 && !full && !v->skipped) { /* still at the cap? */
         x[0] = top - dlv;
         if ((st = tune_eval(&t, x, &Jp))) goto done;
         x[0] = top;
@@ -469,7 +499,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
      * makes its own grid */
     for (int i = 0; i < (line1 ? 5 : 1); i++) v->grid[v->ng++][0] = hi * pow(10, -0.5 * i);
   } else if (T == &b_wsd) {
-    static const char *const shapes[] = {"linear", "cosine", "sqrt", "power"};
+    static const char *const shapes[] = {"power", "linear", "cosine", "sqrt"};
     static const double fr[] = {0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0};
     for (int k = 0; k < 4; k++) {
       variant *v = &vs[nvs++];
@@ -482,7 +512,7 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
       snprintf(v->label, sizeof v->label, "wsd (%s)", shapes[k]);
       add_var(v, "peak", lvl, hi, 1);
       add_var(v, "decay_frac", 0, wfrac, 0);
-      if (k == 3) add_var(v, "delta", 0.25, 8, 1);
+      if (k == 0) add_var(v, "delta", 0.25, 8, 1);
       for (int i = 0; i < 7; i++)
         for (int j = 0; j < 2; j++) {
           double *g = v->grid[v->ng++];
@@ -613,8 +643,11 @@ schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
     char stage[96];
     snprintf(stage, sizeof stage, "baseline %s", v->label);
     set.stage = stage;
-    if ((st = tune_variant(v, base, ch, lo, hi, it, obj, &set, &J, vals, &tuned, &out->evals,
-                           err))) {
+    /* the WSD shapes, power first: a shape whose grid cannot come near the
+     * best tuned so far is not tuned (tune_variant) */
+    const double beat = T == &b_wsd ? bestJ : HUGE_VAL;
+    if ((st = tune_variant(v, base, ch, lo, hi, it, obj, &set, beat, &J, vals, &tuned,
+                           &out->evals, err))) {
       schedopt_error_prefix(err, "baseline %s: ", v->label);
       goto done;
     }
