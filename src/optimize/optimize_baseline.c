@@ -310,7 +310,8 @@ static double cell_gain(const variant *v, const double *x0, double best, size_t 
  *    the cap: the whole grid, then Brent in the best point's cell.  In the
  *    hard phase every level sits at the cap: a one-parameter variant takes 2
  *    solves (it took 5 and 2 gradients of 4–5 solves each by L-BFGS), the
- *    four WSD shapes 86 (171 by LN_BOBYQA on all parameters).
+ *    four WSD shapes 61 (171 by LN_BOBYQA on all parameters; 86 before
+ *    shapes out of reach were skipped, see cell_gain).
  *  - Otherwise the whole grid, then LN_BOBYQA, or GOLDEN for one parameter:
  *    under an ODE J carries noise of order rtol·J that a line search (or the
  *    adjoint gradient) would follow, and a trainer's rate, a step function of
