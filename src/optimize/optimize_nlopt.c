@@ -120,7 +120,16 @@ typedef struct run_ctx {
   double *gs;            /* ∂steps/∂x workspace */
   long infeasible;       /* evaluations over the cap */
   double *xs;            /* x for the current z */
-  double *sc;            /* z = sc ⊙ x */
+  double *sc;            /* z = sc ⊙ u */
+  /* Heavy ball (free-form learning rate and momentum on the same knots): the
+   * optimizer's variables u are the effective rate η/(1 − μ) and μ at each
+   * knot, not (η, μ).  Slow modes move with η/(1 − μ) alone (docs/theory.md
+   * §7), so along a knot's (η, μ) the objective has a long curved valley of
+   * near-constant η/(1 − μ) that a diagonal scaling cannot straighten.
+   * eff: the number of pairs; lr and mu offsets of pair j are elr + j, emu + j;
+   * u = x elsewhere.  ulo, uhi: the box in u. */
+  size_t eff, elr, emu;
+  double *ulo, *uhi, *us, *hu;
   int precond;           /* evaluations return the curvature diagonal */
   double *hx, *best_h;   /* its workspace, and its value at best_x */
   int have_h;            /* best_h belongs to best_x */
@@ -171,6 +180,34 @@ static schedopt_status start_point(const schedopt_design *d, const double *x_in,
   }
   for (size_t i = 0; i < n; i++) x[i] = fmin(hi[i], fmax(lo[i], x[i]));
   return SCHEDOPT_OK;
+}
+
+/* u from x (see run_ctx.eff): η/(1 − μ) in place of η at each pair. */
+static void to_u(const run_ctx *c, const double *x, double *u) {
+  const size_t n = schedopt_design_size(c->d);
+  if (u != x) memcpy(u, x, n * sizeof *u);
+  for (size_t j = 0; j < c->eff; j++) u[c->elr + j] = x[c->elr + j] / (1 - x[c->emu + j]);
+}
+
+/* x from u, clamped into the design's box. */
+static void from_u(const run_ctx *c, const double *u, double *x) {
+  const size_t n = schedopt_design_size(c->d);
+  for (size_t i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], u[i]));
+  for (size_t j = 0; j < c->eff; j++) {
+    const size_t a = c->elr + j;
+    x[a] = fmin(c->d->hi[a], fmax(c->d->lo[a], u[a] * (1 - x[c->emu + j])));
+  }
+}
+
+/* ∇J in x → in u (chain rule through η = u_η (1 − μ); 0 where η is clamped). */
+static void grad_u(const run_ctx *c, const double *u, const double *x, double *g) {
+  for (size_t j = 0; j < c->eff; j++) {
+    const size_t a = c->elr + j, b = c->emu + j;
+    const int free_ = x[a] > c->d->lo[a] && x[a] < c->d->hi[a];
+    const double gl = free_ ? g[a] : 0;
+    g[a] = gl * (1 - x[b]);
+    g[b] -= gl * u[a];
+  }
 }
 
 /* J(x) (+∞ if the dynamics diverge), tracked best, progress. */
@@ -251,7 +288,9 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
     const double ex = c->best_J - c->floor;
     return (ex > 1e-300 ? log(ex) : log(1e-300)) - 1;
   }
-  for (unsigned i = 0; i < n; i++) x[i] = fmin(c->d->hi[i], fmax(c->d->lo[i], z[i] / s[i]));
+  double *u = c->us;
+  for (unsigned i = 0; i < n; i++) u[i] = z[i] / s[i];
+  from_u(c, u, x);
   /* A run starts at the best point, whose J and ∇J are known: answered
    * without evaluating it again.  The start comes back as z/s within
    * rounding, or moved off a bound by 1e-9 of the box (NLopt's L-BFGS).  On
@@ -271,8 +310,10 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
   if (!isfinite(J)) return HUGE_VAL;
   double ex = J - c->floor;
   if (!(ex > 1e-300)) ex = 1e-300;
-  if (grad)
+  if (grad) {
+    grad_u(c, u, x, grad);
     for (unsigned i = 0; i < n; i++) grad[i] /= ex * s[i];
+  }
   return log(ex);
 }
 
@@ -335,14 +376,26 @@ static void set_scaling(run_ctx *c) {
   if (!c->precond || !c->have_h) return;
   const double ex = c->best_J - c->floor;
   if (!(ex > 0) || !isfinite(ex)) return;
+  /* the curvature in u: h_u = (1 − μ)² h_η, h_μ + u_η² h_η (cross term dropped) */
+  const double *h = c->best_h;
+  if (c->eff) {
+    memcpy(c->hu, c->best_h, n * sizeof *c->hu);
+    to_u(c, c->best_x, c->us);
+    for (size_t j = 0; j < c->eff; j++) {
+      const size_t a = c->elr + j, b = c->emu + j;
+      c->hu[a] = c->best_h[a] * (1 - c->best_x[b]) * (1 - c->best_x[b]);
+      c->hu[b] = c->best_h[b] + c->us[a] * c->us[a] * c->best_h[a];
+    }
+    h = c->hu;
+  }
   for (int ch = 0; ch < SCHEDOPT_NCHANNELS; ch++) {
     const opt_chan *oc = d->ch[ch];
     if (!oc || oc->p.type != schedopt_parametrization_freeform) continue;
     double hmax = 0;
-    for (size_t k = 0; k < oc->nx; k++) hmax = fmax(hmax, c->best_h[oc->off + k]);
+    for (size_t k = 0; k < oc->nx; k++) hmax = fmax(hmax, h[oc->off + k]);
     if (!(hmax > 0) || !isfinite(hmax)) continue;
     for (size_t k = 0; k < oc->nx; k++)
-      c->sc[oc->off + k] = sqrt(fmax(c->best_h[oc->off + k], 1e-4 * hmax) / ex);
+      c->sc[oc->off + k] = sqrt(fmax(h[oc->off + k], 1e-4 * hmax) / ex);
   }
 }
 
@@ -776,6 +829,21 @@ done:
   return st;
 }
 
+/* Pairs of a free-form learning rate and momentum on the same knots (both
+ * not monotone): their count, and the offsets of the first of each (see
+ * run_ctx.eff); 0 where there are none. */
+static size_t heavy_ball_pairs(const schedopt_design *d, size_t *elr, size_t *emu) {
+  const opt_chan *a = d->ch[SCHEDOPT_LR], *b = d->ch[SCHEDOPT_MOMENTUM];
+  if (!a || !b || a->p.type != schedopt_parametrization_freeform ||
+      b->p.type != schedopt_parametrization_freeform || a->nx != b->nx || a->m < a->p.knots ||
+      b->m < b->p.knots || a->nx != a->p.knots || !(b->p.hi < 1))
+    return 0;
+  for (size_t k = 0; k < a->nx; k++)
+    if (a->t[k] != b->t[k]) return 0;
+  *elr = a->off, *emu = b->off;
+  return a->nx;
+}
+
 schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator *it,
                                          const schedopt_objective *obj,
                                          const schedopt_optimizer_settings *set_in,
@@ -834,18 +902,30 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
   c.xs = malloc(n * sizeof *c.xs);
   c.gs = malloc(n * sizeof *c.gs);
   c.sc = malloc(n * sizeof *c.sc);
+  c.ulo = malloc(n * sizeof *c.ulo);
+  c.uhi = malloc(n * sizeof *c.uhi);
+  c.us = malloc(n * sizeof *c.us);
+  c.hu = malloc(n * sizeof *c.hu);
   c.hx = malloc(n * sizeof *c.hx);
   c.best_h = malloc(n * sizeof *c.best_h);
   c.best_g = malloc(n * sizeof *c.best_g);
   c.tight_x = malloc(n * sizeof *c.tight_x);
   c.cap = capped ? set.max_steps : 0;
   schedopt_status st = SCHEDOPT_OK;
-  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs || !c.sc || !c.hx || !c.best_h ||
-      !c.best_g || !c.tight_x) {
+  if (!lo || !hi || !x0 || !x || !c.best_x || !c.xs || !c.gs || !c.sc || !c.ulo || !c.uhi ||
+      !c.us || !c.hu || !c.hx || !c.best_h || !c.best_g || !c.tight_x) {
     st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
     goto done;
   }
   if ((st = start_point(d, x0_in, n, lo, hi, x0, err))) goto done;
+  c.d = d;
+  c.eff = alg->gradient && alg->nlopt >= 0 && !capped ? heavy_ball_pairs(d, &c.elr, &c.emu) : 0;
+  memcpy(c.ulo, lo, n * sizeof *c.ulo);
+  memcpy(c.uhi, hi, n * sizeof *c.uhi);
+  for (size_t j = 0; j < c.eff; j++) { /* η/(1 − μ) over the box */
+    c.ulo[c.elr + j] = lo[c.elr + j] / (1 - lo[c.emu + j]);
+    c.uhi[c.elr + j] = hi[c.elr + j] / (1 - hi[c.emu + j]);
+  }
   /* best_x is read (restarts, tighten) before a feasible point may exist:
    * the start until one does */
   memcpy(c.best_x, x0, n * sizeof *c.best_x);
@@ -938,12 +1018,13 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       }
       set_scaling(&c);
       const double *sc = c.sc;
+      to_u(&c, x, x);
       for (size_t i = 0; i < n; i++) {
-        c.xs[i] = lo[i] * sc[i];
+        c.xs[i] = c.ulo[i] * sc[i];
         x[i] *= sc[i];
       }
       nlopt_set_lower_bounds(c.opt, c.xs);
-      for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * sc[i];
+      for (size_t i = 0; i < n; i++) c.xs[i] = c.uhi[i] * sc[i];
       nlopt_set_upper_bounds(c.opt, c.xs);
       nlopt_set_min_objective(c.opt, nl_objective, &c);
       if (capped) nlopt_add_inequality_constraint(c.opt, nl_steps, &c, 1e-9);
@@ -983,6 +1064,10 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
       for (int restart = 0;;) {
         double f, before = c.best_J;
         long left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
+        if (left_ev <= 0) { /* spent (the curvature's evaluations count): NLopt's 0 is no limit */
+          code = NLOPT_MAXEVAL_REACHED;
+          break;
+        }
         if (seg) nlopt_set_maxeval(c.opt, (int)(seg < left_ev ? seg : left_ev));
         c.patience = seg ? PATIENCE : 0;
         c.last_gain = c.evals;
@@ -1017,12 +1102,13 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
         if (c.precond) { /* rescale at the best point: new bounds in z */
           set_scaling(&c);
           if (c.st) break;
-          for (size_t i = 0; i < n; i++) c.xs[i] = lo[i] * c.sc[i];
+          for (size_t i = 0; i < n; i++) c.xs[i] = c.ulo[i] * c.sc[i];
           nlopt_set_lower_bounds(c.opt, c.xs);
-          for (size_t i = 0; i < n; i++) c.xs[i] = hi[i] * c.sc[i];
+          for (size_t i = 0; i < n; i++) c.xs[i] = c.uhi[i] * c.sc[i];
           nlopt_set_upper_bounds(c.opt, c.xs);
         }
-        for (size_t i = 0; i < n; i++) x[i] = c.best_x[i] * c.sc[i];
+        to_u(&c, c.best_x, x);
+        for (size_t i = 0; i < n; i++) x[i] *= c.sc[i];
       }
       nlopt_destroy(c.opt);
       c.opt = NULL;
@@ -1073,6 +1159,10 @@ done:
   free(c.xs);
   free(c.gs);
   free(c.sc);
+  free(c.ulo);
+  free(c.uhi);
+  free(c.us);
+  free(c.hu);
   free(c.hx);
   free(c.best_h);
   free(c.best_g);
