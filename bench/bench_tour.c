@@ -1,10 +1,12 @@
 /* The README tour's optimize in the issue's unit (issue 14): the CPU time of
  * `schedopt optimize PROBLEM` (default problems/optimize_hard_phase.yaml) and
- * of each of its parts — every tuned baseline and the optimum — in forward
- * solves of the hard phase at T = 1e6 (cvodes, loss only, WSD; the
+ * of each of its stages — every tuned baseline variant and the optimum — in
+ * forward solves of the hard phase at T = 1e6 (cvodes, loss only, WSD; the
  * `cvodes (loss)` column of bench_forward at 1e6), measured in the same
- * process before and after the run.  CPU time of the process; run with
- * OMP_NUM_THREADS=1 so that the parts add up (the baselines are OpenMP tasks).
+ * process before and after the run.  CPU time of the process, each
+ * evaluation's share given to the stage it reports to; run with
+ * OMP_NUM_THREADS=1 (the baselines are OpenMP tasks, whose stages would
+ * interleave).
  *
  *   bench_tour [--trace] [PROBLEM.yaml] [--set KEY=VALUE]...
  *
@@ -84,21 +86,36 @@ done:
   return med;
 }
 
+#define MAXSTAGE 64
 typedef struct trace {
   int on;
-  double t0;
+  double t0, last;
+  size_t n;
+  char name[MAXSTAGE][48];
+  long evals[MAXSTAGE];
+  double cpu[MAXSTAGE], best[MAXSTAGE];
 } trace;
 
 static int on_eval(void *ctx, const char *stage, long evals, double best, double seconds) {
-  const trace *t = ctx;
+  trace *t = ctx;
   (void)seconds;
-  if (t->on) printf("  %-28s %5ld  %.10f  %.3f s\n", stage, evals, best, cpu() - t->t0);
+  const double now = cpu();
+  size_t i = 0;
+  while (i < t->n && strcmp(t->name[i], stage)) i++;
+  if (i == t->n && t->n < MAXSTAGE) snprintf(t->name[t->n++], sizeof t->name[0], "%s", stage);
+  if (i < t->n) {
+    t->cpu[i] += now - t->last;
+    t->evals[i] = evals;
+    t->best[i] = best;
+  }
+  t->last = now;
+  if (t->on) printf("  %-28s %5ld  %.10f  %.3f s\n", stage, evals, best, now - t->t0);
   return 0;
 }
 
 int main(int argc, char **argv) {
   const char *path = "problems/optimize_hard_phase.yaml";
-  trace tr = {0, 0};
+  static trace tr;
   schedopt_error err = {0};
   schedopt_problem *p = NULL;
   schedopt_optimization *o = NULL;
@@ -127,27 +144,28 @@ int main(int argc, char **argv) {
   spec->settings.progress = on_eval;
   spec->settings.progress_ctx = &tr;
   const double f0 = forward_1e6(9);
-  tr.t0 = cpu();
+  if (!getenv("OMP_NUM_THREADS") || strcmp(getenv("OMP_NUM_THREADS"), "1"))
+    fprintf(stderr, "bench_tour: run with OMP_NUM_THREADS=1 for the stages' CPU\n");
+  tr.t0 = tr.last = cpu();
   if (schedopt_optimization_run(&o, p, spec, &err)) goto fail;
   const double total = cpu() - tr.t0;
   const double f1 = forward_1e6(9), fs = 0.5 * (f0 + f1);
   printf("%s: CPU %.3f s = %.0f forward solves at T = 1e6 (%.3f ms, %.3f before and %.3f "
          "after the run)\n",
          path, total, total / fs, 1e3 * fs, 1e3 * f0, 1e3 * f1);
-  printf("| part | evaluations | CPU s | forward solves | objective |\n|---|---|---|---|---|\n");
-  double sb = 0;
-  for (size_t i = 0; i < schedopt_optimization_nbaselines(o); i++) {
-    const schedopt_baseline *b = schedopt_optimization_baseline(o, i, NULL, NULL);
-    /* seconds are the baseline's own clock: CPU with one thread */
-    printf("| %s | %ld | %.3f | %.0f | %.10f |\n", b->label, b->evals, b->seconds,
-           b->seconds / fs, b->J);
-    sb += b->seconds;
+  printf("| stage | evaluations | CPU s | forward solves | best objective |\n"
+         "|---|---|---|---|---|\n");
+  double sum = 0;
+  for (size_t i = 0; i < tr.n; i++) {
+    printf("| %s | %ld | %.3f | %.0f | %.10f |\n", tr.name[i], tr.evals[i], tr.cpu[i],
+           tr.cpu[i] / fs, tr.best[i]);
+    sum += tr.cpu[i];
   }
   const schedopt_opt_result *r = schedopt_optimization_result(o);
-  printf("| optimum (%s) | %ld | %.3f | %.0f | %.10f |\n", r->algorithm ? r->algorithm->name : "?",
-         r->evals, r->seconds, r->seconds / fs, r->J);
-  printf("| the rest (start, checks, curve) | | %.3f | %.0f | |\n", total - sb - r->seconds,
-         (total - sb - r->seconds) / fs);
+  printf("| the rest (set-up, starts, checks, curves) | | %.3f | %.0f | |\n", total - sum,
+         (total - sum) / fs);
+  printf("optimum: %s, %ld evaluations, L_T = %.15g\n", r->algorithm ? r->algorithm->name : "?",
+         r->evals, r->J);
   rc = 0;
   goto cleanup;
 fail:

@@ -395,6 +395,7 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
             (st = schedopt_design_optimize(dr, it, obj, &set, x0 + 1, &r, err)))
           goto done;
         t.ev += r.evals;
+        if (r.J < t.best) t.best = r.J; /* for the progress of the evaluations after it */
         if (r.J < Jx) {
           Jx = r.J;
           x[1] = r.x[0], x[2] = r.x[1];
@@ -420,6 +421,7 @@ static schedopt_status tune_variant(variant *v, const schedopt_schedule *base,
   if (full) {
     if ((st = schedopt_design_optimize(d, it, obj, &set, x, &r, err))) goto done;
     t.ev += r.evals;
+    if (r.J < t.best) t.best = r.J; /* for the progress of the evaluations after it */
     if (r.J < Jx) {
       Jx = r.J;
       memcpy(x, r.x, v->nv * sizeof *x);
