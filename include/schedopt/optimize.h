@@ -340,8 +340,10 @@ schedopt_status schedopt_baseline_trainer_sched(const schedopt_baseline *b, doub
 /* Tune baseline T for channel ch of `base` with values in [lo, hi] (hi is
  * the cap, e.g. η_max; the level is searched in log scale over [hi·1e-4, hi]).
  * Warmup and warmup_init of base's control are kept.  set supplies the
- * tolerances, time limit, progress and floor (its algorithm is ignored:
- * GOLDEN for one parameter, LN_BOBYQA for more). */
+ * tolerances, time limit, progress and floor (its algorithm is ignored: under
+ * the exact recursion the level is held at the cap where J rises just below
+ * it and the rest tuned by Brent's line search or LN_BOBYQA; otherwise GOLDEN
+ * for one parameter, LN_BOBYQA for more: optimize_baseline.c). */
 schedopt_status schedopt_baseline_tune(const schedopt_baseline_type *T,
                                        const schedopt_schedule *base, schedopt_channel ch,
                                        double lo, double hi, schedopt_integrator *it,
