@@ -86,6 +86,17 @@ typedef struct schedopt_model_type {
   /* step, given acc = Vᵀ y on entry, updating acc to Vᵀ y_new in the same pass;
    * returns the loss after the step. */
   double (*step_acc)(const void *self, const schedopt_uval *u, double *y, double *acc);
+  /* ---- optional adjoint kernels ---- */
+  /* o = −s A(u)ᵀ λ, A = ∂f/∂y (jac's blockdiag(D) + U Vᵀ), in one pass without
+   * forming A (NULL: from jac). */
+  void (*rhs_adj)(const void *self, const schedopt_uval *u, double s, const double *lam,
+                  double *o);
+  /* (NULL: form y and λ, then vjp_u) out[g] = vjp_u(u[g], y_g, λ_g) at m ≤ 3 nodes, y_g = Σ_{j<4} cy[g][j] Y[g][j]
+   * and λ_g = Σ_{j<4} cl[g][j] L[j] (cubic Hermite interpolants on a forward
+   * and a backward step), in one pass and without forming y_g and λ_g. */
+  void (*vjp_u_comb)(const void *self, size_t m, const schedopt_uval *u,
+                     const double *const Y[][4], const double cy[][4], const double *const L[4],
+                     const double cl[][4], double out[][3]);
 } schedopt_model_type;
 
 extern const schedopt_model_type *const schedopt_model_plrf;

@@ -535,6 +535,173 @@ static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y
   }
 }
 
+/* The adjoint's right-hand side o = −s Aᵀλ per copy: Aᵀ = blockdiag(Dᵀ) +
+ * V Uᵀ with V = e_a (E = Σ a) and U = gq on every state of the block, so
+ * o_k = −s (D_kᵀ λ_k + e_a z), z = Σ_k gq_k Σ_i λ_{k,i}.  SGD: z in lanes,
+ * then one pass. */
+PLRF_CLONES
+static void sgd_adj_pass(const double *restrict lam, const double *restrict l,
+                         double *restrict o, size_t N, double eta, double kappa, double iB,
+                         double s) {
+  double zs[LANES] = {0}, rest = 0.0;
+  size_t k = 0;
+  for (; k + LANES <= N; k += LANES)
+    for (size_t j = 0; j < LANES; j++) zs[j] += lam[k + j] * lam[k + j] * l[k + j];
+  for (; k < N; k++) rest += lam[k] * lam[k] * l[k];
+  const double z = eta * eta * iB * (lanes_total(zs) + rest);
+  for (k = 0; k < N; k++) {
+    const double el = eta * lam[k], e2 = el * el;
+    o[k] = -s * ((e2 * kappa - 2.0 * el) * l[k] + z);
+  }
+}
+
+static void plrf_rhs_adj(const void *self, const schedopt_uval *u, double s, const double *lam,
+                         double *o) {
+  const plrf *m = self;
+  const size_t bs = m->bs, N = m->N;
+  const double eta = u->lr, mu = u->momentum, iB = 1.0 / u->batch;
+  const int sde = m->p.dynamics == SCHEDOPT_DYN_SDE;
+  const double kappa = sde ? iB : 1.0 + iB;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    const double *lc = lam + c * N * bs;
+    double *oc = o + c * N * bs;
+    if (bs == 1) {
+      sgd_adj_pass(m->lam, lc, oc, N, eta, kappa, iB, s);
+      continue;
+    }
+    double z = 0.0;
+    for (size_t k = 0; k < N; k++) {
+      const double el = eta * m->lam[k];
+      z += el * el * iB * ((lc[3 * k] + lc[3 * k + 1]) + lc[3 * k + 2]);
+    }
+    const double mu2 = mu * mu, d4 = mu2 - 1.0;
+    for (size_t k = 0; k < N; k++) { /* hb_block's entries, transposed */
+      const double el = eta * m->lam[k], e2 = el * el, ga = sde ? e2 * iB : e2 * kappa;
+      const double mel = 2.0 * mu * el, la = lc[3 * k], lv = lc[3 * k + 1], lx = lc[3 * k + 2];
+      oc[3 * k] = -s * ((ga - 2.0 * el) * la + ga * lv + (ga - el) * lx + z);
+      oc[3 * k + 1] = -s * (mu2 * la + d4 * lv + mu2 * lx);
+      oc[3 * k + 2] = -s * ((2.0 * mu - mel) * la - mel * lv + (mu - mel - 1.0) * lx);
+    }
+  }
+}
+
+/* The sums of sgd_vjp_sums at m ≤ 3 nodes (plrf_vjp_u_comb), the states and
+ * multipliers formed mode by mode in registers; columns from offset off.
+ * Four modes at a time (one AVX2 register in the avx2 clone, two SSE2 ones
+ * otherwise): the pass is bound by its arithmetic, ~22 operations per mode
+ * and node. */
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias)); /* unaligned */
+#define v4_load(p) (*(const v4d_u *)(p)) /* a macro: no function returns a v4d (psABI) */
+#define CMAX 3
+/* M nodes at once (M a constant where inlined: the accumulators stay in
+ * registers). */
+static inline __attribute__((always_inline)) void
+sgd_comb_m(const double *restrict lam, const size_t M, const double *const Y[][4],
+           const double cy[][4], const double *const L[4], const double cl[][4], size_t off,
+           size_t N, vsums *S) {
+  const double *restrict L0 = L[0] + off, *restrict L1 = L[1] + off, *restrict L2 = L[2] + off,
+                         *restrict L3 = L[3] + off;
+  const double *Yg[CMAX][4];
+  v4d a[CMAX][4], b[CMAX][4], E[CMAX], P[CMAX], A[CMAX], F[CMAX];
+  const v4d zero = {0, 0, 0, 0};
+  for (size_t g = 0; g < M; g++) {
+    for (int j = 0; j < 4; j++) {
+      Yg[g][j] = Y[g][j] + off;
+      a[g][j] = zero + cy[g][j];
+      b[g][j] = zero + cl[g][j];
+    }
+    E[g] = P[g] = A[g] = F[g] = zero;
+  }
+  size_t k = 0;
+  for (; k + 4 <= N; k += 4) {
+    const v4d l = v4_load(lam + k), l2 = l * l;
+    const v4d x0 = v4_load(L0 + k), x1 = v4_load(L1 + k), x2 = v4_load(L2 + k),
+              x3 = v4_load(L3 + k);
+    for (size_t g = 0; g < M; g++) {
+      const v4d y = (a[g][0] * v4_load(Yg[g][0] + k) + a[g][1] * v4_load(Yg[g][1] + k)) +
+                    (a[g][2] * v4_load(Yg[g][2] + k) + a[g][3] * v4_load(Yg[g][3] + k));
+      const v4d La = (b[g][0] * x0 + b[g][1] * x1) + (b[g][2] * x2 + b[g][3] * x3);
+      const v4d Ly = La * y;
+      E[g] += y, P[g] += l2 * La, A[g] += l2 * Ly, F[g] += l * Ly;
+    }
+  }
+  for (size_t g = 0; g < M; g++) {
+    double e = (E[g][0] + E[g][1]) + (E[g][2] + E[g][3]), p = (P[g][0] + P[g][1]) + (P[g][2] + P[g][3]),
+           s = (A[g][0] + A[g][1]) + (A[g][2] + A[g][3]), f = (F[g][0] + F[g][1]) + (F[g][2] + F[g][3]);
+    for (size_t i = k; i < N; i++) {
+      const double l = lam[i], l2 = l * l;
+      const double y = (cy[g][0] * Yg[g][0][i] + cy[g][1] * Yg[g][1][i]) +
+                       (cy[g][2] * Yg[g][2][i] + cy[g][3] * Yg[g][3][i]);
+      const double La = (cl[g][0] * L0[i] + cl[g][1] * L1[i]) + (cl[g][2] * L2[i] + cl[g][3] * L3[i]);
+      e += y, p += l2 * La, s += l2 * La * y, f += l * La * y;
+    }
+    S[g].E = e, S[g].P = p, S[g].A = s, S[g].F = f;
+    S[g].G = S[g].H = 0.0;
+  }
+}
+
+PLRF_CLONES
+static void sgd_comb_sums(const double *restrict lam, size_t m, const double *const Y[][4],
+                          const double cy[][4], const double *const L[4], const double cl[][4],
+                          size_t off, size_t N, vsums *S) {
+  if (m == 3)
+    sgd_comb_m(lam, 3, Y, cy, L, cl, off, N, S);
+  else if (m == 2)
+    sgd_comb_m(lam, 2, Y, cy, L, cl, off, N, S);
+  else
+    for (size_t g = 0; g < m; g++) sgd_comb_m(lam, 1, Y + g, cy + g, L, cl + g, off, N, S + g);
+}
+
+/* Momentum: one node at a time (the (a, v, x) triples as in hb_vjp_sums). */
+static void hb_comb_sums(const double *restrict lam, const double *const Y[4],
+                         const double cy[4], const double *const L[4], const double cl[4],
+                         size_t off, size_t N, double mu, vsums *S) {
+  const double mu2 = 2.0 * mu;
+  double e = 0, p = 0, a2 = 0, f = 0, g = 0, h = 0;
+  for (size_t k = 0; k < N; k++) {
+    double s[3], r[3];
+    for (int i = 0; i < 3; i++) {
+      const size_t j = off + 3 * k + i;
+      s[i] = (cy[0] * Y[0][j] + cy[1] * Y[1][j]) + (cy[2] * Y[2][j] + cy[3] * Y[3][j]);
+      r[i] = (cl[0] * L[0][j] + cl[1] * L[1][j]) + (cl[2] * L[2][j] + cl[3] * L[3][j]);
+    }
+    const double l = lam[k], l2 = l * l, a = s[0], v = s[1], x = s[2];
+    const double Ls = r[0] + r[1] + r[2], M = 2.0 * r[0] + r[2], xL = x * Ls;
+    e += a, p += l2 * Ls, a2 += l2 * Ls * a, f += l * (a * M + mu2 * xL);
+    g += mu2 * v * Ls + x * M, h += l * xL;
+  }
+  S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
+}
+
+/* vjp_u at Hermite combinations (model.h): the sums above, then the formulas
+ * of plrf_step_vjp (F' = 2F for SGD). */
+static void plrf_vjp_u_comb(const void *self, size_t m, const schedopt_uval *u,
+                            const double *const Y[][4], const double cy[][4],
+                            const double *const L[4], const double cl[][4], double out[][3]) {
+  const plrf *md = self;
+  const size_t N = md->N, bs = md->bs;
+  const int sde = md->p.dynamics == SCHEDOPT_DYN_SDE;
+  if (m > CMAX) m = CMAX;
+  for (size_t g = 0; g < m; g++) out[g][0] = out[g][1] = out[g][2] = 0.0;
+  for (size_t c = 0; c < md->ncopy; c++) {
+    vsums S[CMAX];
+    if (bs == 1)
+      sgd_comb_sums(md->lam, m, Y, cy, L, cl, c * N, N, S);
+    else
+      for (size_t g = 0; g < m; g++)
+        hb_comb_sums(md->lam, Y[g], cy[g], L, cl[g], c * N * 3, N, u[g].momentum, &S[g]);
+    for (size_t g = 0; g < m; g++) {
+      const double eta = u[g].lr, iB = 1.0 / u[g].batch, kappa = sde ? iB : 1.0 + iB;
+      const double Q = S[g].E + copy_R(md, c), P = S[g].P;
+      out[g][0] += 2.0 * eta * kappa * S[g].A - (bs == 1 ? 2.0 : 1.0) * S[g].F +
+                   2.0 * eta * iB * Q * P;
+      out[g][1] += -eta * eta * iB * iB * (S[g].A + Q * P);
+      out[g][2] += S[g].G - 2.0 * eta * S[g].H;
+    }
+  }
+}
+
 PLRF_CLONES
 static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double *y,
                           double *lam, double out[3]) {
@@ -595,5 +762,7 @@ const schedopt_model_type schedopt_model_plrf_type = {
     .step_vjp = plrf_step_vjp,
     .project = plrf_project,
     .step_acc = plrf_step_acc,
+    .rhs_adj = plrf_rhs_adj,
+    .vjp_u_comb = plrf_vjp_u_comb,
 };
 const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;
