@@ -1,6 +1,8 @@
-/* Gradients: CVODES adjoint and the recursion's reverse sweep against central
- * finite differences of the objective, for every control family, all three
- * channels, the three objectives, momentum, the data clock and the fsl model. */
+/* Gradients: CVODES adjoint (the stored forward pass, and the check-pointed
+ * CVodeF/CVodeB that a pass past the memory bound takes) and the recursion's
+ * reverse sweep against central finite differences of the objective, for
+ * every control family, all three channels, the three objectives, momentum,
+ * the data clock and the fsl model. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "testutil.h"
 
 static schedopt_error err;
+static int ckpt; /* 1: force the check-pointed CVODES adjoint (adjoint memory 0) */
 
 /* Pointer to differentiable parameter i of c (schedopt_control_nparams order). */
 static double *param_ptr(schedopt_control *c, size_t i) {
@@ -57,6 +60,7 @@ static void check(const char *name, setup *su, double tol, double h) {
   schedopt_integrator *it = NULL;
   CHECK(schedopt_integrator_alloc(&it, su->T, su->m, &err) == SCHEDOPT_OK);
   CHECK(schedopt_integrator_set_tolerances(it, su->rtol, su->atol, &err) == SCHEDOPT_OK);
+  if (ckpt) CHECK(schedopt_integrator_set_adjoint_memory(it, 0, &err) == SCHEDOPT_OK);
   schedopt_schedule *s = build(su);
   double *g[3] = {NULL, NULL, NULL};
   size_t np[3];
@@ -67,6 +71,12 @@ static void check(const char *name, setup *su, double tol, double h) {
   double J = NAN;
   schedopt_status st = schedopt_integrator_gradient(it, s, &su->obj, &J, g, &err);
   CHECK_MSG(st == SCHEDOPT_OK, "%s: %s", name, err.msg);
+  if (su->T == schedopt_integrator_cvodes) { /* which adjoint ran */
+    schedopt_integrator_stats stats;
+    schedopt_integrator_get_stats(it, &stats);
+    CHECK_MSG(stats.ckpt_gradients == ckpt, "%s: %ld check-pointed gradients", name,
+              stats.ckpt_gradients);
+  }
   double J0 = objective(su, it);
   CHECK_MSG(fabs(J - J0) <= 1e-6 * fabs(J0), "%s: J from the gradient pass %.12g vs %.12g", name, J, J0);
   /* the largest FD component sets the scale below which components are noise */
@@ -144,12 +154,14 @@ static schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int split) {
 }
 
 int main(void) {
-  const schedopt_integrator_type *Ts[2] = {schedopt_integrator_recursion, schedopt_integrator_cvodes};
-  const double tols[2] = {1e-5, 1e-4};
-  const double rt[2] = {1e-10, 1e-11}, hs[2] = {1e-5, 1e-4};
-  const char *tn[2] = {"recursion", "cvodes"};
-  for (int b = 0; b < 2; b++) {
+  const schedopt_integrator_type *Ts[3] = {schedopt_integrator_recursion, schedopt_integrator_cvodes,
+                                           schedopt_integrator_cvodes};
+  const double tols[3] = {1e-5, 1e-4, 1e-4};
+  const double rt[3] = {1e-10, 1e-11, 1e-11}, hs[3] = {1e-5, 1e-4, 1e-4};
+  const char *tn[3] = {"recursion", "cvodes", "cvodes-ckpt"};
+  for (int b = 0; b < 3; b++) {
     char name[128];
+    ckpt = b == 2;
     /* SGD, WSD with a power decay and warmup; batch constant; final loss */
     schedopt_model *m = plrf(40, 0, SCHEDOPT_DYN_MATCHED, 1);
     schedopt_control *lr = ctl(schedopt_control_wsd), *bt = ctl(schedopt_control_constant);

@@ -47,6 +47,7 @@ typedef struct schedopt_integrator_stats {
   long lin_solves;
   long err_fails;
   long restarts;     /* reinitializations at jumps */
+  long ckpt_gradients; /* CVODES gradients that took the check-pointed adjoint */
 } schedopt_integrator_stats;
 
 typedef struct schedopt_integrator schedopt_integrator;
@@ -67,6 +68,12 @@ schedopt_status schedopt_integrator_set_tolerances(schedopt_integrator *it,
 /* The tolerances in effect (either pointer may be NULL). */
 void schedopt_integrator_get_tolerances(const schedopt_integrator *it, double *rtol,
                                         double *atol);
+/* Bound in bytes on the stored forward pass of a CVODES gradient (2 n-vectors
+ * per step; default 256 MiB).  A longer pass is redone with CVODES's
+ * check-pointed adjoint, which needs less memory and more time. */
+schedopt_status schedopt_integrator_set_adjoint_memory(schedopt_integrator *it, size_t bytes,
+                                                       schedopt_error *err);
+
 schedopt_status schedopt_integrator_set_max_steps(schedopt_integrator *it,
                                                   long max_steps,
                                                   schedopt_error *err);
@@ -91,9 +98,14 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it,
  * channel's control (schedopt_control_nparams order: family parameters,
  * warmup, warmup_init, table values).  cvodes: the adjoint system
  *   λ' = −(∂f/∂y)ᵀ λ − (∂g/∂y)ᵀ,   dJ/dθ = ∫ λᵀ ∂f/∂u · ∂u/∂θ dt,
- * solved backwards with CVODES (CVodeB, check-pointed, same O(n) linear
- * solver on the transposed structure), dJ/dθ by Gauss–Legendre quadrature
- * over every piece between backward steps and control knots; recursion: a reverse sweep through
+ * which for these linear models does not depend on y: the objective's own
+ * forward pass stores y and ẏ at every step (J is the objective's exactly),
+ * λ runs backwards as a plain CVODES problem (same O(n) linear solver on the
+ * transposed structure), and dJ/dθ is summed by 2-point Gauss–Legendre over
+ * every piece between backward steps and control knots, y and λ by cubic
+ * Hermite interpolation.  A pass whose store would exceed the adjoint memory
+ * bound (schedopt_integrator_set_adjoint_memory) takes CVODES's check-pointed
+ * adjoint instead (CVodeF/CVodeB, bounded memory); recursion: a reverse sweep through
  * the exact step map with √T check-points (memory O(n √T)). */
 typedef enum schedopt_objective_kind {
   SCHEDOPT_OBJ_FINAL = 0,

@@ -89,6 +89,21 @@ struct schedopt_integrator {
   size_t ntk;
   N_Vector lt, yt; /* λ(t) and y(t) at quadrature nodes */
   double *Dw, *Uw, *Vw, *fw, *gl, *dp;
+  /* The stored forward pass of the gradient (see st_forward): points t_i
+   * with y_i, ẏ(t_i⁻) and ẏ(t_i⁺) (offsets into the pool sp; the two
+   * derivatives share one vector except at jumps). */
+  double *sp, *st_t;
+  size_t *st_y, *st_dl, *st_dr;
+  size_t sp_n, sp_cap, st_n, st_cap, st_cur;
+  size_t store_limit; /* bytes; a longer pass takes the check-pointed adjoint */
+  /* λ by a plain CVODE run backwards in time */
+  void *cvL;
+  N_Vector lv;
+  SUNLinearSolver LSL;
+  SUNNonlinearSolver NLSL;
+  double *lnode;            /* 5n: ldA, ldB, lB, then y and λ at a node */
+  double *ldA, *ldB, *lB;   /* λ' at the backward step's ends lh0 < lh1, λ(lh1) */
+  double lh0, lh1;
 };
 
 /* ---- shared ------------------------------------------------------------- */
@@ -275,15 +290,20 @@ static schedopt_status check_objective(const schedopt_objective *obj, double H,
 
 /* ---- CVODES callbacks ---------------------------------------------------- */
 
+/* ẏ = s (A(u) y + c(u)) at controls u (s the clock factor). */
+static void rhs_at(const schedopt_integrator *it, const schedopt_uval *u, const double *y,
+                   double *yd) {
+  it->mt->rhs(it->self, u, y, yd);
+  double f = time_factor(it, u);
+  if (f != 1.0)
+    for (size_t i = 0; i < it->n; i++) yd[i] *= f;
+}
+
 static int cv_rhs(realtype t, N_Vector y, N_Vector ydot, void *user) {
   schedopt_integrator *it = user;
   schedopt_uval u;
   fwd_eval(it, t, &u);
-  double *yd = N_VGetArrayPointer(ydot);
-  it->mt->rhs(it->self, &u, N_VGetArrayPointer(y), yd);
-  double f = time_factor(it, &u);
-  if (f != 1.0)
-    for (size_t i = 0; i < it->n; i++) yd[i] *= f;
+  rhs_at(it, &u, N_VGetArrayPointer(y), N_VGetArrayPointer(ydot));
   return 0;
 }
 
@@ -565,24 +585,29 @@ static double dot8(const double *restrict a, const double *restrict b, size_t n)
 /* λ' = −s (Dᵀ + V Uᵀ) λ − w ∂L/∂y  (s = clock factor; segment controls): the
  * rank sums z = Uᵀλ, then one pass; the Jacobian is formed again only where
  * the controls changed (see blr_fill). */
-static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *user) {
-  (void)y;
-  schedopt_integrator *it = user;
+static void adj_rhs(schedopt_integrator *it, double t, const double *restrict l,
+                    double *restrict o) {
   schedopt_uval u;
   seg_eval(it, t, &u);
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
   const double s = time_factor(it, &u);
+  if (it->mt->rhs_adj) {
+    it->mt->rhs_adj(it->self, &u, s, l, o);
+    const double w = seg_weight(it);
+    if (w != 0.0)
+      for (size_t i = 0; i < n; i++) o[i] -= w * it->gl[i];
+    return;
+  }
   if (!same_key(it->wkey, it->wkey_ok, &u, s)) it->mt->jac(it->self, &u, it->Dw, it->Uw, it->Vw);
   it->wkey_ok = 1;
-  const double *restrict l = N_VGetArrayPointer(yB), *restrict gl = it->gl;
-  double *restrict o = N_VGetArrayPointer(yBdot);
+  const double *restrict gl = it->gl;
   double z[8];
   for (size_t j = 0; j < r; j++) z[j] = dot8(it->Uw + j * n, l, n);
   const double w = seg_weight(it);
   const double *restrict Dw = it->Dw, *restrict Vw = it->Vw;
   if (bs == 1 && r == 1) {
     for (size_t i = 0; i < n; i++) o[i] = -s * (Dw[i] * l[i] + Vw[i] * z[0]) - w * gl[i];
-    return 0;
+    return;
   }
   if (bs == 1) {
     for (size_t i = 0; i < n; i++) o[i] = Dw[i] * l[i];
@@ -600,6 +625,16 @@ static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *us
     for (size_t i = 0; i < n; i++) o[i] += Vj[i] * z[j];
   }
   for (size_t i = 0; i < n; i++) o[i] = -s * o[i] - w * gl[i];
+}
+
+static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *user) {
+  (void)y; /* the adjoint of a linear model does not depend on y */
+  adj_rhs(user, t, N_VGetArrayPointer(yB), N_VGetArrayPointer(yBdot));
+  return 0;
+}
+
+static int cv_rhsL(realtype t, N_Vector l, N_Vector ldot, void *user) {
+  adj_rhs(user, t, N_VGetArrayPointer(l), N_VGetArrayPointer(ldot));
   return 0;
 }
 
@@ -635,46 +670,90 @@ static double *uval_slot(schedopt_uval *u, int c) {
  * (a quadrature carried by CVODES only samples where it steps, and missed
  * knots one step wide entirely).  With the curvature diagonal also
  * ∫ (λᵀ ∂²f/∂u_ch²)(∂u_ch/∂θ_i)² dt by the midpoint rule (a preconditioner). */
+/* A node's data for λᵀ ∂f/∂u: formed vectors (l, y), or node g of the
+ * Hermite combinations of grad_piece_st (the model's vjp_u_comb). */
+typedef struct node_data {
+  const double *l, *y;
+  const double *const (*Yc)[4];
+  const double (*cy)[4];
+  const double *const *Lc;
+  const double (*cl)[4];
+  size_t g;
+} node_data;
+
+static void node_vjp(schedopt_integrator *it, const schedopt_uval *u, const node_data *nd,
+                     double out[3]) {
+  if (nd->l) {
+    clock_vjp_u(it, u, nd->y, nd->l, out);
+    return;
+  }
+  double o[1][3];
+  it->mt->vjp_u_comb(it->self, 1, u, nd->Yc + nd->g, nd->cy + nd->g, nd->Lc, nd->cl + nd->g, o);
+  memcpy(out, o[0], sizeof o[0]);
+}
+
+/* Node t's share of the gradient, weight w, given out = λᵀ ∂f/∂u there, and
+ * of the curvature diagonal with weight wc (none if 0). */
+static void grad_accum(schedopt_integrator *it, double t, double w, double wc,
+                       const schedopt_uval *u, const double out[3], const node_data *nd) {
+  const double H = schedopt_schedule_horizon(it->sched);
+  const int curv = it->want_h && wc != 0.0;
+  double huu[3] = {0, 0, 0};
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+    if (!it->np[c]) continue;
+    if (curv) {
+      schedopt_uval up = *u;
+      const double h = curv_delta(*uval_slot(&up, c));
+      double op[3];
+      *uval_slot(&up, c) += h;
+      node_vjp(it, &up, nd, op);
+      huu[c] = (op[c] - out[c]) / h;
+    }
+    const schedopt_control *ctl = schedopt_schedule_get(it->sched, (schedopt_channel)c);
+    schedopt_control_eval(ctl, H, t, it->dp);
+    double *gc = it->gacc + it->off[c], *hc = it->gacc + it->P + it->off[c];
+    const double wo = w * out[c], wh = wc * huu[c];
+    for (size_t i = 0; i < it->np[c]; i++) {
+      const double d = it->dp[i];
+      if (d == 0.0) continue;
+      gc[i] += wo * d;
+      if (curv) hc[i] += wh * d * d;
+    }
+  }
+}
+
+/* One node with λ and y formed. */
+static void grad_node(schedopt_integrator *it, double t, double w, double wc, const double *l,
+                      const double *y) {
+  const node_data nd = {l, y, NULL, NULL, NULL, NULL, 0};
+  schedopt_uval u;
+  double out[3];
+  seg_eval(it, t, &u);
+  node_vjp(it, &u, &nd, out);
+  grad_accum(it, t, w, wc, &u, out, &nd);
+}
+
+static const double gl3_x[3] = {-0.7745966692414834, 0.0, 0.7745966692414834};
+static const double gl3_w[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
+
+/* The check-pointed adjoint's piece: λ from the backward step's interpolant,
+ * y from CVODES's Hermite store. */
 static int grad_piece(schedopt_integrator *it, double a, double b) {
-  static const double gx[3] = {-0.7745966692414834, 0.0, 0.7745966692414834};
-  static const double gw[3] = {5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0};
-  const double m = 0.5 * (a + b), r = 0.5 * (b - a), H = schedopt_schedule_horizon(it->sched);
+  const double m = 0.5 * (a + b), r = 0.5 * (b - a);
   const double *l = N_VGetArrayPointer(it->lt), *yd = N_VGetArrayPointer(it->yt);
   for (int g = 0; g < 3; g++) {
-    const double t = m + r * gx[g], w = r * gw[g];
+    const double t = m + r * gl3_x[g];
     if (CVodeGetDky(it->cvB, t, 0, it->lt) != CV_SUCCESS) return -1;
     if (CVodeGetAdjY(it->cv, t, it->yt) != CV_SUCCESS) return -1;
-    schedopt_uval u;
-    seg_eval(it, t, &u);
-    double out[3], huu[3] = {0, 0, 0};
-    clock_vjp_u(it, &u, yd, l, out);
-    for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
-      if (!it->np[c]) continue;
-      if (it->want_h && g == 1) { /* the curvature by the midpoint rule */
-        schedopt_uval up = u;
-        const double h = curv_delta(*uval_slot(&u, c));
-        double op[3];
-        *uval_slot(&up, c) += h;
-        clock_vjp_u(it, &up, yd, l, op);
-        huu[c] = (op[c] - out[c]) / h;
-      }
-      const schedopt_control *ctl = schedopt_schedule_get(it->sched, (schedopt_channel)c);
-      schedopt_control_eval(ctl, H, t, it->dp);
-      double *gc = it->gacc + it->off[c], *hc = it->gacc + it->P + it->off[c];
-      const double wo = w * out[c], wh = 2 * r * huu[c];
-      for (size_t i = 0; i < it->np[c]; i++) {
-        const double d = it->dp[i];
-        if (d == 0.0) continue;
-        gc[i] += wo * d;
-        if (it->want_h && g == 1) hc[i] += wh * d * d;
-      }
-    }
+    grad_node(it, t, r * gl3_w[g], g == 1 ? 2.0 * r : 0.0, l, yd); /* curvature: midpoint */
   }
   return 0;
 }
 
+typedef int (*piece_fn)(schedopt_integrator *it, double a, double b);
+
 /* The pieces of [a, b] between the run's knots. */
-static int grad_span(schedopt_integrator *it, double a, double b) {
+static int grad_span(schedopt_integrator *it, double a, double b, piece_fn piece) {
   if (!(b > a)) return 0;
   /* first knot > a */
   size_t lo = 0, hi = it->ntk;
@@ -684,10 +763,10 @@ static int grad_span(schedopt_integrator *it, double a, double b) {
   }
   double s = a;
   for (size_t j = lo; j < it->ntk && it->tk[j] < b; j++) {
-    if (it->tk[j] > s && grad_piece(it, s, it->tk[j])) return -1;
+    if (it->tk[j] > s && piece(it, s, it->tk[j])) return -1;
     s = it->tk[j];
   }
-  return grad_piece(it, s, b);
+  return piece(it, s, b);
 }
 
 static int blr_fillB(double t, int have, double *D, double *U, double *V, void *user) {
@@ -732,6 +811,23 @@ static void adj_free(schedopt_integrator *it) {
   it->NLSB = NULL;
   it->yB = it->lt = it->yt = NULL;
   it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = it->gacc = it->tk = NULL;
+  if (it->cvL) CVodeFree(&it->cvL);
+  if (it->LSL) SUNLinSolFree(it->LSL);
+  if (it->NLSL) SUNNonlinSolFree(it->NLSL);
+  if (it->lv) N_VDestroy(it->lv);
+  free(it->lnode);
+  free(it->sp);
+  free(it->st_t);
+  free(it->st_y);
+  free(it->st_dl);
+  free(it->st_dr);
+  it->cvL = NULL;
+  it->LSL = NULL;
+  it->NLSL = NULL;
+  it->lv = NULL;
+  it->lnode = it->ldA = it->ldB = it->lB = it->sp = it->st_t = NULL;
+  it->st_y = it->st_dl = it->st_dr = NULL;
+  it->sp_n = it->sp_cap = it->st_n = it->st_cap = 0;
   it->gacc_n = it->ntk = 0;
   it->b_ready = 0;
   it->P = 0;
@@ -750,11 +846,11 @@ static size_t param_layout(schedopt_integrator *it, size_t *maxp) {
   return P;
 }
 
-static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objective *obj,
-                                   double *J, double *grad[SCHEDOPT_NCHANNELS],
-                                   double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
-  schedopt_status st = SCHEDOPT_OK;
-  const double H = schedopt_schedule_horizon(it->sched);
+/* The adjoint's workspace and the run's knots (every knot bounds the
+ * gradient's quadrature pieces: it->tk). */
+static schedopt_status adj_prepare(schedopt_integrator *it, const schedopt_objective *obj,
+                                   knots *k, schedopt_error *err) {
+  schedopt_status st;
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
   size_t maxp;
   size_t P = param_layout(it, &maxp);
@@ -780,30 +876,71 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   if (!it->Dw || !it->Uw || !it->Vw || !it->fw || !it->gl || !it->dp || (P && !it->gacc))
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint (n = %zu)", n);
   it->mt->dloss(it->self, it->gl);
-
-  knots k;
-  if ((st = knots_build(it, obj, &k, err)) != SCHEDOPT_OK) return st;
-  /* every knot bounds the gradient's quadrature pieces */
+  if ((st = knots_build(it, obj, k, err)) != SCHEDOPT_OK) return st;
   free(it->tk);
-  it->tk = malloc((k.n ? k.n : 1) * sizeof *it->tk);
+  it->tk = malloc((k->n ? k->n : 1) * sizeof *it->tk);
   if (!it->tk) {
-    knots_free(&k);
-    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", k.n);
+    knots_free(k);
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", k->n);
   }
-  memcpy(it->tk, k.t, k.n * sizeof *it->tk);
-  it->ntk = k.n;
+  memcpy(it->tk, k->t, k->n * sizeof *it->tk);
+  it->ntk = k->n;
+  return SCHEDOPT_OK;
+}
+
+/* Keep the knots where λ or its right-hand side jumps. */
+static void knots_hard(knots *k) {
+  size_t h = 0;
+  for (size_t i = 0; i < k->n; i++)
+    if (k->flag[i] & (KNOT_JUMP | KNOT_HORIZON)) {
+      k->t[h] = k->t[i];
+      k->flag[h++] = k->flag[i];
+    }
+  k->n = h;
+}
+
+/* λ(H) into l: ∂L/∂y for the final loss, w ∂L/∂y for a horizon at H. */
+static void adj_final(const schedopt_integrator *it, const schedopt_objective *obj, double H,
+                      double *l) {
+  memset(l, 0, it->n * sizeof *l);
+  if (obj->kind == SCHEDOPT_OBJ_FINAL)
+    memcpy(l, it->gl, it->n * sizeof *l);
+  else if (obj->kind == SCHEDOPT_OBJ_HORIZONS && fabs(obj->h[obj->nh - 1] - H) <= 1e-12 * H)
+    for (size_t i = 0; i < it->n; i++) l[i] = obj->w[obj->nh - 1] * it->gl[i];
+}
+
+/* λ jumps by w ∂L/∂y at a horizon lo (backwards). */
+static void adj_jump(const schedopt_integrator *it, const schedopt_objective *obj, double lo,
+                     double H, double *l) {
+  for (size_t j = 0; j < obj->nh; j++)
+    if (fabs(obj->h[j] - lo) <= 1e-12 * H)
+      for (size_t i = 0; i < it->n; i++) l[i] += obj->w[j] * it->gl[i];
+}
+
+static void adj_out(const schedopt_integrator *it, double *grad[SCHEDOPT_NCHANNELS],
+                    double *hdiag[SCHEDOPT_NCHANNELS]) {
+  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
+    if (grad[c])
+      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] = it->gacc[it->off[c] + i];
+    if (it->want_h && hdiag && hdiag[c])
+      for (size_t i = 0; i < it->np[c]; i++) hdiag[c][i] = it->gacc[it->P + it->off[c] + i];
+  }
+}
+
+/* The check-pointed CVODES adjoint (CVodeF/CVodeB): memory bounded whatever
+ * the number of steps; taken when the stored pass would exceed its bound. */
+static schedopt_status cv_gradient_ckpt(schedopt_integrator *it, const schedopt_objective *obj,
+                                        double *J, double *grad[SCHEDOPT_NCHANNELS],
+                                        double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  knots k;
+  if ((st = adj_prepare(it, obj, &k, err)) != SCHEDOPT_OK) return st;
   /* The backward pass restarts only where λ or its right-hand side jumps
    * (control jumps, horizons, window ends); kinks are crossed under error
    * control, so segments are delimited by these hard knots only. */
-  {
-    size_t h = 0;
-    for (size_t i = 0; i < k.n; i++)
-      if (k.flag[i] & (KNOT_JUMP | KNOT_HORIZON)) {
-        k.t[h] = k.t[i];
-        k.flag[h++] = k.flag[i];
-      }
-    k.n = h;
-  }
+  knots_hard(&k);
   /* ---- forward, recorded ---- */
   it->adj = 1;
   it->div_hit = 0;
@@ -890,12 +1027,8 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     schedopt_nvector_use_fast_ops(it->yt);
   }
   double *lB = N_VGetArrayPointer(it->yB);
-  memset(lB, 0, n * sizeof *lB);
-  memset(it->gacc, 0, 2 * P * sizeof *it->gacc);
-  if (obj->kind == SCHEDOPT_OBJ_FINAL)
-    memcpy(lB, it->gl, n * sizeof *lB);
-  else if (obj->kind == SCHEDOPT_OBJ_HORIZONS && fabs(obj->h[obj->nh - 1] - H) <= 1e-12 * H)
-    for (size_t i = 0; i < n; i++) lB[i] = obj->w[obj->nh - 1] * it->gl[i];
+  memset(it->gacc, 0, 2 * it->P * sizeof *it->gacc);
+  adj_final(it, obj, H, lB);
   it->seg_lo = k.n ? k.t[k.n - 1] : 0.0;
   it->seg_hi = H;
   if (!it->b_ready) {
@@ -964,7 +1097,7 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
         continue;
       }
       stuck = 0;
-      if (grad_span(it, fmax((double)tB, lo), tprev)) {
+      if (grad_span(it, fmax((double)tB, lo), tprev, grad_piece)) {
         st = schedopt_error_set(err, SCHEDOPT_ESOLVER,
                                 "CVODES interpolation failed in the gradient quadrature at "
                                 "clock %g", tprev);
@@ -979,25 +1112,329 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
     if (seg == 0) break;
     /* at the knot lo: λ jumps by w ∂L/∂y at a horizon; restart either way so
      * no backward step spans the knot */
-    if (k.flag[seg - 1] & KNOT_HORIZON)
-      for (size_t j = 0; j < obj->nh; j++)
-        if (fabs(obj->h[j] - lo) <= 1e-12 * H)
-          for (size_t i = 0; i < n; i++) lB[i] += obj->w[j] * it->gl[i];
+    if (k.flag[seg - 1] & KNOT_HORIZON) adj_jump(it, obj, lo, H, lB);
     if ((f = CVodeReInitB(it->cv, it->which, lo, it->yB)) != CV_SUCCESS) {
       st = cv_fail(it, f, "CVodeReInitB", lo, err);
       goto done;
     }
     schedopt_blr_linsol_invalidate(it->LSB);
   }
-  for (int c = 0; c < SCHEDOPT_NCHANNELS; c++) {
-    if (grad[c])
-      for (size_t i = 0; i < it->np[c]; i++) grad[c][i] = it->gacc[it->off[c] + i];
-    if (it->want_h && hdiag && hdiag[c])
-      for (size_t i = 0; i < it->np[c]; i++) hdiag[c][i] = it->gacc[P + it->off[c] + i];
-  }
+  adj_out(it, grad, hdiag);
 done:
   it->adj = 0;
   knots_free(&k);
+  return st;
+}
+
+/* ---- the gradient by a stored forward pass -----------------------------------
+ * The models are linear, f = A(u) y + c(u), and so is the adjoint
+ *   λ' = −s A(u)ᵀ λ − w ∂L/∂y,
+ * which does not depend on y.  So the forward pass is the objective's own (the
+ * same steps: knots as stop times, root finding for divergence, J exactly the
+ * objective's), storing y and ẏ at every step; λ is a plain CVODE run backwards
+ * in time, whose right-hand side needs no forward interpolation (CVodeB
+ * interpolates y at every one of its right-hand sides); and
+ * dJ/dθ = ∫ λᵀ ∂f/∂u ∂u/∂θ dt is summed over every piece between λ's steps
+ * and the knots by 3-point Gauss–Legendre, with y and λ at a node by cubic
+ * Hermite interpolation on their steps (for y, as CVODES's adjoint does).
+ * Memory: 2 n-vectors per forward step, bounded by store_limit; beyond it the
+ * check-pointed adjoint above. */
+
+#define STORE_LIMIT_DEFAULT ((size_t)256 << 20)
+
+/* Room for one more point with `vecs` more n-vectors; nonzero past the bound
+ * (or out of memory). */
+static int st_reserve(schedopt_integrator *it, size_t vecs) {
+  const size_t n = it->n;
+  if (it->st_n == it->st_cap) {
+    size_t c = it->st_cap ? 2 * it->st_cap : 256;
+    double *t = realloc(it->st_t, c * sizeof *t);
+    if (!t) return -1;
+    it->st_t = t;
+    size_t *o[3] = {it->st_y, it->st_dl, it->st_dr};
+    for (int j = 0; j < 3; j++) {
+      size_t *q = realloc(o[j], c * sizeof *q);
+      if (!q) return -1;
+      o[j] = q;
+      if (j == 0) it->st_y = q; else if (j == 1) it->st_dl = q; else it->st_dr = q;
+    }
+    it->st_cap = c;
+  }
+  const size_t need = it->sp_n + vecs * n;
+  if (need > it->sp_cap) {
+    size_t c = it->sp_cap ? 2 * it->sp_cap : 64 * n;
+    while (c < need) c *= 2;
+    const size_t lim = it->store_limit / sizeof(double);
+    if (c > lim) c = lim;
+    if (c < need) return 1;
+    double *p = realloc(it->sp, c * sizeof *p);
+    if (!p) return -1;
+    it->sp = p;
+    it->sp_cap = c;
+  }
+  return 0;
+}
+
+/* Store the point (t, y) with ẏ from the current segment's controls. */
+static int st_add(schedopt_integrator *it, double t, const double *y) {
+  if (st_reserve(it, 2)) return 1;
+  const size_t n = it->n, i = it->st_n++, oy = it->sp_n, od = oy + n;
+  it->sp_n += 2 * n;
+  memcpy(it->sp + oy, y, n * sizeof *y);
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  rhs_at(it, &u, y, it->sp + od);
+  it->st_t[i] = t;
+  it->st_y[i] = oy;
+  it->st_dl[i] = it->st_dr[i] = od;
+  return 0;
+}
+
+/* At a jump: the last point's ẏ(t⁺) from the segment that starts there. */
+static int st_right(schedopt_integrator *it) {
+  if (st_reserve(it, 1)) return 1;
+  const size_t i = it->st_n - 1, od = it->sp_n;
+  it->sp_n += it->n;
+  schedopt_uval u;
+  seg_eval(it, it->st_t[i], &u);
+  rhs_at(it, &u, it->sp + it->st_y[i], it->sp + od);
+  it->st_dr[i] = od;
+  return 0;
+}
+
+/* The objective's forward pass (cv_run's steps, one at a time), storing every
+ * step.  *over: the store passed its bound (nothing else done). */
+static schedopt_status st_forward(schedopt_integrator *it, const schedopt_objective *obj,
+                                  const knots *k, double *J, int *over, schedopt_error *err) {
+  schedopt_status st = SCHEDOPT_OK;
+  const double H = schedopt_schedule_horizon(it->sched);
+  it->adj = 0;
+  it->seg_lo = 0.0;
+  it->seg_hi = k->n ? k->t[0] : H;
+  if ((st = cv_begin(it, 1, err)) != SCHEDOPT_OK) return st;
+  const double *y = N_VGetArrayPointer(it->y), *q = N_VGetArrayPointer(it->q);
+  it->st_n = it->sp_n = 0;
+  *over = 0;
+  if (st_add(it, 0.0, y)) goto full;
+  const size_t nh = obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 0;
+  size_t ih = 0;
+  double tcur = 0.0, Jh = 0.0;
+  schedopt_readout rd;
+  for (size_t seg = 0; seg <= k->n; seg++) {
+    const double lo = seg ? k->t[seg - 1] : 0.0, hi = seg < k->n ? k->t[seg] : H;
+    it->seg_lo = lo;
+    it->seg_hi = hi;
+    if (seg && (k->flag[seg - 1] & KNOT_JUMP)) {
+      if ((st = cv_restart(it, lo, err)) != SCHEDOPT_OK) return st;
+      if (st_right(it)) goto full;
+    }
+    if (hi > tcur) CVodeSetStopTime(it->cv, hi);
+    while (tcur < hi) {
+      realtype tret;
+      int f = CVode(it->cv, hi, it->y, &tret, CV_ONE_STEP);
+      if (f == CV_ROOT_RETURN) {
+        realtype tq;
+        CVodeGetQuad(it->cv, &tq, it->q);
+        it->mt->readout(it->self, y, &rd);
+        return diverged(it, tret, q[0], rd.loss, err);
+      }
+      if (f < 0) return cv_fail(it, f, "CVode", tret, err);
+      tcur = (f == CV_TSTOP_RETURN) ? hi : tret;
+      if (st_add(it, tcur, y)) goto full;
+      for (; ih < nh && obj->h[ih] <= tcur; ih++) { /* as cv_run's rows */
+        it->mt->readout(it->self, y, &rd);
+        Jh += obj->w[ih] * rd.loss;
+      }
+    }
+  }
+  it->mt->readout(it->self, y, &rd); /* at H */
+  for (; ih < nh; ih++) Jh += obj->w[ih] * rd.loss;
+  if (obj->kind == SCHEDOPT_OBJ_MEAN) {
+    realtype tq;
+    CVodeGetQuad(it->cv, &tq, it->q);
+  }
+  *J = obj->kind == SCHEDOPT_OBJ_FINAL ? rd.loss : obj->kind == SCHEDOPT_OBJ_MEAN ? q[2] : Jh;
+  cv_collect(it);
+  return SCHEDOPT_OK;
+full:
+  *over = 1;
+  return SCHEDOPT_OK;
+}
+
+/* Cubic Hermite weights at t on [t0, t0 + h]: p = c0 p0 + c1 ṗ0 + c2 p1 + c3 ṗ1. */
+static void hermite(double t0, double h, double t, double c[4]) {
+  const double s = (t - t0) / h, u = 1.0 - s;
+  c[0] = (1.0 + 2.0 * s) * u * u;
+  c[1] = h * s * u * u;
+  c[2] = s * s * (3.0 - 2.0 * s);
+  c[3] = -h * s * s * u;
+}
+
+/* The stored step [t_{i−1}, t_i] that holds t (nodes come in decreasing t). */
+static size_t st_find(schedopt_integrator *it, double t) {
+  size_t i = it->st_cur;
+  while (i > 1 && it->st_t[i - 1] > t) i--;
+  while (i + 1 < it->st_n && it->st_t[i] < t) i++;
+  return it->st_cur = i;
+}
+
+/* A piece inside the backward step [lh0, lh1]: λ by Hermite on that step
+ * (λ(lh0) = lv, λ(lh1) = lB, slopes ldA, ldB), y by Hermite on the stored
+ * forward step of each node; 2-point Gauss–Legendre (exact to degree 3: the
+ * gradient's error is the solves' — 3 points changed no digit the
+ * tolerances resolve), the curvature with the same nodes. */
+static int grad_piece_st(schedopt_integrator *it, double a, double b) {
+  static const double gx[2] = {-0.5773502691896257, 0.5773502691896257};
+  const size_t n = it->n;
+  const double m = 0.5 * (a + b), r = 0.5 * (b - a);
+  const double *const Lc[4] = {N_VGetArrayPointer(it->lv), it->ldA, it->lB, it->ldB};
+  const double *Yc[2][4];
+  double tg[2], cy[2][4], cl[2][4];
+  schedopt_uval u[2];
+  for (int g = 0; g < 2; g++) {
+    const double t = tg[g] = m + r * gx[g];
+    hermite(it->lh0, it->lh1 - it->lh0, t, cl[g]);
+    const size_t i = st_find(it, t);
+    const double t0 = it->st_t[i - 1];
+    hermite(t0, it->st_t[i] - t0, t, cy[g]);
+    Yc[g][0] = it->sp + it->st_y[i - 1];
+    Yc[g][1] = it->sp + it->st_dr[i - 1];
+    Yc[g][2] = it->sp + it->st_y[i];
+    Yc[g][3] = it->sp + it->st_dl[i];
+    seg_eval(it, t, &u[g]);
+  }
+  if (it->mt->vjp_u_comb && it->clock == SCHEDOPT_CLOCK_STEPS) {
+    double out[2][3];
+    it->mt->vjp_u_comb(it->self, 2, u, (const double *const(*)[4])Yc, (const double(*)[4])cy,
+                       Lc, (const double(*)[4])cl, out);
+    for (int g = 0; g < 2; g++) {
+      const node_data nd = {NULL, NULL, (const double *const(*)[4])Yc, (const double(*)[4])cy,
+                            Lc, (const double(*)[4])cl, (size_t)g};
+      grad_accum(it, tg[g], r, r, &u[g], out[g], &nd);
+    }
+    return 0;
+  }
+  double *restrict yg = it->lnode + 3 * n, *restrict lg = it->lnode + 4 * n;
+  for (int g = 0; g < 2; g++) {
+    for (size_t j = 0; j < n; j++) {
+      yg[j] = (cy[g][0] * Yc[g][0][j] + cy[g][1] * Yc[g][1][j]) +
+              (cy[g][2] * Yc[g][2][j] + cy[g][3] * Yc[g][3][j]);
+      lg[j] = (cl[g][0] * Lc[0][j] + cl[g][1] * Lc[1][j]) + (cl[g][2] * Lc[2][j] + cl[g][3] * Lc[3][j]);
+    }
+    grad_node(it, tg[g], r, r, lg, yg);
+  }
+  return 0;
+}
+
+/* λ's error weights: like the check-pointed backward pass's (cv_ewtB). */
+static int cv_ewtL(N_Vector l, N_Vector w, void *user) {
+  const schedopt_integrator *it = user;
+  return schedopt_nvector_ewt(l, w, it->rtol, it->rtol * 1e-3);
+}
+
+static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_error *err) {
+  const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
+  int f;
+  it->lv = N_VNew_Serial((sunindextype)n, it->ctx);
+  it->lnode = malloc(5 * n * sizeof *it->lnode);
+  if (it->lnode) {
+    it->ldA = it->lnode;
+    it->ldB = it->lnode + n;
+    it->lB = it->lnode + 2 * n;
+  }
+  it->cvL = CVodeCreate(CV_BDF, it->ctx);
+  if (!it->lv || !it->lnode || !it->cvL)
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
+  schedopt_nvector_use_fast_ops(it->lv);
+  N_VConst(0.0, it->lv);
+  CVodeSetErrHandlerFn(it->cvL, cv_errh, it);
+  if ((f = CVodeInit(it->cvL, cv_rhsL, H, it->lv)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeInit (adjoint)", H, err);
+  CVodeSetUserData(it->cvL, it);
+  it->LSL = schedopt_blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvL, it->ctx);
+  if (!it->LSL || (f = CVodeSetLinearSolver(it->cvL, it->LSL, NULL)) != CV_SUCCESS)
+    return schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the adjoint's linear solver");
+  it->NLSL = schedopt_nls_linear_create(it->lv, it->ctx); /* λ' is linear in λ */
+  if (!it->NLSL || CVodeSetNonlinearSolver(it->cvL, it->NLSL) != CV_SUCCESS)
+    return schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the adjoint's Newton solver");
+  if ((f = CVodeWFtolerances(it->cvL, cv_ewtL)) != CV_SUCCESS)
+    return cv_fail(it, f, "CVodeWFtolerances (adjoint)", H, err);
+  CVodeSetMaxHnilWarns(it->cvL, -1);
+  return SCHEDOPT_OK;
+}
+
+/* λ from H back to 0, segment by segment between the hard knots (λ or its
+ * right-hand side jumps there), the gradient over each step's pieces. */
+static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objective *obj,
+                                   const knots *k, schedopt_error *err) {
+  schedopt_status st;
+  const double H = schedopt_schedule_horizon(it->sched);
+  const size_t n = it->n;
+  int f;
+  if (!it->cvL && (st = st_setup(it, H, err)) != SCHEDOPT_OK) return st;
+  CVodeSetMaxNumSteps(it->cvL, it->max_steps);
+  CVodeSetStabLimDet(it->cvL, it->mt->block(it->self) > 1 ? SUNTRUE : SUNFALSE); /* cv_begin */
+  double *lv = N_VGetArrayPointer(it->lv);
+  memset(it->gacc, 0, 2 * it->P * sizeof *it->gacc);
+  adj_final(it, obj, H, lv);
+  it->st_cur = it->st_n - 1;
+  for (size_t seg = k->n + 1; seg-- > 0;) {
+    const double lo = seg ? k->t[seg - 1] : 0.0, hi = seg < k->n ? k->t[seg] : H;
+    it->seg_lo = lo;
+    it->seg_hi = hi;
+    if ((f = CVodeReInit(it->cvL, hi, it->lv)) != CV_SUCCESS)
+      return cv_fail(it, f, "CVodeReInit (adjoint)", hi, err);
+    CVodeSetStopTime(it->cvL, lo);
+    schedopt_blr_linsol_invalidate(it->LSL);
+    double tprev = hi;
+    memcpy(it->lB, lv, n * sizeof *lv);
+    adj_rhs(it, hi, it->lB, it->ldB);
+    while (tprev > lo) {
+      realtype tB;
+      f = CVode(it->cvL, lo, it->lv, &tB, CV_ONE_STEP);
+      if (f < 0) return cv_fail(it, f, "CVode (adjoint)", tprev, err);
+      if (f == CV_TSTOP_RETURN) tB = lo;
+      if (!(tB < tprev))
+        return schedopt_error_set(err, SCHEDOPT_ESOLVER,
+                                  "CVODES adjoint pass stalled at clock %g: its steps there are "
+                                  "below the resolution of a double at that time (%g); loosen "
+                                  "solver.rtol (now %g) or shorten the horizon",
+                                  tprev, nextafter(tprev, INFINITY) - tprev, it->rtol);
+      adj_rhs(it, tB, lv, it->ldA);
+      it->lh0 = tB;
+      it->lh1 = tprev;
+      grad_span(it, fmax((double)tB, lo), tprev, grad_piece_st);
+      /* the step's start is the next one's end */
+      memcpy(it->lB, lv, n * sizeof *lv);
+      double *tmp = it->ldA;
+      it->ldA = it->ldB;
+      it->ldB = tmp;
+      tprev = tB;
+    }
+    if (seg == 0) break;
+    if (k->flag[seg - 1] & KNOT_HORIZON) adj_jump(it, obj, lo, H, lv);
+  }
+  return SCHEDOPT_OK;
+}
+
+static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objective *obj,
+                                   double *J, double *grad[SCHEDOPT_NCHANNELS],
+                                   double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
+  knots k;
+  schedopt_status st = adj_prepare(it, obj, &k, err);
+  if (st != SCHEDOPT_OK) return st;
+  int over = 0;
+  st = st_forward(it, obj, &k, J, &over, err);
+  if (st == SCHEDOPT_OK && !over) {
+    knots_hard(&k);
+    st = st_backward(it, obj, &k, err);
+    if (st == SCHEDOPT_OK) adj_out(it, grad, hdiag);
+  }
+  knots_free(&k);
+  if (st == SCHEDOPT_OK && over) {
+    it->stats.ckpt_gradients++;
+    return cv_gradient_ckpt(it, obj, J, grad, hdiag, err);
+  }
   return st;
 }
 
@@ -1220,6 +1657,7 @@ schedopt_status schedopt_integrator_alloc(schedopt_integrator **out,
   it->rtol = 1e-6;
   it->atol = 1e-10;
   it->max_steps = 1000000;
+  it->store_limit = STORE_LIMIT_DEFAULT;
   *out = it;
   return SCHEDOPT_OK;
 }
@@ -1254,6 +1692,13 @@ void schedopt_integrator_get_tolerances(const schedopt_integrator *it, double *r
                                         double *atol) {
   if (rtol) *rtol = it->rtol;
   if (atol) *atol = it->atol;
+}
+
+schedopt_status schedopt_integrator_set_adjoint_memory(schedopt_integrator *it, size_t bytes,
+                                                       schedopt_error *err) {
+  if (!it) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_set_adjoint_memory: NULL");
+  it->store_limit = bytes;
+  return SCHEDOPT_OK;
 }
 
 schedopt_status schedopt_integrator_set_max_steps(schedopt_integrator *it, long max_steps,
