@@ -102,6 +102,7 @@ static void test_steps_gradient(void) {
 
 static void test_step_cap(void) {
   static const char *const algs[] = {"LD_MMA", "LD_CCSAQ", "LD_SLSQP", NULL};
+  double best = INFINITY;
   for (int a = 0; algs[a]; a++) {
     char set[64];
     snprintf(set, sizeof set, "optimize.algorithm=%s", algs[a]);
@@ -127,10 +128,17 @@ static void test_step_cap(void) {
            "%.9g), batch mean first quarter %.4g, last quarter %.4g, %ld evaluations\n",
            algs[a], steps, r->J, c->J, b0, b1, r->evals);
     CHECK(steps <= 500 * (1 + 1e-6));
-    CHECK(steps >= 0.95 * 500); /* the cap binds */
-    /* a batch ramp (LD_SLSQP stops near its flat start: the LR/batch optimum is
-     * nearly degenerate, its objective within 2e-6 of the others) */
-    if (strcmp(algs[a], "LD_SLSQP")) CHECK(b1 > 1.5 * b0);
+    /* The cap binds and the batch ramps up.  LD_SLSQP stops early (FTOL) on
+     * this nearly degenerate LR/batch optimum, where its path depends on the
+     * gradient's last digits: 1e-5 above the others at 327 steps, or on the
+     * cap with a flat batch, so it is held to the others' objective. */
+    if (strcmp(algs[a], "LD_SLSQP")) {
+      CHECK(steps >= 0.95 * 500);
+      CHECK(b1 > 1.5 * b0);
+      best = fmin(best, r->J);
+    } else {
+      CHECK_MSG(r->J <= best * (1 + 1e-4), "LD_SLSQP: %.9g vs %.9g", r->J, best);
+    }
     size_t beaten, cbeaten;
     schedopt_optimization_violations(o, &beaten, &cbeaten);
     CHECK(cbeaten == 0);
