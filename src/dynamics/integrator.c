@@ -15,6 +15,7 @@
 #include <nvector/nvector_serial.h>
 #include <sundials/sundials_context.h>
 
+#include "dynamics/control_impl.h"
 #include "dynamics/nvector_fast.h"
 #include "dynamics/sunlinsol_blr.h"
 #include "dynamics/sunnonlinsol_lin.h"
@@ -96,6 +97,10 @@ struct schedopt_integrator {
   size_t *st_y, *st_dl, *st_dr;
   size_t sp_n, sp_cap, st_n, st_cap, st_cur;
   size_t store_limit; /* bytes; a longer pass takes the check-pointed adjoint */
+  /* the content of the schedule whose pass is stored (st_mark), or none */
+  unsigned char *st_fp;
+  size_t st_fp_n, st_fp_cap;
+  int st_fp_ok;
   /* λ by a plain CVODE run backwards in time */
   void *cvL;
   N_Vector lv;
@@ -821,6 +826,10 @@ static void adj_free(schedopt_integrator *it) {
   free(it->st_y);
   free(it->st_dl);
   free(it->st_dr);
+  free(it->st_fp);
+  it->st_fp = NULL;
+  it->st_fp_n = it->st_fp_cap = 0;
+  it->st_fp_ok = 0;
   it->cvL = NULL;
   it->LSL = NULL;
   it->NLSL = NULL;
@@ -1417,6 +1426,55 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
   return SCHEDOPT_OK;
 }
 
+/* The schedule's content, byte for byte: clock, horizon, units and every
+ * channel's control (type, parameters, warmup, table).  Equal content, equal
+ * pass: the model Hessian at the schedule of the last gradient reads the
+ * stored pass instead of solving again (hm_st_pass). */
+static int fp_put(schedopt_integrator *it, const void *p, size_t bytes) {
+  if (it->st_fp_n + bytes > it->st_fp_cap) {
+    size_t c = it->st_fp_cap ? 2 * it->st_fp_cap : 1024;
+    while (c < it->st_fp_n + bytes) c *= 2;
+    unsigned char *b = realloc(it->st_fp, c);
+    if (!b) return -1;
+    it->st_fp = b;
+    it->st_fp_cap = c;
+  }
+  memcpy(it->st_fp + it->st_fp_n, p, bytes);
+  it->st_fp_n += bytes;
+  return 0;
+}
+
+static int fp_build(schedopt_integrator *it, const schedopt_schedule *s) {
+  it->st_fp_n = 0;
+  const int clock = (int)schedopt_schedule_clock(s);
+  const double hu[2] = {schedopt_schedule_horizon(s), schedopt_schedule_units_per_sample(s)};
+  int bad = fp_put(it, &clock, sizeof clock) || fp_put(it, hu, sizeof hu);
+  for (int ch = 0; ch < SCHEDOPT_NCHANNELS && !bad; ch++) {
+    const schedopt_control *c = schedopt_schedule_get(s, (schedopt_channel)ch);
+    const size_t nv = c->v ? (c->type->needs_table == 2 ? c->n + 1 : c->n) : 0;
+    bad = fp_put(it, &c->type, sizeof c->type) || fp_put(it, c->p, sizeof c->p) ||
+          fp_put(it, &c->warmup, sizeof c->warmup) ||
+          fp_put(it, &c->warmup_init, sizeof c->warmup_init) || fp_put(it, &c->n, sizeof c->n) ||
+          (c->t && fp_put(it, c->t, c->n * sizeof *c->t)) ||
+          (nv && fp_put(it, c->v, nv * sizeof *c->v));
+  }
+  return bad;
+}
+
+/* 1 if the stored pass is s's (same content as at st_mark). */
+static int st_holds(schedopt_integrator *it, const schedopt_schedule *s) {
+  if (!it->st_fp_ok) return 0;
+  unsigned char *keep = it->st_fp;
+  const size_t n = it->st_fp_n;
+  it->st_fp = NULL; /* build s's content in a fresh buffer */
+  it->st_fp_n = it->st_fp_cap = 0;
+  const int same = !fp_build(it, s) && it->st_fp_n == n && !memcmp(it->st_fp, keep, n);
+  free(it->st_fp);
+  it->st_fp = keep;
+  it->st_fp_n = it->st_fp_cap = n;
+  return same;
+}
+
 static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objective *obj,
                                    double *J, double *grad[SCHEDOPT_NCHANNELS],
                                    double *hdiag[SCHEDOPT_NCHANNELS], schedopt_error *err) {
@@ -1424,8 +1482,10 @@ static schedopt_status cv_gradient(schedopt_integrator *it, const schedopt_objec
   schedopt_status st = adj_prepare(it, obj, &k, err);
   if (st != SCHEDOPT_OK) return st;
   int over = 0;
+  it->st_fp_ok = 0;
   st = st_forward(it, obj, &k, J, &over, err);
   if (st == SCHEDOPT_OK && !over) {
+    it->st_fp_ok = !fp_build(it, it->sched);
     knots_hard(&k);
     st = st_backward(it, obj, &k, err);
     if (st == SCHEDOPT_OK) adj_out(it, grad, hdiag);
@@ -1947,6 +2007,30 @@ done:
   return st;
 }
 
+/* The nodes' states from the last gradient's stored pass (st_holds): cubic
+ * Hermite on the stored step holding each node, no second solve. */
+static schedopt_status hm_st_pass(schedopt_integrator *it, hm_ctx *c, size_t M,
+                                  schedopt_error *err) {
+  const size_t n = it->n;
+  double *y = malloc(n * sizeof *y);
+  if (!y) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory (n = %zu)", n);
+  size_t i = 1;
+  for (size_t m = 0; m < M; m++) {
+    const double t = c->nd[m].t;
+    while (i + 1 < it->st_n && it->st_t[i] < t) i++;
+    const double t0 = it->st_t[i - 1];
+    double cy[4];
+    hermite(t0, it->st_t[i] - t0, t, cy);
+    const double *Y0 = it->sp + it->st_y[i - 1], *D0 = it->sp + it->st_dr[i - 1],
+                 *Y1 = it->sp + it->st_y[i], *D1 = it->sp + it->st_dl[i];
+    for (size_t j = 0; j < n; j++)
+      y[j] = (cy[0] * Y0[j] + cy[1] * D0[j]) + (cy[2] * Y1[j] + cy[3] * D1[j]);
+    hm_visit(c, m, y);
+  }
+  free(y);
+  return SCHEDOPT_OK;
+}
+
 /* The recursion: a node at clock t sees the state after round(t) steps. */
 static schedopt_status hm_rec_pass(schedopt_integrator *it, hm_ctx *c, size_t M,
                                    schedopt_error *err) {
@@ -2090,7 +2174,9 @@ schedopt_status schedopt_integrator_hessian_model(schedopt_integrator *it,
   it->clock = SCHEDOPT_CLOCK_STEPS;
   it->units = schedopt_schedule_units_per_sample(s);
   it->win_w = 0.0;
-  st = it->type == &recursion_type ? hm_rec_pass(it, &c, M, err) : hm_cv_pass(it, &c, M, err);
+  st = it->type == &recursion_type ? hm_rec_pass(it, &c, M, err)
+       : st_holds(it, s)              ? hm_st_pass(it, &c, M, err)
+                                      : hm_cv_pass(it, &c, M, err);
   it->sched = NULL;
   if (st) goto done;
   /* H = L + Lᵀ + Σ_m w_m h2_m dp dpᵀ, L_ij = Σ_m w_m dp_i(m) [SA_j + η_m SB_j] with
