@@ -13,7 +13,10 @@
  *     against 0.25 for the diagonal alone;
  *   - the recursion, batch 10⁶, T = 10³: its continuous-time limit, ≤ 0.3
  *     (0.18) against 27 for the diagonal.
- * Then NEWTON, the default for this design, reaches LD_LBFGS's optimum
+ * The model Hessian right after a gradient of the same schedule reads that
+ * gradient's stored forward pass (no solve: the step count stands still) and
+ * agrees with a fresh integrator's; after the schedule changes it solves
+ * again.  Then NEWTON, the default for this design, reaches LD_LBFGS's optimum
  * (within 1e-6 relative) on a small problem; a monotone design defaults to
  * LD_LBFGS, and NEWTON asked for falls back to LD_LBFGS where the model
  * Hessian does not apply (momentum). */
@@ -140,6 +143,57 @@ static void test_hv(void) {
   drop(&S);
 }
 
+static double rel_diff(const double *A, const double *B, size_t m) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < m; i++) {
+    num += (A[i] - B[i]) * (A[i] - B[i]);
+    den += B[i] * B[i];
+  }
+  return sqrt(num / den);
+}
+
+static void test_reuse(void) {
+  setup S;
+  make(&S, 1e4, 1e6, 0, 200, 32, "");
+  const size_t n = S.n;
+  const schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
+  double *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g), J;
+  for (size_t i = 0; i < n; i++) x[i] = 0.05 + 0.9 * S.x[i];
+  schedopt_integrator *fresh = NULL;
+  OK(schedopt_integrator_alloc(&fresh, schedopt_integrator_cvodes, schedopt_problem_model(S.p), &err));
+  OK(schedopt_integrator_set_tolerances(fresh, 1e-10, 1e-12, &err));
+  OK(schedopt_design_eval(S.d, S.it, &obj, x, &J, g, &err)); /* stores the pass */
+  const schedopt_schedule *s;
+  OK(schedopt_design_apply(S.d, x, &s, &err));
+  const size_t P = schedopt_control_nparams(schedopt_schedule_get(s, SCHEDOPT_LR));
+  double *H1 = malloc(P * P * sizeof *H1), *H0 = malloc(P * P * sizeof *H0);
+  double *H2 = malloc(P * P * sizeof *H2), *H3 = malloc(P * P * sizeof *H3);
+  schedopt_integrator_stats a, b;
+  schedopt_integrator_get_stats(S.it, &a);
+  OK(schedopt_integrator_hessian_model(S.it, s, &obj, H1, &err));
+  schedopt_integrator_get_stats(S.it, &b);
+  CHECK_MSG(b.steps == a.steps, "the Hessian after the gradient solved again (%ld steps)",
+            b.steps - a.steps);
+  OK(schedopt_integrator_hessian_model(fresh, s, &obj, H0, &err));
+  const double d10 = rel_diff(H1, H0, P * P);
+  printf("model Hessian from the stored pass vs a fresh solve: %.3g\n", d10);
+  CHECK(d10 <= 1e-4);
+  /* a changed schedule: solved again, the fresh integrator's result */
+  x[n / 2] = 0.9 - 0.5 * x[n / 2];
+  OK(schedopt_design_apply(S.d, x, &s, &err));
+  OK(schedopt_integrator_hessian_model(S.it, s, &obj, H2, &err));
+  schedopt_integrator_get_stats(S.it, &a);
+  CHECK_MSG(a.steps > b.steps, "the Hessian of a changed schedule reused the stored pass");
+  OK(schedopt_integrator_hessian_model(fresh, s, &obj, H3, &err));
+  const double d23 = rel_diff(H2, H3, P * P), d21 = rel_diff(H2, H1, P * P);
+  printf("changed schedule: vs a fresh solve %.3g, vs the stored pass's %.3g\n", d23, d21);
+  CHECK(d23 <= 1e-12);
+  CHECK(d21 >= 1e-3); /* the change shows: a reuse would have failed the check above */
+  free(x), free(g), free(H0), free(H1), free(H2), free(H3);
+  schedopt_integrator_free(fresh);
+  drop(&S);
+}
+
 static void test_newton(void) {
   setup S;
   make(&S, 1e4, 5, 0, 200, 64, "");
@@ -203,6 +257,7 @@ static void test_newton(void) {
 
 int main(void) {
   test_hv();
+  test_reuse();
   test_newton();
   return test_finish();
 }
