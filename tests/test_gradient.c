@@ -256,6 +256,29 @@ int main(void) {
     schedopt_control_free(bt);
     schedopt_model_free(m);
 
+    /* the data clock with heavy-ball momentum and the bias/variance copies:
+     * the batch derivative of the clock factor needs λᵀ f of the 3×3 blocks */
+    m = plrf(30, 1, SCHEDOPT_DYN_MATCHED, 1);
+    lr = ctl(schedopt_control_cosine);
+    set(lr, "peak", 0.2);
+    set(lr, "floor", 0.01);
+    bt = ctl(schedopt_control_exponential);
+    set(bt, "start", 3);
+    set(bt, "end", 12);
+    schedopt_control *mu = ctl(schedopt_control_linear);
+    set(mu, "start", 0.6);
+    set(mu, "end", 0.8);
+    for (int k = 0; k < 2; k++) {
+      ckpt = k; /* both adjoints */
+      setup s3 = {m, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_DATA, 1500, 1, {lr, bt, mu}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, 1e-11, 1e-15};
+      check(k ? "cvodes-ckpt momentum data clock" : "cvodes momentum data clock", &s3, 1e-4, 1e-4);
+    }
+    ckpt = 0;
+    schedopt_control_free(lr);
+    schedopt_control_free(bt);
+    schedopt_control_free(mu);
+    schedopt_model_free(m);
+
     schedopt_fsl_params fp;
     schedopt_fsl_params_default(&fp);
     fp.a = 2.2;

@@ -675,6 +675,14 @@ static double *uval_slot(schedopt_uval *u, int c) {
  * (a quadrature carried by CVODES only samples where it steps, and missed
  * knots one step wide entirely).  With the curvature diagonal also
  * ∫ (λᵀ ∂²f/∂u_ch²)(∂u_ch/∂θ_i)² dt by the midpoint rule (a preconditioner). */
+/* out = λᵀ ∂(s f)/∂u from o = λᵀ ∂f/∂u and lf = λᵀ f at controls u, s the
+ * clock factor (see clock_vjp_u). */
+static void clock_comb(const schedopt_uval *u, double s, const double o[3], double lf,
+                       double out[3]) {
+  for (int c = 0; c < 3; c++) out[c] = s * o[c];
+  if (s != 1.0) out[1] -= s / u->batch * lf;
+}
+
 /* A node's data for λᵀ ∂f/∂u: formed vectors (l, y), or node g of the
  * Hermite combinations of grad_piece_st (the model's vjp_u_comb). */
 typedef struct node_data {
@@ -692,9 +700,11 @@ static void node_vjp(schedopt_integrator *it, const schedopt_uval *u, const node
     clock_vjp_u(it, u, nd->y, nd->l, out);
     return;
   }
-  double o[1][3];
-  it->mt->vjp_u_comb(it->self, 1, u, nd->Yc + nd->g, nd->cy + nd->g, nd->Lc, nd->cl + nd->g, o);
-  memcpy(out, o[0], sizeof o[0]);
+  double o[1][3], lf = 0.0;
+  const double s = time_factor(it, u);
+  it->mt->vjp_u_comb(it->self, 1, u, nd->Yc + nd->g, nd->cy + nd->g, nd->Lc, nd->cl + nd->g, o,
+                     s != 1.0 ? &lf : NULL);
+  clock_comb(u, s, o[0], lf, out);
 }
 
 /* Node t's share of the gradient, weight w, given out = λᵀ ∂f/∂u there, and
@@ -1312,14 +1322,17 @@ static int grad_piece_st(schedopt_integrator *it, double a, double b) {
     Yc[g][3] = it->sp + it->st_dl[i];
     seg_eval(it, t, &u[g]);
   }
-  if (it->mt->vjp_u_comb && it->clock == SCHEDOPT_CLOCK_STEPS) {
-    double out[2][3];
+  if (it->mt->vjp_u_comb) {
+    double o[2][3], lf[2] = {0, 0};
+    const int clocked = it->clock != SCHEDOPT_CLOCK_STEPS;
     it->mt->vjp_u_comb(it->self, 2, u, (const double *const(*)[4])Yc, (const double(*)[4])cy,
-                       Lc, (const double(*)[4])cl, out);
+                       Lc, (const double(*)[4])cl, o, clocked ? lf : NULL);
     for (int g = 0; g < 2; g++) {
       const node_data nd = {NULL, NULL, (const double *const(*)[4])Yc, (const double(*)[4])cy,
                             Lc, (const double(*)[4])cl, (size_t)g};
-      grad_accum(it, tg[g], r, r, &u[g], out[g], &nd);
+      double out[3];
+      clock_comb(&u[g], time_factor(it, &u[g]), o[g], lf[g], out);
+      grad_accum(it, tg[g], r, r, &u[g], out, &nd);
     }
     return 0;
   }

@@ -653,12 +653,13 @@ static void sgd_comb_sums(const double *restrict lam, size_t m, const double *co
     for (size_t g = 0; g < m; g++) sgd_comb_m(lam, 1, Y + g, cy + g, L, cl + g, off, N, S + g);
 }
 
-/* Momentum: one node at a time (the (a, v, x) triples as in hb_vjp_sums). */
+/* Momentum: one node at a time (the (a, v, x) triples as in hb_vjp_sums);
+ * ex = (Σ l a M, Σ v L, Σ v λ_v, Σ x λ_a, Σ x λ_x) for λᵀ f. */
 static void hb_comb_sums(const double *restrict lam, const double *const Y[4],
                          const double cy[4], const double *const L[4], const double cl[4],
-                         size_t off, size_t N, double mu, vsums *S) {
+                         size_t off, size_t N, double mu, vsums *S, double ex[5]) {
   const double mu2 = 2.0 * mu;
-  double e = 0, p = 0, a2 = 0, f = 0, g = 0, h = 0;
+  double e = 0, p = 0, a2 = 0, f = 0, g = 0, h = 0, am = 0, v1 = 0, v2 = 0, x1 = 0, x2 = 0;
   for (size_t k = 0; k < N; k++) {
     double s[3], r[3];
     for (int i = 0; i < 3; i++) {
@@ -670,34 +671,51 @@ static void hb_comb_sums(const double *restrict lam, const double *const Y[4],
     const double Ls = r[0] + r[1] + r[2], M = 2.0 * r[0] + r[2], xL = x * Ls;
     e += a, p += l2 * Ls, a2 += l2 * Ls * a, f += l * (a * M + mu2 * xL);
     g += mu2 * v * Ls + x * M, h += l * xL;
+    am += l * a * M, v1 += v * Ls, v2 += v * r[1], x1 += x * r[0], x2 += x * r[2];
   }
   S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
+  ex[0] = am, ex[1] = v1, ex[2] = v2, ex[3] = x1, ex[4] = x2;
 }
 
 /* vjp_u at Hermite combinations (model.h): the sums above, then the formulas
- * of plrf_step_vjp (F' = 2F for SGD). */
+ * of plrf_step_vjp (F' = 2F for SGD).  λᵀ f = λᵀ D y + η² Q P / B, with
+ *   SGD:       λᵀ D y = η²κ A − 2η F,
+ *   momentum:  λᵀ D y = η²κ A − η Σ l a M + μ² Σ v L − Σ v λ_v + 2μ Σ x λ_a
+ *                       + (μ − 1) Σ x λ_x − 2μη H   (hb_block's rows). */
 static void plrf_vjp_u_comb(const void *self, size_t m, const schedopt_uval *u,
                             const double *const Y[][4], const double cy[][4],
-                            const double *const L[4], const double cl[][4], double out[][3]) {
+                            const double *const L[4], const double cl[][4], double out[][3],
+                            double *lf) {
   const plrf *md = self;
   const size_t N = md->N, bs = md->bs;
   const int sde = md->p.dynamics == SCHEDOPT_DYN_SDE;
   if (m > CMAX) m = CMAX;
-  for (size_t g = 0; g < m; g++) out[g][0] = out[g][1] = out[g][2] = 0.0;
+  for (size_t g = 0; g < m; g++) {
+    out[g][0] = out[g][1] = out[g][2] = 0.0;
+    if (lf) lf[g] = 0.0;
+  }
   for (size_t c = 0; c < md->ncopy; c++) {
     vsums S[CMAX];
+    double ex[CMAX][5] = {{0}};
     if (bs == 1)
       sgd_comb_sums(md->lam, m, Y, cy, L, cl, c * N, N, S);
     else
       for (size_t g = 0; g < m; g++)
-        hb_comb_sums(md->lam, Y[g], cy[g], L, cl[g], c * N * 3, N, u[g].momentum, &S[g]);
+        hb_comb_sums(md->lam, Y[g], cy[g], L, cl[g], c * N * 3, N, u[g].momentum, &S[g], ex[g]);
     for (size_t g = 0; g < m; g++) {
-      const double eta = u[g].lr, iB = 1.0 / u[g].batch, kappa = sde ? iB : 1.0 + iB;
+      const double eta = u[g].lr, mu = u[g].momentum, iB = 1.0 / u[g].batch;
+      const double kappa = sde ? iB : 1.0 + iB;
       const double Q = S[g].E + copy_R(md, c), P = S[g].P;
       out[g][0] += 2.0 * eta * kappa * S[g].A - (bs == 1 ? 2.0 : 1.0) * S[g].F +
                    2.0 * eta * iB * Q * P;
       out[g][1] += -eta * eta * iB * iB * (S[g].A + Q * P);
       out[g][2] += S[g].G - 2.0 * eta * S[g].H;
+      if (!lf) continue;
+      const double ldy = bs == 1 ? eta * eta * kappa * S[g].A - 2.0 * eta * S[g].F
+                                 : eta * eta * kappa * S[g].A - eta * ex[g][0] +
+                                       mu * mu * ex[g][1] - ex[g][2] + 2.0 * mu * ex[g][3] +
+                                       (mu - 1.0) * ex[g][4] - 2.0 * mu * eta * S[g].H;
+      lf[g] += ldy + eta * eta * iB * Q * P;
     }
   }
 }
