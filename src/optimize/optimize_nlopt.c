@@ -278,11 +278,13 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
   run_ctx *c = data;
   const double *s = c->sc;
   double *x = c->xs;
-  if (c->patience > 0 && c->evals - c->last_gain >= c->patience) {
+  if (c->patience > 0 && (c->evals - c->last_gain >= c->patience ||
+                          (c->set->maxeval > 0 && c->evals - c->start_evals >= c->set->maxeval))) {
     /* End the run: LD_LBFGS checks the stop flag only between iterations and
      * keeps evaluating inside a failing line search, so answer without
      * evaluating with a point it accepts (f below the best, ∇f = 0).  The
-     * best point is tracked by `evaluate`, not taken from NLopt. */
+     * best point is tracked by `evaluate`, not taken from NLopt.  So also at
+     * maxeval, which LD_LBFGS checks there too (a run of 12 took 21). */
     nlopt_force_stop(c->opt);
     if (grad) memset(grad, 0, n * sizeof *grad);
     const double ex = c->best_J - c->floor;
