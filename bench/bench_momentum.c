@@ -10,7 +10,9 @@
  *
  *   bench_momentum [T (1e4)] [mu (0.9)] [K (48)] [N (1000)] [peak (1)]
  *
- * Prints, per case: CPU ms per forward solve and per gradient, CVODES steps,
+ * Prints, per case: CPU ms per forward solve, per gradient and per gradient
+ * with the curvature diagonal (schedopt_design_eval_hdiag, the optimizer's
+ * preconditioner), CVODES steps,
  * right-hand sides, error-test failures and linear-solver setups of one
  * forward solve, and the ratio momentum / SGD. */
 #define _POSIX_C_SOURCE 200809L
@@ -42,7 +44,7 @@ typedef struct bcase {
   schedopt_problem *p;
   schedopt_integrator *it;
   schedopt_design *d;
-  double *x, *g;
+  double *x, *g, *h;
   double J;
 } bcase;
 
@@ -83,23 +85,29 @@ static void setup(bcase *c, double T, long N, double peak, double mu, size_t K) 
   size_t n = schedopt_design_size(c->d);
   c->x = malloc(n * sizeof *c->x);
   c->g = malloc(n * sizeof *c->g);
+  c->h = malloc(n * sizeof *c->h);
   OK(schedopt_design_project(c->d, base, c->x, &err));
 }
 
 static void teardown(bcase *c) {
   free(c->x);
   free(c->g);
+  free(c->h);
   schedopt_design_free(c->d);
   schedopt_integrator_free(c->it);
   schedopt_problem_free(c->p);
 }
 
-/* CPU seconds per call, repeated until ≥ 0.3 s. */
+/* CPU seconds per call (grad: 0 forward, 1 gradient, 2 gradient and
+ * curvature), repeated until ≥ 0.3 s. */
 static double timed(bcase *c, const schedopt_objective *obj, int grad) {
   long reps = 0;
   double t0 = cpu_now(), t;
   do {
-    OK(schedopt_design_eval(c->d, c->it, obj, c->x, &c->J, grad ? c->g : NULL, &err));
+    if (grad == 2)
+      OK(schedopt_design_eval_hdiag(c->d, c->it, obj, c->x, &c->J, c->g, c->h, &err));
+    else
+      OK(schedopt_design_eval(c->d, c->it, obj, c->x, &c->J, grad ? c->g : NULL, &err));
     reps++;
     t = cpu_now() - t0;
   } while (t < 0.3);
@@ -122,13 +130,14 @@ int main(int argc, char **argv) {
   setup(&m, T, N, peak * (1.0 - mu), mu, K);
   printf("bench_momentum: hard phase a=3.5 b=5 N=%ld, T=%.0f, free-form %zu knots per channel, "
          "matched ODE (cvodes), CPU per call\n", N, T, K);
-  double tf[2] = {0, 0}, tg[2] = {0, 0};
+  double tf[2] = {0, 0}, tg[2] = {0, 0}, th[2] = {0, 0};
   for (int rep = 0; rep < 2; rep++) /* interleaved A/B */
     for (int w = 0; w < 2; w++) {
       bcase *c = w ? &m : &s;
-      double f = timed(c, &obj, 0), g = timed(c, &obj, 1);
+      double f = timed(c, &obj, 0), g = timed(c, &obj, 1), h = timed(c, &obj, 2);
       if (!rep || f < tf[w]) tf[w] = f;
       if (!rep || g < tg[w]) tg[w] = g;
+      if (!rep || h < th[w]) th[w] = h;
     }
   for (int w = 0; w < 2; w++) {
     bcase *c = w ? &m : &s;
@@ -136,13 +145,15 @@ int main(int argc, char **argv) {
     schedopt_integrator_get_stats(c->it, &a);
     OK(schedopt_design_eval(c->d, c->it, &obj, c->x, &c->J, NULL, &err));
     schedopt_integrator_get_stats(c->it, &b);
-    printf("  %-22s L_T = %.10f  forward %8.2f ms  gradient %8.2f ms  | one forward: %ld steps, "
-           "%ld rhs, %ld err-test fails, %ld restarts\n",
-           w ? "momentum" : "sgd", c->J, 1e3 * tf[w], 1e3 * tg[w], b.steps - a.steps,
+    printf("  %-22s L_T = %.10f  forward %8.2f ms  gradient %8.2f ms  with curvature %8.2f ms"
+           "  | one forward: %ld steps, %ld rhs, %ld err-test fails, %ld restarts\n",
+           w ? "momentum" : "sgd", c->J, 1e3 * tf[w], 1e3 * tg[w], 1e3 * th[w], b.steps - a.steps,
            b.rhs_evals - a.rhs_evals, b.err_fails - a.err_fails, b.restarts - a.restarts);
   }
   printf("  (momentum: mu = %g, peak lr %g; sgd: peak lr %g)\n", mu, peak * (1.0 - mu), peak);
-  printf("  ratio momentum/sgd: forward %.2fx, gradient %.2fx\n", tf[1] / tf[0], tg[1] / tg[0]);
+  printf("  ratio momentum/sgd: forward %.2fx, gradient %.2fx, with curvature %.2fx\n",
+         tf[1] / tf[0], tg[1] / tg[0], th[1] / th[0]);
+  printf("  curvature / gradient: sgd %.2fx, momentum %.2fx\n", th[0] / tg[0], th[1] / tg[1]);
   teardown(&s);
   teardown(&m);
   return 0;

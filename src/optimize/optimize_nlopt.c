@@ -296,10 +296,11 @@ static double nl_objective(unsigned n, const double *z, double *grad, void *data
   /* A run starts at the best point, whose J and ∇J are known: answered
    * without evaluating it again.  The start comes back as z/s within
    * rounding, or moved off a bound by 1e-9 of the box (NLopt's L-BFGS).  On
-   * the exact recursion only (with lazy_h): an ODE's J there differs by its
+   * the exact recursion only: an ODE's J there differs by its
    * noise, and the runs it steers ended higher (the easy phase's optimum
    * 5.5e-7 relative, in 75 evaluations against 116). */
-  int same = c->reuse && c->lazy_h && grad && c->have_g && isfinite(c->best_J);
+  int same = c->reuse && schedopt_integrator_get_type(c->it) == schedopt_integrator_recursion &&
+             grad && c->have_g && isfinite(c->best_J);
   for (unsigned i = 0; same && i < n; i++)
     same = fabs(x[i] - c->best_x[i]) <= 1e-8 * (c->d->hi[i] - c->d->lo[i]);
   c->reuse = 0;
@@ -963,12 +964,14 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
     st = c.st;
     goto done;
   }
-  /* The recursion's curvature is a central difference of its reverse step
-   * (three reverse steps in place of one: 29 ms against 15 per evaluation of
-   * problems/optimize_hard_phase.yaml), needed only at the best point where a
-   * run starts: from here on it is computed there (set_scaling), not at
-   * every evaluation. */
-  c.lazy_h = schedopt_integrator_get_type(it) == schedopt_integrator_recursion;
+  /* The curvature is needed only at the best point where a run starts: from
+   * here on it is computed there (set_scaling), not at every evaluation.  The
+   * recursion's is a central difference of its reverse step (three reverse
+   * steps in place of one: 29 ms against 15 per evaluation of
+   * problems/optimize_hard_phase.yaml); the ODE's costs 1.2x a gradient
+   * without momentum and 1.5x with it (bench_momentum 1e4 0.9), one more
+   * gradient per run of rescale_every. */
+  c.lazy_h = 1;
   /* Continuation: fine knots resolve the schedule's detail, but the optimizer
    * converges slowly on its long-wavelength shape (where the anneal starts,
    * its overall curvature), whose modes couple many knots through the state.
