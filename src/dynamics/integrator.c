@@ -133,15 +133,18 @@ static void fwd_eval(const schedopt_integrator *it, double t, schedopt_uval *u) 
  * integrates ∫ L over everything (a smooth integrand, read off at t0 and t1)
  * and must not depend on segment state (CVodeB replays it); plain and
  * backward passes run segment by segment with t0, t1 among the knots. */
+static double seg_weight(const schedopt_integrator *it) {
+  if (it->win_w == 0.0) return 0.0;
+  /* t0 and t1 are knots up to the 1e-12 H within which knots_build merges
+   * them into a schedule knot, 0 or H */
+  const double eps = 1e-12 * schedopt_schedule_horizon(it->sched);
+  return (it->seg_lo >= it->win_lo - eps && it->seg_hi <= it->win_hi + eps) ? it->win_w : 0.0;
+}
+
 static double fwd_weight(const schedopt_integrator *it) {
   if (it->win_w == 0.0) return 0.0;
   if (it->adj) return 1.0;
-  return (it->seg_lo >= it->win_lo && it->seg_hi <= it->win_hi) ? it->win_w : 0.0;
-}
-
-static double seg_weight(const schedopt_integrator *it) {
-  if (it->win_w == 0.0) return 0.0;
-  return (it->seg_lo >= it->win_lo && it->seg_hi <= it->win_hi) ? it->win_w : 0.0;
+  return seg_weight(it);
 }
 
 /* Clock-time derivative factor: 1 for steps, 1/(B·units) for data. */
@@ -1165,6 +1168,12 @@ done:
  * (or out of memory). */
 static int st_reserve(schedopt_integrator *it, size_t vecs) {
   const size_t n = it->n;
+  /* the pass so far plus this point: vectors and the per-point index */
+  const size_t need = it->sp_n + vecs * n;
+  const size_t per_point = sizeof *it->st_t + 3 * sizeof *it->st_y;
+  if (need > it->store_limit / sizeof(double) ||
+      need * sizeof(double) + (it->st_n + 1) * per_point > it->store_limit)
+    return 1;
   if (it->st_n == it->st_cap) {
     size_t c = it->st_cap ? 2 * it->st_cap : 256;
     double *t = realloc(it->st_t, c * sizeof *t);
@@ -1179,13 +1188,11 @@ static int st_reserve(schedopt_integrator *it, size_t vecs) {
     }
     it->st_cap = c;
   }
-  const size_t need = it->sp_n + vecs * n;
   if (need > it->sp_cap) {
     size_t c = it->sp_cap ? 2 * it->sp_cap : 64 * n;
     while (c < need) c *= 2;
     const size_t lim = it->store_limit / sizeof(double);
     if (c > lim) c = lim;
-    if (c < need) return 1;
     double *p = realloc(it->sp, c * sizeof *p);
     if (!p) return -1;
     it->sp = p;
@@ -1236,23 +1243,29 @@ static schedopt_status st_forward(schedopt_integrator *it, const schedopt_object
   *over = 0;
   if (st_add(it, 0.0, y)) goto full;
   const size_t nh = obj->kind == SCHEDOPT_OBJ_HORIZONS ? obj->nh : 0;
+  const double eps = 1e-12 * H; /* a horizon within it of a knot is that knot (knots_build) */
   size_t ih = 0;
   double tcur = 0.0, Jh = 0.0;
   schedopt_readout rd;
+  realtype tq;
   for (size_t seg = 0; seg <= k->n; seg++) {
     const double lo = seg ? k->t[seg - 1] : 0.0, hi = seg < k->n ? k->t[seg] : H;
     it->seg_lo = lo;
     it->seg_hi = hi;
     if (seg && (k->flag[seg - 1] & KNOT_JUMP)) {
+      /* the quadratures (steps, samples, ∫ w L) restart from their values */
+      CVodeGetQuad(it->cv, &tq, it->q);
       if ((st = cv_restart(it, lo, err)) != SCHEDOPT_OK) return st;
       if (st_right(it)) goto full;
     }
     if (hi > tcur) CVodeSetStopTime(it->cv, hi);
+    long steps = 0; /* CVODES counts max_steps per call, which is one step here */
     while (tcur < hi) {
       realtype tret;
-      int f = CVode(it->cv, hi, it->y, &tret, CV_ONE_STEP);
+      int f = ++steps > it->max_steps ? CV_TOO_MUCH_WORK
+                                       : CVode(it->cv, hi, it->y, &tret, CV_ONE_STEP);
+      if (f == CV_TOO_MUCH_WORK && steps > it->max_steps) tret = tcur;
       if (f == CV_ROOT_RETURN) {
-        realtype tq;
         CVodeGetQuad(it->cv, &tq, it->q);
         it->mt->readout(it->self, y, &rd);
         return diverged(it, tret, q[0], rd.loss, err);
@@ -1260,7 +1273,7 @@ static schedopt_status st_forward(schedopt_integrator *it, const schedopt_object
       if (f < 0) return cv_fail(it, f, "CVode", tret, err);
       tcur = (f == CV_TSTOP_RETURN) ? hi : tret;
       if (st_add(it, tcur, y)) goto full;
-      for (; ih < nh && obj->h[ih] <= tcur; ih++) { /* as cv_run's rows */
+      for (; ih < nh && obj->h[ih] <= tcur + eps; ih++) { /* as cv_run's rows */
         it->mt->readout(it->self, y, &rd);
         Jh += obj->w[ih] * rd.loss;
       }
@@ -1268,10 +1281,7 @@ static schedopt_status st_forward(schedopt_integrator *it, const schedopt_object
   }
   it->mt->readout(it->self, y, &rd); /* at H */
   for (; ih < nh; ih++) Jh += obj->w[ih] * rd.loss;
-  if (obj->kind == SCHEDOPT_OBJ_MEAN) {
-    realtype tq;
-    CVodeGetQuad(it->cv, &tq, it->q);
-  }
+  CVodeGetQuad(it->cv, &tq, it->q);
   *J = obj->kind == SCHEDOPT_OBJ_FINAL ? rd.loss : obj->kind == SCHEDOPT_OBJ_MEAN ? q[2] : Jh;
   cv_collect(it);
   return SCHEDOPT_OK;
@@ -1411,9 +1421,10 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
     double tprev = hi;
     memcpy(it->lB, lv, n * sizeof *lv);
     adj_rhs(it, hi, it->lB, it->ldB);
+    long steps = 0; /* max_steps per segment, as forward */
     while (tprev > lo) {
       realtype tB;
-      f = CVode(it->cvL, lo, it->lv, &tB, CV_ONE_STEP);
+      f = ++steps > it->max_steps ? CV_TOO_MUCH_WORK : CVode(it->cvL, lo, it->lv, &tB, CV_ONE_STEP);
       if (f < 0) return cv_fail(it, f, "CVode (adjoint)", tprev, err);
       if (f == CV_TSTOP_RETURN) tB = lo;
       if (!(tB < tprev))
@@ -1439,8 +1450,8 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
   return SCHEDOPT_OK;
 }
 
-/* The schedule's content, byte for byte: clock, horizon, units and every
- * channel's control (type, parameters, warmup, table).  Equal content, equal
+/* The schedule's content, byte for byte: clock, horizon, units, the
+ * tolerances and every channel's control (type, parameters, warmup, table).  Equal content, equal
  * pass: the model Hessian at the schedule of the last gradient reads the
  * stored pass instead of solving again (hm_st_pass). */
 static int fp_put(schedopt_integrator *it, const void *p, size_t bytes) {
@@ -1460,7 +1471,8 @@ static int fp_put(schedopt_integrator *it, const void *p, size_t bytes) {
 static int fp_build(schedopt_integrator *it, const schedopt_schedule *s) {
   it->st_fp_n = 0;
   const int clock = (int)schedopt_schedule_clock(s);
-  const double hu[2] = {schedopt_schedule_horizon(s), schedopt_schedule_units_per_sample(s)};
+  const double hu[4] = {schedopt_schedule_horizon(s), schedopt_schedule_units_per_sample(s),
+                        it->rtol, it->atol}; /* and the tolerances the pass was solved to */
   int bad = fp_put(it, &clock, sizeof clock) || fp_put(it, hu, sizeof hu);
   for (int ch = 0; ch < SCHEDOPT_NCHANNELS && !bad; ch++) {
     const schedopt_control *c = schedopt_schedule_get(s, (schedopt_channel)ch);
