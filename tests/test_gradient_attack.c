@@ -601,6 +601,92 @@ static void test_hessian_reuse(void) {
   schedopt_model_free(m);
 }
 
+/* The cases this attack found failing, after their fixes: a MEAN window with
+ * a restart inside it (the ∫ w L quadrature restarted from 0), max_steps in
+ * the one-step passes, a memory bound lowered after a stored pass, horizons
+ * merged with a knot within 1e-12 H, the Hessian's reuse across a change of
+ * tolerances, and MEAN windows whose ends lie within 1e-12 H of a knot, 0 or
+ * H (their segments had weight 0, in the objective too). */
+static void test_fixed(const schedopt_model *m, schedopt_control *bt) {
+  schedopt_control *ms = ctl(schedopt_control_multistep);
+  const double mil[2] = {0.5, 0.75}, fac[3] = {1, 0.3, 0.1};
+  set(ms, "peak", 0.6);
+  OK(schedopt_control_set_steps(ms, 2, mil, fac, &err));
+  setup su = {m, SCHEDOPT_CLOCK_STEPS, 300, 1, {ms, bt, NULL}, MEAN(0, 300), RT};
+  attack("multistep/mean [0, H] across both jumps", &su, TOL, FDH);
+  su.obj = MEAN(100, 200);
+  attack("multistep/mean [100, 200] ending at a jump", &su, TOL, FDH);
+
+  /* max_steps: the gradient fails where the objective does */
+  su.obj = FINAL;
+  schedopt_integrator *it = mkit(&su, NO_BOUND);
+  OK(schedopt_integrator_set_max_steps(it, 5, &err));
+  schedopt_schedule *s = build(&su);
+  double J, g0[16], g1[16], g2[16], *g[3] = {g0, g1, g2};
+  CHECK(schedopt_integrator_objective(it, s, &su.obj, &J, &err) == SCHEDOPT_ESOLVER);
+  const schedopt_status st = schedopt_integrator_gradient(it, s, &su.obj, &J, g, &err);
+  CHECK_MSG(st == SCHEDOPT_ESOLVER && strstr(err.msg, "TOO_MUCH_WORK"), "max_steps 5: %d %s",
+            (int)st, err.msg);
+  schedopt_schedule_free(s);
+  schedopt_integrator_free(it);
+
+  /* a bound lowered after a stored pass holds for the next gradient */
+  it = mkit(&su, NO_BOUND);
+  gradient(&su, it, &J, g);
+  CHECK(ckpt_count(it) == 0);
+  OK(schedopt_integrator_set_adjoint_memory(it, 0, &err));
+  gradient(&su, it, &J, g);
+  CHECK_MSG(ckpt_count(it) == 1, "after the bound fell to 0: %ld check-pointed", ckpt_count(it));
+  schedopt_integrator_free(it);
+
+  /* horizons merged with a smooth knot: J at the knot, as the objective */
+  const double tt[5] = {0, 75, 150, 225, 300}, vv[5] = {0.5, 0.6, 0.4, 0.3, 0.05};
+  schedopt_control *tb = ctl(schedopt_control_table);
+  OK(schedopt_control_set_table(tb, 5, tt, vv, &err));
+  setup s2 = {m, SCHEDOPT_CLOCK_STEPS, 300, 1, {tb, bt, NULL}, FINAL, RT};
+  double h1[2] = {150 + 1e-13, 300}, w1[2] = {1, 1}, h2[3] = {100, 100 + 1e-11, 300},
+         w2[3] = {0.5, 0.5, 1};
+  s2.obj = HOR(2, h1, w1);
+  attack("table/horizon 1e-13 after a knot", &s2, TOL, FDH);
+  s2.obj = HOR(3, h2, w2);
+  attack("table/two horizons 1e-11 apart", &s2, TOL, FDH);
+
+  /* the Hessian does not read a pass solved at other tolerances */
+  s2.obj = FINAL;
+  it = mkit(&s2, NO_BOUND);
+  OK(schedopt_integrator_set_tolerances(it, 1e-5, 1e-9, &err));
+  gradient(&s2, it, &J, g);
+  OK(schedopt_integrator_set_tolerances(it, 1e-10, 1e-14, &err));
+  s = build(&s2);
+  const size_t P = schedopt_control_nparams(tb);
+  double *Hm = malloc(P * P * sizeof *Hm);
+  const long before = steps_of(it);
+  OK(schedopt_integrator_hessian_model(it, s, &s2.obj, Hm, &err));
+  CHECK_MSG(steps_of(it) > before, "the Hessian at rtol 1e-10 read the pass solved at 1e-5");
+  free(Hm);
+  schedopt_schedule_free(s);
+  schedopt_integrator_free(it);
+
+  /* window ends within 1e-12 H of a knot, of 0 and of H keep their weight */
+  it = mkit(&s2, NO_BOUND);
+  const double cases[4][2] = {{1e-11, 300}, {0, 300 - 1e-11}, {150 + 1e-11, 300}, {75, 225 - 1e-11}};
+  const double refs[4][2] = {{0, 300}, {0, 300}, {150, 300}, {75, 225}};
+  for (int c = 0; c < 4; c++) {
+    s2.obj = MEAN(cases[c][0], cases[c][1]);
+    const double Jc = objective(&s2, it);
+    s2.obj = MEAN(refs[c][0], refs[c][1]);
+    const double Jr = objective(&s2, it);
+    CHECK_MSG(fabs(Jc - Jr) <= 1e-9 * Jr, "mean [%.12g, %.12g]: %.12g against %.12g",
+              cases[c][0], cases[c][1], Jc, Jr);
+    s2.obj = MEAN(cases[c][0], cases[c][1]);
+    gradient(&s2, it, &J, g);
+    CHECK_CLOSE(J, Jr, 1e-9, 0);
+  }
+  schedopt_integrator_free(it);
+  schedopt_control_free(tb);
+  schedopt_control_free(ms);
+}
+
 int main(void) {
   schedopt_model *m = plrf(30, 0, SCHEDOPT_DYN_MATCHED, 1);
   schedopt_control *bt = ctl(schedopt_control_constant);
@@ -611,6 +697,7 @@ int main(void) {
   test_short(m, bt);
   test_diverge(m, bt);
   test_bound(m, bt);
+  test_fixed(m, bt);
   schedopt_control_free(bt);
   schedopt_model_free(m);
   test_models();
