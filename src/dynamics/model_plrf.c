@@ -555,6 +555,61 @@ static void sgd_adj_pass(const double *restrict lam, const double *restrict l,
   }
 }
 
+/* Heavy ball's o = −s (blockdiag(D)ᵀ λ + e_a z), z = Σ_k gq_k Σ_i λ_{k,i}
+ * (hb_block's entries, transposed; ga = η²λ² cga), four modes at a time: the
+ * triples loaded as three contiguous registers, split into a, v, x and
+ * joined back (one mode at a time it was 9 % of the joint lr + momentum
+ * optimization of issue 14's problem: perf). */
+typedef double hb4 __attribute__((vector_size(32)));
+typedef double hb4u __attribute__((vector_size(32), aligned(8), may_alias));
+#define HB4_LOAD(p) (*(const hb4u *)(p))
+#define HB4_STORE(p, v) (*(hb4u *)(p) = (v))
+#define HB4_SPLIT(s0, s1, s2, a, v, x)                  \
+  const hb4 a = {s0[0], s0[3], s1[2], s2[1]};           \
+  const hb4 v = {s0[1], s1[0], s1[3], s2[2]};           \
+  const hb4 x = {s0[2], s1[1], s2[0], s2[3]}
+PLRF_CLONES
+static void hb_adj_pass(const double *restrict lam, const double *restrict l,
+                        double *restrict o, size_t N, double eta, double mu, double cga,
+                        double iB, double s) {
+  const hb4 zero = {0, 0, 0, 0};
+  hb4 Z = zero;
+  size_t k = 0;
+  for (; k + 4 <= N; k += 4) {
+    const hb4 w0 = HB4_LOAD(l + 3 * k), w1 = HB4_LOAD(l + 3 * k + 4),
+              w2 = HB4_LOAD(l + 3 * k + 8);
+    HB4_SPLIT(w0, w1, w2, la, lv, lx);
+    const hb4 el = eta * HB4_LOAD(lam + k);
+    Z += el * el * ((la + lv) + lx);
+  }
+  double zs = (Z[0] + Z[1]) + (Z[2] + Z[3]);
+  for (size_t i = k; i < N; i++) {
+    const double el = eta * lam[i];
+    zs += el * el * ((l[3 * i] + l[3 * i + 1]) + l[3 * i + 2]);
+  }
+  const double z = zs * iB, mu2 = mu * mu, d4 = mu2 - 1.0;
+  for (k = 0; k + 4 <= N; k += 4) {
+    const hb4 w0 = HB4_LOAD(l + 3 * k), w1 = HB4_LOAD(l + 3 * k + 4),
+              w2 = HB4_LOAD(l + 3 * k + 8);
+    HB4_SPLIT(w0, w1, w2, la, lv, lx);
+    const hb4 el = eta * HB4_LOAD(lam + k), ga = el * el * cga, mel = 2.0 * mu * el;
+    const hb4 oa = -s * ((ga - 2.0 * el) * la + ga * lv + (ga - el) * lx + z);
+    const hb4 ov = -s * (mu2 * la + d4 * lv + mu2 * lx);
+    const hb4 ox = -s * ((2.0 * mu - mel) * la - mel * lv + (mu - mel - 1.0) * lx);
+    HB4_STORE(o + 3 * k, ((hb4){oa[0], ov[0], ox[0], oa[1]}));
+    HB4_STORE(o + 3 * k + 4, ((hb4){ov[1], ox[1], oa[2], ov[2]}));
+    HB4_STORE(o + 3 * k + 8, ((hb4){ox[2], oa[3], ov[3], ox[3]}));
+  }
+  for (; k < N; k++) {
+    const double el = eta * lam[k], ga = el * el * cga, mel = 2.0 * mu * el;
+    const double la = l[3 * k], lv = l[3 * k + 1], lx = l[3 * k + 2];
+    o[3 * k] = -s * ((ga - 2.0 * el) * la + ga * lv + (ga - el) * lx + z);
+    o[3 * k + 1] = -s * (mu2 * la + d4 * lv + mu2 * lx);
+    o[3 * k + 2] = -s * ((2.0 * mu - mel) * la - mel * lv + (mu - mel - 1.0) * lx);
+  }
+}
+#undef HB4_SPLIT
+
 static void plrf_rhs_adj(const void *self, const schedopt_uval *u, double s, const double *lam,
                          double *o) {
   const plrf *m = self;
@@ -569,19 +624,7 @@ static void plrf_rhs_adj(const void *self, const schedopt_uval *u, double s, con
       sgd_adj_pass(m->lam, lc, oc, N, eta, kappa, iB, s);
       continue;
     }
-    double z = 0.0;
-    for (size_t k = 0; k < N; k++) {
-      const double el = eta * m->lam[k];
-      z += el * el * iB * ((lc[3 * k] + lc[3 * k + 1]) + lc[3 * k + 2]);
-    }
-    const double mu2 = mu * mu, d4 = mu2 - 1.0;
-    for (size_t k = 0; k < N; k++) { /* hb_block's entries, transposed */
-      const double el = eta * m->lam[k], e2 = el * el, ga = sde ? e2 * iB : e2 * kappa;
-      const double mel = 2.0 * mu * el, la = lc[3 * k], lv = lc[3 * k + 1], lx = lc[3 * k + 2];
-      oc[3 * k] = -s * ((ga - 2.0 * el) * la + ga * lv + (ga - el) * lx + z);
-      oc[3 * k + 1] = -s * (mu2 * la + d4 * lv + mu2 * lx);
-      oc[3 * k + 2] = -s * ((2.0 * mu - mel) * la - mel * lv + (mu - mel - 1.0) * lx);
-    }
+    hb_adj_pass(m->lam, lc, oc, N, eta, mu, sde ? iB : kappa, iB, s);
   }
 }
 
