@@ -1302,10 +1302,15 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
           o->seconds_baselines, r->seconds);
   if (o->nst > 1) {
     double lo = HUGE_VAL, hi = -HUGE_VAL;
-    for (size_t i = 0; i < o->nst; i++) lo = fmin(lo, o->st[i].J), hi = fmax(hi, o->st[i].J);
-    fprintf(f, "  starts     %zu; final excess from best to worst start: %.4g x (spread of the "
-               "objective %.3g relative)\n", o->nst, (hi - o->sig) / (lo - o->sig),
-            (hi - lo) / lo);
+    int screened = 0;
+    for (size_t i = 0; i < o->nst; i++) {
+      lo = fmin(lo, o->st[i].J), hi = fmax(hi, o->st[i].J);
+      screened |= strstr(o->st[i].label, ", screened") != NULL;
+    }
+    fprintf(f, "  starts     %zu; %s excess from best to worst start: %.4g x (spread of the "
+               "objective %.3g relative)\n", o->nst,
+            screened ? "final (screened: where they stopped)" : "final",
+            (hi - o->sig) / (lo - o->sig), (hi - lo) / lo);
     for (size_t i = 0; i < o->nst; i++)
       fprintf(f, "             %-62s start %.9g -> %.9g (excess %.6g), %ld evaluations, "
                  "%.3g s%s\n", o->st[i].label, o->st[i].J_start, o->st[i].J,
