@@ -429,14 +429,14 @@ done:
  * channel's own cap, so that μ is raised in steps from where the default
  * optimum puts it.
  *
- * They race (issue 14): the start of lower objective (the family, 1.4e-3
- * below the default's excess at T = 1e4) runs to convergence and records
+ * They race (issue 14): the start of lower objective (the family: 0.2518
+ * against the default's 0.2533 at T = 1e4) runs to convergence and records
  * its best J after MS_SCREEN evaluations; each other start runs MS_SCREEN
  * evaluations (the continuation split over its stages) and goes on to
- * convergence only if it is then below that.  A converged start costs ~25
- * times the screening (docs/performance.md, Momentum under CVODES), and at
- * T = 1e3, 1e4 and 1e5 the family's optimum was the best (docs/validation.md,
- * momentum). */
+ * convergence only if it is then below that.  A start run to convergence
+ * took 127-661 evaluations there (docs/performance.md, Momentum under
+ * CVODES), and at T = 1e3, 1e4 and 1e5 the family's optimum was the best
+ * (docs/validation.md, momentum). */
 static schedopt_status momentum_starts(schedopt_optimization *o, schedopt_integrator *it,
                                        const schedopt_optimizer_settings *set, const double *x0,
                                        double J0, const double *xfam, double Jfam,
