@@ -7,21 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dynamics/control_impl.h"
 #include "schedopt/schedopt.h"
+#include "testgrad.h"
 #include "testutil.h"
 
 static schedopt_error err;
 static int ckpt; /* 1: force the check-pointed CVODES adjoint (adjoint memory 0) */
-
-/* Pointer to differentiable parameter i of c (schedopt_control_nparams order). */
-static double *param_ptr(schedopt_control *c, size_t i) {
-  size_t nf = c->type->nparams;
-  if (i < nf) return &c->p[i];
-  if (i == nf) return &c->warmup;
-  if (i == nf + 1) return &c->warmup_init;
-  return &c->v[i - nf - 2];
-}
 
 typedef struct setup {
   const schedopt_model *m;
@@ -124,33 +115,6 @@ static void check(const char *name, setup *su, double tol, double h) {
   }
   schedopt_schedule_free(s);
   schedopt_integrator_free(it);
-}
-
-static schedopt_control *ctl(const schedopt_control_type *T) {
-  schedopt_control *c = NULL;
-  if (schedopt_control_alloc(&c, T, &err)) exit(1);
-  return c;
-}
-static void set(schedopt_control *c, const char *k, double v) {
-  if (schedopt_control_set(c, k, v, &err)) {
-    fprintf(stderr, "set %s: %s\n", k, err.msg);
-    exit(1);
-  }
-}
-
-static schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int split) {
-  schedopt_plrf_params p;
-  schedopt_plrf_params_default(&p);
-  p.a = 2.5;
-  p.b = 1.8;
-  p.N = N;
-  p.sigma2 = 0.2;
-  p.momentum = mom;
-  p.dynamics = dyn;
-  p.split = split;
-  schedopt_model *m = NULL;
-  if (schedopt_model_alloc(&m, schedopt_model_plrf, &p, &err)) exit(1);
-  return m;
 }
 
 int main(void) {

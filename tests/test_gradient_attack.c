@@ -14,20 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dynamics/control_impl.h"
 #include "schedopt/schedopt.h"
+#include "testgrad.h"
 #include "testutil.h"
 
 static schedopt_error err;
-
-/* Pointer to differentiable parameter i of c (schedopt_control_nparams order). */
-static double *param_ptr(schedopt_control *c, size_t i) {
-  size_t nf = c->type->nparams;
-  if (i < nf) return &c->p[i];
-  if (i == nf) return &c->warmup;
-  if (i == nf + 1) return &c->warmup_init;
-  return &c->v[i - nf - 2];
-}
 
 typedef struct setup {
   const schedopt_model *m;
@@ -158,31 +149,6 @@ static void attack(const char *name, setup *su, double tol, double h) {
   schedopt_integrator_free(it);
   schedopt_integrator_free(ic);
   schedopt_integrator_free(io);
-}
-
-static schedopt_control *ctl(const schedopt_control_type *T) {
-  schedopt_control *c = NULL;
-  OK(schedopt_control_alloc(&c, T, &err));
-  return c;
-}
-
-static void set(schedopt_control *c, const char *k, double v) {
-  OK(schedopt_control_set(c, k, v, &err));
-}
-
-static schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int split) {
-  schedopt_plrf_params p;
-  schedopt_plrf_params_default(&p);
-  p.a = 2.5;
-  p.b = 1.8;
-  p.N = N;
-  p.sigma2 = 0.2;
-  p.momentum = mom;
-  p.dynamics = dyn;
-  p.split = split;
-  schedopt_model *m = NULL;
-  OK(schedopt_model_alloc(&m, schedopt_model_plrf, &p, &err));
-  return m;
 }
 
 static const double RT = 1e-10, TOL = 1e-4, FDH = 1e-4;
@@ -471,15 +437,6 @@ static void test_bound(const schedopt_model *m, schedopt_control *bt) {
     schedopt_integrator_free(it);
   }
   schedopt_control_free(ms);
-}
-
-static double rel_diff(const double *A, const double *B, size_t m) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < m; i++) {
-    num += (A[i] - B[i]) * (A[i] - B[i]);
-    den += B[i] * B[i];
-  }
-  return sqrt(num / den);
 }
 
 /* The model Hessian of su on it; *dsteps: CVODES steps it took. */

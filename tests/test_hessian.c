@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "schedopt/schedopt.h"
+#include "testgrad.h"
 #include "testutil.h"
 
 static schedopt_error err;
@@ -141,15 +142,6 @@ static void test_hv(void) {
   CHECK(em <= 0.3);
   CHECK(ed >= 1.0);
   drop(&S);
-}
-
-static double rel_diff(const double *A, const double *B, size_t m) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < m; i++) {
-    num += (A[i] - B[i]) * (A[i] - B[i]);
-    den += B[i] * B[i];
-  }
-  return sqrt(num / den);
 }
 
 static void test_reuse(void) {
