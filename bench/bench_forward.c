@@ -24,17 +24,7 @@
 #include <unistd.h>
 
 #include "schedopt/schedopt.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to other load on the machine */
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 typedef struct result {
   double median_s, loss;
@@ -47,11 +37,7 @@ static result measure(double T, int recursion, int split, int momentum, int reps
   result res = {0};
   schedopt_error err;
   schedopt_plrf_params p;
-  schedopt_plrf_params_default(&p);
-  p.a = 3.5;
-  p.b = 5;
-  p.N = 1000;
-  p.sigma2 = 0.25;
+  bench_hard_phase(&p);
   p.split = split;
   p.momentum = momentum;
   schedopt_model *m = NULL;
@@ -81,14 +67,14 @@ static result measure(double T, int recursion, int split, int momentum, int reps
   times[NT - 1] = T;
   double *ts = malloc(reps * sizeof *ts);
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = bench_cpu();
     if (schedopt_integrator_run(it, s, times, NT, rows, &err)) {
       fprintf(stderr, "run: %s\n", err.msg);
       return res;
     }
-    ts[r] = now() - t0;
+    ts[r] = bench_cpu() - t0;
   }
-  qsort(ts, reps, sizeof *ts, cmp);
+  qsort(ts, reps, sizeof *ts, bench_cmp);
   schedopt_integrator_stats st;
   schedopt_integrator_get_stats(it, &st);
   res.median_s = ts[reps / 2];

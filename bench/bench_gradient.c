@@ -18,17 +18,7 @@
 #include <unistd.h>
 
 #include "schedopt/schedopt.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to other load on the machine */
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 typedef struct result {
   double fwd_s, grad_s, J;
@@ -50,12 +40,7 @@ static result measure(double T, int table, int recursion, int reps) {
   result res = {0};
   schedopt_error err;
   schedopt_plrf_params p;
-  schedopt_plrf_params_default(&p);
-  p.a = 3.5;
-  p.b = 5;
-  p.N = 1000;
-  p.sigma2 = 0.25;
-  p.split = 0;
+  bench_hard_phase(&p);
   schedopt_model *m = NULL;
   schedopt_schedule *s = NULL;
   schedopt_control *lr = NULL, *bt = NULL;
@@ -87,15 +72,15 @@ static result measure(double T, int table, int recursion, int reps) {
   schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
   double *tf = malloc(reps * sizeof *tf), *tg = malloc(reps * sizeof *tg), J;
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = bench_cpu();
     if (schedopt_integrator_objective(it, s, &obj, &J, &err)) goto bad;
-    tf[r] = now() - t0;
-    t0 = now();
+    tf[r] = bench_cpu() - t0;
+    t0 = bench_cpu();
     if (schedopt_integrator_gradient(it, s, &obj, &J, g, &err)) goto bad;
-    tg[r] = now() - t0;
+    tg[r] = bench_cpu() - t0;
   }
-  qsort(tf, reps, sizeof *tf, cmp);
-  qsort(tg, reps, sizeof *tg, cmp);
+  qsort(tf, reps, sizeof *tf, bench_cmp);
+  qsort(tg, reps, sizeof *tg, bench_cmp);
   res.fwd_s = tf[reps / 2];
   res.grad_s = tg[reps / 2];
   res.J = J;

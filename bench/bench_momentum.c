@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "schedopt/schedopt.h"
+#include "bench_util.h"
 
 static schedopt_error err;
 
@@ -33,12 +34,6 @@ static schedopt_error err;
       exit(1);                                                    \
     }                                                             \
   } while (0)
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct bcase {
   schedopt_problem *p;
@@ -102,14 +97,14 @@ static void teardown(bcase *c) {
  * curvature), repeated until ≥ 0.3 s. */
 static double timed(bcase *c, const schedopt_objective *obj, int grad) {
   long reps = 0;
-  double t0 = cpu_now(), t;
+  double t0 = bench_cpu(), t;
   do {
     if (grad == 2)
       OK(schedopt_design_eval_hdiag(c->d, c->it, obj, c->x, &c->J, c->g, c->h, &err));
     else
       OK(schedopt_design_eval(c->d, c->it, obj, c->x, &c->J, grad ? c->g : NULL, &err));
     reps++;
-    t = cpu_now() - t0;
+    t = bench_cpu() - t0;
   } while (t < 0.3);
   return t / (double)reps;
 }

@@ -36,12 +36,7 @@
 #include <time.h>
 
 #include "schedopt/schedopt.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_util.h"
 
 static schedopt_error err;
 
@@ -68,15 +63,9 @@ static schedopt_problem *problem(double T, long N, double b, const char *dyn) {
   return p;
 }
 
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int trace(void *ctx, const char *stage, long evals, double best_J, double seconds) {
   (void)seconds;
-  printf("  trace %s %ld %.3f %.10f\n", stage, evals, cpu_now() - *(const double *)ctx, best_J);
+  printf("  trace %s %ld %.3f %.10f\n", stage, evals, bench_cpu() - *(const double *)ctx, best_J);
   return 0;
 }
 
@@ -100,12 +89,12 @@ static int bench_baselines(double T, long N, double b, int recursion, int tr) {
   schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
-  double cpu0 = cpu_now();
+  double cpu0 = bench_cpu();
   if (tr) set.progress = trace, set.progress_ctx = &cpu0;
   printf("bench_optimize --baselines: hard phase a=3.5 b=%g N=%ld, T=%.0f, lr <= 1, %s\n", b,
          N, T, recursion ? "exact recursion" : "matched ODE (cvodes)");
   long evals = 0;
-  const double c0 = cpu_now();
+  const double c0 = bench_cpu();
   for (size_t i = 0; schedopt_baseline_types[i]; i++) {
     /* the learning-rate baselines of an SGD problem: not the momentum family
      * (it would switch heavy ball on) nor FSL's exponential decay (asked for
@@ -114,15 +103,15 @@ static int bench_baselines(double T, long N, double b, int recursion, int tr) {
         schedopt_baseline_types[i] == schedopt_baseline_exponential)
       continue;
     schedopt_baseline bl;
-    const double c1 = cpu_now();
+    const double c1 = bench_cpu();
     OK(schedopt_baseline_tune(schedopt_baseline_types[i], base, SCHEDOPT_LR, 0, 1, it, &obj,
                               &set, &bl, &err));
     printf("  %-24s L_T = %.10f  %4ld evaluations  %6.2f s CPU\n", bl.label, bl.J, bl.evals,
-           cpu_now() - c1);
+           bench_cpu() - c1);
     evals += bl.evals;
     schedopt_baseline_clear(&bl);
   }
-  printf("  all baselines            %ld evaluations, %.2f s CPU\n", evals, cpu_now() - c0);
+  printf("  all baselines            %ld evaluations, %.2f s CPU\n", evals, bench_cpu() - c0);
   schedopt_integrator_free(it);
   schedopt_problem_free(p);
   return 0;
@@ -190,16 +179,16 @@ int main(int argc, char **argv) {
     const size_t P = schedopt_control_nparams(schedopt_schedule_get(s0, SCHEDOPT_LR));
     double *H0 = malloc(P * P * sizeof *H0);
     for (int r = 0; r < 5; r++) {
-      double c1 = cpu_now();
+      double c1 = bench_cpu();
       OK(schedopt_integrator_objective(it, s0, &obj, &J0, &err));
-      ts[0][r] = cpu_now() - c1;
-      c1 = cpu_now();
+      ts[0][r] = bench_cpu() - c1;
+      c1 = bench_cpu();
       OK(schedopt_design_eval(d, it, &obj, x0, &J0, g0, &err));
-      ts[1][r] = cpu_now() - c1;
+      ts[1][r] = bench_cpu() - c1;
       OK(schedopt_design_apply(d, x0, &s0, &err));
-      c1 = cpu_now();
+      c1 = bench_cpu();
       if (schedopt_integrator_hessian_model(it, s0, &obj, H0, &err)) ts[2][r] = NAN;
-      else ts[2][r] = cpu_now() - c1;
+      else ts[2][r] = bench_cpu() - c1;
     }
     for (int k = 0; k < 3; k++) /* median of 5 */
       for (int a = 0; a < 5; a++)
@@ -214,12 +203,12 @@ int main(int argc, char **argv) {
     free(H0);
   }
   schedopt_opt_result res;
-  double cpu0 = cpu_now();
+  double cpu0 = bench_cpu();
   if (tr) set.progress = trace, set.progress_ctx = &cpu0;
-  const double t0 = now();
+  const double t0 = bench_wall();
   const clock_t c0 = clock();
   OK(schedopt_design_optimize(d, it, &obj, &set, x0, &res, &err));
-  const double secs = now() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+  const double secs = bench_wall() - t0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
   schedopt_integrator_stats st;
   schedopt_integrator_get_stats(it, &st);
   printf("bench_optimize: hard phase a=3.5 b=%g N=%ld, T=%.0f, free-form %zu knots, %s "
@@ -265,11 +254,11 @@ int main(int argc, char **argv) {
   OK(schedopt_integrator_alloc(&ir, schedopt_integrator_recursion, schedopt_problem_model(pr),
                                &err));
   double Jr;
-  const double t1 = now();
+  const double t1 = bench_wall();
   OK(schedopt_integrator_objective(ir, sopt, &obj, &Jr, &err));
   printf("  recursion  L_T = %.10f for the same schedule (one exact forward pass, %.2f s): "
          "the target for bench_paper_gd\n",
-         Jr, now() - t1);
+         Jr, bench_wall() - t1);
   schedopt_integrator_free(ir);
   schedopt_problem_free(pr);
   schedopt_opt_result_free(&res);

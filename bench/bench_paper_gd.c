@@ -17,12 +17,7 @@
 #include <time.h>
 
 #include "schedopt/schedopt.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to load on the machine */
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -61,7 +56,7 @@ int main(int argc, char **argv) {
   for (long k = 0; k < T; k++) eta[k] = 1.0;
   mt->dloss(self, gl);
   const double b1 = 0.9, b2 = 0.999;
-  double t0 = now(), J = INFINITY, best = INFINITY;
+  double t0 = bench_cpu(), J = INFINITY, best = INFINITY;
   long it = 0;
   printf("iteration,seconds,final_loss\n");
   for (;; it++) {
@@ -76,7 +71,7 @@ int main(int argc, char **argv) {
     mt->readout(self, y, &r);
     J = r.loss;
     if (J < best) best = J;
-    double el = now() - t0;
+    double el = bench_cpu() - t0;
     if (it % 10 == 0 || J <= target) printf("%ld,%.2f,%.8f\n", it, el, J);
     fflush(stdout);
     if (J <= target || el > tmax || !isfinite(J)) break;
@@ -109,7 +104,7 @@ int main(int argc, char **argv) {
       eta[k] = eta[k] < 0 ? 0 : eta[k] > 1 ? 1 : eta[k];
     }
   }
-  double el = now() - t0;
+  double el = bench_cpu() - t0;
   printf("# T=%ld N=%ld: %s target %.8f after %ld iterations, %.1f s (best %.8f, %.2f s per iteration)\n",
          T, p.N, J <= target ? "reached" : "did NOT reach", target, it, el, best,
          it ? el / it : el);

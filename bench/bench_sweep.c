@@ -41,20 +41,9 @@
 #include <time.h>
 
 #include "schedopt/schedopt.h"
+#include "bench_util.h"
 
 #define MAXT 64 /* threads */
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* FNV-1a over the results: objectives as bits, evaluations. */
 static unsigned long long fingerprint(const schedopt_sweep *s) {
@@ -218,14 +207,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", err.msg);
     return 2;
   }
-  const double l0 = load1(), c0 = cpu_now(), w0 = now();
+  const double l0 = load1(), c0 = bench_cpu(), w0 = bench_wall();
   int used = 0;
   size_t failed = 0;
   if (schedopt_sweep_run(s, threads, NULL, NULL, &used, &failed, &err)) {
     fprintf(stderr, "%s\n", err.msg);
     return 1;
   }
-  const double wall = now() - w0, pcpu = cpu_now() - c0, l1 = load1();
+  const double wall = bench_wall() - w0, pcpu = bench_cpu() - c0, l1 = load1();
   const size_t n = schedopt_sweep_ncases(s);
   printf("bench_sweep %s -j %d: %zu cases on %d thread%s%s\n", path, threads, n, used,
          used == 1 ? "" : "s", failed ? " (some failed)" : "");

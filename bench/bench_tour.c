@@ -20,29 +20,14 @@
 #include <time.h>
 
 #include "schedopt/schedopt.h"
-
-static double cpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to other load */
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 /* Median CPU seconds of a forward solve as bench_forward's: hard phase, WSD
  * (peak 1, 20 % linear anneal), T = 1e6, cvodes, loss only, 200 points. */
 static double forward_1e6(int reps) {
   schedopt_error err;
   schedopt_plrf_params p;
-  schedopt_plrf_params_default(&p);
-  p.a = 3.5;
-  p.b = 5;
-  p.N = 1000;
-  p.sigma2 = 0.25;
-  p.split = 0;
+  bench_hard_phase(&p);
   const double T = 1e6;
   schedopt_model *m = NULL;
   schedopt_schedule *s = NULL;
@@ -68,14 +53,14 @@ static double forward_1e6(int reps) {
   for (int i = 0; i < NT; i++) times[i] = floor(pow(T, (double)i / (NT - 1)) + 0.5);
   times[NT - 1] = T;
   for (int r = 0; r < reps; r++) {
-    double t0 = cpu();
+    double t0 = bench_cpu();
     if (schedopt_integrator_run(it, s, times, NT, rows, &err)) {
       fprintf(stderr, "forward: %s\n", err.msg);
       goto done;
     }
-    ts[r] = cpu() - t0;
+    ts[r] = bench_cpu() - t0;
   }
-  qsort(ts, (size_t)reps, sizeof *ts, cmp);
+  qsort(ts, (size_t)reps, sizeof *ts, bench_cmp);
   med = ts[reps / 2];
 done:
   schedopt_integrator_free(it);
@@ -99,7 +84,7 @@ typedef struct trace {
 static int on_eval(void *ctx, const char *stage, long evals, double best, double seconds) {
   trace *t = ctx;
   (void)seconds;
-  const double now = cpu();
+  const double now = bench_cpu();
   size_t i = 0;
   while (i < t->n && strcmp(t->name[i], stage)) i++;
   if (i == t->n && t->n < MAXSTAGE) snprintf(t->name[t->n++], sizeof t->name[0], "%s", stage);
@@ -146,9 +131,9 @@ int main(int argc, char **argv) {
   const double f0 = forward_1e6(9);
   if (!getenv("OMP_NUM_THREADS") || strcmp(getenv("OMP_NUM_THREADS"), "1"))
     fprintf(stderr, "bench_tour: run with OMP_NUM_THREADS=1 for the stages' CPU\n");
-  tr.t0 = tr.last = cpu();
+  tr.t0 = tr.last = bench_cpu();
   if (schedopt_optimization_run(&o, p, spec, &err)) goto fail;
-  const double total = cpu() - tr.t0;
+  const double total = bench_cpu() - tr.t0;
   const double f1 = forward_1e6(9), fs = 0.5 * (f0 + f1);
   printf("%s: CPU %.3f s = %.0f forward solves at T = 1e6 (%.3f ms, %.3f before and %.3f "
          "after the run)\n",
