@@ -93,8 +93,11 @@ struct schedopt_integrator {
   /* The stored forward pass of the gradient (see st_forward): points t_i
    * with y_i, ẏ(t_i⁻) and ẏ(t_i⁺) (offsets into the pool sp; the two
    * derivatives share one vector except at jumps). */
-  double *sp, *st_t;
-  size_t *st_y, *st_dl, *st_dr;
+  double *sp;
+  struct st_point {
+    double t;
+    size_t y, dl, dr;
+  } *st;
   size_t sp_n, sp_cap, st_n, st_cap, st_cur;
   size_t store_limit; /* bytes; a longer pass takes the check-pointed adjoint */
   /* the content of the schedule whose pass is stored (st_mark), or none */
@@ -835,10 +838,7 @@ static void adj_free(schedopt_integrator *it) {
   if (it->lv) N_VDestroy(it->lv);
   free(it->lnode);
   free(it->sp);
-  free(it->st_t);
-  free(it->st_y);
-  free(it->st_dl);
-  free(it->st_dr);
+  free(it->st);
   free(it->st_fp);
   it->st_fp = NULL;
   it->st_fp_n = it->st_fp_cap = 0;
@@ -847,8 +847,8 @@ static void adj_free(schedopt_integrator *it) {
   it->LSL = NULL;
   it->NLSL = NULL;
   it->lv = NULL;
-  it->lnode = it->ldA = it->ldB = it->lB = it->sp = it->st_t = NULL;
-  it->st_y = it->st_dl = it->st_dr = NULL;
+  it->lnode = it->ldA = it->ldB = it->lB = it->sp = NULL;
+  it->st = NULL;
   it->sp_n = it->sp_cap = it->st_n = it->st_cap = 0;
   it->gacc_n = it->ntk = 0;
   it->b_ready = 0;
@@ -1170,22 +1170,15 @@ static int st_reserve(schedopt_integrator *it, size_t vecs) {
   const size_t n = it->n;
   /* the pass so far plus this point: vectors and the per-point index */
   const size_t need = it->sp_n + vecs * n;
-  const size_t per_point = sizeof *it->st_t + 3 * sizeof *it->st_y;
+  const size_t per_point = sizeof *it->st;
   if (need > it->store_limit / sizeof(double) ||
       need * sizeof(double) + (it->st_n + 1) * per_point > it->store_limit)
     return 1;
   if (it->st_n == it->st_cap) {
-    size_t c = it->st_cap ? 2 * it->st_cap : 256;
-    double *t = realloc(it->st_t, c * sizeof *t);
-    if (!t) return -1;
-    it->st_t = t;
-    size_t *o[3] = {it->st_y, it->st_dl, it->st_dr};
-    for (int j = 0; j < 3; j++) {
-      size_t *q = realloc(o[j], c * sizeof *q);
-      if (!q) return -1;
-      o[j] = q;
-      if (j == 0) it->st_y = q; else if (j == 1) it->st_dl = q; else it->st_dr = q;
-    }
+    const size_t c = it->st_cap ? 2 * it->st_cap : 256;
+    struct st_point *s = realloc(it->st, c * sizeof *s);
+    if (!s) return -1;
+    it->st = s;
     it->st_cap = c;
   }
   if (need > it->sp_cap) {
@@ -1210,9 +1203,7 @@ static int st_add(schedopt_integrator *it, double t, const double *y) {
   schedopt_uval u;
   seg_eval(it, t, &u);
   rhs_at(it, &u, y, it->sp + od);
-  it->st_t[i] = t;
-  it->st_y[i] = oy;
-  it->st_dl[i] = it->st_dr[i] = od;
+  it->st[i] = (struct st_point){t, oy, od, od};
   return 0;
 }
 
@@ -1222,9 +1213,9 @@ static int st_right(schedopt_integrator *it) {
   const size_t i = it->st_n - 1, od = it->sp_n;
   it->sp_n += it->n;
   schedopt_uval u;
-  seg_eval(it, it->st_t[i], &u);
-  rhs_at(it, &u, it->sp + it->st_y[i], it->sp + od);
-  it->st_dr[i] = od;
+  seg_eval(it, it->st[i].t, &u);
+  rhs_at(it, &u, it->sp + it->st[i].y, it->sp + od);
+  it->st[i].dr = od;
   return 0;
 }
 
@@ -1302,9 +1293,21 @@ static void hermite(double t0, double h, double t, double c[4]) {
 /* The stored step [t_{i−1}, t_i] that holds t (nodes come in decreasing t). */
 static size_t st_find(schedopt_integrator *it, double t) {
   size_t i = it->st_cur;
-  while (i > 1 && it->st_t[i - 1] > t) i--;
-  while (i + 1 < it->st_n && it->st_t[i] < t) i++;
+  while (i > 1 && it->st[i - 1].t > t) i--;
+  while (i + 1 < it->st_n && it->st[i].t < t) i++;
   return it->st_cur = i;
+}
+
+/* y(t) on the stored step [t_{i−1}, t_i]: Σ c_j Y_j with Y = (y_{i−1},
+ * ẏ(t_{i−1}⁺), y_i, ẏ(t_i⁻)). */
+static void st_hermite(const schedopt_integrator *it, size_t i, double t, double c[4],
+                       const double *Y[4]) {
+  const struct st_point *a = &it->st[i - 1], *b = &it->st[i];
+  hermite(a->t, b->t - a->t, t, c);
+  Y[0] = it->sp + a->y;
+  Y[1] = it->sp + a->dr;
+  Y[2] = it->sp + b->y;
+  Y[3] = it->sp + b->dl;
 }
 
 /* A piece inside the backward step [lh0, lh1]: λ by Hermite on that step
@@ -1323,13 +1326,7 @@ static int grad_piece_st(schedopt_integrator *it, double a, double b) {
   for (int g = 0; g < 2; g++) {
     const double t = tg[g] = m + r * gx[g];
     hermite(it->lh0, it->lh1 - it->lh0, t, cl[g]);
-    const size_t i = st_find(it, t);
-    const double t0 = it->st_t[i - 1];
-    hermite(t0, it->st_t[i] - t0, t, cy[g]);
-    Yc[g][0] = it->sp + it->st_y[i - 1];
-    Yc[g][1] = it->sp + it->st_dr[i - 1];
-    Yc[g][2] = it->sp + it->st_y[i];
-    Yc[g][3] = it->sp + it->st_dl[i];
+    st_hermite(it, st_find(it, t), t, cy[g], Yc[g]);
     seg_eval(it, t, &u[g]);
   }
   if (it->mt->vjp_u_comb) {
@@ -2042,14 +2039,12 @@ static schedopt_status hm_st_pass(schedopt_integrator *it, hm_ctx *c, size_t M,
   size_t i = 1;
   for (size_t m = 0; m < M; m++) {
     const double t = c->nd[m].t;
-    while (i + 1 < it->st_n && it->st_t[i] < t) i++;
-    const double t0 = it->st_t[i - 1];
+    while (i + 1 < it->st_n && it->st[i].t < t) i++;
     double cy[4];
-    hermite(t0, it->st_t[i] - t0, t, cy);
-    const double *Y0 = it->sp + it->st_y[i - 1], *D0 = it->sp + it->st_dr[i - 1],
-                 *Y1 = it->sp + it->st_y[i], *D1 = it->sp + it->st_dl[i];
+    const double *Y[4];
+    st_hermite(it, i, t, cy, Y);
     for (size_t j = 0; j < n; j++)
-      y[j] = (cy[0] * Y0[j] + cy[1] * D0[j]) + (cy[2] * Y1[j] + cy[3] * D1[j]);
+      y[j] = (cy[0] * Y[0][j] + cy[1] * Y[1][j]) + (cy[2] * Y[2][j] + cy[3] * Y[3][j]);
     hm_visit(c, m, y);
   }
   free(y);
