@@ -91,11 +91,11 @@ typedef struct schedopt_model_type {
    * forming A (NULL: from jac). */
   void (*rhs_adj)(const void *self, const schedopt_uval *u, double s, const double *lam,
                   double *o);
-  /* (NULL: form y and λ, then vjp_u) out[g] = vjp_u(u[g], y_g, λ_g) at m ≤ 3 nodes, y_g = Σ_{j<4} cy[g][j] Y[g][j]
+  /* out[g] = vjp_u(u[g], y_g, λ_g) at m ≤ 3 nodes, y_g = Σ_{j<4} cy[g][j] Y[g][j]
    * and λ_g = Σ_{j<4} cl[g][j] L[j] (cubic Hermite interpolants on a forward
-   * and a backward step), in one pass and without forming y_g and λ_g; and,
-   * if lf is not NULL, lf[g] = λ_gᵀ f(u[g], y_g) (the data clock's ∂/∂B of
-   * its factor 1/(B·units)). */
+   * and a backward step), in one pass without forming y_g and λ_g; and, if
+   * lf is not NULL, lf[g] = λ_gᵀ f(u[g], y_g) (the data clock's ∂/∂B of its
+   * factor 1/(B·units)).  NULL: the integrator forms y, λ and calls vjp_u. */
   void (*vjp_u_comb)(const void *self, size_t m, const schedopt_uval *u,
                      const double *const Y[][4], const double cy[][4], const double *const L[4],
                      const double cl[][4], double out[][3], double *lf);
