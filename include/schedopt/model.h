@@ -99,6 +99,9 @@ typedef struct schedopt_model_type {
   void (*vjp_u_comb)(const void *self, size_t m, const schedopt_uval *u,
                      const double *const Y[][4], const double cy[][4], const double *const L[4],
                      const double cl[][4], double out[][3], double *lf);
+  /* 1 if this instance's step is its exact map (a reduced ODE state has
+   * none).  NULL: step != NULL decides. */
+  int (*exact)(const void *self);
 } schedopt_model_type;
 
 extern const schedopt_model_type *const schedopt_model_plrf;
@@ -118,6 +121,9 @@ typedef struct schedopt_plrf_params {
   double tail;         /* approximation error; NAN = Σ_{k>N} p0 k^-a */
   schedopt_dynamics dynamics;
   int momentum;        /* 1: heavy-ball states (A, V, X) per mode */
+  long momentum_modes; /* ODE only: modes k > this keep A alone, (V, X) at their
+                          quasi-static values (model_plrf.c); 0 = all modes full.
+                          See schedopt_plrf_momentum_modes. */
   int split;           /* 1: track bias and variance separately */
 } schedopt_plrf_params;
 
@@ -131,6 +137,15 @@ typedef struct schedopt_fsl_params {
 
 void schedopt_plrf_params_default(schedopt_plrf_params *p);
 void schedopt_fsl_params_default(schedopt_fsl_params *p);
+
+/* The momentum_modes at which every reduced mode k is overdamped to
+ * ηλ_k/(1 − μ)² ≤ tol for all μ ≤ mu_max and ηλ_1 ≤ 4 (heavy ball's
+ * stability edge 2(1 + μ)): the smallest K with 4 (K+1)^-b ≤ tol (1 − mu_max)²;
+ * 0 (all full) when that is N or more. */
+long schedopt_plrf_momentum_modes(const schedopt_plrf_params *p, double mu_max, double tol);
+/* What problem files use (model.momentum_modes: auto). */
+#define SCHEDOPT_MOMENTUM_MU_MAX 0.999
+#define SCHEDOPT_MOMENTUM_OD_TOL 1e-3
 
 /* Σ_{k>N} k^-a, accurate to ~1e-14 relative (Euler–Maclaurin). */
 double schedopt_powerlaw_tail(long N, double a);

@@ -1729,6 +1729,11 @@ schedopt_status schedopt_integrator_alloc(schedopt_integrator **out,
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "model '%s' has no discrete recursion; use the cvodes integrator",
                               mt->name);
+  if (T == &recursion_type && mt->exact && !mt->exact(schedopt_model_self(m)))
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "model '%s' has overdamped momentum modes reduced for the ODE "
+                              "(momentum_modes); the exact recursion needs them all",
+                              mt->name);
   schedopt_integrator *it = calloc(1, sizeof *it);
   if (!it) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   it->type = T;

@@ -33,6 +33,13 @@ void schedopt_plrf_params_default(schedopt_plrf_params *p) {
   p->split = 1;
 }
 
+long schedopt_plrf_momentum_modes(const schedopt_plrf_params *p, double mu_max, double tol) {
+  if (!p->momentum || !(tol > 0.0) || !(mu_max < 1.0) || !(p->b > 0.0)) return 0;
+  const double om = 1.0 - (mu_max > 0.0 ? mu_max : 0.0);
+  const double k = ceil(pow(4.0 / (tol * om * om), 1.0 / p->b)) - 1.0; /* last full mode */
+  return k >= (double)p->N - 1.0 ? 0 : (long)(k < 1.0 ? 1.0 : k);
+}
+
 void schedopt_fsl_params_default(schedopt_fsl_params *p) {
   memset(p, 0, sizeof *p);
   p->a = 2.0;

@@ -15,7 +15,19 @@
  *         a ← a + 2μ x − 2ηλ a + v_new
  * The step is always exact (the dynamics option shapes only the ODE).  The
  * matched ODE is dy/dt = (map − I) y; the sde form drops the η²λ² a drift
- * term (the full-batch part of g). */
+ * term (the full-batch part of g).
+ *
+ * Overdamped modes (momentum_modes = K < N): modes k > K keep a only, with
+ * (v, x) at the values where their ODE rows vanish (they relax at rate
+ * ~ 1 − μ, a moves at ~ 2ηλ/(1 − μ); the error is O(ηλ/(1 − μ)²) of a's
+ * change).  Solving those two rows for (v, x) given a and g = ga a + gq Q:
+ *   da/dt = c1 a + c2 Q,   Δ = (1 − μ)²(1 + μ) + 2μ el,
+ *   c1 = [(1 + μ) ga − 2el (1 − μ² + μ el)] / Δ,   c2 = (1 + μ) gq / Δ
+ * (μ = 0 gives SGD; el → 0 gives rate 2el/(1 − μ) and noise gq/(1 − μ)²;
+ * the fixed points are the full blocks').  A copy is laid out as the K
+ * triples, then the N − K single states (N − K a multiple of 3, so that
+ * they form diagonal 3×3 blocks of the Jacobian).  The exact step needs the
+ * full triples: such an instance has no recursion (plrf_exact). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +44,10 @@
  * where the compilers do not vectorize the plain loop: the (a, v, x) triples
  * of momentum, and the several sums of the reverse step. */
 typedef double v2d __attribute__((vector_size(16)));
+/* Four at a time (one AVX2 register in the avx2 clone, two SSE2 ones otherwise). */
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias)); /* unaligned */
+#define v4_load(p) (*(const v4d_u *)(p)) /* a macro: no function returns a v4d (psABI) */
 
 static inline v2d v2_load(const double *p) {
   v2d v;
@@ -82,6 +98,9 @@ typedef struct plrf {
   size_t N;      /* modes */
   size_t bs;     /* 1 or 3 */
   size_t ncopy;  /* 1 or 2 */
+  size_t nf;     /* modes with all their states (momentum: the triples) */
+  size_t ns;     /* overdamped momentum modes, a only: N − nf */
+  size_t nc;     /* states per copy: bs·nf + ns */
   size_t n;      /* states */
   double tail, R; /* R = tail + σ² */
   double *lam;   /* λ_k */
@@ -109,13 +128,24 @@ static schedopt_status plrf_alloc(const void *params, void **self, schedopt_erro
   if (!isnan(p->tail) && !(p->tail >= 0.0 && isfinite(p->tail)))
     return schedopt_error_set(err, SCHEDOPT_EINVAL,
                               "plrf: tail = %g is out of range: must be >= 0", p->tail);
+  if (p->momentum_modes < 0)
+    return schedopt_error_set(err, SCHEDOPT_EINVAL,
+                              "plrf: momentum_modes = %ld is out of range: must be >= 0 (0: all)",
+                              p->momentum_modes);
   plrf *m = calloc(1, sizeof *m);
   if (!m) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory");
   m->p = *p;
   m->N = (size_t)p->N;
   m->bs = p->momentum ? 3 : 1;
   m->ncopy = p->split ? 2 : 1;
-  m->n = m->N * m->bs * m->ncopy;
+  m->nf = m->N;
+  if (p->momentum && p->momentum_modes > 0 && (size_t)p->momentum_modes < m->N) {
+    m->nf = (size_t)p->momentum_modes;
+    while ((m->N - m->nf) % 3) m->nf++; /* whole diagonal 3×3 blocks */
+  }
+  m->ns = m->N - m->nf;
+  m->nc = m->bs * m->nf + m->ns;
+  m->n = m->nc * m->ncopy;
   m->lam = malloc(m->N * sizeof *m->lam);
   m->pw = malloc(m->N * sizeof *m->pw);
   if (!m->lam || !m->pw) {
@@ -150,12 +180,40 @@ static size_t plrf_rank(const void *self) { return ((const plrf *)self)->ncopy; 
 static void plrf_initial(const void *self, double *y) {
   const plrf *m = self;
   memset(y, 0, m->n * sizeof *y);
-  for (size_t k = 0; k < m->N; k++) y[k * m->bs] = m->pw[k]; /* copy 0, component a */
+  for (size_t k = 0; k < m->nf; k++) y[k * m->bs] = m->pw[k]; /* copy 0, component a */
+  for (size_t k = m->nf; k < m->N; k++) y[m->bs * m->nf + (k - m->nf)] = m->pw[k];
 }
 
 /* Σ a over copy c */
 static double copy_E(const plrf *m, const double *y, size_t c) {
-  return strided_sum(y + c * m->N * m->bs, m->N, m->bs);
+  const double *yc = y + c * m->nc;
+  return strided_sum(yc, m->nf, m->bs) + (m->ns ? strided_sum(yc + 3 * m->nf, m->ns, 1) : 0.0);
+}
+
+/* 1 when step is the exact map (not with overdamped modes reduced). */
+static int plrf_exact(const void *self) { return ((const plrf *)self)->ns == 0; }
+
+/* The overdamped modes' coefficients (top of the file), with ga = e2 κ,
+ * gq = e2/B. */
+static inline void od_coef(double el, double mu, double kappa, double iB, double *c1,
+                           double *c2) {
+  const double e2 = el * el, mp = 1.0 + mu, om = 1.0 - mu;
+  const double id = 1.0 / (om * om * mp + 2.0 * mu * el);
+  *c1 = (mp * kappa * e2 - 2.0 * el * (1.0 - mu * mu + mu * el)) * id;
+  *c2 = mp * e2 * iB * id;
+}
+
+/* da_k/dt = c1 a_k + c2 Q over the overdamped modes (λ from mode nf). */
+PLRF_CLONES
+static void od_rhs_pass(const double *restrict lam, const double *restrict y,
+                        double *restrict yd, size_t ns, double eta, double mu, double kappa,
+                        double iB, double Q) {
+  const double mp = 1.0 + mu, om = 1.0 - mu, d0 = om * om * mp, q = 1.0 - mu * mu;
+  for (size_t k = 0; k < ns; k++) {
+    const double el = eta * lam[k], e2 = el * el;
+    const double id = 1.0 / (d0 + 2.0 * mu * el);
+    yd[k] = ((mp * kappa * e2 - 2.0 * el * (q + mu * el)) * y[k] + mp * e2 * iB * Q) * id;
+  }
 }
 
 /* Additive driving of copy c: Q = E_c + (tail + σ² on the copy that carries noise). */
@@ -213,12 +271,32 @@ static void plrf_rhs(const void *self, const schedopt_uval *u, const double *y, 
   const double kappa = sde ? iB : 1.0 + iB; /* ga = e2 κ */
   for (size_t c = 0; c < m->ncopy; c++) {
     const double Q = copy_E(m, y, c) + copy_R(m, c);
-    const double *yc = y + c * N * bs;
-    double *dc = ydot + c * N * bs;
-    if (bs == 1)
+    const double *yc = y + c * m->nc;
+    double *dc = ydot + c * m->nc;
+    if (bs == 1) {
       sgd_rhs_pass(m->lam, yc, dc, N, eta, kappa, iB, Q);
-    else
-      hb_rhs_pass(m->lam, yc, dc, N, eta, u->momentum, kappa, iB, Q);
+      continue;
+    }
+    hb_rhs_pass(m->lam, yc, dc, m->nf, eta, u->momentum, kappa, iB, Q);
+    if (m->ns)
+      od_rhs_pass(m->lam + m->nf, yc + 3 * m->nf, dc + 3 * m->nf, m->ns, eta, u->momentum,
+                  kappa, iB, Q);
+  }
+}
+
+/* The overdamped modes' part of jac for one copy: diagonal 3×3 blocks of c1
+ * (D from their first block), U = c2 and V = 1 (each state is an a). */
+static void od_jac(const plrf *m, const schedopt_uval *u, double *D, double *U, double *V) {
+  const double eta = u->lr, mu = u->momentum, iB = 1.0 / u->batch;
+  const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
+  for (size_t j = 0; j < m->ns; j++) {
+    double c1, c2, *Dj = D + 9 * (j / 3);
+    od_coef(eta * m->lam[m->nf + j], mu, kappa, iB, &c1, &c2);
+    if (j % 3 == 0)
+      for (int i = 0; i < 9; i++) Dj[i] = 0.0;
+    Dj[4 * (j % 3)] = c1;
+    U[j] = c2;
+    V[j] = 1.0;
   }
 }
 
@@ -251,7 +329,7 @@ static void plrf_jac(const void *self, const schedopt_uval *u, double *D, double
     const double eta = u->lr, mu = u->momentum, B = u->batch, kappa = 1.0 + 1.0 / B;
     const int sde = m->p.dynamics == SCHEDOPT_DYN_SDE;
     const double mu2 = mu * mu, d4 = mu2 - 1.0;
-    for (size_t k = 0; k < N; k++) { /* hb_block's entries, the same roundings */
+    for (size_t k = 0; k < m->nf; k++) { /* hb_block's entries, the same roundings */
       const double el = eta * m->lam[k], e2 = el * el, gq = e2 / B;
       const double ga = sde ? gq : e2 * kappa;
       const double mel = 2.0 * mu * el;
@@ -263,19 +341,24 @@ static void plrf_jac(const void *self, const schedopt_uval *u, double *D, double
       Vk[0] = 1.0; /* E = Σ a */
       Vk[1] = Vk[2] = 0.0;
     }
+    od_jac(m, u, D + 9 * m->nf, U + 3 * m->nf, V + 3 * m->nf);
     return;
   }
   memset(U, 0, m->ncopy * n * sizeof *U);
   memset(V, 0, m->ncopy * n * sizeof *V);
-  for (size_t k = 0; k < N; k++) {
+  for (size_t k = 0; k < m->nf; k++) {
     double gq;
     hb_block(m, u, m->lam[k], D + k * nb, &gq);
     for (size_t c = 0; c < m->ncopy; c++) {
-      size_t off = c * N * bs + k * bs;
-      if (c > 0) memcpy(D + (c * N + k) * nb, D + k * nb, nb * sizeof *D);
+      size_t off = c * m->nc + k * bs;
+      if (c > 0) memcpy(D + (c * m->nc / 3 + k) * nb, D + k * nb, nb * sizeof *D);
       for (size_t i = 0; i < bs; i++) U[c * n + off + i] = gq;
       V[c * n + off] = 1.0; /* E_c = Σ a over copy c */
     }
+  }
+  for (size_t c = 0; c < m->ncopy && m->ns; c++) {
+    const size_t off = c * m->nc + 3 * m->nf;
+    od_jac(m, u, D + 3 * off, U + c * n + off, V + c * n + off);
   }
 }
 
@@ -356,10 +439,11 @@ static double hb_pass(const double *restrict lam, double *restrict y, size_t N, 
   return (s[0] + s[1]) + rest;
 }
 
-/* acc[c] = E_c = Σ a over copy c (V_c of jac). */
+/* acc[c] = E_c = Σ a over copy c (V_c of jac).  The step, step_acc and
+ * step_vjp below need the full triples (plrf_exact): a copy is N·bs states. */
 static void plrf_project(const void *self, const double *y, double *acc) {
   const plrf *m = self;
-  for (size_t c = 0; c < m->ncopy; c++) acc[c] = strided_sum(y + c * m->N * m->bs, m->N, m->bs);
+  for (size_t c = 0; c < m->ncopy; c++) acc[c] = copy_E(m, y, c);
 }
 
 static double plrf_step_acc(const void *self, const schedopt_uval *u, double *y, double *acc) {
@@ -394,8 +478,11 @@ static double plrf_scale(const void *self) {
 static void plrf_dloss(const void *self, double *g) {
   const plrf *m = self;
   memset(g, 0, m->n * sizeof *g);
-  for (size_t c = 0; c < m->ncopy; c++)
-    for (size_t k = 0; k < m->N; k++) g[(c * m->N + k) * m->bs] = 1.0;
+  for (size_t c = 0; c < m->ncopy; c++) {
+    double *gc = g + c * m->nc;
+    for (size_t k = 0; k < m->nf; k++) gc[k * m->bs] = 1.0;
+    for (size_t k = 0; k < m->ns; k++) gc[m->bs * m->nf + k] = 1.0;
+  }
 }
 
 /* out[ch] = λᵀ ∂(A(u) y + c(u))/∂u_ch for the matched (sde = 0) or sde form.
@@ -511,6 +598,80 @@ static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
   S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
 }
 
+/* The overdamped modes' part of λᵀ ∂f/∂u and λᵀ f at a Hermite combination
+ * y = Σ cy_j Y_j, r = Σ cl_j L_j (the multipliers), from columns off:
+ *   E = Σ y,  Se = Σ r ∂c1/∂η y,  Qe = Σ r ∂c2/∂η,  Sm, Qm likewise in μ,
+ *   Sf = Σ r c1 y,  Qf = Σ r c2,  Sc = Σ r c2 y;
+ * then out_η = Se + Q Qe, out_μ = Sm + Q Qm, out_B = −(Sc + Q Qf)/B (∂c1/∂B =
+ * −c2/B for either κ, ∂c2/∂B = −c2/B), λᵀ f = Sf + Q Qf.  With
+ * Δ_μ = 2el − (1 − μ)(1 + 3μ) and the numerators of od_coef:
+ *   ∂c1/∂η = λ [2(1 + μ)κ el − 2(1 − μ²) − 4μ el − 2μ c1]/Δ,
+ *   ∂c1/∂μ = [(κ − 2) e2 + 4μ el − c1 Δ_μ]/Δ,
+ *   ∂c2/∂η = λ [2(1 + μ) el/B − 2μ c2]/Δ,   ∂c2/∂μ = [e2/B − c2 Δ_μ]/Δ. */
+typedef struct odsums {
+  double E, Se, Qe, Sm, Qm, Sf, Qf, Sc;
+} odsums;
+
+PLRF_CLONES
+static void od_comb_sums(const double *restrict lam, const double *const Y[4],
+                         const double cy[4], const double *const L[4], const double cl[4],
+                         size_t off, size_t ns, double eta, double mu, double kappa, double iB,
+                         odsums *S) {
+  const double *restrict Y0 = Y[0] + off, *restrict Y1 = Y[1] + off, *restrict Y2 = Y[2] + off,
+                         *restrict Y3 = Y[3] + off;
+  const double *restrict L0 = L[0] + off, *restrict L1 = L[1] + off, *restrict L2 = L[2] + off,
+                         *restrict L3 = L[3] + off;
+  const double mp = 1.0 + mu, om = 1.0 - mu, d0 = om * om * mp, q = 1.0 - mu * mu;
+  const double dmu0 = -om * (1.0 + 3.0 * mu), m2 = 2.0 * mu, pk2 = 2.0 * mp * kappa;
+  const v4d zero = {0, 0, 0, 0}, one = zero + 1.0;
+  const v4d c0 = zero + cy[0], c1v = zero + cy[1], c2v = zero + cy[2], c3 = zero + cy[3];
+  const v4d d0v = zero + cl[0], d1 = zero + cl[1], d2 = zero + cl[2], d3 = zero + cl[3];
+  v4d E = zero, Se = zero, Qe = zero, Sm = zero, Qm = zero, Sf = zero, Qf = zero, Sc = zero;
+  size_t k = 0;
+  for (; k + 4 <= ns; k += 4) {
+    const v4d y = (c0 * v4_load(Y0 + k) + c1v * v4_load(Y1 + k)) +
+                  (c2v * v4_load(Y2 + k) + c3 * v4_load(Y3 + k));
+    const v4d r = (d0v * v4_load(L0 + k) + d1 * v4_load(L1 + k)) +
+                  (d2 * v4_load(L2 + k) + d3 * v4_load(L3 + k));
+    const v4d l = v4_load(lam + k), el = eta * l, e2 = el * el;
+    const v4d id = one / (d0 + m2 * el), dmu = dmu0 + 2.0 * el;
+    const v4d a1 = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id, a2 = mp * e2 * iB * id;
+    const v4d a1e = l * (pk2 * el - 2.0 * q - 2.0 * m2 * el - m2 * a1) * id;
+    const v4d a1m = ((kappa - 2.0) * e2 + 2.0 * m2 * el - a1 * dmu) * id;
+    const v4d a2e = l * (2.0 * mp * el * iB - m2 * a2) * id;
+    const v4d a2m = (e2 * iB - a2 * dmu) * id;
+    const v4d ry = r * y;
+    E += y, Se += a1e * ry, Qe += a2e * r, Sm += a1m * ry, Qm += a2m * r;
+    Sf += a1 * ry, Qf += a2 * r, Sc += a2 * ry;
+  }
+#define OD_SUM4(w) ((w[0] + w[1]) + (w[2] + w[3]))
+  S->E = OD_SUM4(E), S->Se = OD_SUM4(Se), S->Qe = OD_SUM4(Qe), S->Sm = OD_SUM4(Sm);
+  S->Qm = OD_SUM4(Qm), S->Sf = OD_SUM4(Sf), S->Qf = OD_SUM4(Qf), S->Sc = OD_SUM4(Sc);
+#undef OD_SUM4
+  for (; k < ns; k++) {
+    const double y = (cy[0] * Y0[k] + cy[1] * Y1[k]) + (cy[2] * Y2[k] + cy[3] * Y3[k]);
+    const double r = (cl[0] * L0[k] + cl[1] * L1[k]) + (cl[2] * L2[k] + cl[3] * L3[k]);
+    const double l = lam[k], el = eta * l, e2 = el * el;
+    const double id = 1.0 / (d0 + m2 * el), dmu = dmu0 + 2.0 * el;
+    const double a1 = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id, a2 = mp * e2 * iB * id;
+    const double a1e = l * (pk2 * el - 2.0 * q - 2.0 * m2 * el - m2 * a1) * id;
+    const double a1m = ((kappa - 2.0) * e2 + 2.0 * m2 * el - a1 * dmu) * id;
+    const double a2e = l * (2.0 * mp * el * iB - m2 * a2) * id;
+    const double a2m = (e2 * iB - a2 * dmu) * id;
+    const double ry = r * y;
+    S->E += y, S->Se += a1e * ry, S->Qe += a2e * r, S->Sm += a1m * ry, S->Qm += a2m * r;
+    S->Sf += a1 * ry, S->Qf += a2 * r, S->Sc += a2 * ry;
+  }
+}
+
+/* Adds the overdamped modes' terms to out (and λᵀ f to *lf) at total Q. */
+static void od_finish(const odsums *S, double Q, double iB, double out[3], double *lf) {
+  out[0] += S->Se + Q * S->Qe;
+  out[1] += -iB * (S->Sc + Q * S->Qf);
+  out[2] += S->Sm + Q * S->Qm;
+  if (lf) *lf += S->Sf + Q * S->Qf;
+}
+
 /* λᵀ ∂f/∂u for the ODE (the adjoint's quadrature, several calls per backward
  * step).  Momentum: from the reverse step's sums in one pass (see
  * plrf_step_vjp; the sde form has κ = 1/B), SGD: form_vjp_u. */
@@ -522,16 +683,22 @@ static void plrf_vjp_u(const void *self, const schedopt_uval *u, const double *y
     form_vjp_u(m, u, y, lam, out, sde);
     return;
   }
-  const size_t N = m->N;
   const double eta = u->lr, iB = 1.0 / u->batch, kappa = sde ? iB : 1.0 + iB;
   out[0] = out[1] = out[2] = 0.0;
   for (size_t c = 0; c < m->ncopy; c++) {
     vsums S;
-    hb_vjp_sums(m->lam, y + c * N * 3, lam + c * N * 3, N, u->momentum, &S);
-    const double Q = S.E + copy_R(m, c), P = S.P;
+    odsums O = {0};
+    hb_vjp_sums(m->lam, y + c * m->nc, lam + c * m->nc, m->nf, u->momentum, &S);
+    if (m->ns) {
+      const double *Y[4] = {y, y, y, y}, *L[4] = {lam, lam, lam, lam}, e0[4] = {1, 0, 0, 0};
+      od_comb_sums(m->lam + m->nf, Y, e0, L, e0, c * m->nc + 3 * m->nf, m->ns, eta,
+                   u->momentum, kappa, iB, &O);
+    }
+    const double Q = S.E + O.E + copy_R(m, c), P = S.P;
     out[0] += 2.0 * eta * kappa * S.A - S.F + 2.0 * eta * iB * Q * P;
     out[1] += -eta * eta * iB * iB * (S.A + Q * P);
     out[2] += S.G - 2.0 * eta * S.H;
+    if (m->ns) od_finish(&O, Q, iB, out, NULL);
   }
 }
 
@@ -569,9 +736,9 @@ typedef double hb4u __attribute__((vector_size(32), aligned(8), may_alias));
   const hb4 v = {s0[1], s1[0], s1[3], s2[2]};           \
   const hb4 x = {s0[2], s1[1], s2[0], s2[3]}
 PLRF_CLONES
-static void hb_adj_pass(const double *restrict lam, const double *restrict l,
-                        double *restrict o, size_t N, double eta, double mu, double cga,
-                        double iB, double s) {
+static double hb_adj_pass(const double *restrict lam, const double *restrict l,
+                          double *restrict o, size_t N, double eta, double mu, double cga,
+                          double iB, double s, double zx) {
   const hb4 zero = {0, 0, 0, 0};
   hb4 Z = zero;
   size_t k = 0;
@@ -587,7 +754,7 @@ static void hb_adj_pass(const double *restrict lam, const double *restrict l,
     const double el = eta * lam[i];
     zs += el * el * ((l[3 * i] + l[3 * i + 1]) + l[3 * i + 2]);
   }
-  const double z = zs * iB, mu2 = mu * mu, d4 = mu2 - 1.0;
+  const double z = zs * iB + zx, mu2 = mu * mu, d4 = mu2 - 1.0;
   for (k = 0; k + 4 <= N; k += 4) {
     const hb4 w0 = HB4_LOAD(l + 3 * k), w1 = HB4_LOAD(l + 3 * k + 4),
               w2 = HB4_LOAD(l + 3 * k + 8);
@@ -607,8 +774,36 @@ static void hb_adj_pass(const double *restrict lam, const double *restrict l,
     o[3 * k + 1] = -s * (mu2 * la + d4 * lv + mu2 * lx);
     o[3 * k + 2] = -s * ((2.0 * mu - mel) * la - mel * lv + (mu - mel - 1.0) * lx);
   }
+  return z;
 }
 #undef HB4_SPLIT
+
+/* The overdamped modes' o_k = −s (c1 λ_k + z): first o_k = c1 λ_k and their
+ * part Σ c2 λ_k of z, then (od_adj_finish) the total z. */
+PLRF_CLONES
+static double od_adj_first(const double *restrict lam, const double *restrict l,
+                           double *restrict o, size_t ns, double eta, double mu, double kappa,
+                           double iB) {
+  const double mp = 1.0 + mu, om = 1.0 - mu, d0 = om * om * mp, q = 1.0 - mu * mu;
+  double zs[LANES] = {0}, rest = 0.0;
+  size_t k = 0;
+  for (; k + LANES <= ns; k += LANES)
+    for (size_t j = 0; j < LANES; j++) {
+      const double el = eta * lam[k + j], e2 = el * el, id = 1.0 / (d0 + 2.0 * mu * el);
+      o[k + j] = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id * l[k + j];
+      zs[j] += mp * e2 * iB * id * l[k + j];
+    }
+  for (; k < ns; k++) {
+    const double el = eta * lam[k], e2 = el * el, id = 1.0 / (d0 + 2.0 * mu * el);
+    o[k] = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id * l[k];
+    rest += mp * e2 * iB * id * l[k];
+  }
+  return lanes_total(zs) + rest;
+}
+
+static void od_adj_finish(double *restrict o, size_t ns, double s, double z) {
+  for (size_t k = 0; k < ns; k++) o[k] = -s * (o[k] + z);
+}
 
 static void plrf_rhs_adj(const void *self, const schedopt_uval *u, double s, const double *lam,
                          double *o) {
@@ -618,13 +813,17 @@ static void plrf_rhs_adj(const void *self, const schedopt_uval *u, double s, con
   const int sde = m->p.dynamics == SCHEDOPT_DYN_SDE;
   const double kappa = sde ? iB : 1.0 + iB;
   for (size_t c = 0; c < m->ncopy; c++) {
-    const double *lc = lam + c * N * bs;
-    double *oc = o + c * N * bs;
+    const double *lc = lam + c * m->nc;
+    double *oc = o + c * m->nc;
     if (bs == 1) {
       sgd_adj_pass(m->lam, lc, oc, N, eta, kappa, iB, s);
       continue;
     }
-    hb_adj_pass(m->lam, lc, oc, N, eta, mu, sde ? iB : kappa, iB, s);
+    const size_t f3 = 3 * m->nf;
+    const double zs =
+        m->ns ? od_adj_first(m->lam + m->nf, lc + f3, oc + f3, m->ns, eta, mu, kappa, iB) : 0.0;
+    const double z = hb_adj_pass(m->lam, lc, oc, m->nf, eta, mu, sde ? iB : kappa, iB, s, zs);
+    if (m->ns) od_adj_finish(oc + f3, m->ns, s, z);
   }
 }
 
@@ -633,9 +832,6 @@ static void plrf_rhs_adj(const void *self, const schedopt_uval *u, double s, con
  * Four modes at a time (one AVX2 register in the avx2 clone, two SSE2 ones
  * otherwise): the pass is bound by its arithmetic, ~22 operations per mode
  * and node. */
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias)); /* unaligned */
-#define v4_load(p) (*(const v4d_u *)(p)) /* a macro: no function returns a v4d (psABI) */
 #define CMAX 3
 /* M nodes at once (M a constant where inlined: the accumulators stay in
  * registers). */
@@ -780,16 +976,25 @@ static void plrf_vjp_u_comb(const void *self, size_t m, const schedopt_uval *u,
   }
   for (size_t c = 0; c < md->ncopy; c++) {
     vsums S[CMAX];
+    odsums O[CMAX] = {{0}};
     double ex[CMAX][5] = {{0}};
     if (bs == 1)
       sgd_comb_sums(md->lam, m, Y, cy, L, cl, c * N, N, S);
     else
-      for (size_t g = 0; g < m; g++)
-        hb_comb_sums(md->lam, Y[g], cy[g], L, cl[g], c * N * 3, N, u[g].momentum, &S[g], ex[g]);
+      for (size_t g = 0; g < m; g++) {
+        hb_comb_sums(md->lam, Y[g], cy[g], L, cl[g], c * md->nc, md->nf, u[g].momentum, &S[g],
+                     ex[g]);
+        if (md->ns) {
+          const double iB = 1.0 / u[g].batch;
+          od_comb_sums(md->lam + md->nf, Y[g], cy[g], L, cl[g], c * md->nc + 3 * md->nf,
+                       md->ns, u[g].lr, u[g].momentum, sde ? iB : 1.0 + iB, iB, &O[g]);
+        }
+      }
     for (size_t g = 0; g < m; g++) {
       const double eta = u[g].lr, mu = u[g].momentum, iB = 1.0 / u[g].batch;
       const double kappa = sde ? iB : 1.0 + iB;
-      const double Q = S[g].E + copy_R(md, c), P = S[g].P;
+      const double Q = S[g].E + O[g].E + copy_R(md, c), P = S[g].P;
+      if (md->ns) od_finish(&O[g], Q, iB, out[g], lf ? &lf[g] : NULL);
       out[g][0] += 2.0 * eta * kappa * S[g].A - (bs == 1 ? 2.0 : 1.0) * S[g].F +
                    2.0 * eta * iB * Q * P;
       out[g][1] += -eta * eta * iB * iB * (S[g].A + Q * P);
@@ -866,5 +1071,6 @@ const schedopt_model_type schedopt_model_plrf_type = {
     .step_acc = plrf_step_acc,
     .rhs_adj = plrf_rhs_adj,
     .vjp_u_comb = plrf_vjp_u_comb,
+    .exact = plrf_exact,
 };
 const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;

@@ -788,6 +788,19 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
     pp.dynamics = schedopt_schema_val_or(&S, "model.dynamics", 0) == 1 ? SCHEDOPT_DYN_SDE : SCHEDOPT_DYN_MATCHED;
     pp.momentum = has[2];
     pp.split = (int)schedopt_schema_val_or(&S, "model.split", 1);
+    /* The ODE keeps (A, V, X) only for modes that can oscillate: the others'
+     * (V, X) are slaved to A to O(ηλ/(1 − μ)²) ≤ 1e-3 for any μ ≤ 0.999
+     * (docs/theory.md §7).  The recursion needs every mode's triple. */
+    const double mm = schedopt_schema_val_or(&S, "model.momentum_modes", NAN);
+    const ykv_entry *mme = schedopt_schema_given(&S, "model.momentum_modes");
+    if (!isnan(mm) && mm != floor(mm))
+      return fail(err, SCHEDOPT_EINVAL, mme, 0,
+                  "model.momentum_modes = %s must be a whole number of modes (or auto)",
+                  mme->value);
+    if (pp.momentum && !recursion)
+      pp.momentum_modes = isnan(mm) ? schedopt_plrf_momentum_modes(&pp, SCHEDOPT_MOMENTUM_MU_MAX,
+                                                                   SCHEDOPT_MOMENTUM_OD_TOL)
+                                    : (mm >= (double)N ? 0 : (long)mm);
     st = schedopt_model_alloc(&p->model, MT, &pp, err);
   }
   if (st) {

@@ -46,6 +46,8 @@ const keyspec schedopt_schema[] = {
     {"model.tail", K_AUTONUM, 0, INF, 0, 0, NULL, "approximation error"},
     {"model.dynamics", K_ENUM, 0, 0, 0, 0, dynamics_choices, "dynamics"},
     {"model.split", K_BOOL, 0, 0, 0, 0, NULL, "track bias and variance"},
+    {"model.momentum_modes", K_AUTONUM, 1, 1e6, 0, 0, NULL,
+     "modes with full momentum states in the ODE (auto: the underdamped ones)"},
     {"model.c_approx", K_NUM, 0, INF, 0, 0, NULL, "FSL approximation constant"},
     {"model.c_signal", K_NUM, 0, INF, 0, 0, NULL, "FSL signal constant"},
     {"model.c_noise", K_NUM, 0, INF, 0, 0, NULL, "FSL noise constant"},
@@ -130,7 +132,8 @@ const char *const schedopt_schema_alias_pairs[][2] = {{"model.a", "model.s"},
                                              {"model.N", "model.M"},
                                              {"model.sigma2", "model.sigma"}};
 
-const char *const schedopt_schema_plrf_only[] = {"model.tail", "model.dynamics", "model.split", NULL};
+const char *const schedopt_schema_plrf_only[] = {"model.tail", "model.dynamics", "model.split",
+                                                 "model.momentum_modes", NULL};
 const char *const schedopt_schema_fsl_only[] = {"model.c_approx", "model.c_signal", "model.c_noise",
                                        NULL};
 

@@ -40,7 +40,7 @@ typedef struct keyspec {
 } keyspec;
 
 /* The table (schema.c); order matters only for messages that list keys. */
-#define SCHEDOPT_SCHEMA_NKEYS 66
+#define SCHEDOPT_SCHEMA_NKEYS 67
 extern const keyspec schedopt_schema[]; /* SCHEDOPT_SCHEMA_NKEYS rows */
 /* Index of a full dotted key in the table, −1 if none. */
 int schedopt_schema_index(const char *key);
