@@ -102,6 +102,10 @@ typedef struct schedopt_model_type {
   /* 1 if this instance's step is its exact map (a reduced ODE state has
    * none).  NULL: step != NULL decides. */
   int (*exact)(const void *self);
+  /* diag[k] = 1 for the blocks k (of n/block) that jac always fills
+   * diagonal (the Newton solve then inverts their diagonal only).  NULL:
+   * none known. */
+  void (*block_diag)(const void *self, unsigned char *diag);
 } schedopt_model_type;
 
 extern const schedopt_model_type *const schedopt_model_plrf;

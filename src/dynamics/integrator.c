@@ -370,6 +370,19 @@ static int same_key(double *key, int have, const schedopt_uval *u, double f) {
   return 0;
 }
 
+/* Tell a new block solver which blocks the model always fills diagonal;
+ * returns 0, or −1 out of memory. */
+static int ls_diag(const schedopt_integrator *it, SUNLinearSolver LS) {
+  const size_t bs = it->mt->block(it->self);
+  if (!LS || !it->mt->block_diag || bs != 3) return 0;
+  unsigned char *d = calloc(it->n / bs + 1, 1);
+  if (!d) return -1;
+  it->mt->block_diag(it->self, d);
+  const int f = schedopt_blr_linsol_set_diag(LS, d);
+  free(d);
+  return f;
+}
+
 static int blr_fill(double t, int have, double *D, double *U, double *V, void *user) {
   schedopt_integrator *it = user;
   schedopt_uval u;
@@ -447,7 +460,8 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
     return cv_fail(it, f, "CVodeQuadInit", 0.0, err);
   it->LS = schedopt_blr_linsol_create(n, it->mt->block(it->self), it->mt->rank(it->self), blr_fill, it,
                              blr_state, it->cv, it->ctx);
-  if (!it->LS) return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the linear solver");
+  if (!it->LS || ls_diag(it, it->LS))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot create the linear solver");
   if ((f = CVodeSetLinearSolver(it->cv, it->LS, NULL)) != CV_SUCCESS)
     return cv_fail(it, f, "CVodeSetLinearSolver", 0.0, err);
   /* f = A(t) y + c(t) and the block solver's matrix is I − γA(t_n) exactly:
@@ -1062,7 +1076,8 @@ static schedopt_status cv_gradient_ckpt(schedopt_integrator *it, const schedopt_
     }
     it->cvB = CVodeGetAdjCVodeBmem(it->cv, it->which);
     it->LSB = schedopt_blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvB, it->ctx);
-    if (!it->LSB || (f = CVodeSetLinearSolverB(it->cv, it->which, it->LSB, NULL)) != CV_SUCCESS) {
+    if (!it->LSB || ls_diag(it, it->LSB) ||
+        (f = CVodeSetLinearSolverB(it->cv, it->which, it->LSB, NULL)) != CV_SUCCESS) {
       st = schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the backward linear solver");
       goto done;
     }
@@ -1381,7 +1396,7 @@ static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_erro
     return cv_fail(it, f, "CVodeInit (adjoint)", H, err);
   CVodeSetUserData(it->cvL, it);
   it->LSL = schedopt_blr_linsol_create(n, bs, r, blr_fillB, it, blr_state, it->cvL, it->ctx);
-  if (!it->LSL || (f = CVodeSetLinearSolver(it->cvL, it->LSL, NULL)) != CV_SUCCESS)
+  if (!it->LSL || ls_diag(it, it->LSL) || (f = CVodeSetLinearSolver(it->cvL, it->LSL, NULL)) != CV_SUCCESS)
     return schedopt_error_set(err, SCHEDOPT_ESOLVER, "cannot attach the adjoint's linear solver");
   it->NLSL = schedopt_nls_linear_create(it->lv, it->ctx); /* λ' is linear in λ */
   if (!it->NLSL || CVodeSetNonlinearSolver(it->cvL, it->NLSL) != CV_SUCCESS)

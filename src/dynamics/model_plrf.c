@@ -193,6 +193,13 @@ static double copy_E(const plrf *m, const double *y, size_t c) {
 /* 1 when step is the exact map (not with overdamped modes reduced). */
 static int plrf_exact(const void *self) { return ((const plrf *)self)->ns == 0; }
 
+/* The overdamped modes' blocks are diagonal (od_jac). */
+static void plrf_block_diag(const void *self, unsigned char *diag) {
+  const plrf *m = self;
+  const size_t nb = m->n / m->bs, per = m->nc / m->bs;
+  for (size_t k = 0; k < nb; k++) diag[k] = m->bs == 3 && k % per >= m->nf;
+}
+
 /* The overdamped modes' coefficients (top of the file), with ga = e2 κ,
  * gq = e2/B. */
 static inline void od_coef(double el, double mu, double kappa, double iB, double *c1,
@@ -285,19 +292,32 @@ static void plrf_rhs(const void *self, const schedopt_uval *u, const double *y, 
 }
 
 /* The overdamped modes' part of jac for one copy: diagonal 3×3 blocks of c1
- * (D from their first block), U = c2 and V = 1 (each state is an a). */
-static void od_jac(const plrf *m, const schedopt_uval *u, double *D, double *U, double *V) {
-  const double eta = u->lr, mu = u->momentum, iB = 1.0 / u->batch;
-  const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
-  for (size_t j = 0; j < m->ns; j++) {
-    double c1, c2, *Dj = D + 9 * (j / 3);
-    od_coef(eta * m->lam[m->nf + j], mu, kappa, iB, &c1, &c2);
-    if (j % 3 == 0)
-      for (int i = 0; i < 9; i++) Dj[i] = 0.0;
-    Dj[4 * (j % 3)] = c1;
-    U[j] = c2;
-    V[j] = 1.0;
+ * (D from their first block), U = c2 and V = 1 (each state is an a).  The
+ * coefficients in one vector pass (c1 parked in V), then the blocks. */
+PLRF_CLONES
+static void od_jac_pass(const double *restrict lam, size_t ns, double eta, double mu,
+                        double kappa, double iB, double *restrict D, double *restrict U,
+                        double *restrict V) {
+  const double mp = 1.0 + mu, om = 1.0 - mu, d0 = om * om * mp, q = 1.0 - mu * mu;
+  for (size_t k = 0; k < ns; k++) {
+    const double el = eta * lam[k], e2 = el * el, id = 1.0 / (d0 + 2.0 * mu * el);
+    V[k] = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id;
+    U[k] = mp * e2 * iB * id;
   }
+  for (size_t j = 0; j < ns / 3; j++) {
+    double *Dj = D + 9 * j;
+    const double *c = V + 3 * j;
+    Dj[0] = c[0], Dj[1] = 0.0, Dj[2] = 0.0;
+    Dj[3] = 0.0, Dj[4] = c[1], Dj[5] = 0.0;
+    Dj[6] = 0.0, Dj[7] = 0.0, Dj[8] = c[2];
+  }
+  for (size_t k = 0; k < ns; k++) V[k] = 1.0;
+}
+
+static void od_jac(const plrf *m, const schedopt_uval *u, double *D, double *U, double *V) {
+  const double iB = 1.0 / u->batch;
+  const double kappa = (m->p.dynamics == SCHEDOPT_DYN_SDE) ? iB : 1.0 + iB;
+  od_jac_pass(m->lam + m->nf, m->ns, u->lr, u->momentum, kappa, iB, D, U, V);
 }
 
 static void plrf_jac(const void *self, const schedopt_uval *u, double *D, double *U, double *V) {
@@ -1072,5 +1092,6 @@ const schedopt_model_type schedopt_model_plrf_type = {
     .rhs_adj = plrf_rhs_adj,
     .vjp_u_comb = plrf_vjp_u_comb,
     .exact = plrf_exact,
+    .block_diag = plrf_block_diag,
 };
 const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;

@@ -110,12 +110,36 @@ static double solve_diag1(size_t n, const double *restrict Pinv, const double *r
 BLR_CLONES
 static int factor_block3(size_t G, double gamma, const double *restrict D,
                          const double *restrict U, const double *restrict V,
-                         double *restrict Pinv, double *restrict W, double *vw) {
+                         const unsigned char *restrict gd, double *restrict Pinv,
+                         double *restrict W, double *vw) {
   const v4d one = {1, 1, 1, 1};
   const double ng = -gamma;
   double acc = *vw;
   for (size_t g = 0; g < G; g++) {
     const double *Dg = D + 36 * g, *ug = U + 12 * g, *vg = V + 12 * g;
+    if (gd && gd[g]) { /* four diagonal blocks: P⁻¹ = 1/(1 − γD_ii), W_i = P⁻¹_ii U_i */
+      const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m4 = ng * GATHER4(Dg, 9, 4) + one,
+                m8 = ng * GATHER4(Dg, 9, 8) + one;
+      const v4d det = m0 * m4 * m8;
+      for (int l = 0; l < 4; l++)
+        if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
+      const v4d p0 = one / m0, p4 = one / m4, p8 = one / m8;
+      double *Pg = Pinv + 36 * g; /* the diagonal only: solve_block3 reads no more */
+      V4_STORE(Pg, p0);
+      V4_STORE(Pg + 16, p4);
+      V4_STORE(Pg + 32, p8);
+      const v4d w0 = p0 * GATHER4(ug, 3, 0), w1 = p4 * GATHER4(ug, 3, 1),
+                w2 = p8 * GATHER4(ug, 3, 2);
+      const v4d t = GATHER4(vg, 3, 0) * w0 + GATHER4(vg, 3, 1) * w1 + GATHER4(vg, 3, 2) * w2;
+      double *wg = W + 12 * g;
+      for (int l = 0; l < 4; l++) {
+        wg[3 * l] = w0[l];
+        wg[3 * l + 1] = w1[l];
+        wg[3 * l + 2] = w2[l];
+        acc += t[l];
+      }
+      continue;
+    }
     const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
               m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
               m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
@@ -152,14 +176,16 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
  * leaves it); returns Σ v·x block after block. */
 BLR_CLONES
 static double solve_block3(size_t G, const double *restrict Pinv, const double *restrict V,
-                           const double *restrict b, double *restrict x) {
+                           const unsigned char *restrict gd, const double *restrict b,
+                           double *restrict x) {
   double s = 0.0;
   for (size_t g = 0; g < G; g++) {
     const double *P = Pinv + 36 * g, *bg = b + 12 * g, *vg = V + 12 * g;
     const v4d b0 = GATHER4(bg, 3, 0), b1 = GATHER4(bg, 3, 1), b2 = GATHER4(bg, 3, 2);
-    const v4d x0 = V4(P) * b0 + V4(P + 4) * b1 + V4(P + 8) * b2;
-    const v4d x1 = V4(P + 12) * b0 + V4(P + 16) * b1 + V4(P + 20) * b2;
-    const v4d x2 = V4(P + 24) * b0 + V4(P + 28) * b1 + V4(P + 32) * b2;
+    const int dg = gd && gd[g];
+    const v4d x0 = dg ? V4(P) * b0 : V4(P) * b0 + V4(P + 4) * b1 + V4(P + 8) * b2;
+    const v4d x1 = dg ? V4(P + 16) * b1 : V4(P + 12) * b0 + V4(P + 16) * b1 + V4(P + 20) * b2;
+    const v4d x2 = dg ? V4(P + 32) * b2 : V4(P + 24) * b0 + V4(P + 28) * b1 + V4(P + 32) * b2;
     const v4d t = GATHER4(vg, 3, 0) * x0 + GATHER4(vg, 3, 1) * x1 + GATHER4(vg, 3, 2) * x2;
     double *xg = x + 12 * g;
     for (int l = 0; l < 4; l++) {
@@ -192,6 +218,7 @@ typedef struct blr {
   double t_cached, g_cached;
   int valid;
   int filled; /* D, U, V hold the last fill (the fill may keep them) */
+  unsigned char *gdiag; /* 3×3 blocks: per group of four, 1 if all four are diagonal */
   long nsetups, nsolves;
   int last_flag;
 } blr;
@@ -287,7 +314,7 @@ static int factor(blr *c, double t, double gamma) {
     size_t k0 = 0;
     if (r == 1) { /* groups of four blocks, then the rest one by one */
       k0 = 4 * (K / 4);
-      if (!factor_block3(K / 4, gamma, c->D, c->U, c->V, c->Pinv, c->W, &vw0))
+      if (!factor_block3(K / 4, gamma, c->D, c->U, c->V, c->gdiag, c->Pinv, c->W, &vw0))
         return SUNLS_LUFACT_FAIL;
     }
     for (size_t k = k0; k < K; k++) {
@@ -374,7 +401,7 @@ static int blr_solve(SUNLinearSolver LS, SUNMatrix A, N_Vector x, N_Vector b, re
   } else if (r == 1) { /* x = P⁻¹b and z = Vᵀx in one pass (grouped P⁻¹, then the rest) */
     const double *v = c->V;
     const size_t K = n / 3, k0 = 4 * (K / 4);
-    double s = solve_block3(K / 4, c->Pinv, v, bd, xd);
+    double s = solve_block3(K / 4, c->Pinv, v, c->gdiag, bd, xd);
     for (size_t k = k0; k < K; k++) {
       const double *P = c->Pinv + k * 9, *bk = bd + 3 * k, *vk = v + 3 * k;
       double *xk = xd + 3 * k;
@@ -430,6 +457,7 @@ static int blr_free(SUNLinearSolver LS) {
     free(c->V);
     free(c->Pinv);
     free(c->W);
+    free(c->gdiag);
     free(c);
   }
   LS->content = NULL;
@@ -475,6 +503,20 @@ SUNLinearSolver schedopt_blr_linsol_create(size_t n, size_t bs, size_t rank, blr
     return NULL;
   }
   return LS;
+}
+
+int schedopt_blr_linsol_set_diag(SUNLinearSolver LS, const unsigned char *diag) {
+  blr *c = CONTENT(LS);
+  if (c->bs != 3) return 0;
+  const size_t G = c->n / 3 / 4;
+  unsigned char *gd = calloc(G ? G : 1, 1);
+  if (!gd) return -1;
+  for (size_t g = 0; g < G; g++)
+    gd[g] = diag[4 * g] && diag[4 * g + 1] && diag[4 * g + 2] && diag[4 * g + 3];
+  free(c->gdiag);
+  c->gdiag = gd;
+  c->valid = 0;
+  return 0;
 }
 
 void schedopt_blr_linsol_set_mem(SUNLinearSolver LS, void *mem) {

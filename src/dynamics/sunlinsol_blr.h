@@ -23,6 +23,10 @@ typedef int (*blr_state_fn)(void *mem, double *t, double *gamma);
 SUNLinearSolver schedopt_blr_linsol_create(size_t n, size_t bs, size_t rank, blr_fill_fn fill,
                                   void *user, blr_state_fn state, void *mem,
                                   SUNContext ctx);
+/* Blocks known to be diagonal in every fill (diag[k] = 1 for block k of
+ * n/bs): their factorization inverts the diagonal only.  3×3 blocks; 0 on
+ * success, −1 out of memory. */
+int schedopt_blr_linsol_set_diag(SUNLinearSolver LS, const unsigned char *diag);
 /* Point the solver at another integrator memory (e.g. a backward problem). */
 void schedopt_blr_linsol_set_mem(SUNLinearSolver LS, void *mem);
 /* Forget the cached factorization (after the schedule changed). */
