@@ -26,6 +26,17 @@ static double msg_loss(const char *msg) {
   return c ? atof(c + 7) : NAN;
 }
 
+/* A built problem from a YAML string and a cvodes integrator for its model. */
+static schedopt_problem *load(const char *y, schedopt_integrator **it) {
+  schedopt_problem *p = NULL;
+  OK(schedopt_problem_alloc(&p, &err));
+  OK(schedopt_problem_load_string(p, y, strlen(y), "test", &err));
+  OK(schedopt_problem_build(p, &err));
+  *it = NULL;
+  OK(schedopt_integrator_alloc(it, schedopt_integrator_cvodes, schedopt_problem_model(p), &err));
+  return p;
+}
+
 static void divergence_stop(const char *lr, double mu, const char *what) {
   char y[512];
   snprintf(y, sizeof y,
@@ -34,13 +45,9 @@ static void divergence_stop(const char *lr, double mu, const char *what) {
            "budget: {steps: 10000}\n"
            "controls: {lr: %s, batch: 5, momentum: %g}\n",
            lr, mu);
-  schedopt_problem *p = NULL;
-  OK(schedopt_problem_alloc(&p, &err));
-  OK(schedopt_problem_load_string(p, y, strlen(y), "test", &err));
-  OK(schedopt_problem_build(p, &err));
+  schedopt_integrator *it;
+  schedopt_problem *p = load(y, &it);
   const schedopt_schedule *s = schedopt_problem_schedule(p);
-  schedopt_integrator *it = NULL;
-  OK(schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, schedopt_problem_model(p), &err));
   schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
   double J = 0.0;
   /* the plain forward: root finding on L = 1e6 L(0) */
@@ -69,14 +76,10 @@ static void divergence_stop(const char *lr, double mu, const char *what) {
 
 /* J (final loss, or mean over the run) of a problem string's schedule. */
 static double problem_J(const char *y, int mean, size_t *n, double rtol) {
-  schedopt_problem *p = NULL;
-  OK(schedopt_problem_alloc(&p, &err));
-  OK(schedopt_problem_load_string(p, y, strlen(y), "test", &err));
-  OK(schedopt_problem_build(p, &err));
+  schedopt_integrator *it;
+  schedopt_problem *p = load(y, &it);
   const schedopt_schedule *s = schedopt_problem_schedule(p);
   *n = schedopt_model_size(schedopt_problem_model(p));
-  schedopt_integrator *it = NULL;
-  OK(schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, schedopt_problem_model(p), &err));
   OK(schedopt_integrator_set_tolerances(it, rtol, rtol * 1e-4, &err));
   const double H = schedopt_schedule_horizon(s);
   schedopt_objective obj = {mean ? SCHEDOPT_OBJ_MEAN : SCHEDOPT_OBJ_FINAL, 0, H, 0, NULL, NULL};

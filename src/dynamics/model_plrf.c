@@ -647,13 +647,23 @@ static void od_comb_sums(const double *restrict lam, const double *const Y[4],
   const v4d c0 = zero + cy[0], c1v = zero + cy[1], c2v = zero + cy[2], c3 = zero + cy[3];
   const v4d d0v = zero + cl[0], d1 = zero + cl[1], d2 = zero + cl[2], d3 = zero + cl[3];
   v4d E = zero, Se = zero, Qe = zero, Sm = zero, Qm = zero, Sf = zero, Qf = zero, Sc = zero;
-  size_t k = 0;
-  for (; k + 4 <= ns; k += 4) {
-    const v4d y = (c0 * v4_load(Y0 + k) + c1v * v4_load(Y1 + k)) +
-                  (c2v * v4_load(Y2 + k) + c3 * v4_load(Y3 + k));
-    const v4d r = (d0v * v4_load(L0 + k) + d1 * v4_load(L1 + k)) +
-                  (d2 * v4_load(L2 + k) + d3 * v4_load(L3 + k));
-    const v4d l = v4_load(lam + k), el = eta * l, e2 = el * el;
+  for (size_t k = 0; k < ns; k += 4) {
+    v4d y, r, l;
+    if (k + 4 <= ns) {
+      y = (c0 * v4_load(Y0 + k) + c1v * v4_load(Y1 + k)) +
+          (c2v * v4_load(Y2 + k) + c3 * v4_load(Y3 + k));
+      r = (d0v * v4_load(L0 + k) + d1 * v4_load(L1 + k)) +
+          (d2 * v4_load(L2 + k) + d3 * v4_load(L3 + k));
+      l = v4_load(lam + k);
+    } else { /* the last 1–3 modes, zero-padded: y = r = 0 add nothing */
+      y = r = l = zero;
+      for (size_t i = 0; k + i < ns; i++) {
+        y[i] = (cy[0] * Y0[k + i] + cy[1] * Y1[k + i]) + (cy[2] * Y2[k + i] + cy[3] * Y3[k + i]);
+        r[i] = (cl[0] * L0[k + i] + cl[1] * L1[k + i]) + (cl[2] * L2[k + i] + cl[3] * L3[k + i]);
+        l[i] = lam[k + i];
+      }
+    }
+    const v4d el = eta * l, e2 = el * el;
     const v4d id = one / (d0 + m2 * el), dmu = dmu0 + 2.0 * el;
     const v4d a1 = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id, a2 = mp * e2 * iB * id;
     const v4d a1e = l * (pk2 * el - 2.0 * q - 2.0 * m2 * el - m2 * a1) * id;
@@ -668,20 +678,6 @@ static void od_comb_sums(const double *restrict lam, const double *const Y[4],
   S->E = OD_SUM4(E), S->Se = OD_SUM4(Se), S->Qe = OD_SUM4(Qe), S->Sm = OD_SUM4(Sm);
   S->Qm = OD_SUM4(Qm), S->Sf = OD_SUM4(Sf), S->Qf = OD_SUM4(Qf), S->Sc = OD_SUM4(Sc);
 #undef OD_SUM4
-  for (; k < ns; k++) {
-    const double y = (cy[0] * Y0[k] + cy[1] * Y1[k]) + (cy[2] * Y2[k] + cy[3] * Y3[k]);
-    const double r = (cl[0] * L0[k] + cl[1] * L1[k]) + (cl[2] * L2[k] + cl[3] * L3[k]);
-    const double l = lam[k], el = eta * l, e2 = el * el;
-    const double id = 1.0 / (d0 + m2 * el), dmu = dmu0 + 2.0 * el;
-    const double a1 = (mp * kappa * e2 - 2.0 * el * (q + mu * el)) * id, a2 = mp * e2 * iB * id;
-    const double a1e = l * (pk2 * el - 2.0 * q - 2.0 * m2 * el - m2 * a1) * id;
-    const double a1m = ((kappa - 2.0) * e2 + 2.0 * m2 * el - a1 * dmu) * id;
-    const double a2e = l * (2.0 * mp * el * iB - m2 * a2) * id;
-    const double a2m = (e2 * iB - a2 * dmu) * id;
-    const double ry = r * y;
-    S->E += y, S->Se += a1e * ry, S->Qe += a2e * r, S->Sm += a1m * ry, S->Qm += a2m * r;
-    S->Sf += a1 * ry, S->Qf += a2 * r, S->Sc += a2 * ry;
-  }
 }
 
 /* Adds the overdamped modes' terms to out (and λᵀ f to *lf) at total Q. */

@@ -117,48 +117,38 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
   double acc = *vw;
   for (size_t g = 0; g < G; g++) {
     const double *Dg = D + 36 * g, *ug = U + 12 * g, *vg = V + 12 * g;
+    double *Pg = Pinv + 36 * g;
+    const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
+    v4d w0, w1, w2;
     if (gd && gd[g]) { /* four diagonal blocks: P⁻¹ = 1/(1 − γD_ii), W_i = P⁻¹_ii U_i */
       const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m4 = ng * GATHER4(Dg, 9, 4) + one,
-                m8 = ng * GATHER4(Dg, 9, 8) + one;
-      const v4d det = m0 * m4 * m8;
+                m8 = ng * GATHER4(Dg, 9, 8) + one, det = m0 * m4 * m8;
       for (int l = 0; l < 4; l++)
         if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
       const v4d p0 = one / m0, p4 = one / m4, p8 = one / m8;
-      double *Pg = Pinv + 36 * g; /* the diagonal only: solve_block3 reads no more */
-      V4_STORE(Pg, p0);
+      V4_STORE(Pg, p0); /* the diagonal only: solve_block3 reads no more */
       V4_STORE(Pg + 16, p4);
       V4_STORE(Pg + 32, p8);
-      const v4d w0 = p0 * GATHER4(ug, 3, 0), w1 = p4 * GATHER4(ug, 3, 1),
-                w2 = p8 * GATHER4(ug, 3, 2);
-      const v4d t = GATHER4(vg, 3, 0) * w0 + GATHER4(vg, 3, 1) * w1 + GATHER4(vg, 3, 2) * w2;
-      double *wg = W + 12 * g;
-      for (int l = 0; l < 4; l++) {
-        wg[3 * l] = w0[l];
-        wg[3 * l + 1] = w1[l];
-        wg[3 * l + 2] = w2[l];
-        acc += t[l];
-      }
-      continue;
+      w0 = p0 * u0, w1 = p4 * u1, w2 = p8 * u2;
+    } else {
+      const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
+                m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
+                m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
+                m6 = ng * GATHER4(Dg, 9, 6), m7 = ng * GATHER4(Dg, 9, 7),
+                m8 = ng * GATHER4(Dg, 9, 8) + one;
+      const v4d c00 = m4 * m8 - m5 * m7, c01 = m5 * m6 - m3 * m8, c02 = m3 * m7 - m4 * m6;
+      const v4d det = m0 * c00 + m1 * c01 + m2 * c02;
+      for (int l = 0; l < 4; l++)
+        if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
+      const v4d id = one / det;
+      const v4d p[9] = {c00 * id, (m2 * m7 - m1 * m8) * id, (m1 * m5 - m2 * m4) * id,
+                        c01 * id, (m0 * m8 - m2 * m6) * id, (m2 * m3 - m0 * m5) * id,
+                        c02 * id, (m1 * m6 - m0 * m7) * id, (m0 * m4 - m1 * m3) * id};
+      for (int i = 0; i < 9; i++) V4_STORE(Pg + 4 * i, p[i]);
+      w0 = p[0] * u0 + p[1] * u1 + p[2] * u2;
+      w1 = p[3] * u0 + p[4] * u1 + p[5] * u2;
+      w2 = p[6] * u0 + p[7] * u1 + p[8] * u2;
     }
-    const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
-              m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
-              m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
-              m6 = ng * GATHER4(Dg, 9, 6), m7 = ng * GATHER4(Dg, 9, 7),
-              m8 = ng * GATHER4(Dg, 9, 8) + one;
-    const v4d c00 = m4 * m8 - m5 * m7, c01 = m5 * m6 - m3 * m8, c02 = m3 * m7 - m4 * m6;
-    const v4d det = m0 * c00 + m1 * c01 + m2 * c02;
-    for (int l = 0; l < 4; l++)
-      if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
-    const v4d id = one / det;
-    const v4d p[9] = {c00 * id, (m2 * m7 - m1 * m8) * id, (m1 * m5 - m2 * m4) * id,
-                      c01 * id, (m0 * m8 - m2 * m6) * id, (m2 * m3 - m0 * m5) * id,
-                      c02 * id, (m1 * m6 - m0 * m7) * id, (m0 * m4 - m1 * m3) * id};
-    double *Pg = Pinv + 36 * g;
-    for (int i = 0; i < 9; i++) V4_STORE(Pg + 4 * i, p[i]);
-    const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
-    const v4d w0 = p[0] * u0 + p[1] * u1 + p[2] * u2;
-    const v4d w1 = p[3] * u0 + p[4] * u1 + p[5] * u2;
-    const v4d w2 = p[6] * u0 + p[7] * u1 + p[8] * u2;
     const v4d t = GATHER4(vg, 3, 0) * w0 + GATHER4(vg, 3, 1) * w1 + GATHER4(vg, 3, 2) * w2;
     double *wg = W + 12 * g;
     for (int l = 0; l < 4; l++) {
