@@ -5,19 +5,13 @@
  * the packaged serial kernels run at several ns per element.  These
  * replacements keep the semantics of the SUNDIALS ops (aliasing allowed as
  * documented) and are written so the compiler vectorizes them; they are
- * installed into a vector's ops table, which clones inherit.  CVODES's
- * predictor, q(q+1)/2 passes x += y over the Nordsieck columns, is queued
- * and run as one blocked pass before the next other operation on the
- * family's vectors (the same additions per element: the same numbers). */
+ * installed into a vector's ops table, which clones inherit. */
 #ifndef SCHEDOPT_NVECTOR_FAST_H
 #define SCHEDOPT_NVECTOR_FAST_H
 
 #include <sundials/sundials_nvector.h>
 
-/* Install the kernels (and the predictor's fused passes, below) into a
- * serial vector's ops table; its clones inherit them.  0, or −1 (not a
- * serial vector, out of memory: the vector keeps the serial operations). */
-int schedopt_nvector_use_fast_ops(N_Vector v);
+void schedopt_nvector_use_fast_ops(N_Vector v);
 
 /* Error weights w = 1/(rtol |y| + atol) in one pass (a CVEwtFn's work, the
  * same numbers as CVODES's scalar tolerances); −1 if a denominator is ≤ 0. */
