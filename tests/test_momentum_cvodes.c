@@ -94,8 +94,10 @@ static double problem_J(const char *y, int mean, size_t *n, double rtol) {
  * auto) against every mode's full triple, at a tolerance far below the
  * difference: the hard phase's N = 1000 modes keep 85 triples, and the final
  * and mean excess agree to 1e-7 of the excess from μ = 0.5 to 0.99 and up
- * to the stability edge of the top mode. */
-static void reduced_vs_full(const char *lr, const char *mu, double T) {
+ * to the stability edge of the top mode, through jumps of μ and η, under the
+ * sde form, with the bias/variance copies and a batch ramp. */
+static void reduced_vs_full_in(const char *lr, const char *mu, double T, const char *batch,
+                               int split, const char *dyn) {
   static const char *const mm[2] = {"auto", "1000000"};
   double J[2][2];
   size_t n[2];
@@ -103,24 +105,35 @@ static void reduced_vs_full(const char *lr, const char *mu, double T) {
     for (int mean = 0; mean < 2; mean++) {
       char y[768];
       snprintf(y, sizeof y,
-               "model: {type: plrf, a: 3.5, b: 5, N: 1000, sigma2: 0.25, split: false, "
-               "dynamics: matched, momentum_modes: %s}\n"
+               "model: {type: plrf, a: 3.5, b: 5, N: 1000, sigma2: 0.25, split: %s, "
+               "dynamics: %s, momentum_modes: %s}\n"
                "budget: {steps: %.0f}\n"
-               "controls: {lr: %s, batch: 5, momentum: %s}\n",
-               mm[r], T, lr, mu);
+               "controls: {lr: %s, batch: %s, momentum: %s}\n",
+               split ? "true" : "false", dyn, mm[r], T, lr, batch, mu);
       J[r][mean] = problem_J(y, mean, &n[r], 1e-10);
     }
-  CHECK_MSG(n[0] == 3 * 85 + 915 && n[1] == 3000, "states %zu and %zu", n[0], n[1]);
+  const size_t c = split ? 2 : 1;
+  CHECK_MSG(n[0] == c * (3 * 85 + 915) && n[1] == c * 3000, "states %zu and %zu", n[0], n[1]);
   const double R = 0.25 + schedopt_powerlaw_tail(1000, 3.5); /* L − excess */
   for (int mean = 0; mean < 2; mean++) {
     const double e = fabs(J[0][mean] - J[1][mean]) / (J[1][mean] - R);
-    printf("lr %s, momentum %s, T = %g: %s excess reduced %.12g, full %.12g (%.1e relative)\n", lr,
-           mu, T, mean ? "mean" : "final", J[0][mean] - R, J[1][mean] - R, e);
+    printf("lr %s, momentum %s, batch %s%s, %s, T = %g: %s excess reduced %.12g, full %.12g "
+           "(%.1e relative)\n", lr, mu, batch, split ? ", split" : "", dyn, T,
+           mean ? "mean" : "final", J[0][mean] - R, J[1][mean] - R, e);
     CHECK_MSG(e < 1e-7, "lr %s, momentum %s: %.2e of the excess", lr, mu, e);
   }
 }
 
+static void reduced_vs_full(const char *lr, const char *mu, double T) {
+  reduced_vs_full_in(lr, mu, T, "5", 0, "matched");
+}
+
 int main(void) {
+  /* μ jumps 0.5 → 0.99 at a third of the run, η halves at two thirds */
+  reduced_vs_full("{type: table, t: [0, 6667, 10000], v: [0.04, 0.02, 0.02], interp: step}",
+                  "{type: table, t: [0, 3333, 10000], v: [0.5, 0.99, 0.99], interp: step}", 1e4);
+  reduced_vs_full_in("{type: wsd, peak: 0.05, decay_frac: 0.2}", "0.95", 1e4,
+                     "{type: linear, start: 2, end: 20}", 1, "sde");
   reduced_vs_full("{type: wsd, peak: 0.25, decay_frac: 0.2}", "0.5", 1e4);
   reduced_vs_full("{type: wsd, peak: 0.1, decay_frac: 0.2}", "0.9", 1e4);
   reduced_vs_full("{type: wsd, peak: 0.01, decay_frac: 0.2}", "0.99", 1e4);
