@@ -63,6 +63,9 @@ schedopt_budget_kind schedopt_problem_budget(const schedopt_problem *p, double *
 double schedopt_problem_seq_len(const schedopt_problem *p);
 /* Learned modes N (plrf) or M (fsl). */
 long schedopt_problem_modes(const schedopt_problem *p);
+/* Momentum under an ODE: the modes that keep all three heavy-ball states
+ * (model.momentum_modes); N when every mode does, 0 without momentum. */
+long schedopt_problem_momentum_modes(const schedopt_problem *p);
 /* Exponents in both notations. */
 void schedopt_problem_exponents(const schedopt_problem *p, double *a, double *b,
                                 double *s, double *beta);

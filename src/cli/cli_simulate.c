@@ -144,6 +144,10 @@ static int run(int argc, char **argv) {
             schedopt_problem_name(p), schedopt_model_get_type(schedopt_problem_model(p))->name,
             a, b, s, beta, b < a ? "easy" : "hard", schedopt_integrator_get_type(it)->name,
             last->step, last->r.loss, last->r.excess);
+    const long K = schedopt_problem_momentum_modes(p), N = schedopt_problem_modes(p);
+    if (K > 0 && K < N)
+      fprintf(stderr, " [momentum: %ld of %ld modes with all three states, %ld overdamped]", K,
+              N, N - K);
     if (!isnan(last->r.bias))
       fprintf(stderr, " (bias %.4g, variance %.4g)", last->r.bias, last->r.variance);
     fprintf(stderr, "; %ld solver steps\n", stt.steps);

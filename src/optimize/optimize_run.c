@@ -1239,6 +1239,11 @@ schedopt_status schedopt_optimization_write_text(const schedopt_optimization *o,
             zc, zo);
   fprintf(f, "  budget     %s %.10g (horizon H = %.10g clock units), %s integrator\n",
           budget_name(bk), amount, H, schedopt_problem_integrator(p)->name);
+  const long mK = schedopt_problem_momentum_modes(p), mN = schedopt_problem_modes(p);
+  if (mK > 0 && mK < mN)
+    fprintf(f, "  momentum   %ld of %ld modes keep E[e^2], E[v^2], E[e v]; the other %ld are "
+               "overdamped and keep E[e^2] (model.momentum_modes; docs/theory.md section 7)\n",
+            mK, mN, mN - mK);
   if (o->spec.settings.max_steps > 0)
     fprintf(f, "  steps      %.10g optimizer steps (cap max_steps = %.10g; the start took %.10g)\n",
             o->steps, o->spec.settings.max_steps, o->start_steps);

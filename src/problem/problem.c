@@ -802,6 +802,8 @@ schedopt_status schedopt_problem_build(schedopt_problem *p, schedopt_error *err)
                                                                    SCHEDOPT_MOMENTUM_OD_TOL)
                                     : (mm >= (double)N ? 0 : (long)mm);
     st = schedopt_model_alloc(&p->model, MT, &pp, err);
+    if (!st && pp.momentum) /* a copy holds N + 2K states (K triples, N − K singles) */
+      p->mom_modes = ((long)schedopt_model_size(p->model) / (pp.split ? 2 : 1) - N) / 2;
   }
   if (st) {
     if (model_e)
@@ -903,6 +905,9 @@ double schedopt_problem_sigma2(const schedopt_problem *p) {
 }
 
 long schedopt_problem_modes(const schedopt_problem *p) { return p && p->built ? p->modes : 0; }
+long schedopt_problem_momentum_modes(const schedopt_problem *p) {
+  return p && p->built ? p->mom_modes : 0;
+}
 
 schedopt_status schedopt_problem_output_times(const schedopt_problem *p, double **t, size_t *n,
                                               schedopt_error *err) {

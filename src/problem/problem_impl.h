@@ -28,6 +28,7 @@ struct schedopt_problem {
   double seq_len;    /* tokens per sample (1 unless a token budget) */
   double a, b, s, beta, sigma2;
   long modes;        /* N (plrf) or M (fsl) */
+  long mom_modes;    /* schedopt_problem_momentum_modes */
   double *times;     /* output clock times */
   size_t ntimes;
 
