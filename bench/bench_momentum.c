@@ -140,10 +140,16 @@ int main(int argc, char **argv) {
     schedopt_integrator_get_stats(c->it, &a);
     OK(schedopt_design_eval(c->d, c->it, &obj, c->x, &c->J, NULL, &err));
     schedopt_integrator_get_stats(c->it, &b);
+    schedopt_integrator_stats g0, g1;
+    schedopt_integrator_get_stats(c->it, &g0);
+    OK(schedopt_design_eval(c->d, c->it, &obj, c->x, &c->J, c->g, &err));
+    schedopt_integrator_get_stats(c->it, &g1);
     printf("  %-22s L_T = %.10f  forward %8.2f ms  gradient %8.2f ms  with curvature %8.2f ms"
-           "  | one forward: %ld steps, %ld rhs, %ld err-test fails, %ld restarts\n",
+           "  | one forward: %ld steps, %ld rhs, %ld err-test fails, %ld restarts;"
+           " the gradient's backward pass: %ld steps\n",
            w ? "momentum" : "sgd", c->J, 1e3 * tf[w], 1e3 * tg[w], 1e3 * th[w], b.steps - a.steps,
-           b.rhs_evals - a.rhs_evals, b.err_fails - a.err_fails, b.restarts - a.restarts);
+           b.rhs_evals - a.rhs_evals, b.err_fails - a.err_fails, b.restarts - a.restarts,
+           g1.adjoint_steps - g0.adjoint_steps);
   }
   printf("  (momentum: mu = %g, peak lr %g; sgd: peak lr %g)\n", mu, peak * (1.0 - mu), peak);
   printf("  ratio momentum/sgd: forward %.2fx, gradient %.2fx, with curvature %.2fx\n",

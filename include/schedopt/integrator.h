@@ -48,6 +48,7 @@ typedef struct schedopt_integrator_stats {
   long err_fails;
   long restarts;     /* reinitializations at jumps */
   long ckpt_gradients; /* CVODES gradients that took the check-pointed adjoint */
+  long adjoint_steps;  /* CVODES steps of the stored-pass gradients' backward passes */
 } schedopt_integrator_stats;
 
 typedef struct schedopt_integrator schedopt_integrator;

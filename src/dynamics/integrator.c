@@ -1456,6 +1456,8 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
       it->ldB = tmp;
       tprev = tB;
     }
+    long ns;
+    if (CVodeGetNumSteps(it->cvL, &ns) == CV_SUCCESS) it->stats.adjoint_steps += ns;
     if (seg == 0) break;
     if (k->flag[seg - 1] & KNOT_HORIZON) adj_jump(it, obj, lo, H, lv);
   }
