@@ -544,6 +544,33 @@ static void reduced_vs_full(const char *model, const char *budget, const char *c
             controls, mm, J[0], J[1], e);
 }
 
+/* A problem built again after new text or keys reports its own K: 0 once
+ * momentum is gone (it kept the previous build's), N under the recursion. */
+static void rebuild(void) {
+  static const char *const y[2] = {
+      "model: {type: plrf, a: 3.5, b: 5, N: 300, sigma2: 0.25}\nbudget: {steps: 100}\n"
+      "controls: {lr: 0.1, batch: 5, momentum: 0.9}\n",
+      "model: {type: plrf, a: 3.5, b: 5, N: 300, sigma2: 0.25}\nbudget: {steps: 100}\n"
+      "controls: {lr: 0.1, batch: 5}\n"};
+  schedopt_problem *p = NULL;
+  OK(schedopt_problem_alloc(&p, &err));
+  OK(schedopt_problem_load_string(p, y[0], strlen(y[0]), "momentum", &err));
+  OK(schedopt_problem_build(p, &err));
+  CHECK_MSG(schedopt_problem_momentum_modes(p) == 84, "auto: K = %ld",
+            schedopt_problem_momentum_modes(p));
+  OK(schedopt_problem_set(p, "model.dynamics=recursion", &err));
+  OK(schedopt_problem_build(p, &err));
+  CHECK_MSG(schedopt_problem_momentum_modes(p) == 300, "recursion: K = %ld",
+            schedopt_problem_momentum_modes(p));
+  OK(schedopt_problem_load_string(p, y[1], strlen(y[1]), "sgd", &err));
+  OK(schedopt_problem_build(p, &err));
+  CHECK_MSG(schedopt_model_size(schedopt_problem_model(p)) == 600 &&
+                schedopt_problem_momentum_modes(p) == 0,
+            "SGD after momentum: %zu states, K = %ld", schedopt_model_size(schedopt_problem_model(p)),
+            schedopt_problem_momentum_modes(p));
+  schedopt_problem_free(p);
+}
+
 /* ---- 5. the CLI ---------------------------------------------------------- */
 static void cli(void) {
   static char out[16384];
@@ -664,6 +691,7 @@ int main(void) {
                   "steps: 30000", "lr: 0.1, batch: 2, momentum: 0.7", "2", 1e-8, 1);
   printf("problems done (%.2f s)\n", test_seconds() - t0);
 
+  rebuild();
   cli();
   SUNContext_Free(&sunctx);
   printf("total %.2f s\n", test_seconds() - t0);

@@ -37,6 +37,7 @@ static void clear_built(schedopt_problem *p) {
   p->times = NULL;
   p->ntimes = 0;
   p->integrator = NULL;
+  p->mom_modes = 0; /* set again only by a build with momentum */
   p->built = 0;
 }
 
