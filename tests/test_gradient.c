@@ -296,14 +296,10 @@ int main(void) {
      * derivatives of their coefficients c1, c2 in η, μ and B, under both
      * clocks and both ODE forms, bias/variance copies, both adjoints */
     for (int v = 0; v < 4; v++) {
-      schedopt_plrf_params pp;
-      schedopt_plrf_params_default(&pp);
-      pp.a = 2.5, pp.b = 1.8, pp.N = 31, pp.sigma2 = 0.2, pp.momentum = 1;
-      pp.split = v & 1;
-      pp.dynamics = v >= 2 ? SCHEDOPT_DYN_SDE : SCHEDOPT_DYN_MATCHED;
-      pp.momentum_modes = 3; /* 4 triples (N − K a multiple of 3), 27 single states */
-      CHECK(schedopt_model_alloc(&m, schedopt_model_plrf, &pp, &err) == SCHEDOPT_OK);
-      CHECK(schedopt_model_size(m) == (size_t)(3 * 4 + 27) * (pp.split ? 2 : 1));
+      const int split = v & 1;
+      /* K = 3 → 4 triples (N − K a multiple of 3), 27 single states */
+      m = plrf_k(31, 1, v & 2 ? SCHEDOPT_DYN_SDE : SCHEDOPT_DYN_MATCHED, split, 3);
+      CHECK(schedopt_model_size(m) == (size_t)(3 * 4 + 27) * (split ? 2 : 1));
       lr = ctl(schedopt_control_cosine);
       set(lr, "peak", 0.25);
       set(lr, "floor", 0.01);
@@ -323,9 +319,8 @@ int main(void) {
         setup s5 = {m, schedopt_integrator_cvodes, v & 2 ? SCHEDOPT_CLOCK_DATA : SCHEDOPT_CLOCK_STEPS,
                     v & 2 ? 1200 : 300, 1, {lr, bt, mu}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL},
                     1e-11, 1e-15};
-        snprintf(name, sizeof name, "%s reduced momentum, %s%s%s", k ? "cvodes-ckpt" : "cvodes",
-                 v & 2 ? "sde, data clock" : "matched", pp.split ? ", split" : "",
-                 "");
+        snprintf(name, sizeof name, "%s reduced momentum, %s%s", k ? "cvodes-ckpt" : "cvodes",
+                 v & 2 ? "sde, data clock" : "matched", split ? ", split" : "");
         check(name, &s5, 1e-4, 1e-4);
       }
       ckpt = 0;

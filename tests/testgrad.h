@@ -40,8 +40,9 @@ static inline void set(schedopt_control *c, const char *k, double v) {
   }
 }
 
-/* a = 2.5, b = 1.8, σ² = 0.2: small and fast, every term of the gradient alive */
-static inline schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int split) {
+/* a = 2.5, b = 1.8, σ² = 0.2: small and fast, every term of the gradient alive;
+ * with momentum, modes past K keep one state (momentum_modes; 0: all three) */
+static inline schedopt_model *plrf_k(long N, int mom, schedopt_dynamics dyn, int split, long K) {
   schedopt_plrf_params p;
   schedopt_plrf_params_default(&p);
   p.a = 2.5;
@@ -51,6 +52,7 @@ static inline schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int s
   p.momentum = mom;
   p.dynamics = dyn;
   p.split = split;
+  p.momentum_modes = K;
   schedopt_model *m = NULL;
   schedopt_error e;
   if (schedopt_model_alloc(&m, schedopt_model_plrf, &p, &e)) {
@@ -58,6 +60,10 @@ static inline schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int s
     exit(1);
   }
   return m;
+}
+
+static inline schedopt_model *plrf(long N, int mom, schedopt_dynamics dyn, int split) {
+  return plrf_k(N, mom, dyn, split, 0);
 }
 
 /* ‖A − B‖ / ‖B‖ over m entries */
