@@ -76,27 +76,29 @@ static void add_const(N_Vector x, realtype b, N_Vector z) {
   for (size_t i = 0; i < n; i++) zd[i] = xd[i] + b;
 }
 
-/* Σ (x_i w_i)² with four partial sums (independent add chains; their order
- * sets the norm's rounding, and with it every step size). */
+/* Σ (x_i w_i)² in sixteen partial sums (element i into sum i mod 16, then a
+ * fixed tree): four independent vector add chains, where one chain would
+ * wait on the adder's latency every four elements.  The order sets the
+ * norm's rounding, and with it every step size; every variant sums alike. */
+#define WSQR_LANES 16
 NV_CLONES
 static realtype wsqr_sum(N_Vector x, N_Vector w) {
   const size_t n = LEN(x);
   const double *xd = DATA(x), *wd = DATA(w);
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  double s[WSQR_LANES] = {0}, rest = 0;
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    double p0 = xd[i] * wd[i], p1 = xd[i + 1] * wd[i + 1];
-    double p2 = xd[i + 2] * wd[i + 2], p3 = xd[i + 3] * wd[i + 3];
-    s0 += p0 * p0;
-    s1 += p1 * p1;
-    s2 += p2 * p2;
-    s3 += p3 * p3;
-  }
+  for (; i + WSQR_LANES <= n; i += WSQR_LANES)
+    for (int j = 0; j < WSQR_LANES; j++) {
+      const double p = xd[i + j] * wd[i + j];
+      s[j] += p * p;
+    }
   for (; i < n; i++) {
-    double p = xd[i] * wd[i];
-    s0 += p * p;
+    const double p = xd[i] * wd[i];
+    rest += p * p;
   }
-  return (s0 + s1) + (s2 + s3);
+  for (int j = 0; j < 8; j++) s[j] += s[j + 8];
+  for (int j = 0; j < 4; j++) s[j] += s[j + 4];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + rest;
 }
 
 static realtype wrms_norm(N_Vector x, N_Vector w) {
