@@ -104,9 +104,17 @@ static double solve_diag1(size_t n, const double *restrict Pinv, const double *r
  * entries are gathered from the row-major blocks of the fill).  P⁻¹ is kept
  * grouped: entry i of blocks 4g … 4g+3 at Pinv[36g + 4i …]; W stays by block.
  * Every lane computes what inv3 and the scalar loop compute, and VᵀW is summed
- * block after block in their order: the same roundings.  Returns 0 where a
+ * block after block in their order: the same roundings.  A group of four
+ * diagonal blocks (gd) runs on its twelve states in order instead, its P⁻¹
+ * diagonal at Pinv[36g …] and VᵀW in three lanes' sums.  Returns 0 where a
  * determinant is 0 or not finite. */
 #define GATHER4(a, stride, i) ((v4d){(a)[i], (a)[(stride) + (i)], (a)[2 * (stride) + (i)], (a)[3 * (stride) + (i)]})
+/* every lane nonzero and finite (x·0 is NaN for ±∞ and NaN) */
+#define V4_ALL_REGULAR(d)                                                   \
+  __extension__({                                                           \
+    const __typeof__((d) != (d)) ok_ = ((d) != 0.0) & ((d) * 0.0 == 0.0);   \
+    (ok_[0] & ok_[1] & ok_[2] & ok_[3]) != 0;                               \
+  })
 BLR_CLONES
 static int factor_block3(size_t G, double gamma, const double *restrict D,
                          const double *restrict U, const double *restrict V,
@@ -115,22 +123,36 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
   const v4d one = {1, 1, 1, 1};
   const double ng = -gamma;
   double acc = *vw;
+  v4d accd = {0, 0, 0, 0}; /* the diagonal groups' part */
   for (size_t g = 0; g < G; g++) {
     const double *Dg = D + 36 * g, *ug = U + 12 * g, *vg = V + 12 * g;
     double *Pg = Pinv + 36 * g;
-    const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
     v4d w0, w1, w2;
-    if (gd && gd[g]) { /* four diagonal blocks: P⁻¹ = 1/(1 − γD_ii), W_i = P⁻¹_ii U_i */
-      const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m4 = ng * GATHER4(Dg, 9, 4) + one,
-                m8 = ng * GATHER4(Dg, 9, 8) + one, det = m0 * m4 * m8;
-      for (int l = 0; l < 4; l++)
-        if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
-      const v4d p0 = one / m0, p4 = one / m4, p8 = one / m8;
-      V4_STORE(Pg, p0); /* the diagonal only: solve_block3 reads no more */
-      V4_STORE(Pg + 16, p4);
-      V4_STORE(Pg + 32, p8);
-      w0 = p0 * u0, w1 = p4 * u1, w2 = p8 * u2;
-    } else {
+    if (gd && gd[g]) {
+      /* four diagonal blocks, lanes = twelve consecutive states (U, V, W
+       * contiguous); P⁻¹ kept in state order at Pinv[36g …]; one division
+       * for twelve: 1/(m_a m_b m_c) lane by lane */
+      const v4d ma = ng * (v4d){Dg[0], Dg[4], Dg[8], Dg[9]} + one,
+                mb = ng * (v4d){Dg[13], Dg[17], Dg[18], Dg[22]} + one,
+                mc = ng * (v4d){Dg[26], Dg[27], Dg[31], Dg[35]} + one;
+      const v4d mab = ma * mb, det = mab * mc;
+      if (!V4_ALL_REGULAR(det)) return 0;
+      const v4d id = one / det;
+      const v4d pa = mb * mc * id, pb = ma * mc * id, pc = mab * id;
+      V4_STORE(Pg, pa);
+      V4_STORE(Pg + 4, pb);
+      V4_STORE(Pg + 8, pc);
+      const double *u = U + 12 * g, *v = V + 12 * g;
+      double *w = W + 12 * g;
+      const v4d wa = pa * V4(u), wb = pb * V4(u + 4), wc = pc * V4(u + 8);
+      V4_STORE(w, wa);
+      V4_STORE(w + 4, wb);
+      V4_STORE(w + 8, wc);
+      accd += V4(v) * wa + V4(v + 4) * wb + V4(v + 8) * wc;
+      continue;
+    }
+    {
+      const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
       const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
                 m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
                 m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
@@ -138,8 +160,7 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
                 m8 = ng * GATHER4(Dg, 9, 8) + one;
       const v4d c00 = m4 * m8 - m5 * m7, c01 = m5 * m6 - m3 * m8, c02 = m3 * m7 - m4 * m6;
       const v4d det = m0 * c00 + m1 * c01 + m2 * c02;
-      for (int l = 0; l < 4; l++)
-        if (!(fabs(det[l]) > 0.0) || !isfinite(det[l])) return 0;
+      if (!V4_ALL_REGULAR(det)) return 0;
       const v4d id = one / det;
       const v4d p[9] = {c00 * id, (m2 * m7 - m1 * m8) * id, (m1 * m5 - m2 * m4) * id,
                         c01 * id, (m0 * m8 - m2 * m6) * id, (m2 * m3 - m0 * m5) * id,
@@ -158,7 +179,7 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
       acc += t[l];
     }
   }
-  *vw = acc;
+  *vw = acc + ((accd[0] + accd[1]) + (accd[2] + accd[3]));
   return 1;
 }
 
@@ -169,13 +190,22 @@ static double solve_block3(size_t G, const double *restrict Pinv, const double *
                            const unsigned char *restrict gd, const double *restrict b,
                            double *restrict x) {
   double s = 0.0;
+  v4d sd = {0, 0, 0, 0}; /* the diagonal groups' part */
   for (size_t g = 0; g < G; g++) {
     const double *P = Pinv + 36 * g, *bg = b + 12 * g, *vg = V + 12 * g;
+    if (gd && gd[g]) { /* state order, as factor_block3 keeps it */
+      const v4d xa = V4(P) * V4(bg), xb = V4(P + 4) * V4(bg + 4), xc = V4(P + 8) * V4(bg + 8);
+      double *xg = x + 12 * g;
+      V4_STORE(xg, xa);
+      V4_STORE(xg + 4, xb);
+      V4_STORE(xg + 8, xc);
+      sd += V4(vg) * xa + V4(vg + 4) * xb + V4(vg + 8) * xc;
+      continue;
+    }
     const v4d b0 = GATHER4(bg, 3, 0), b1 = GATHER4(bg, 3, 1), b2 = GATHER4(bg, 3, 2);
-    const int dg = gd && gd[g];
-    const v4d x0 = dg ? V4(P) * b0 : V4(P) * b0 + V4(P + 4) * b1 + V4(P + 8) * b2;
-    const v4d x1 = dg ? V4(P + 16) * b1 : V4(P + 12) * b0 + V4(P + 16) * b1 + V4(P + 20) * b2;
-    const v4d x2 = dg ? V4(P + 32) * b2 : V4(P + 24) * b0 + V4(P + 28) * b1 + V4(P + 32) * b2;
+    const v4d x0 = V4(P) * b0 + V4(P + 4) * b1 + V4(P + 8) * b2;
+    const v4d x1 = V4(P + 12) * b0 + V4(P + 16) * b1 + V4(P + 20) * b2;
+    const v4d x2 = V4(P + 24) * b0 + V4(P + 28) * b1 + V4(P + 32) * b2;
     const v4d t = GATHER4(vg, 3, 0) * x0 + GATHER4(vg, 3, 1) * x1 + GATHER4(vg, 3, 2) * x2;
     double *xg = x + 12 * g;
     for (int l = 0; l < 4; l++) {
@@ -185,7 +215,7 @@ static double solve_block3(size_t G, const double *restrict Pinv, const double *
       s += t[l];
     }
   }
-  return s;
+  return s + ((sd[0] + sd[1]) + (sd[2] + sd[3]));
 }
 
 /* x += c w */
