@@ -109,6 +109,17 @@ static double solve_diag1(size_t n, const double *restrict Pinv, const double *r
  * diagonal at Pinv[36g …] and VᵀW in three lanes' sums.  Returns 0 where a
  * determinant is 0 or not finite. */
 #define GATHER4(a, stride, i) ((v4d){(a)[i], (a)[(stride) + (i)], (a)[2 * (stride) + (i)], (a)[3 * (stride) + (i)]})
+/* A diagonal group's twelve states in order: x = P⁻¹b (P⁻¹'s diagonal at P)
+ * and *acc += the lanes of v·x. */
+static inline __attribute__((always_inline)) void diag12(const double *P, const double *b,
+                                                         double *x, const double *v,
+                                                         v4d *acc) {
+  const v4d xa = V4(P) * V4(b), xb = V4(P + 4) * V4(b + 4), xc = V4(P + 8) * V4(b + 8);
+  V4_STORE(x, xa);
+  V4_STORE(x + 4, xb);
+  V4_STORE(x + 8, xc);
+  *acc += V4(v) * xa + V4(v + 4) * xb + V4(v + 8) * xc;
+}
 /* every lane nonzero and finite (x·0 is NaN for ±∞ and NaN) */
 #define V4_ALL_REGULAR(d)                                                   \
   __extension__({                                                           \
@@ -142,13 +153,7 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
       V4_STORE(Pg, pa);
       V4_STORE(Pg + 4, pb);
       V4_STORE(Pg + 8, pc);
-      const double *u = U + 12 * g, *v = V + 12 * g;
-      double *w = W + 12 * g;
-      const v4d wa = pa * V4(u), wb = pb * V4(u + 4), wc = pc * V4(u + 8);
-      V4_STORE(w, wa);
-      V4_STORE(w + 4, wb);
-      V4_STORE(w + 8, wc);
-      accd += V4(v) * wa + V4(v + 4) * wb + V4(v + 8) * wc;
+      diag12(Pg, ug, W + 12 * g, vg, &accd); /* W = P⁻¹U */
       continue;
     }
     {
@@ -194,12 +199,7 @@ static double solve_block3(size_t G, const double *restrict Pinv, const double *
   for (size_t g = 0; g < G; g++) {
     const double *P = Pinv + 36 * g, *bg = b + 12 * g, *vg = V + 12 * g;
     if (gd && gd[g]) { /* state order, as factor_block3 keeps it */
-      const v4d xa = V4(P) * V4(bg), xb = V4(P + 4) * V4(bg + 4), xc = V4(P + 8) * V4(bg + 8);
-      double *xg = x + 12 * g;
-      V4_STORE(xg, xa);
-      V4_STORE(xg + 4, xb);
-      V4_STORE(xg + 8, xc);
-      sd += V4(vg) * xa + V4(vg + 4) * xb + V4(vg + 8) * xc;
+      diag12(P, bg, x + 12 * g, vg, &sd);
       continue;
     }
     const v4d b0 = GATHER4(bg, 3, 0), b1 = GATHER4(bg, 3, 1), b2 = GATHER4(bg, 3, 2);
