@@ -689,6 +689,40 @@ static void test_fatal_signals(void) {
   unlink(main_out);
 }
 
+/* A signal after the kernel made the temporary, before open() returned it:
+ * its name was in the handler's list before the file existed, so the
+ * handler still removes it.  open() is held for 400 ms right after the file
+ * appears (tests/open_delay.c, preloaded); when its name was listed only
+ * after open() returned, the temporary stayed every time. */
+static void test_signal_at_creation(void) {
+#ifdef SCHEDOPT_OPEN_DELAY
+  const char *main_out = P("born.csv");
+  char pre[6000], tmp[4400] = "";
+  snprintf(pre, sizeof pre,
+           "export LD_PRELOAD='%s'; "
+           "export ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0\";",
+           SCHEDOPT_OPEN_DELAY);
+  unlink(main_out);
+  int rd;
+  pid_t pid = start_blocked("born", pre, &rd, tmp, sizeof tmp);
+  CHECK_MSG(pid > 0 && *tmp, "the run did not start");
+  if (pid <= 0) {
+    if (rd >= 0) close(rd);
+    return;
+  }
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(rd);
+  CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", (unsigned)status);
+  CHECK_MSG(count_temps() == 0, "SIGTERM at creation left %s", tmp);
+  CHECK(access(main_out, F_OK) != 0);
+  unlink(tmp);
+  unlink(P("born_schedule.csv"));
+  unlink(main_out);
+#endif
+}
+
 /* A temporary file is 0600 while it is written, whatever the final mode;
  * the final mode is given after the data: 0666 & ~umask for a new file
  * (the umask set by the shell), the old mode for an existing one. */
@@ -1314,6 +1348,7 @@ int main(void) {
   test_commands_together();
   test_broken_pipe();
   test_fatal_signals();
+  test_signal_at_creation();
   test_temp_mode();
   test_default_acl();
   test_sticky_folder();

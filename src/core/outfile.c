@@ -414,10 +414,16 @@ static schedopt_status open_direct(schedopt_outfile *of, int exists, mode_t m,
 /* Fills the last six bytes of tmp (a name of length len) and creates it
  * with O_EXCL and `mode` (0600 for a temporary: nobody else may open it
  * while it is written).  The suffix mixes pid, clock and a counter; a name
- * taken by someone else is retried. */
-static int create_temp(char *tmp, size_t len, mode_t mode) {
+ * taken by someone else is retried.  The name is in the signal handler's
+ * list (*slot, or −1 without a free slot) before the file exists: a signal
+ * that arrives after the kernel made the file, before this function
+ * returns, still removes it (the list is filled first, so the handler can
+ * only remove a name of someone else's in the instant between a creation
+ * that found that very name taken and the slot's release). */
+static int create_temp(char *tmp, size_t len, mode_t mode, int *slot) {
   static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   static atomic_uint counter;
+  *slot = -1;
   for (int attempt = 0; attempt < 100; attempt++) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -428,8 +434,16 @@ static int create_temp(char *tmp, size_t len, mode_t mode) {
     v *= 0xbf58476d1ce4e5b9ull;
     v ^= v >> 29;
     for (size_t i = len - 6; i < len; i++, v /= 62) tmp[i] = digits[v % 62];
+    *slot = pending_add(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd >= 0 || errno != EEXIST) return fd;
+    if (fd >= 0) return fd;
+    int e = errno;
+    pending_drop(*slot);
+    *slot = -1;
+    if (e != EEXIST) {
+      errno = e;
+      return -1;
+    }
   }
   errno = EEXIST;
   return -1;
@@ -475,9 +489,8 @@ static int new_file_mode(const char *tmp, const char *folder) {
   size_t len = strlen(tmp);
   char *probe = strdup(tmp);
   if (!probe) return -1;
-  int fd = create_temp(probe, len, 0666), mode = -1;
+  int slot, fd = create_temp(probe, len, 0666, &slot), mode = -1;
   if (fd >= 0) {
-    int slot = pending_add(probe);
     struct stat sb;
     if (fstat(fd, &sb) == 0) mode = (int)(sb.st_mode & 07777);
     int e = errno;
@@ -592,7 +605,7 @@ static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
   } else {
     snprintf(of->tmp, len + 1, "%s.tmpXXXXXX", of->path);
   }
-  int fd = create_temp(of->tmp, len, 0600);
+  int fd = create_temp(of->tmp, len, 0600, &of->slot);
   if (fd < 0) {
     int e = errno;
     free(of->tmp);
@@ -602,7 +615,6 @@ static schedopt_status open_temp(schedopt_outfile *of, const struct stat *old,
     discard(of);
     return st;
   }
-  of->slot = pending_add(of->tmp);
   free(folder);
   if (!(of->fp = fdopen(fd, "w"))) {
     int e = errno;
