@@ -106,7 +106,7 @@ static double solve_diag1(size_t n, const double *restrict Pinv, const double *r
  * Every lane computes what inv3 and the scalar loop compute, and VᵀW is summed
  * block after block in their order: the same roundings.  A group of four
  * diagonal blocks (gd) runs on its twelve states in order instead, its P⁻¹
- * diagonal at Pinv[36g …] and VᵀW in three lanes' sums.  Returns 0 where a
+ * diagonal at Pinv[36g …] and its part of VᵀW in vector lanes.  Returns 0 where a
  * determinant is 0 or not finite. */
 #define GATHER4(a, stride, i) ((v4d){(a)[i], (a)[(stride) + (i)], (a)[2 * (stride) + (i)], (a)[3 * (stride) + (i)]})
 /* A diagonal group's twelve states in order: x = P⁻¹b (P⁻¹'s diagonal at P)
@@ -138,7 +138,6 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
   for (size_t g = 0; g < G; g++) {
     const double *Dg = D + 36 * g, *ug = U + 12 * g, *vg = V + 12 * g;
     double *Pg = Pinv + 36 * g;
-    v4d w0, w1, w2;
     if (gd && gd[g]) {
       /* four diagonal blocks, lanes = twelve consecutive states (U, V, W
        * contiguous); P⁻¹ kept in state order at Pinv[36g …]; one division
@@ -156,25 +155,22 @@ static int factor_block3(size_t G, double gamma, const double *restrict D,
       diag12(Pg, ug, W + 12 * g, vg, &accd); /* W = P⁻¹U */
       continue;
     }
-    {
-      const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
-      const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
-                m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
-                m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
-                m6 = ng * GATHER4(Dg, 9, 6), m7 = ng * GATHER4(Dg, 9, 7),
-                m8 = ng * GATHER4(Dg, 9, 8) + one;
-      const v4d c00 = m4 * m8 - m5 * m7, c01 = m5 * m6 - m3 * m8, c02 = m3 * m7 - m4 * m6;
-      const v4d det = m0 * c00 + m1 * c01 + m2 * c02;
-      if (!V4_ALL_REGULAR(det)) return 0;
-      const v4d id = one / det;
-      const v4d p[9] = {c00 * id, (m2 * m7 - m1 * m8) * id, (m1 * m5 - m2 * m4) * id,
-                        c01 * id, (m0 * m8 - m2 * m6) * id, (m2 * m3 - m0 * m5) * id,
-                        c02 * id, (m1 * m6 - m0 * m7) * id, (m0 * m4 - m1 * m3) * id};
-      for (int i = 0; i < 9; i++) V4_STORE(Pg + 4 * i, p[i]);
-      w0 = p[0] * u0 + p[1] * u1 + p[2] * u2;
-      w1 = p[3] * u0 + p[4] * u1 + p[5] * u2;
-      w2 = p[6] * u0 + p[7] * u1 + p[8] * u2;
-    }
+    const v4d u0 = GATHER4(ug, 3, 0), u1 = GATHER4(ug, 3, 1), u2 = GATHER4(ug, 3, 2);
+    const v4d m0 = ng * GATHER4(Dg, 9, 0) + one, m1 = ng * GATHER4(Dg, 9, 1),
+              m2 = ng * GATHER4(Dg, 9, 2), m3 = ng * GATHER4(Dg, 9, 3),
+              m4 = ng * GATHER4(Dg, 9, 4) + one, m5 = ng * GATHER4(Dg, 9, 5),
+              m6 = ng * GATHER4(Dg, 9, 6), m7 = ng * GATHER4(Dg, 9, 7),
+              m8 = ng * GATHER4(Dg, 9, 8) + one;
+    const v4d c00 = m4 * m8 - m5 * m7, c01 = m5 * m6 - m3 * m8, c02 = m3 * m7 - m4 * m6;
+    const v4d det = m0 * c00 + m1 * c01 + m2 * c02;
+    if (!V4_ALL_REGULAR(det)) return 0;
+    const v4d id = one / det;
+    const v4d p[9] = {c00 * id, (m2 * m7 - m1 * m8) * id, (m1 * m5 - m2 * m4) * id,
+                      c01 * id, (m0 * m8 - m2 * m6) * id, (m2 * m3 - m0 * m5) * id,
+                      c02 * id, (m1 * m6 - m0 * m7) * id, (m0 * m4 - m1 * m3) * id};
+    for (int i = 0; i < 9; i++) V4_STORE(Pg + 4 * i, p[i]);
+    const v4d w0 = p[0] * u0 + p[1] * u1 + p[2] * u2, w1 = p[3] * u0 + p[4] * u1 + p[5] * u2,
+              w2 = p[6] * u0 + p[7] * u1 + p[8] * u2;
     const v4d t = GATHER4(vg, 3, 0) * w0 + GATHER4(vg, 3, 1) * w1 + GATHER4(vg, 3, 2) * w2;
     double *wg = W + 12 * g;
     for (int l = 0; l < 4; l++) {
