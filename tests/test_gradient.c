@@ -2,7 +2,8 @@
  * CVodeF/CVodeB that a pass past the memory bound takes) and the recursion's
  * reverse sweep against central finite differences of the objective, for
  * every control family, all three channels, the three objectives, momentum,
- * the data clock and the fsl model. */
+ * the data clock, the fsl model and learning rates that are 0 over stretches
+ * of the run. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +166,80 @@ static void wsd_floor_layer(void) {
   CHECK_MSG(fabs(g10 - g11) <= 0.02 * fabs(g11), "floor 0: %.4e vs %.4e", g10, g11);
 }
 
+/* A table whose learning rate is 0 over stretches (where the optimizer puts
+ * knots at their bound): λ does not move there, and a backward step that
+ * starts in such a stretch sees λ' = 0 at both ends however far it reaches.
+ * Before the pass stopped at the knots of such stretches it crossed the ramp
+ * between two of them in one step, and the gradient was off by 170-4000×
+ * its largest component (H = 3e3 … 1e5).  Knots 0-20 against central (or,
+ * at 0, one-sided second-order) differences; the last stretch's knots are
+ * left out (J is strongly curved there: differences need steps below 1e-7). */
+static double zl_run(schedopt_integrator *it, double H, const double *t, const double *v, size_t K,
+                     double rtol, double *g) {
+  schedopt_control *lr = ctl(schedopt_control_table), *bt = ctl(schedopt_control_constant);
+  CHECK(schedopt_control_set_table(lr, K, t, v, &err) == SCHEDOPT_OK);
+  set(bt, "value", 5);
+  setup su = {NULL, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_STEPS, H, 1, {lr, bt, NULL},
+              {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rtol, rtol * 1e-4};
+  schedopt_schedule *s = build(&su);
+  CHECK(schedopt_integrator_set_tolerances(it, rtol, rtol * 1e-4, &err) == SCHEDOPT_OK);
+  double J = NAN, b1[4], b2[4], *gg[3] = {g, b1, b2};
+  schedopt_status st = g ? schedopt_integrator_gradient(it, s, &su.obj, &J, gg, &err)
+                         : schedopt_integrator_objective(it, s, &su.obj, &J, &err);
+  CHECK_MSG(st == SCHEDOPT_OK, "zero stretches: %s", err.msg);
+  schedopt_schedule_free(s);
+  schedopt_control_free(lr);
+  schedopt_control_free(bt);
+  return J;
+}
+
+static void zero_lr_stretches(void) {
+  enum { K = 24 };
+  const double H = 3000;
+  double t[K], v[K];
+  for (int i = 0; i < K; i++) {
+    t[i] = H * i / (K - 1);
+    const double z = t[i] / H;
+    v[i] = z < 0.6 ? 1.0 : z < 0.75 ? 0.0 : z < 0.9 ? 0.05 * (0.9 - z) / 0.15 : 0.0;
+  }
+  schedopt_model *m = plrf(40, 0, SCHEDOPT_DYN_MATCHED, 0);
+  schedopt_integrator *it = NULL;
+  CHECK(schedopt_integrator_alloc(&it, schedopt_integrator_cvodes, m, &err) == SCHEDOPT_OK);
+  schedopt_control *probe = ctl(schedopt_control_table);
+  CHECK(schedopt_control_set_table(probe, K, t, v, &err) == SCHEDOPT_OK);
+  const size_t off = schedopt_control_nparams(probe) - K; /* the values come last */
+  schedopt_control_free(probe);
+  double fd[K], mx = 0;
+  for (int i = 0; i <= 20; i++) {
+    const double d = 1e-5, v0 = v[i];
+    if (v0 > d) {
+      v[i] = v0 + d;
+      const double Jp = zl_run(it, H, t, v, K, 1e-11, NULL);
+      v[i] = v0 - d;
+      fd[i] = (Jp - zl_run(it, H, t, v, K, 1e-11, NULL)) / (2 * d);
+    } else {
+      const double J0 = zl_run(it, H, t, v, K, 1e-11, NULL);
+      v[i] = v0 + d;
+      const double J1 = zl_run(it, H, t, v, K, 1e-11, NULL);
+      v[i] = v0 + 2 * d;
+      fd[i] = (-3 * J0 + 4 * J1 - zl_run(it, H, t, v, K, 1e-11, NULL)) / (2 * d);
+    }
+    v[i] = v0;
+    mx = fmax(mx, fabs(fd[i]));
+  }
+  double g[K + 8] = {0}, worst = 0;
+  zl_run(it, H, t, v, K, 1e-6, g);
+  for (int i = 0; i <= 20; i++) worst = fmax(worst, fabs(g[off + i] - fd[i]));
+  printf("zero stretches: max |gradient - difference| = %.3g of the largest component\n",
+         worst / mx);
+  CHECK_MSG(worst <= 2e-3 * mx, "zero stretches: gradient off by %.3g of its largest component",
+            worst / mx);
+  schedopt_integrator_free(it);
+  schedopt_model_free(m);
+}
+
 int main(void) {
+  zero_lr_stretches();
   wsd_floor_layer();
   const schedopt_integrator_type *Ts[3] = {schedopt_integrator_recursion, schedopt_integrator_cvodes,
                                            schedopt_integrator_cvodes};

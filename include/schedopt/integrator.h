@@ -104,9 +104,11 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it,
  * λ runs backwards as a plain CVODES problem (same O(n) linear solver on the
  * transposed structure), and dJ/dθ is summed by 2-point Gauss–Legendre over
  * every piece between backward steps and control knots, y and λ by cubic
- * Hermite interpolation.  A pass whose store would exceed the adjoint memory
- * bound (schedopt_integrator_set_adjoint_memory) takes CVODES's check-pointed
- * adjoint instead (CVodeF/CVodeB, bounded memory); recursion: a reverse sweep through
+ * Hermite interpolation.  Where the learning rate is 0 (λ does not move) a
+ * backward step ends at the next knot.  A pass whose store would exceed the
+ * adjoint memory bound (schedopt_integrator_set_adjoint_memory) takes
+ * CVODES's check-pointed adjoint instead (CVodeF/CVodeB, bounded memory; its
+ * steps still cross stretches of learning rate 0 unseen); recursion: a reverse sweep through
  * the exact step map with √T check-points (memory O(n √T)). */
 typedef enum schedopt_objective_kind {
   SCHEDOPT_OBJ_FINAL = 0,

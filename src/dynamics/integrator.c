@@ -787,6 +787,16 @@ static int grad_piece(schedopt_integrator *it, double a, double b) {
 
 typedef int (*piece_fn)(schedopt_integrator *it, double a, double b);
 
+/* The last knot of the run before t (−∞ if none). */
+static double knot_before(const schedopt_integrator *it, double t) {
+  size_t lo = 0, hi = it->ntk; /* first knot ≥ t */
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (it->tk[mid] < t) lo = mid + 1; else hi = mid;
+  }
+  return lo ? it->tk[lo - 1] : -INFINITY;
+}
+
 /* The pieces of [a, b] between the run's knots. */
 static int grad_span(schedopt_integrator *it, double a, double b, piece_fn piece) {
   if (!(b > a)) return 0;
@@ -1434,11 +1444,20 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
     memcpy(it->lB, lv, n * sizeof *lv);
     adj_rhs(it, hi, it->lB, it->ldB);
     long steps = 0; /* max_steps per segment, as forward */
+    double stop = lo;
     while (tprev > lo) {
       realtype tB;
+      /* Where the learning rate is 0 nothing moves (λ' = 0): a step from
+       * there would see λ' = 0 at both ends and cross a stretch where it
+       * moves unseen, so it ends at the next knot (the forward pass stops at
+       * every knot). */
+      schedopt_uval u;
+      seg_eval(it, tprev, &u);
+      const double want = u.lr == 0.0 ? fmax(knot_before(it, tprev), lo) : lo;
+      if (want != stop) CVodeSetStopTime(it->cvL, stop = want);
       f = ++steps > it->max_steps ? CV_TOO_MUCH_WORK : CVode(it->cvL, lo, it->lv, &tB, CV_ONE_STEP);
       if (f < 0) return cv_fail(it, f, "CVode (adjoint)", tprev, err);
-      if (f == CV_TSTOP_RETURN) tB = lo;
+      if (f == CV_TSTOP_RETURN) tB = stop;
       if (!(tB < tprev))
         return schedopt_error_set(err, SCHEDOPT_ESOLVER,
                                   "CVODES adjoint pass stalled at clock %g: its steps there are "
