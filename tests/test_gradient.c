@@ -1,9 +1,9 @@
-/* Gradients: CVODES adjoint (the stored forward pass, and the check-pointed
- * CVodeF/CVodeB that a pass past the memory bound takes) and the recursion's
- * reverse sweep against central finite differences of the objective, for
- * every control family, all three channels, the three objectives, momentum,
- * the data clock, the fsl model and learning rates that are 0 over stretches
- * of the run. */
+/* Gradients: CVODES adjoint (the stored forward pass, with and without λ's
+ * decoupled part, and the check-pointed CVodeF/CVodeB that a pass past the
+ * memory bound takes) and the recursion's reverse sweep against central
+ * finite differences of the objective, for every control family, all three
+ * channels, the three objectives, momentum, the data clock, the fsl model
+ * and learning rates that are 0 over stretches of the run. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,8 @@
 #include "testutil.h"
 
 static schedopt_error err;
-static int ckpt; /* 1: force the check-pointed CVODES adjoint (adjoint memory 0) */
+static int ckpt;  /* 1: force the check-pointed CVODES adjoint (adjoint memory 0) */
+static int plain; /* 1: the stored-pass adjoint in λ itself (no decoupled part) */
 
 typedef struct setup {
   const schedopt_model *m;
@@ -53,6 +54,7 @@ static void check(const char *name, setup *su, double tol, double h) {
   CHECK(schedopt_integrator_alloc(&it, su->T, su->m, &err) == SCHEDOPT_OK);
   CHECK(schedopt_integrator_set_tolerances(it, su->rtol, su->atol, &err) == SCHEDOPT_OK);
   if (ckpt) CHECK(schedopt_integrator_set_adjoint_memory(it, 0, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_integrator_set_decoupled(it, !plain, &err) == SCHEDOPT_OK);
   schedopt_schedule *s = build(su);
   double *g[3] = {NULL, NULL, NULL};
   size_t np[3];
@@ -68,6 +70,13 @@ static void check(const char *name, setup *su, double tol, double h) {
     schedopt_integrator_get_stats(it, &stats);
     CHECK_MSG(stats.ckpt_gradients == ckpt, "%s: %ld check-pointed gradients", name,
               stats.ckpt_gradients);
+    /* SGD models (diagonal blocks) carry λ less its decoupled part, which
+     * starts from λ(H) (0 for the mean loss) */
+    const schedopt_model_type *mt = schedopt_model_get_type(su->m);
+    const int dc = !ckpt && !plain && mt->block(schedopt_model_self(su->m)) == 1 &&
+                   su->obj.kind != SCHEDOPT_OBJ_MEAN;
+    CHECK_MSG(stats.decoupled_gradients == dc, "%s: %ld decoupled gradients, expected %d", name,
+              stats.decoupled_gradients, dc);
   }
   double J0 = objective(su, it);
   CHECK_MSG(fabs(J - J0) <= 1e-6 * fabs(J0), "%s: J from the gradient pass %.12g vs %.12g", name, J, J0);
@@ -124,7 +133,7 @@ static void check(const char *name, setup *su, double tol, double h) {
  * annealed rate meets 1/(λ₁ · time left): the derivative there is the adjoint's limit
  * (rtol 1e-10 and 1e-11 agree), which rtol 1e-6 does not resolve (printed, for
  * docs/performance.md). */
-static double wsd_floor_grad(double floor_, double rtol, double *J) {
+static double wsd_floor_grad(double floor_, double rtol, double *J, int decoupled, long *bsteps) {
   schedopt_plrf_params p;
   schedopt_plrf_params_default(&p);
   p.a = 3.5, p.b = 5, p.N = 1000, p.sigma2 = 0.25, p.split = 0;
@@ -140,9 +149,13 @@ static double wsd_floor_grad(double floor_, double rtol, double *J) {
   schedopt_integrator *it = NULL;
   CHECK(schedopt_integrator_alloc(&it, su.T, m, &err) == SCHEDOPT_OK);
   CHECK(schedopt_integrator_set_tolerances(it, su.rtol, su.atol, &err) == SCHEDOPT_OK);
+  CHECK(schedopt_integrator_set_decoupled(it, decoupled, &err) == SCHEDOPT_OK);
   schedopt_schedule *s = build(&su);
   double g0[8] = {0}, g1[8], g2[8], *g[3] = {g0, g1, g2};
   CHECK(schedopt_integrator_gradient(it, s, &su.obj, J, g, &err) == SCHEDOPT_OK);
+  schedopt_integrator_stats st;
+  schedopt_integrator_get_stats(it, &st);
+  if (bsteps) *bsteps = st.adjoint_steps;
   schedopt_schedule_free(s);
   schedopt_integrator_free(it);
   schedopt_control_free(lr);
@@ -153,14 +166,19 @@ static double wsd_floor_grad(double floor_, double rtol, double *J) {
 
 static void wsd_floor_layer(void) {
   double J, Jp, Jm, d = 1e-4;
-  const double g = wsd_floor_grad(0.01, 1e-6, &J);
-  wsd_floor_grad(0.01 + d, 1e-11, &Jp);
-  wsd_floor_grad(0.01 - d, 1e-11, &Jm);
+  long sd, sp; /* backward steps with and without the decoupled part */
+  const double g = wsd_floor_grad(0.01, 1e-6, &J, 1, &sd), gp = wsd_floor_grad(0.01, 1e-6, &J, 0, &sp);
+  wsd_floor_grad(0.01 + d, 1e-11, &Jp, 1, NULL);
+  wsd_floor_grad(0.01 - d, 1e-11, &Jm, 1, NULL);
   const double fd = (Jp - Jm) / (2 * d);
-  printf("WSD T = 1e8, floor 0.01: dJ/dfloor %.6e (rtol 1e-6), central difference %.6e\n", g, fd);
+  printf("WSD T = 1e8, floor 0.01: dJ/dfloor %.6e (rtol 1e-6; %ld backward steps), λ itself "
+         "%.6e (%ld steps), central difference %.6e\n", g, sd, gp, sp, fd);
   CHECK_MSG(fabs(g - fd) <= 1e-3 * fabs(fd), "dJ/dfloor %.6e vs %.6e", g, fd);
-  const double g6 = wsd_floor_grad(0.0, 1e-6, &J), g10 = wsd_floor_grad(0.0, 1e-10, &J),
-               g11 = wsd_floor_grad(0.0, 1e-11, &J);
+  CHECK_MSG(fabs(gp - fd) <= 1e-3 * fabs(fd), "dJ/dfloor, λ itself: %.6e vs %.6e", gp, fd);
+  /* the anneal's Gaussians are what the pass in λ resolves step by step */
+  CHECK_MSG(10 * sd < 6 * sp, "backward steps: %ld with the decoupled part, %ld without", sd, sp);
+  const double g6 = wsd_floor_grad(0.0, 1e-6, &J, 1, NULL), g10 = wsd_floor_grad(0.0, 1e-10, &J, 1, NULL),
+               g11 = wsd_floor_grad(0.0, 1e-11, &J, 1, NULL);
   printf("WSD T = 1e8, floor 0: dJ/dfloor %.4e (rtol 1e-6), %.4e (1e-10), %.4e (1e-11)\n", g6,
          g10, g11);
   CHECK_MSG(fabs(g10 - g11) <= 0.02 * fabs(g11), "floor 0: %.4e vs %.4e", g10, g11);
@@ -227,13 +245,16 @@ static void zero_lr_stretches(void) {
     v[i] = v0;
     mx = fmax(mx, fabs(fd[i]));
   }
-  double g[K + 8] = {0}, worst = 0;
-  zl_run(it, H, t, v, K, 1e-6, g);
-  for (int i = 0; i <= 20; i++) worst = fmax(worst, fabs(g[off + i] - fd[i]));
-  printf("zero stretches: max |gradient - difference| = %.3g of the largest component\n",
-         worst / mx);
-  CHECK_MSG(worst <= 2e-3 * mx, "zero stretches: gradient off by %.3g of its largest component",
-            worst / mx);
+  for (int dc = 0; dc < 2; dc++) {
+    double g[K + 8] = {0}, worst = 0;
+    CHECK(schedopt_integrator_set_decoupled(it, dc, &err) == SCHEDOPT_OK);
+    zl_run(it, H, t, v, K, 1e-6, g);
+    for (int i = 0; i <= 20; i++) worst = fmax(worst, fabs(g[off + i] - fd[i]));
+    printf("zero stretches (%s): max |gradient - difference| = %.3g of the largest component\n",
+           dc ? "decoupled part" : "λ itself", worst / mx);
+    CHECK_MSG(worst <= 2e-3 * mx, "zero stretches: gradient off by %.3g of its largest component",
+              worst / mx);
+  }
   schedopt_integrator_free(it);
   schedopt_model_free(m);
 }
@@ -261,16 +282,20 @@ int main(void) {
     set(lr, "warmup_init", 0.1);
     set(bt, "value", 3);
     setup su = {m, Ts[b], SCHEDOPT_CLOCK_STEPS, 300, 1, {lr, bt, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rt[b], rt[b] * 1e-4};
-    snprintf(name, sizeof name, "%s wsd/final", tn[b]);
-    check(name, &su, tols[b], hs[b]);
-    /* same with the mean loss over a window and with horizons */
-    su.obj = (schedopt_objective){SCHEDOPT_OBJ_MEAN, 100, 300, 0, NULL, NULL};
-    snprintf(name, sizeof name, "%s wsd/mean", tn[b]);
-    check(name, &su, tols[b], hs[b]);
+    /* same with the mean loss over a window and with horizons; the stored
+     * pass also in λ itself */
     double h[] = {120, 250, 300}, w[] = {0.5, 0.25, 1.0};
-    su.obj = (schedopt_objective){SCHEDOPT_OBJ_HORIZONS, 0, 0, 3, h, w};
-    snprintf(name, sizeof name, "%s wsd/horizons", tn[b]);
-    check(name, &su, tols[b], hs[b]);
+    const schedopt_objective objs[3] = {{SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL},
+                                        {SCHEDOPT_OBJ_MEAN, 100, 300, 0, NULL, NULL},
+                                        {SCHEDOPT_OBJ_HORIZONS, 0, 0, 3, h, w}};
+    const char *on[3] = {"final", "mean", "horizons"};
+    for (int o = 0; o < 3; o++)
+      for (plain = 0; plain <= (b == 1); plain++) {
+        su.obj = objs[o];
+        snprintf(name, sizeof name, "%s wsd/%s%s", tn[b], on[o], plain ? ", λ itself" : "");
+        check(name, &su, tols[b], hs[b]);
+      }
+    plain = 0;
     schedopt_control_free(lr);
     schedopt_control_free(bt);
 
@@ -305,8 +330,11 @@ int main(void) {
     schedopt_control *tab = ctl(schedopt_control_table);
     schedopt_control_set_table(tab, 9, tt, vv, &err);
     setup s3 = {m, Ts[b], SCHEDOPT_CLOCK_STEPS, 300, 1, {tab, NULL, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, rt[b], rt[b] * 1e-4};
-    snprintf(name, sizeof name, "%s table", tn[b]);
-    check(name, &s3, tols[b], hs[b]);
+    for (plain = 0; plain <= (b == 1); plain++) {
+      snprintf(name, sizeof name, "%s table%s", tn[b], plain ? ", λ itself" : "");
+      check(name, &s3, tols[b], hs[b]);
+    }
+    plain = 0;
     schedopt_control_free(tab);
     schedopt_model_free(m);
 
@@ -423,6 +451,9 @@ int main(void) {
     set(bt, "value", 2);
     setup s2 = {m, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_STEPS, 2000, 1, {lr, bt, NULL}, {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, 1e-11, 1e-15};
     check("cvodes fsl", &s2, 1e-4, 1e-4);
+    plain = 1;
+    check("cvodes fsl, λ itself", &s2, 1e-4, 1e-4);
+    plain = 0;
     schedopt_control_free(lr);
     schedopt_control_free(bt);
     schedopt_model_free(m);

@@ -49,6 +49,7 @@ typedef struct schedopt_integrator_stats {
   long restarts;     /* reinitializations at jumps */
   long ckpt_gradients; /* CVODES gradients that took the check-pointed adjoint */
   long adjoint_steps;  /* CVODES steps of the stored-pass gradients' backward passes */
+  long decoupled_gradients; /* of those, the passes that carried λ less its decoupled part */
 } schedopt_integrator_stats;
 
 typedef struct schedopt_integrator schedopt_integrator;
@@ -74,6 +75,11 @@ void schedopt_integrator_get_tolerances(const schedopt_integrator *it, double *r
  * check-pointed adjoint, which needs less memory and more time. */
 schedopt_status schedopt_integrator_set_adjoint_memory(schedopt_integrator *it, size_t bytes,
                                                        schedopt_error *err);
+/* cvodes, models with a decoupled decay (plrf without momentum, fsl): the
+ * backward pass carries λ less its decoupled part λ_i(H) exp(∫_t^H s D_i),
+ * which is exact (on by default; off: λ itself, the earlier pass). */
+schedopt_status schedopt_integrator_set_decoupled(schedopt_integrator *it, int on,
+                                                  schedopt_error *err);
 
 schedopt_status schedopt_integrator_set_max_steps(schedopt_integrator *it,
                                                   long max_steps,
@@ -102,13 +108,16 @@ schedopt_status schedopt_integrator_run(schedopt_integrator *it,
  * which for these linear models does not depend on y: the objective's own
  * forward pass stores y and ẏ at every step (J is the objective's exactly),
  * λ runs backwards as a plain CVODES problem (same O(n) linear solver on the
- * transposed structure), and dJ/dθ is summed by 2-point Gauss–Legendre over
- * every piece between backward steps and control knots, y and λ by cubic
- * Hermite interpolation.  Where the learning rate is 0 (λ does not move) a
- * backward step ends at the next knot.  A pass whose store would exceed the
- * adjoint memory bound (schedopt_integrator_set_adjoint_memory) takes
- * CVODES's check-pointed adjoint instead (CVodeF/CVodeB, bounded memory; its
- * steps still cross stretches of learning rate 0 unseen); recursion: a reverse sweep through
+ * transposed structure; for SGD models less its decoupled part, which is
+ * exact: schedopt_integrator_set_decoupled), and dJ/dθ is summed by 2-point
+ * Gauss–Legendre over every piece between backward steps and control knots,
+ * y by cubic Hermite interpolation, λ by cubic Hermite interpolation or, with
+ * the decoupled part, CVODES's own interpolant plus that part.  Where the
+ * learning rate is 0 (λ does not move) a backward step ends at the next knot.
+ * A pass whose store would exceed the adjoint memory
+ * bound (schedopt_integrator_set_adjoint_memory) takes CVODES's check-pointed
+ * adjoint instead (CVodeF/CVodeB, bounded memory; its steps still cross
+ * stretches of learning rate 0 unseen); recursion: a reverse sweep through
  * the exact step map with √T check-points (memory O(n √T)). */
 typedef enum schedopt_objective_kind {
   SCHEDOPT_OBJ_FINAL = 0,

@@ -106,6 +106,12 @@ typedef struct schedopt_model_type {
    * diagonal (the Newton solve then inverts their diagonal only).  NULL:
    * none known. */
   void (*block_diag)(const void *self, unsigned char *diag);
+  /* The decoupled decay (block 1 only): A's diagonal is D_i(u) = c[0] ρ_i +
+   * c[1] ρ_i² with ρ fixed per state.  Fills rho (n values) if not NULL and
+   * c at u.  The adjoint then integrates λ_i − λ_i(H) exp(ρ_i I_0(t) +
+   * ρ_i² I_1(t)), I_j(t) = ∫_t^H s c_j(u) dτ, whose decoupled part is exact
+   * (integrator.c, "decoupled part").  NULL: none. */
+  void (*decay)(const void *self, const schedopt_uval *u, double *rho, double c[2]);
 } schedopt_model_type;
 
 extern const schedopt_model_type *const schedopt_model_plrf;

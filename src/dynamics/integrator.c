@@ -109,9 +109,20 @@ struct schedopt_integrator {
   N_Vector lv;
   SUNLinearSolver LSL;
   SUNNonlinearSolver NLSL;
-  double *lnode;            /* 5n: ldA, ldB, lB, then y and λ at a node */
+  double *lnode;            /* 7n: ldA, ldB, lB, then y and λ at a node, dc_v's data */
   double *ldA, *ldB, *lB;   /* λ' at the backward step's ends lh0 < lh1, λ(lh1) */
   double lh0, lh1;
+  /* λ's decoupled part (see dc_prepare): states dc_i[k], k < dc_n, carry
+   * r = λ − h, h_k(t) = dc_l0[k] exp(ρ_k I_0(t) + ρ_k² I_1(t)) (in dc_h at
+   * time dc_t); piece bounds dc_pb (0, knots, H) with I_0, I_1 from each to
+   * H in dc_I; dc_v: λ at a piece's two nodes. */
+  int dc_off;
+  size_t dc_n, dc_np, dc_cap;
+  size_t *dc_i;
+  unsigned char *dc_cubic;
+  double *dc_rho, *dc_l0, *dc_h, *dc_w, *dc_pb, *dc_I;
+  double dc_t;
+  N_Vector dc_v[2];
 };
 
 /* ---- shared ------------------------------------------------------------- */
@@ -607,13 +618,137 @@ static double dot8(const double *restrict a, const double *restrict b, size_t n)
   return (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) + rest;
 }
 
+/* ---- λ's decoupled part ----------------------------------------------------
+ * For a model with the decay op, λ_i' = −s D_i λ_i − s (V Uᵀλ)_i with
+ * D_i = c_0(u) ρ_i + c_1(u) ρ_i².  Without the coupling λ_i(t) = λ_i(H) Φ_i(t),
+ *   Φ_i(t) = exp(ρ_i I_0(t) + ρ_i² I_1(t)),   I_j(t) = ∫_t^H s c_j(u) dτ:
+ * in an anneal to zero these are Gaussians in H − t, each mode's at its own
+ * time (H − t ≈ (d H/ρ_i)^½), which a backward pass in λ resolves one by one
+ * (80–140 steps per decade of H − t at T = 1e8).  The pass integrates instead
+ *   r = λ − h,  h_i = λ_i(H) Φ_i,  r' = −s Aᵀ(r + h) + s D h,  r(H) = 0
+ * on the modes that decay over the run: r is driven by the coupling alone.
+ * The gradient's nodes take λ = r + h with r from CVODES's own interpolant of
+ * the step (a cubic Hermite on r's longer steps is not accurate enough).
+ * I_j: 8-point Gauss–Legendre on every piece between the run's knots, where
+ * the controls are smooth, summed from H. */
+static const double gl8_x[4] = {0.1834346424956498, 0.5255324099163290, 0.7966664774136267,
+                                0.9602898564975363};
+static const double gl8_w[4] = {0.3626837833783620, 0.3137066478424673, 0.2223810344533745,
+                                0.1012285362903763};
+
+/* The modes kept in r alone: Φ changes by less than this over the run. */
+#define DC_MIN_EXPONENT 1e-3
+
+/* s c(u) at t (the decay needs the learning rate and the batch). */
+static void dc_rate(const schedopt_integrator *it, double t, double w, double *s0, double *s1) {
+  const double H = schedopt_schedule_horizon(it->sched);
+  schedopt_uval u = {0};
+  double c[2];
+  u.lr = schedopt_control_eval(schedopt_schedule_get(it->sched, SCHEDOPT_LR), H, t, NULL);
+  u.batch = schedopt_control_eval(schedopt_schedule_get(it->sched, SCHEDOPT_BATCH), H, t, NULL);
+  it->mt->decay(it->self, &u, NULL, c);
+  w *= time_factor(it, &u);
+  *s0 += w * c[0];
+  *s1 += w * c[1];
+}
+
+/* I += ∫_a^b s c(u) dτ inside piece j: Gauss–Legendre with 8 points, or 2
+ * where the piece's integrand is a cubic (dc_cubic[j]). */
+static void dc_int(const schedopt_integrator *it, size_t j, double a, double b, double I[2]) {
+  const double m = 0.5 * (a + b), r = 0.5 * (b - a);
+  double s0 = 0.0, s1 = 0.0;
+  if (it->dc_cubic && it->dc_cubic[j]) {
+    dc_rate(it, m - r * 0.5773502691896257, 1.0, &s0, &s1);
+    dc_rate(it, m + r * 0.5773502691896257, 1.0, &s0, &s1);
+  } else
+    for (int g = 0; g < 4; g++) {
+      dc_rate(it, m - r * gl8_x[g], gl8_w[g], &s0, &s1);
+      dc_rate(it, m + r * gl8_x[g], gl8_w[g], &s0, &s1);
+    }
+  I[0] += r * s0;
+  I[1] += r * s1;
+}
+
+/* h at t (into dc_h). */
+static void dc_phi(schedopt_integrator *it, double t) {
+  if (t == it->dc_t) return;
+  it->dc_t = t;
+  size_t lo = 0, hi = it->dc_np - 1; /* the piece [pb[lo], pb[lo + 1]] that holds t */
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    if (it->dc_pb[mid] <= t) lo = mid; else hi = mid;
+  }
+  double I[2] = {it->dc_I[2 * (lo + 1)], it->dc_I[2 * (lo + 1) + 1]};
+  dc_int(it, lo, t, it->dc_pb[lo + 1], I);
+  for (size_t k = 0; k < it->dc_n; k++) {
+    const double rho = it->dc_rho[it->dc_i[k]], x = rho * (I[0] + rho * I[1]);
+    it->dc_h[k] = x < -745.0 ? 0.0 : it->dc_l0[k] * exp(x);
+  }
+}
+
+/* Split λ(H) = l into r + h (dc_n = 0 if the model has no decay op or the
+ * split is off).  A mode joins if its Φ changes by more than
+ * DC_MIN_EXPONENT over the run and never grows past e at a piece bound (a
+ * decoupled part that grows is a diverging run's, left to the pass). */
+static int dc_prepare(schedopt_integrator *it, double H, double *l) {
+  it->dc_n = 0;
+  if (it->dc_off || !it->mt->decay || it->mt->block(it->self) != 1) return 0;
+  const size_t n = it->n, np = it->ntk + 2;
+  if (np > it->dc_cap) {
+    double *pb = realloc(it->dc_pb, 3 * np * sizeof *pb);
+    unsigned char *cu = realloc(it->dc_cubic, np);
+    if (pb) it->dc_pb = pb;
+    if (cu) it->dc_cubic = cu;
+    if (!pb || !cu) return -1;
+    it->dc_cap = np;
+  }
+  it->dc_I = it->dc_pb + np;
+  it->dc_np = np;
+  it->dc_pb[0] = 0.0;
+  memcpy(it->dc_pb + 1, it->tk, it->ntk * sizeof *it->tk);
+  it->dc_pb[np - 1] = H;
+  double *I = it->dc_I;
+  I[2 * (np - 1)] = I[2 * (np - 1) + 1] = 0.0;
+  for (size_t j = np - 1; j-- > 0;) {
+    /* the piece's integral by 8 points and by 2: equal to rounding, the
+     * integrand is a cubic there (linear controls) and 2 points serve its
+     * sub-intervals exactly */
+    double I8[2] = {0, 0}, I2[2] = {0, 0};
+    it->dc_cubic[j] = 0;
+    dc_int(it, j, it->dc_pb[j], it->dc_pb[j + 1], I8);
+    it->dc_cubic[j] = 1;
+    dc_int(it, j, it->dc_pb[j], it->dc_pb[j + 1], I2);
+    it->dc_cubic[j] = fabs(I2[0] - I8[0]) <= 1e-13 * fabs(I8[0]) &&
+                      fabs(I2[1] - I8[1]) <= 1e-13 * fabs(I8[1]);
+    I[2 * j] = I[2 * (j + 1)] + I8[0];
+    I[2 * j + 1] = I[2 * (j + 1) + 1] + I8[1];
+  }
+  schedopt_uval u;
+  double c[2];
+  schedopt_schedule_eval(it->sched, 0.0, &u);
+  it->mt->decay(it->self, &u, it->dc_rho, c);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double rho = it->dc_rho[i];
+    if (l[i] == 0.0 || !(fabs(rho * (I[0] + rho * I[1])) > DC_MIN_EXPONENT)) continue;
+    int grows = 0;
+    for (size_t j = 0; j < np && !grows; j++) grows = rho * (I[2 * j] + rho * I[2 * j + 1]) > 1.0;
+    if (grows) continue;
+    it->dc_i[m] = i;
+    it->dc_l0[m++] = l[i];
+    l[i] = 0.0;
+  }
+  it->dc_n = m;
+  it->dc_t = NAN;
+  return 0;
+}
+
 /* λ' = −s (Dᵀ + V Uᵀ) λ − w ∂L/∂y  (s = clock factor; segment controls): the
  * rank sums z = Uᵀλ, then one pass; the Jacobian is formed again only where
  * the controls changed (see blr_fill). */
-static void adj_rhs(schedopt_integrator *it, double t, const double *restrict l,
-                    double *restrict o) {
-  schedopt_uval u;
-  seg_eval(it, t, &u);
+static void adj_rhs_core(schedopt_integrator *it, const schedopt_uval *up, const double *restrict l,
+                         double *restrict o) {
+  const schedopt_uval u = *up;
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
   const double s = time_factor(it, &u);
   if (it->mt->rhs_adj) {
@@ -650,6 +785,29 @@ static void adj_rhs(schedopt_integrator *it, double t, const double *restrict l,
     for (size_t i = 0; i < n; i++) o[i] += Vj[i] * z[j];
   }
   for (size_t i = 0; i < n; i++) o[i] = -s * o[i] - w * gl[i];
+}
+
+/* adj_rhs_core at t; with the decoupled part, r' = λ'(r + h) + s D h. */
+static void adj_rhs(schedopt_integrator *it, double t, const double *restrict l,
+                    double *restrict o) {
+  schedopt_uval u;
+  seg_eval(it, t, &u);
+  if (!it->dc_n) {
+    adj_rhs_core(it, &u, l, o);
+    return;
+  }
+  dc_phi(it, t);
+  double *restrict w = it->dc_w;
+  memcpy(w, l, it->n * sizeof *w);
+  for (size_t k = 0; k < it->dc_n; k++) w[it->dc_i[k]] += it->dc_h[k];
+  adj_rhs_core(it, &u, w, o);
+  double c[2];
+  it->mt->decay(it->self, &u, NULL, c);
+  const double s = time_factor(it, &u);
+  for (size_t k = 0; k < it->dc_n; k++) {
+    const double rho = it->dc_rho[it->dc_i[k]];
+    o[it->dc_i[k]] += s * rho * (c[0] + rho * c[1]) * it->dc_h[k];
+  }
 }
 
 static int cv_rhsB(realtype t, N_Vector y, N_Vector yB, N_Vector yBdot, void *user) {
@@ -861,6 +1019,17 @@ static void adj_free(schedopt_integrator *it) {
   if (it->NLSL) SUNNonlinSolFree(it->NLSL);
   if (it->lv) N_VDestroy(it->lv);
   free(it->lnode);
+  for (int g = 0; g < 2; g++)
+    if (it->dc_v[g]) N_VDestroy(it->dc_v[g]);
+  free(it->dc_i);
+  free(it->dc_rho);
+  free(it->dc_pb);
+  free(it->dc_cubic);
+  it->dc_cubic = NULL;
+  it->dc_v[0] = it->dc_v[1] = NULL;
+  it->dc_i = NULL;
+  it->dc_rho = it->dc_l0 = it->dc_h = it->dc_w = it->dc_pb = it->dc_I = NULL;
+  it->dc_n = it->dc_np = it->dc_cap = 0;
   free(it->sp);
   free(it->st);
   free(it->st_fp);
@@ -1344,15 +1513,25 @@ static int grad_piece_st(schedopt_integrator *it, double a, double b) {
   static const double gx[2] = {-0.5773502691896257, 0.5773502691896257};
   const size_t n = it->n;
   const double m = 0.5 * (a + b), r = 0.5 * (b - a);
-  const double *const Lc[4] = {N_VGetArrayPointer(it->lv), it->ldA, it->lB, it->ldB};
+  const double *Lc[4] = {N_VGetArrayPointer(it->lv), it->ldA, it->lB, it->ldB};
   const double *Yc[2][4];
   double tg[2], cy[2][4], cl[2][4];
   schedopt_uval u[2];
   for (int g = 0; g < 2; g++) {
     const double t = tg[g] = m + r * gx[g];
-    hermite(it->lh0, it->lh1 - it->lh0, t, cl[g]);
     st_hermite(it, st_find(it, t), t, cy[g], Yc[g]);
     seg_eval(it, t, &u[g]);
+    if (!it->dc_n) {
+      hermite(it->lh0, it->lh1 - it->lh0, t, cl[g]);
+      continue;
+    }
+    /* λ = r + h, r from the step's own interpolant (dc_prepare) */
+    if (CVodeGetDky(it->cvL, t, 0, it->dc_v[g]) != CV_SUCCESS) return -1;
+    double *v = N_VGetArrayPointer(it->dc_v[g]);
+    dc_phi(it, t);
+    for (size_t k = 0; k < it->dc_n; k++) v[it->dc_i[k]] += it->dc_h[k];
+    Lc[g] = Lc[g + 2] = v;
+    for (int j = 0; j < 4; j++) cl[g][j] = j == g;
   }
   if (it->mt->vjp_u_comb) {
     double o[2][3], lf[2] = {0, 0};
@@ -1390,14 +1569,25 @@ static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_erro
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
   int f;
   it->lv = N_VNew_Serial((sunindextype)n, it->ctx);
-  it->lnode = malloc(5 * n * sizeof *it->lnode);
+  it->lnode = malloc(7 * n * sizeof *it->lnode);
+  it->dc_i = malloc(n * sizeof *it->dc_i);
+  it->dc_rho = malloc(5 * n * sizeof *it->dc_rho);
   if (it->lnode) {
     it->ldA = it->lnode;
     it->ldB = it->lnode + n;
     it->lB = it->lnode + 2 * n;
   }
+  if (it->dc_rho) {
+    it->dc_l0 = it->dc_rho + n;
+    it->dc_h = it->dc_rho + 2 * n;
+    it->dc_w = it->dc_rho + 3 * n;
+  }
+  if (it->lnode)
+    for (int g = 0; g < 2; g++)
+      if ((it->dc_v[g] = N_VMake_Serial((sunindextype)n, it->lnode + (5 + g) * n, it->ctx)))
+        schedopt_nvector_use_fast_ops(it->dc_v[g]);
   it->cvL = CVodeCreate(CV_BDF, it->ctx);
-  if (!it->lv || !it->lnode || !it->cvL)
+  if (!it->lv || !it->lnode || !it->cvL || !it->dc_i || !it->dc_rho || !it->dc_v[0] || !it->dc_v[1])
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
   schedopt_nvector_use_fast_ops(it->lv);
   N_VConst(0.0, it->lv);
@@ -1419,8 +1609,8 @@ static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_erro
 
 /* λ from H back to 0, segment by segment between the hard knots (λ or its
  * right-hand side jumps there), the gradient over each step's pieces. */
-static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objective *obj,
-                                   const knots *k, schedopt_error *err) {
+static schedopt_status st_backward_pass(schedopt_integrator *it, const schedopt_objective *obj,
+                                        const knots *k, schedopt_error *err) {
   schedopt_status st;
   const double H = schedopt_schedule_horizon(it->sched);
   const size_t n = it->n;
@@ -1431,6 +1621,9 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
   double *lv = N_VGetArrayPointer(it->lv);
   memset(it->gacc, 0, 2 * it->P * sizeof *it->gacc);
   adj_final(it, obj, H, lv);
+  if (dc_prepare(it, H, lv))
+    return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for %zu knots", it->ntk);
+  if (it->dc_n) it->stats.decoupled_gradients++;
   it->st_cur = it->st_n - 1;
   for (size_t seg = k->n + 1; seg-- > 0;) {
     const double lo = seg ? k->t[seg - 1] : 0.0, hi = seg < k->n ? k->t[seg] : H;
@@ -1441,8 +1634,10 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
     CVodeSetStopTime(it->cvL, lo);
     schedopt_blr_linsol_invalidate(it->LSL);
     double tprev = hi;
-    memcpy(it->lB, lv, n * sizeof *lv);
-    adj_rhs(it, hi, it->lB, it->ldB);
+    if (!it->dc_n) { /* Hermite data of λ on the steps (none with the decoupled part) */
+      memcpy(it->lB, lv, n * sizeof *lv);
+      adj_rhs(it, hi, it->lB, it->ldB);
+    }
     long steps = 0; /* max_steps per segment, as forward */
     double stop = lo;
     while (tprev > lo) {
@@ -1464,15 +1659,17 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
                                   "below the resolution of a double at that time (%g); loosen "
                                   "solver.rtol (now %g) or shorten the horizon",
                                   tprev, nextafter(tprev, INFINITY) - tprev, it->rtol);
-      adj_rhs(it, tB, lv, it->ldA);
+      if (!it->dc_n) adj_rhs(it, tB, lv, it->ldA);
       it->lh0 = tB;
       it->lh1 = tprev;
-      grad_span(it, fmax((double)tB, lo), tprev, grad_piece_st);
-      /* the step's start is the next one's end */
-      memcpy(it->lB, lv, n * sizeof *lv);
-      double *tmp = it->ldA;
-      it->ldA = it->ldB;
-      it->ldB = tmp;
+      if (grad_span(it, fmax((double)tB, lo), tprev, grad_piece_st))
+        return cv_fail(it, CV_BAD_T, "CVodeGetDky (adjoint)", tB, err);
+      if (!it->dc_n) { /* the step's start is the next one's end */
+        memcpy(it->lB, lv, n * sizeof *lv);
+        double *tmp = it->ldA;
+        it->ldA = it->ldB;
+        it->ldB = tmp;
+      }
       tprev = tB;
     }
     long ns;
@@ -1481,6 +1678,13 @@ static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objec
     if (k->flag[seg - 1] & KNOT_HORIZON) adj_jump(it, obj, lo, H, lv);
   }
   return SCHEDOPT_OK;
+}
+
+static schedopt_status st_backward(schedopt_integrator *it, const schedopt_objective *obj,
+                                   const knots *k, schedopt_error *err) {
+  const schedopt_status st = st_backward_pass(it, obj, k, err);
+  it->dc_n = 0; /* the check-pointed adjoint shares adj_rhs */
+  return st;
 }
 
 /* The schedule's content, byte for byte: clock, horizon, units, the
@@ -1821,6 +2025,13 @@ schedopt_status schedopt_integrator_set_adjoint_memory(schedopt_integrator *it, 
                                                        schedopt_error *err) {
   if (!it) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_set_adjoint_memory: NULL");
   it->store_limit = bytes;
+  return SCHEDOPT_OK;
+}
+
+schedopt_status schedopt_integrator_set_decoupled(schedopt_integrator *it, int on,
+                                                  schedopt_error *err) {
+  if (!it) return schedopt_error_set(err, SCHEDOPT_EINVAL, "schedopt_integrator_set_decoupled: NULL");
+  it->dc_off = !on;
   return SCHEDOPT_OK;
 }
 

@@ -156,6 +156,17 @@ static void fsl_vjp_u(const void *self, const schedopt_uval *u, const double *y,
   out[2] = 0.0;
 }
 
+/* Both halves decay at −2λ_j η (fsl_jac). */
+static void fsl_decay(const void *self, const schedopt_uval *u, double *rho, double c[2]) {
+  const fsl *m = self;
+  c[0] = -2.0 * u->lr;
+  c[1] = 0.0;
+  if (rho) {
+    memcpy(rho, m->lam, m->M * sizeof *rho);
+    memcpy(rho + m->M, m->lam, m->M * sizeof *rho);
+  }
+}
+
 const schedopt_model_type schedopt_model_fsl_type = {
     .name = "fsl",
     .alloc = fsl_alloc,
@@ -172,5 +183,6 @@ const schedopt_model_type schedopt_model_fsl_type = {
     .dloss = fsl_dloss,
     .vjp_u = fsl_vjp_u,
     .step_vjp = NULL,
+    .decay = fsl_decay,
 };
 const schedopt_model_type *const schedopt_model_fsl = &schedopt_model_fsl_type;

@@ -1067,6 +1067,16 @@ static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double
   }
 }
 
+/* SGD's diagonal −2ηλ_k + η²κλ_k² (sgd_rhs_pass), every copy alike. */
+static void plrf_decay(const void *self, const schedopt_uval *u, double *rho, double c[2]) {
+  const plrf *m = self;
+  const double iB = 1.0 / u->batch;
+  c[0] = -2.0 * u->lr;
+  c[1] = u->lr * u->lr * (m->p.dynamics == SCHEDOPT_DYN_SDE ? iB : 1.0 + iB);
+  if (rho)
+    for (size_t c0 = 0; c0 < m->ncopy; c0++) memcpy(rho + c0 * m->N, m->lam, m->N * sizeof *rho);
+}
+
 const schedopt_model_type schedopt_model_plrf_type = {
     .name = "plrf",
     .alloc = plrf_alloc,
@@ -1089,5 +1099,6 @@ const schedopt_model_type schedopt_model_plrf_type = {
     .vjp_u_comb = plrf_vjp_u_comb,
     .exact = plrf_exact,
     .block_diag = plrf_block_diag,
+    .decay = plrf_decay,
 };
 const schedopt_model_type *const schedopt_model_plrf = &schedopt_model_plrf_type;
