@@ -533,7 +533,8 @@ static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integ
  * forward solves of CPU on the hard phase.  Each iteration takes the
  * adjoint gradient g and that Hessian Ĥ at x and minimizes the quadratic
  * model gᵀd + ½ dᵀĤd over the box intersected with an ℓ∞ trust region
- * |d_i| ≤ Δ (hi_i − lo_i) (projected Newton steps on the free variables).
+ * |d_i| ≤ Δ (hi_i − lo_i) and with d_i ≥ −¾ (x_i − lo_i) (NEWTON_TO_LO)
+ * (projected Newton steps on the free variables).
  * The step is taken if J decreases; Δ doubles (to at least 1/32) after a good
  * prediction at its edge (ρ = gain / predicted gain > 3/4), shrinks to half
  * the step after a poor one (ρ < 1/4) and to a quarter after a failure, or
@@ -551,6 +552,13 @@ static long coarse_stage(schedopt_design *d, schedopt_design *dc, schedopt_integ
  * along directions of small curvature: 36 evaluations at T = 1e5 against
  * 16-18); BFGS or symmetric rank-one secant corrections of Ĥ, and reusing Ĥ
  * for a few iterations (no fewer evaluations, or many more). */
+
+/* A step closes at most this fraction of a variable's distance to its lower
+ * bound: near η = 0 the loss is not quadratic on the scale of η itself (a
+ * top mode decays by exp(−2λη Δt) over a knot's Δt), and steps that set
+ * many small rates to 0 at once failed where the model promised gains
+ * (bench_optimize, 13 horizons 1e4 … 1e8: see docs/performance.md). */
+#define NEWTON_TO_LO 0.75
 
 /* Cholesky A = L Lᵀ in place (lower triangle, n×n row-major); 1 if A is not
  * positive definite. */
@@ -757,7 +765,7 @@ static schedopt_status newton_optimize(schedopt_design *d, schedopt_integrator *
       }
       /* the box ∩ the trust region */
       for (size_t i = 0; i < n; i++) {
-        bl[i] = fmax(lo[i] - x[i], -delta * (hi[i] - lo[i]));
+        bl[i] = fmax(-NEWTON_TO_LO * (x[i] - lo[i]), -delta * (hi[i] - lo[i]));
         bu[i] = fmin(hi[i] - x[i], delta * (hi[i] - lo[i]));
       }
       boxqp(Hx, g, bl, bu, n, dv, w, idx);
