@@ -5,8 +5,15 @@
  *   - a free-form table of 256 knots (the optimizer's parametrization),
  * plus the recursion's reverse sweep where feasible.  Each configuration runs
  * in its own process (its own peak RSS); times are medians of process CPU time.
+ * cvodes rows also give the backward pass's steps and the gradient's error:
+ * max-norm distance to the same gradient at rtol 1e-10, relative to its
+ * largest component (WSD: without the floor, which sits at its bound 0 where
+ * its derivative is the adjoint's limit: test_gradient).
  *
- *   bench_gradient [max_log10_T_recursion (default 5)] [repeats (default 9)] */
+ *   bench_gradient [--lambda] [max_log10_T_recursion (default 5)] [repeats (default 9)]
+ *
+ * --lambda: the backward pass in λ itself (schedopt_integrator_set_decoupled
+ * off), the pass before λ's decoupled part. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -21,10 +28,12 @@
 #include "bench_util.h"
 
 typedef struct result {
-  double fwd_s, grad_s, J;
-  long peak_kb;
+  double fwd_s, grad_s, J, gerr;
+  long peak_kb, bsteps;
   int ok;
 } result;
+
+static int lambda_itself; /* --lambda */
 
 /* knots refined geometrically toward both ends */
 static void knots(double T, int K, double *t, double *v) {
@@ -66,6 +75,7 @@ static result measure(double T, int table, int recursion, int reps) {
       schedopt_integrator_alloc(&it, recursion ? schedopt_integrator_recursion : schedopt_integrator_cvodes,
                                 m, &err))
     goto bad;
+  if (!recursion && schedopt_integrator_set_decoupled(it, !lambda_itself, &err)) goto bad;
   size_t np = schedopt_control_nparams(lr);
   double *g0 = calloc(np, sizeof *g0), *g1 = calloc(8, sizeof *g1), *g2 = calloc(8, sizeof *g2);
   double *g[3] = {g0, g1, g2};
@@ -84,9 +94,29 @@ static result measure(double T, int table, int recursion, int reps) {
   res.fwd_s = tf[reps / 2];
   res.grad_s = tg[reps / 2];
   res.J = J;
-  struct rusage ru;
+  struct rusage ru; /* before the reference below */
   getrusage(RUSAGE_SELF, &ru);
   res.peak_kb = ru.ru_maxrss;
+  if (!recursion) { /* steps of one gradient; its error against rtol 1e-10 (not timed) */
+    schedopt_integrator_stats a, b;
+    schedopt_integrator_get_stats(it, &a);
+    if (schedopt_integrator_gradient(it, s, &obj, &J, g, &err)) goto bad;
+    schedopt_integrator_get_stats(it, &b);
+    res.bsteps = b.adjoint_steps - a.adjoint_steps;
+    double *gr = calloc(np, sizeof *gr), *gg[3] = {gr, g1, g2}, Jr, big = 0, dif = 0;
+    if (!gr || schedopt_integrator_set_tolerances(it, 1e-10, 1e-14, &err) ||
+        schedopt_integrator_gradient(it, s, &obj, &Jr, gg, &err)) {
+      free(gr);
+      goto bad;
+    }
+    for (size_t i = 0; i < np; i++) {
+      if (!table && i == 1) continue; /* WSD's floor, at its bound */
+      big = fmax(big, fabs(gr[i]));
+      dif = fmax(dif, fabs(g0[i] - gr[i]));
+    }
+    res.gerr = dif / big;
+    free(gr);
+  }
   res.ok = 1;
   return res;
 bad:
@@ -113,10 +143,15 @@ static result in_child(double T, int table, int recursion, int reps) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--lambda") == 0) {
+    lambda_itself = 1;
+    argc--, argv++;
+  }
   int max_rec = argc > 1 ? atoi(argv[1]) : 5;
   int reps = argc > 2 ? atoi(argv[2]) : 9;
-  printf("| T | schedule | backend | forward ms | J + gradient ms | ratio | peak RSS MiB | J |\n");
-  printf("|---|---|---|---|---|---|---|---|\n");
+  printf("| T | schedule | backend | forward ms | J + gradient ms | ratio | peak RSS MiB | J | "
+         "backward steps | gradient error |\n");
+  printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (int e = 4; e <= 8; e++) {
     double T = pow(10, e);
     for (int table = 0; table < 2; table++)
@@ -124,9 +159,11 @@ int main(int argc, char **argv) {
         if (rec && e > max_rec) continue;
         result r = in_child(T, table, rec, rec && e >= 5 ? 3 : reps);
         if (!r.ok) continue;
-        printf("| 1e%d | %s | %s | %.2f | %.2f | %.2f | %.1f | %.6f |\n", e,
+        char extra[64] = " | |";
+        if (!rec) snprintf(extra, sizeof extra, " %ld | %.1e |", r.bsteps, r.gerr);
+        printf("| 1e%d | %s | %s | %.2f | %.2f | %.2f | %.1f | %.6f |%s\n", e,
                table ? "table, 256 knots" : "WSD", rec ? "recursion" : "cvodes", 1e3 * r.fwd_s,
-               1e3 * r.grad_s, r.grad_s / r.fwd_s, r.peak_kb / 1024.0, r.J);
+               1e3 * r.grad_s, r.grad_s / r.fwd_s, r.peak_kb / 1024.0, r.J, extra);
         fflush(stdout);
       }
   }
