@@ -259,8 +259,65 @@ static void zero_lr_stretches(void) {
   schedopt_model_free(m);
 }
 
+/* The decoupled part where it is hardest to get right:
+ *  - a rate with an infinite slope at a knot (polynomial with delta < 1; WSD's
+ *    sqrt shape too, whose decay_frac component the 2-point quadrature of
+ *    any pass misses by 2e-4 at its singular end): one Gauss–Legendre rule
+ *    per piece left h off by ~1e-4, and the gradient with it (3.4e-4 of it
+ *    here), at any rtol;
+ *  - a rate that does not anneal, at rtol 1e-10 and H = 1e7: r(H) = 0 gave
+ *    CVODES a first step below the clock's resolution (the pass stalled);
+ *  - a constant small rate at rtol 1e-10: 2-point Gauss–Legendre on steps
+ *    chosen for r missed h's variation (4.7e-7 of the largest component
+ *    against 1.2e-9 in λ itself). */
+static void decoupled_edges(void) {
+  schedopt_model *m = plrf(40, 0, SCHEDOPT_DYN_MATCHED, 0);
+  {
+    schedopt_control *lr = ctl(schedopt_control_polynomial), *bt = ctl(schedopt_control_constant);
+    set(lr, "peak", 0.8);
+    set(lr, "floor", 0.008);
+    set(lr, "delta", 0.5);
+    set(bt, "value", 3);
+    setup su = {m, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_STEPS, 2000, 1, {lr, bt, NULL},
+                {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, 1e-11, 1e-15};
+    check("cvodes polynomial delta 0.5", &su, 2e-5, 1e-4);
+    schedopt_control_free(lr);
+    schedopt_control_free(bt);
+  }
+  const double Hs[2] = {1e7, 1e4}, rates[2] = {0.3, 0.01};
+  for (int v = 0; v < 2; v++) {
+    schedopt_control *lr = ctl(schedopt_control_constant), *bt = ctl(schedopt_control_constant);
+    set(lr, "value", rates[v]);
+    set(bt, "value", 2);
+    setup su = {m, schedopt_integrator_cvodes, SCHEDOPT_CLOCK_STEPS, Hs[v], 1, {lr, bt, NULL},
+                {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL}, 1e-10, 1e-14};
+    schedopt_schedule *s = build(&su);
+    double g[2][2], J;
+    for (int dc = 0; dc < 2; dc++) {
+      schedopt_integrator *it = NULL;
+      CHECK(schedopt_integrator_alloc(&it, su.T, m, &err) == SCHEDOPT_OK);
+      CHECK(schedopt_integrator_set_tolerances(it, su.rtol, su.atol, &err) == SCHEDOPT_OK);
+      CHECK(schedopt_integrator_set_decoupled(it, dc, &err) == SCHEDOPT_OK);
+      double *gg[3] = {g[dc], g[dc] + 1, NULL};
+      const schedopt_status st = schedopt_integrator_gradient(it, s, &su.obj, &J, gg, &err);
+      CHECK_MSG(st == SCHEDOPT_OK, "constant rate %g, H = %g: %s", rates[v], Hs[v], err.msg);
+      schedopt_integrator_free(it);
+    }
+    const double big = fmax(fabs(g[0][0]), fabs(g[0][1]));
+    const double d = fmax(fabs(g[1][0] - g[0][0]), fabs(g[1][1] - g[0][1])) / big;
+    printf("constant rate %g, H = %g, rtol 1e-10: decoupled part − λ itself = %.2g of the largest "
+           "component\n", rates[v], Hs[v], d);
+    CHECK_MSG(d <= 5e-8, "constant rate %g: %.2g", rates[v], d);
+    schedopt_schedule_free(s);
+    schedopt_control_free(lr);
+    schedopt_control_free(bt);
+  }
+  schedopt_model_free(m);
+}
+
 int main(void) {
   zero_lr_stretches();
+  decoupled_edges();
   wsd_floor_layer();
   const schedopt_integrator_type *Ts[3] = {schedopt_integrator_recursion, schedopt_integrator_cvodes,
                                            schedopt_integrator_cvodes};
