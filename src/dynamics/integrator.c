@@ -747,7 +747,7 @@ static void dc_phi(schedopt_integrator *it, double t) {
  * some mode's exponent moves by more than DC_STEP_EXPONENT (rtol/1e-6)^½
  * over it.  At rtol 1e-6 this cuts next to nothing (bench_gradient: the same
  * gradients, no cost); at 1e-8 … 1e-10 uncut steps left the gradient up to
- * 300× less accurate than the pass in λ.  Ip: I at the step's other end on
+ * 400× less accurate than the pass in λ.  Ip: I at the step's other end on
  * entry, I at a on return. */
 #define DC_STEP_EXPONENT 10.0
 static int dc_subpieces(schedopt_integrator *it, double a, double Ip[2]) {
