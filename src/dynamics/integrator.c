@@ -48,6 +48,7 @@ struct schedopt_integrator {
   schedopt_integrator_stats stats;
   /* CVODES workspace, kept across runs */
   SUNContext ctx;
+  schedopt_nvector_queue nvq; /* the deferred sums of every vector below */
   void *cv;
   N_Vector y, q;
   SUNLinearSolver LS;
@@ -451,17 +452,18 @@ static schedopt_status cv_fail(schedopt_integrator *it, int flag, const char *ca
   return st;
 }
 
-static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
+static schedopt_status cv_setup_(schedopt_integrator *it, schedopt_error *err) {
   const size_t n = it->n;
   if (SUNContext_Create(NULL, &it->ctx) != 0)
     return schedopt_error_set(err, SCHEDOPT_ESOLVER, "SUNContext_Create failed");
   it->y = N_VNew_Serial((sunindextype)n, it->ctx);
   it->q = N_VNew_Serial(3, it->ctx);
   it->cv = CVodeCreate(CV_BDF, it->ctx);
-  if (!it->y || !it->q || !it->cv)
+  schedopt_nvector_queue_init(&it->nvq);
+  /* CVODES clones inherit the table and the queue */
+  if (!it->y || !it->q || !it->cv || schedopt_nvector_use_fast_ops(it->y, &it->nvq) ||
+      schedopt_nvector_use_fast_ops(it->q, &it->nvq))
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "cannot allocate CVODES memory (n = %zu)", n);
-  schedopt_nvector_use_fast_ops(it->y); /* CVODES clones inherit the table */
-  schedopt_nvector_use_fast_ops(it->q);
   CVodeSetErrHandlerFn(it->cv, cv_errh, it);
   it->mt->initial(it->self, N_VGetArrayPointer(it->y));
   N_VConst(0.0, it->q);
@@ -485,6 +487,27 @@ static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
     return cv_fail(it, f, "CVodeSetNonlinearSolver", 0.0, err);
   it->cv_ready = 1;
   return SCHEDOPT_OK;
+}
+
+/* The forward solver's memory, as cv_setup_ leaves it (also half made). */
+static void cv_teardown(schedopt_integrator *it) {
+  if (it->cv) CVodeFree(&it->cv);
+  if (it->LS) SUNLinSolFree(it->LS);
+  if (it->NLS) SUNNonlinSolFree(it->NLS);
+  if (it->y) N_VDestroy(it->y);
+  if (it->q) N_VDestroy(it->q);
+  if (it->ctx) SUNContext_Free(&it->ctx);
+  it->LS = NULL;
+  it->NLS = NULL;
+  it->y = it->q = NULL;
+  it->cv_ready = 0;
+}
+
+/* A failed set-up leaves nothing behind: the next run starts it again. */
+static schedopt_status cv_setup(schedopt_integrator *it, schedopt_error *err) {
+  schedopt_status st = cv_setup_(it, err);
+  if (st != SCHEDOPT_OK) cv_teardown(it);
+  return st;
 }
 
 /* Fold CVODES's counters (reset by every ReInit) into the run's stats. */
@@ -1094,6 +1117,8 @@ static int blr_fillB(double t, int have, double *D, double *U, double *V, void *
   return 0;
 }
 
+static void st_teardown(schedopt_integrator *it);
+
 static void adj_free(schedopt_integrator *it) {
   if (it->LSB) SUNLinSolFree(it->LSB);
   if (it->NLSB) SUNNonlinSolFree(it->NLSB);
@@ -1112,15 +1137,7 @@ static void adj_free(schedopt_integrator *it) {
   it->NLSB = NULL;
   it->yB = it->lt = it->yt = NULL;
   it->Dw = it->Uw = it->Vw = it->fw = it->gl = it->dp = it->gacc = it->tk = NULL;
-  if (it->cvL) CVodeFree(&it->cvL);
-  if (it->LSL) SUNLinSolFree(it->LSL);
-  if (it->NLSL) SUNNonlinSolFree(it->NLSL);
-  if (it->lv) N_VDestroy(it->lv);
-  free(it->lnode);
-  for (int g = 0; g < 2; g++)
-    if (it->dc_v[g]) N_VDestroy(it->dc_v[g]);
-  free(it->dc_i);
-  free(it->dc_rho);
+  st_teardown(it);
   free(it->dc_pb);
   free(it->dc_off_j);
   free(it->dc_cell);
@@ -1334,13 +1351,15 @@ static schedopt_status cv_gradient_ckpt(schedopt_integrator *it, const schedopt_
     it->yB = N_VNew_Serial((sunindextype)n, it->ctx);
     it->lt = N_VNew_Serial((sunindextype)n, it->ctx);
     it->yt = N_VNew_Serial((sunindextype)n, it->ctx);
-    if (!it->yB || !it->lt || !it->yt) {
+    if (!it->yB || !it->lt || !it->yt || schedopt_nvector_use_fast_ops(it->yB, &it->nvq) ||
+        schedopt_nvector_use_fast_ops(it->lt, &it->nvq) ||
+        schedopt_nvector_use_fast_ops(it->yt, &it->nvq)) {
+      N_Vector *v[3] = {&it->yB, &it->lt, &it->yt};
+      for (int i = 0; i < 3; i++)
+        if (*v[i]) N_VDestroy(*v[i]), *v[i] = NULL;
       st = schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
       goto done;
     }
-    schedopt_nvector_use_fast_ops(it->yB);
-    schedopt_nvector_use_fast_ops(it->lt);
-    schedopt_nvector_use_fast_ops(it->yt);
   }
   double *lB = N_VGetArrayPointer(it->yB);
   memset(it->gacc, 0, 2 * it->P * sizeof *it->gacc);
@@ -1666,7 +1685,7 @@ static int cv_ewtL(N_Vector l, N_Vector w, void *user) {
   return schedopt_nvector_ewt(l, w, it->rtol, it->rtol * 1e-3);
 }
 
-static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_error *err) {
+static schedopt_status st_setup_(schedopt_integrator *it, double H, schedopt_error *err) {
   const size_t n = it->n, bs = it->mt->block(it->self), r = it->mt->rank(it->self);
   int f;
   it->lv = N_VNew_Serial((sunindextype)n, it->ctx);
@@ -1685,12 +1704,18 @@ static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_erro
   }
   if (it->lnode)
     for (int g = 0; g < 2; g++)
-      if ((it->dc_v[g] = N_VMake_Serial((sunindextype)n, it->lnode + (5 + g) * n, it->ctx)))
-        schedopt_nvector_use_fast_ops(it->dc_v[g]);
+      if ((it->dc_v[g] = N_VMake_Serial((sunindextype)n, it->lnode + (5 + g) * n, it->ctx)) &&
+          schedopt_nvector_use_fast_ops(it->dc_v[g], &it->nvq)) {
+        N_VDestroy(it->dc_v[g]);
+        it->dc_v[g] = NULL;
+      }
+  if (it->lv && schedopt_nvector_use_fast_ops(it->lv, &it->nvq)) {
+    N_VDestroy(it->lv);
+    it->lv = NULL;
+  }
   it->cvL = CVodeCreate(CV_BDF, it->ctx);
   if (!it->lv || !it->lnode || !it->cvL || !it->dc_i || !it->dc_rho || !it->dc_v[0] || !it->dc_v[1])
     return schedopt_error_set(err, SCHEDOPT_ENOMEM, "out of memory for the adjoint");
-  schedopt_nvector_use_fast_ops(it->lv);
   N_VConst(0.0, it->lv);
   CVodeSetErrHandlerFn(it->cvL, cv_errh, it);
   if ((f = CVodeInit(it->cvL, cv_rhsL, H, it->lv)) != CV_SUCCESS)
@@ -1706,6 +1731,33 @@ static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_erro
     return cv_fail(it, f, "CVodeWFtolerances (adjoint)", H, err);
   CVodeSetMaxHnilWarns(it->cvL, -1);
   return SCHEDOPT_OK;
+}
+
+/* What st_setup_ makes (also half made); the vectors before the array
+ * that two of them wrap. */
+static void st_teardown(schedopt_integrator *it) {
+  if (it->cvL) CVodeFree(&it->cvL);
+  if (it->LSL) SUNLinSolFree(it->LSL);
+  if (it->NLSL) SUNNonlinSolFree(it->NLSL);
+  if (it->lv) N_VDestroy(it->lv);
+  for (int g = 0; g < 2; g++)
+    if (it->dc_v[g]) N_VDestroy(it->dc_v[g]);
+  free(it->lnode);
+  free(it->dc_i);
+  free(it->dc_rho);
+  it->LSL = NULL;
+  it->NLSL = NULL;
+  it->lv = it->dc_v[0] = it->dc_v[1] = NULL;
+  it->lnode = it->ldA = it->ldB = it->lB = NULL;
+  it->dc_i = NULL;
+  it->dc_rho = it->dc_l0 = it->dc_h = it->dc_w = NULL;
+}
+
+/* A failed set-up leaves nothing behind (the pass tests cvL to set up). */
+static schedopt_status st_setup(schedopt_integrator *it, double H, schedopt_error *err) {
+  schedopt_status st = st_setup_(it, H, err);
+  if (st != SCHEDOPT_OK) st_teardown(it);
+  return st;
 }
 
 /* λ from H back to 0, segment by segment between the hard knots (λ or its
@@ -2101,12 +2153,7 @@ schedopt_status schedopt_integrator_alloc(schedopt_integrator **out,
 void schedopt_integrator_free(schedopt_integrator *it) {
   if (!it) return;
   adj_free(it);
-  if (it->cv) CVodeFree(&it->cv);
-  if (it->LS) SUNLinSolFree(it->LS);
-  if (it->NLS) SUNNonlinSolFree(it->NLS);
-  if (it->y) N_VDestroy(it->y);
-  if (it->q) N_VDestroy(it->q);
-  if (it->ctx) SUNContext_Free(&it->ctx);
+  cv_teardown(it);
   free(it->work);
   free(it);
 }
