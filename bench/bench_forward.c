@@ -9,10 +9,14 @@
  *
  *   bench_forward [max_log10_T_recursion (default 6)] [repeats (default 15)]
  *   bench_forward kernel [log10_T (default 5)] [repeats (default 9)]
+ *   bench_forward placement [log10_T (default 6)] [repeats (default 15)]
  *
  * The first prints a Markdown table (docs/performance.md); `kernel` times
  * only the recursion, in ns per mode-step, for SGD (loss only, and with the
- * bias/variance split) and heavy-ball momentum (μ = 0.9, peak lr 0.1). */
+ * bias/variance split) and heavy-ball momentum (μ = 0.9, peak lr 0.1);
+ * `placement` times the CVODES (loss) solve after one allocation of 0 …
+ * 100000 bytes that moves where the heap puts the solver's vectors (a solve's
+ * time should not depend on it). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -33,8 +37,10 @@ typedef struct result {
 } result;
 
 /* Runs in the child. */
-static result measure(double T, int recursion, int split, int momentum, int reps) {
+static result measure(double T, int recursion, int split, int momentum, int reps,
+                      size_t heap_offset) {
   result res = {0};
+  void *volatile offset = heap_offset ? malloc(heap_offset) : NULL; /* kept to the end */
   schedopt_error err;
   schedopt_plrf_params p;
   bench_hard_phase(&p);
@@ -91,17 +97,19 @@ static result measure(double T, int recursion, int split, int momentum, int reps
   schedopt_control_free(mo);
   schedopt_schedule_free(s);
   schedopt_model_free(m);
+  free(offset);
   return res;
 }
 
-static result in_child(double T, int recursion, int split, int momentum, int reps) {
+static result in_child_at(double T, int recursion, int split, int momentum, int reps,
+                          size_t heap_offset) {
   int fd[2];
   result res = {0};
   if (pipe(fd)) return res;
   pid_t pid = fork();
   if (pid == 0) {
     close(fd[0]);
-    result r = measure(T, recursion, split, momentum, reps);
+    result r = measure(T, recursion, split, momentum, reps, heap_offset);
     if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
     _exit(0);
   }
@@ -110,6 +118,30 @@ static result in_child(double T, int recursion, int split, int momentum, int rep
   close(fd[0]);
   waitpid(pid, NULL, 0);
   return res;
+}
+
+static result in_child(double T, int recursion, int split, int momentum, int reps) {
+  return in_child_at(T, recursion, split, momentum, reps, 0);
+}
+
+/* The CVODES (loss) solve after allocations of several sizes. */
+static int placement(int argc, char **argv) {
+  int e = argc > 2 ? atoi(argv[2]) : 6;
+  int reps = argc > 3 ? atoi(argv[3]) : 15;
+  static const size_t offs[] = {0, 1000, 2000, 3000, 4000, 6000, 100000};
+  enum { NO = sizeof offs / sizeof offs[0] };
+  printf("| T | bytes allocated first | cvodes (loss) ms | CVODES steps | final loss |\n");
+  printf("|---|---|---|---|---|\n");
+  double lo = HUGE_VAL, hi = 0;
+  for (int i = 0; i < NO; i++) {
+    result o = in_child_at(pow(10, e), 0, 0, 0, reps, offs[i]);
+    if (!o.ok) return 1;
+    lo = fmin(lo, o.median_s), hi = fmax(hi, o.median_s);
+    printf("| 1e%d | %zu | %.3f | %ld | %.10f |\n", e, offs[i], 1e3 * o.median_s, o.steps, o.loss);
+    fflush(stdout);
+  }
+  printf("slowest / fastest: %.2f\n", hi / lo);
+  return 0;
 }
 
 /* ns per mode-step of the recursion (N = 1000 modes). */
@@ -130,6 +162,7 @@ static int kernel(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "kernel") == 0) return kernel(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "placement") == 0) return placement(argc, argv);
   int max_rec = argc > 1 ? atoi(argv[1]) : 6;
   int reps = argc > 2 ? atoi(argv[2]) : 15;
   printf("| T | cvodes (loss) ms | CVODES steps | peak RSS MiB | cvodes + split ms | recursion ms | "
