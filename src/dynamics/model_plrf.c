@@ -41,8 +41,8 @@
 #define LANES 8
 
 /* Two modes at a time in GCC/Clang vector types (SSE2 registers on x86-64)
- * where the compilers do not vectorize the plain loop: the several sums of
- * the reverse step. */
+ * where the compilers do not vectorize the plain loop: the (a, v, x) triples
+ * of momentum, and the several sums of the reverse step. */
 typedef double v2d __attribute__((vector_size(16)));
 /* Four at a time (one AVX2 register in the avx2 clone, two SSE2 ones otherwise). */
 typedef double v4d __attribute__((vector_size(32)));
@@ -52,6 +52,11 @@ typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias)); /*
 static inline v2d v2_load(const double *p) {
   v2d v;
   memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline v2d v2_set(double a, double b) {
+  const v2d v = {a, b};
   return v;
 }
 
@@ -70,8 +75,7 @@ static inline v2d v2_load(const double *p) {
 
 /* Four (a, v, x) triples are three 4-lane registers,
  *   s0 = a0 v0 x0 a1,  s1 = v1 x1 a2 v2,  s2 = x2 a3 v3 x3.
- * HB4_SPLIT gathers a, v, x lane by lane: GCC then loads every number alone
- * (two loads per half), which is what SSE2 does best. */
+ * HB4_SPLIT gathers a, v, x lane by lane. */
 typedef double hb4 __attribute__((vector_size(32)));
 typedef double hb4u __attribute__((vector_size(32), aligned(8), may_alias));
 #define HB4_LOAD(p) (*(const hb4u *)(p))
@@ -81,68 +85,54 @@ typedef double hb4u __attribute__((vector_size(32), aligned(8), may_alias));
   const hb4 v = {s0[1], s1[0], s1[3], s2[2]};           \
   const hb4 x = {s0[2], s1[1], s2[0], s2[3]}
 
-/* With AVX the same split and its inverse take two-register shuffles: the
- * 128-bit halves first (two blends and one cross-half move), then one
- * in-half shuffle per result, about a third of the gathers' shuffles (the
- * heavy-ball recursion 1.2 → 0.85 ns per mode-step).  GCC lowers these
- * shuffles through memory where the 256-bit registers do not exist (13×
- * slower with SSE2 alone), so a kernel takes them only where plrf_wide()
- * says so: in the AVX2 clone, or with clang, which lowers them to any
- * target's registers. */
+/* With AVX the split and its inverse take two-register shuffles (hb4_get,
+ * hb4_put): the 128-bit halves first (two blends and one cross-half move),
+ * then one in-half shuffle per result, about a third of the shuffles GCC
+ * makes of the lane-by-lane gathers.  Without AVX, GCC lowers such 256-bit
+ * shuffles through memory (13× slower), so the heavy-ball recursion takes
+ * them only where PLRF_WIDE() holds, in the AVX2 clone; elsewhere it keeps
+ * its two-modes-at-a-time kernels. */
 #if defined(__clang__)
 #define HB4_SHUF(p, q, i0, i1, i2, i3) __builtin_shufflevector((p), (q), i0, i1, i2, i3)
-#define PLRF_WIDE() 1
 #elif defined(__GNUC__)
 typedef long long hb4i __attribute__((vector_size(32)));
 #define HB4_SHUF(p, q, i0, i1, i2, i3) __builtin_shuffle((p), (q), (hb4i){i0, i1, i2, i3})
 #if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define PLRF_WIDE() __builtin_cpu_supports("avx2")
+#define PLRF_WIDE() __builtin_cpu_supports("avx2") /* 1 in the avx2 clone, 0 in the other */
 #endif
 #endif
 #endif
 #ifndef PLRF_WIDE
 #define PLRF_WIDE() 0
 #endif
-#ifndef HB4_SHUF /* not taken (PLRF_WIDE() is 0); lane by lane */
+#ifndef HB4_SHUF /* never taken (PLRF_WIDE() is 0): lane by lane */
 #define HB4_EL(p, q, i) ((i) < 4 ? (p)[(i) & 3] : (q)[(i) & 3])
 #define HB4_SHUF(p, q, i0, i1, i2, i3) \
   ((hb4){HB4_EL(p, q, i0), HB4_EL(p, q, i1), HB4_EL(p, q, i2), HB4_EL(p, q, i3)})
 #endif
 
-/* The four triples at p into a, v, x; wide: by shuffles (a constant after
- * inlining). */
-static inline __attribute__((always_inline)) void hb4_get(const double *p, int wide, hb4 *a,
-                                                          hb4 *v, hb4 *x) {
+/* The four triples at p into a, v, x. */
+static inline __attribute__((always_inline)) void hb4_get(const double *p, hb4 *a, hb4 *v,
+                                                          hb4 *x) {
   const hb4 s0 = HB4_LOAD(p), s1 = HB4_LOAD(p + 4), s2 = HB4_LOAD(p + 8);
-  if (wide) {
-    const hb4 h0 = HB4_SHUF(s0, s1, 0, 1, 6, 7), /* a0 v0 a2 v2 */
-        h1 = HB4_SHUF(s0, s2, 2, 3, 4, 5),       /* x0 a1 x2 a3 */
-        h2 = HB4_SHUF(s1, s2, 0, 1, 6, 7);       /* v1 x1 v3 x3 */
-    *a = HB4_SHUF(h0, h1, 0, 5, 2, 7);
-    *v = HB4_SHUF(h0, h2, 1, 4, 3, 6);
-    *x = HB4_SHUF(h1, h2, 0, 5, 2, 7);
-  } else {
-    HB4_SPLIT(s0, s1, s2, ga, gv, gx);
-    *a = ga, *v = gv, *x = gx;
-  }
+  const hb4 h0 = HB4_SHUF(s0, s1, 0, 1, 6, 7), /* a0 v0 a2 v2 */
+      h1 = HB4_SHUF(s0, s2, 2, 3, 4, 5),       /* x0 a1 x2 a3 */
+      h2 = HB4_SHUF(s1, s2, 0, 1, 6, 7);       /* v1 x1 v3 x3 */
+  *a = HB4_SHUF(h0, h1, 0, 5, 2, 7);
+  *v = HB4_SHUF(h0, h2, 1, 4, 3, 6);
+  *x = HB4_SHUF(h1, h2, 0, 5, 2, 7);
 }
 
 /* a, v, x back into four triples at p. */
-static inline __attribute__((always_inline)) void hb4_put(double *p, int wide, const hb4 *a,
+static inline __attribute__((always_inline)) void hb4_put(double *p, const hb4 *a,
                                                           const hb4 *v, const hb4 *x) {
-  if (wide) {
-    const hb4 h0 = HB4_SHUF(*a, *v, 0, 4, 2, 6), /* a0 v0 a2 v2 */
-        h1 = HB4_SHUF(*x, *a, 0, 5, 2, 7),       /* x0 a1 x2 a3 */
-        h2 = HB4_SHUF(*v, *x, 1, 5, 3, 7);       /* v1 x1 v3 x3 */
-    HB4_STORE(p, HB4_SHUF(h0, h1, 0, 1, 4, 5));
-    HB4_STORE(p + 4, HB4_SHUF(h2, h0, 0, 1, 6, 7));
-    HB4_STORE(p + 8, HB4_SHUF(h1, h2, 2, 3, 6, 7));
-  } else {
-    HB4_STORE(p, ((hb4){(*a)[0], (*v)[0], (*x)[0], (*a)[1]}));
-    HB4_STORE(p + 4, ((hb4){(*v)[1], (*x)[1], (*a)[2], (*v)[2]}));
-    HB4_STORE(p + 8, ((hb4){(*x)[2], (*a)[3], (*v)[3], (*x)[3]}));
-  }
+  const hb4 h0 = HB4_SHUF(*a, *v, 0, 4, 2, 6), /* a0 v0 a2 v2 */
+      h1 = HB4_SHUF(*x, *a, 0, 5, 2, 7),       /* x0 a1 x2 a3 */
+      h2 = HB4_SHUF(*v, *x, 1, 5, 3, 7);       /* v1 x1 v3 x3 */
+  HB4_STORE(p, HB4_SHUF(h0, h1, 0, 1, 4, 5));
+  HB4_STORE(p + 4, HB4_SHUF(h2, h0, 0, 1, 6, 7));
+  HB4_STORE(p + 8, HB4_SHUF(h1, h2, 2, 3, 6, 7));
 }
 
 static double lanes_total(const double *s) {
@@ -505,22 +495,22 @@ static inline double hb_mode(double *restrict yk, double el, double mu, double k
   return an;
 }
 
-/* Four modes at a time (hb4_get); wide is a constant after inlining. */
+/* Four modes at a time (AVX2 only, see hb4_get). */
 static inline __attribute__((always_inline)) double
 hb_pass4(const double *restrict lam, double *restrict y, size_t N, double eta, double B,
-         double mu, double Q, int wide) {
+         double mu, double Q) {
   const double kB = 1.0 + 1.0 / B, QB = Q / B;
   hb4 s = {0, 0, 0, 0};
   size_t k = 0;
   for (; k + 4 <= N; k += 4) {
     hb4 a, v, x;
-    hb4_get(y + 3 * k, wide, &a, &v, &x);
+    hb4_get(y + 3 * k, &a, &v, &x);
     const hb4 el = eta * HB4_LOAD(lam + k), e2 = el * el;
-    const hb4 g = e2 * (kB * a + QB), mx = mu * x, ea = el * a; /* 2·(p·q) = (2p)·q exactly */
+    const hb4 g = e2 * (kB * a + QB), mx = mu * x, ea = el * a; /* as below */
     const hb4 vn = mu * mu * v - 2.0 * mu * el * x + g;
     const hb4 xn = mx - ea + vn;
     const hb4 an = a + 2.0 * mx - 2.0 * ea + vn;
-    hb4_put(y + 3 * k, wide, &an, &vn, &xn);
+    hb4_put(y + 3 * k, &an, &vn, &xn);
     s += an;
   }
   double rest = 0.0;
@@ -531,8 +521,28 @@ hb_pass4(const double *restrict lam, double *restrict y, size_t N, double eta, d
 PLRF_CLONES
 static double hb_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
                       double B, double mu, double Q) {
-  return PLRF_WIDE() ? hb_pass4(lam, y, N, eta, B, mu, Q, 1)
-                     : hb_pass4(lam, y, N, eta, B, mu, Q, 0);
+  if (PLRF_WIDE()) return hb_pass4(lam, y, N, eta, B, mu, Q);
+  const double kB = 1.0 + 1.0 / B, QB = Q / B;
+  v2d s = {0, 0};
+  size_t k = 0;
+  for (; k + 2 <= N; k += 2) { /* modes k, k + 1: a0 v0 x0 a1 v1 x1 */
+    double *yk = y + 3 * k;
+    const v2d el = eta * v2_load(lam + k), e2 = el * el;
+    const v2d p0 = v2_load(yk), p1 = v2_load(yk + 2), p2 = v2_load(yk + 4);
+    const v2d a = v2_set(p0[0], p1[1]), v = v2_set(p0[1], p2[0]), x = v2_set(p1[0], p2[1]);
+    const v2d g = e2 * (kB * a + QB), mx = mu * x, ea = el * a; /* 2·(p·q) = (2p)·q exactly */
+    const v2d vn = mu * mu * v - 2.0 * mu * el * x + g;
+    const v2d xn = mx - ea + vn;
+    const v2d an = a + 2.0 * mx - 2.0 * ea + vn;
+    const v2d o0 = v2_set(an[0], vn[0]), o1 = v2_set(xn[0], an[1]), o2 = v2_set(vn[1], xn[1]);
+    memcpy(yk, &o0, sizeof o0);
+    memcpy(yk + 2, &o1, sizeof o1);
+    memcpy(yk + 4, &o2, sizeof o2);
+    s += an;
+  }
+  double rest = 0.0;
+  for (; k < N; k++) rest += hb_mode(y + 3 * k, eta * lam[k], mu, kB, QB);
+  return (s[0] + s[1]) + rest;
 }
 
 /* acc[c] = E_c = Σ a over copy c (V_c of jac).  The step, step_acc and
@@ -662,17 +672,18 @@ static void sgd_vjp_sums(const double *restrict lam, const double *restrict y,
   S->G = S->H = 0.0;
 }
 
-/* Four modes at a time (hb4_get). */
-static inline __attribute__((always_inline)) void
+/* The sums of hb_vjp_sums over modes 0 … 4⌊N/4⌋ − 1, four at a time (AVX2
+ * only, see hb4_get); returns the modes done. */
+static inline __attribute__((always_inline)) size_t
 hb_vjp_sums4(const double *restrict lam, const double *restrict y, const double *restrict lc,
-             size_t N, double mu, vsums *S, int wide) {
+             size_t N, double mu, vsums *S) {
   hb4 E = {0, 0, 0, 0}, P = E, A = E, F = E, G = E, H = E;
   const double mu2 = 2.0 * mu;
   size_t k = 0;
   for (; k + 4 <= N; k += 4) {
     hb4 a, v, x, la, lv, lx;
-    hb4_get(y + 3 * k, wide, &a, &v, &x);
-    hb4_get(lc + 3 * k, wide, &la, &lv, &lx);
+    hb4_get(y + 3 * k, &a, &v, &x);
+    hb4_get(lc + 3 * k, &la, &lv, &lx);
     const hb4 l = HB4_LOAD(lam + k), l2 = l * l;
     const hb4 L = la + lv + lx, M = 2.0 * la + lx, xL = x * L;
     E += a;
@@ -683,9 +694,42 @@ hb_vjp_sums4(const double *restrict lam, const double *restrict y, const double 
     H += l * xL;
   }
 #define HB4_TOTAL(r) (((r)[0] + (r)[1]) + ((r)[2] + (r)[3]))
-  double e = HB4_TOTAL(E), p = HB4_TOTAL(P), a2 = HB4_TOTAL(A), f = HB4_TOTAL(F),
-         g = HB4_TOTAL(G), h = HB4_TOTAL(H);
+  S->E = HB4_TOTAL(E), S->P = HB4_TOTAL(P), S->A = HB4_TOTAL(A), S->F = HB4_TOTAL(F);
+  S->G = HB4_TOTAL(G), S->H = HB4_TOTAL(H);
 #undef HB4_TOTAL
+  return k;
+}
+
+
+/* Modes k, k + 1 of the (a, v, x) triples: y + 3k holds a0 v0 x0 a1 v1 x1
+ * (or four at a time, hb_vjp_sums4), then one at a time. */
+PLRF_CLONES
+static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
+                        const double *restrict lc, size_t N, double mu, vsums *S) {
+  const double mu2 = 2.0 * mu;
+  size_t k = 0;
+  double e, p, a2, f, g, h;
+  if (PLRF_WIDE()) {
+    k = hb_vjp_sums4(lam, y, lc, N, mu, S);
+    e = S->E, p = S->P, a2 = S->A, f = S->F, g = S->G, h = S->H;
+  } else {
+    v2d E = {0, 0}, P = E, A = E, F = E, G = E, H = E;
+    for (; k + 2 <= N; k += 2) {
+      const double *yk = y + 3 * k, *lk = lc + 3 * k;
+      const v2d l = v2_load(lam + k), l2 = l * l;
+      const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
+      const v2d la = v2_set(lk[0], lk[3]), lv = v2_set(lk[1], lk[4]), lx = v2_set(lk[2], lk[5]);
+      const v2d L = la + lv + lx, M = 2.0 * la + lx, xL = x * L;
+      E += a;
+      P += l2 * L;
+      A += l2 * L * a;
+      F += l * (a * M + mu2 * xL);
+      G += mu2 * v * L + x * M;
+      H += l * xL;
+    }
+    e = E[0] + E[1], p = P[0] + P[1], a2 = A[0] + A[1], f = F[0] + F[1], g = G[0] + G[1],
+    h = H[0] + H[1];
+  }
   for (; k < N; k++) {
     const double l = lam[k], l2 = l * l;
     const double a = y[3 * k], v = y[3 * k + 1], x = y[3 * k + 2];
@@ -695,15 +739,6 @@ hb_vjp_sums4(const double *restrict lam, const double *restrict y, const double 
     g += mu2 * v * L + x * M, h += l * xL;
   }
   S->E = e, S->P = p, S->A = a2, S->F = f, S->G = g, S->H = h;
-}
-
-PLRF_CLONES
-static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
-                        const double *restrict lc, size_t N, double mu, vsums *S) {
-  if (PLRF_WIDE())
-    hb_vjp_sums4(lam, y, lc, N, mu, S, 1);
-  else
-    hb_vjp_sums4(lam, y, lc, N, mu, S, 0);
 }
 
 /* The overdamped modes' part of λᵀ ∂f/∂u and λᵀ f at a Hermite combination
@@ -1106,21 +1141,22 @@ static void plrf_vjp_u_comb(const void *self, size_t m, const schedopt_uval *u,
 }
 
 /* The reverse step's update of the multipliers, λ ← Mᵀλ + s e_a per mode
- * (Uᵀλ = s), four modes at a time (hb4_get), then one at a time. */
+ * (Uᵀλ = s): with wide (AVX2 only, see hb4_get) four modes at a time, the
+ * rest one at a time. */
 static inline __attribute__((always_inline)) void
-hb_step_adj4(const double *restrict ev, double *restrict lc, size_t N, double eta, double mu,
-             double ga_c, double s, int wide) {
+hb_step_adj(const double *restrict ev, double *restrict lc, size_t N, double eta, double mu,
+            double ga_c, double s, int wide) {
   const double mu2 = mu * mu;
   size_t k = 0;
-  for (; k + 4 <= N; k += 4) {
+  for (; wide && k + 4 <= N; k += 4) {
     hb4 l0, l1, l2;
-    hb4_get(lc + 3 * k, wide, &l0, &l1, &l2);
+    hb4_get(lc + 3 * k, &l0, &l1, &l2);
     const hb4 ek = HB4_LOAD(ev + k), el = eta * ek, ga = ga_c * ek * ek;
     const hb4 n0 = l0 + ((-2.0 * el + ga) * l0 + ga * l1 + (ga - el) * l2 + s);
     const hb4 n1 = l1 + (mu2 * l0 + (mu2 - 1.0) * l1 + mu2 * l2);
     const hb4 n2 = l2 + ((2.0 * mu - 2.0 * mu * el) * l0 + (-2.0 * mu * el) * l1 +
                          (mu - 2.0 * mu * el - 1.0) * l2);
-    hb4_put(lc + 3 * k, wide, &n0, &n1, &n2);
+    hb4_put(lc + 3 * k, &n0, &n1, &n2);
   }
   for (; k < N; k++) {
     const double el = eta * ev[k], ga = ga_c * ev[k] * ev[k];
@@ -1161,10 +1197,7 @@ static void plrf_step_vjp(const void *self, const schedopt_uval *u, const double
         lc[k] += D0 * lc[k] + s;
       }
     } else {
-      if (PLRF_WIDE())
-        hb_step_adj4(ev, lc, N, eta, mu, ga_c, s, 1);
-      else
-        hb_step_adj4(ev, lc, N, eta, mu, ga_c, s, 0);
+      hb_step_adj(ev, lc, N, eta, mu, ga_c, s, PLRF_WIDE());
     }
   }
 }
