@@ -672,6 +672,21 @@ static void sgd_vjp_sums(const double *restrict lam, const double *restrict y,
   S->G = S->H = 0.0;
 }
 
+/* The sums of hb_vjp_sums over one group of modes, in vector lanes of any
+ * width: λ_k (lk), the states a, v, x and the multipliers la, lv, lx into the
+ * lanes E, P, A, F, G, H (with mu2 = 2μ) of the caller. */
+#define HB_VJP_ACC(lk, a, v, x, la, lv, lx)                                  \
+  do {                                                                       \
+    const __typeof__(a) l_ = (lk), l2_ = l_ * l_, L_ = (la) + (lv) + (lx),   \
+                        M_ = 2.0 * (la) + (lx), xL_ = (x) * L_;               \
+    E += (a);                                                                \
+    P += l2_ * L_;                                                           \
+    A += l2_ * L_ * (a);                                                     \
+    F += l_ * ((a) * M_ + mu2 * xL_);                                        \
+    G += mu2 * (v) * L_ + (x) * M_;                                          \
+    H += l_ * xL_;                                                           \
+  } while (0)
+
 /* The sums of hb_vjp_sums over modes 0 … 4⌊N/4⌋ − 1, four at a time (AVX2
  * only, see hb4_get); returns the modes done. */
 static inline __attribute__((always_inline)) size_t
@@ -684,14 +699,7 @@ hb_vjp_sums4(const double *restrict lam, const double *restrict y, const double 
     hb4 a, v, x, la, lv, lx;
     hb4_get(y + 3 * k, &a, &v, &x);
     hb4_get(lc + 3 * k, &la, &lv, &lx);
-    const hb4 l = HB4_LOAD(lam + k), l2 = l * l;
-    const hb4 L = la + lv + lx, M = 2.0 * la + lx, xL = x * L;
-    E += a;
-    P += l2 * L;
-    A += l2 * L * a;
-    F += l * (a * M + mu2 * xL);
-    G += mu2 * v * L + x * M;
-    H += l * xL;
+    HB_VJP_ACC(HB4_LOAD(lam + k), a, v, x, la, lv, lx);
   }
 #define HB4_TOTAL(r) (((r)[0] + (r)[1]) + ((r)[2] + (r)[3]))
   S->E = HB4_TOTAL(E), S->P = HB4_TOTAL(P), S->A = HB4_TOTAL(A), S->F = HB4_TOTAL(F);
@@ -699,7 +707,6 @@ hb_vjp_sums4(const double *restrict lam, const double *restrict y, const double 
 #undef HB4_TOTAL
   return k;
 }
-
 
 /* Modes k, k + 1 of the (a, v, x) triples: y + 3k holds a0 v0 x0 a1 v1 x1
  * (or four at a time, hb_vjp_sums4), then one at a time. */
@@ -716,16 +723,9 @@ static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
     v2d E = {0, 0}, P = E, A = E, F = E, G = E, H = E;
     for (; k + 2 <= N; k += 2) {
       const double *yk = y + 3 * k, *lk = lc + 3 * k;
-      const v2d l = v2_load(lam + k), l2 = l * l;
       const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
       const v2d la = v2_set(lk[0], lk[3]), lv = v2_set(lk[1], lk[4]), lx = v2_set(lk[2], lk[5]);
-      const v2d L = la + lv + lx, M = 2.0 * la + lx, xL = x * L;
-      E += a;
-      P += l2 * L;
-      A += l2 * L * a;
-      F += l * (a * M + mu2 * xL);
-      G += mu2 * v * L + x * M;
-      H += l * xL;
+      HB_VJP_ACC(v2_load(lam + k), a, v, x, la, lv, lx);
     }
     e = E[0] + E[1], p = P[0] + P[1], a2 = A[0] + A[1], f = F[0] + F[1], g = G[0] + G[1],
     h = H[0] + H[1];
