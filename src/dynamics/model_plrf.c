@@ -91,7 +91,9 @@ typedef double hb4u __attribute__((vector_size(32), aligned(8), may_alias));
  * makes of the lane-by-lane gathers.  Without AVX, GCC lowers such 256-bit
  * shuffles through memory (13× slower), so the heavy-ball recursion takes
  * them only where PLRF_WIDE() holds, in the AVX2 clone; elsewhere it keeps
- * its two-modes-at-a-time kernels. */
+ * its two-modes-at-a-time kernels.  Both compute every mode alike and sum
+ * in the same two lanes in the same order (HB4_LO, HB4_HI): the same
+ * numbers either way. */
 #if defined(__clang__)
 #define HB4_SHUF(p, q, i0, i1, i2, i3) __builtin_shufflevector((p), (q), i0, i1, i2, i3)
 #elif defined(__GNUC__)
@@ -495,12 +497,17 @@ static inline double hb_mode(double *restrict yk, double el, double mu, double k
   return an;
 }
 
-/* Four modes at a time (AVX2 only, see hb4_get). */
-static inline __attribute__((always_inline)) double
-hb_pass4(const double *restrict lam, double *restrict y, size_t N, double eta, double B,
-         double mu, double Q) {
-  const double kB = 1.0 + 1.0 / B, QB = Q / B;
-  hb4 s = {0, 0, 0, 0};
+/* The two 128-bit halves of a 4-lane register: a sum over modes takes the
+ * modes in pairs, lo then hi, so that its two lanes add exactly what the
+ * two-at-a-time kernels add, in their order (the same numbers on every CPU). */
+#define HB4_LO(r) ((v2d){(r)[0], (r)[1]})
+#define HB4_HI(r) ((v2d){(r)[2], (r)[3]})
+
+/* Modes 0 … 4⌊N/4⌋ − 1 of hb_pass four at a time (AVX2 only, see hb4_get),
+ * their a_new summed into s; returns the modes done. */
+static inline __attribute__((always_inline)) size_t
+hb_pass4(const double *restrict lam, double *restrict y, size_t N, double eta, double kB,
+         double mu, double QB, v2d *s) {
   size_t k = 0;
   for (; k + 4 <= N; k += 4) {
     hb4 a, v, x;
@@ -511,20 +518,18 @@ hb_pass4(const double *restrict lam, double *restrict y, size_t N, double eta, d
     const hb4 xn = mx - ea + vn;
     const hb4 an = a + 2.0 * mx - 2.0 * ea + vn;
     hb4_put(y + 3 * k, &an, &vn, &xn);
-    s += an;
+    *s += HB4_LO(an);
+    *s += HB4_HI(an);
   }
-  double rest = 0.0;
-  for (; k < N; k++) rest += hb_mode(y + 3 * k, eta * lam[k], mu, kB, QB);
-  return ((s[0] + s[1]) + (s[2] + s[3])) + rest;
+  return k;
 }
 
 PLRF_CLONES
 static double hb_pass(const double *restrict lam, double *restrict y, size_t N, double eta,
                       double B, double mu, double Q) {
-  if (PLRF_WIDE()) return hb_pass4(lam, y, N, eta, B, mu, Q);
   const double kB = 1.0 + 1.0 / B, QB = Q / B;
   v2d s = {0, 0};
-  size_t k = 0;
+  size_t k = PLRF_WIDE() ? hb_pass4(lam, y, N, eta, kB, mu, QB, &s) : 0;
   for (; k + 2 <= N; k += 2) { /* modes k, k + 1: a0 v0 x0 a1 v1 x1 */
     double *yk = y + 3 * k;
     const v2d el = eta * v2_load(lam + k), e2 = el * el;
@@ -672,64 +677,54 @@ static void sgd_vjp_sums(const double *restrict lam, const double *restrict y,
   S->G = S->H = 0.0;
 }
 
-/* The sums of hb_vjp_sums over one group of modes, in vector lanes of any
- * width: λ_k (lk), the states a, v, x and the multipliers la, lv, lx into the
- * lanes E, P, A, F, G, H (with mu2 = 2μ) of the caller. */
-#define HB_VJP_ACC(lk, a, v, x, la, lv, lx)                                  \
-  do {                                                                       \
-    const __typeof__(a) l_ = (lk), l2_ = l_ * l_, L_ = (la) + (lv) + (lx),   \
-                        M_ = 2.0 * (la) + (lx), xL_ = (x) * L_;               \
-    E += (a);                                                                \
-    P += l2_ * L_;                                                           \
-    A += l2_ * L_ * (a);                                                     \
-    F += l_ * ((a) * M_ + mu2 * xL_);                                        \
-    G += mu2 * (v) * L_ + (x) * M_;                                          \
-    H += l_ * xL_;                                                           \
-  } while (0)
+/* The terms of hb_vjp_sums's six sums for one group of modes, in vector
+ * lanes of any width: from λ_k (lk), the states a, v, x and the multipliers
+ * la, lv, lx (with mu2 = 2μ), in order E, P, A, F, G, H. */
+#define HB_VJP_TERMS(t, lk, a, v, x, la, lv, lx)                              \
+  const __typeof__(a) l_ = (lk), l2_ = l_ * l_, L_ = (la) + (lv) + (lx),    \
+                      M_ = 2.0 * (la) + (lx), xL_ = (x) * L_;                \
+  const __typeof__(a) t[6] = {(a),                  l2_ * L_,                \
+                              l2_ * L_ * (a),       l_ * ((a) * M_ + mu2 * xL_), \
+                              mu2 * (v) * L_ + (x) * M_, l_ * xL_}
 
-/* The sums of hb_vjp_sums over modes 0 … 4⌊N/4⌋ − 1, four at a time (AVX2
- * only, see hb4_get); returns the modes done. */
+/* Modes 0 … 4⌊N/4⌋ − 1 of hb_vjp_sums four at a time (AVX2 only, see
+ * hb4_get), summed into its two-lane sums s in its order; returns the modes
+ * done. */
 static inline __attribute__((always_inline)) size_t
 hb_vjp_sums4(const double *restrict lam, const double *restrict y, const double *restrict lc,
-             size_t N, double mu, vsums *S) {
-  hb4 E = {0, 0, 0, 0}, P = E, A = E, F = E, G = E, H = E;
+             size_t N, double mu, v2d s[6]) {
   const double mu2 = 2.0 * mu;
   size_t k = 0;
   for (; k + 4 <= N; k += 4) {
     hb4 a, v, x, la, lv, lx;
     hb4_get(y + 3 * k, &a, &v, &x);
     hb4_get(lc + 3 * k, &la, &lv, &lx);
-    HB_VJP_ACC(HB4_LOAD(lam + k), a, v, x, la, lv, lx);
+    HB_VJP_TERMS(t, HB4_LOAD(lam + k), a, v, x, la, lv, lx);
+    for (int i = 0; i < 6; i++) {
+      s[i] += HB4_LO(t[i]);
+      s[i] += HB4_HI(t[i]);
+    }
   }
-#define HB4_TOTAL(r) (((r)[0] + (r)[1]) + ((r)[2] + (r)[3]))
-  S->E = HB4_TOTAL(E), S->P = HB4_TOTAL(P), S->A = HB4_TOTAL(A), S->F = HB4_TOTAL(F);
-  S->G = HB4_TOTAL(G), S->H = HB4_TOTAL(H);
-#undef HB4_TOTAL
   return k;
 }
 
 /* Modes k, k + 1 of the (a, v, x) triples: y + 3k holds a0 v0 x0 a1 v1 x1
- * (or four at a time, hb_vjp_sums4), then one at a time. */
+ * (the first four at a time with AVX2, hb_vjp_sums4), then one at a time. */
 PLRF_CLONES
 static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
                         const double *restrict lc, size_t N, double mu, vsums *S) {
   const double mu2 = 2.0 * mu;
-  size_t k = 0;
-  double e, p, a2, f, g, h;
-  if (PLRF_WIDE()) {
-    k = hb_vjp_sums4(lam, y, lc, N, mu, S);
-    e = S->E, p = S->P, a2 = S->A, f = S->F, g = S->G, h = S->H;
-  } else {
-    v2d E = {0, 0}, P = E, A = E, F = E, G = E, H = E;
-    for (; k + 2 <= N; k += 2) {
-      const double *yk = y + 3 * k, *lk = lc + 3 * k;
-      const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
-      const v2d la = v2_set(lk[0], lk[3]), lv = v2_set(lk[1], lk[4]), lx = v2_set(lk[2], lk[5]);
-      HB_VJP_ACC(v2_load(lam + k), a, v, x, la, lv, lx);
-    }
-    e = E[0] + E[1], p = P[0] + P[1], a2 = A[0] + A[1], f = F[0] + F[1], g = G[0] + G[1],
-    h = H[0] + H[1];
+  v2d s[6] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}};
+  size_t k = PLRF_WIDE() ? hb_vjp_sums4(lam, y, lc, N, mu, s) : 0;
+  for (; k + 2 <= N; k += 2) {
+    const double *yk = y + 3 * k, *lk = lc + 3 * k;
+    const v2d a = v2_set(yk[0], yk[3]), v = v2_set(yk[1], yk[4]), x = v2_set(yk[2], yk[5]);
+    const v2d la = v2_set(lk[0], lk[3]), lv = v2_set(lk[1], lk[4]), lx = v2_set(lk[2], lk[5]);
+    HB_VJP_TERMS(t, v2_load(lam + k), a, v, x, la, lv, lx);
+    for (int i = 0; i < 6; i++) s[i] += t[i];
   }
+  double e = s[0][0] + s[0][1], p = s[1][0] + s[1][1], a2 = s[2][0] + s[2][1],
+         f = s[3][0] + s[3][1], g = s[4][0] + s[4][1], h = s[5][0] + s[5][1];
   for (; k < N; k++) {
     const double l = lam[k], l2 = l * l;
     const double a = y[3 * k], v = y[3 * k + 1], x = y[3 * k + 2];
