@@ -108,11 +108,6 @@ typedef long long hb4i __attribute__((vector_size(32)));
 #ifndef PLRF_WIDE
 #define PLRF_WIDE() 0
 #endif
-#ifndef HB4_SHUF /* never taken (PLRF_WIDE() is 0): lane by lane */
-#define HB4_EL(p, q, i) ((i) < 4 ? (p)[(i) & 3] : (q)[(i) & 3])
-#define HB4_SHUF(p, q, i0, i1, i2, i3) \
-  ((hb4){HB4_EL(p, q, i0), HB4_EL(p, q, i1), HB4_EL(p, q, i2), HB4_EL(p, q, i3)})
-#endif
 
 /* The four triples at p into a, v, x. */
 static inline __attribute__((always_inline)) void hb4_get(const double *p, hb4 *a, hb4 *v,
