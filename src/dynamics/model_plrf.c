@@ -259,16 +259,6 @@ static void plrf_block_diag(const void *self, unsigned char *diag) {
   for (size_t k = 0; k < nb; k++) diag[k] = m->bs == 3 && k % per >= m->nf;
 }
 
-/* The overdamped modes' coefficients (top of the file), with ga = e2 κ,
- * gq = e2/B. */
-static inline void od_coef(double el, double mu, double kappa, double iB, double *c1,
-                           double *c2) {
-  const double e2 = el * el, mp = 1.0 + mu, om = 1.0 - mu;
-  const double id = 1.0 / (om * om * mp + 2.0 * mu * el);
-  *c1 = (mp * kappa * e2 - 2.0 * el * (1.0 - mu * mu + mu * el)) * id;
-  *c2 = mp * e2 * iB * id;
-}
-
 /* da_k/dt = c1 a_k + c2 Q over the overdamped modes (λ from mode nf). */
 PLRF_CLONES
 static void od_rhs_pass(const double *restrict lam, const double *restrict y,
@@ -737,7 +727,7 @@ static void hb_vjp_sums(const double *restrict lam, const double *restrict y,
  *   Sf = Σ r c1 y,  Qf = Σ r c2,  Sc = Σ r c2 y;
  * then out_η = Se + Q Qe, out_μ = Sm + Q Qm, out_B = −(Sc + Q Qf)/B (∂c1/∂B =
  * −c2/B for either κ, ∂c2/∂B = −c2/B), λᵀ f = Sf + Q Qf.  With
- * Δ_μ = 2el − (1 − μ)(1 + 3μ) and the numerators of od_coef:
+ * Δ_μ = 2el − (1 − μ)(1 + 3μ) and c1, c2 of the top of the file (ga = e2 κ, gq = e2/B):
  *   ∂c1/∂η = λ [2(1 + μ)κ el − 2(1 − μ²) − 4μ el − 2μ c1]/Δ,
  *   ∂c1/∂μ = [(κ − 2) e2 + 4μ el − c1 Δ_μ]/Δ,
  *   ∂c2/∂η = λ [2(1 + μ) el/B − 2μ c2]/Δ,   ∂c2/∂μ = [e2/B − c2 Δ_μ]/Δ. */
