@@ -3,7 +3,8 @@
  * of the objective (schedopt_design_eval_fd).  Error measure: the largest
  * component error relative to the largest component, ‖g − g_fd‖∞ / ‖g_fd‖∞:
  * ≤ 1e-5 with the recursion, ≤ 1e-4 with cvodes.  Also: knot placement,
- * projection round trips and the monotone map. */
+ * projection round trips, the monotone map, and the optimizer's effective-rate
+ * variables at the learning rate's bound 0. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,9 +239,55 @@ static void test_projection(void) {
   schedopt_schedule_free(c);
 }
 
+/* The optimizer's effective-rate variables (optimize_nlopt.c): with free-form
+ * learning rate and momentum on the same knots it descends in η/(1 − μ) and
+ * μ.  A knot whose η sits at its lower bound 0 must still see its gradient,
+ * or it stays at 0 for the rest of the run.  From a WSD start with two of
+ * its 16 knots in the stable phase set to 0 (raising them lowers J), the optimum must
+ * raise them; before the fix (the chain rule gave 0 on η's bound) both ended
+ * at exactly 0. */
+static void test_effective_rate_bound(void) {
+  schedopt_model *mm = plrf(30, 1, 2.5);
+  schedopt_control *w = ctl(schedopt_control_wsd, "peak", 0.3, "decay_frac", 0.2);
+  schedopt_schedule *s =
+      sched(SCHEDOPT_CLOCK_STEPS, 300, w, NULL, ctl(schedopt_control_constant, "value", 0.5, NULL, 0));
+  schedopt_design *d = NULL;
+  OK(schedopt_design_alloc(&d, s, &err));
+  schedopt_channel_param pl = freeform(16, 0, 1, 0, SCHEDOPT_MONOTONE_NONE);
+  schedopt_channel_param pm = freeform(16, 0, 0.9, 0, SCHEDOPT_MONOTONE_NONE);
+  OK(schedopt_design_set_channel(d, SCHEDOPT_LR, &pl, &err));
+  OK(schedopt_design_set_channel(d, SCHEDOPT_MOMENTUM, &pm, &err));
+  const size_t n = schedopt_design_size(d);
+  CHECK(n == 32);
+  double x0[32];
+  OK(schedopt_design_project(d, s, x0, &err));
+  x0[4] = x0[5] = 0.0; /* lr knots 4 and 5, inside the stable phase */
+  schedopt_integrator *it = NULL;
+  OK(schedopt_integrator_alloc(&it, schedopt_integrator_recursion, mm, &err));
+  schedopt_objective obj = {0};
+  obj.kind = SCHEDOPT_OBJ_FINAL;
+  schedopt_optimizer_settings set;
+  schedopt_optimizer_settings_default(&set);
+  set.algorithm = schedopt_algorithm_find("LD_LBFGS");
+  set.maxeval = 200;
+  schedopt_opt_result r = {0};
+  OK(schedopt_design_optimize(d, it, &obj, &set, x0, &r, &err));
+  printf("effective-rate variables from lr knots 4, 5 at 0: J %.9g -> %.9g, lr knots 4, 5 -> "
+         "%.4g, %.4g (%ld evaluations)\n",
+         r.J_start, r.J, r.x[4], r.x[5], r.evals);
+  CHECK(r.J < r.J_start);
+  CHECK_MSG(r.x[4] > 0.05 && r.x[5] > 0.05, "lr knots 4, 5 stayed at %g, %g", r.x[4], r.x[5]);
+  schedopt_opt_result_free(&r);
+  schedopt_integrator_free(it);
+  schedopt_design_free(d);
+  schedopt_schedule_free(s);
+  schedopt_model_free(mm);
+}
+
 int main(void) {
   test_knots();
   test_projection();
+  test_effective_rate_bound();
   const double H = 300;
   schedopt_model *m = plrf(40, 0, 2.5), *mm = plrf(30, 1, 2.5);
 

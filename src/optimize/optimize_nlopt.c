@@ -199,11 +199,15 @@ static void from_u(const run_ctx *c, const double *u, double *x) {
   }
 }
 
-/* ∇J in x → in u (chain rule through η = u_η (1 − μ); 0 where η is clamped). */
+/* ∇J in x → in u: the chain rule through η = u_η (1 − μ), and 0 where η is
+ * clamped (u_η (1 − μ) outside η's box).  On the box's edge the derivative
+ * from inside: a knot at u_η = 0 (η = 0) must see whether J falls as it
+ * leaves that bound, or it stays there for the rest of the run. */
 static void grad_u(const run_ctx *c, const double *u, const double *x, double *g) {
   for (size_t j = 0; j < c->eff; j++) {
     const size_t a = c->elr + j, b = c->emu + j;
-    const int free_ = x[a] > c->d->lo[a] && x[a] < c->d->hi[a];
+    const double eta = u[a] * (1 - x[b]);
+    const int free_ = eta >= c->d->lo[a] && eta <= c->d->hi[a];
     const double gl = free_ ? g[a] : 0;
     g[a] = gl * (1 - x[b]);
     g[b] -= gl * u[a];
