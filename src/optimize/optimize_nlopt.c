@@ -103,6 +103,12 @@ static uint64_t splitmix(uint64_t *s) {
  * coarse stage of the continuation runs at most COARSE_RUNS runs. */
 #define PATIENCE 12
 #define LOOSE_SWITCH 4.0
+/* The joint lr + momentum landscape has plateaus along the stability edge
+ * where one run gains nothing and the next, restarted with new scaling and
+ * memory, goes on (problems/papers/bm_fig5_momentum.yaml at T = 1e5: a run
+ * without gain at 0.25049373, then 0.25048581 after 130 more evaluations):
+ * heavy-ball designs stop after two runs without gain in a row. */
+#define STALLS_HB 2
 #define COARSE_RUNS 3
 
 typedef struct run_ctx {
@@ -1089,6 +1095,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
         c.tol_changed = 1;
         c.have_g = 0; /* the start's ∇J was at rtol */
       }
+      int stalls = 0;
       for (int restart = 0;;) {
         double f, before = c.best_J;
         long left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
@@ -1116,8 +1123,14 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
             loose = 0;
             if (tighten(&c, rtol, atol_, 1)) break;
           } else if (!(gain > thr)) {
-            c.stalled = 1; /* the last run gained less than the objective's accuracy */
-            break;
+            /* the last run gained less than the objective's accuracy: stop
+             * (heavy ball: after STALLS_HB such runs in a row) */
+            if (++stalls >= (c.eff ? STALLS_HB : 1)) {
+              c.stalled = 1;
+              break;
+            }
+          } else {
+            stalls = 0;
           }
         } else if (restart++ >= 8 || (code != NLOPT_FAILURE && code != NLOPT_ROUNDOFF_LIMITED) ||
                    !(gain > fmax(set.ftol_rel, 1e-12) * (before - c.floor))) {
