@@ -8,7 +8,10 @@
  * the peak η, the momentum case at peak η(1 − μ): the same effective rate
  * η/(1 − μ) as SGD's, so both make the same progress per step.
  *
- *   bench_momentum [T (1e4)] [mu (0.9)] [K (48)] [N (1000)] [peak (1)]
+ *   bench_momentum [T (1e4)] [mu (0.9)] [K (48)] [N (1000)] [peak (1)] [modes (auto)]
+ *
+ * modes: model.momentum_modes of the momentum case (the modes that keep all
+ * three heavy-ball states).
  *
  * Prints, per case: CPU ms per forward solve, per gradient and per gradient
  * with the curvature diagonal (schedopt_design_eval_hdiag, the optimizer's
@@ -43,15 +46,16 @@ typedef struct bcase {
   double J;
 } bcase;
 
-static void setup(bcase *c, double T, long N, double peak, double mu, size_t K) {
-  char y[768], mom[64] = "";
+static void setup(bcase *c, double T, long N, double peak, double mu, size_t K, long modes) {
+  char y[768], mom[64] = "", mm[48] = "";
   if (mu > 0) snprintf(mom, sizeof mom, ", momentum: %.17g", mu);
+  if (mu > 0 && modes > 0) snprintf(mm, sizeof mm, ", momentum_modes: %ld", modes);
   snprintf(y, sizeof y,
            "model: {type: plrf, a: 3.5, b: 5, N: %ld, sigma2: 0.25, split: false, "
-           "dynamics: matched}\n"
+           "dynamics: matched%s}\n"
            "budget: {steps: %.0f}\n"
            "controls: {lr: {type: wsd, peak: %.17g, decay_frac: 0.2, shape: linear}, batch: 5%s}\n",
-           N, T, peak, mom);
+           N, mm, T, peak, mom);
   c->p = NULL;
   OK(schedopt_problem_alloc(&c->p, &err));
   OK(schedopt_problem_load_string(c->p, y, strlen(y), "bench", &err));
@@ -115,14 +119,16 @@ int main(int argc, char **argv) {
   const size_t K = argc > 3 ? (size_t)atol(argv[3]) : 48;
   const long N = argc > 4 ? atol(argv[4]) : 1000;
   const double peak = argc > 5 ? atof(argv[5]) : 1.0;
-  if (!(T >= 10) || !(mu > 0 && mu < 1) || K < 4 || N < 1 || !(peak > 0)) {
-    fprintf(stderr, "bench_momentum: T >= 10, 0 < mu < 1, K >= 4, N >= 1, peak > 0\n");
+  const long modes = argc > 6 ? atol(argv[6]) : 0;
+  if (!(T >= 10) || !(mu > 0 && mu < 1) || K < 4 || N < 1 || !(peak > 0) || modes < 0) {
+    fprintf(stderr,
+            "bench_momentum: T >= 10, 0 < mu < 1, K >= 4, N >= 1, peak > 0, modes >= 0\n");
     return 2;
   }
   schedopt_objective obj = {SCHEDOPT_OBJ_FINAL, 0, 0, 0, NULL, NULL};
   bcase s, m;
-  setup(&s, T, N, peak, 0.0, K);
-  setup(&m, T, N, peak * (1.0 - mu), mu, K);
+  setup(&s, T, N, peak, 0.0, K, 0);
+  setup(&m, T, N, peak * (1.0 - mu), mu, K, modes);
   printf("bench_momentum: hard phase a=3.5 b=5 N=%ld, T=%.0f, free-form %zu knots per channel, "
          "matched ODE (cvodes), CPU per call\n", N, T, K);
   double tf[2] = {0, 0}, tg[2] = {0, 0}, th[2] = {0, 0};
