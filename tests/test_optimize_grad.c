@@ -241,24 +241,27 @@ static void test_projection(void) {
 
 /* The optimizer's effective-rate variables (optimize_nlopt.c): with free-form
  * learning rate and momentum on the same knots it descends in η/(1 − μ) and
- * μ.  A knot whose η sits at its lower bound 0 must still see its gradient,
- * or it stays at 0 for the rest of the run.  From a WSD start with two of
- * its 16 knots in the stable phase set to 0 (raising them lowers J), the optimum must
- * raise them; before the fix (the chain rule gave 0 on η's bound) both ended
- * at exactly 0. */
-static void test_effective_rate_bound(void) {
+ * μ, and η = u(1 − μ) is clamped into its box.  On the box's edge a knot must
+ * see the derivative that points into the box, and only that one.  From a
+ * WSD start (16 + 16 knots) with two knots of the stable phase at η = 0:
+ * 1. lr ≤ 1: the optimum must raise them (when the chain rule gave 0 on η's
+ *    bounds both ended at exactly 0);
+ * 2. lr ≤ 0.05, most knots at the cap: the run must reach below 0.25478
+ *    (0.2547669 now; passing the derivative at η = hi whatever its sign led
+ *    L-BFGS into the clamped region and it stopped at 0.2547944; the rule
+ *    of 1. stopped at 0.2554135). */
+static double effective_rate_run(double lr_hi, double *x45) {
   schedopt_model *mm = plrf(30, 1, 2.5);
   schedopt_control *w = ctl(schedopt_control_wsd, "peak", 0.3, "decay_frac", 0.2);
   schedopt_schedule *s =
       sched(SCHEDOPT_CLOCK_STEPS, 300, w, NULL, ctl(schedopt_control_constant, "value", 0.5, NULL, 0));
   schedopt_design *d = NULL;
   OK(schedopt_design_alloc(&d, s, &err));
-  schedopt_channel_param pl = freeform(16, 0, 1, 0, SCHEDOPT_MONOTONE_NONE);
+  schedopt_channel_param pl = freeform(16, 0, lr_hi, 0, SCHEDOPT_MONOTONE_NONE);
   schedopt_channel_param pm = freeform(16, 0, 0.9, 0, SCHEDOPT_MONOTONE_NONE);
   OK(schedopt_design_set_channel(d, SCHEDOPT_LR, &pl, &err));
   OK(schedopt_design_set_channel(d, SCHEDOPT_MOMENTUM, &pm, &err));
-  const size_t n = schedopt_design_size(d);
-  CHECK(n == 32);
+  CHECK(schedopt_design_size(d) == 32);
   double x0[32];
   OK(schedopt_design_project(d, s, x0, &err));
   x0[4] = x0[5] = 0.0; /* lr knots 4 and 5, inside the stable phase */
@@ -269,19 +272,31 @@ static void test_effective_rate_bound(void) {
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
   set.algorithm = schedopt_algorithm_find("LD_LBFGS");
-  set.maxeval = 200;
+  set.maxeval = 400;
   schedopt_opt_result r = {0};
   OK(schedopt_design_optimize(d, it, &obj, &set, x0, &r, &err));
-  printf("effective-rate variables from lr knots 4, 5 at 0: J %.9g -> %.9g, lr knots 4, 5 -> "
-         "%.4g, %.4g (%ld evaluations)\n",
-         r.J_start, r.J, r.x[4], r.x[5], r.evals);
+  int at_hi = 0;
+  for (int k = 0; k < 16; k++) at_hi += r.x[k] >= lr_hi;
+  printf("effective-rate variables, lr <= %g, from lr knots 4, 5 at 0: J %.10g -> %.10g, lr knots "
+         "4, 5 -> %.4g, %.4g, %d knots at the cap (%ld evaluations)\n",
+         lr_hi, r.J_start, r.J, r.x[4], r.x[5], at_hi, r.evals);
   CHECK(r.J < r.J_start);
-  CHECK_MSG(r.x[4] > 0.05 && r.x[5] > 0.05, "lr knots 4, 5 stayed at %g, %g", r.x[4], r.x[5]);
+  x45[0] = r.x[4], x45[1] = r.x[5];
+  const double J = r.J;
   schedopt_opt_result_free(&r);
   schedopt_integrator_free(it);
   schedopt_design_free(d);
   schedopt_schedule_free(s);
   schedopt_model_free(mm);
+  return J;
+}
+
+static void test_effective_rate_bound(void) {
+  double x45[2];
+  effective_rate_run(1.0, x45);
+  CHECK_MSG(x45[0] > 0.05 && x45[1] > 0.05, "lr knots 4, 5 stayed at %g, %g", x45[0], x45[1]);
+  const double J = effective_rate_run(0.05, x45);
+  CHECK_MSG(J < 0.25478, "lr <= 0.05: the run stopped at %.10g", J);
 }
 
 int main(void) {

@@ -206,15 +206,25 @@ static void from_u(const run_ctx *c, const double *u, double *x) {
 }
 
 /* ∇J in x → in u: the chain rule through η = u_η (1 − μ), and 0 where η is
- * clamped (u_η (1 − μ) outside η's box).  On the box's edge the derivative
- * from inside: a knot at u_η = 0 (η = 0) must see whether J falls as it
- * leaves that bound, or it stays there for the rest of the run. */
+ * clamped (u_η (1 − μ) outside η's box: J does not move with u_η there).  On
+ * the box's edge (within rounding: u_η = lo/(1 − μ) times (1 − μ) need not
+ * give lo back) the derivative only if it points into the box: a knot at
+ * η = 0 must see that J falls as η rises, or it stays there for the rest of
+ * the run; one at η = hi whose J falls as η rises would be led into the
+ * clamped region, where J does not move (a search direction that does not
+ * descend: L-BFGS stopped early). */
 static void grad_u(const run_ctx *c, const double *u, const double *x, double *g) {
   for (size_t j = 0; j < c->eff; j++) {
     const size_t a = c->elr + j, b = c->emu + j;
-    const double eta = u[a] * (1 - x[b]);
-    const int free_ = eta >= c->d->lo[a] && eta <= c->d->hi[a];
-    const double gl = free_ ? g[a] : 0;
+    const double lo = c->d->lo[a], hi = c->d->hi[a], eta = u[a] * (1 - x[b]);
+    const double tol = 1e-12 * fmax(fabs(lo), fabs(hi));
+    double gl = g[a];
+    if (eta < lo - tol || eta > hi + tol)
+      gl = 0; /* clamped */
+    else if (eta <= lo + tol)
+      gl = fmin(gl, 0); /* at η's lower edge: only a derivative that raises η */
+    else if (eta >= hi - tol)
+      gl = fmax(gl, 0); /* at its upper edge: only one that lowers η */
     g[a] = gl * (1 - x[b]);
     g[b] -= gl * u[a];
   }
@@ -1124,8 +1134,10 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
             if (tighten(&c, rtol, atol_, 1)) break;
           } else if (!(gain > thr)) {
             /* the last run gained less than the objective's accuracy: stop
-             * (heavy ball: after STALLS_HB such runs in a row) */
-            if (++stalls >= (c.eff ? STALLS_HB : 1)) {
+             * (heavy ball: after STALLS_HB such runs in a row; a run that
+             * gained nothing would be replayed exactly, from the same point
+             * with the same scaling) */
+            if (++stalls >= (c.eff ? STALLS_HB : 1) || gain == 0) {
               c.stalled = 1;
               break;
             }
@@ -1136,8 +1148,16 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
                    !(gain > fmax(set.ftol_rel, 1e-12) * (before - c.floor))) {
           break;
         }
-        if (set.maxtime > 0 && schedopt_opt_now() - c.t0 >= set.maxtime) break;
-        if (set.maxeval > 0 && c.evals - c.start_evals >= set.maxeval) break;
+        /* the budget ends a start that still gains (or stalled once): that,
+         * not the last run's own stop, is its result */
+        if (set.maxtime > 0 && schedopt_opt_now() - c.t0 >= set.maxtime) {
+          code = NLOPT_MAXTIME_REACHED;
+          break;
+        }
+        if (set.maxeval > 0 && c.evals - c.start_evals >= set.maxeval) {
+          code = NLOPT_MAXEVAL_REACHED;
+          break;
+        }
         if (set.maxeval > 0) nlopt_set_maxeval(c.opt, (int)(set.maxeval - (c.evals - c.start_evals)));
         if (set.maxtime > 0) nlopt_set_maxtime(c.opt, set.maxtime - (schedopt_opt_now() - c.t0));
         if (c.precond) { /* rescale at the best point: new bounds in z */
