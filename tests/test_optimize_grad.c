@@ -247,10 +247,10 @@ static void test_projection(void) {
  * 1. lr ≤ 1: the optimum must raise them (when the chain rule gave 0 on η's
  *    bounds both ended at exactly 0);
  * 2. lr ≤ 0.05, most knots at the cap: the run must reach below 0.25478
- *    (0.2547669 now; passing the derivative at η = hi whatever its sign led
+ *    (0.2547693 now; passing the derivative at η = hi whatever its sign led
  *    L-BFGS into the clamped region and it stopped at 0.2547944; the rule
  *    of 1. stopped at 0.2554135). */
-static double effective_rate_run(double lr_hi, double *x45) {
+static double effective_rate_run(double lr_hi, long maxeval, double *x45, char code[32]) {
   schedopt_model *mm = plrf(30, 1, 2.5);
   schedopt_control *w = ctl(schedopt_control_wsd, "peak", 0.3, "decay_frac", 0.2);
   schedopt_schedule *s =
@@ -272,16 +272,17 @@ static double effective_rate_run(double lr_hi, double *x45) {
   schedopt_optimizer_settings set;
   schedopt_optimizer_settings_default(&set);
   set.algorithm = schedopt_algorithm_find("LD_LBFGS");
-  set.maxeval = 400;
+  set.maxeval = maxeval;
   schedopt_opt_result r = {0};
   OK(schedopt_design_optimize(d, it, &obj, &set, x0, &r, &err));
   int at_hi = 0;
   for (int k = 0; k < 16; k++) at_hi += r.x[k] >= lr_hi;
   printf("effective-rate variables, lr <= %g, from lr knots 4, 5 at 0: J %.10g -> %.10g, lr knots "
-         "4, 5 -> %.4g, %.4g, %d knots at the cap (%ld evaluations)\n",
-         lr_hi, r.J_start, r.J, r.x[4], r.x[5], at_hi, r.evals);
+         "4, 5 -> %.4g, %.4g, %d knots at the cap (%ld evaluations of %ld, %s)\n",
+         lr_hi, r.J_start, r.J, r.x[4], r.x[5], at_hi, r.evals, maxeval, r.code_name);
   CHECK(r.J < r.J_start);
   x45[0] = r.x[4], x45[1] = r.x[5];
+  snprintf(code, 32, "%s", r.code_name);
   const double J = r.J;
   schedopt_opt_result_free(&r);
   schedopt_integrator_free(it);
@@ -293,10 +294,19 @@ static double effective_rate_run(double lr_hi, double *x45) {
 
 static void test_effective_rate_bound(void) {
   double x45[2];
-  effective_rate_run(1.0, x45);
+  char code[32];
+  effective_rate_run(1.0, 400, x45, code);
   CHECK_MSG(x45[0] > 0.05 && x45[1] > 0.05, "lr knots 4, 5 stayed at %g, %g", x45[0], x45[1]);
-  const double J = effective_rate_run(0.05, x45);
+  const double J = effective_rate_run(0.05, 400, x45, code);
   CHECK_MSG(J < 0.25478, "lr <= 0.05: the run stopped at %.10g", J);
+  CHECK(!strcmp(code, "FTOL_REACHED"));
+  /* 3. a start the budget ends reports it: at these budgets the rescaling's
+   * evaluation left the last run one, answered from the stored best point
+   * (no gain), and the start was reported as converged (FTOL_REACHED) */
+  for (long me = 26; me <= 104; me += 78) {
+    effective_rate_run(0.05, me, x45, code);
+    CHECK_MSG(!strcmp(code, "MAXEVAL_REACHED"), "maxeval %ld: %s", me, code);
+  }
 }
 
 int main(void) {

@@ -205,28 +205,40 @@ static void from_u(const run_ctx *c, const double *u, double *x) {
   }
 }
 
-/* ∇J in x → in u: the chain rule through η = u_η (1 − μ), and 0 where η is
- * clamped (u_η (1 − μ) outside η's box: J does not move with u_η there).  On
- * the box's edge (within rounding: u_η = lo/(1 − μ) times (1 − μ) need not
- * give lo back) the derivative only if it points into the box: a knot at
- * η = 0 must see that J falls as η rises, or it stays there for the rest of
- * the run; one at η = hi whose J falls as η rises would be led into the
- * clamped region, where J does not move (a search direction that does not
- * descend: L-BFGS stopped early). */
+/* ∇J in x → in u: the chain rule through η = u_η (1 − μ),
+ *   ∂J/∂u_η = (1 − μ) ∂J/∂η,   ∂J/∂μ|u = ∂J/∂μ − u_η ∂J/∂η,
+ * where η is free.  Where η is clamped (u_η (1 − μ) outside η's box) J does
+ * not move with u_η, and μ moves J only through ∂J/∂μ.  On the box's edge
+ * (within rounding: u_η = lo/(1 − μ) times (1 − μ) need not give lo back) the
+ * two sides differ; each variable gets the one-sided slope along which J
+ * descends, 0 if neither does.  For u_η the side into the box is its only
+ * descent side: a knot at η = 0 must see that J falls as η rises, or it
+ * stays there for the rest of the run; at η = hi a derivative that asks for
+ * more η would lead into the clamped region (L-BFGS stopped early on that
+ * direction).  For μ one side moves η into the box (μ up at hi, down at lo)
+ * and the other into the clamp. */
 static void grad_u(const run_ctx *c, const double *u, const double *x, double *g) {
   for (size_t j = 0; j < c->eff; j++) {
     const size_t a = c->elr + j, b = c->emu + j;
     const double lo = c->d->lo[a], hi = c->d->hi[a], eta = u[a] * (1 - x[b]);
-    const double tol = 1e-12 * fmax(fabs(lo), fabs(hi));
-    double gl = g[a];
-    if (eta < lo - tol || eta > hi + tol)
-      gl = 0; /* clamped */
-    else if (eta <= lo + tol)
-      gl = fmin(gl, 0); /* at η's lower edge: only a derivative that raises η */
-    else if (eta >= hi - tol)
-      gl = fmax(gl, 0); /* at its upper edge: only one that lowers η */
-    g[a] = gl * (1 - x[b]);
-    g[b] -= gl * u[a];
+    const double tlo = 1e-12 * fabs(lo), thi = 1e-12 * fabs(hi);
+    const double ge = g[a], gm = g[b], free_mu = gm - u[a] * ge;
+    if (eta < lo - tlo || eta > hi + thi) { /* clamped */
+      g[a] = 0;
+      continue;
+    }
+    const int at_lo = eta <= lo + tlo, at_hi = !at_lo && eta >= hi - thi;
+    if (!at_lo && !at_hi) { /* free */
+      g[a] = ge * (1 - x[b]);
+      g[b] = free_mu;
+      continue;
+    }
+    /* u_η: into the box is up at lo, down at hi */
+    g[a] = (at_lo ? fmin(ge, 0) : fmax(ge, 0)) * (1 - x[b]);
+    /* μ: slopes to the right (μ up) and to the left (μ down) */
+    const double sr = at_hi ? free_mu : gm, sl = at_hi ? gm : free_mu;
+    const double down_r = sr < 0 ? -sr : 0, down_l = sl > 0 ? sl : 0;
+    g[b] = down_r >= down_l ? (down_r > 0 ? sr : 0) : sl;
   }
 }
 
@@ -1113,6 +1125,8 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
           code = NLOPT_MAXEVAL_REACHED;
           break;
         }
+        /* the run's limit is the rest of the budget: its MAXEVAL ends the start */
+        const int last_budget = seg && seg >= left_ev;
         if (seg) nlopt_set_maxeval(c.opt, (int)(seg < left_ev ? seg : left_ev));
         c.patience = seg ? PATIENCE : 0;
         c.last_gain = c.evals;
@@ -1126,7 +1140,7 @@ schedopt_status schedopt_design_optimize(schedopt_design *d, schedopt_integrator
         const double gain = before - c.best_J;
         if (seg) {
           left_ev = set.maxeval > 0 ? set.maxeval - (c.evals - c.start_evals) : LONG_MAX;
-          if (code == NLOPT_MAXEVAL_REACHED && left_ev <= 0) break;
+          if (code == NLOPT_MAXEVAL_REACHED && (left_ev <= 0 || last_budget)) break;
           const double thr =
               fmax(rtol * fabs(c.best_J), fmax(set.ftol_rel, 1e-12) * (before - c.floor));
           if (loose && !(gain > LOOSE_SWITCH * thr)) {
